@@ -1,0 +1,45 @@
+# Build, test and demo the connector host.
+#
+#   make demo    build everything, start the sandbox, run a realistic session
+#   make test    install what a fresh machine lacks, build, run every test
+#
+# The connectors are WebAssembly components built for wasm32-wasip2 with the
+# size-optimised `component` profile; the host, the sandbox and the tests are
+# ordinary (debug) builds.
+
+CARGO      ?= cargo
+COMPONENTS := target/wasm32-wasip2/component
+CONNECTOR  := $(COMPONENTS)/cc_connector.wasm
+PROBE      := $(COMPONENTS)/probe_connector.wasm
+
+.PHONY: all tools components host test unit-test demo bench fmt lint clean-cache
+
+all: components host
+
+## Install what a fresh machine lacks: the wasm32-wasip2 target.
+tools:
+	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+
+## The connector components (Constant Contact and the test probe).
+components: tools
+	$(CARGO) build --target wasm32-wasip2 --profile component -p cc-connector -p probe-connector
+	@ls -l $(CONNECTOR) $(PROBE) | awk '{ print $$5 " bytes  " $$9 }'
+
+## The host CLI and the sandbox.
+host:
+	$(CARGO) build -p connector-host -p cc-sandbox
+
+## Every test: host unit tests, connector unit tests, end-to-end tests.
+test: components host
+	$(CARGO) test --workspace --exclude cc-connector --exclude probe-connector
+	$(CARGO) test -p cc-connector --lib
+
+## A realistic session against the built-in sandbox.
+demo: components host
+	bash tests/demo/demo.sh
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) clippy --workspace --exclude cc-connector --exclude probe-connector --all-targets -- -D warnings

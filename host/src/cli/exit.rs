@@ -1,0 +1,47 @@
+//! Exit codes, one per kind of failure, so scripts can branch on them.
+
+use connector_host::{ConnectionError, InvokeError};
+
+/// The activity ran and the API (or the connector) reported an error.
+pub const ACTIVITY: u8 = 1;
+/// Bad command line or bad input (clap also exits 2).
+pub const USAGE: u8 = 2;
+/// The connection or connector file cannot be used.
+pub const CONFIG: u8 = 3;
+/// The connector is broken: not a component, breaks the contract, crashed.
+pub const CONNECTOR: u8 = 4;
+/// A limit stopped the call: deadline or memory.
+pub const LIMIT: u8 = 5;
+/// Anything else.
+pub const INTERNAL: u8 = 70;
+
+/// Shown at the end of `--help`.
+pub const HELP: &str = "Exit codes: 0 success, 1 the activity failed, 2 bad usage or input, \
+3 connection or connector file unusable, 4 connector broken or crashed, 5 deadline or memory limit hit.";
+
+/// The exit code for an error chain.
+pub fn code(error: &anyhow::Error) -> u8 {
+    for cause in error.chain() {
+        if let Some(e) = cause.downcast_ref::<InvokeError>() {
+            return match e {
+                InvokeError::Activity { .. } => ACTIVITY,
+                InvokeError::Input { .. } | InvokeError::UnknownActivity { .. } => USAGE,
+                InvokeError::Deadline { .. } | InvokeError::Memory { .. } => LIMIT,
+                InvokeError::Engine(_) => INTERNAL,
+                _ => CONNECTOR,
+            };
+        }
+        if cause.downcast_ref::<ConnectionError>().is_some() {
+            return CONFIG;
+        }
+        if cause.downcast_ref::<InputSourceError>().is_some() {
+            return USAGE;
+        }
+    }
+    INTERNAL
+}
+
+/// `--input` could not be read or is not JSON.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputSourceError(pub String);

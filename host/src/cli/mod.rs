@@ -1,0 +1,41 @@
+//! The command line: one file per verb.
+
+pub mod describe;
+pub mod exit;
+pub mod run;
+
+use clap::{Parser, Subcommand};
+
+/// Loads WebAssembly connectors and runs their activities.
+#[derive(Parser)]
+#[command(name = "connector-host", version, about, after_help = exit::HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Describe(describe::Describe),
+    Run(run::Run),
+}
+
+impl Cli {
+    /// Runs the chosen command.
+    pub async fn execute(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Describe(c) => c.execute().await,
+            Command::Run(c) => c.execute().await,
+        }
+    }
+}
+
+/// Writes the result to stdout; a reader that went away (`| head`) is not an error.
+pub fn print_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}

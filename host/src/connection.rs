@@ -1,0 +1,276 @@
+//! The connection file: which connector to run and with what.
+//!
+//! A connection is a small TOML file:
+//!
+//! ```toml
+//! connector = "cc_connector.wasm"      # relative to this file
+//! connector_sha256 = "9f2c…"           # optional pin, refused on mismatch
+//!
+//! [fields]                             # values of the connector's fields
+//! client_id = "0b7c…"
+//!
+//! [token]
+//! access_token = "…"                   # sent as `Authorization: Bearer`
+//!
+//! [endpoints]                          # origin → origin, applied to egress
+//! "https://api.cc.email" = "http://127.0.0.1:8911"
+//!
+//! [limits]
+//! timeout_seconds = 30
+//! memory_mib = 64
+//! max_response_mib = 16
+//! ```
+//!
+//! Invariant: values are held as [`SecretString`] from the moment they are
+//! parsed; parse errors report the line, never the line's text.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::egress::Origin;
+use crate::invoke::Limits;
+
+/// A parsed connection file.
+#[derive(Debug)]
+pub struct Connection {
+    /// Where the connection file was read from.
+    pub path: PathBuf,
+    /// The connector component, resolved against the file's directory.
+    pub connector: PathBuf,
+    /// Optional sha256 pin of the connector file (lowercase hex).
+    pub connector_sha256: Option<String>,
+    /// Field values by field name.
+    pub fields: BTreeMap<String, SecretString>,
+    /// The access token injected into allowed requests.
+    pub access_token: Option<SecretString>,
+    /// Origin overrides: requests to a key go to its value.
+    pub endpoints: Vec<(Origin, Origin)>,
+    /// Per-call limits.
+    pub limits: Limits,
+}
+
+/// Why a connection file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectionError {
+    /// The file could not be read.
+    #[error("cannot read connection file {path}: {source}")]
+    Read {
+        /// The connection file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unexpected keys.
+    #[error("connection file {path}, line {line}: {message}\nhint: see the README's \"Connection files\" section")]
+    Parse {
+        /// The connection file.
+        path: PathBuf,
+        /// 1-based line of the error.
+        line: usize,
+        /// What is wrong (never the offending text, which may hold a secret).
+        message: String,
+    },
+    /// An `[endpoints]` entry is not an origin.
+    #[error("connection file {path}: [endpoints] {origin:?} is not an origin like \"https://host[:port]\": {reason}")]
+    BadOrigin {
+        /// The connection file.
+        path: PathBuf,
+        /// The offending key or value.
+        origin: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The connector file could not be read.
+    #[error("cannot read connector file {path}: {source}\nhint: build it with `make component`, or fix `connector` in the connection file")]
+    ReadConnector {
+        /// The connector file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The connector file does not match its pin.
+    #[error("connector file {path} has sha256 {actual}, but the connection pins {expected}\nhint: if the new file is trusted, update connector_sha256")]
+    PinMismatch {
+        /// The connector file.
+        path: PathBuf,
+        /// The pinned digest.
+        expected: String,
+        /// The file's digest.
+        actual: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnection {
+    connector: PathBuf,
+    connector_sha256: Option<String>,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+    #[serde(default)]
+    token: RawToken,
+    #[serde(default)]
+    endpoints: BTreeMap<String, String>,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawToken {
+    access_token: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    timeout_seconds: Option<f64>,
+    memory_mib: Option<u64>,
+    max_response_mib: Option<u64>,
+}
+
+impl Connection {
+    /// Reads and parses a connection file.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectionError::Read`], [`ConnectionError::Parse`] or
+    /// [`ConnectionError::BadOrigin`].
+    pub fn load(path: &Path) -> Result<Connection, ConnectionError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConnectionError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses connection text; `path` anchors relative paths and errors.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::load`], without the read.
+    pub fn parse(path: &Path, text: &str) -> Result<Connection, ConnectionError> {
+        let raw: RawConnection = toml::from_str(text).map_err(|e| ConnectionError::Parse {
+            path: path.to_owned(),
+            line: e.span().map_or(0, |s| text[..s.start].matches('\n').count() + 1),
+            message: e.message().to_owned(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Ok(Connection {
+            path: path.to_owned(),
+            connector: base.join(&raw.connector),
+            connector_sha256: raw.connector_sha256.map(|s| s.to_ascii_lowercase()),
+            fields: raw.fields.into_iter().map(|(k, v)| (k, v.into())).collect(),
+            access_token: raw.token.access_token.map(Into::into),
+            endpoints: parse_endpoints(path, raw.endpoints)?,
+            limits: raw.limits.into_limits(),
+        })
+    }
+
+    /// Reads the connector file and checks it against the pin, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectionError::ReadConnector`] or [`ConnectionError::PinMismatch`].
+    pub fn read_connector(&self) -> Result<Vec<u8>, ConnectionError> {
+        let bytes = std::fs::read(&self.connector).map_err(|source| ConnectionError::ReadConnector {
+            path: self.connector.clone(),
+            source,
+        })?;
+        if let Some(expected) = &self.connector_sha256 {
+            let actual = hex::encode(Sha256::digest(&bytes));
+            if &actual != expected {
+                return Err(ConnectionError::PinMismatch {
+                    path: self.connector.clone(),
+                    expected: expected.clone(),
+                    actual,
+                });
+            }
+        }
+        Ok(bytes)
+    }
+}
+
+impl RawLimits {
+    fn into_limits(self) -> Limits {
+        let default = Limits::default();
+        Limits {
+            timeout: self
+                .timeout_seconds
+                .map_or(default.timeout, std::time::Duration::from_secs_f64),
+            memory_bytes: self.memory_mib.map_or(default.memory_bytes, |m| m << 20),
+            max_response_bytes: self.max_response_mib.map_or(default.max_response_bytes, |m| m << 20),
+        }
+    }
+}
+
+fn parse_endpoints(
+    path: &Path,
+    raw: BTreeMap<String, String>,
+) -> Result<Vec<(Origin, Origin)>, ConnectionError> {
+    let origin = |s: &str| {
+        Origin::parse(s).map_err(|reason| ConnectionError::BadOrigin {
+            path: path.to_owned(),
+            origin: s.to_owned(),
+            reason,
+        })
+    };
+    raw.iter().map(|(from, to)| Ok((origin(from)?, origin(to)?))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn relative_connector_path_is_resolved_against_the_file() {
+        let c = Connection::parse(Path::new("/etc/conn/c.toml"), "connector = \"x.wasm\"").unwrap();
+        assert_eq!(c.connector, Path::new("/etc/conn/x.wasm"));
+        assert!(c.access_token.is_none());
+    }
+
+    #[test]
+    fn full_file_parses() {
+        let text = r#"
+            connector = "x.wasm"
+            connector_sha256 = "ABCD"
+            [fields]
+            client_id = "id-1"
+            [token]
+            access_token = "tok"
+            [endpoints]
+            "https://api.cc.email" = "http://127.0.0.1:8911"
+            [limits]
+            timeout_seconds = 2.5
+            memory_mib = 16
+        "#;
+        let c = Connection::parse(Path::new("c.toml"), text).unwrap();
+        assert_eq!(c.connector_sha256.as_deref(), Some("abcd"));
+        assert_eq!(c.fields["client_id"].expose_secret(), "id-1");
+        assert_eq!(c.access_token.unwrap().expose_secret(), "tok");
+        assert_eq!(c.endpoints[0].1.to_string(), "http://127.0.0.1:8911");
+        assert_eq!(c.limits.memory_bytes, 16 << 20);
+        assert_eq!(c.limits.timeout.as_millis(), 2500);
+    }
+
+    #[test]
+    fn parse_errors_name_the_line_but_never_echo_its_text() {
+        let text = "connector = \"x.wasm\"\n[token]\naccess_tokn = \"CANARY-SECRET-1\"\n";
+        let err = Connection::parse(Path::new("c.toml"), text).unwrap_err().to_string();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(!err.contains("CANARY-SECRET-1"), "{err}");
+    }
+
+    #[test]
+    fn bad_endpoint_origin_is_refused() {
+        let text = "connector = \"x\"\n[endpoints]\n\"https://a.example/path\" = \"http://127.0.0.1:1\"";
+        let err = Connection::parse(Path::new("c.toml"), text).unwrap_err().to_string();
+        assert!(err.contains("https://a.example/path"), "{err}");
+    }
+}

@@ -1,0 +1,30 @@
+//! Loads WebAssembly connector components and runs their activities.
+//!
+//! The host knows nothing about any particular API. It learns what a connector
+//! is from the component itself: `connector:sdk/metadata.describe` gives the
+//! metadata, and wasmtime's type reflection gives every activity's input and
+//! output types.
+//!
+//! # Layout
+//!
+//! Read in the order one call runs:
+//!
+//! - [`connection`]: the connection file (connector path and pin, field values,
+//!   access token, endpoint overrides, limits).
+//! - [`egress`]: the HTTP hook every guest request passes through: deny
+//!   undeclared origins, apply overrides, inject the bearer token, cap bodies.
+//! - [`invoke`]: the engine, the loaded connector, one store per call with its
+//!   deadline and memory cap, and JSON ⇄ WIT value conversion from reflected types.
+//!
+//! Nothing reaches back up this list.
+#![warn(missing_docs)]
+
+pub mod connection;
+pub mod egress;
+pub mod invoke;
+
+pub use connection::{Connection, ConnectionError};
+pub use egress::{EgressPolicy, Origin};
+pub use invoke::{
+    CallOptions, Connector, ConnectorInfo, InvokeError, Limits, Runtime,
+};

@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `connector-host` CLI, the real components and
+//! the real sandbox, over loopback. One binary so wasmtime links once.
+
+mod activities;
+mod cli;
+mod egress;
+mod errors;
+mod limits;
+mod pagination;

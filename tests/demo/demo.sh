@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# A realistic session with the Constant Contact connector, through the
+# connector-host CLI, against the built-in sandbox. Run it with `make demo`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+HOST=target/debug/connector-host
+SANDBOX=target/debug/cc-sandbox
+WORK=.demo
+TOKEN="demo-token-$RANDOM$RANDOM"
+mkdir -p "$WORK"
+
+bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Pulls one field out of JSON on stdin: field contact_id, field campaign.campaign_id
+field() { python3 -c 'import json,sys; v=json.load(sys.stdin)
+for k in sys.argv[1].split("."): v=v[int(k)] if k.isdigit() else v[k]
+print(v)' "$1"; }
+run() { echo "\$ connector-host run $WORK/connection.toml $1 --input '$2'" >&2; "$HOST" run "$WORK/connection.toml" "$1" --input "$2"; }
+
+bold "Starting the Constant Contact sandbox"
+"$SANDBOX" --port 0 --token "$TOKEN=account_read,account_update,contact_data,campaign_data,offline_access" \
+  >"$WORK/sandbox.out" 2>"$WORK/sandbox.log" &
+SANDBOX_PID=$!
+trap 'kill $SANDBOX_PID 2>/dev/null; wait $SANDBOX_PID 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$WORK/sandbox.out" ] && break; sleep 0.05; done
+URL=$(head -n1 "$WORK/sandbox.out")
+echo "sandbox listening on $URL"
+
+cat >"$WORK/connection.toml" <<TOML
+# Written by tests/demo/demo.sh: the connector, its token, and the sandbox
+# standing in for https://api.cc.email.
+connector = "../target/wasm32-wasip2/component/cc_connector.wasm"
+
+[fields]
+client_id = "demo-client"
+
+[token]
+access_token = "$TOKEN"
+
+[endpoints]
+"https://api.cc.email" = "$URL"
+TOML
+
+bold "What the connector offers"
+"$HOST" describe "$WORK/connection.toml"
+
+bold "Create a contact list"
+LIST=$(run create-contact-list '{"name": "Demo customers", "description": "Made by make demo"}')
+echo "$LIST"
+LIST_ID=$(echo "$LIST" | field list_id)
+
+bold "Create a contact on it"
+CONTACT=$(run create-contact "{\"email_address\": {\"address\": \"ada@example.com\", \"permission_to_send\": \"implicit\"}, \"first_name\": \"Ada\", \"last_name\": \"Lovelace\", \"create_source\": \"account\", \"list_memberships\": [\"$LIST_ID\"]}")
+echo "$CONTACT"
+CONTACT_ID=$(echo "$CONTACT" | field contact_id)
+
+bold "Get it back, with its lists"
+run get-contact "{\"contact_id\": \"$CONTACT_ID\", \"include\": [\"list_memberships\"]}"
+
+bold "Update it (fields left out keep their values)"
+run update-contact "{\"contact_id\": \"$CONTACT_ID\", \"update_source\": \"account\", \"job_title\": \"Analyst\"}"
+
+bold "Add four more contacts, then list everyone two per page"
+for name in grace alan edsger barbara; do
+  run create-contact "{\"email_address\": {\"address\": \"$name@example.com\"}, \"first_name\": \"$name\", \"create_source\": \"account\", \"list_memberships\": [\"$LIST_ID\"]}" >/dev/null
+done
+echo "\$ connector-host run $WORK/connection.toml list-contacts --input '{\"limit\": 2}' --all-pages" >&2
+"$HOST" run "$WORK/connection.toml" list-contacts --input '{"limit": 2}' --all-pages
+
+bold "Create a custom field"
+run create-custom-field '{"label": "Favourite language", "type": "string"}'
+
+bold "Submit the sign-up form (create or update)"
+run submit-sign-up-form "{\"email_address\": \"linus@example.com\", \"first_name\": \"Linus\", \"list_memberships\": [\"$LIST_ID\"]}"
+
+bold "Create an email campaign"
+CAMPAIGN=$(run create-email-campaign '{"name": "November newsletter", "from_name": "Demo Co", "from_email": "owner@example.com", "reply_to_email": "owner@example.com", "subject": "News from Demo Co", "html_content": "<html><body>[[trackingImage]]<p>Hello!</p></body></html>"}')
+echo "$CAMPAIGN"
+CAMPAIGN_ID=$(echo "$CAMPAIGN" | field campaign_id)
+
+bold "Send it to the list"
+run update-email-campaign "{\"campaign_id\": \"$CAMPAIGN_ID\", \"primary_email\": {\"contact_list_ids\": [\"$LIST_ID\"]}}"
+
+bold "Send a test email"
+run send-test-email "{\"campaign_id\": \"$CAMPAIGN_ID\", \"email_addresses\": [\"owner@example.com\"], \"personal_message\": \"Please proofread\"}"
+
+bold "Schedule it"
+run schedule-email-campaign "{\"campaign_id\": \"$CAMPAIGN_ID\", \"scheduled_date\": \"2030-01-15T09:00:00Z\"}"
+
+bold "Account emails and the user's privileges"
+run list-account-emails '{}'
+run list-user-privileges '{}'
+
+bold "Done: every step ran through the connector component and the host's egress hook"

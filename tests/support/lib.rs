@@ -1,0 +1,213 @@
+//! Test support: start the real sandbox, write connection files, run the
+//! real `connector-host` CLI, and check that no canary secret ever shows up.
+//!
+//! Everything here starts real processes and talks over loopback; nothing is
+//! mocked. Binaries come from `target/debug` and components from
+//! `target/wasm32-wasip2/component` (`make test` builds both first).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Secret values planted in connections; no output may ever contain them.
+pub const CANARIES: &[&str] = &["canary-access-token-5b1e0c", "canary-client-secret-9d42aa"];
+
+/// The access token the sandbox accepts with every scope.
+pub const TOKEN: &str = CANARIES[0];
+
+/// Every scope of the Constant Contact connector.
+pub const ALL_SCOPES: &str = "account_read,account_update,contact_data,campaign_data,offline_access";
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
+}
+
+/// A binary of this workspace in `target/debug` (next to the test binary).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/debug/deps/…");
+    let path = dir.join(name);
+    assert!(path.exists(), "{} is missing: run `make test` (it builds the binaries first)", path.display());
+    path
+}
+
+/// A built component, e.g. `cc_connector`.
+pub fn component(name: &str) -> PathBuf {
+    let path = root().join("target/wasm32-wasip2/component").join(format!("{name}.wasm"));
+    assert!(path.exists(), "{} is missing: run `make components`", path.display());
+    path
+}
+
+/// A running `cc-sandbox`, stopped when dropped.
+pub struct Sandbox {
+    child: Child,
+    /// Its base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+}
+
+impl Sandbox {
+    /// Starts the sandbox without its rate limit, accepting [`TOKEN`] with every scope.
+    pub fn start() -> Sandbox {
+        Sandbox::start_with(&["--no-rate-limit", "--token", &format!("{TOKEN}={ALL_SCOPES}")])
+    }
+
+    /// Starts the sandbox with these arguments (plus `--port 0`).
+    pub fn start_with(args: &[&str]) -> Sandbox {
+        let mut child = Command::new(bin("cc-sandbox"))
+            .args(["--port", "0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start cc-sandbox");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line).expect("sandbox prints its URL");
+        let sandbox = Sandbox { child, url: line.trim().to_owned() };
+        assert!(sandbox.url.starts_with("http://127.0.0.1:"), "unexpected first line {line:?}");
+        sandbox.wait_ready();
+        sandbox
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while ureq::get(&format!("{}/__sandbox/health", self.url)).call().is_err() {
+            assert!(Instant::now() < deadline, "sandbox at {} never became ready", self.url);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// POSTs to the control API (`/__sandbox/...`).
+    pub fn control(&self, path: &str, body: Value) {
+        ureq::post(&format!("{}/__sandbox/{path}", self.url)).send_json(body).expect("sandbox control call");
+    }
+
+    /// The requests the sandbox received, oldest first.
+    pub fn requests(&self) -> Vec<Value> {
+        let log: Value = ureq::get(&format!("{}/__sandbox/requests", self.url)).call().expect("request log").into_json().expect("json");
+        log.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Calls the V3 API directly with [`TOKEN`] (to set up or inspect state).
+    pub fn api(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let request = ureq::request(method, &format!("{}{path}", self.url)).set("Authorization", &format!("Bearer {TOKEN}"));
+        let response = match body {
+            Some(body) => request.send_json(body),
+            None => request.call(),
+        };
+        match response {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r.into_json().unwrap_or(Value::Null),
+            Err(e) => panic!("sandbox {method} {path}: {e}"),
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A connection file in a temporary directory.
+pub struct ConnectionFile {
+    dir: tempfile::TempDir,
+    /// The file's path.
+    pub path: PathBuf,
+}
+
+impl ConnectionFile {
+    /// A connection to `connector` with the given extra TOML (token, endpoints, …).
+    pub fn new(connector: &Path, extra: &str) -> ConnectionFile {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("connection.toml");
+        let text = format!("connector = {:?}\n{extra}", connector.display().to_string());
+        std::fs::write(&path, text).expect("write connection");
+        ConnectionFile { dir, path }
+    }
+
+    /// The Constant Contact connector pointed at `sandbox` with [`TOKEN`].
+    pub fn constant_contact(sandbox: &Sandbox) -> ConnectionFile {
+        Self::constant_contact_with(sandbox, TOKEN, "")
+    }
+
+    /// As [`Self::constant_contact`] with another token and extra TOML.
+    pub fn constant_contact_with(sandbox: &Sandbox, token: &str, extra: &str) -> ConnectionFile {
+        let text = format!(
+            "[fields]\nclient_id = \"demo-client\"\nclient_secret = \"{}\"\n\n[token]\naccess_token = \"{token}\"\n\n[endpoints]\n\"https://api.cc.email\" = \"{}\"\n{extra}",
+            CANARIES[1], sandbox.url
+        );
+        Self::new(&component("cc_connector"), &text)
+    }
+
+    /// The directory holding the file (for other files a test writes).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// What one CLI run produced.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Stdout as JSON; panics with the run's output when it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+
+    /// Asserts success and returns stdout as JSON.
+    pub fn ok(&self) -> Value {
+        assert_eq!(self.code, 0, "expected success: {self:#?}");
+        self.json()
+    }
+
+    /// Asserts the exit code and that stderr mentions every `needle`.
+    pub fn fails_with(&self, code: i32, needles: &[&str]) {
+        assert_eq!(self.code, code, "unexpected exit code: {self:#?}");
+        for needle in needles {
+            assert!(self.stderr.contains(needle), "stderr lacks {needle:?}: {self:#?}");
+        }
+    }
+}
+
+/// Runs `connector-host` with `args`; asserts no canary reaches its output.
+pub fn host(args: &[&str]) -> Run {
+    let cache = root().join("target/test-artifact-cache");
+    let output = Command::new(bin("connector-host"))
+        .args(args)
+        .env("CONNECTOR_HOST_CACHE_DIR", cache)
+        .env("CONNECTOR_HOST_LOG", "debug")
+        .output()
+        .expect("run connector-host");
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert_no_canary(&run.stdout);
+    assert_no_canary(&run.stderr);
+    run
+}
+
+/// Runs an activity of `connection` with a JSON input.
+pub fn run(connection: &ConnectionFile, activity: &str, input: &Value) -> Run {
+    host(&["run", &connection.path.display().to_string(), activity, "--input", &input.to_string()])
+}
+
+/// Panics if `text` contains a canary secret (without printing the secret).
+pub fn assert_no_canary(text: &str) {
+    for (i, canary) in CANARIES.iter().enumerate() {
+        assert!(!text.contains(canary), "canary secret #{i} leaked into output");
+    }
+}
