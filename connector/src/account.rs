@@ -18,7 +18,8 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         name: "list-account-emails",
         display_name: "List account emails",
         category: "Account",
-        description: "Lists the account's email addresses, optionally filtered by status, role or address.",
+        description:
+            "Lists the account's email addresses, optionally filtered by status, role or address.",
         scopes: &["account_read"],
         retry_safe: true,
     },
@@ -26,7 +27,8 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         name: "add-account-email",
         display_name: "Add account email",
         category: "Account",
-        description: "Adds an email address to the account; Constant Contact mails it a confirmation link.",
+        description:
+            "Adds an email address to the account; Constant Contact mails it a confirmation link.",
         scopes: &["account_update"],
         retry_safe: false,
     },
@@ -96,13 +98,17 @@ impl Guest for Connector {
     /// answer is a bare JSON array with no paging.
     fn list_account_emails(input: ListAccountEmailsInput) -> Result<AccountEmails, ActivityError> {
         let filter = input.filter.map(|filter| match filter {
-            AccountEmailFilter::ConfirmStatus(status) => ("confirm_status", confirm_status(status).to_string()),
+            AccountEmailFilter::ConfirmStatus(status) => {
+                ("confirm_status", confirm_status(status).to_string())
+            }
             AccountEmailFilter::RoleCode(role) => ("role_code", role_code(role).to_string()),
             AccountEmailFilter::EmailAddress(address) => ("email_address", address),
         });
         let reply = http::get("/v3/account/emails", filter.as_slice())?;
         let emails: Vec<EmailJson> = reply.json("a list of account emails")?;
-        Ok(AccountEmails { emails: emails.into_iter().map(Into::into).collect() })
+        Ok(AccountEmails {
+            emails: emails.into_iter().map(Into::into).collect(),
+        })
     }
 
     /// Adds an email address to the account.
@@ -116,7 +122,12 @@ impl Guest for Connector {
     /// Pitfalls: the address starts `UNCONFIRMED` and cannot send campaigns until
     /// someone clicks the link.
     fn add_account_email(input: AddAccountEmailInput) -> Result<AccountEmail, ActivityError> {
-        let reply = http::post("/v3/account/emails", &NewEmail { email_address: &input.email_address })?;
+        let reply = http::post(
+            "/v3/account/emails",
+            &NewEmail {
+                email_address: &input.email_address,
+            },
+        )?;
         let email: EmailJson = reply.json("the added account email")?;
         Ok(email.into())
     }
@@ -134,7 +145,10 @@ impl Guest for Connector {
         let privileges: Vec<PrivilegeJson> = reply.json("a list of user privileges")?;
         let privileges = privileges
             .into_iter()
-            .map(|p| UserPrivilege { privilege_id: p.privilege_id, privilege_name: p.privilege_name })
+            .map(|p| UserPrivilege {
+                privilege_id: p.privilege_id,
+                privilege_name: p.privilege_name,
+            })
             .collect();
         Ok(UserPrivileges { privileges })
     }

@@ -11,12 +11,16 @@ mod json;
 
 use serde_json::{Map, Value};
 
-use self::json::{ActivityJson, CampaignJson, CampaignsJson, NewCampaign, Rename, Schedule, ScheduleJson, TestSend};
+use self::json::{
+    ActivityJson, CampaignJson, CampaignsJson, NewCampaign, Rename, Schedule, ScheduleJson,
+    TestSend,
+};
 use crate::connector::sdk::types::ActivityError;
 use crate::exports::constant_contact::connector::campaigns::{
-    ActivityChanges, CampaignSchedule, CreateEmailCampaignInput, EmailCampaign, EmailCampaignDetails,
-    EmailCampaignsPage, GetEmailCampaignInput, Guest, ListEmailCampaignsInput, ScheduleEmailCampaignInput,
-    SendTestEmailInput, TestEmailSent, UpdateEmailCampaignInput,
+    ActivityChanges, CampaignSchedule, CreateEmailCampaignInput, EmailCampaign,
+    EmailCampaignDetails, EmailCampaignsPage, GetEmailCampaignInput, Guest,
+    ListEmailCampaignsInput, ScheduleEmailCampaignInput, SendTestEmailInput, TestEmailSent,
+    UpdateEmailCampaignInput,
 };
 use crate::{http, ActivityMeta, Connector};
 
@@ -50,7 +54,8 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         name: "update-email-campaign",
         display_name: "Update email campaign",
         category: "Campaigns",
-        description: "Renames a campaign and/or edits its email: sender, subject, content, recipients.",
+        description:
+            "Renames a campaign and/or edits its email: sender, subject, content, recipients.",
         scopes: &["campaign_data"],
         retry_safe: true,
     },
@@ -78,11 +83,13 @@ const ACTIVITY_INCLUDES: &str = "html_content,physical_address_in_footer";
 impl Guest for Connector {
     /// Lists email campaigns, one page per call (without their activities).
     ///
-    /// `GET /v3/emails` — <https://developer.constantcontact.com/api_guide/email_campaigns_get_collection.html>.
+    /// `GET /v3/emails` — <https://developer.constantcontact.com/api_reference/index.html>.
     /// Scope `campaign_data`. Retry-safe: a read.
     ///
     /// Pitfall: deleted (`Removed`) campaigns are listed too; the dates filter on `updated_at`.
-    fn list_email_campaigns(input: ListEmailCampaignsInput) -> Result<EmailCampaignsPage, ActivityError> {
+    fn list_email_campaigns(
+        input: ListEmailCampaignsInput,
+    ) -> Result<EmailCampaignsPage, ActivityError> {
         let query = http::query([
             ("limit", input.limit.map(|n| n.to_string())),
             ("before_date", input.before_date),
@@ -96,11 +103,15 @@ impl Guest for Connector {
     /// Gets a campaign and the content of each of its activities.
     ///
     /// `GET /v3/emails/{id}`, then `GET /v3/emails/activities/{activity_id}` per activity —
-    /// <https://developer.constantcontact.com/api_guide/email_campaign_get.html>.
+    /// <https://developer.constantcontact.com/api_reference/index.html>.
     /// Scope `campaign_data`. Retry-safe: reads only.
     ///
-    /// Pitfall: one request per activity (usually two), each counting toward the rate limit.
-    fn get_email_campaign(input: GetEmailCampaignInput) -> Result<EmailCampaignDetails, ActivityError> {
+    /// Pitfalls: one request per activity (usually two), each counting toward the
+    /// rate limit. Activities the API no longer serves (removed ones answer 404) are
+    /// left out of `activities`; the campaign still lists them.
+    fn get_email_campaign(
+        input: GetEmailCampaignInput,
+    ) -> Result<EmailCampaignDetails, ActivityError> {
         campaign_details(&input.campaign_id)
     }
 
@@ -113,8 +124,11 @@ impl Guest for Connector {
     /// Pitfalls: `from-email` and `reply-to-email` must be CONFIRMED account emails;
     /// `html-content` needs `[[trackingImage]]` in its body for reporting; recipients
     /// are set later with `update-email-campaign` (`contact-list-ids`).
-    fn create_email_campaign(input: CreateEmailCampaignInput) -> Result<EmailCampaign, ActivityError> {
-        let campaign: CampaignJson = http::post("/v3/emails", &NewCampaign::from(input))?.json("the created email campaign")?;
+    fn create_email_campaign(
+        input: CreateEmailCampaignInput,
+    ) -> Result<EmailCampaign, ActivityError> {
+        let campaign: CampaignJson = http::post("/v3/emails", &NewCampaign::from(input))?
+            .json("the created email campaign")?;
         Ok(campaign.into())
     }
 
@@ -128,20 +142,23 @@ impl Guest for Connector {
     /// everything it read with the changes laid over it; `contact-list-ids` replaces
     /// the recipients (and drops segments: the API takes one or the other). Only
     /// draft (or sent) activities can be edited; a `Removed` campaign cannot be renamed.
-    fn update_email_campaign(input: UpdateEmailCampaignInput) -> Result<EmailCampaignDetails, ActivityError> {
+    fn update_email_campaign(
+        input: UpdateEmailCampaignInput,
+    ) -> Result<EmailCampaignDetails, ActivityError> {
         if input.name.is_none() && input.primary_email.is_none() {
-            return Err(http::invalid_input("give `name`, `primary-email` or both".into()));
+            return Err(http::invalid_input(
+                "give `name`, `primary-email` or both".into(),
+            ));
         }
-        let path = format!("/v3/emails/{}", http::id("campaign-id", &input.campaign_id)?);
+        let path = format!(
+            "/v3/emails/{}",
+            http::id("campaign-id", &input.campaign_id)?
+        );
         if let Some(name) = input.name {
             http::patch(&path, &Rename { name })?;
         }
         if let Some(changes) = input.primary_email {
-            let activity_path = activity_path(&primary_activity_id(&input.campaign_id)?)?;
-            let mut activity: Map<String, Value> =
-                http::get(&activity_path, &[("include", ACTIVITY_INCLUDES.into())])?.json("an email campaign activity")?;
-            merge(&mut activity, changes);
-            http::put(&activity_path, &activity)?;
+            edit_primary_email(&input.campaign_id, changes)?;
         }
         campaign_details(&input.campaign_id)
     }
@@ -154,16 +171,30 @@ impl Guest for Connector {
     /// campaign re-sends to contacts added since.
     ///
     /// Pitfalls: recipients must be set first; only DRAFT, DONE or ERROR activities.
-    fn schedule_email_campaign(input: ScheduleEmailCampaignInput) -> Result<CampaignSchedule, ActivityError> {
+    fn schedule_email_campaign(
+        input: ScheduleEmailCampaignInput,
+    ) -> Result<CampaignSchedule, ActivityError> {
         let activity_id = primary_activity_id(&input.campaign_id)?;
         // The API's word for "now" is the date "0".
         let now = input.scheduled_date.trim().eq_ignore_ascii_case("now");
-        let body = Schedule { scheduled_date: if now { "0".into() } else { input.scheduled_date } };
-        let reply = http::post(&format!("{}/schedules", activity_path(&activity_id)?), &body)?;
+        let body = Schedule {
+            scheduled_date: if now {
+                "0".into()
+            } else {
+                input.scheduled_date
+            },
+        };
+        let reply = http::post(
+            &format!("{}/schedules", activity_path(&activity_id)?),
+            &body,
+        )?;
         // `[{"scheduled_date": …}]` for a future date, `[]` when sent now.
         let schedules: Vec<ScheduleJson> = reply.json("a list of schedules")?;
         let scheduled_date = schedules.into_iter().next().and_then(|s| s.scheduled_date);
-        Ok(CampaignSchedule { campaign_activity_id: activity_id, scheduled_date })
+        Ok(CampaignSchedule {
+            campaign_activity_id: activity_id,
+            scheduled_date,
+        })
     }
 
     /// Sends the campaign's primary email to one to five test addresses.
@@ -178,17 +209,28 @@ impl Guest for Connector {
         let count = input.email_addresses.len();
         // Checked here so a bad call costs no request from the daily quota.
         if !(1..=5).contains(&count) || input.email_addresses.iter().any(|a| !a.contains('@')) {
-            return Err(http::invalid_input(format!("`email-addresses` needs 1 to 5 addresses, got {count}")));
+            return Err(http::invalid_input(format!(
+                "`email-addresses` needs 1 to 5 addresses, got {count}"
+            )));
         }
         let activity_id = primary_activity_id(&input.campaign_id)?;
-        let body = TestSend { email_addresses: input.email_addresses, personal_message: input.personal_message };
+        let body = TestSend {
+            email_addresses: input.email_addresses,
+            personal_message: input.personal_message,
+        };
         http::post(&format!("{}/tests", activity_path(&activity_id)?), &body)?;
-        Ok(TestEmailSent { campaign_activity_id: activity_id, recipients: count as u32 })
+        Ok(TestEmailSent {
+            campaign_activity_id: activity_id,
+            recipients: count as u32,
+        })
     }
 }
 
 fn activity_path(activity_id: &str) -> Result<String, ActivityError> {
-    Ok(format!("/v3/emails/activities/{}", http::id("campaign-activity-id", activity_id)?))
+    Ok(format!(
+        "/v3/emails/activities/{}",
+        http::id("campaign-activity-id", activity_id)?
+    ))
 }
 
 /// Reads a campaign and the content of its activities.
@@ -198,13 +240,20 @@ fn campaign_details(campaign_id: &str) -> Result<EmailCampaignDetails, ActivityE
     for reference in &campaign.campaign_activities {
         let path = activity_path(&reference.campaign_activity_id)?;
         match http::get(&path, &[("include", ACTIVITY_INCLUDES.into())]) {
-            Ok(reply) => activities.push(reply.json::<ActivityJson>("an email campaign activity")?.into()),
+            Ok(reply) => activities.push(
+                reply
+                    .json::<ActivityJson>("an email campaign activity")?
+                    .into(),
+            ),
             // The API cannot serve REMOVED activities: list the rest rather than fail.
             Err(ActivityError::NotFound(_)) => continue,
             Err(e) => return Err(e),
         }
     }
-    Ok(EmailCampaignDetails { campaign: campaign.into(), activities })
+    Ok(EmailCampaignDetails {
+        campaign: campaign.into(),
+        activities,
+    })
 }
 
 fn get_campaign(campaign_id: &str) -> Result<CampaignJson, ActivityError> {
@@ -215,10 +264,25 @@ fn get_campaign(campaign_id: &str) -> Result<CampaignJson, ActivityError> {
 /// The id of the campaign's `primary_email` activity: the one to edit, test and schedule.
 fn primary_activity_id(campaign_id: &str) -> Result<String, ActivityError> {
     let campaign = get_campaign(campaign_id)?;
-    let primary = campaign.campaign_activities.into_iter().find(|a| a.role == "primary_email");
+    let primary = campaign
+        .campaign_activities
+        .into_iter()
+        .find(|a| a.role == "primary_email");
     primary.map(|a| a.campaign_activity_id).ok_or_else(|| {
-        ActivityError::UnexpectedResponse(format!("campaign {campaign_id} has no primary_email activity"))
+        ActivityError::UnexpectedResponse(format!(
+            "campaign {campaign_id} has no primary_email activity"
+        ))
     })
+}
+
+/// Reads the primary email activity, lays the changes over it and PUTs it back.
+fn edit_primary_email(campaign_id: &str, changes: ActivityChanges) -> Result<(), ActivityError> {
+    let path = activity_path(&primary_activity_id(campaign_id)?)?;
+    let reply = http::get(&path, &[("include", ACTIVITY_INCLUDES.into())])?;
+    let mut activity: Map<String, Value> = reply.json("an email campaign activity")?;
+    merge(&mut activity, changes);
+    http::put(&path, &activity)?;
+    Ok(())
 }
 
 /// Lays the caller's changes over the activity as read. Working on the raw JSON

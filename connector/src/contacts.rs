@@ -14,7 +14,8 @@ pub mod json;
 use self::json::{include, status, ContactBody, ContactJson, ContactsJson};
 use crate::connector::sdk::types::ActivityError;
 use crate::exports::constant_contact::connector::contacts::{
-    Contact, ContactsPage, CreateContactInput, GetContactInput, Guest, ListContactsInput, UpdateContactInput,
+    Contact, ContactsPage, CreateContactInput, GetContactInput, Guest, ListContactsInput,
+    UpdateContactInput,
 };
 use crate::{http, ActivityMeta, Connector};
 
@@ -24,7 +25,8 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         name: "create-contact",
         display_name: "Create contact",
         category: "Contacts",
-        description: "Creates a contact; fails with conflict if the email address exists in any status.",
+        description:
+            "Creates a contact; fails with conflict if the email address exists in any status.",
         scopes: &["contact_data"],
         retry_safe: false,
     },
@@ -48,7 +50,8 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         name: "list-contacts",
         display_name: "List contacts",
         category: "Contacts",
-        description: "Lists contacts, one page at a time, filtered by status, email, lists or dates.",
+        description:
+            "Lists contacts, one page at a time, filtered by status, email, lists or dates.",
         scopes: &["contact_data"],
         retry_safe: true,
     },
@@ -69,14 +72,15 @@ impl Guest for Connector {
     /// `submit-sign-up-form` then). `create-source` is write-once. A contact on no
     /// list cannot be reached by campaigns.
     fn create_contact(input: CreateContactInput) -> Result<Contact, ActivityError> {
-        let contact: ContactJson = http::post("/v3/contacts", &ContactBody::create(input))?.json("the created contact")?;
+        let contact: ContactJson =
+            http::post("/v3/contacts", &ContactBody::create(input))?.json("the created contact")?;
         Ok(contact.into())
     }
 
     /// Changes the given fields of a contact; everything left out keeps its value.
     ///
     /// `GET /v3/contacts/{id}?include=…` then `PUT /v3/contacts/{id}` —
-    /// <https://developer.constantcontact.com/api_guide/contacts_update.html>.
+    /// <https://developer.constantcontact.com/api_reference/index.html>.
     /// Scope `contact_data`. Retry-safe: it writes the same values each time.
     ///
     /// Pitfalls: PUT nulls omitted top-level fields, so this reads the contact (with
@@ -86,7 +90,10 @@ impl Guest for Connector {
     /// revives a deleted contact. A change made by someone else between the read
     /// and the write is overwritten.
     fn update_contact(input: UpdateContactInput) -> Result<Contact, ActivityError> {
-        let path = format!("/v3/contacts/{}", http::id("contact-id", &input.contact_id)?);
+        let path = format!(
+            "/v3/contacts/{}",
+            http::id("contact-id", &input.contact_id)?
+        );
         let query = [("include", UPDATE_INCLUDES.to_string())];
         let current: ContactJson = http::get(&path, &query)?.json("a contact")?;
         let body = ContactBody::update(input, current);
@@ -96,12 +103,15 @@ impl Guest for Connector {
 
     /// Gets one contact.
     ///
-    /// `GET /v3/contacts/{id}` — <https://developer.constantcontact.com/api_guide/contacts_get.html>.
+    /// `GET /v3/contacts/{id}` — <https://developer.constantcontact.com/api_reference/index.html>.
     /// Scope `contact_data`. Retry-safe: a read.
     ///
     /// Pitfall: sub-resources come back only when named in `include`.
     fn get_contact(input: GetContactInput) -> Result<Contact, ActivityError> {
-        let path = format!("/v3/contacts/{}", http::id("contact-id", &input.contact_id)?);
+        let path = format!(
+            "/v3/contacts/{}",
+            http::id("contact-id", &input.contact_id)?
+        );
         let query = http::query([("include", http::csv(input.include.as_deref(), include))]);
         let contact: ContactJson = http::get(&path, &query)?.json("a contact")?;
         Ok(contact.into())
@@ -109,7 +119,7 @@ impl Guest for Connector {
 
     /// Lists contacts, one page per call.
     ///
-    /// `GET /v3/contacts` — <https://developer.constantcontact.com/api_guide/contacts_get_all.html>.
+    /// `GET /v3/contacts` — <https://developer.constantcontact.com/api_reference/index.html>.
     /// Scope `contact_data`. Retry-safe: a read.
     ///
     /// Pitfalls: deleted contacts are left out unless `status` includes `deleted` or

@@ -63,9 +63,12 @@ impl Guest for Connector {
         let body = NewField {
             label: input.label,
             kind: field_type(input.type_),
-            choices: input.choices.map(|choices| choices.into_iter().map(choice).collect()),
+            choices: input
+                .choices
+                .map(|choices| choices.into_iter().map(choice).collect()),
         };
-        let field: FieldJson = http::post("/v3/contact_custom_fields", &body)?.json("the created custom field")?;
+        let field: FieldJson =
+            http::post("/v3/contact_custom_fields", &body)?.json("the created custom field")?;
         Ok(CustomField {
             custom_field_id: field.custom_field_id,
             label: field.label,
@@ -78,7 +81,10 @@ impl Guest for Connector {
 }
 
 fn choice(choice: CustomFieldChoice) -> Choice {
-    Choice { choice_label: choice.choice_label, display_order: choice.display_order }
+    Choice {
+        choice_label: choice.choice_label,
+        display_order: choice.display_order,
+    }
 }
 
 /// The API's spelling of a field type.

@@ -52,7 +52,12 @@ impl Reply {
 pub fn get(path: &str, query: &[(&str, String)]) -> Result<Reply, ActivityError> {
     let mut target = path.to_string();
     for (i, (name, value)) in query.iter().enumerate() {
-        let _ = write!(target, "{}{name}={}", if i == 0 { '?' } else { '&' }, encode(value));
+        let _ = write!(
+            target,
+            "{}{name}={}",
+            if i == 0 { '?' } else { '&' },
+            encode(value)
+        );
     }
     send(Method::Get, &target, None)
 }
@@ -82,7 +87,11 @@ pub fn delete(path: &str) -> Result<Reply, ActivityError> {
 /// Gets one page of a collection: the caller's `cursor` verbatim when given, else
 /// `path?query`. The cursor is the previous page's `_links.next.href`, which already
 /// carries the original filters, so the query is not added to it.
-pub fn get_page(path: &str, query: &[(&str, String)], cursor: Option<&str>) -> Result<Reply, ActivityError> {
+pub fn get_page(
+    path: &str,
+    query: &[(&str, String)],
+    cursor: Option<&str>,
+) -> Result<Reply, ActivityError> {
     match cursor.filter(|c| !c.is_empty()) {
         Some(href) => send(Method::Get, checked_cursor(href)?, None),
         None => get(path, query),
@@ -91,14 +100,25 @@ pub fn get_page(path: &str, query: &[(&str, String)], cursor: Option<&str>) -> R
 
 /// Query pairs from optional inputs: `None` values are left out, so each input field
 /// maps to one line: `("limit", input.limit.map(|n| n.to_string()))`.
-pub fn query<const N: usize>(pairs: [(&'static str, Option<String>); N]) -> Vec<(&'static str, String)> {
-    pairs.into_iter().filter_map(|(name, value)| Some((name, value?))).collect()
+pub fn query<const N: usize>(
+    pairs: [(&'static str, Option<String>); N],
+) -> Vec<(&'static str, String)> {
+    pairs
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .collect()
 }
 
 /// A comma-separated query value (`include=custom_fields,taggings`), from a list of
 /// inputs and the function giving each one's API string.
 pub fn csv<T: Copy>(values: Option<&[T]>, api_name: fn(T) -> &'static str) -> Option<String> {
-    values.map(|values| values.iter().map(|v| api_name(*v)).collect::<Vec<_>>().join(","))
+    values.map(|values| {
+        values
+            .iter()
+            .map(|v| api_name(*v))
+            .collect::<Vec<_>>()
+            .join(",")
+    })
 }
 
 /// A path segment for an id (`/v3/contacts/{id}`), percent-encoded. An empty id is
@@ -132,7 +152,11 @@ impl Links {
 
 /// An `invalid-input` error for input the connector rejects before sending.
 pub fn invalid_input(message: String) -> ActivityError {
-    ActivityError::InvalidInput(ApiError { status: None, key: None, message })
+    ActivityError::InvalidInput(ApiError {
+        status: None,
+        key: None,
+        message,
+    })
 }
 
 /// Percent-encodes everything except RFC 3986 unreserved characters and `,` (the
@@ -155,7 +179,9 @@ fn checked_cursor(href: &str) -> Result<&str, ActivityError> {
     if href.starts_with("/v3/") && href.bytes().all(|b| b.is_ascii_graphic()) {
         Ok(href)
     } else {
-        Err(invalid_input("`cursor` must be a `next-cursor` value returned by this activity".into()))
+        Err(invalid_input(
+            "`cursor` must be a `next-cursor` value returned by this activity".into(),
+        ))
     }
 }
 
@@ -171,14 +197,23 @@ fn send(method: Method, target: &str, body: Option<Vec<u8>>) -> Result<Reply, Ac
     let request = format!("{} {path}", method_name(&method));
     let (status, bytes) = exchange(&method, target, body.as_deref(), &request)?;
     match status {
-        200..=299 => Ok(Reply { status, body: bytes, request }),
+        200..=299 => Ok(Reply {
+            status,
+            body: bytes,
+            request,
+        }),
         _ => Err(error_for_status(status, &bytes)),
     }
 }
 
 /// The `wasi:http` exchange. The order matters: the body is written and finished
 /// *before* `handle`, else a host error can surface as a misleading stream error.
-fn exchange(method: &Method, target: &str, body: Option<&[u8]>, label: &str) -> Result<(u16, Vec<u8>), ActivityError> {
+fn exchange(
+    method: &Method,
+    target: &str,
+    body: Option<&[u8]>,
+    label: &str,
+) -> Result<(u16, Vec<u8>), ActivityError> {
     let headers = Fields::new();
     add_header(&headers, "accept", label)?;
     if body.is_some() {
@@ -192,7 +227,9 @@ fn exchange(method: &Method, target: &str, body: Option<&[u8]>, label: &str) -> 
     if !target_ok {
         return Err(invalid_input(format!("{label}: not a valid request path")));
     }
-    let outgoing = request.body().map_err(|()| transport(label, "request body unavailable"))?;
+    let outgoing = request
+        .body()
+        .map_err(|()| transport(label, "request body unavailable"))?;
     write_body(&outgoing, body.unwrap_or_default(), label)?;
     OutgoingBody::finish(outgoing, None).map_err(|e| http_error(label, e))?;
     let future = outgoing_handler::handle(request, None).map_err(|e| http_error(label, e))?;
@@ -207,23 +244,31 @@ fn exchange(method: &Method, target: &str, body: Option<&[u8]>, label: &str) -> 
 
 /// Sets `name: application/json`. The host may refuse a header: that is a denial.
 fn add_header(headers: &Fields, name: &str, label: &str) -> Result<(), ActivityError> {
-    headers
-        .append(name, b"application/json")
-        .map_err(|e| ActivityError::Denied(format!("{label}: the host refused header `{name}` ({e:?})")))
+    headers.append(name, b"application/json").map_err(|e| {
+        ActivityError::Denied(format!("{label}: the host refused header `{name}` ({e:?})"))
+    })
 }
 
 fn write_body(body: &OutgoingBody, bytes: &[u8], label: &str) -> Result<(), ActivityError> {
-    let stream = body.write().map_err(|()| transport(label, "request stream unavailable"))?;
+    let stream = body
+        .write()
+        .map_err(|()| transport(label, "request stream unavailable"))?;
     // `blocking_write_and_flush` takes at most 4096 bytes per call.
     for chunk in bytes.chunks(4096) {
-        stream.blocking_write_and_flush(chunk).map_err(|e| stream_error(label, e))?;
+        stream
+            .blocking_write_and_flush(chunk)
+            .map_err(|e| stream_error(label, e))?;
     }
     Ok(()) // `stream` is dropped here, before the body is finished, as WASI requires.
 }
 
 fn read_body(response: &IncomingResponse, label: &str) -> Result<Vec<u8>, ActivityError> {
-    let body = response.consume().map_err(|()| transport(label, "response body unavailable"))?;
-    let stream = body.stream().map_err(|()| transport(label, "response stream unavailable"))?;
+    let body = response
+        .consume()
+        .map_err(|()| transport(label, "response body unavailable"))?;
+    let stream = body
+        .stream()
+        .map_err(|()| transport(label, "response stream unavailable"))?;
     let mut bytes = Vec::new();
     loop {
         match stream.blocking_read(64 * 1024) {
@@ -250,9 +295,9 @@ fn method_name(method: &Method) -> &str {
 /// no: report it as `denied` so a person knows to fix the connection, not the network.
 fn http_error(label: &str, code: ErrorCode) -> ActivityError {
     match code {
-        ErrorCode::HttpRequestDenied => {
-            ActivityError::Denied(format!("{label}: the host denied the request to https://{AUTHORITY}"))
-        }
+        ErrorCode::HttpRequestDenied => ActivityError::Denied(format!(
+            "{label}: the host denied the request to https://{AUTHORITY}"
+        )),
         other => transport(label, &format!("{other:?}")),
     }
 }
@@ -295,7 +340,11 @@ enum ErrorBody {
 /// status, the API's `error_key` and its message(s).
 pub fn error_for_status(status: u16, body: &[u8]) -> ActivityError {
     let (key, message) = parse_error_body(body);
-    let error = ApiError { status: Some(status), key, message: message.unwrap_or_else(|| format!("HTTP {status}")) };
+    let error = ApiError {
+        status: Some(status),
+        key,
+        message: message.unwrap_or_else(|| format!("HTTP {status}")),
+    };
     match status {
         400 | 415 | 422 => ActivityError::InvalidInput(error),
         401 => ActivityError::Unauthorized(error),
@@ -316,11 +365,17 @@ fn parse_error_body(body: &[u8]) -> (Option<String>, Option<String>) {
         Err(_) => {
             let text = String::from_utf8_lossy(body);
             let text = text.trim();
-            return (None, (!text.is_empty()).then(|| text.chars().take(200).collect()));
+            return (
+                None,
+                (!text.is_empty()).then(|| text.chars().take(200).collect()),
+            );
         }
     };
     let key = entries.iter().find_map(|e| e.error_key.clone());
-    let messages: Vec<&str> = entries.iter().filter_map(|e| e.error_message.as_deref()).collect();
+    let messages: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e.error_message.as_deref())
+        .collect();
     (key, (!messages.is_empty()).then(|| messages.join("; ")))
 }
 
@@ -366,7 +421,8 @@ mod tests {
 
     #[test]
     fn array_error_body_joins_messages_and_keeps_first_key() {
-        let body = br#"[{"error_key":"contacts.api.validation.error","error_message":"a is missing"},
+        let body =
+            br#"[{"error_key":"contacts.api.validation.error","error_message":"a is missing"},
                         {"error_key":"other","error_message":"b is bad"}]"#;
         let (_, error) = parts(error_for_status(400, body));
         assert_eq!(error.key.as_deref(), Some("contacts.api.validation.error"));
@@ -389,7 +445,13 @@ mod tests {
         assert_eq!(error.key, None);
         assert_eq!(error.message, "<html>Bad gateway</html>");
         let long = "x".repeat(1000);
-        assert_eq!(parts(error_for_status(500, long.as_bytes())).1.message.len(), 200);
+        assert_eq!(
+            parts(error_for_status(500, long.as_bytes()))
+                .1
+                .message
+                .len(),
+            200
+        );
     }
 
     #[test]
@@ -404,7 +466,10 @@ mod tests {
     fn values_are_percent_encoded() {
         assert_eq!(encode("a b/c?d&e#f+g"), "a%20b%2Fc%3Fd%26e%23f%2Bg");
         assert_eq!(encode("dlang@example.com"), "dlang%40example.com");
-        assert_eq!(encode("custom_fields,list_memberships"), "custom_fields,list_memberships");
+        assert_eq!(
+            encode("custom_fields,list_memberships"),
+            "custom_fields,list_memberships"
+        );
         assert_eq!(encode("é"), "%C3%A9");
     }
 
@@ -412,29 +477,57 @@ mod tests {
     fn empty_or_dot_ids_are_refused() {
         assert_eq!(id("contact-id", "ab/c").ok().as_deref(), Some("ab%2Fc"));
         for bad in ["", "  ", ".", ".."] {
-            assert!(matches!(id("contact-id", bad), Err(ActivityError::InvalidInput(_))), "{bad:?}");
+            assert!(
+                matches!(id("contact-id", bad), Err(ActivityError::InvalidInput(_))),
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn cursors_must_be_api_paths() {
-        assert_eq!(checked_cursor("/v3/contacts?cursor=abc").ok(), Some("/v3/contacts?cursor=abc"));
-        for bad in ["https://evil.example/v3/x", "//evil.example/v3/", "/v2/contacts", "/v3/a b", "v3/contacts"] {
-            assert!(matches!(checked_cursor(bad), Err(ActivityError::InvalidInput(_))), "{bad}");
+        assert_eq!(
+            checked_cursor("/v3/contacts?cursor=abc").ok(),
+            Some("/v3/contacts?cursor=abc")
+        );
+        for bad in [
+            "https://evil.example/v3/x",
+            "//evil.example/v3/",
+            "/v2/contacts",
+            "/v3/a b",
+            "v3/contacts",
+        ] {
+            assert!(
+                matches!(checked_cursor(bad), Err(ActivityError::InvalidInput(_))),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn next_cursor_comes_from_links() {
         let parse = |json: &str| serde_json::from_str::<Links>(json).unwrap().next_cursor();
-        assert_eq!(parse(r#"{"next":{"href":"/v3/contacts?cursor=abc"}}"#).as_deref(), Some("/v3/contacts?cursor=abc"));
+        assert_eq!(
+            parse(r#"{"next":{"href":"/v3/contacts?cursor=abc"}}"#).as_deref(),
+            Some("/v3/contacts?cursor=abc")
+        );
         assert_eq!(parse(r#"{"next":{"href":null}}"#), None);
         assert_eq!(parse(r#"{}"#), None);
     }
 
     #[test]
     fn query_skips_missing_values_and_csv_joins() {
-        let pairs = query([("limit", Some("5".into())), ("email", None), ("include", csv(Some(&[1, 2][..]), |n| if n == 1 { "a" } else { "b" }))]);
-        assert_eq!(pairs, vec![("limit", "5".to_string()), ("include", "a,b".to_string())]);
+        let pairs = query([
+            ("limit", Some("5".into())),
+            ("email", None),
+            (
+                "include",
+                csv(Some(&[1, 2][..]), |n| if n == 1 { "a" } else { "b" }),
+            ),
+        ]);
+        assert_eq!(
+            pairs,
+            vec![("limit", "5".to_string()), ("include", "a,b".to_string())]
+        );
     }
 }

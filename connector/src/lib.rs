@@ -2,7 +2,7 @@
 //!
 //! A WebAssembly component (`wasm32-wasip2`) whose activities are typed functions
 //! declared in WIT (`wit/constant-contact/*.wit`). A host loads it, asks
-//! [`describe`](exports::connector::sdk::metadata::Guest::describe) what it is, and
+//! `describe` what it is, and
 //! calls one activity per request with a fresh instance.
 //!
 //! The invariant this crate keeps: **it never sees a credential.** It sends plain
@@ -13,12 +13,13 @@
 //! # Layout (read in this order)
 //!
 //! - `lib.rs` (this file): the bindings, `describe`, and [`ActivityMeta`].
-//! - [`http`]: the only module that touches `wasi:http`: build the request, send it,
+//! - `http`: the only module that touches `wasi:http`: build the request, send it,
 //!   map the status to an `activity-error`, parse JSON, follow cursors.
 //! - One module per API area, each the same shape: an `ACTIVITIES` metadata list,
 //!   serde structs for the API's JSON, and a `Guest` impl with one short function
-//!   per activity: [`account`], [`contacts`], [`custom_fields`], [`lists`],
-//!   [`sign_up_forms`], [`campaigns`].
+//!   per activity: `account`, `contacts`, `custom_fields`, `lists`,
+//!   `sign_up_forms`, `campaigns`. The two big areas keep their JSON structs in
+//!   a `json` child module (`contacts/json.rs`, `campaigns/json.rs`).
 //!
 //! To write a connector for another API, copy this crate, replace the WIT, keep
 //! `http.rs` (change the origin), and write one area file per resource.
@@ -46,7 +47,9 @@ mod http;
 mod lists;
 mod sign_up_forms;
 
-use connector::sdk::types::{Activity, AuthScheme, ClientAuth, ConnectionField, ConnectorInfo, Oauth2};
+use connector::sdk::types::{
+    Activity, AuthScheme, ClientAuth, ConnectionField, ConnectorInfo, Oauth2,
+};
 
 /// The type the host calls into: every area module implements its `Guest` trait on it.
 pub struct Connector;
@@ -106,24 +109,38 @@ impl exports::connector::sdk::metadata::Guest for Connector {
             description: "Constant Contact V3: account emails, contacts, lists, custom fields, \
                           sign-up forms and email campaigns."
                 .into(),
-            auth: AuthScheme::Oauth2(Oauth2 {
-                authorize_url: format!("{AUTHZ}/authorize"),
-                token_url: format!("{AUTHZ}/token"),
-                device_authorize_url: Some(format!("{AUTHZ}/device/authorize")),
-                // `offline_access` is what makes the token endpoint return a refresh token.
-                scopes: ["account_read", "account_update", "contact_data", "campaign_data", "offline_access"]
-                    .map(String::from)
-                    .into(),
-                // Constant Contact documents HTTP Basic for the client secret.
-                client_auth: ClientAuth::Basic,
-                pkce: true,
-            }),
+            auth: AuthScheme::Oauth2(oauth2()),
             fields: connection_fields(),
             // The only origin the connector calls. Tests and demos point it elsewhere
             // with a connection-level origin override in the host, not in this code.
             egress_origins: vec!["https://api.cc.email".into()],
-            activities: areas.iter().flat_map(|area| area.iter().map(ActivityMeta::to_wit)).collect(),
+            activities: areas
+                .iter()
+                .flat_map(|area| area.iter().map(ActivityMeta::to_wit))
+                .collect(),
         }
+    }
+}
+
+/// Constant Contact's OAuth2 server: code flow with PKCE, device flow, Basic client auth.
+fn oauth2() -> Oauth2 {
+    Oauth2 {
+        authorize_url: format!("{AUTHZ}/authorize"),
+        token_url: format!("{AUTHZ}/token"),
+        device_authorize_url: Some(format!("{AUTHZ}/device/authorize")),
+        // `offline_access` is what makes the token endpoint return a refresh token.
+        scopes: [
+            "account_read",
+            "account_update",
+            "contact_data",
+            "campaign_data",
+            "offline_access",
+        ]
+        .map(String::from)
+        .into(),
+        // Constant Contact documents HTTP Basic for the client secret.
+        client_auth: ClientAuth::Basic,
+        pkce: true,
     }
 }
 

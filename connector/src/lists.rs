@@ -68,7 +68,7 @@ impl Guest for Connector {
     /// Lists contact lists, one page per call.
     ///
     /// `GET /v3/contact_lists` —
-    /// <https://developer.constantcontact.com/api_reference/index.html#!/Contact_Lists/getLists>.
+    /// <https://developer.constantcontact.com/api_reference/index.html>.
     /// Scope `contact_data`. Retry-safe: a read.
     ///
     /// Pitfalls: `name` is an exact, full-name match; `membership-count` is filled
@@ -80,7 +80,13 @@ impl Guest for Connector {
             ("status", input.status.map(|s| status(s).to_string())),
             ("include_count", input.include_count.map(|b| b.to_string())),
             // The API takes `all` or `active`; a bool asks for the plain member count.
-            ("include_membership_count", input.include_membership_count.filter(|b| *b).map(|_| "all".into())),
+            (
+                "include_membership_count",
+                input
+                    .include_membership_count
+                    .filter(|b| *b)
+                    .map(|_| "all".into()),
+            ),
             ("limit", input.limit.map(|n| n.to_string())),
         ]);
         let reply = http::get_page("/v3/contact_lists", &query, input.cursor.as_deref())?;
@@ -95,11 +101,16 @@ impl Guest for Connector {
     /// Creates a contact list.
     ///
     /// `POST /v3/contact_lists` (201) —
-    /// <https://developer.constantcontact.com/api_reference/index.html#!/Contact_Lists/createList>.
+    /// <https://developer.constantcontact.com/api_reference/index.html>.
     /// Scope `contact_data`. Not retry-safe: a repeat answers 409 (names are unique).
     fn create_contact_list(input: CreateContactListInput) -> Result<ContactList, ActivityError> {
-        let body = NewList { name: input.name, description: input.description, favorite: input.favorite };
-        let list: ListJson = http::post("/v3/contact_lists", &body)?.json("the created contact list")?;
+        let body = NewList {
+            name: input.name,
+            description: input.description,
+            favorite: input.favorite,
+        };
+        let list: ListJson =
+            http::post("/v3/contact_lists", &body)?.json("the created contact list")?;
         Ok(list.into())
     }
 }

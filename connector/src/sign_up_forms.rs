@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::connector::sdk::types::ActivityError;
 use crate::contacts::json::{address_body, AddressJson};
-use crate::exports::constant_contact::connector::sign_up_forms::{Guest, SignUpFormInput, SignUpResult};
+use crate::exports::constant_contact::connector::sign_up_forms::{
+    Guest, SignUpFormInput, SignUpResult,
+};
 use crate::{http, ActivityMeta, Connector};
 
 /// This area's activities, as `describe` reports them.
@@ -16,7 +18,8 @@ pub const ACTIVITIES: &[ActivityMeta] = &[ActivityMeta {
     name: "submit-sign-up-form",
     display_name: "Submit sign-up form",
     category: "Contacts",
-    description: "Creates or updates a contact from a sign-up: adds lists and fields, opts the person in.",
+    description:
+        "Creates or updates a contact from a sign-up: adds lists and fields, opts the person in.",
     scopes: &["contact_data"],
     retry_safe: false,
 }];
@@ -62,19 +65,9 @@ struct ResultJson {
     action: Option<String>,
 }
 
-impl Guest for Connector {
-    /// Creates a contact or updates the one with this address, additively.
-    ///
-    /// `POST /v3/contacts/sign_up_form` (201 created, 200 updated) —
-    /// <https://developer.constantcontact.com/api_guide/contacts_create_or_update.html>.
-    /// Scope `contact_data`. Not retry-safe: each call may re-opt-in the contact and
-    /// appends lists and fields.
-    ///
-    /// Pitfalls: at least one list is required; lists are never removed (use
-    /// `update-contact`); an unsubscribed contact is opted back in, so send only
-    /// real sign-ups. 409 here means two requests changed the contact at once.
-    fn submit_sign_up_form(input: SignUpFormInput) -> Result<SignUpResult, ActivityError> {
-        let body = SignUp {
+impl From<SignUpFormInput> for SignUp {
+    fn from(input: SignUpFormInput) -> Self {
+        SignUp {
             email_address: input.email_address,
             list_memberships: input.list_memberships,
             first_name: input.first_name,
@@ -87,13 +80,44 @@ impl Guest for Connector {
             birthday_day: input.birthday_day,
             anniversary: input.anniversary,
             custom_fields: input.custom_fields.map(|fields| {
-                fields.into_iter().map(|f| CustomField { custom_field_id: f.custom_field_id, value: f.value }).collect()
+                fields
+                    .into_iter()
+                    .map(|f| CustomField {
+                        custom_field_id: f.custom_field_id,
+                        value: f.value,
+                    })
+                    .collect()
             }),
-        };
-        let reply = http::post("/v3/contacts/sign_up_form", &body)?;
+        }
+    }
+}
+
+impl Guest for Connector {
+    /// Creates a contact or updates the one with this address, additively.
+    ///
+    /// `POST /v3/contacts/sign_up_form` (201 created, 200 updated) —
+    /// <https://developer.constantcontact.com/api_guide/contacts_create_or_update.html>.
+    /// Scope `contact_data`. Not retry-safe: each call may re-opt-in the contact and
+    /// appends lists and fields.
+    ///
+    /// Pitfalls: at least one list is required; lists are never removed (use
+    /// `update-contact`); an unsubscribed contact is opted back in, so send only
+    /// real sign-ups. 409 here means two requests changed the contact at once.
+    fn submit_sign_up_form(input: SignUpFormInput) -> Result<SignUpResult, ActivityError> {
+        let reply = http::post("/v3/contacts/sign_up_form", &SignUp::from(input))?;
         let result: ResultJson = reply.json("a sign-up result")?;
         // The status says what happened even if a server leaves `action` out.
-        let action = result.action.unwrap_or_else(|| if reply.status == 201 { "created" } else { "updated" }.into());
-        Ok(SignUpResult { contact_id: result.contact_id, action })
+        let action = result.action.unwrap_or_else(|| {
+            if reply.status == 201 {
+                "created"
+            } else {
+                "updated"
+            }
+            .into()
+        });
+        Ok(SignUpResult {
+            contact_id: result.contact_id,
+            action,
+        })
     }
 }

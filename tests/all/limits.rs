@@ -33,7 +33,7 @@ fn work_within_the_limits_completes() {
 #[test]
 fn oversized_response_is_cut_off_with_a_clear_error() {
     let sandbox = Sandbox::start();
-    let big = "x".repeat(2 << 20);
+    let big = "x".repeat(1536 << 10);
     sandbox.control("faults", json!({"path": "/v3/big", "status": 200, "body": {"data": big}, "count": 1}));
     let extra = format!("[endpoints]\n\"https://probe.example\" = \"{}\"\n[limits]\nmax_response_mib = 1\n", sandbox.url);
     let connection = ConnectionFile::new(&component("probe_connector"), &extra);

@@ -47,7 +47,7 @@ fn all_pages_prints_every_record_as_one_json_line() {
     let lines: Vec<Value> = out.stdout.lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
     assert_eq!(lines.len(), 7);
     assert!(lines.iter().all(|c| c["contact_id"].is_string()));
-    let gets = sandbox.requests().iter().filter(|r| r["path"] == "/v3/contacts").count();
+    let gets = sandbox.requests().iter().filter(|r| r["method"] == "GET" && r["path"] == "/v3/contacts").count();
     assert_eq!(gets, 4, "7 contacts at 2 per page take 4 requests");
 }
 

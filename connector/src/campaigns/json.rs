@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::exports::constant_contact::connector::campaigns::{
-    CampaignActivityRef, CreateEmailCampaignInput, EmailCampaign, EmailCampaignActivity, EmailCampaignsPage,
-    PhysicalAddress,
+    CampaignActivityRef, CreateEmailCampaignInput, EmailCampaign, EmailCampaignActivity,
+    EmailCampaignsPage, PhysicalAddress,
 };
 use crate::http;
 
@@ -20,7 +20,10 @@ pub struct NewCampaign {
 
 impl From<CreateEmailCampaignInput> for NewCampaign {
     fn from(input: CreateEmailCampaignInput) -> Self {
-        NewCampaign { name: input.name.clone(), email_campaign_activities: [NewActivity::from(input)] }
+        NewCampaign {
+            name: input.name.clone(),
+            email_campaign_activities: [NewActivity::from(input)],
+        }
     }
 }
 
@@ -157,7 +160,10 @@ pub struct ScheduleJson {
 impl From<CampaignsJson> for EmailCampaignsPage {
     fn from(page: CampaignsJson) -> Self {
         let campaigns = page.campaigns.into_iter().map(Into::into).collect();
-        EmailCampaignsPage { campaigns, next_cursor: page.links.next_cursor() }
+        EmailCampaignsPage {
+            campaigns,
+            next_cursor: page.links.next_cursor(),
+        }
     }
 }
 
@@ -174,7 +180,10 @@ impl From<CampaignJson> for EmailCampaign {
             campaign_activities: c
                 .campaign_activities
                 .into_iter()
-                .map(|a| CampaignActivityRef { campaign_activity_id: a.campaign_activity_id, role: a.role })
+                .map(|a| CampaignActivityRef {
+                    campaign_activity_id: a.campaign_activity_id,
+                    role: a.role,
+                })
                 .collect(),
         }
     }

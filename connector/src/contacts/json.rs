@@ -8,9 +8,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::exports::constant_contact::connector::contacts::{
-    AddressKind, Contact, ContactInclude, ContactStatus, ContactsPage, CreateContactInput, CustomFieldValue,
-    EmailAddress, NewEmailAddress, PermissionToSend, PhoneKind, PhoneNumber, PhoneNumberInput, Source,
-    StreetAddress, StreetAddressInput, UpdateContactInput,
+    AddressKind, Contact, ContactInclude, ContactStatus, ContactsPage, CreateContactInput,
+    CustomFieldValue, EmailAddress, NewEmailAddress, PermissionToSend, PhoneKind, PhoneNumber,
+    PhoneNumberInput, Source, StreetAddress, StreetAddressInput, UpdateContactInput,
 };
 use crate::http;
 
@@ -97,7 +97,10 @@ struct CustomFieldJson {
 impl ContactBody {
     /// The body of `POST /contacts`.
     pub fn create(input: CreateContactInput) -> ContactBody {
-        ContactBody { create_source: Some(source(input.create_source)), ..ContactBody::from(input) }
+        ContactBody {
+            create_source: Some(source(input.create_source)),
+            ..ContactBody::from(input)
+        }
     }
 
     /// The body of `PUT /contacts/{id}`: the caller's changes laid over the contact as
@@ -105,7 +108,10 @@ impl ContactBody {
     /// caller left out is sent back as it was; a list the caller gives replaces the
     /// current one.
     pub fn update(input: UpdateContactInput, current: ContactJson) -> ContactBody {
-        let changes = ContactBody { update_source: Some(source(input.update_source)), ..ContactBody::from(input) };
+        let changes = ContactBody {
+            update_source: Some(source(input.update_source)),
+            ..ContactBody::from(input)
+        };
         changes.or(ContactBody::from(current))
     }
 
@@ -145,9 +151,15 @@ macro_rules! body_from_input {
                     birthday_day: input.birthday_day,
                     anniversary: input.anniversary,
                     list_memberships: input.list_memberships,
-                    custom_fields: input.custom_fields.map(|fields| fields.into_iter().map(custom_field_body).collect()),
-                    phone_numbers: input.phone_numbers.map(|phones| phones.into_iter().map(phone_body).collect()),
-                    street_addresses: input.street_addresses.map(|a| a.into_iter().map(address_body).collect()),
+                    custom_fields: input
+                        .custom_fields
+                        .map(|fields| fields.into_iter().map(custom_field_body).collect()),
+                    phone_numbers: input
+                        .phone_numbers
+                        .map(|phones| phones.into_iter().map(phone_body).collect()),
+                    street_addresses: input
+                        .street_addresses
+                        .map(|a| a.into_iter().map(address_body).collect()),
                     ..ContactBody::default()
                 }
             }
@@ -162,7 +174,10 @@ body_from_input!(UpdateContactInput);
 impl From<ContactJson> for ContactBody {
     fn from(c: ContactJson) -> Self {
         ContactBody {
-            email_address: c.email_address.map(|e| EmailBody { address: e.address, permission_to_send: e.permission_to_send }),
+            email_address: c.email_address.map(|e| EmailBody {
+                address: e.address,
+                permission_to_send: e.permission_to_send,
+            }),
             first_name: c.first_name,
             last_name: c.last_name,
             job_title: c.job_title,
@@ -180,15 +195,26 @@ impl From<ContactJson> for ContactBody {
 }
 
 fn email_body(email: NewEmailAddress) -> EmailBody {
-    EmailBody { address: email.address, permission_to_send: email.permission_to_send.map(|p| permission(p).into()) }
+    EmailBody {
+        address: email.address,
+        permission_to_send: email.permission_to_send.map(|p| permission(p).into()),
+    }
 }
 
 fn custom_field_body(field: CustomFieldValue) -> CustomFieldJson {
-    CustomFieldJson { custom_field_id: field.custom_field_id, value: Some(field.value), choice_ids: None }
+    CustomFieldJson {
+        custom_field_id: field.custom_field_id,
+        value: Some(field.value),
+        choice_ids: None,
+    }
 }
 
 fn phone_body(phone: PhoneNumberInput) -> PhoneJson {
-    PhoneJson { phone_number_id: None, phone_number: phone.phone_number, kind: Some(phone_kind(phone.kind).into()) }
+    PhoneJson {
+        phone_number_id: None,
+        phone_number: phone.phone_number,
+        kind: Some(phone_kind(phone.kind).into()),
+    }
 }
 
 /// A street address input as the API spells it; the sign-up form sends one too.
@@ -281,9 +307,15 @@ impl From<ContactJson> for Contact {
             created_at: c.created_at,
             updated_at: c.updated_at,
             deleted_at: c.deleted_at,
-            custom_fields: c.custom_fields.map(|fields| fields.into_iter().map(Into::into).collect()),
-            phone_numbers: c.phone_numbers.map(|phones| phones.into_iter().map(Into::into).collect()),
-            street_addresses: c.street_addresses.map(|a| a.into_iter().map(Into::into).collect()),
+            custom_fields: c
+                .custom_fields
+                .map(|fields| fields.into_iter().map(Into::into).collect()),
+            phone_numbers: c
+                .phone_numbers
+                .map(|phones| phones.into_iter().map(Into::into).collect()),
+            street_addresses: c
+                .street_addresses
+                .map(|a| a.into_iter().map(Into::into).collect()),
             list_memberships: c.list_memberships,
             taggings: c.taggings,
         }
@@ -310,20 +342,43 @@ impl From<EmailJson> for EmailAddress {
 impl From<CustomFieldJson> for CustomFieldValue {
     fn from(field: CustomFieldJson) -> Self {
         // A select-type value may come as `choice_ids` only; the WIT has a string.
-        CustomFieldValue { custom_field_id: field.custom_field_id, value: field.value.unwrap_or_default() }
+        CustomFieldValue {
+            custom_field_id: field.custom_field_id,
+            value: field.value.unwrap_or_default(),
+        }
     }
 }
 
 impl From<PhoneJson> for PhoneNumber {
     fn from(p: PhoneJson) -> Self {
-        PhoneNumber { phone_number_id: p.phone_number_id, phone_number: p.phone_number, kind: p.kind }
+        PhoneNumber {
+            phone_number_id: p.phone_number_id,
+            phone_number: p.phone_number,
+            kind: p.kind,
+        }
     }
 }
 
 impl From<AddressJson> for StreetAddress {
     fn from(a: AddressJson) -> Self {
-        let AddressJson { street_address_id, kind, street, city, state, postal_code, country } = a;
-        StreetAddress { street_address_id, kind, street, city, state, postal_code, country }
+        let AddressJson {
+            street_address_id,
+            kind,
+            street,
+            city,
+            state,
+            postal_code,
+            country,
+        } = a;
+        StreetAddress {
+            street_address_id,
+            kind,
+            street,
+            city,
+            state,
+            postal_code,
+            country,
+        }
     }
 }
 
@@ -453,7 +508,10 @@ mod tests {
             create_source: Source::Contact,
             list_memberships: None,
             custom_fields: None,
-            phone_numbers: Some(vec![PhoneNumberInput { phone_number: "555".into(), kind: PhoneKind::Mobile }]),
+            phone_numbers: Some(vec![PhoneNumberInput {
+                phone_number: "555".into(),
+                kind: PhoneKind::Mobile,
+            }]),
             street_addresses: None,
         };
         let body = serde_json::to_value(ContactBody::create(input)).unwrap();

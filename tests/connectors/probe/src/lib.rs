@@ -22,13 +22,18 @@ mod bindings {
     });
 }
 
-use bindings::connector::sdk::types::{Activity, ActivityError, ApiError, AuthScheme, ConnectorInfo};
+use bindings::connector::sdk::types::{
+    Activity, ActivityError, ApiError, AuthScheme, ConnectorInfo,
+};
 use bindings::exports::connector::sdk::metadata;
 use bindings::exports::test::probe::probe::{
-    AllocateInput, AllocateOutput, EchoInput, EchoOutput, FetchInput, FetchOutput, Guest, SpinInput, SpinOutput,
+    AllocateInput, AllocateOutput, EchoInput, EchoOutput, FetchInput, FetchOutput, Guest,
+    SpinInput, SpinOutput,
 };
 use wasi::http::outgoing_handler;
-use wasi::http::types::{ErrorCode, Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme};
+use wasi::http::types::{
+    ErrorCode, Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme,
+};
 use wasi::io::streams::StreamError;
 
 /// The type the host calls into.
@@ -56,9 +61,17 @@ impl metadata::Guest for Probe {
             egress_origins: vec!["https://probe.example".into()],
             activities: vec![
                 activity("echo", "Returns its input and a greeting.", true),
-                activity("fetch", "Sends one HTTP request and returns the answer.", false),
+                activity(
+                    "fetch",
+                    "Sends one HTTP request and returns the answer.",
+                    false,
+                ),
                 activity("spin", "Counts to `iterations`, or forever.", true),
-                activity("allocate", "Allocates and touches the given number of MiB.", true),
+                activity(
+                    "allocate",
+                    "Allocates and touches the given number of MiB.",
+                    true,
+                ),
             ],
         }
     }
@@ -66,28 +79,18 @@ impl metadata::Guest for Probe {
 
 impl Guest for Probe {
     fn echo(input: EchoInput) -> Result<EchoOutput, ActivityError> {
-        Ok(EchoOutput { greeting: format!("hello, {}", input.text), echoed: input })
+        Ok(EchoOutput {
+            greeting: format!("hello, {}", input.text),
+            echoed: input,
+        })
     }
 
     fn fetch(input: FetchInput) -> Result<FetchOutput, ActivityError> {
-        let (scheme, authority, path) = split_url(&input.url)?;
-        let headers = Fields::new();
-        for (name, value) in &input.headers {
-            headers
-                .append(name, value.as_bytes())
-                .map_err(|e| ActivityError::Denied(format!("header `{name}` refused by the host: {e:?}")))?;
-        }
-        let request = OutgoingRequest::new(headers);
-        let method = method(input.method.as_deref().unwrap_or("GET"));
-        let target_ok = request.set_method(&method).is_ok()
-            && request.set_scheme(Some(&scheme)).is_ok()
-            && request.set_authority(Some(authority)).is_ok()
-            && request.set_path_with_query(Some(path)).is_ok();
-        if !target_ok {
-            return Err(invalid(format!("cannot request {:?}", input.url)));
-        }
+        let request = build_request(&input)?;
         // Write and finish the body before `handle` (see the toolchain notes).
-        let body = request.body().map_err(|()| transport("request body unavailable"))?;
+        let body = request
+            .body()
+            .map_err(|()| transport("request body unavailable"))?;
         write_all(&body, input.body.as_deref().unwrap_or_default().as_bytes())?;
         OutgoingBody::finish(body, None).map_err(http_error)?;
         let future = outgoing_handler::handle(request, None).map_err(http_error)?;
@@ -98,8 +101,15 @@ impl Guest for Probe {
             _ => return Err(transport("response unavailable")),
         };
         let headers = response.headers().entries();
-        let headers = headers.into_iter().map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned())).collect();
-        Ok(FetchOutput { status: response.status(), body: read_all(&response)?, headers })
+        let headers = headers
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+            .collect();
+        Ok(FetchOutput {
+            status: response.status(),
+            body: read_all(&response)?,
+            headers,
+        })
     }
 
     fn spin(input: SpinInput) -> Result<SpinOutput, ActivityError> {
@@ -114,18 +124,49 @@ impl Guest for Probe {
     fn allocate(input: AllocateInput) -> Result<AllocateOutput, ActivityError> {
         let bytes = (input.megabytes as usize)
             .checked_mul(1024 * 1024)
-            .ok_or_else(|| invalid(format!("{} MiB is more than a wasm32 memory holds", input.megabytes)))?;
+            .ok_or_else(|| {
+                invalid(format!(
+                    "{} MiB is more than a wasm32 memory holds",
+                    input.megabytes
+                ))
+            })?;
         // A plain allocation: past the host's memory cap it traps, as any guest would.
         // Ones, not zeros, so every page is written rather than left fresh.
         let buffer = vec![1u8; bytes];
         black_box(&buffer);
-        Ok(AllocateOutput { allocated: input.megabytes })
+        Ok(AllocateOutput {
+            allocated: input.megabytes,
+        })
     }
+}
+
+/// The request for `input`, without its body. A header the host refuses (such as
+/// `authorization`) is reported as `denied`, naming the header.
+fn build_request(input: &FetchInput) -> Result<OutgoingRequest, ActivityError> {
+    let (scheme, authority, path) = split_url(&input.url)?;
+    let headers = Fields::new();
+    for (name, value) in &input.headers {
+        headers.append(name, value.as_bytes()).map_err(|e| {
+            ActivityError::Denied(format!("header `{name}` refused by the host: {e:?}"))
+        })?;
+    }
+    let request = OutgoingRequest::new(headers);
+    let method = method(input.method.as_deref().unwrap_or("GET"));
+    let target_ok = request.set_method(&method).is_ok()
+        && request.set_scheme(Some(&scheme)).is_ok()
+        && request.set_authority(Some(authority)).is_ok()
+        && request.set_path_with_query(Some(path)).is_ok();
+    if !target_ok {
+        return Err(invalid(format!("cannot request {:?}", input.url)));
+    }
+    Ok(request)
 }
 
 /// `scheme://authority/path?query` → its parts; the path defaults to `/`.
 fn split_url(url: &str) -> Result<(Scheme, &str, &str), ActivityError> {
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| invalid(format!("not an absolute URL: {url:?}")))?;
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| invalid(format!("not an absolute URL: {url:?}")))?;
     let scheme = match scheme {
         "https" => Scheme::Https,
         "http" => Scheme::Http,
@@ -150,16 +191,24 @@ fn method(name: &str) -> Method {
 }
 
 fn write_all(body: &OutgoingBody, bytes: &[u8]) -> Result<(), ActivityError> {
-    let stream = body.write().map_err(|()| transport("request stream unavailable"))?;
+    let stream = body
+        .write()
+        .map_err(|()| transport("request stream unavailable"))?;
     for chunk in bytes.chunks(4096) {
-        stream.blocking_write_and_flush(chunk).map_err(stream_error)?;
+        stream
+            .blocking_write_and_flush(chunk)
+            .map_err(stream_error)?;
     }
     Ok(())
 }
 
 fn read_all(response: &IncomingResponse) -> Result<String, ActivityError> {
-    let body = response.consume().map_err(|()| transport("response body unavailable"))?;
-    let stream = body.stream().map_err(|()| transport("response stream unavailable"))?;
+    let body = response
+        .consume()
+        .map_err(|()| transport("response body unavailable"))?;
+    let stream = body
+        .stream()
+        .map_err(|()| transport("response stream unavailable"))?;
     let mut bytes = Vec::new();
     loop {
         match stream.blocking_read(64 * 1024) {
@@ -192,5 +241,9 @@ fn transport(message: &str) -> ActivityError {
 }
 
 fn invalid(message: String) -> ActivityError {
-    ActivityError::InvalidInput(ApiError { status: None, key: None, message })
+    ActivityError::InvalidInput(ApiError {
+        status: None,
+        key: None,
+        message,
+    })
 }

@@ -1,0 +1,221 @@
+//! Campaign activities (reference §3.5, spec `EmailCampaignActivity`).
+//!
+//! - `GET /v3/emails/activities/{id}`: `include` csv of `html_content`,
+//!   `physical_address_in_footer`, `permalink_url`, `document_properties`. REMOVED
+//!   activities cannot be fetched (404).
+//! - `PUT /v3/emails/activities/{id}`: only `primary_email` activities in DRAFT or DONE.
+//!   Top-level fields are replaced (omitted → null); omitted `html_content` and
+//!   `physical_address_in_footer` are kept. This is where recipients are set:
+//!   `contact_list_ids` (existing lists) or `segment_ids`, not both.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::validation::{self, Content, FooterAddress};
+use super::{lock, touch, Status};
+use crate::auth::{CampaignData, Needs};
+use crate::clock::{self, Timestamp};
+use crate::errors::{ApiError, Area};
+use crate::request::{self, JsonBody, Params, PathId};
+use crate::state::{Account, Sandbox};
+
+/// A stored campaign activity.
+#[derive(Clone, Debug)]
+pub struct Activity {
+    pub id: Uuid,
+    pub campaign_id: Uuid,
+    /// `primary_email` or `permalink`.
+    pub role: &'static str,
+    pub status: Status,
+    /// The status to return to when a schedule is deleted.
+    pub before_schedule: Option<Status>,
+    pub scheduled_date: Option<Timestamp>,
+    contact_list_ids: Vec<Uuid>,
+    segment_ids: Vec<i64>,
+    from_name: String,
+    from_email: String,
+    reply_to_email: String,
+    subject: String,
+    preheader: Option<String>,
+    html_content: String,
+    physical_address_in_footer: FooterAddress,
+    permalink_url: String,
+}
+
+impl Activity {
+    /// A new DRAFT activity from the campaign's checked content (format 5, custom code:
+    /// legacy formats are converted, reference §3.5).
+    pub fn new(campaign_id: Uuid, role: &'static str, content: Content) -> Activity {
+        let id = Uuid::new_v4();
+        Activity {
+            id,
+            campaign_id,
+            role,
+            status: Status::Draft,
+            before_schedule: None,
+            scheduled_date: None,
+            contact_list_ids: Vec::new(),
+            segment_ids: Vec::new(),
+            from_name: content.from_name,
+            from_email: content.from_email,
+            reply_to_email: content.reply_to_email,
+            subject: content.subject,
+            preheader: content.preheader,
+            html_content: content.html_content.unwrap_or_default(),
+            physical_address_in_footer: content
+                .physical_address_in_footer
+                .unwrap_or_else(FooterAddress::account_default),
+            permalink_url: format!("https://conta.cc/{}", &id.simple().to_string()[..7]),
+        }
+    }
+
+    /// Whether recipients are set (needed to schedule).
+    pub fn has_recipients(&self) -> bool {
+        !self.contact_list_ids.is_empty() || !self.segment_ids.is_empty()
+    }
+
+    /// The activity as JSON with the optional parts `include` names.
+    fn render(&self, include: &[&str]) -> Value {
+        let mut body = json!({
+            "campaign_activity_id": self.id,
+            "campaign_id": self.campaign_id,
+            "role": self.role,
+            "contact_list_ids": self.contact_list_ids,
+            "segment_ids": self.segment_ids,
+            "current_status": self.status.activity(),
+            "format_type": 5,
+            "from_email": self.from_email,
+            "from_name": self.from_name,
+            "reply_to_email": self.reply_to_email,
+            "subject": self.subject,
+        });
+        if let Some(preheader) = &self.preheader {
+            body["preheader"] = json!(preheader);
+        }
+        if include.contains(&"html_content") {
+            body["html_content"] = json!(self.html_content);
+        }
+        if include.contains(&"physical_address_in_footer") {
+            body["physical_address_in_footer"] = json!(self.physical_address_in_footer);
+        }
+        if include.contains(&"permalink_url") {
+            body["permalink_url"] = json!(self.permalink_url);
+        }
+        // `document_properties` exists only for legacy formats 1 and 2; format 5 has none.
+        body
+    }
+
+    /// Applies a checked PUT body.
+    fn update(&mut self, update: validation::ActivityUpdate) {
+        let content = update.content;
+        self.from_name = content.from_name;
+        self.from_email = content.from_email;
+        self.reply_to_email = content.reply_to_email;
+        self.subject = content.subject;
+        self.preheader = content.preheader;
+        if let Some(html) = content.html_content {
+            self.html_content = html;
+        }
+        if let Some(address) = content.physical_address_in_footer {
+            self.physical_address_in_footer = address;
+        }
+        self.contact_list_ids = update.contact_list_ids;
+        self.segment_ids = update.segment_ids;
+    }
+}
+
+const INCLUDES: [&str; 4] = [
+    "physical_address_in_footer",
+    "permalink_url",
+    "html_content",
+    "document_properties",
+];
+
+/// The activity routes.
+pub fn routes() -> Router<Sandbox> {
+    Router::new().route(
+        "/v3/emails/activities/{campaign_activity_id}",
+        get(fetch).put(update),
+    )
+}
+
+/// The index of a fetchable (not REMOVED) activity.
+pub fn find(account: &Account, id: &str) -> Result<usize, ApiError> {
+    let id = request::uuid(Area::General, "campaign_activity_id", id)?;
+    let not_found = || {
+        ApiError::not_found(
+            Area::General,
+            format!("campaign activity {id} was not found"),
+        )
+    };
+    let index = account
+        .activities
+        .iter()
+        .position(|a| a.id == id)
+        .ok_or_else(not_found)?;
+    if account.activities[index].status == Status::Removed {
+        return Err(not_found());
+    }
+    Ok(index)
+}
+
+/// 400 unless the activity is a `primary_email` one (`what` names the refused action).
+pub fn ensure_primary(activity: &Activity, what: &str) -> Result<(), ApiError> {
+    if activity.role != "primary_email" {
+        return Err(ApiError::validation(
+            Area::General,
+            format!(
+                "only primary_email activities can be {what}; this one is {}",
+                activity.role
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `GET /v3/emails/activities/{campaign_activity_id}`.
+async fn fetch(
+    _: Needs<CampaignData>,
+    State(sandbox): State<Sandbox>,
+    PathId(id): PathId,
+    Params(query): Params,
+) -> Result<Json<Value>, ApiError> {
+    let include = request::csv(
+        Area::General,
+        "include",
+        query.get("include").map(String::as_str),
+        &INCLUDES,
+    )?;
+    let account = lock(&sandbox);
+    let index = find(&account, &id)?;
+    Ok(Json(account.activities[index].render(&include)))
+}
+
+/// `PUT /v3/emails/activities/{campaign_activity_id}`: 200 with the whole activity.
+async fn update(
+    _: Needs<CampaignData>,
+    State(sandbox): State<Sandbox>,
+    PathId(id): PathId,
+    JsonBody(input): JsonBody<validation::ActivityInput>,
+) -> Result<Json<Value>, ApiError> {
+    let mut account = lock(&sandbox);
+    let index = find(&account, &id)?;
+    let activity = &account.activities[index];
+    ensure_primary(activity, "updated")?;
+    if !matches!(activity.status, Status::Draft | Status::Done) {
+        let message = format!(
+            "the activity is {}: only DRAFT or DONE activities can be updated",
+            activity.status.activity()
+        );
+        return Err(ApiError::validation(Area::General, message));
+    }
+    let update = validation::check_update(input, &account)?;
+    let activity = &mut account.activities[index];
+    activity.update(update);
+    let (campaign_id, body) = (activity.campaign_id, activity.render(&INCLUDES));
+    touch(&mut account, campaign_id, clock::now());
+    Ok(Json(body))
+}

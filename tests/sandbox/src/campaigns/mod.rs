@@ -1,0 +1,304 @@
+//! Email campaigns (reference §3.5), scope `campaign_data`.
+//!
+//! - `GET /v3/emails`: every campaign, removed ones included, no activity details;
+//!   `limit` 1–500, `before_date`/`after_date` on `updated_at`; cursor-paginated.
+//! - `POST /v3/emails`: **200** (not 201) with a `Draft` campaign of type
+//!   `CUSTOM_CODE_EMAIL` (26) and two activities, `primary_email` and `permalink`.
+//!   Names are unique (409) and ≤80; sender addresses must be CONFIRMED account emails.
+//! - `GET /v3/emails/{campaign_id}`: the campaign with its `campaign_activities`.
+//! - `PATCH /v3/emails/{campaign_id}`: rename (unique, ≤80).
+//! - `DELETE /v3/emails/{campaign_id}`: 204, the campaign becomes `Removed`; refused
+//!   while `Scheduled`.
+//!
+//! `activities` serves the activity endpoints, `schedules` scheduling and test sends,
+//! `validation` the body rules. A campaign's status is its primary activity's, in the
+//! campaign's capitalisation (`Draft` / `DRAFT`).
+
+mod activities;
+mod schedules;
+mod validation;
+
+use std::sync::MutexGuard;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+pub use activities::Activity;
+pub use schedules::TestSends;
+
+use crate::auth::{CampaignData, Needs};
+use crate::clock::{self, Timestamp};
+use crate::errors::{ApiError, Area};
+use crate::pagination::{Limits, PageRequest};
+use crate::request::{self, JsonBody, Params, PathId};
+use crate::state::{Account, Sandbox};
+
+const LIMITS: Limits = Limits {
+    default: 50,
+    max: 500,
+};
+
+/// The status of a campaign or an activity. `Executing` is too brief to simulate and,
+/// as nothing is really sent, nothing ends in `Error`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Draft,
+    Scheduled,
+    Done,
+    Removed,
+}
+
+impl Status {
+    /// The campaign form: `Draft`.
+    fn campaign(self) -> &'static str {
+        match self {
+            Status::Draft => "Draft",
+            Status::Scheduled => "Scheduled",
+            Status::Done => "Done",
+            Status::Removed => "Removed",
+        }
+    }
+
+    /// The activity form: `DRAFT`.
+    fn activity(self) -> &'static str {
+        match self {
+            Status::Draft => "DRAFT",
+            Status::Scheduled => "SCHEDULED",
+            Status::Done => "DONE",
+            Status::Removed => "REMOVED",
+        }
+    }
+}
+
+/// A stored email campaign.
+#[derive(Clone, Debug)]
+pub struct Campaign {
+    id: Uuid,
+    name: String,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    primary: Uuid,
+    permalink: Uuid,
+    removed: bool,
+}
+
+impl Campaign {
+    fn status(&self, activities: &[Activity]) -> Status {
+        if self.removed {
+            return Status::Removed;
+        }
+        activities
+            .iter()
+            .find(|a| a.id == self.primary)
+            .map_or(Status::Draft, |a| a.status)
+    }
+
+    /// The `GET /emails` item (spec `EmailCampaigns`).
+    fn summary(&self, activities: &[Activity]) -> Value {
+        json!({
+            "campaign_id": self.id,
+            "name": self.name,
+            "current_status": self.status(activities).campaign(),
+            "type": "CUSTOM_CODE_EMAIL",
+            "type_code": 26,
+            "created_at": clock::format(&self.created_at),
+            "updated_at": clock::format(&self.updated_at),
+        })
+    }
+
+    /// The full campaign (spec `EmailCampaign`).
+    fn render(&self, activities: &[Activity]) -> Value {
+        let mut body = self.summary(activities);
+        body["campaign_activities"] = json!([
+            { "campaign_activity_id": self.primary, "role": "primary_email" },
+            { "campaign_activity_id": self.permalink, "role": "permalink" },
+        ]);
+        body
+    }
+}
+
+/// The campaign routes.
+pub fn routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/v3/emails", get(list).post(create))
+        .route(
+            "/v3/emails/{campaign_id}",
+            get(fetch).patch(rename).delete(remove),
+        )
+        .merge(activities::routes())
+        .merge(schedules::routes())
+}
+
+/// Locks the account with every schedule whose time has come already sent.
+fn lock(sandbox: &Sandbox) -> MutexGuard<'_, Account> {
+    let mut account = sandbox.account();
+    schedules::settle(&mut account, clock::now());
+    account
+}
+
+fn find(account: &Account, id: &str) -> Result<usize, ApiError> {
+    let id = request::uuid(Area::General, "campaign_id", id)?;
+    account
+        .campaigns
+        .iter()
+        .position(|c| c.id == id)
+        .ok_or_else(|| ApiError::not_found(Area::General, format!("campaign {id} was not found")))
+}
+
+/// 409 when another campaign that is not removed has `name` (reference §4 item 4).
+fn ensure_unique(account: &Account, name: &str, except: Option<Uuid>) -> Result<(), ApiError> {
+    let taken = account
+        .campaigns
+        .iter()
+        .any(|c| !c.removed && Some(c.id) != except && c.name.eq_ignore_ascii_case(name));
+    if taken {
+        return Err(ApiError::conflict(
+            Area::General,
+            format!("a campaign named {name} already exists"),
+        ));
+    }
+    Ok(())
+}
+
+/// `GET /v3/emails`: `{"campaigns": [...], "_links": ...}`.
+async fn list(
+    _: Needs<CampaignData>,
+    State(sandbox): State<Sandbox>,
+    Params(query): Params,
+) -> Result<Json<Value>, ApiError> {
+    let request = PageRequest::from_query("emails", query, LIMITS, Area::General)?;
+    let date = |name: &str| match request.param(name) {
+        None => Ok(None),
+        Some(text) => clock::parse(text).map(Some).ok_or_else(|| {
+            ApiError::validation(
+                Area::General,
+                format!("{name} is not an ISO-8601 date-time"),
+            )
+        }),
+    };
+    let (before, after) = (date("before_date")?, date("after_date")?);
+    let keep = |c: &Campaign| {
+        before.is_none_or(|b| c.updated_at < b) && after.is_none_or(|a| c.updated_at > a)
+    };
+    let account = lock(&sandbox);
+    let page = request.page(&account.campaigns, keep);
+    let campaigns: Vec<Value> = page
+        .items
+        .iter()
+        .map(|c| c.summary(&account.activities))
+        .collect();
+    let mut body = json!({ "campaigns": campaigns });
+    page.link(&mut body);
+    Ok(Json(body))
+}
+
+/// `POST /v3/emails`: 200 with the new campaign.
+async fn create(
+    _: Needs<CampaignData>,
+    State(sandbox): State<Sandbox>,
+    JsonBody(input): JsonBody<validation::CampaignInput>,
+) -> Result<Json<Value>, ApiError> {
+    let mut account = lock(&sandbox);
+    let (name, content) = validation::check_campaign(input, &account)?;
+    ensure_unique(&account, &name, None)?;
+    let now = clock::now();
+    let id = Uuid::new_v4();
+    let primary = Activity::new(id, "primary_email", content.clone());
+    let permalink = Activity::new(id, "permalink", content);
+    let campaign = Campaign {
+        id,
+        name,
+        created_at: now,
+        updated_at: now,
+        primary: primary.id,
+        permalink: permalink.id,
+        removed: false,
+    };
+    account.activities.extend([primary, permalink]);
+    let body = campaign.render(&account.activities);
+    account.campaigns.push(campaign);
+    Ok(Json(body))
+}
+
+/// `GET /v3/emails/{campaign_id}`.
+async fn fetch(
+    _: Needs<CampaignData>,
+    State(sandbox): State<Sandbox>,
+    PathId(id): PathId,
+) -> Result<Json<Value>, ApiError> {
+    let account = lock(&sandbox);
+    let index = find(&account, &id)?;
+    Ok(Json(account.campaigns[index].render(&account.activities)))
+}
+
+/// `PATCH /v3/emails/{campaign_id}`: `{"name": ...}`.
+async fn rename(
+    _: Needs<CampaignData>,
+    State(sandbox): State<Sandbox>,
+    PathId(id): PathId,
+    JsonBody(input): JsonBody<validation::NameInput>,
+) -> Result<Json<Value>, ApiError> {
+    let mut account = lock(&sandbox);
+    let index = find(&account, &id)?;
+    let name = validation::check_name(input)?;
+    if account.campaigns[index].removed {
+        return Err(ApiError::validation(
+            Area::General,
+            "a removed campaign cannot be renamed",
+        ));
+    }
+    ensure_unique(&account, &name, Some(account.campaigns[index].id))?;
+    let campaign = &mut account.campaigns[index];
+    campaign.name = name;
+    campaign.updated_at = clock::now();
+    Ok(Json(account.campaigns[index].render(&account.activities)))
+}
+
+/// `DELETE /v3/emails/{campaign_id}`: 204; the campaign and its activities are removed.
+async fn remove(
+    _: Needs<CampaignData>,
+    State(sandbox): State<Sandbox>,
+    PathId(id): PathId,
+) -> Result<StatusCode, ApiError> {
+    let mut account = lock(&sandbox);
+    let index = find(&account, &id)?;
+    let campaign_id = account.campaigns[index].id;
+    match account.campaigns[index].status(&account.activities) {
+        Status::Removed => {
+            return Err(ApiError::not_found(
+                Area::General,
+                format!("campaign {campaign_id} was not found"),
+            ))
+        }
+        Status::Scheduled => {
+            return Err(ApiError::validation(
+                Area::General,
+                "a scheduled campaign cannot be deleted: unschedule it first",
+            ))
+        }
+        _ => {}
+    }
+    let now = clock::now();
+    for activity in account
+        .activities
+        .iter_mut()
+        .filter(|a| a.campaign_id == campaign_id)
+    {
+        activity.status = Status::Removed;
+    }
+    let campaign = &mut account.campaigns[index];
+    campaign.removed = true;
+    campaign.updated_at = now;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Marks the campaign owning an activity as changed at `now`.
+fn touch(account: &mut Account, campaign_id: Uuid, now: Timestamp) {
+    if let Some(campaign) = account.campaigns.iter_mut().find(|c| c.id == campaign_id) {
+        campaign.updated_at = now;
+    }
+}

@@ -1,0 +1,90 @@
+//! Time as the V3 API writes and reads it.
+//!
+//! Responses carry ISO-8601 UTC timestamps with milliseconds (`2026-11-23T10:00:00.000Z`,
+//! reference §2.5); `deleted_at` on contacts is a bare date. Query filters
+//! (`updated_after`, `before_date`) and `scheduled_date` accept a date-time or a date.
+//! Stored times are cut to milliseconds so a value a client read back compares equal
+//! to the stored one when it is used as a filter.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound, Utc};
+use serde::Serializer;
+
+/// A point in time, always UTC.
+pub type Timestamp = DateTime<Utc>;
+
+/// The current time, cut to milliseconds.
+pub fn now() -> Timestamp {
+    Utc::now().trunc_subsecs(3)
+}
+
+/// `2026-11-23T10:00:00.000Z`.
+pub fn format(at: &Timestamp) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// `2026-11-23`, the form of a contact's `deleted_at`.
+pub fn format_date(at: &Timestamp) -> String {
+    at.format("%Y-%m-%d").to_string()
+}
+
+/// Serde `serialize_with` for a [`Timestamp`].
+pub fn serialize<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format(at))
+}
+
+/// Serde `serialize_with` for an optional [`Timestamp`] (pair it with `skip_serializing_if`).
+pub fn serialize_opt<S: Serializer>(
+    at: &Option<Timestamp>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => serialize(at, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// Parses an ISO-8601 date-time (with or without offset, taken as UTC without) or a date
+/// (midnight UTC). `None` when the text is neither.
+pub fn parse(text: &str) -> Option<Timestamp> {
+    // A `+01:00` offset sent unencoded in a query string arrives as ` 01:00`.
+    let text = &text.trim().replace(' ', "+");
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&Utc));
+    }
+    if let Ok(at) = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f") {
+        return Some(at.and_utc());
+    }
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_with_milliseconds_and_z() {
+        let at = parse("2026-11-23T10:00:00Z").unwrap();
+        assert_eq!(format(&at), "2026-11-23T10:00:00.000Z");
+        assert_eq!(format_date(&at), "2026-11-23");
+    }
+
+    #[test]
+    fn parses_offsets_naive_times_and_dates() {
+        let offset = parse("2016-03-03T10:53:04-05:00").unwrap();
+        assert_eq!(format(&offset), "2016-03-03T15:53:04.000Z");
+        assert_eq!(
+            parse("2016-03-03T10:53:04 01:00"),
+            parse("2016-03-03T09:53:04Z")
+        );
+        assert_eq!(
+            format(&parse("2016-03-03T10:53:04.5").unwrap()),
+            "2016-03-03T10:53:04.500Z"
+        );
+        assert_eq!(
+            format(&parse("2016-03-03").unwrap()),
+            "2016-03-03T00:00:00.000Z"
+        );
+        assert!(parse("yesterday").is_none());
+    }
+}

@@ -1,0 +1,127 @@
+//! The control API under `/__sandbox/`: how tests steer and inspect the sandbox.
+//!
+//! No authentication, no rate limit, no faults and no request log apply here (only
+//! `/v3` is the simulated API); the sandbox listens on loopback only.
+//!
+//! | Route | Effect |
+//! |---|---|
+//! | `GET /__sandbox/health` | 200 `{"status":"ok"}` (readiness probe) |
+//! | `POST /__sandbox/faults` | `{path, method?, status?, delay_ms?, body?, count?}` → 201 |
+//! | `GET` / `DELETE /__sandbox/faults` | pending faults / clear them (204) |
+//! | `POST /__sandbox/rate-limit` | `{enabled?, per_second?}` → 200 with the settings |
+//! | `GET /__sandbox/rate-limit` | the settings |
+//! | `GET` / `DELETE /__sandbox/requests` | the `/v3` request log / clear it (204) |
+//! | `POST /__sandbox/tokens` | `{token, scopes, expires_in?}` → 201 |
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::errors::ApiError;
+use crate::faults::{Entry, Fault};
+use crate::request::JsonBody;
+use crate::state::Sandbox;
+use crate::throttle::Settings;
+
+/// The control routes.
+pub fn routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/__sandbox/health", get(health))
+        .route(
+            "/__sandbox/faults",
+            get(faults).post(add_fault).delete(clear_faults),
+        )
+        .route(
+            "/__sandbox/rate-limit",
+            get(rate_limit).post(set_rate_limit),
+        )
+        .route("/__sandbox/requests", get(requests).delete(clear_requests))
+        .route("/__sandbox/tokens", post(add_token))
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn faults(State(sandbox): State<Sandbox>) -> Json<Vec<Fault>> {
+    Json(sandbox.faults.pending())
+}
+
+async fn add_fault(
+    State(sandbox): State<Sandbox>,
+    JsonBody(fault): JsonBody<Fault>,
+) -> Result<(StatusCode, Json<Fault>), ApiError> {
+    fault.validate().map_err(ApiError::bad_request)?;
+    sandbox.faults.add(fault.clone());
+    Ok((StatusCode::CREATED, Json(fault)))
+}
+
+async fn clear_faults(State(sandbox): State<Sandbox>) -> StatusCode {
+    sandbox.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn rate_limit(State(sandbox): State<Sandbox>) -> Json<Settings> {
+    Json(sandbox.throttle.settings())
+}
+
+#[derive(Debug, Deserialize)]
+struct RateLimitInput {
+    enabled: Option<bool>,
+    per_second: Option<u32>,
+}
+
+async fn set_rate_limit(
+    State(sandbox): State<Sandbox>,
+    JsonBody(input): JsonBody<RateLimitInput>,
+) -> Result<Json<Settings>, ApiError> {
+    if input.per_second == Some(0) {
+        return Err(ApiError::bad_request(
+            "per_second must be at least 1; use enabled: false to switch the limit off",
+        ));
+    }
+    Ok(Json(
+        sandbox.throttle.configure(input.enabled, input.per_second),
+    ))
+}
+
+async fn requests(State(sandbox): State<Sandbox>) -> Json<Vec<Entry>> {
+    Json(sandbox.requests.entries())
+}
+
+async fn clear_requests(State(sandbox): State<Sandbox>) -> StatusCode {
+    sandbox.requests.clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenInput {
+    token: Option<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    expires_in: Option<u64>,
+}
+
+/// Registers a token; the answer leaves the token out (it is a credential).
+async fn add_token(
+    State(sandbox): State<Sandbox>,
+    JsonBody(input): JsonBody<TokenInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let token = input
+        .token
+        .filter(|t| !t.trim().is_empty() && !t.contains(char::is_whitespace));
+    let token =
+        token.ok_or_else(|| ApiError::bad_request("token is missing or contains whitespace"))?;
+    let body = json!({ "scopes": input.scopes, "expires_in": input.expires_in });
+    sandbox.tokens.insert(
+        token,
+        input.scopes,
+        input.expires_in.map(Duration::from_secs),
+    );
+    Ok((StatusCode::CREATED, Json(body)))
+}

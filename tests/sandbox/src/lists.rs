@@ -1,0 +1,209 @@
+//! Contact lists (reference §3.4), scope `contact_data`.
+//!
+//! - `GET /v3/contact_lists`: `limit` (1–1000, default 50), `include_count` →
+//!   `lists_count`, `include_membership_count=all|active` → `membership_count`, `name`
+//!   (exact), `status=all|active|deleted`; cursor-paginated.
+//! - `POST /v3/contact_lists`: `name` (≤255, unique → 409), `description`, `favorite`.
+//! - `GET /v3/contact_lists/{list_id}`: one list (+ `include_membership_count`).
+//!
+//! Lists cannot be deleted here, so every list is active.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::auth::{ContactData, Needs};
+use crate::clock::{self, Timestamp};
+use crate::contacts::Contact;
+use crate::errors::{ApiError, Area, Problems};
+use crate::pagination::{Limits, PageRequest};
+use crate::request::{self, JsonBody, Params, PathId};
+use crate::state::Sandbox;
+
+/// The spec's maximum `limit` is 1000 (the description says 500; the larger is accepted).
+const LIMITS: Limits = Limits {
+    default: 50,
+    max: 1000,
+};
+
+/// The seeded lists, with fixed ids so demos and tests can name them.
+pub const SEEDED: [(&str, &str); 2] = [
+    ("0f7d3c8a-5b7e-4d2a-9c41-6e2f1a3b5c01", "General Interest"),
+    ("0f7d3c8a-5b7e-4d2a-9c41-6e2f1a3b5c02", "Newsletter"),
+];
+
+/// A contact list.
+#[derive(Clone, Debug, Serialize)]
+pub struct ContactList {
+    list_id: Uuid,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    favorite: bool,
+    #[serde(serialize_with = "clock::serialize")]
+    created_at: Timestamp,
+    #[serde(serialize_with = "clock::serialize")]
+    updated_at: Timestamp,
+}
+
+/// The lists every sandbox starts with (see [`SEEDED`]).
+pub fn seed() -> Vec<ContactList> {
+    let now = clock::now();
+    let list = |(id, name): (&str, &str)| ContactList {
+        // The ids above are valid UUIDs; `nil` is unreachable.
+        list_id: Uuid::try_parse(id).unwrap_or_default(),
+        name: name.to_owned(),
+        description: None,
+        favorite: false,
+        created_at: now,
+        updated_at: now,
+    };
+    SEEDED.into_iter().map(list).collect()
+}
+
+/// Whether the account has a list with this id.
+pub fn exists(lists: &[ContactList], id: &Uuid) -> bool {
+    lists.iter().any(|l| l.list_id == *id)
+}
+
+/// The list routes.
+pub fn routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/v3/contact_lists", get(list).post(create))
+        .route("/v3/contact_lists/{list_id}", get(fetch))
+}
+
+/// Which members `membership_count` counts: every one, or only active contacts.
+#[derive(Clone, Copy)]
+enum Count {
+    All,
+    Active,
+}
+
+fn membership_count(value: Option<&str>) -> Result<Option<Count>, ApiError> {
+    match value {
+        None => Ok(None),
+        Some("all") => Ok(Some(Count::All)),
+        Some("active") => Ok(Some(Count::Active)),
+        Some(_) => Err(ApiError::validation(
+            Area::Contacts,
+            "include_membership_count does not have a valid value",
+        )),
+    }
+}
+
+/// A list as JSON, with `membership_count` when asked for.
+fn render(list: &ContactList, count: Option<Count>, contacts: &[Contact]) -> Value {
+    let mut body = json!(list);
+    if let Some(count) = count {
+        let members = contacts.iter().filter(|c| c.is_member(&list.list_id));
+        body["membership_count"] = json!(match count {
+            Count::All => members.count(),
+            Count::Active => members.filter(|c| c.is_active()).count(),
+        });
+    }
+    body
+}
+
+/// `GET /v3/contact_lists`: `{"lists": [...], "lists_count": n, "_links": ...}`.
+async fn list(
+    _: Needs<ContactData>,
+    State(sandbox): State<Sandbox>,
+    Params(query): Params,
+) -> Result<Json<Value>, ApiError> {
+    let request = PageRequest::from_query("contact_lists", query, LIMITS, Area::Contacts)?;
+    let count = membership_count(request.param("include_membership_count"))?;
+    let include_count = request::flag(
+        Area::Contacts,
+        "include_count",
+        request.param("include_count"),
+    )?;
+    let status = request::csv(
+        Area::Contacts,
+        "status",
+        request.param("status"),
+        &["all", "active", "deleted"],
+    )?;
+    // No list is ever deleted here, so only a status of exactly `deleted` finds nothing.
+    let deleted_only = status == ["deleted"];
+    let name = request.param("name");
+    let keep = |l: &ContactList| !deleted_only && name.is_none_or(|n| l.name == n);
+    let account = sandbox.account();
+    let page = request.page(&account.lists, keep);
+    let lists: Vec<Value> = page
+        .items
+        .iter()
+        .map(|l| render(l, count, &account.contacts))
+        .collect();
+    let mut body = json!({ "lists": lists });
+    if include_count {
+        body["lists_count"] = json!(account.lists.iter().filter(|l| keep(l)).count());
+    }
+    page.link(&mut body);
+    Ok(Json(body))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListInput {
+    name: Option<String>,
+    description: Option<String>,
+    favorite: Option<bool>,
+}
+
+/// `POST /v3/contact_lists`: 201 with the list; 409 when the name is taken.
+async fn create(
+    _: Needs<ContactData>,
+    State(sandbox): State<Sandbox>,
+    JsonBody(input): JsonBody<ListInput>,
+) -> Result<(StatusCode, Json<ContactList>), ApiError> {
+    let name = input.name.as_deref().map(str::trim);
+    let mut problems = Problems::default();
+    problems.required("name", name);
+    problems.max_len("name", name, 255);
+    problems.finish(Area::Contacts)?;
+    let name = name.unwrap_or_default();
+    let mut account = sandbox.account();
+    if account
+        .lists
+        .iter()
+        .any(|l| l.name.eq_ignore_ascii_case(name))
+    {
+        return Err(ApiError::conflict(
+            Area::Contacts,
+            format!("a list named {name} already exists"),
+        ));
+    }
+    let now = clock::now();
+    let list = ContactList {
+        list_id: Uuid::new_v4(),
+        name: name.to_owned(),
+        description: input.description,
+        favorite: input.favorite.unwrap_or(false),
+        created_at: now,
+        updated_at: now,
+    };
+    account.lists.push(list.clone());
+    Ok((StatusCode::CREATED, Json(list)))
+}
+
+/// `GET /v3/contact_lists/{list_id}`.
+async fn fetch(
+    _: Needs<ContactData>,
+    State(sandbox): State<Sandbox>,
+    PathId(id): PathId,
+    Params(query): Params,
+) -> Result<Json<Value>, ApiError> {
+    let id = request::uuid(Area::Contacts, "list_id", &id)?;
+    let count = membership_count(query.get("include_membership_count").map(String::as_str))?;
+    let account = sandbox.account();
+    let list = account
+        .lists
+        .iter()
+        .find(|l| l.list_id == id)
+        .ok_or_else(|| ApiError::not_found(Area::Contacts, format!("list {id} was not found")))?;
+    Ok(Json(render(list, count, &account.contacts)))
+}

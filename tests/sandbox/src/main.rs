@@ -1,0 +1,168 @@
+//! `cc-sandbox`: a stateful, in-memory simulator of the Constant Contact V3 API, for
+//! the tests and the demo (the real API is unreachable from here).
+//!
+//! It follows `reference/constant-contact-v3.md` and the official OpenAPI document:
+//! endpoints, validation rules, error shapes, status codes, cursor pagination, scopes
+//! and the rate limit, plus a control API (`/__sandbox/*`) to inject faults and read
+//! the request log. The first line on stdout is the base URL; logs go to stderr.
+//!
+//! # Layout
+//! - `app`: the router and the middleware order.
+//! - Gateway, in request order: `faults` (request log, fault injection) → `auth`
+//!   (bearer tokens, scopes) → `throttle` (rate limit).
+//! - Shared pieces: `state` (the account), `errors` (error bodies), `request` (bodies,
+//!   ids, query flags), `pagination` (cursors), `clock` (timestamps).
+//! - One module per resource area, as in the connector: `account`, `contacts`,
+//!   `sign_up_forms`, `custom_fields`, `lists`, `campaigns`.
+//! - `control`: the `/__sandbox` routes.
+
+mod account;
+mod app;
+mod auth;
+mod campaigns;
+mod clock;
+mod contacts;
+mod control;
+mod custom_fields;
+mod errors;
+mod faults;
+mod lists;
+mod pagination;
+mod request;
+mod sign_up_forms;
+mod state;
+mod throttle;
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+
+use crate::auth::{Tokens, ALL_SCOPES};
+use crate::state::Sandbox;
+
+/// The token registered with every scope when no `--token` is given.
+const DEFAULT_TOKEN: &str = "sandbox-token";
+
+/// A stateful simulator of the Constant Contact V3 API.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cc-sandbox",
+    version,
+    after_help = "Examples:\n  cc-sandbox\n  cc-sandbox --port 8911 --token demo-token=contact_data,campaign_data\n  cc-sandbox --no-rate-limit --token reader=account_read --token writer=contact_data"
+)]
+struct Cli {
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+
+    /// Loopback address to listen on (the sandbox never listens beyond this machine).
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    host: IpAddr,
+
+    /// An accepted access token and its comma-separated scopes; repeatable. Without any,
+    /// `sandbox-token` is accepted with every scope.
+    #[arg(long = "token", value_name = "TOKEN=SCOPES", value_parser = parse_token)]
+    tokens: Vec<(String, Vec<String>)>,
+
+    /// Switch off the 4 requests per second limit (it can be switched at run time too).
+    #[arg(long)]
+    no_rate_limit: bool,
+}
+
+/// Parses `TOKEN=scope1,scope2`. Scopes never contain `=`, so the last one splits.
+fn parse_token(text: &str) -> Result<(String, Vec<String>), String> {
+    let (token, scopes) = text
+        .rsplit_once('=')
+        .ok_or("expected TOKEN=scope1,scope2")?;
+    if token.is_empty() || token.contains(char::is_whitespace) {
+        return Err("the token is empty or contains whitespace".into());
+    }
+    let scopes = scopes
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok((token.to_owned(), scopes))
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(error) = run(Cli::parse()).await {
+        eprintln!("cc-sandbox: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if !cli.host.is_loopback() {
+        bail!("--host {} is not a loopback address\nhint: the sandbox accepts well-known tokens, so it only listens on 127.0.0.1 or ::1", cli.host);
+    }
+    let tokens = Tokens::default();
+    if cli.tokens.is_empty() {
+        tokens.insert(DEFAULT_TOKEN, ALL_SCOPES.map(str::to_owned), None);
+    }
+    for (token, scopes) in cli.tokens {
+        tokens.insert(token, scopes, None);
+    }
+    let sandbox = Sandbox::new(tokens, !cli.no_rate_limit);
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(cli.host, cli.port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", cli.host, cli.port))?;
+    let address = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    // Tests read exactly this first line; nothing else is ever written to stdout.
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "http://{address}")
+        .and_then(|_| stdout.flush())
+        .context("cannot print the base URL")?;
+    let _ = writeln!(
+        std::io::stderr(),
+        "cc-sandbox: listening on http://{address}"
+    );
+    axum::serve(listener, app::router(sandbox))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("the server failed")?;
+    let _ = writeln!(std::io::stderr(), "cc-sandbox: stopped");
+    Ok(())
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_arguments_split_on_the_last_equals_sign() {
+        let (token, scopes) = parse_token("abc==contact_data, campaign_data").unwrap();
+        assert_eq!(token, "abc=");
+        assert_eq!(scopes, ["contact_data", "campaign_data"]);
+        assert!(parse_token("no-scopes").is_err());
+        assert!(parse_token("=contact_data").is_err());
+    }
+}

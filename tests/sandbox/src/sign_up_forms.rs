@@ -1,0 +1,196 @@
+//! Create-or-update a contact: `POST /v3/contacts/sign_up_form` (reference §3.2),
+//! scope `contact_data`.
+//!
+//! The body differs from `/contacts`: `email_address` is a plain string (≤50, spec
+//! `ContactCreateOrUpdateInput`), `list_memberships` (1–50 existing lists) is required,
+//! and single `phone_number` / `street_address` replace the arrays. A new address
+//! creates a contact (201 `{"contact_id", "action": "created"}`); a known one, in any
+//! status, is updated (200, `"action": "updated"`): only sent fields change, lists and
+//! custom fields are appended, never removed, a deleted contact is revived and the
+//! permission becomes `explicit` (the person signed up themselves).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::auth::{ContactData, Needs};
+use crate::clock::{self, Timestamp};
+use crate::contacts::{
+    self, Address, AddressInput, Changes, Contact, DetailsInput, EmailChange, FieldInput, Phone,
+    PhoneInput,
+};
+use crate::errors::{ApiError, Area, Problems};
+use crate::request::JsonBody;
+use crate::state::{Account, Sandbox};
+
+/// A contact may hold 3 phone numbers and 3 street addresses (reference §3.2).
+const MAX_PHONES: usize = 3;
+const MAX_ADDRESSES: usize = 3;
+
+/// The sign-up form route.
+pub fn routes() -> Router<Sandbox> {
+    Router::new().route("/v3/contacts/sign_up_form", post(create_or_update))
+}
+
+#[derive(Debug, Deserialize)]
+struct SignUpInput {
+    email_address: Option<String>,
+    #[serde(flatten)]
+    details: DetailsInput,
+    phone_number: Option<String>,
+    street_address: Option<AddressInput>,
+    list_memberships: Option<Vec<String>>,
+    custom_fields: Option<Vec<FieldInput>>,
+}
+
+/// `POST /v3/contacts/sign_up_form`.
+async fn create_or_update(
+    _: Needs<ContactData>,
+    State(sandbox): State<Sandbox>,
+    JsonBody(input): JsonBody<SignUpInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let mut account = sandbox.account();
+    let (address, changes) = check(input, &account)?;
+    let now = clock::now();
+    if let Some(index) = contacts::find_by_email(&account.contacts, &address) {
+        let contact = &mut account.contacts[index];
+        merge(contact, changes, now);
+        return Ok((
+            StatusCode::OK,
+            Json(json!({ "contact_id": contact.id, "action": "updated" })),
+        ));
+    }
+    let contact = Contact::create(changes, "Contact", now);
+    let id: Uuid = contact.id;
+    account.contacts.push(contact);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "contact_id": id, "action": "created" })),
+    ))
+}
+
+/// Checks the body; returns the address and the changes as a new contact would take them.
+fn check(input: SignUpInput, account: &Account) -> Result<(String, Changes), ApiError> {
+    let mut p = Problems::default();
+    let address = email_address(input.email_address, &mut p);
+    let lists = input.list_memberships.unwrap_or_default();
+    if lists.is_empty() {
+        p.add("list_memberships must contain from 1 to 50 list ids");
+    }
+    let lists = contacts::list_ids("list_memberships", lists, account, &mut p);
+    p.max_len("phone_number", input.phone_number.as_deref(), 25);
+    let phone = input.phone_number.map(|phone_number| PhoneInput {
+        phone_number,
+        kind: None,
+    });
+    let street = input
+        .street_address
+        .map(|a| a.check("street_address", &mut p));
+    let fields = input.custom_fields.unwrap_or_default();
+    let custom_fields = contacts::custom_field_values(fields, 50, account, &mut p);
+    let details = input.details.check(&mut p);
+    p.finish(Area::Contacts)?;
+    // A person signing up gives explicit permission (reference §3.2, sign_up_form).
+    let permission_to_send = Some("explicit".to_owned());
+    let email = EmailChange {
+        address: address.clone(),
+        permission_to_send,
+        opt_out_reason: None,
+    };
+    let changes = Changes {
+        email: Some(email),
+        details,
+        custom_fields: Some(custom_fields),
+        phone_numbers: Some(phone.into_iter().collect()),
+        street_addresses: Some(street.into_iter().collect()),
+        list_memberships: Some(lists),
+        taggings: None,
+        notes: None,
+    };
+    Ok((address, changes))
+}
+
+/// The plain-string address: required (SMS channels are not simulated, so it is the
+/// one identifier), at most 50 characters (spec), an email address.
+fn email_address(value: Option<String>, p: &mut Problems) -> String {
+    let address = value.map(|a| a.trim().to_owned()).unwrap_or_default();
+    p.required("email_address", Some(&address));
+    p.max_len("email_address", Some(&address), 50);
+    p.email(
+        "email_address",
+        Some(address.as_str()).filter(|a| !a.is_empty()),
+    );
+    address
+}
+
+/// Applies a sign-up to a known contact: sent fields only, lists and custom fields added.
+fn merge(contact: &mut Contact, changes: Changes, now: Timestamp) {
+    if contact.is_deleted() {
+        contact.revive("Contact", now);
+    }
+    if let Some(email) = &mut contact.email {
+        email.set_permission("explicit", "Contact", now);
+    }
+    let (old, new) = (&mut contact.details, changes.details);
+    old.first_name = new.first_name.or(old.first_name.take());
+    old.last_name = new.last_name.or(old.last_name.take());
+    old.job_title = new.job_title.or(old.job_title.take());
+    old.company_name = new.company_name.or(old.company_name.take());
+    if new.birthday_month.is_some() {
+        (old.birthday_month, old.birthday_day) = (new.birthday_month, new.birthday_day);
+    }
+    old.anniversary = new.anniversary.or(old.anniversary.take());
+    for list in changes.list_memberships.unwrap_or_default() {
+        if !contact.is_member(&list) {
+            contact.list_memberships.push(list);
+        }
+    }
+    for value in changes.custom_fields.unwrap_or_default() {
+        contact
+            .custom_fields
+            .retain(|v| v.custom_field_id != value.custom_field_id);
+        contact.custom_fields.push(value);
+    }
+    add_phones(contact, changes.phone_numbers.unwrap_or_default(), now);
+    add_addresses(
+        &mut contact.street_addresses,
+        changes.street_addresses.unwrap_or_default(),
+        now,
+    );
+    contact.update_source = "Contact".to_owned();
+    contact.updated_at = now;
+}
+
+/// Adds a phone number the contact lacks; with 3 already, the last is replaced.
+fn add_phones(contact: &mut Contact, phones: Vec<PhoneInput>, now: Timestamp) {
+    for phone in phones {
+        if contact
+            .phone_numbers
+            .iter()
+            .any(|p| p.phone_number == phone.phone_number)
+        {
+            continue;
+        }
+        if contact.phone_numbers.len() == MAX_PHONES {
+            contact.phone_numbers.pop();
+        }
+        contact
+            .phone_numbers
+            .push(Phone::new(phone, "Contact", now));
+    }
+}
+
+/// Replaces the address of the same kind, or adds it (replacing the last past 3).
+fn add_addresses(addresses: &mut Vec<Address>, new: Vec<AddressInput>, now: Timestamp) {
+    for address in new {
+        addresses.retain(|a| a.fields.kind != address.kind);
+        if addresses.len() == MAX_ADDRESSES {
+            addresses.pop();
+        }
+        addresses.push(Address::new(address, now));
+    }
+}

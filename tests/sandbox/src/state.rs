@@ -1,0 +1,84 @@
+//! The sandbox's state: one Constant Contact account, plus the gateway's tables.
+//!
+//! [`Sandbox`] is the cheap-to-clone handle every handler and middleware gets. The
+//! account's data sits behind one mutex: handlers lock it, do their work without
+//! awaiting, and unlock, so each request sees and leaves a consistent account. The
+//! gateway parts (tokens, rate limit, faults, request log) have their own locks.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::account::{self, AccountEmail};
+use crate::auth::Tokens;
+use crate::campaigns::{Activity, Campaign, TestSends};
+use crate::contacts::Contact;
+use crate::custom_fields::CustomField;
+use crate::faults::{Faults, RequestLog};
+use crate::lists::{self, ContactList};
+use crate::throttle::Throttle;
+
+/// Everything one Constant Contact account holds, in creation order.
+#[derive(Debug)]
+pub struct Account {
+    /// Account email addresses (`/account/emails`).
+    pub emails: Vec<AccountEmail>,
+    /// Contact custom field definitions.
+    pub custom_fields: Vec<CustomField>,
+    /// Contact lists.
+    pub lists: Vec<ContactList>,
+    /// Contacts, deleted ones included (they are hidden, never purged).
+    pub contacts: Vec<Contact>,
+    /// Email campaigns, removed ones included.
+    pub campaigns: Vec<Campaign>,
+    /// Campaign activities of every campaign.
+    pub activities: Vec<Activity>,
+    /// Test emails sent today (50 a day are allowed).
+    pub test_sends: TestSends,
+}
+
+impl Account {
+    /// The account at start: the seeded account emails and lists, nothing else.
+    pub fn seeded() -> Account {
+        Account {
+            emails: account::seed(),
+            custom_fields: Vec::new(),
+            lists: lists::seed(),
+            contacts: Vec::new(),
+            campaigns: Vec::new(),
+            activities: Vec::new(),
+            test_sends: TestSends::default(),
+        }
+    }
+}
+
+/// The shared state handle.
+#[derive(Clone, Debug)]
+pub struct Sandbox {
+    account: Arc<Mutex<Account>>,
+    /// Bearer tokens and their scopes.
+    pub tokens: Arc<Tokens>,
+    /// The per-token rate limit.
+    pub throttle: Arc<Throttle>,
+    /// Scripted faults.
+    pub faults: Arc<Faults>,
+    /// The log of `/v3` requests.
+    pub requests: Arc<RequestLog>,
+}
+
+impl Sandbox {
+    /// A sandbox with the seeded account, these tokens, and the rate limit on or off.
+    pub fn new(tokens: Tokens, rate_limited: bool) -> Sandbox {
+        Sandbox {
+            account: Arc::new(Mutex::new(Account::seeded())),
+            tokens: Arc::new(tokens),
+            throttle: Arc::new(Throttle::new(rate_limited)),
+            faults: Arc::new(Faults::default()),
+            requests: Arc::new(RequestLog::default()),
+        }
+    }
+
+    /// Locks the account. Handlers validate before they change anything, so the data is
+    /// consistent even if a handler panicked while holding the lock.
+    pub fn account(&self) -> MutexGuard<'_, Account> {
+        self.account.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
