@@ -157,7 +157,9 @@ impl Connection {
     pub fn parse(path: &Path, text: &str) -> Result<Connection, ConnectionError> {
         let raw: RawConnection = toml::from_str(text).map_err(|e| ConnectionError::Parse {
             path: path.to_owned(),
-            line: e.span().map_or(0, |s| text[..s.start].matches('\n').count() + 1),
+            line: e
+                .span()
+                .map_or(0, |s| text[..s.start].matches('\n').count() + 1),
             message: e.message().to_owned(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
@@ -178,10 +180,11 @@ impl Connection {
     ///
     /// [`ConnectionError::ReadConnector`] or [`ConnectionError::PinMismatch`].
     pub fn read_connector(&self) -> Result<Vec<u8>, ConnectionError> {
-        let bytes = std::fs::read(&self.connector).map_err(|source| ConnectionError::ReadConnector {
-            path: self.connector.clone(),
-            source,
-        })?;
+        let bytes =
+            std::fs::read(&self.connector).map_err(|source| ConnectionError::ReadConnector {
+                path: self.connector.clone(),
+                source,
+            })?;
         if let Some(expected) = &self.connector_sha256 {
             let actual = hex::encode(Sha256::digest(&bytes));
             if &actual != expected {
@@ -204,7 +207,9 @@ impl RawLimits {
                 .timeout_seconds
                 .map_or(default.timeout, std::time::Duration::from_secs_f64),
             memory_bytes: self.memory_mib.map_or(default.memory_bytes, |m| m << 20),
-            max_response_bytes: self.max_response_mib.map_or(default.max_response_bytes, |m| m << 20),
+            max_response_bytes: self
+                .max_response_mib
+                .map_or(default.max_response_bytes, |m| m << 20),
         }
     }
 }
@@ -220,7 +225,9 @@ fn parse_endpoints(
             reason,
         })
     };
-    raw.iter().map(|(from, to)| Ok((origin(from)?, origin(to)?))).collect()
+    raw.iter()
+        .map(|(from, to)| Ok((origin(from)?, origin(to)?)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -262,15 +269,20 @@ mod tests {
     #[test]
     fn parse_errors_name_the_line_but_never_echo_its_text() {
         let text = "connector = \"x.wasm\"\n[token]\naccess_tokn = \"CANARY-SECRET-1\"\n";
-        let err = Connection::parse(Path::new("c.toml"), text).unwrap_err().to_string();
+        let err = Connection::parse(Path::new("c.toml"), text)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 3"), "{err}");
         assert!(!err.contains("CANARY-SECRET-1"), "{err}");
     }
 
     #[test]
     fn bad_endpoint_origin_is_refused() {
-        let text = "connector = \"x\"\n[endpoints]\n\"https://a.example/path\" = \"http://127.0.0.1:1\"";
-        let err = Connection::parse(Path::new("c.toml"), text).unwrap_err().to_string();
+        let text =
+            "connector = \"x\"\n[endpoints]\n\"https://a.example/path\" = \"http://127.0.0.1:1\"";
+        let err = Connection::parse(Path::new("c.toml"), text)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("https://a.example/path"), "{err}");
     }
 }

@@ -48,9 +48,18 @@ impl Origin {
         if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
             return Err("an origin has no path, query or fragment".into());
         }
-        let host = url.host_str().ok_or("an origin needs a host")?.to_ascii_lowercase();
-        let port = url.port_or_known_default().ok_or("an origin needs a port")?;
-        Ok(Origin { scheme: url.scheme().into(), host, port })
+        let host = url
+            .host_str()
+            .ok_or("an origin needs a host")?
+            .to_ascii_lowercase();
+        let port = url
+            .port_or_known_default()
+            .ok_or("an origin needs a port")?;
+        Ok(Origin {
+            scheme: url.scheme().into(),
+            host,
+            port,
+        })
     }
 
     /// The origin of a request URI as the guest built it.
@@ -66,16 +75,28 @@ impl Origin {
             _ => return None,
         };
         Some(Origin {
-            host: authority.host().trim_matches(['[', ']']).to_ascii_lowercase(),
+            host: authority
+                .host()
+                .trim_matches(['[', ']'])
+                .to_ascii_lowercase(),
             port: authority.port_u16().unwrap_or(default),
             scheme,
         })
     }
 
     fn authority(&self) -> String {
-        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
-        let default = (self.scheme == "http" && self.port == 80) || (self.scheme == "https" && self.port == 443);
-        if default { host } else { format!("{host}:{}", self.port) }
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let default = (self.scheme == "http" && self.port == 80)
+            || (self.scheme == "https" && self.port == 443);
+        if default {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
     }
 }
 
@@ -129,13 +150,17 @@ impl EgressHooks {
     }
 
     fn record(&self, event: EgressEvent) {
-        self.events.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(event);
     }
 
     /// Checks a request and rewrites it for the wire, or says why not.
     fn admit(&self, request: &mut http::Request<WasiBody>) -> Result<Origin, EgressEvent> {
         let denied = |origin: String| EgressEvent::Denied { origin };
-        let asked = Origin::of_uri(request.uri()).ok_or_else(|| denied(request.uri().to_string()))?;
+        let asked =
+            Origin::of_uri(request.uri()).ok_or_else(|| denied(request.uri().to_string()))?;
         if !self.policy.allowed.contains(&asked) {
             return Err(denied(asked.to_string()));
         }
@@ -145,7 +170,11 @@ impl EgressHooks {
             .iter()
             .find(|(from, _)| *from == asked)
             .map_or(asked.clone(), |(_, to)| to.clone());
-        let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
         *request.uri_mut() = Uri::builder()
             .scheme(target.scheme.as_str())
             .authority(target.authority())
@@ -223,7 +252,10 @@ fn body_error(
     match error.downcast::<wasmtime_wasi_http::Error>() {
         Ok(inner) => *inner,
         Err(other) if other.is::<http_body_util::LengthLimitError>() => {
-            let event = EgressEvent::ResponseTooLarge { origin: origin.to_string(), limit };
+            let event = EgressEvent::ResponseTooLarge {
+                origin: origin.to_string(),
+                limit,
+            };
             events.lock().unwrap_or_else(|e| e.into_inner()).push(event);
             wasmtime_wasi_http::Error::HttpResponseBodySize(Some(limit))
         }
@@ -247,14 +279,22 @@ mod tests {
     }
 
     fn request(uri: &str) -> http::Request<WasiBody> {
-        let body = http_body_util::Empty::new().map_err(|_| unreachable!()).boxed_unsync();
+        let body = http_body_util::Empty::new()
+            .map_err(|_| unreachable!())
+            .boxed_unsync();
         http::Request::builder().uri(uri).body(body).unwrap()
     }
 
     #[test]
     fn origins_compare_scheme_host_and_port() {
-        assert_eq!(Origin::parse("https://API.cc.email").unwrap(), Origin::parse("https://api.cc.email:443").unwrap());
-        assert_ne!(Origin::parse("http://api.cc.email").unwrap(), Origin::parse("https://api.cc.email").unwrap());
+        assert_eq!(
+            Origin::parse("https://API.cc.email").unwrap(),
+            Origin::parse("https://api.cc.email:443").unwrap()
+        );
+        assert_ne!(
+            Origin::parse("http://api.cc.email").unwrap(),
+            Origin::parse("https://api.cc.email").unwrap()
+        );
         assert!(Origin::parse("https://a.example/v3").is_err());
         assert!(Origin::parse("ftp://a.example").is_err());
         assert!(Origin::parse("https://u:p@a.example").is_err());
@@ -263,17 +303,31 @@ mod tests {
     #[test]
     fn undeclared_origin_is_denied() {
         let h = hooks(&["https://api.cc.email"], &[]);
-        for uri in ["https://evil.example/v3", "http://api.cc.email/v3", "https://api.cc.email:8443/v3", "https://x@api.cc.email/"] {
-            assert!(matches!(h.admit(&mut request(uri)), Err(EgressEvent::Denied { .. })), "{uri}");
+        for uri in [
+            "https://evil.example/v3",
+            "http://api.cc.email/v3",
+            "https://api.cc.email:8443/v3",
+            "https://x@api.cc.email/",
+        ] {
+            assert!(
+                matches!(h.admit(&mut request(uri)), Err(EgressEvent::Denied { .. })),
+                "{uri}"
+            );
         }
     }
 
     #[test]
     fn allowed_request_is_redirected_and_gets_the_token() {
-        let h = hooks(&["https://api.cc.email"], &[("https://api.cc.email", "http://127.0.0.1:8911")]);
+        let h = hooks(
+            &["https://api.cc.email"],
+            &[("https://api.cc.email", "http://127.0.0.1:8911")],
+        );
         let mut r = request("https://api.cc.email/v3/contacts?limit=2");
         h.admit(&mut r).unwrap();
-        assert_eq!(r.uri().to_string(), "http://127.0.0.1:8911/v3/contacts?limit=2");
+        assert_eq!(
+            r.uri().to_string(),
+            "http://127.0.0.1:8911/v3/contacts?limit=2"
+        );
         assert_eq!(r.headers()[HOST], "127.0.0.1:8911");
         assert_eq!(r.headers()[AUTHORIZATION], "Bearer tok-1");
         assert!(r.headers()[AUTHORIZATION].is_sensitive());

@@ -25,6 +25,4 @@ pub mod invoke;
 
 pub use connection::{Connection, ConnectionError};
 pub use egress::{EgressPolicy, Origin};
-pub use invoke::{
-    CallOptions, Connector, ConnectorInfo, InvokeError, Limits, Runtime,
-};
+pub use invoke::{CallOptions, Connector, ConnectorInfo, InvokeError, Limits, Runtime};

@@ -37,19 +37,39 @@ fn describe_json_lists_every_activity_with_scopes_and_schemas() {
     let activities = out["activities"].as_array().expect("activities array");
     assert_eq!(activities.len(), CC_ACTIVITIES.len(), "{activities:#?}");
     for (name, scopes) in CC_ACTIVITIES {
-        let a = activities.iter().find(|a| a["name"] == *name).unwrap_or_else(|| panic!("{name} missing"));
+        let a = activities
+            .iter()
+            .find(|a| a["name"] == *name)
+            .unwrap_or_else(|| panic!("{name} missing"));
         assert_eq!(a["required_scopes"], json!(scopes), "{name}");
         assert_eq!(a["input_schema"]["type"], "object", "{name}");
         assert!(a["output_schema"].is_object(), "{name}");
         assert!(a["retry_safe"].is_boolean(), "{name}");
     }
-    let create = activities.iter().find(|a| a["name"] == "create-contact").unwrap();
+    let create = activities
+        .iter()
+        .find(|a| a["name"] == "create-contact")
+        .unwrap();
     assert_eq!(create["input_schema"]["required"], json!(["create_source"]));
-    assert_eq!(create["input_schema"]["properties"]["create_source"]["enum"], json!(["account", "contact"]));
-    assert_eq!(create["output_schema"]["properties"]["contact_id"]["type"], "string");
+    assert_eq!(
+        create["input_schema"]["properties"]["create_source"]["enum"],
+        json!(["account", "contact"])
+    );
+    assert_eq!(
+        create["output_schema"]["properties"]["contact_id"]["type"],
+        "string"
+    );
     let oauth = &out["auth"]["oauth2"];
-    assert!(oauth["scopes"].as_array().unwrap().contains(&json!("offline_access")));
-    let secret = out["fields"].as_array().unwrap().iter().find(|f| f["name"] == "client_secret").unwrap();
+    assert!(oauth["scopes"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("offline_access")));
+    let secret = out["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "client_secret")
+        .unwrap();
     assert_eq!(secret["secret"], true);
 }
 
@@ -58,9 +78,17 @@ fn describe_prints_a_readable_summary() {
     let out = host(&["describe", &cc_path()]);
     assert_eq!(out.code, 0, "{out:#?}");
     for (name, _) in CC_ACTIVITIES {
-        assert!(out.stdout.contains(name), "{name} missing from:\n{}", out.stdout);
+        assert!(
+            out.stdout.contains(name),
+            "{name} missing from:\n{}",
+            out.stdout
+        );
     }
-    assert!(out.stdout.contains("input: {contact_id, include?}"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("input: {contact_id, include?}"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -68,17 +96,38 @@ fn bad_input_names_the_json_path_and_never_reaches_the_api() {
     let sandbox = Sandbox::start();
     let connection = ConnectionFile::constant_contact(&sandbox);
     let cases: &[(Value, &str)] = &[
-        (json!({"email_address": {"address": 5}, "create_source": "account"}), "input.email_address.address: expected a string, found a number"),
-        (json!({"first_name": "Ada"}), "input.create_source: required field is missing"),
-        (json!({"create_source": "robot"}), "input.create_source: expected one of \"account\", \"contact\", found \"robot\""),
-        (json!({"create_source": "account", "frist_name": "Ada"}), "input.frist_name: unknown field"),
-        (json!({"create_source": "account", "birthday_month": 300}), "input.birthday_month: expected an integer from 0 to 255, found 300"),
-        (json!({"create_source": "account", "list_memberships": ["a", 7]}), "input.list_memberships[1]: expected a string"),
+        (
+            json!({"email_address": {"address": 5}, "create_source": "account"}),
+            "input.email_address.address: expected a string, found a number",
+        ),
+        (
+            json!({"first_name": "Ada"}),
+            "input.create_source: required field is missing",
+        ),
+        (
+            json!({"create_source": "robot"}),
+            "input.create_source: expected one of \"account\", \"contact\", found \"robot\"",
+        ),
+        (
+            json!({"create_source": "account", "frist_name": "Ada"}),
+            "input.frist_name: unknown field",
+        ),
+        (
+            json!({"create_source": "account", "birthday_month": 300}),
+            "input.birthday_month: expected an integer from 0 to 255, found 300",
+        ),
+        (
+            json!({"create_source": "account", "list_memberships": ["a", 7]}),
+            "input.list_memberships[1]: expected a string",
+        ),
     ];
     for (input, message) in cases {
         run(&connection, "create-contact", input).fails_with(2, &[message]);
     }
-    assert!(sandbox.requests().is_empty(), "invalid input reached the API");
+    assert!(
+        sandbox.requests().is_empty(),
+        "invalid input reached the API"
+    );
 }
 
 #[test]
@@ -88,22 +137,38 @@ fn input_can_come_from_a_file_or_stdin_and_bad_json_is_refused() {
     let file = connection.dir().join("input.json");
     std::fs::write(&file, r#"{"name": "From a file"}"#).unwrap();
     let conn = connection.path.display().to_string();
-    let out = host(&["run", &conn, "create-contact-list", "--input", &format!("@{}", file.display())]).ok();
+    let out = host(&[
+        "run",
+        &conn,
+        "create-contact-list",
+        "--input",
+        &format!("@{}", file.display()),
+    ])
+    .ok();
     assert_eq!(out["name"], "From a file");
-    host(&["run", &conn, "create-contact-list", "--input", "{name:"]).fails_with(2, &["--input is not valid JSON"]);
+    host(&["run", &conn, "create-contact-list", "--input", "{name:"])
+        .fails_with(2, &["--input is not valid JSON"]);
 }
 
 #[test]
 fn unknown_activity_lists_the_real_ones() {
     let sandbox = Sandbox::start();
     let connection = ConnectionFile::constant_contact(&sandbox);
-    run(&connection, "delete-everything", &json!({})).fails_with(2, &["no activity \"delete-everything\"", "create-contact"]);
+    run(&connection, "delete-everything", &json!({}))
+        .fails_with(2, &["no activity \"delete-everything\"", "create-contact"]);
 }
 
 #[test]
 fn connector_pin_mismatch_is_refused() {
-    let connection = ConnectionFile::new(&component("cc_connector"), &format!("connector_sha256 = \"{}\"\n", "0".repeat(64)));
-    let out = host(&["run", &connection.path.display().to_string(), "list-user-privileges"]);
+    let connection = ConnectionFile::new(
+        &component("cc_connector"),
+        &format!("connector_sha256 = \"{}\"\n", "0".repeat(64)),
+    );
+    let out = host(&[
+        "run",
+        &connection.path.display().to_string(),
+        "list-user-privileges",
+    ]);
     out.fails_with(3, &["has sha256", "pins 0000", "connector_sha256"]);
 }
 
@@ -112,7 +177,8 @@ fn a_file_that_is_not_a_component_is_a_clear_load_error() {
     let dir = tempfile::tempdir().unwrap();
     let bogus = dir.path().join("bogus.wasm");
     std::fs::write(&bogus, b"\0asm not really").unwrap();
-    host(&["describe", &bogus.display().to_string()]).fails_with(4, &["cannot load connector", "bogus.wasm"]);
+    host(&["describe", &bogus.display().to_string()])
+        .fails_with(4, &["cannot load connector", "bogus.wasm"]);
 }
 
 #[test]
@@ -120,7 +186,12 @@ fn second_connector_with_other_activities_runs_in_the_same_host() {
     let probe = component("probe_connector").display().to_string();
     let described = host(&["describe", &probe, "--json"]).ok();
     assert_eq!(described["name"], "probe");
-    let names: Vec<&str> = described["activities"].as_array().unwrap().iter().filter_map(|a| a["name"].as_str()).collect();
+    let names: Vec<&str> = described["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
     for name in ["echo", "fetch", "spin", "allocate"] {
         assert!(names.contains(&name), "{names:?}");
     }
@@ -133,7 +204,10 @@ fn second_connector_with_other_activities_runs_in_the_same_host() {
     });
     let out = run(&connection, "echo", &input).ok();
     assert_eq!(out["greeting"], "hello, héllo");
-    assert_eq!(out["echoed"], input, "every WIT type survives JSON -> WIT -> JSON");
+    assert_eq!(
+        out["echoed"], input,
+        "every WIT type survives JSON -> WIT -> JSON"
+    );
     let mut other = input.clone();
     other["shape"] = json!("nothing");
     other["inner"]["maybe"] = json!(-9_000_000_000_i64);

@@ -6,25 +6,40 @@ use connector_tests::*;
 use serde_json::json;
 
 fn probe_connection(sandbox: &Sandbox) -> ConnectionFile {
-    let extra = format!("[token]\naccess_token = \"{TOKEN}\"\n\n[endpoints]\n\"https://probe.example\" = \"{}\"\n", sandbox.url);
+    let extra = format!(
+        "[token]\naccess_token = \"{TOKEN}\"\n\n[endpoints]\n\"https://probe.example\" = \"{}\"\n",
+        sandbox.url
+    );
     ConnectionFile::new(&component("probe_connector"), &extra)
 }
 
 fn fetch(connection: &ConnectionFile, url: &str, headers: serde_json::Value) -> Run {
-    run(connection, "fetch", &json!({"url": url, "headers": headers}))
+    run(
+        connection,
+        "fetch",
+        &json!({"url": url, "headers": headers}),
+    )
 }
 
 #[test]
 fn declared_origin_is_redirected_and_receives_the_injected_token() {
     let sandbox = Sandbox::start();
     let connection = probe_connection(&sandbox);
-    let out = fetch(&connection, "https://probe.example/v3/account/user/privileges", json!([])).ok();
+    let out = fetch(
+        &connection,
+        "https://probe.example/v3/account/user/privileges",
+        json!([]),
+    )
+    .ok();
     assert_eq!(out["status"], 200, "{out}");
     let requests = sandbox.requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
     assert_eq!(requests[0]["path"], "/v3/account/user/privileges");
     // Compared, not printed: the token is a canary.
-    assert!(requests[0]["authorization"] == json!(format!("Bearer {TOKEN}")), "the sandbox did not get the injected token");
+    assert!(
+        requests[0]["authorization"] == json!(format!("Bearer {TOKEN}")),
+        "the sandbox did not get the injected token"
+    );
 }
 
 #[test]
@@ -32,11 +47,26 @@ fn undeclared_origin_is_denied_with_a_clear_error() {
     let sandbox = Sandbox::start();
     let connection = probe_connection(&sandbox);
     let out = fetch(&connection, "https://evil.example/steal", json!([]));
-    out.fails_with(1, &["denied", "https://evil.example", "does not declare this origin", "hint:"]);
+    out.fails_with(
+        1,
+        &[
+            "denied",
+            "https://evil.example",
+            "does not declare this origin",
+            "hint:",
+        ],
+    );
     // The override's target is not itself allowed: only the declared name is.
-    let direct = fetch(&connection, &format!("{}/v3/account/user/privileges", sandbox.url), json!([]));
+    let direct = fetch(
+        &connection,
+        &format!("{}/v3/account/user/privileges", sandbox.url),
+        json!([]),
+    );
     direct.fails_with(1, &["denied", &sandbox.url]);
-    assert!(sandbox.requests().is_empty(), "a denied request reached the network");
+    assert!(
+        sandbox.requests().is_empty(),
+        "a denied request reached the network"
+    );
 }
 
 #[test]
@@ -44,7 +74,11 @@ fn guest_cannot_set_authorization() {
     let sandbox = Sandbox::start();
     let connection = probe_connection(&sandbox);
     let headers = json!([["authorization", "Bearer guest-chosen-token"]]);
-    let out = fetch(&connection, "https://probe.example/v3/account/user/privileges", headers);
+    let out = fetch(
+        &connection,
+        "https://probe.example/v3/account/user/privileges",
+        headers,
+    );
     out.fails_with(1, &["denied", "authorization"]);
     assert!(sandbox.requests().is_empty(), "the request was sent anyway");
 }
@@ -52,9 +86,20 @@ fn guest_cannot_set_authorization() {
 #[test]
 fn no_token_is_sent_when_the_connection_has_none() {
     let sandbox = Sandbox::start();
-    let extra = format!("[endpoints]\n\"https://probe.example\" = \"{}\"\n", sandbox.url);
+    let extra = format!(
+        "[endpoints]\n\"https://probe.example\" = \"{}\"\n",
+        sandbox.url
+    );
     let connection = ConnectionFile::new(&component("probe_connector"), &extra);
-    let out = fetch(&connection, "https://probe.example/v3/account/user/privileges", json!([])).ok();
+    let out = fetch(
+        &connection,
+        "https://probe.example/v3/account/user/privileges",
+        json!([]),
+    )
+    .ok();
     assert_eq!(out["status"], 401, "{out}");
-    assert_eq!(sandbox.requests()[0]["authorization"], serde_json::Value::Null);
+    assert_eq!(
+        sandbox.requests()[0]["authorization"],
+        serde_json::Value::Null
+    );
 }

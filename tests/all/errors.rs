@@ -9,14 +9,19 @@ fn validation_error_is_invalid_input() {
     let sandbox = Sandbox::start();
     let connection = ConnectionFile::constant_contact(&sandbox);
     // Neither an email address nor a name: the API answers 400.
-    let out = run(&connection, "create-contact", &json!({"create_source": "account", "job_title": "Nobody"}));
+    let out = run(
+        &connection,
+        "create-contact",
+        &json!({"create_source": "account", "job_title": "Nobody"}),
+    );
     out.fails_with(1, &["invalid input", "HTTP 400"]);
 }
 
 #[test]
 fn unknown_token_is_unauthorized_with_a_hint() {
     let sandbox = Sandbox::start();
-    let connection = ConnectionFile::constant_contact_with(&sandbox, "canary-client-secret-9d42aa", "");
+    let connection =
+        ConnectionFile::constant_contact_with(&sandbox, "canary-client-secret-9d42aa", "");
     let out = run(&connection, "list-contact-lists", &json!({}));
     out.fails_with(1, &["unauthorized", "HTTP 401", "hint:"]);
 }
@@ -25,7 +30,8 @@ fn unknown_token_is_unauthorized_with_a_hint() {
 fn missing_scope_is_forbidden() {
     let sandbox = Sandbox::start_with(&["--no-rate-limit", "--token", "reader-token=account_read"]);
     let connection = ConnectionFile::constant_contact_with(&sandbox, "reader-token", "");
-    run(&connection, "create-contact-list", &json!({"name": "x"})).fails_with(1, &["forbidden", "HTTP 403", "contact_data"]);
+    run(&connection, "create-contact-list", &json!({"name": "x"}))
+        .fails_with(1, &["forbidden", "HTTP 403", "contact_data"]);
     // The same token may still do what its scope allows.
     assert!(run(&connection, "list-account-emails", &json!({})).ok()["emails"].is_array());
 }
@@ -34,7 +40,11 @@ fn missing_scope_is_forbidden() {
 fn unknown_contact_is_not_found() {
     let sandbox = Sandbox::start();
     let connection = ConnectionFile::constant_contact(&sandbox);
-    let out = run(&connection, "get-contact", &json!({"contact_id": "3f2c1c3e-5d5e-4b8e-9a55-000000000000"}));
+    let out = run(
+        &connection,
+        "get-contact",
+        &json!({"contact_id": "3f2c1c3e-5d5e-4b8e-9a55-000000000000"}),
+    );
     out.fails_with(1, &["not found", "HTTP 404"]);
 }
 
@@ -42,9 +52,11 @@ fn unknown_contact_is_not_found() {
 fn duplicate_email_is_a_conflict_even_after_delete() {
     let sandbox = Sandbox::start();
     let connection = ConnectionFile::constant_contact(&sandbox);
-    let input = json!({"email_address": {"address": "dup@example.com"}, "create_source": "account"});
+    let input =
+        json!({"email_address": {"address": "dup@example.com"}, "create_source": "account"});
     let first = run(&connection, "create-contact", &input).ok();
-    run(&connection, "create-contact", &input).fails_with(1, &["conflict", "HTTP 409", "contacts.api.conflict"]);
+    run(&connection, "create-contact", &input)
+        .fails_with(1, &["conflict", "HTTP 409", "contacts.api.conflict"]);
     let id = first["contact_id"].as_str().unwrap();
     sandbox.api("DELETE", &format!("/v3/contacts/{id}"), None);
     run(&connection, "create-contact", &input).fails_with(1, &["conflict", "HTTP 409"]);
@@ -61,19 +73,29 @@ fn rate_limit_is_reported_for_unsafe_activities_and_retried_for_safe_ones() {
         }
     };
     exhaust();
-    let out = run(&connection, "create-contact-list", &json!({"name": "too fast"}));
+    let out = run(
+        &connection,
+        "create-contact-list",
+        &json!({"name": "too fast"}),
+    );
     // The CLI starts in well under a second, so the window is still full.
     out.fails_with(1, &["rate limited", "HTTP 429", "throttled"]);
     exhaust();
     let lists = run(&connection, "list-contact-lists", &json!({})).ok();
-    assert!(lists["lists"].is_array(), "a retry-safe activity is retried after 429: {lists}");
+    assert!(
+        lists["lists"].is_array(),
+        "a retry-safe activity is retried after 429: {lists}"
+    );
 }
 
 #[test]
 fn server_errors_are_upstream_errors() {
     let sandbox = Sandbox::start();
     let connection = ConnectionFile::constant_contact(&sandbox);
-    sandbox.control("faults", json!({"path": "/v3/contact_lists", "status": 503, "count": 1}));
+    sandbox.control(
+        "faults",
+        json!({"path": "/v3/contact_lists", "status": 503, "count": 1}),
+    );
     run(&connection, "list-contact-lists", &json!({})).fails_with(1, &["upstream", "HTTP 503"]);
     assert!(run(&connection, "list-contact-lists", &json!({})).ok()["lists"].is_array());
 }
@@ -81,7 +103,11 @@ fn server_errors_are_upstream_errors() {
 #[test]
 fn slow_api_hits_the_call_deadline() {
     let sandbox = Sandbox::start();
-    let connection = ConnectionFile::constant_contact_with(&sandbox, TOKEN, "[limits]\ntimeout_seconds = 1\n");
-    sandbox.control("faults", json!({"path": "/v3/contact_lists", "delay_ms": 5000, "count": 1}));
+    let connection =
+        ConnectionFile::constant_contact_with(&sandbox, TOKEN, "[limits]\ntimeout_seconds = 1\n");
+    sandbox.control(
+        "faults",
+        json!({"path": "/v3/contact_lists", "delay_ms": 5000, "count": 1}),
+    );
     run(&connection, "list-contact-lists", &json!({})).fails_with(5, &["deadline of 1s"]);
 }

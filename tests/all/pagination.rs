@@ -22,7 +22,11 @@ fn list_contacts_follows_the_cursor_across_pages() {
         let out = run(&connection, "list-contacts", &input).ok();
         assert_eq!(out["contacts_count"], 5, "{out}");
         let contacts = out["contacts"].as_array().unwrap();
-        seen.extend(contacts.iter().map(|c| c["email_address"]["address"].as_str().unwrap().to_owned()));
+        seen.extend(
+            contacts
+                .iter()
+                .map(|c| c["email_address"]["address"].as_str().unwrap().to_owned()),
+        );
         match &out["next_cursor"] {
             Value::String(cursor) => input["cursor"] = json!(cursor),
             Value::Null => {
@@ -42,12 +46,27 @@ fn all_pages_prints_every_record_as_one_json_line() {
     seed_contacts(&sandbox, 7);
     let connection = ConnectionFile::constant_contact(&sandbox);
     let conn = connection.path.display().to_string();
-    let out = host(&["run", &conn, "list-contacts", "--input", r#"{"limit": 2}"#, "--all-pages"]);
+    let out = host(&[
+        "run",
+        &conn,
+        "list-contacts",
+        "--input",
+        r#"{"limit": 2}"#,
+        "--all-pages",
+    ]);
     assert_eq!(out.code, 0, "{out:#?}");
-    let lines: Vec<Value> = out.stdout.lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    let lines: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
     assert_eq!(lines.len(), 7);
     assert!(lines.iter().all(|c| c["contact_id"].is_string()));
-    let gets = sandbox.requests().iter().filter(|r| r["method"] == "GET" && r["path"] == "/v3/contacts").count();
+    let gets = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "GET" && r["path"] == "/v3/contacts")
+        .count();
     assert_eq!(gets, 4, "7 contacts at 2 per page take 4 requests");
 }
 
@@ -56,5 +75,8 @@ fn all_pages_refuses_an_activity_without_a_cursor() {
     let sandbox = Sandbox::start();
     let connection = ConnectionFile::constant_contact(&sandbox);
     let conn = connection.path.display().to_string();
-    host(&["run", &conn, "list-user-privileges", "--all-pages"]).fails_with(2, &["--all-pages needs an activity whose input has a `cursor`"]);
+    host(&["run", &conn, "list-user-privileges", "--all-pages"]).fails_with(
+        2,
+        &["--all-pages needs an activity whose input has a `cursor`"],
+    );
 }

@@ -19,26 +19,43 @@ pub const CANARIES: &[&str] = &["canary-access-token-5b1e0c", "canary-client-sec
 pub const TOKEN: &str = CANARIES[0];
 
 /// Every scope of the Constant Contact connector.
-pub const ALL_SCOPES: &str = "account_read,account_update,contact_data,campaign_data,offline_access";
+pub const ALL_SCOPES: &str =
+    "account_read,account_update,contact_data,campaign_data,offline_access";
 
 /// The repository root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_owned()
 }
 
 /// A binary of this workspace in `target/debug` (next to the test binary).
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/debug/deps/…");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/debug/deps/…");
     let path = dir.join(name);
-    assert!(path.exists(), "{} is missing: run `make test` (it builds the binaries first)", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run `make test` (it builds the binaries first)",
+        path.display()
+    );
     path
 }
 
 /// A built component, e.g. `cc_connector`.
 pub fn component(name: &str) -> PathBuf {
-    let path = root().join("target/wasm32-wasip2/component").join(format!("{name}.wasm"));
-    assert!(path.exists(), "{} is missing: run `make components`", path.display());
+    let path = root()
+        .join("target/wasm32-wasip2/component")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: run `make components`",
+        path.display()
+    );
     path
 }
 
@@ -52,7 +69,11 @@ pub struct Sandbox {
 impl Sandbox {
     /// Starts the sandbox without its rate limit, accepting [`TOKEN`] with every scope.
     pub fn start() -> Sandbox {
-        Sandbox::start_with(&["--no-rate-limit", "--token", &format!("{TOKEN}={ALL_SCOPES}")])
+        Sandbox::start_with(&[
+            "--no-rate-limit",
+            "--token",
+            &format!("{TOKEN}={ALL_SCOPES}"),
+        ])
     }
 
     /// Starts the sandbox with these arguments (plus `--port 0`).
@@ -65,35 +86,57 @@ impl Sandbox {
             .spawn()
             .expect("start cc-sandbox");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line).expect("sandbox prints its URL");
-        let sandbox = Sandbox { child, url: line.trim().to_owned() };
-        assert!(sandbox.url.starts_with("http://127.0.0.1:"), "unexpected first line {line:?}");
+        BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .expect("sandbox prints its URL");
+        let sandbox = Sandbox {
+            child,
+            url: line.trim().to_owned(),
+        };
+        assert!(
+            sandbox.url.starts_with("http://127.0.0.1:"),
+            "unexpected first line {line:?}"
+        );
         sandbox.wait_ready();
         sandbox
     }
 
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while ureq::get(&format!("{}/__sandbox/health", self.url)).call().is_err() {
-            assert!(Instant::now() < deadline, "sandbox at {} never became ready", self.url);
+        while ureq::get(&format!("{}/__sandbox/health", self.url))
+            .call()
+            .is_err()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "sandbox at {} never became ready",
+                self.url
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     /// POSTs to the control API (`/__sandbox/...`).
     pub fn control(&self, path: &str, body: Value) {
-        ureq::post(&format!("{}/__sandbox/{path}", self.url)).send_json(body).expect("sandbox control call");
+        ureq::post(&format!("{}/__sandbox/{path}", self.url))
+            .send_json(body)
+            .expect("sandbox control call");
     }
 
     /// The requests the sandbox received, oldest first.
     pub fn requests(&self) -> Vec<Value> {
-        let log: Value = ureq::get(&format!("{}/__sandbox/requests", self.url)).call().expect("request log").into_json().expect("json");
+        let log: Value = ureq::get(&format!("{}/__sandbox/requests", self.url))
+            .call()
+            .expect("request log")
+            .into_json()
+            .expect("json");
         log.as_array().cloned().unwrap_or_default()
     }
 
     /// Calls the V3 API directly with [`TOKEN`] (to set up or inspect state).
     pub fn api(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let request = ureq::request(method, &format!("{}{path}", self.url)).set("Authorization", &format!("Bearer {TOKEN}"));
+        let request = ureq::request(method, &format!("{}{path}", self.url))
+            .set("Authorization", &format!("Bearer {TOKEN}"));
         let response = match body {
             Some(body) => request.send_json(body),
             None => request.call(),
@@ -163,7 +206,8 @@ pub struct Run {
 impl Run {
     /// Stdout as JSON; panics with the run's output when it is not.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
     }
 
     /// Asserts success and returns stdout as JSON.
@@ -176,7 +220,10 @@ impl Run {
     pub fn fails_with(&self, code: i32, needles: &[&str]) {
         assert_eq!(self.code, code, "unexpected exit code: {self:#?}");
         for needle in needles {
-            assert!(self.stderr.contains(needle), "stderr lacks {needle:?}: {self:#?}");
+            assert!(
+                self.stderr.contains(needle),
+                "stderr lacks {needle:?}: {self:#?}"
+            );
         }
     }
 }
@@ -202,12 +249,21 @@ pub fn host(args: &[&str]) -> Run {
 
 /// Runs an activity of `connection` with a JSON input.
 pub fn run(connection: &ConnectionFile, activity: &str, input: &Value) -> Run {
-    host(&["run", &connection.path.display().to_string(), activity, "--input", &input.to_string()])
+    host(&[
+        "run",
+        &connection.path.display().to_string(),
+        activity,
+        "--input",
+        &input.to_string(),
+    ])
 }
 
 /// Panics if `text` contains a canary secret (without printing the secret).
 pub fn assert_no_canary(text: &str) {
     for (i, canary) in CANARIES.iter().enumerate() {
-        assert!(!text.contains(canary), "canary secret #{i} leaked into output");
+        assert!(
+            !text.contains(canary),
+            "canary secret #{i} leaked into output"
+        );
     }
 }

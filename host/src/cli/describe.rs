@@ -2,10 +2,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 use connector_host::invoke::{ActivityInfo, AuthScheme};
-use connector_host::{Connection, Connector, Runtime};
+use connector_host::{Connection, Connector};
 use serde_json::Value;
 
 /// Show a connector's metadata and each activity's input and output schema.
@@ -42,26 +41,40 @@ pub async fn load(path: &std::path::Path) -> anyhow::Result<Connector> {
         let bytes = connection.read_connector()?;
         (connection.connector, bytes)
     } else {
-        let bytes = std::fs::read(path)
-            .map_err(|source| connector_host::ConnectionError::ReadConnector { path: path.to_owned(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| {
+            connector_host::ConnectionError::ReadConnector {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
         (path.to_owned(), bytes)
     };
-    let runtime = Runtime::new()?;
-    Ok(runtime.load(&wasm, &bytes).await.with_context(|| format!("loading {}", wasm.display()))?)
+    super::load_connector(&wasm, &bytes).await
 }
 
 fn as_json(connector: &Connector) -> Value {
     let mut info = serde_json::to_value(connector.info()).expect("plain data serializes");
-    let activities: Vec<Value> = connector.info().activities.iter().map(|a| activity_json(connector, a)).collect();
+    let activities: Vec<Value> = connector
+        .info()
+        .activities
+        .iter()
+        .map(|a| activity_json(connector, a))
+        .collect();
     info["activities"] = Value::Array(activities);
     info
 }
 
 fn activity_json(connector: &Connector, activity: &ActivityInfo) -> Value {
     let mut value = serde_json::to_value(activity).expect("plain data serializes");
-    value["input_schema"] = connector.input_schema(&activity.name).unwrap_or(Value::Null);
-    value["output_schema"] = connector.output_schema(&activity.name).unwrap_or(Value::Null);
-    value["error_schema"] = connector.error_schema(&activity.name).unwrap_or(Value::Null);
+    value["input_schema"] = connector
+        .input_schema(&activity.name)
+        .unwrap_or(Value::Null);
+    value["output_schema"] = connector
+        .output_schema(&activity.name)
+        .unwrap_or(Value::Null);
+    value["error_schema"] = connector
+        .error_schema(&activity.name)
+        .unwrap_or(Value::Null);
     value
 }
 
@@ -82,17 +95,43 @@ fn as_text(connector: &Connector) -> String {
     if !info.fields.is_empty() {
         out.push_str("fields:\n");
         for f in &info.fields {
-            let flags = [f.required.then_some("required"), f.secret.then_some("secret")];
+            let flags = [
+                f.required.then_some("required"),
+                f.secret.then_some("secret"),
+            ];
             let flags: Vec<_> = flags.into_iter().flatten().collect();
-            out.push_str(&format!("  {:<16} {:<18} {}\n", f.name, flags.join(", "), f.description));
+            out.push_str(&format!(
+                "  {:<16} {:<18} {}\n",
+                f.name,
+                flags.join(", "),
+                f.description
+            ));
         }
     }
-    out.push_str(&format!("egress: {}\n\nactivities:\n", info.egress_origins.join(", ")));
+    out.push_str(&format!(
+        "egress: {}\n\nactivities:\n",
+        info.egress_origins.join(", ")
+    ));
     for a in &info.activities {
-        let scopes = if a.required_scopes.is_empty() { "none".into() } else { a.required_scopes.join(" ") };
-        let retry = if a.retry_safe { "retry-safe" } else { "not retry-safe" };
-        out.push_str(&format!("  {:<26} [{}] {} (scopes: {scopes}; {retry})\n", a.name, a.category, a.display_name));
-        out.push_str(&format!("  {:<26} input: {}\n", "", input_summary(&connector.input_schema(&a.name))));
+        let scopes = if a.required_scopes.is_empty() {
+            "none".into()
+        } else {
+            a.required_scopes.join(" ")
+        };
+        let retry = if a.retry_safe {
+            "retry-safe"
+        } else {
+            "not retry-safe"
+        };
+        out.push_str(&format!(
+            "  {:<26} [{}] {} (scopes: {scopes}; {retry})\n",
+            a.name, a.category, a.display_name
+        ));
+        out.push_str(&format!(
+            "  {:<26} input: {}\n",
+            "",
+            input_summary(&connector.input_schema(&a.name))
+        ));
     }
     out.push_str("\nUse --json for the full input and output schemas.\n");
     out
@@ -100,13 +139,28 @@ fn as_text(connector: &Connector) -> String {
 
 /// `{contact_id, include?}`: required fields bare, optional ones with `?`.
 fn input_summary(schema: &Option<Value>) -> String {
-    let Some(schema) = schema else { return "?".into() };
+    let Some(schema) = schema else {
+        return "?".into();
+    };
     let props = schema.get("properties").and_then(Value::as_object);
     let Some(props) = props.filter(|p| !p.is_empty()) else {
         return "none".into();
     };
-    let required: Vec<&str> = schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-    let names: Vec<String> =
-        props.keys().map(|k| if required.contains(&k.as_str()) { k.clone() } else { format!("{k}?") }).collect();
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let names: Vec<String> = props
+        .keys()
+        .map(|k| {
+            if required.contains(&k.as_str()) {
+                k.clone()
+            } else {
+                format!("{k}?")
+            }
+        })
+        .collect();
     format!("{{{}}}", names.join(", "))
 }

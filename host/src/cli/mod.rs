@@ -34,8 +34,24 @@ impl Cli {
 pub fn print_stdout(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }
+}
+
+/// Starts a runtime and loads the connector in `bytes` (read from `path`).
+pub async fn load_connector(
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> anyhow::Result<connector_host::Connector> {
+    use anyhow::Context;
+    let runtime = connector_host::Runtime::new()?;
+    runtime
+        .load(path, bytes)
+        .await
+        .with_context(|| format!("loading {}", path.display()))
 }

@@ -40,17 +40,17 @@ impl Run {
         let input = read_input(&self.input)?;
         let connection = Connection::load(&self.connection)?;
         let bytes = connection.read_connector()?;
-        let runtime = connector_host::Runtime::new()?;
-        let connector = runtime
-            .load(&connection.connector, &bytes)
-            .await
-            .with_context(|| format!("loading {}", connection.connector.display()))?;
+        let connector = super::load_connector(&connection.connector, &bytes).await?;
         let options = CallOptions {
             limits: connection.limits.clone(),
             overrides: connection.endpoints.clone(),
             bearer: connection.access_token.clone(),
         };
-        let call = Call { connector: &connector, activity: &self.activity, options: &options };
+        let call = Call {
+            connector: &connector,
+            activity: &self.activity,
+            options: &options,
+        };
         if self.all_pages {
             call.all_pages(input).await
         } else {
@@ -69,12 +69,23 @@ struct Call<'a> {
 impl Call<'_> {
     /// One call; a retry-safe activity is retried after a rate limit, with backoff.
     async fn once(&self, input: &Value) -> Result<Value, InvokeError> {
-        let retry_safe = self.connector.info().activities.iter().any(|a| a.name == self.activity && a.retry_safe);
+        let retry_safe = self
+            .connector
+            .info()
+            .activities
+            .iter()
+            .any(|a| a.name == self.activity && a.retry_safe);
         let mut attempt = 0;
         loop {
-            match self.connector.call(self.activity, input, self.options).await {
+            match self
+                .connector
+                .call(self.activity, input, self.options)
+                .await
+            {
                 Err(InvokeError::Activity { error, .. })
-                    if retry_safe && attempt < RATE_LIMIT_RETRIES && error_case(&error) == Some("rate_limited") =>
+                    if retry_safe
+                        && attempt < RATE_LIMIT_RETRIES
+                        && error_case(&error) == Some("rate_limited") =>
                 {
                     attempt += 1;
                     tracing::info!(attempt, "rate limited; retrying");
@@ -88,7 +99,10 @@ impl Call<'_> {
     /// Pagination by convention: the input has `cursor`, the output has
     /// `next_cursor` and one array of records.
     async fn all_pages(&self, mut input: Value) -> anyhow::Result<()> {
-        let schema = self.connector.input_schema(self.activity).unwrap_or_default();
+        let schema = self
+            .connector
+            .input_schema(self.activity)
+            .unwrap_or_default();
         if schema.pointer("/properties/cursor").is_none() || !input.is_object() {
             anyhow::bail!(InputSourceError(format!(
                 "--all-pages needs an activity whose input has a `cursor` field; {:?} has none",
@@ -100,11 +114,16 @@ impl Call<'_> {
         let (mut pages, mut records) = (0, 0);
         loop {
             let page = self.once(&input).await?;
-            let items = page_records(&page).with_context(|| format!("activity {:?} does not return a page", self.activity))?;
+            let items = page_records(&page)
+                .with_context(|| format!("activity {:?} does not return a page", self.activity))?;
             for item in items {
                 if let Err(e) = writeln!(stdout, "{item}") {
                     // A closed pipe (`| head`) means the reader has had enough.
-                    return if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e.into()) };
+                    return if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        Ok(())
+                    } else {
+                        Err(e.into())
+                    };
                 }
             }
             (pages, records) = (pages + 1, records + items.len());
@@ -125,10 +144,17 @@ impl Call<'_> {
 
 /// The single array field of a page (`contacts`, `lists`, …).
 fn page_records(page: &Value) -> anyhow::Result<&Vec<Value>> {
-    let arrays: Vec<&Vec<Value>> = page.as_object().into_iter().flat_map(|m| m.values()).filter_map(Value::as_array).collect();
+    let arrays: Vec<&Vec<Value>> = page
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter_map(Value::as_array)
+        .collect();
     match arrays.as_slice() {
         [one] => Ok(one),
-        _ => anyhow::bail!("expected an object with `next_cursor` and exactly one array of records"),
+        _ => {
+            anyhow::bail!("expected an object with `next_cursor` and exactly one array of records")
+        }
     }
 }
 
@@ -136,12 +162,15 @@ fn read_input(source: &str) -> anyhow::Result<Value> {
     let text = match source {
         "-" => {
             let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).map_err(|e| InputSourceError(format!("cannot read input from stdin: {e}")))?;
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| InputSourceError(format!("cannot read input from stdin: {e}")))?;
             text
         }
         s if s.starts_with('@') => std::fs::read_to_string(&s[1..])
             .map_err(|e| InputSourceError(format!("cannot read input file {}: {e}", &s[1..])))?,
         s => s.to_owned(),
     };
-    serde_json::from_str(&text).map_err(|e| InputSourceError(format!("--input is not valid JSON: {e}")).into())
+    serde_json::from_str(&text)
+        .map_err(|e| InputSourceError(format!("--input is not valid JSON: {e}")).into())
 }

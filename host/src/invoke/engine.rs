@@ -5,7 +5,7 @@
 //! the engine's compatibility hash, so a later process loads in microseconds
 //! instead of compiling again.
 
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -60,7 +60,9 @@ pub(crate) fn component(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Compo
         // exact component bytes and engine configuration.
         match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(component) => return Ok(component),
-            Err(e) => tracing::warn!(path = %path.display(), "ignoring unusable cached artifact: {e}"),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "ignoring unusable cached artifact: {e}")
+            }
         }
     }
     let component = Component::new(engine, bytes)?;
@@ -97,10 +99,7 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
+/// Unique enough for a temporary file name: `RandomState` is randomly seeded.
 fn rand_suffix() -> u64 {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    std::time::SystemTime::now().hash(&mut hasher);
-    hasher.finish()
+    std::collections::hash_map::RandomState::new().hash_one(std::time::SystemTime::now())
 }
-
-use std::hash::BuildHasher;

@@ -38,12 +38,19 @@ fn matches_name(wit: &str, json: &str) -> bool {
 ///
 /// [`InputError`] naming the first offending path.
 pub fn to_val(ty: &Type, json: &Value, path: &str) -> Result<Val, InputError> {
-    let fail = |problem: String| Err(InputError { path: path.to_owned(), problem });
+    let fail = |problem: String| {
+        Err(InputError {
+            path: path.to_owned(),
+            problem,
+        })
+    };
     let expected = |what: &str| fail(format!("expected {what}, found {}", kind(json)));
     Ok(match (ty, json) {
         (Type::Bool, Value::Bool(b)) => Val::Bool(*b),
         (Type::String, Value::String(s)) => Val::String(s.clone()),
-        (Type::Char, Value::String(s)) if s.chars().count() == 1 => Val::Char(s.chars().next().unwrap_or_default()),
+        (Type::Char, Value::String(s)) if s.chars().count() == 1 => {
+            Val::Char(s.chars().next().unwrap_or_default())
+        }
         (Type::Float32, Value::Number(n)) => Val::Float32(n.as_f64().unwrap_or_default() as f32),
         (Type::Float64, Value::Number(n)) => Val::Float64(n.as_f64().unwrap_or_default()),
         (ty, Value::Number(_)) if integer_range(ty).is_some() => return integer(ty, json, path),
@@ -51,12 +58,21 @@ pub fn to_val(ty: &Type, json: &Value, path: &str) -> Result<Val, InputError> {
         (Type::Option(o), v) => Val::Option(Some(Box::new(to_val(&o.ty(), v, path)?))),
         (Type::List(l), Value::Array(items)) => Val::List(list(&l.ty(), items, path)?),
         (Type::Tuple(t), Value::Array(items)) if items.len() == t.types().len() => Val::Tuple(
-            t.types().zip(items).enumerate().map(|(i, (ty, v))| to_val(&ty, v, &format!("{path}[{i}]"))).collect::<Result<_, _>>()?,
+            t.types()
+                .zip(items)
+                .enumerate()
+                .map(|(i, (ty, v))| to_val(&ty, v, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
         ),
         (Type::Record(r), Value::Object(map)) => return record(r, map, path),
         (Type::Enum(e), Value::String(s)) => match e.names().find(|n| matches_name(n, s)) {
             Some(name) => Val::Enum(name.to_owned()),
-            None => return fail(format!("expected one of {}, found {s:?}", one_of(e.names()))),
+            None => {
+                return fail(format!(
+                    "expected one of {}, found {s:?}",
+                    one_of(e.names())
+                ))
+            }
         },
         (Type::Flags(f), Value::Array(items)) => Val::Flags(flags(f, items, path)?),
         (Type::Variant(v), _) => return variant(v, json, path),
@@ -76,25 +92,44 @@ pub fn to_val(ty: &Type, json: &Value, path: &str) -> Result<Val, InputError> {
 }
 
 fn list(ty: &Type, items: &[Value], path: &str) -> Result<Vec<Val>, InputError> {
-    items.iter().enumerate().map(|(i, v)| to_val(ty, v, &format!("{path}[{i}]"))).collect()
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| to_val(ty, v, &format!("{path}[{i}]")))
+        .collect()
 }
 
-fn record(ty: &wasmtime::component::types::Record, map: &Map<String, Value>, path: &str) -> Result<Val, InputError> {
-    if let Some(unknown) = map.keys().find(|k| !ty.fields().any(|f| matches_name(f.name, k))) {
+fn record(
+    ty: &wasmtime::component::types::Record,
+    map: &Map<String, Value>,
+    path: &str,
+) -> Result<Val, InputError> {
+    if let Some(unknown) = map
+        .keys()
+        .find(|k| !ty.fields().any(|f| matches_name(f.name, k)))
+    {
         return Err(InputError {
             path: format!("{path}.{unknown}"),
-            problem: format!("unknown field; expected one of {}", one_of(ty.fields().map(|f| f.name))),
+            problem: format!(
+                "unknown field; expected one of {}",
+                one_of(ty.fields().map(|f| f.name))
+            ),
         });
     }
     let mut fields = Vec::new();
     for field in ty.fields() {
         let child = format!("{path}.{}", json_name(field.name));
-        let value = map.get(field.name).or_else(|| map.get(&json_name(field.name)));
+        let value = map
+            .get(field.name)
+            .or_else(|| map.get(&json_name(field.name)));
         let val = match (value, &field.ty) {
             (Some(v), ty) => to_val(ty, v, &child)?,
             (None, Type::Option(_)) => Val::Option(None),
             (None, ty) => {
-                return Err(InputError { path: child, problem: format!("required field is missing (expected {})", describe(ty)) })
+                return Err(InputError {
+                    path: child,
+                    problem: format!("required field is missing (expected {})", describe(ty)),
+                })
             }
         };
         fields.push((field.name.to_owned(), val));
@@ -102,49 +137,97 @@ fn record(ty: &wasmtime::component::types::Record, map: &Map<String, Value>, pat
     Ok(Val::Record(fields))
 }
 
-fn variant(ty: &wasmtime::component::types::Variant, json: &Value, path: &str) -> Result<Val, InputError> {
+fn variant(
+    ty: &wasmtime::component::types::Variant,
+    json: &Value,
+    path: &str,
+) -> Result<Val, InputError> {
     let (name, payload) = match json {
         Value::String(s) => (s.as_str(), None),
-        Value::Object(map) if map.len() == 1 => map.iter().next().map(|(k, v)| (k.as_str(), Some(v))).unwrap_or_default(),
+        Value::Object(map) if map.len() == 1 => map
+            .iter()
+            .next()
+            .map(|(k, v)| (k.as_str(), Some(v)))
+            .unwrap_or_default(),
         _ => {
             return Err(InputError {
                 path: path.to_owned(),
-                problem: format!("expected {{\"case\": value}} with a case among {}, found {}", one_of(ty.cases().map(|c| c.name)), kind(json)),
+                problem: format!(
+                    "expected {{\"case\": value}} with a case among {}, found {}",
+                    one_of(ty.cases().map(|c| c.name)),
+                    kind(json)
+                ),
             })
         }
     };
     let Some(case) = ty.cases().find(|c| matches_name(c.name, name)) else {
-        return Err(InputError { path: path.to_owned(), problem: format!("expected a case among {}, found {name:?}", one_of(ty.cases().map(|c| c.name))) });
+        return Err(InputError {
+            path: path.to_owned(),
+            problem: format!(
+                "expected a case among {}, found {name:?}",
+                one_of(ty.cases().map(|c| c.name))
+            ),
+        });
     };
     let child = format!("{path}.{}", json_name(case.name));
     let value = match (case.ty, payload) {
         (None, None | Some(Value::Null)) => None,
-        (None, Some(v)) => return Err(InputError { path: child, problem: format!("this case takes no value, found {}", kind(v)) }),
+        (None, Some(v)) => {
+            return Err(InputError {
+                path: child,
+                problem: format!("this case takes no value, found {}", kind(v)),
+            })
+        }
         (Some(ty), Some(v)) => Some(Box::new(to_val(&ty, v, &child)?)),
-        (Some(ty), None) => return Err(InputError { path: child, problem: format!("this case needs a value ({})", describe(&ty)) }),
+        (Some(ty), None) => {
+            return Err(InputError {
+                path: child,
+                problem: format!("this case needs a value ({})", describe(&ty)),
+            })
+        }
     };
     Ok(Val::Variant(case.name.to_owned(), value))
 }
 
-fn result(ty: &wasmtime::component::types::ResultType, map: &Map<String, Value>, path: &str) -> Result<Val, InputError> {
+fn result(
+    ty: &wasmtime::component::types::ResultType,
+    map: &Map<String, Value>,
+    path: &str,
+) -> Result<Val, InputError> {
     let (key, value) = map.iter().next().expect("checked: one entry");
     let convert = |t: Option<Type>| -> Result<Option<Box<Val>>, InputError> {
-        t.map(|t| to_val(&t, value, &format!("{path}.{key}")).map(Box::new)).transpose()
+        t.map(|t| to_val(&t, value, &format!("{path}.{key}")).map(Box::new))
+            .transpose()
     };
     match key.as_str() {
         "ok" => Ok(Val::Result(Ok(convert(ty.ok())?))),
         "err" => Ok(Val::Result(Err(convert(ty.err())?))),
-        _ => Err(InputError { path: path.to_owned(), problem: format!("expected \"ok\" or \"err\", found {key:?}") }),
+        _ => Err(InputError {
+            path: path.to_owned(),
+            problem: format!("expected \"ok\" or \"err\", found {key:?}"),
+        }),
     }
 }
 
-fn flags(ty: &wasmtime::component::types::Flags, items: &[Value], path: &str) -> Result<Vec<String>, InputError> {
+fn flags(
+    ty: &wasmtime::component::types::Flags,
+    items: &[Value],
+    path: &str,
+) -> Result<Vec<String>, InputError> {
     items
         .iter()
         .enumerate()
-        .map(|(i, v)| match v.as_str().and_then(|s| ty.names().find(|n| matches_name(n, s))) {
-            Some(name) => Ok(name.to_owned()),
-            None => Err(InputError { path: format!("{path}[{i}]"), problem: format!("expected one of {}, found {v}", one_of(ty.names())) }),
+        .map(|(i, v)| {
+            match v
+                .as_str()
+                .and_then(|s| ty.names().find(|n| matches_name(n, s)))
+            {
+                Some(name) => Ok(name.to_owned()),
+                None => Err(InputError {
+                    path: format!("{path}[{i}]"),
+                    problem: format!("expected one of {}, found {v}", one_of(ty.names())),
+                }),
+            }
         })
         .collect()
 }
@@ -166,9 +249,15 @@ pub(crate) fn integer_range(ty: &Type) -> Option<(i128, i128)> {
 
 fn integer(ty: &Type, json: &Value, path: &str) -> Result<Val, InputError> {
     let (min, max) = integer_range(ty).expect("caller checked");
-    let n = json.as_i64().map(i128::from).or_else(|| json.as_u64().map(i128::from));
+    let n = json
+        .as_i64()
+        .map(i128::from)
+        .or_else(|| json.as_u64().map(i128::from));
     let Some(n) = n.filter(|n| (min..=max).contains(n)) else {
-        return Err(InputError { path: path.to_owned(), problem: format!("expected an integer from {min} to {max}, found {json}") });
+        return Err(InputError {
+            path: path.to_owned(),
+            problem: format!("expected an integer from {min} to {max}, found {json}"),
+        });
     };
     // The range check above makes every narrowing below exact.
     Ok(match ty {
@@ -195,19 +284,39 @@ pub fn from_val(val: &Val) -> Value {
         Val::U32(n) => (*n).into(),
         Val::S64(n) => (*n).into(),
         Val::U64(n) => (*n).into(),
-        Val::Float32(f) => serde_json::Number::from_f64(f64::from(*f)).map_or(Value::Null, Value::Number),
+        Val::Float32(f) => {
+            serde_json::Number::from_f64(f64::from(*f)).map_or(Value::Null, Value::Number)
+        }
         Val::Float64(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
         Val::Char(c) => Value::String(c.to_string()),
         Val::String(s) => Value::String(s.clone()),
-        Val::List(items) | Val::Tuple(items) | Val::FixedLengthList(items) => items.iter().map(from_val).collect(),
-        Val::Record(fields) => Value::Object(fields.iter().map(|(k, v)| (json_name(k), from_val(v))).collect()),
+        Val::List(items) | Val::Tuple(items) | Val::FixedLengthList(items) => {
+            items.iter().map(from_val).collect()
+        }
+        Val::Record(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (json_name(k), from_val(v)))
+                .collect(),
+        ),
         Val::Variant(case, None) | Val::Enum(case) => Value::String(json_name(case)),
-        Val::Variant(case, Some(v)) => Value::Object(Map::from_iter([(json_name(case), from_val(v))])),
+        Val::Variant(case, Some(v)) => {
+            Value::Object(Map::from_iter([(json_name(case), from_val(v))]))
+        }
         Val::Option(v) => v.as_deref().map_or(Value::Null, from_val),
-        Val::Result(Ok(v)) => Value::Object(Map::from_iter([("ok".into(), v.as_deref().map_or(Value::Null, from_val))])),
-        Val::Result(Err(v)) => Value::Object(Map::from_iter([("err".into(), v.as_deref().map_or(Value::Null, from_val))])),
+        Val::Result(Ok(v)) => Value::Object(Map::from_iter([(
+            "ok".into(),
+            v.as_deref().map_or(Value::Null, from_val),
+        )])),
+        Val::Result(Err(v)) => Value::Object(Map::from_iter([(
+            "err".into(),
+            v.as_deref().map_or(Value::Null, from_val),
+        )])),
         Val::Flags(names) => names.iter().map(|n| Value::String(json_name(n))).collect(),
-        Val::Map(pairs) => pairs.iter().map(|(k, v)| Value::Array(vec![from_val(k), from_val(v)])).collect(),
+        Val::Map(pairs) => pairs
+            .iter()
+            .map(|(k, v)| Value::Array(vec![from_val(k), from_val(v)]))
+            .collect(),
         Val::Resource(_) | Val::Future(_) | Val::Stream(_) | Val::ErrorContext(_) => Value::Null,
     }
 }
@@ -240,5 +349,8 @@ fn describe(ty: &Type) -> String {
 }
 
 fn one_of<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    names.map(|n| format!("\"{}\"", json_name(n))).collect::<Vec<_>>().join(", ")
+    names
+        .map(|n| format!("\"{}\"", json_name(n)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -45,7 +45,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { timeout: Duration::from_secs(30), memory_bytes: 64 << 20, max_response_bytes: 16 << 20 }
+        Limits {
+            timeout: Duration::from_secs(30),
+            memory_bytes: 64 << 20,
+            max_response_bytes: 16 << 20,
+        }
     }
 }
 
@@ -84,7 +88,9 @@ pub enum InvokeError {
         reason: String,
     },
     /// No activity by that name.
-    #[error("connector {connector:?} has no activity {name:?}\nhint: its activities are: {available}")]
+    #[error(
+        "connector {connector:?} has no activity {name:?}\nhint: its activities are: {available}"
+    )]
     UnknownActivity {
         /// The connector's name.
         connector: String,
@@ -140,7 +146,11 @@ pub enum InvokeError {
 }
 
 fn guest_output(stderr: &str) -> String {
-    if stderr.is_empty() { String::new() } else { format!("\nconnector output: {stderr}") }
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!("\nconnector output: {stderr}")
+    }
 }
 
 /// The error case name, e.g. `conflict`, when `error` follows the sdk's `activity-error`.
@@ -156,16 +166,30 @@ fn render_activity_error(activity: &str, error: &Value, events: &[EgressEvent]) 
     let case = error_case(error).unwrap_or("error");
     let detail = match error.as_object().and_then(|m| m.values().next()) {
         Some(Value::Object(d)) => {
-            let status = d.get("status").and_then(Value::as_u64).map(|s| format!("HTTP {s}"));
+            let status = d
+                .get("status")
+                .and_then(Value::as_u64)
+                .map(|s| format!("HTTP {s}"));
             let key = d.get("key").and_then(Value::as_str).map(str::to_owned);
-            let head = [status, key].into_iter().flatten().collect::<Vec<_>>().join(", ");
+            let head = [status, key]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ");
             let message = d.get("message").and_then(Value::as_str).unwrap_or_default();
-            if head.is_empty() { format!(": {message}") } else { format!(" ({head}): {message}") }
+            if head.is_empty() {
+                format!(": {message}")
+            } else {
+                format!(" ({head}): {message}")
+            }
         }
         Some(Value::String(s)) => format!(": {s}"),
         _ => format!(": {error}"),
     };
-    let mut text = format!("activity {activity:?} failed with {}{detail}", case.replace('_', " "));
+    let mut text = format!(
+        "activity {activity:?} failed with {}{detail}",
+        case.replace('_', " ")
+    );
     for event in events {
         text.push_str(&match event {
             EgressEvent::Denied { origin } => format!(
@@ -228,14 +252,27 @@ impl Runtime {
     /// link, [`InvokeError::Contract`] when `describe` is missing or fails, or
     /// a described activity has no matching export.
     pub async fn load(&self, path: &Path, bytes: &[u8]) -> Result<Connector, InvokeError> {
-        let load_error = |e: wasmtime::Error| InvokeError::Load { path: path.to_owned(), reason: format!("{e:#}") };
+        let load_error = |e: wasmtime::Error| InvokeError::Load {
+            path: path.to_owned(),
+            reason: format!("{e:#}"),
+        };
         let component = engine::component(&self.engine, bytes).map_err(load_error)?;
-        let pre = self.linker.instantiate_pre(&component).map_err(load_error)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(load_error)?;
         let exports = exported_functions(&self.engine, &component);
-        let contract = |reason: String| InvokeError::Contract { path: path.to_owned(), reason };
+        let contract = |reason: String| InvokeError::Contract {
+            path: path.to_owned(),
+            reason,
+        };
         let describe = exports
             .get(&(METADATA_INTERFACE.to_owned(), "describe".to_owned()))
-            .ok_or_else(|| contract(format!("it does not export `describe` from {METADATA_INTERFACE}")))?;
+            .ok_or_else(|| {
+                contract(format!(
+                    "it does not export `describe` from {METADATA_INTERFACE}"
+                ))
+            })?;
         let mut connector = Connector {
             path: path.to_owned(),
             pre,
@@ -250,9 +287,18 @@ impl Runtime {
             .map(|o| Origin::parse(o).map_err(|e| contract(format!("egress origin {o:?}: {e}"))))
             .collect::<Result<_, _>>()?;
         for activity in &info.activities {
-            let found = exports.iter().find(|((iface, name), _)| name == &activity.name && iface != METADATA_INTERFACE);
-            let (_, export) = found.ok_or_else(|| contract(format!("activity {:?} is described but not exported", activity.name)))?;
-            connector.activities.insert(activity.name.clone(), export.clone());
+            let found = exports
+                .iter()
+                .find(|((iface, name), _)| name == &activity.name && iface != METADATA_INTERFACE);
+            let (_, export) = found.ok_or_else(|| {
+                contract(format!(
+                    "activity {:?} is described but not exported",
+                    activity.name
+                ))
+            })?;
+            connector
+                .activities
+                .insert(activity.name.clone(), export.clone());
         }
         connector.info = info;
         Ok(connector)
@@ -261,14 +307,26 @@ impl Runtime {
 
 /// Every exported function, top level or inside an exported instance, keyed
 /// by (instance name or "", function name).
-fn exported_functions(engine: &Engine, component: &Component) -> BTreeMap<(String, String), Activity> {
+fn exported_functions(
+    engine: &Engine,
+    component: &Component,
+) -> BTreeMap<(String, String), Activity> {
     let mut found = BTreeMap::new();
     let mut add = |iface: &str, name: &str, func: &wasmtime::component::types::ComponentFunc| {
-        let parent = (!iface.is_empty()).then(|| component.get_export_index(None, iface)).flatten();
+        let parent = (!iface.is_empty())
+            .then(|| component.get_export_index(None, iface))
+            .flatten();
         if let Some(export) = component.get_export_index(parent.as_ref(), name) {
             let params = func.params().map(|(n, t)| (n.to_owned(), t)).collect();
             let result = func.results().next();
-            found.insert((iface.to_owned(), name.to_owned()), Activity { export, params, result });
+            found.insert(
+                (iface.to_owned(), name.to_owned()),
+                Activity {
+                    export,
+                    params,
+                    result,
+                },
+            );
         }
     };
     for (name, item) in component.component_type().exports(engine) {
@@ -317,7 +375,9 @@ impl Connector {
 
     /// JSON Schema of an activity's input, or `None` for an unknown activity.
     pub fn input_schema(&self, activity: &str) -> Option<Value> {
-        self.activities.get(activity).map(|a| schema::of_params(&a.params))
+        self.activities
+            .get(activity)
+            .map(|a| schema::of_params(&a.params))
     }
 
     /// JSON Schema of an activity's success value (the `ok` of its `result`).
@@ -346,14 +406,29 @@ impl Connector {
     /// the guest runs), [`InvokeError::Deadline`], [`InvokeError::Memory`],
     /// [`InvokeError::Trap`], or [`InvokeError::Activity`] carrying the
     /// activity's own error value.
-    pub async fn call(&self, activity: &str, input: &Value, options: &CallOptions) -> Result<Value, InvokeError> {
-        let target = self.activities.get(activity).ok_or_else(|| InvokeError::UnknownActivity {
-            connector: self.info.name.clone(),
-            name: activity.to_owned(),
-            available: self.activities.keys().cloned().collect::<Vec<_>>().join(", "),
+    pub async fn call(
+        &self,
+        activity: &str,
+        input: &Value,
+        options: &CallOptions,
+    ) -> Result<Value, InvokeError> {
+        let target = self
+            .activities
+            .get(activity)
+            .ok_or_else(|| InvokeError::UnknownActivity {
+                connector: self.info.name.clone(),
+                name: activity.to_owned(),
+                available: self
+                    .activities
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+        let args = arguments(&target.params, input).map_err(|error| InvokeError::Input {
+            activity: activity.to_owned(),
+            error,
         })?;
-        let args = arguments(&target.params, input)
-            .map_err(|error| InvokeError::Input { activity: activity.to_owned(), error })?;
         let policy = Arc::new(EgressPolicy {
             allowed: self.origins.clone(),
             overrides: options.overrides.clone(),
@@ -361,7 +436,16 @@ impl Connector {
             max_response_bytes: options.limits.max_response_bytes,
         });
         let events = Arc::new(Mutex::new(Vec::new()));
-        let value = self.run(activity, target, &args, policy, events.clone(), &options.limits).await?;
+        let value = self
+            .run(
+                activity,
+                target,
+                &args,
+                policy,
+                events.clone(),
+                &options.limits,
+            )
+            .await?;
         match value {
             Val::Result(Err(error)) => Err(InvokeError::Activity {
                 activity: activity.to_owned(),
@@ -374,8 +458,22 @@ impl Connector {
     }
 
     async fn call_describe(&self, describe: &Activity) -> Result<ConnectorInfo, InvokeError> {
-        let policy = Arc::new(EgressPolicy { allowed: Vec::new(), overrides: Vec::new(), bearer: None, max_response_bytes: 0 });
-        let value = self.run("describe", describe, &[], policy, Arc::default(), &Limits::default()).await?;
+        let policy = Arc::new(EgressPolicy {
+            allowed: Vec::new(),
+            overrides: Vec::new(),
+            bearer: None,
+            max_response_bytes: 0,
+        });
+        let value = self
+            .run(
+                "describe",
+                describe,
+                &[],
+                policy,
+                Arc::default(),
+                &Limits::default(),
+            )
+            .await?;
         serde_json::from_value(json::from_val(&value)).map_err(|e| InvokeError::Contract {
             path: self.path.clone(),
             reason: format!("`describe` returned an unexpected value: {e}"),
@@ -392,7 +490,10 @@ impl Connector {
         events: Arc<Mutex<Vec<EgressEvent>>>,
         limits: &Limits,
     ) -> Result<Val, InvokeError> {
-        let mut store = Store::new(self.pre.engine(), CallState::new(policy, events, limits.memory_bytes));
+        let mut store = Store::new(
+            self.pre.engine(),
+            CallState::new(policy, events, limits.memory_bytes),
+        );
         store.limiter(|state| &mut state.limiter);
         let ticks = limits.timeout.as_millis() / engine::EPOCH_TICK.as_millis() + 1;
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
@@ -401,20 +502,24 @@ impl Connector {
         let call = async {
             let instance = self.pre.instantiate_async(&mut store).await?;
             let func = instance
-                .get_func(&mut store, &activity.export)
+                .get_func(&mut store, activity.export)
                 .ok_or_else(|| wasmtime::Error::msg("export vanished after load"))?;
             func.call_async(&mut store, args, &mut results).await
         };
         // The epoch deadline stops a guest that computes forever; this timeout
         // stops one that waits forever on the host (a slow server, say).
         let outcome = tokio::time::timeout(limits.timeout, call).await;
-        let deadline = || InvokeError::Deadline { activity: name.to_owned(), timeout: limits.timeout };
+        let deadline = || InvokeError::Deadline {
+            activity: name.to_owned(),
+            timeout: limits.timeout,
+        };
         match outcome {
             Err(_) => Err(deadline()),
             Ok(Err(e)) if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => Err(deadline()),
-            Ok(Err(_)) if store.data().limiter.refused => {
-                Err(InvokeError::Memory { activity: name.to_owned(), limit_mib: limits.memory_bytes >> 20 })
-            }
+            Ok(Err(_)) if store.data().limiter.refused => Err(InvokeError::Memory {
+                activity: name.to_owned(),
+                limit_mib: limits.memory_bytes >> 20,
+            }),
             Ok(Err(e)) => Err(InvokeError::Trap {
                 activity: name.to_owned(),
                 message: format!("{e:#}"),
@@ -431,7 +536,10 @@ impl Connector {
 fn arguments(params: &[(String, Type)], input: &Value) -> Result<Vec<Val>, InputError> {
     match params {
         [] if input.is_null() || input.as_object().is_some_and(|m| m.is_empty()) => Ok(Vec::new()),
-        [] => Err(InputError { path: "input".into(), problem: "this activity takes no input; pass {} or nothing".into() }),
+        [] => Err(InputError {
+            path: "input".into(),
+            problem: "this activity takes no input; pass {} or nothing".into(),
+        }),
         [(_, ty)] => Ok(vec![json::to_val(ty, input, "input")?]),
         many => {
             let empty = serde_json::Map::new();

@@ -23,17 +23,25 @@ pub fn of_type(ty: &Type) -> Value {
             json!({"type": "array", "prefixItems": items, "minItems": items.len(), "maxItems": items.len()})
         }
         Type::Record(r) => record(r),
-        Type::Enum(e) => json!({"type": "string", "enum": e.names().map(json_name).collect::<Vec<_>>()}),
+        Type::Enum(e) => {
+            json!({"type": "string", "enum": e.names().map(json_name).collect::<Vec<_>>()})
+        }
         Type::Flags(f) => json!({
             "type": "array", "uniqueItems": true,
             "items": {"type": "string", "enum": f.names().map(json_name).collect::<Vec<_>>()}
         }),
         Type::Option(o) => json!({"anyOf": [of_type(&o.ty()), {"type": "null"}]}),
-        Type::Variant(v) => json!({"oneOf": v.cases().map(|c| case(c.name, c.ty.as_ref())).collect::<Vec<_>>()}),
-        Type::Result(r) => json!({"oneOf": [case("ok", r.ok().as_ref()), case("err", r.err().as_ref())]}),
+        Type::Variant(v) => {
+            json!({"oneOf": v.cases().map(|c| case(c.name, c.ty.as_ref())).collect::<Vec<_>>()})
+        }
+        Type::Result(r) => {
+            json!({"oneOf": [case("ok", r.ok().as_ref()), case("err", r.err().as_ref())]})
+        }
         ty => match integer_range(ty) {
             // Every integer type's bounds fit these two (the casts are exact).
-            Some((min, max)) => json!({"type": "integer", "minimum": min as i64, "maximum": max as u64}),
+            Some((min, max)) => {
+                json!({"type": "integer", "minimum": min as i64, "maximum": max as u64})
+            }
             None => json!({"description": format!("{ty:?} values are not representable in JSON")}),
         },
     }
@@ -69,9 +77,14 @@ pub fn of_params(params: &[(String, Type)]) -> Value {
     match params {
         [(_, ty)] => of_type(ty),
         _ => {
-            let properties: Map<String, Value> =
-                params.iter().map(|(n, t)| (json_name(n), of_type(t))).collect();
-            let required: Vec<Value> = params.iter().map(|(n, _)| Value::String(json_name(n))).collect();
+            let properties: Map<String, Value> = params
+                .iter()
+                .map(|(n, t)| (json_name(n), of_type(t)))
+                .collect();
+            let required: Vec<Value> = params
+                .iter()
+                .map(|(n, _)| Value::String(json_name(n)))
+                .collect();
             json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
         }
     }
