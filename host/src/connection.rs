@@ -10,7 +10,11 @@
 //! client_id = "0b7c…"
 //!
 //! [token]
-//! access_token = "…"                   # sent as `Authorization: Bearer`
+//! access_token = { asset = "cc-token" } # sent as `Authorization: Bearer`
+//!
+//! [stores.vault]                       # credential stores, by name
+//! address = "http://127.0.0.1:8200"
+//! path = "connectors"
 //!
 //! [endpoints]                          # origin → origin, applied to egress
 //! "https://api.cc.email" = "http://127.0.0.1:8911"
@@ -21,18 +25,25 @@
 //! max_response_mib = 16
 //! ```
 //!
-//! Invariant: values are held as [`SecretString`] from the moment they are
+//! Every value in `[fields]` and `access_token` is a [`FieldSource`]: a
+//! literal, `{ env = … }`, `{ file = … }` or `{ asset = … }` (see
+//! [`crate::secrets`]).
+//!
+//! Invariant: literals are held as [`secrecy::SecretString`] from the moment they are
 //! parsed; parse errors report the line, never the line's text.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use secrecy::SecretString;
+use std::sync::Arc;
+
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::egress::Origin;
 use crate::invoke::Limits;
+use crate::secrets::vault::{RawVaultConfig, VaultConfig, VaultStore};
+use crate::secrets::{CredentialStore, FieldSource, RawSource, Resolver};
 
 /// A parsed connection file.
 #[derive(Debug)]
@@ -43,10 +54,14 @@ pub struct Connection {
     pub connector: PathBuf,
     /// Optional sha256 pin of the connector file (lowercase hex).
     pub connector_sha256: Option<String>,
-    /// Field values by field name.
-    pub fields: BTreeMap<String, SecretString>,
-    /// The access token injected into allowed requests.
-    pub access_token: Option<SecretString>,
+    /// Field sources by field name.
+    pub fields: BTreeMap<String, FieldSource>,
+    /// Where the access token injected into allowed requests comes from.
+    pub access_token: Option<FieldSource>,
+    /// Credential stores by name.
+    pub stores: BTreeMap<String, VaultConfig>,
+    /// The store tokens are kept in (and written back to), if any.
+    pub token_store: Option<String>,
     /// Origin overrides: requests to a key go to its value.
     pub endpoints: Vec<(Origin, Origin)>,
     /// Per-call limits.
@@ -85,6 +100,16 @@ pub enum ConnectionError {
         /// Why it was refused.
         reason: String,
     },
+    /// A field's value or a store's settings are malformed.
+    #[error("connection file {path}: {place}: {problem}")]
+    Invalid {
+        /// The connection file.
+        path: PathBuf,
+        /// Which setting, e.g. `[fields] client_secret` or `[stores.vault]`.
+        place: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// The connector file could not be read.
     #[error("cannot read connector file {path}: {source}\nhint: build it with `make component`, or fix `connector` in the connection file")]
     ReadConnector {
@@ -111,7 +136,9 @@ struct RawConnection {
     connector: PathBuf,
     connector_sha256: Option<String>,
     #[serde(default)]
-    fields: BTreeMap<String, String>,
+    fields: BTreeMap<String, RawSource>,
+    #[serde(default)]
+    stores: BTreeMap<String, RawVaultConfig>,
     #[serde(default)]
     token: RawToken,
     #[serde(default)]
@@ -123,7 +150,8 @@ struct RawConnection {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawToken {
-    access_token: Option<String>,
+    access_token: Option<RawSource>,
+    store: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -163,12 +191,31 @@ impl Connection {
             message: e.message().to_owned(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
+        let invalid = |place: String, problem: String| ConnectionError::Invalid { path: path.to_owned(), place, problem };
+        let mut fields = BTreeMap::new();
+        for (name, raw_source) in raw.fields {
+            let source = raw_source.into_source().map_err(|p| invalid(format!("[fields] {name}"), p))?;
+            fields.insert(name, source);
+        }
+        let access_token = match raw.token.access_token {
+            Some(raw_source) => Some(raw_source.into_source().map_err(|p| invalid("[token] access_token".into(), p))?),
+            None => None,
+        };
+        let mut stores = BTreeMap::new();
+        for (name, raw_store) in raw.stores {
+            let config = raw_store.resolve().map_err(|p| invalid(format!("[stores.{name}]"), p))?;
+            stores.insert(name, config);
+        }
+        let token_store = raw.token.store;
+        check_token_store(token_store.as_deref(), &stores).map_err(|p| invalid("[token] store".into(), p))?;
         Ok(Connection {
             path: path.to_owned(),
             connector: base.join(&raw.connector),
             connector_sha256: raw.connector_sha256.map(|s| s.to_ascii_lowercase()),
-            fields: raw.fields.into_iter().map(|(k, v)| (k, v.into())).collect(),
-            access_token: raw.token.access_token.map(Into::into),
+            fields,
+            access_token,
+            stores,
+            token_store,
             endpoints: parse_endpoints(path, raw.endpoints)?,
             limits: raw.limits.into_limits(),
         })
@@ -196,6 +243,30 @@ impl Connection {
             }
         }
         Ok(bytes)
+    }
+}
+
+impl Connection {
+    /// A resolver over this connection's credential stores.
+    pub fn resolver(&self) -> Resolver {
+        let stores = self
+            .stores
+            .iter()
+            .map(|(name, config)| (name.clone(), Arc::new(VaultStore::new(config.clone())) as Arc<dyn CredentialStore>))
+            .collect();
+        Resolver::new(stores)
+    }
+}
+
+/// Tokens are written back where they are kept, so that store must exist and be writable.
+fn check_token_store(store: Option<&str>, stores: &BTreeMap<String, VaultConfig>) -> Result<(), String> {
+    let Some(name) = store else { return Ok(()) };
+    match stores.get(name) {
+        None => Err(format!("no store named {name:?} is defined under [stores]")),
+        Some(config) if !config.read_write => Err(format!(
+            "store {name:?} is read-only, and keeping tokens there needs writes\nhint: set mode = \"read-write\" on [stores.{name}], or drop [token] store"
+        )),
+        Some(_) => Ok(()),
     }
 }
 
@@ -259,8 +330,12 @@ mod tests {
         "#;
         let c = Connection::parse(Path::new("c.toml"), text).unwrap();
         assert_eq!(c.connector_sha256.as_deref(), Some("abcd"));
-        assert_eq!(c.fields["client_id"].expose_secret(), "id-1");
-        assert_eq!(c.access_token.unwrap().expose_secret(), "tok");
+        let literal = |s: &FieldSource| match s {
+            FieldSource::Literal(v) => v.expose_secret().to_owned(),
+            other => panic!("{other}"),
+        };
+        assert_eq!(literal(&c.fields["client_id"]), "id-1");
+        assert_eq!(literal(c.access_token.as_ref().unwrap()), "tok");
         assert_eq!(c.endpoints[0].1.to_string(), "http://127.0.0.1:8911");
         assert_eq!(c.limits.memory_bytes, 16 << 20);
         assert_eq!(c.limits.timeout.as_millis(), 2500);
@@ -284,5 +359,37 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("https://a.example/path"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod store_tests {
+    use super::*;
+
+    #[test]
+    fn stores_take_defaults_and_asset_fields_parse() {
+        let text = r#"
+            connector = "x.wasm"
+            [fields]
+            client_secret = { asset = "cc-app", key = "client_secret" }
+            [stores.vault]
+            address = "http://127.0.0.1:8200/"
+            path = "/connectors/"
+        "#;
+        let c = Connection::parse(Path::new("c.toml"), text).unwrap();
+        let vault = &c.stores["vault"];
+        assert_eq!((vault.address.as_str(), vault.mount.as_str(), vault.kv_version, vault.path.as_str()), ("http://127.0.0.1:8200", "secret", 2, "connectors"));
+        assert!(!vault.read_write);
+        let FieldSource::Asset(asset) = &c.fields["client_secret"] else { panic!() };
+        assert_eq!(vault.location(asset), "secret/data/connectors/cc-app (KV v2, mount secret)");
+    }
+
+    #[test]
+    fn token_store_must_be_read_write() {
+        let text = "connector = \"x\"\n[token]\nstore = \"vault\"\n[stores.vault]\naddress = \"http://v:1\"\n";
+        let err = Connection::parse(Path::new("c.toml"), text).unwrap_err().to_string();
+        assert!(err.contains("read-only") && err.contains("read-write"), "{err}");
+        let ok = text.replace("address", "mode = \"read-write\"\naddress");
+        assert!(Connection::parse(Path::new("c.toml"), &ok).is_ok());
     }
 }

@@ -11,6 +11,8 @@
 //!
 //! - [`connection`]: the connection file (connector path and pin, field values,
 //!   access token, endpoint overrides, limits).
+//! - [`secrets`]: field values from direct input, the environment, a file or
+//!   a credential asset in Vault, cached with a TTL.
 //! - [`egress`]: the HTTP hook every guest request passes through: deny
 //!   undeclared origins, apply overrides, inject the bearer token, cap bodies.
 //! - [`invoke`]: the engine, the loaded connector, one store per call with its
@@ -21,6 +23,7 @@
 
 pub mod connection;
 pub mod egress;
+pub mod secrets;
 pub mod invoke;
 
 pub use connection::{Connection, ConnectionError};

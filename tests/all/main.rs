@@ -7,3 +7,4 @@ mod egress;
 mod errors;
 mod limits;
 mod pagination;
+mod secrets;

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod openbao;
+
 /// Secret values planted in connections; no output may ever contain them.
 pub const CANARIES: &[&str] = &["canary-access-token-5b1e0c", "canary-client-secret-9d42aa"];
 
@@ -230,13 +232,27 @@ impl Run {
 
 /// Runs `connector-host` with `args`; asserts no canary reaches its output.
 pub fn host(args: &[&str]) -> Run {
-    let cache = root().join("target/test-artifact-cache");
-    let output = Command::new(bin("connector-host"))
+    host_env(args, &[])
+}
+
+/// The `connector-host` command with the test environment (Vault variables cleared).
+fn host_command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(bin("connector-host"));
+    command
         .args(args)
-        .env("CONNECTOR_HOST_CACHE_DIR", cache)
-        .env("CONNECTOR_HOST_LOG", "debug")
-        .output()
-        .expect("run connector-host");
+        .env("CONNECTOR_HOST_CACHE_DIR", root().join("target/test-artifact-cache"))
+        .env("CONNECTOR_HOST_LOG", "connector_host=debug,warn")
+        .env_remove("VAULT_ADDR")
+        .env_remove("VAULT_TOKEN")
+        .env_remove("VAULT_NAMESPACE")
+        .env_remove("VAULT_CACERT")
+        .envs(env.iter().copied());
+    command
+}
+
+/// As [`host`], with extra environment variables.
+pub fn host_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let output = host_command(args, env).output().expect("run connector-host");
     let run = Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -265,5 +281,49 @@ pub fn assert_no_canary(text: &str) {
             !text.contains(canary),
             "canary secret #{i} leaked into output"
         );
+    }
+}
+
+/// A `connector-host run --batch --input -` process fed one line at a time.
+pub struct Batch {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Batch {
+    /// Starts a batch run of `activity` on `connection`.
+    pub fn start(connection: &ConnectionFile, activity: &str, env: &[(&str, &str)]) -> Batch {
+        let conn = connection.path.display().to_string();
+        let mut child = host_command(&["run", &conn, activity, "--batch", "--input", "-"], env)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start connector-host");
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = BufReader::new(child.stdout.take().expect("piped"));
+        Batch { child, stdin, stdout }
+    }
+
+    /// Sends one input and returns its result line (`{"ok": …}` or `{"error": …}`).
+    pub fn call(&mut self, input: &Value) -> Value {
+        use std::io::Write;
+        writeln!(self.stdin, "{input}").expect("write input line");
+        self.stdin.flush().expect("flush");
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).expect("read result line");
+        assert_no_canary(&line);
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("result line is not JSON ({e}): {line:?}"))
+    }
+
+    /// Closes stdin, waits, and returns the exit code and stderr (checked for canaries).
+    pub fn finish(self) -> (i32, String) {
+        let Batch { child, stdin, .. } = self;
+        drop(stdin);
+        let output = child.wait_with_output().expect("wait for connector-host");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_no_canary(&stderr);
+        (output.status.code().unwrap_or(-1), stderr)
     }
 }

@@ -1,5 +1,6 @@
 //! Exit codes, one per kind of failure, so scripts can branch on them.
 
+use connector_host::secrets::SecretError;
 use connector_host::{ConnectionError, InvokeError};
 
 /// The activity ran and the API (or the connector) reported an error.
@@ -12,12 +13,15 @@ pub const CONFIG: u8 = 3;
 pub const CONNECTOR: u8 = 4;
 /// A limit stopped the call: deadline or memory.
 pub const LIMIT: u8 = 5;
+/// A secret field could not be resolved (Vault, environment, file).
+pub const SECRET: u8 = 6;
 /// Anything else.
 pub const INTERNAL: u8 = 70;
 
 /// Shown at the end of `--help`.
 pub const HELP: &str = "Exit codes: 0 success, 1 the activity failed, 2 bad usage or input, \
-3 connection or connector file unusable, 4 connector broken or crashed, 5 deadline or memory limit hit.";
+3 connection or connector file unusable, 4 connector broken or crashed, 5 deadline or memory limit hit, \
+6 a secret could not be resolved.";
 
 /// The exit code for an error chain.
 pub fn code(error: &anyhow::Error) -> u8 {
@@ -30,6 +34,12 @@ pub fn code(error: &anyhow::Error) -> u8 {
                 InvokeError::Engine(_) => INTERNAL,
                 _ => CONNECTOR,
             };
+        }
+        if cause.downcast_ref::<SecretError>().is_some() {
+            return SECRET;
+        }
+        if let Some(e) = cause.downcast_ref::<Failed>() {
+            return e.code;
         }
         if cause.downcast_ref::<ConnectionError>().is_some() {
             return CONFIG;
@@ -45,3 +55,14 @@ pub fn code(error: &anyhow::Error) -> u8 {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct InputSourceError(pub String);
+
+/// A command that already reported its failures (per line, per field) and
+/// only needs to exit with `code`.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Failed {
+    /// The summary printed last.
+    pub message: String,
+    /// The exit code.
+    pub code: u8,
+}

@@ -1,5 +1,6 @@
 //! The command line: one file per verb.
 
+pub mod check;
 pub mod describe;
 pub mod exit;
 pub mod run;
@@ -18,6 +19,7 @@ pub struct Cli {
 enum Command {
     Describe(describe::Describe),
     Run(run::Run),
+    Check(check::Check),
 }
 
 impl Cli {
@@ -26,6 +28,7 @@ impl Cli {
         match self.command {
             Command::Describe(c) => c.execute().await,
             Command::Run(c) => c.execute().await,
+            Command::Check(c) => c.execute().await,
         }
     }
 }

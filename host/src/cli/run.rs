@@ -1,16 +1,16 @@
 //! `connector-host run`: run one activity of a connection and print the result.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Args;
 use connector_host::invoke::error_case;
+use connector_host::secrets::{FieldSource, Resolver};
 use connector_host::{CallOptions, Connection, Connector, InvokeError};
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use super::exit::InputSourceError;
+use super::exit::{Failed, InputSourceError};
 
 /// How often a retry-safe activity is retried when the API rate-limits it.
 const RATE_LIMIT_RETRIES: u32 = 3;
@@ -20,7 +20,8 @@ const RATE_LIMIT_RETRIES: u32 = 3;
 #[command(after_help = "Examples:
   connector-host run cc.toml create-contact-list --input '{\"name\": \"VIP\"}'
   connector-host run cc.toml get-contact --input @contact.json
-  connector-host run cc.toml list-contacts --input '{\"limit\": 100}' --all-pages > contacts.ndjson")]
+  connector-host run cc.toml list-contacts --input '{\"limit\": 100}' --all-pages > contacts.ndjson
+  connector-host run cc.toml create-contact --batch --input @new-contacts.ndjson > results.ndjson")]
 pub struct Run {
     /// The connection file.
     connection: PathBuf,
@@ -30,27 +31,26 @@ pub struct Run {
     #[arg(long, short, default_value = "{}")]
     input: String,
     /// Follow `next_cursor` through every page; print each record as one JSON line.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "batch")]
     all_pages: bool,
+    /// One call per input line (NDJSON); print one `{"ok": …}` or `{"error": …}` line each.
+    /// Secrets are read once and reused while their store's cache TTL lasts.
+    #[arg(long)]
+    batch: bool,
 }
 
 impl Run {
     /// Loads the connection and connector, runs, prints.
     pub async fn execute(self) -> anyhow::Result<()> {
-        let input = read_input(&self.input)?;
         let connection = Connection::load(&self.connection)?;
         let bytes = connection.read_connector()?;
         let connector = super::load_connector(&connection.connector, &bytes).await?;
-        let options = CallOptions {
-            limits: connection.limits.clone(),
-            overrides: connection.endpoints.clone(),
-            bearer: connection.access_token.clone(),
-        };
-        let call = Call {
-            connector: &connector,
-            activity: &self.activity,
-            options: &options,
-        };
+        let resolver = connection.resolver();
+        let call = Call { connector: &connector, activity: &self.activity, connection: &connection, resolver: &resolver };
+        if self.batch {
+            return call.batch(&self.input).await;
+        }
+        let input = read_input(&self.input)?;
         if self.all_pages {
             call.all_pages(input).await
         } else {
@@ -63,46 +63,96 @@ impl Run {
 struct Call<'a> {
     connector: &'a Connector,
     activity: &'a str,
-    options: &'a CallOptions,
+    connection: &'a Connection,
+    resolver: &'a Resolver,
 }
 
 impl Call<'_> {
-    /// One call; a retry-safe activity is retried after a rate limit, with backoff.
-    async fn once(&self, input: &Value) -> Result<Value, InvokeError> {
-        let retry_safe = self
-            .connector
-            .info()
-            .activities
-            .iter()
-            .any(|a| a.name == self.activity && a.retry_safe);
-        let mut attempt = 0;
+    /// The call's options, with the access token resolved (from cache when fresh).
+    async fn options(&self) -> anyhow::Result<CallOptions> {
+        let bearer = match &self.connection.access_token {
+            Some(source) => Some(self.resolver.resolve("access_token", source).await?),
+            None => None,
+        };
+        Ok(CallOptions {
+            limits: self.connection.limits.clone(),
+            overrides: self.connection.endpoints.clone(),
+            bearer,
+        })
+    }
+
+    /// One call. A token from a store that the API refuses is read again and
+    /// the call retried once (it may have been rotated); a retry-safe
+    /// activity is retried after a rate limit, with backoff.
+    async fn once(&self, input: &Value) -> anyhow::Result<Value> {
+        let retry_safe = self.connector.info().activities.iter().any(|a| a.name == self.activity && a.retry_safe);
+        let (mut refetched, mut attempt) = (false, 0);
         loop {
-            match self
-                .connector
-                .call(self.activity, input, self.options)
-                .await
-            {
+            let options = self.options().await?;
+            match self.connector.call(self.activity, input, &options).await {
                 Err(InvokeError::Activity { error, .. })
-                    if retry_safe
-                        && attempt < RATE_LIMIT_RETRIES
-                        && error_case(&error) == Some("rate_limited") =>
+                    if error_case(&error) == Some("unauthorized") && !refetched && self.token_from_store() =>
+                {
+                    tracing::info!("the API refused the token from the store; reading it again");
+                    refetched = true;
+                    if let Some(source) = &self.connection.access_token {
+                        self.resolver.forget(source).await;
+                    }
+                }
+                Err(InvokeError::Activity { error, .. })
+                    if retry_safe && attempt < RATE_LIMIT_RETRIES && error_case(&error) == Some("rate_limited") =>
                 {
                     attempt += 1;
                     tracing::info!(attempt, "rate limited; retrying");
                     tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
                 }
-                other => return other,
+                other => return Ok(other?),
             }
         }
+    }
+
+    fn token_from_store(&self) -> bool {
+        matches!(self.connection.access_token, Some(FieldSource::Asset(_)))
+    }
+
+    /// One call per NDJSON line, read as it arrives; one result line each.
+    async fn batch(&self, source: &str) -> anyhow::Result<()> {
+        let lines: Box<dyn Iterator<Item = std::io::Result<String>>> = match source {
+            "-" => Box::new(std::io::stdin().lock().lines()),
+            s => Box::new(read_text(s)?.lines().map(|l| Ok(l.to_owned())).collect::<Vec<_>>().into_iter()),
+        };
+        let (mut calls, mut failures, mut code) = (0, 0, 0);
+        for line in lines {
+            let line = line.map_err(|e| InputSourceError(format!("cannot read input: {e}")))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            calls += 1;
+            let outcome = match serde_json::from_str::<Value>(&line) {
+                Ok(input) => self.once(&input).await,
+                Err(e) => Err(InputSourceError(format!("line {calls} is not valid JSON: {e}")).into()),
+            };
+            let record = match outcome {
+                Ok(value) => json!({ "ok": value }),
+                Err(error) => {
+                    (failures, code) = (failures + 1, super::exit::code(&error));
+                    json!({ "error": { "message": format!("{error:#}"), "exit_code": code } })
+                }
+            };
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{record}")?;
+            stdout.flush()?;
+        }
+        if failures > 0 {
+            return Err(Failed { message: format!("{failures} of {calls} calls failed (see the error lines)"), code }.into());
+        }
+        Ok(())
     }
 
     /// Pagination by convention: the input has `cursor`, the output has
     /// `next_cursor` and one array of records.
     async fn all_pages(&self, mut input: Value) -> anyhow::Result<()> {
-        let schema = self
-            .connector
-            .input_schema(self.activity)
-            .unwrap_or_default();
+        let schema = self.connector.input_schema(self.activity).unwrap_or_default();
         if schema.pointer("/properties/cursor").is_none() || !input.is_object() {
             anyhow::bail!(InputSourceError(format!(
                 "--all-pages needs an activity whose input has a `cursor` field; {:?} has none",
@@ -115,15 +165,11 @@ impl Call<'_> {
         loop {
             let page = self.once(&input).await?;
             let items = page_records(&page)
-                .with_context(|| format!("activity {:?} does not return a page", self.activity))?;
+                .map_err(|e| anyhow::anyhow!("activity {:?} does not return a page: {e}", self.activity))?;
             for item in items {
                 if let Err(e) = writeln!(stdout, "{item}") {
                     // A closed pipe (`| head`) means the reader has had enough.
-                    return if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        Ok(())
-                    } else {
-                        Err(e.into())
-                    };
+                    return if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e.into()) };
                 }
             }
             (pages, records) = (pages + 1, records + items.len());
@@ -144,22 +190,17 @@ impl Call<'_> {
 
 /// The single array field of a page (`contacts`, `lists`, …).
 fn page_records(page: &Value) -> anyhow::Result<&Vec<Value>> {
-    let arrays: Vec<&Vec<Value>> = page
-        .as_object()
-        .into_iter()
-        .flat_map(|m| m.values())
-        .filter_map(Value::as_array)
-        .collect();
+    let arrays: Vec<&Vec<Value>> =
+        page.as_object().into_iter().flat_map(|m| m.values()).filter_map(Value::as_array).collect();
     match arrays.as_slice() {
         [one] => Ok(one),
-        _ => {
-            anyhow::bail!("expected an object with `next_cursor` and exactly one array of records")
-        }
+        _ => anyhow::bail!("expected an object with `next_cursor` and exactly one array of records"),
     }
 }
 
-fn read_input(source: &str) -> anyhow::Result<Value> {
-    let text = match source {
+/// `--input` text: inline, `@file`, or `-` for all of stdin.
+fn read_text(source: &str) -> anyhow::Result<String> {
+    Ok(match source {
         "-" => {
             let mut text = String::new();
             std::io::stdin()
@@ -170,7 +211,10 @@ fn read_input(source: &str) -> anyhow::Result<Value> {
         s if s.starts_with('@') => std::fs::read_to_string(&s[1..])
             .map_err(|e| InputSourceError(format!("cannot read input file {}: {e}", &s[1..])))?,
         s => s.to_owned(),
-    };
-    serde_json::from_str(&text)
-        .map_err(|e| InputSourceError(format!("--input is not valid JSON: {e}")).into())
+    })
+}
+
+fn read_input(source: &str) -> anyhow::Result<Value> {
+    let text = read_text(source)?;
+    serde_json::from_str(&text).map_err(|e| InputSourceError(format!("--input is not valid JSON: {e}")).into())
 }

@@ -69,6 +69,11 @@ impl Tokens {
             .insert(token.into(), grant);
     }
 
+    /// Forgets `token` (a revoked or rotated credential); true when it was known.
+    pub fn remove(&self, token: &str) -> bool {
+        self.table.write().unwrap_or_else(PoisonError::into_inner).remove(token).is_some()
+    }
+
     /// The scopes of `token` at `now`; `None` when it is unknown or has expired.
     fn check(&self, token: &str, now: Instant) -> Option<BTreeSet<String>> {
         let table = self.table.read().unwrap_or_else(PoisonError::into_inner);

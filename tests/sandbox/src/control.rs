@@ -12,6 +12,7 @@
 //! | `GET /__sandbox/rate-limit` | the settings |
 //! | `GET` / `DELETE /__sandbox/requests` | the `/v3` request log / clear it (204) |
 //! | `POST /__sandbox/tokens` | `{token, scopes, expires_in?}` → 201 |
+//! | `POST /__sandbox/tokens/revoke` | `{token}` → 204, or 404 when unknown |
 
 use std::time::Duration;
 
@@ -42,6 +43,7 @@ pub fn routes() -> Router<Sandbox> {
         )
         .route("/__sandbox/requests", get(requests).delete(clear_requests))
         .route("/__sandbox/tokens", post(add_token))
+        .route("/__sandbox/tokens/revoke", post(revoke_token))
 }
 
 async fn health() -> Json<Value> {
@@ -124,4 +126,22 @@ async fn add_token(
         input.expires_in.map(Duration::from_secs),
     );
     Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// `{token}`: the token to revoke.
+#[derive(Deserialize)]
+struct RevokeInput {
+    token: String,
+}
+
+/// Revokes a token, as rotating a credential does: requests with it get 401.
+async fn revoke_token(
+    State(sandbox): State<Sandbox>,
+    JsonBody(input): JsonBody<RevokeInput>,
+) -> Result<StatusCode, ApiError> {
+    if sandbox.tokens.remove(&input.token) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(crate::errors::Area::General, "no such token"))
+    }
 }

@@ -1,0 +1,139 @@
+//! `connector-host check`: resolve every field of a connection and report,
+//! per field, where its value comes from and whether it resolves — never the
+//! value. For credential stores it also logs in and asks Vault
+//! (`sys/capabilities-self`) whether the policy allows what the connection
+//! needs on each path.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use connector_host::invoke::ConnectionField;
+use connector_host::secrets::{AssetRef, FieldSource, Resolver};
+use connector_host::Connection;
+
+use super::exit::{Failed, CONFIG};
+
+/// Check that every field of a connection resolves, without showing values.
+#[derive(Args)]
+#[command(after_help = "Examples:
+  connector-host check cc.toml
+  VAULT_TOKEN=… connector-host check cc.toml && echo ready")]
+pub struct Check {
+    /// The connection file.
+    connection: PathBuf,
+}
+
+/// One line of the report.
+struct Line {
+    what: String,
+    source: String,
+    outcome: Result<String, String>,
+}
+
+impl Check {
+    /// Resolves everything and prints the report; fails when anything failed.
+    pub async fn execute(self) -> anyhow::Result<()> {
+        let connection = Connection::load(&self.connection)?;
+        let (connector, declared) = connector_line(&connection).await;
+        let mut lines = vec![connector];
+        let resolver = connection.resolver();
+        for (name, source) in entries(&connection) {
+            lines.push(field_line(&resolver, &connection, &name, source).await);
+        }
+        lines.extend(required_fields(&connection, &declared));
+        print_report(&connection, &resolver, &lines);
+        let failed = lines.iter().filter(|l| l.outcome.is_err()).count();
+        if failed > 0 {
+            return Err(Failed { message: format!("{failed} of {} checks failed", lines.len()), code: CONFIG }.into());
+        }
+        Ok(())
+    }
+}
+
+/// Every field, then the access token, in file order.
+fn entries(connection: &Connection) -> Vec<(String, &FieldSource)> {
+    let fields = connection.fields.iter().map(|(n, s)| (format!("field {n}"), s));
+    let token = connection.access_token.iter().map(|s| ("token access_token".to_owned(), s));
+    fields.chain(token).collect()
+}
+
+/// Loads the connector (checking its pin); also returns the fields it declares.
+async fn connector_line(connection: &Connection) -> (Line, Vec<ConnectionField>) {
+    let loaded = match connection.read_connector() {
+        Ok(bytes) => super::load_connector(&connection.connector, &bytes).await.map_err(|e| format!("{e:#}")),
+        Err(e) => Err(e.to_string()),
+    };
+    let (outcome, fields) = match loaded {
+        Ok(c) => {
+            let info = c.info();
+            (Ok(format!("{} {}, {} activities", info.name, info.version, info.activities.len())), info.fields.clone())
+        }
+        Err(e) => (Err(e), Vec::new()),
+    };
+    let pin = if connection.connector_sha256.is_some() { " (sha256 pinned)" } else { "" };
+    let line = Line { what: "connector".into(), source: format!("{}{pin}", connection.connector.display()), outcome };
+    (line, fields)
+}
+
+async fn field_line(resolver: &Resolver, connection: &Connection, name: &str, source: &FieldSource) -> Line {
+    let field = name.split_whitespace().last().unwrap_or(name);
+    let mut line = Line { what: name.to_owned(), source: source.to_string(), outcome: Ok("resolves".into()) };
+    if let Err(e) = resolver.resolve(field, source).await {
+        line.outcome = Err(format!("{e}").replace('\n', "\n      "));
+        return line;
+    }
+    if let FieldSource::Asset(asset) = source {
+        line.outcome = policy_check(resolver, connection, name, asset).await;
+        if let Ok((_, store)) = resolver.store_for(field, asset) {
+            line.source = format!("{} → {}", line.source, store.location(asset));
+        }
+    }
+    line
+}
+
+/// Asks the store what its policy allows on the asset's path: `read` always,
+/// `update` too when tokens are written back there.
+async fn policy_check(resolver: &Resolver, connection: &Connection, name: &str, asset: &AssetRef) -> Result<String, String> {
+    let (store_name, store) = resolver.store_for(name, asset).map_err(|e| e.to_string())?;
+    let caps = store.capabilities(std::slice::from_ref(asset)).await.map_err(|e| format!("{e}\n      hint: {}", e.hint()))?;
+    let caps = caps.into_iter().next().unwrap_or_default();
+    let has = |c: &str| caps.iter().any(|x| x == c || x == "root");
+    let writes = name.starts_with("token") && connection.token_store.as_deref() == Some(store_name);
+    let needed: &[&str] = if writes { &["read", "update"] } else { &["read"] };
+    match needed.iter().find(|c| !has(c)) {
+        None => Ok(format!("resolves; policy allows {}", needed.join(" and "))),
+        Some(missing) => Err(format!(
+            "resolves, but the policy lacks `{missing}` on this path (has: {})\n      hint: grant {} on {}",
+            if caps.is_empty() { "nothing".into() } else { caps.join(", ") },
+            needed.join(" and "),
+            store.location(asset)
+        )),
+    }
+}
+
+/// Fields the connector requires that the connection does not set.
+fn required_fields(connection: &Connection, declared: &[ConnectionField]) -> Vec<Line> {
+    declared
+        .iter()
+        .filter(|f| f.required && !connection.fields.contains_key(&f.name))
+        .map(|f| Line {
+            what: format!("field {}", f.name),
+            source: "not set".into(),
+            outcome: Err(format!("the connector requires it ({})\n      hint: add it under [fields]", f.label)),
+        })
+        .collect()
+}
+
+fn print_report(connection: &Connection, resolver: &Resolver, lines: &[Line]) {
+    println!("connection {}", connection.path.display());
+    for (name, store) in resolver.stores() {
+        println!("store {name}: {}", store.describe());
+    }
+    for line in lines {
+        let status = match &line.outcome {
+            Ok(detail) => format!("OK      {detail}"),
+            Err(reason) => format!("FAILED  {reason}"),
+        };
+        println!("  {:<26} {}\n      {status}", line.what, line.source);
+    }
+}

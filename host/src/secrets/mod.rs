@@ -1,0 +1,315 @@
+//! Secret fields: resolved from direct input, the environment, a file, or a
+//! credential asset in a credential store (HashiCorp Vault / OpenBao).
+//!
+//! Invariants (DESIGN §5): values live in [`SecretString`] from the moment
+//! they are read; no error, log line or `Debug` output carries one; an
+//! unresolvable field stops the call (fail closed) with an error naming the
+//! field, the asset, the store and the path.
+//!
+//! Stores sit behind the small [`CredentialStore`] trait; the [`Resolver`]
+//! adds the TTL cache and single-flight fetching on top of any store.
+
+mod cache;
+mod source;
+pub mod vault;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+pub(crate) use source::RawSource;
+pub use source::{AssetKind, AssetRef, FieldSource};
+
+/// A secret's keys and values, as a store returns them.
+pub type SecretData = BTreeMap<String, SecretString>;
+
+/// A boxed future, so the trait stays object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A place credential assets live.
+pub trait CredentialStore: Send + Sync {
+    /// One line for people: kind, address, mount, mode.
+    fn describe(&self) -> String;
+    /// Where an asset lives, e.g. `secret/data/connectors/cc-app (KV v2, mount secret)`.
+    fn location(&self, asset: &AssetRef) -> String;
+    /// How long a value read from here may be reused.
+    fn ttl(&self) -> Duration;
+    /// Whether tokens may be written back here.
+    fn writable(&self) -> bool;
+    /// Reads the whole secret behind `asset`.
+    fn read<'a>(&'a self, asset: &'a AssetRef) -> BoxFuture<'a, Result<SecretData, StoreError>>;
+    /// Logs in and reports what the policy allows on each asset's path.
+    fn capabilities<'a>(&'a self, assets: &'a [AssetRef]) -> BoxFuture<'a, Result<Vec<Vec<String>>, StoreError>>;
+}
+
+/// What went wrong inside a store; each case says what to do next in [`StoreError::hint`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No answer from the server.
+    #[error("Vault at {address} is unreachable: {reason}")]
+    Unreachable {
+        /// The configured address.
+        address: String,
+        /// The transport error.
+        reason: String,
+    },
+    /// The server answered 503 sealed.
+    #[error("Vault at {address} is sealed")]
+    Sealed {
+        /// The configured address.
+        address: String,
+    },
+    /// Login was refused, or the token is invalid or expired.
+    #[error("Vault login with {method} failed: {reason}")]
+    AuthFailed {
+        /// `token`, `approle`, `userpass`.
+        method: String,
+        /// Vault's reason.
+        reason: String,
+    },
+    /// The policy does not allow the operation on the path.
+    #[error("permission denied on {location}")]
+    PermissionDenied {
+        /// Path and mount.
+        location: String,
+    },
+    /// Nothing at the path (or that version).
+    #[error("not found at {location}")]
+    NotFound {
+        /// Path and mount.
+        location: String,
+    },
+    /// The mount is another KV version than configured.
+    #[error("mount {mount} is KV v{actual}, but the store says kv_version = {configured}")]
+    WrongKvVersion {
+        /// The mount.
+        mount: String,
+        /// What the connection says.
+        configured: u8,
+        /// What Vault says.
+        actual: u8,
+    },
+    /// The namespace does not exist.
+    #[error("namespace {namespace:?} does not exist")]
+    UnknownNamespace {
+        /// The configured namespace.
+        namespace: String,
+    },
+    /// A write was needed but the store is read-only.
+    #[error("store is read-only, and {purpose} needs to write to it")]
+    ReadOnly {
+        /// What wanted to write.
+        purpose: String,
+    },
+    /// The store is configured wrongly.
+    #[error("{0}")]
+    Config(String),
+    /// Anything else Vault answered.
+    #[error("Vault answered {status}: {message}")]
+    Other {
+        /// HTTP status.
+        status: u16,
+        /// Vault's error text.
+        message: String,
+    },
+}
+
+impl StoreError {
+    /// What the person should do next.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            StoreError::Unreachable { .. } => "check the store's address (or VAULT_ADDR) and that Vault is running",
+            StoreError::Sealed { .. } => "ask the Vault operators to unseal it",
+            StoreError::AuthFailed { .. } => "check the store's [auth] settings; a token may have expired or been revoked",
+            StoreError::PermissionDenied { .. } => "grant the store's Vault identity `read` on this path (see the README's policy example)",
+            StoreError::NotFound { .. } => "create the secret there, or fix the asset name, external_name, path or version",
+            StoreError::WrongKvVersion { .. } => "set kv_version in the store to the mount's version",
+            StoreError::UnknownNamespace { .. } => "fix namespace (or VAULT_NAMESPACE)",
+            StoreError::ReadOnly { .. } => "set mode = \"read-write\" on the store, or keep tokens elsewhere",
+            StoreError::Config(_) => "fix the store's settings in the connection file",
+            StoreError::Other { .. } => "see Vault's message above",
+        }
+    }
+}
+
+/// A field that could not be resolved. Never carries a value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecretError {
+    /// `{ env = "…" }` names an unset variable.
+    #[error("field {field}: environment variable {var} is not set\nhint: set it, or give the field another source")]
+    EnvMissing {
+        /// The field.
+        field: String,
+        /// The variable.
+        var: String,
+    },
+    /// `{ file = "…" }` cannot be read or is empty.
+    #[error("field {field}: cannot use file {}: {reason}\nhint: check the path and its permissions", path.display())]
+    File {
+        /// The field.
+        field: String,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The asset names a store the connection does not define, or names none among several.
+    #[error("field {field}: credential asset '{asset}': {problem}\nhint: define the store under [stores.NAME] or set store = \"NAME\" on the asset")]
+    Store {
+        /// The field.
+        field: String,
+        /// The asset.
+        asset: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The store failed.
+    #[error("field {field}: credential asset '{asset}' in store '{store}': {error}\nhint: {}", error.hint())]
+    Fetch {
+        /// The field.
+        field: String,
+        /// The asset.
+        asset: String,
+        /// The store's name.
+        store: String,
+        /// What failed.
+        error: StoreError,
+    },
+    /// The secret exists but lacks the key.
+    #[error("field {field}: credential asset '{asset}' in store '{store}' has no key {key:?} at {location} (keys present: {present})\nhint: set key = \"…\" on the asset, or add the key to the secret")]
+    KeyMissing {
+        /// The field.
+        field: String,
+        /// The asset.
+        asset: String,
+        /// The store's name.
+        store: String,
+        /// The missing key.
+        key: String,
+        /// Where.
+        location: String,
+        /// The keys that are there (names only).
+        present: String,
+    },
+}
+
+/// Resolves field sources, caching what stores return.
+pub struct Resolver {
+    stores: BTreeMap<String, Arc<dyn CredentialStore>>,
+    cache: cache::Cache,
+}
+
+impl Resolver {
+    /// A resolver over the connection's named stores.
+    pub fn new(stores: BTreeMap<String, Arc<dyn CredentialStore>>) -> Resolver {
+        Resolver { stores, cache: cache::Cache::default() }
+    }
+
+    /// The named stores.
+    pub fn stores(&self) -> &BTreeMap<String, Arc<dyn CredentialStore>> {
+        &self.stores
+    }
+
+    /// Resolves one field's value.
+    ///
+    /// # Errors
+    ///
+    /// A [`SecretError`] naming the field and, for assets, the asset, store and path.
+    pub async fn resolve(&self, field: &str, source: &FieldSource) -> Result<SecretString, SecretError> {
+        match source {
+            FieldSource::Asset(asset) => self.resolve_asset(field, asset).await,
+            other => resolve_plain(field, other),
+        }
+    }
+
+    /// Forgets a cached asset value, e.g. after the API rejected it; the next
+    /// [`Resolver::resolve`] reads it from the store again.
+    pub async fn forget(&self, source: &FieldSource) {
+        if let FieldSource::Asset(asset) = source {
+            if let Ok((name, store)) = self.store_for("", asset) {
+                self.cache.invalidate(&cache_key(name, store.as_ref(), asset)).await;
+            }
+        }
+    }
+
+    /// The store an asset lives in, and its name.
+    pub fn store_for(&self, field: &str, asset: &AssetRef) -> Result<(&str, &Arc<dyn CredentialStore>), SecretError> {
+        let problem = |problem: String| SecretError::Store { field: field.into(), asset: asset.name.clone(), problem };
+        let known = || self.stores.keys().cloned().collect::<Vec<_>>().join(", ");
+        match &asset.store {
+            Some(name) => self
+                .stores
+                .get_key_value(name)
+                .map(|(k, v)| (k.as_str(), v))
+                .ok_or_else(|| problem(format!("the connection has no store {name:?} (it has: {})", known()))),
+            None if self.stores.len() == 1 => {
+                Ok(self.stores.iter().next().map(|(k, v)| (k.as_str(), v)).expect("one store"))
+            }
+            None if self.stores.is_empty() => Err(problem("the connection defines no credential store".into())),
+            None => Err(problem(format!("the connection has several stores ({}); name one", known()))),
+        }
+    }
+
+    async fn resolve_asset(&self, field: &str, asset: &AssetRef) -> Result<SecretString, SecretError> {
+        let (name, store) = self.store_for(field, asset)?;
+        let fetch_error = |error| SecretError::Fetch { field: field.into(), asset: asset.name.clone(), store: name.into(), error };
+        let key = cache_key(name, store.as_ref(), asset);
+        let data = self.cache.get_or_fetch(&key, store.ttl(), store.read(asset)).await.map_err(fetch_error)?;
+        match data.get(asset.key()) {
+            Some(value) => Ok(SecretString::from(value.expose_secret().to_owned())),
+            None => Err(SecretError::KeyMissing {
+                field: field.into(),
+                asset: asset.name.clone(),
+                store: name.into(),
+                key: asset.key().into(),
+                location: store.location(asset),
+                present: data.keys().cloned().collect::<Vec<_>>().join(", "),
+            }),
+        }
+    }
+}
+
+/// Resolves a source that needs no store (literal, env, file), synchronously.
+///
+/// # Errors
+///
+/// As [`Resolver::resolve`]; an asset reference is refused.
+pub fn resolve_plain(field: &str, source: &FieldSource) -> Result<SecretString, SecretError> {
+    match source {
+        FieldSource::Literal(value) => Ok(value.clone()),
+        FieldSource::Env(var) => std::env::var(var)
+            .map(SecretString::from)
+            .map_err(|_| SecretError::EnvMissing { field: field.into(), var: var.clone() }),
+        FieldSource::File(path) => read_first_line(field, path),
+        FieldSource::Asset(a) => Err(SecretError::Store {
+            field: field.into(),
+            asset: a.name.clone(),
+            problem: "a credential asset cannot be used here".into(),
+        }),
+    }
+}
+
+fn cache_key(store_name: &str, store: &dyn CredentialStore, asset: &AssetRef) -> String {
+    format!("{store_name}\n{}\n{:?}", store.location(asset), asset.version)
+}
+
+fn read_first_line(field: &str, path: &std::path::Path) -> Result<SecretString, SecretError> {
+    let error = |reason: String| SecretError::File { field: field.into(), path: path.to_owned(), reason };
+    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?);
+    let line = text.lines().next().unwrap_or_default().trim();
+    if line.is_empty() {
+        return Err(error("its first line is empty".into()));
+    }
+    Ok(SecretString::from(line.to_owned()))
+}
+
+/// Standard lifetime of cached values when a store does not set one.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(300);

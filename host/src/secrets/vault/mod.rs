@@ -1,0 +1,107 @@
+//! The HashiCorp Vault (and OpenBao) credential store.
+//!
+//! Asset semantics follow UiPath Orchestrator's Vault credential store: the
+//! asset's name, or its external name, is appended to the store's data path;
+//! a Secret asset holds one value (key `value` unless the reference names
+//! another key), a Credential asset holds `username` and `password`. KV v1
+//! and v2 mounts, KV v2 version pins, namespaces, a custom CA, and token,
+//! AppRole (plain or response-wrapped secret_id) and userpass logins.
+
+mod config;
+mod session;
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub(crate) use config::RawVaultConfig;
+pub use config::{VaultAuth, VaultConfig};
+use session::Session;
+
+use super::{AssetRef, BoxFuture, CredentialStore, SecretData, StoreError};
+
+type Job = Box<dyn FnOnce(&mut Option<Session>) + Send>;
+
+/// A Vault store. Its blocking client lives on a thread of its own; calls are
+/// sent there and awaited, so the async runtime never blocks.
+pub struct VaultStore {
+    config: VaultConfig,
+    jobs: mpsc::Sender<Job>,
+}
+
+impl VaultStore {
+    /// A store for `config`; nothing is contacted until the first read.
+    pub fn new(config: VaultConfig) -> VaultStore {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("vault".into())
+            .spawn(move || {
+                let mut session = None;
+                for job in queue {
+                    job(&mut session);
+                }
+            })
+            .expect("spawn the vault thread");
+        VaultStore { config, jobs }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &VaultConfig {
+        &self.config
+    }
+
+    /// Runs `work` on the store's thread with a session (created on first use).
+    fn run<T, F>(&self, work: F) -> BoxFuture<'_, Result<T, StoreError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Session) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let config = self.config.clone();
+        let job: Job = Box::new(move |slot| {
+            let result = match slot {
+                Some(session) => work(session),
+                None => Session::new(config).and_then(|session| work(slot.insert(session))),
+            };
+            let _ = reply.send(result);
+        });
+        // Sent only when polled: a cache hit drops this future unpolled, and
+        // Vault must then not be asked.
+        let jobs = self.jobs.clone();
+        Box::pin(async move {
+            let stopped = || StoreError::Config("the vault thread has stopped".into());
+            jobs.send(job).map_err(|_| stopped())?;
+            answer.await.map_err(|_| stopped())?
+        })
+    }
+}
+
+impl CredentialStore for VaultStore {
+    fn describe(&self) -> String {
+        let c = &self.config;
+        let namespace = c.namespace.as_ref().map(|n| format!(", namespace {n}")).unwrap_or_default();
+        let mode = if c.read_write { "read-write" } else { "read-only" };
+        format!("Vault at {}{namespace}, KV v{} mount {}, {mode}, login {}", c.address, c.kv_version, c.mount, c.auth.method())
+    }
+
+    fn location(&self, asset: &AssetRef) -> String {
+        self.config.location(asset)
+    }
+
+    fn ttl(&self) -> Duration {
+        self.config.ttl
+    }
+
+    fn writable(&self) -> bool {
+        self.config.read_write
+    }
+
+    fn read<'a>(&'a self, asset: &'a AssetRef) -> BoxFuture<'a, Result<SecretData, StoreError>> {
+        let asset = asset.clone();
+        self.run(move |session| session.read(&asset))
+    }
+
+    fn capabilities<'a>(&'a self, assets: &'a [AssetRef]) -> BoxFuture<'a, Result<Vec<Vec<String>>, StoreError>> {
+        let paths: Vec<String> = assets.iter().map(|a| self.config.secret_path(a)).collect();
+        self.run(move |session| session.capabilities(&paths))
+    }
+}

@@ -1,0 +1,268 @@
+//! One logged-in conversation with Vault, on the store's own thread.
+//!
+//! `hashicorp_vault` is blocking (reqwest's blocking client must not be
+//! created, used or dropped on an async runtime thread), so a session lives
+//! on a dedicated thread (see [`super::VaultStore`]). Reads and token lookups
+//! go through the crate; logins use the same reqwest client because the
+//! crate's login constructors cannot carry the namespace header or CA.
+//!
+//! The token is renewed before it expires; when renewal is refused, the
+//! session logs in again if its method can.
+
+use std::time::{Duration, Instant};
+
+use hashicorp_vault::client::{EndpointResponse, HttpVerb, TokenData};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+
+use super::config::{VaultAuth, VaultConfig};
+use crate::secrets::{AssetRef, FieldSource, SecretData, StoreError};
+
+/// Renew when less than this much of the token's life is left.
+const RENEW_MARGIN: Duration = Duration::from_secs(30);
+
+/// A logged-in Vault client.
+pub(super) struct Session {
+    config: VaultConfig,
+    http: reqwest::blocking::Client,
+    client: Option<hashicorp_vault::Client<TokenData>>,
+    /// When the token expires; `None` for tokens without a TTL (root).
+    expires_at: Option<Instant>,
+    renewable: bool,
+    /// A wrapped secret_id unwraps once; keep the result for later logins.
+    secret_id: Option<SecretString>,
+}
+
+impl Session {
+    pub(super) fn new(config: VaultConfig) -> Result<Session, StoreError> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(ns) = &config.namespace {
+            let value = reqwest::header::HeaderValue::from_str(ns)
+                .map_err(|_| StoreError::Config(format!("namespace {ns:?} is not a valid header value")))?;
+            headers.insert("X-Vault-Namespace", value);
+        }
+        let mut builder = reqwest::blocking::Client::builder().default_headers(headers).timeout(Duration::from_secs(15));
+        if let Some(path) = &config.ca_cert {
+            let pem = std::fs::read(path)
+                .map_err(|e| StoreError::Config(format!("cannot read ca_cert {}: {e}", path.display())))?;
+            let cert = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| StoreError::Config(format!("ca_cert {} is not a PEM certificate: {e}", path.display())))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder.build().map_err(|e| StoreError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Session { config, http, client: None, expires_at: None, renewable: false, secret_id: None })
+    }
+
+    /// Reads an asset's whole secret.
+    pub(super) fn read(&mut self, asset: &AssetRef) -> Result<SecretData, StoreError> {
+        let mut path = self.config.secret_path(asset);
+        if let (2, Some(v)) = (self.config.kv_version, asset.version) {
+            path.push_str(&format!("?version={v}"));
+        }
+        let location = self.config.location(asset);
+        let reply = self.client()?.call_endpoint::<Value>(HttpVerb::GET, &path, None, None);
+        let data = match reply {
+            Ok(EndpointResponse::VaultResponse(r)) => r.data.unwrap_or(Value::Null),
+            Ok(EndpointResponse::Empty) => Value::Null,
+            Err(e) => return Err(self.explain_read_error(e, &location)),
+        };
+        let secret = if self.config.kv_version == 2 { &data["data"] } else { &data };
+        let map = secret.as_object().ok_or(StoreError::NotFound { location })?;
+        Ok(map.iter().map(|(k, v)| (k.clone(), SecretString::from(plain_text(v)))).collect())
+    }
+
+    /// What the token's policy allows on each path.
+    pub(super) fn capabilities(&mut self, paths: &[String]) -> Result<Vec<Vec<String>>, StoreError> {
+        let body = json!({ "paths": paths }).to_string();
+        let reply = self.client()?.call_endpoint::<Value>(HttpVerb::POST, "sys/capabilities-self", None, Some(&body));
+        let data = match reply {
+            Ok(EndpointResponse::VaultResponse(r)) => r.data.unwrap_or(Value::Null),
+            Ok(EndpointResponse::Empty) => Value::Null,
+            Err(e) => return Err(self.error(e, "sys/capabilities-self")),
+        };
+        Ok(paths
+            .iter()
+            .map(|p| data[p].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect())
+            .collect())
+    }
+
+    /// The client, logged in and with a token that is not about to expire.
+    fn client(&mut self) -> Result<&hashicorp_vault::Client<TokenData>, StoreError> {
+        let due = self.expires_at.is_some_and(|at| at.saturating_duration_since(Instant::now()) < RENEW_MARGIN);
+        if self.client.is_none() {
+            self.login()?;
+        } else if due && !(self.renewable && self.renew()) {
+            self.login()?;
+        }
+        self.client.as_ref().ok_or_else(|| StoreError::Config("no Vault client after login".into()))
+    }
+
+    /// Renews the token; false when Vault refuses.
+    fn renew(&mut self) -> bool {
+        let Some(client) = self.client.as_mut() else { return false };
+        match client.renew() {
+            Ok(()) => {
+                let auth = client.data.as_ref().and_then(|d| d.auth.as_ref());
+                let lease = auth.and_then(|a| a.lease_duration.as_ref()).map(|l| l.0).unwrap_or_default();
+                self.expires_at = (!lease.is_zero()).then(|| Instant::now() + lease);
+                tracing::debug!("vault token renewed");
+                true
+            }
+            Err(e) => {
+                tracing::info!("vault token renewal refused; logging in again: {}", short(&e));
+                false
+            }
+        }
+    }
+
+    fn login(&mut self) -> Result<(), StoreError> {
+        let method = self.config.auth.method();
+        let token = match self.config.auth.clone() {
+            VaultAuth::Token(source) => plain(&source, "token")?,
+            VaultAuth::AppRole { role_id, secret_id, wrapped, mount } => {
+                let secret_id = self.approle_secret_id(&secret_id, wrapped)?;
+                let body = json!({ "role_id": plain(&role_id, "role_id")?.expose_secret(), "secret_id": secret_id.expose_secret() });
+                self.post_login(&format!("auth/{mount}/login"), &body)?
+            }
+            VaultAuth::UserPass { username, password, mount } => {
+                let user = plain(&username, "username")?;
+                let body = json!({ "password": plain(&password, "password")?.expose_secret() });
+                self.post_login(&format!("auth/{mount}/login/{}", user.expose_secret()), &body)?
+            }
+        };
+        let client = hashicorp_vault::Client::new_from_reqwest(self.config.address.as_str(), token.expose_secret(), self.http.clone())
+            .map_err(|e| match self.error(e, "auth/token/lookup-self") {
+                StoreError::PermissionDenied { .. } => StoreError::AuthFailed {
+                    method: method.into(),
+                    reason: "the token is invalid, expired or revoked".into(),
+                },
+                other => other,
+            })?;
+        let data = client.data.as_ref().and_then(|d| d.data.as_ref());
+        let ttl = data.map(|d| d.ttl.0).unwrap_or_default();
+        self.renewable = data.and_then(|d| d.renewable).unwrap_or(false);
+        self.expires_at = (!ttl.is_zero()).then(|| Instant::now() + ttl);
+        self.client = Some(client);
+        tracing::debug!(method, "logged in to vault");
+        Ok(())
+    }
+
+    /// The AppRole secret_id, unwrapping a response-wrapping token the first time.
+    fn approle_secret_id(&mut self, source: &FieldSource, wrapped: bool) -> Result<SecretString, StoreError> {
+        if !wrapped {
+            return plain(source, "secret_id");
+        }
+        if let Some(id) = &self.secret_id {
+            return Ok(id.clone());
+        }
+        let wrapping = plain(source, "secret_id")?;
+        let reply = self.post("sys/wrapping/unwrap", Some(&wrapping), &json!({}), "approle")?;
+        let id = reply["data"]["secret_id"].as_str().ok_or_else(|| StoreError::AuthFailed {
+            method: "approle".into(),
+            reason: "the wrapped response holds no secret_id".into(),
+        })?;
+        let id = SecretString::from(id.to_owned());
+        self.secret_id = Some(id.clone());
+        Ok(id)
+    }
+
+    fn post_login(&self, path: &str, body: &Value) -> Result<SecretString, StoreError> {
+        let reply = self.post(path, None, body, self.config.auth.method())?;
+        reply["auth"]["client_token"].as_str().map(|t| SecretString::from(t.to_owned())).ok_or_else(|| {
+            StoreError::AuthFailed { method: self.config.auth.method().into(), reason: "no client token in the answer".into() }
+        })
+    }
+
+    /// A raw POST for logins and unwrapping; 400 and 403 mean the credentials were refused.
+    fn post(&self, path: &str, token: Option<&SecretString>, body: &Value, method: &str) -> Result<Value, StoreError> {
+        let mut request = self.http.post(format!("{}/v1/{path}", self.config.address)).json(body);
+        if let Some(token) = token {
+            request = request.header("X-Vault-Token", token.expose_secret());
+        }
+        let response = request.send().map_err(|e| self.unreachable(&e))?;
+        let status = response.status().as_u16();
+        let reply: Value = response.json().unwrap_or(Value::Null);
+        match (status, self.classify(status, &reply, path)) {
+            (200..=299, _) => Ok(reply),
+            (400 | 403, StoreError::PermissionDenied { .. } | StoreError::Other { .. }) => {
+                Err(StoreError::AuthFailed { method: method.into(), reason: vault_errors(&reply) })
+            }
+            (_, error) => Err(error),
+        }
+    }
+
+    /// A read failed: a 404 may really be a KV version mismatch, which the
+    /// mount's own description tells.
+    fn explain_read_error(&mut self, error: hashicorp_vault::Error, location: &str) -> StoreError {
+        let error = self.error(error, location);
+        if !matches!(error, StoreError::NotFound { .. }) {
+            return error;
+        }
+        let mount = self.config.mount.clone();
+        let reply = self.client.as_ref().map(|c| c.call_endpoint::<Value>(HttpVerb::GET, &format!("sys/internal/ui/mounts/{mount}"), None, None));
+        let actual = match reply {
+            Some(Ok(EndpointResponse::VaultResponse(r))) => r.data.and_then(|d| d["options"]["version"].as_str().and_then(|v| v.parse().ok())),
+            _ => None,
+        };
+        match actual {
+            Some(actual) if actual != self.config.kv_version => StoreError::WrongKvVersion { mount, configured: self.config.kv_version, actual },
+            _ => error,
+        }
+    }
+
+    /// Maps the crate's error to what it means for the person.
+    fn error(&self, error: hashicorp_vault::Error, location: &str) -> StoreError {
+        match error {
+            hashicorp_vault::Error::Reqwest(e) => self.unreachable(&e),
+            hashicorp_vault::Error::VaultResponse(message, response) => {
+                // The crate's message ends with the body in backquotes, followed
+                // (a quirk of 2.1.1) by "Could not read vault response.": take
+                // the first JSON value only.
+                let body = message.split_once("error message: `").map_or("", |(_, b)| b);
+                let reply = serde_json::Deserializer::from_str(body).into_iter::<Value>().next().and_then(Result::ok);
+                let reply = reply.unwrap_or(Value::Null);
+                tracing::debug!(status = response.status().as_u16(), "vault error");
+                self.classify(response.status().as_u16(), &reply, location)
+            }
+            other => StoreError::Other { status: 0, message: short(&other) },
+        }
+    }
+
+    fn classify(&self, status: u16, reply: &Value, location: &str) -> StoreError {
+        let errors = vault_errors(reply);
+        match status {
+            503 if errors.contains("sealed") => StoreError::Sealed { address: self.config.address.clone() },
+            404 if errors.contains("namespace not found") => {
+                StoreError::UnknownNamespace { namespace: self.config.namespace.clone().unwrap_or_default() }
+            }
+            403 => StoreError::PermissionDenied { location: location.into() },
+            404 => StoreError::NotFound { location: location.into() },
+            _ => StoreError::Other { status, message: errors },
+        }
+    }
+
+    fn unreachable(&self, error: &reqwest::Error) -> StoreError {
+        let reason = if error.is_connect() { "connection refused or no route".into() } else if error.is_timeout() { "timed out".into() } else { error.to_string() };
+        StoreError::Unreachable { address: self.config.address.clone(), reason }
+    }
+}
+
+/// Resolves a credential of the store's own login (literal, env or file).
+fn plain(source: &FieldSource, what: &str) -> Result<SecretString, StoreError> {
+    crate::secrets::resolve_plain(&format!("auth {what}"), source).map_err(|e| StoreError::Config(e.to_string()))
+}
+
+/// Vault's `errors` array as one line (Vault never echoes secrets there).
+fn vault_errors(reply: &Value) -> String {
+    let errors: Vec<&str> = reply["errors"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    errors.join("; ").replace(['\n', '\t'], " ").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn plain_text(value: &Value) -> String {
+    value.as_str().map_or_else(|| value.to_string(), str::to_owned)
+}
+
+/// The crate's own messages can be long; the first line says enough.
+fn short(error: &hashicorp_vault::Error) -> String {
+    error.to_string().lines().next().unwrap_or_default().chars().take(200).collect()
+}
