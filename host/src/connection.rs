@@ -62,6 +62,10 @@ pub struct Connection {
     pub stores: BTreeMap<String, VaultConfig>,
     /// The store tokens are kept in (and written back to), if any.
     pub token_store: Option<String>,
+    /// The token record's asset name in that store.
+    pub token_asset: String,
+    /// OAuth2 settings; `None` for connections with a static token.
+    pub oauth: Option<OAuthConfig>,
     /// Origin overrides: requests to a key go to its value.
     pub endpoints: Vec<(Origin, Origin)>,
     /// Per-call limits.
@@ -130,6 +134,23 @@ pub enum ConnectionError {
     },
 }
 
+/// The `[oauth]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthConfig {
+    /// The loopback redirect registered with the app.
+    #[serde(default = "default_redirect")]
+    pub redirect_uri: String,
+    /// Scopes to request instead of those the activities need.
+    pub scopes: Option<Vec<String>>,
+    /// Request only what these activities need (plus `offline_access`).
+    pub activities: Option<Vec<String>>,
+}
+
+fn default_redirect() -> String {
+    "http://127.0.0.1:8765/callback".into()
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConnection {
@@ -145,6 +166,7 @@ struct RawConnection {
     endpoints: BTreeMap<String, String>,
     #[serde(default)]
     limits: RawLimits,
+    oauth: Option<OAuthConfig>,
 }
 
 #[derive(Deserialize, Default)]
@@ -152,6 +174,7 @@ struct RawConnection {
 struct RawToken {
     access_token: Option<RawSource>,
     store: Option<String>,
+    asset: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -216,6 +239,8 @@ impl Connection {
             access_token,
             stores,
             token_store,
+            token_asset: raw.token.asset.unwrap_or_else(|| "oauth-tokens".into()),
+            oauth: raw.oauth,
             endpoints: parse_endpoints(path, raw.endpoints)?,
             limits: raw.limits.into_limits(),
         })

@@ -13,6 +13,7 @@
 //!   access token, endpoint overrides, limits).
 //! - [`secrets`]: field values from direct input, the environment, a file or
 //!   a credential asset in Vault, cached with a TTL.
+//! - [`oauth`]: the OAuth2 connection: connect, token store, refresh, scope check.
 //! - [`egress`]: the HTTP hook every guest request passes through: deny
 //!   undeclared origins, apply overrides, inject the bearer token, cap bodies.
 //! - [`invoke`]: the engine, the loaded connector, one store per call with its
@@ -25,6 +26,7 @@ pub mod connection;
 pub mod egress;
 pub mod secrets;
 pub mod invoke;
+pub mod oauth;
 
 pub use connection::{Connection, ConnectionError};
 pub use egress::{EgressPolicy, Origin};

@@ -1,5 +1,6 @@
 //! Exit codes, one per kind of failure, so scripts can branch on them.
 
+use connector_host::oauth::OAuthError;
 use connector_host::secrets::SecretError;
 use connector_host::{ConnectionError, InvokeError};
 
@@ -15,13 +16,15 @@ pub const CONNECTOR: u8 = 4;
 pub const LIMIT: u8 = 5;
 /// A secret field could not be resolved (Vault, environment, file).
 pub const SECRET: u8 = 6;
+/// The connection must be (re)connected, or lacks a scope.
+pub const AUTH: u8 = 7;
 /// Anything else.
 pub const INTERNAL: u8 = 70;
 
 /// Shown at the end of `--help`.
 pub const HELP: &str = "Exit codes: 0 success, 1 the activity failed, 2 bad usage or input, \
 3 connection or connector file unusable, 4 connector broken or crashed, 5 deadline or memory limit hit, \
-6 a secret could not be resolved.";
+6 a secret could not be resolved, 7 the connection must be (re)connected or lacks a scope.";
 
 /// The exit code for an error chain.
 pub fn code(error: &anyhow::Error) -> u8 {
@@ -33,6 +36,13 @@ pub fn code(error: &anyhow::Error) -> u8 {
                 InvokeError::Deadline { .. } | InvokeError::Memory { .. } => LIMIT,
                 InvokeError::Engine(_) => INTERNAL,
                 _ => CONNECTOR,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<OAuthError>() {
+            return match e {
+                OAuthError::Store { .. } => SECRET,
+                OAuthError::Config(_) => CONFIG,
+                _ => AUTH,
             };
         }
         if cause.downcast_ref::<SecretError>().is_some() {

@@ -1,9 +1,12 @@
 //! The command line: one file per verb.
 
 pub mod check;
+pub mod connect;
 pub mod describe;
 pub mod exit;
+pub mod oauth_setup;
 pub mod run;
+pub mod status;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +23,8 @@ enum Command {
     Describe(describe::Describe),
     Run(run::Run),
     Check(check::Check),
+    Connect(connect::Connect),
+    Status(status::Status),
 }
 
 impl Cli {
@@ -29,6 +34,8 @@ impl Cli {
             Command::Describe(c) => c.execute().await,
             Command::Run(c) => c.execute().await,
             Command::Check(c) => c.execute().await,
+            Command::Connect(c) => c.execute().await,
+            Command::Status(c) => c.execute().await,
         }
     }
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use clap::Args;
 use connector_host::invoke::error_case;
+use connector_host::oauth::TokenManager;
 use connector_host::secrets::{FieldSource, Resolver};
+use secrecy::SecretString;
 use connector_host::{CallOptions, Connection, Connector, InvokeError};
 use serde_json::{json, Value};
 
@@ -46,7 +48,8 @@ impl Run {
         let bytes = connection.read_connector()?;
         let connector = super::load_connector(&connection.connector, &bytes).await?;
         let resolver = connection.resolver();
-        let call = Call { connector: &connector, activity: &self.activity, connection: &connection, resolver: &resolver };
+        let tokens = super::oauth_setup::token_manager(&connection, &connector, &resolver).await?;
+        let call = Call { connector: &connector, activity: &self.activity, connection: &connection, resolver: &resolver, tokens: tokens.as_ref() };
         if self.batch {
             return call.batch(&self.input).await;
         }
@@ -65,20 +68,24 @@ struct Call<'a> {
     activity: &'a str,
     connection: &'a Connection,
     resolver: &'a Resolver,
+    tokens: Option<&'a TokenManager>,
 }
 
 impl Call<'_> {
-    /// The call's options, with the access token resolved (from cache when fresh).
-    async fn options(&self) -> anyhow::Result<CallOptions> {
-        let bearer = match &self.connection.access_token {
-            Some(source) => Some(self.resolver.resolve("access_token", source).await?),
-            None => None,
-        };
-        Ok(CallOptions {
-            limits: self.connection.limits.clone(),
-            overrides: self.connection.endpoints.clone(),
-            bearer,
-        })
+    /// The bearer token: from the OAuth token manager (refreshed when due,
+    /// scopes checked before anything runs) or the static `access_token`.
+    async fn bearer(&self, rejected: Option<&SecretString>) -> anyhow::Result<Option<SecretString>> {
+        if let Some(tokens) = self.tokens {
+            let record = tokens.fresh(rejected).await?;
+            let required = self.connector.info().activities.iter().find(|a| a.name == self.activity);
+            let required = required.map(|a| a.required_scopes.as_slice()).unwrap_or_default();
+            tokens.check_scopes(&record, self.activity, required)?;
+            return Ok(Some(record.access_token));
+        }
+        match &self.connection.access_token {
+            Some(source) => Ok(Some(self.resolver.resolve("access_token", source).await?)),
+            None => Ok(None),
+        }
     }
 
     /// One call. A token from a store that the API refuses is read again and
@@ -86,17 +93,23 @@ impl Call<'_> {
     /// activity is retried after a rate limit, with backoff.
     async fn once(&self, input: &Value) -> anyhow::Result<Value> {
         let retry_safe = self.connector.info().activities.iter().any(|a| a.name == self.activity && a.retry_safe);
-        let (mut refetched, mut attempt) = (false, 0);
+        let (mut refetched, mut attempt, mut rejected) = (false, 0, None);
         loop {
-            let options = self.options().await?;
+            let bearer = self.bearer(rejected.as_ref()).await?;
+            let options = CallOptions {
+                limits: self.connection.limits.clone(),
+                overrides: self.connection.endpoints.clone(),
+                bearer: bearer.clone(),
+            };
             match self.connector.call(self.activity, input, &options).await {
                 Err(InvokeError::Activity { error, .. })
-                    if error_case(&error) == Some("unauthorized") && !refetched && self.token_from_store() =>
+                    if error_case(&error) == Some("unauthorized") && !refetched && self.token_renewable() =>
                 {
-                    tracing::info!("the API refused the token from the store; reading it again");
+                    tracing::info!("the API refused the access token; renewing it and retrying once");
                     refetched = true;
-                    if let Some(source) = &self.connection.access_token {
-                        self.resolver.forget(source).await;
+                    match &self.connection.access_token {
+                        Some(source) if self.tokens.is_none() => self.resolver.forget(source).await,
+                        _ => rejected = bearer,
                     }
                 }
                 Err(InvokeError::Activity { error, .. })
@@ -111,8 +124,9 @@ impl Call<'_> {
         }
     }
 
-    fn token_from_store(&self) -> bool {
-        matches!(self.connection.access_token, Some(FieldSource::Asset(_)))
+    /// Whether a refused token can be replaced: refreshed (OAuth) or read again (store).
+    fn token_renewable(&self) -> bool {
+        self.tokens.is_some() || matches!(self.connection.access_token, Some(FieldSource::Asset(_)))
     }
 
     /// One call per NDJSON line, read as it arrives; one result line each.

@@ -75,6 +75,20 @@ impl VaultStore {
     }
 }
 
+impl VaultStore {
+    /// Reads a record (e.g. OAuth tokens) and its KV v2 version, bypassing the cache.
+    pub fn read_record<'a>(&'a self, asset: &'a AssetRef) -> BoxFuture<'a, Result<Option<(SecretData, u64)>, StoreError>> {
+        let asset = asset.clone();
+        self.run(move |session| session.read_record(&asset))
+    }
+
+    /// Writes a record with check-and-set; `Ok(None)` on a version conflict.
+    pub fn write_record<'a>(&'a self, asset: &'a AssetRef, data: SecretData, cas: u64) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
+        let asset = asset.clone();
+        self.run(move |session| session.write_record(&asset, &data, cas))
+    }
+}
+
 impl CredentialStore for VaultStore {
     fn describe(&self) -> String {
         let c = &self.config;

@@ -71,6 +71,47 @@ impl Session {
         Ok(map.iter().map(|(k, v)| (k.clone(), SecretString::from(plain_text(v)))).collect())
     }
 
+    /// Reads a KV v2 record and its version; `None` when there is none yet.
+    pub(super) fn read_record(&mut self, asset: &AssetRef) -> Result<Option<(SecretData, u64)>, StoreError> {
+        let location = self.config.location(asset);
+        let path = self.config.secret_path(asset);
+        let reply = self.client()?.call_endpoint::<Value>(HttpVerb::GET, &path, None, None);
+        let data = match reply {
+            Ok(EndpointResponse::VaultResponse(r)) => r.data.unwrap_or(Value::Null),
+            Ok(EndpointResponse::Empty) => return Ok(None),
+            Err(e) => {
+                return match self.explain_read_error(e, &location) {
+                    StoreError::NotFound { .. } => Ok(None),
+                    other => Err(other),
+                }
+            }
+        };
+        let version = data["metadata"]["version"].as_u64().unwrap_or(0);
+        let Some(map) = data["data"].as_object() else { return Ok(None) };
+        Ok(Some((map.iter().map(|(k, v)| (k.clone(), SecretString::from(plain_text(v)))).collect(), version)))
+    }
+
+    /// Writes a KV v2 record only if its current version is `cas` (0: only if
+    /// absent); `Ok(None)` when another writer got there first.
+    pub(super) fn write_record(&mut self, asset: &AssetRef, data: &SecretData, cas: u64) -> Result<Option<u64>, StoreError> {
+        if self.config.kv_version != 2 {
+            return Err(StoreError::Config("keeping tokens needs a KV v2 mount (check-and-set)".into()));
+        }
+        let data: serde_json::Map<String, Value> =
+            data.iter().map(|(k, v)| (k.clone(), Value::String(v.expose_secret().to_owned()))).collect();
+        let body = json!({ "options": { "cas": cas }, "data": data }).to_string();
+        let location = self.config.location(asset);
+        let path = self.config.secret_path(asset);
+        match self.client()?.call_endpoint::<Value>(HttpVerb::POST, &path, None, Some(&body)) {
+            Ok(EndpointResponse::VaultResponse(r)) => Ok(Some(r.data.and_then(|d| d["version"].as_u64()).unwrap_or(cas + 1))),
+            Ok(EndpointResponse::Empty) => Ok(Some(cas + 1)),
+            Err(e) => match self.error(e, &location) {
+                StoreError::Other { status: 400, message } if message.contains("check-and-set") => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
     /// What the token's policy allows on each path.
     pub(super) fn capabilities(&mut self, paths: &[String]) -> Result<Vec<Vec<String>>, StoreError> {
         let body = json!({ "paths": paths }).to_string();

@@ -1,0 +1,60 @@
+//! `connector-host connect`: sign in once, keep the tokens in the token store.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use connector_host::oauth::{connect_browser, connect_device, requested_scopes, ConnectOptions};
+use connector_host::Connection;
+
+/// Connect an OAuth2 connection: browser sign-in (PKCE) or the device flow.
+#[derive(Args)]
+#[command(after_help = "Examples:
+  connector-host connect cc.toml                       # opens the browser, waits for the redirect
+  connector-host connect cc.toml --device              # prints a code to enter on another device
+  connector-host connect cc.toml --scopes \"contact_data offline_access\"")]
+pub struct Connect {
+    /// The connection file.
+    connection: PathBuf,
+    /// Use the device flow (for machines without a browser).
+    #[arg(long)]
+    device: bool,
+    /// Scopes to request, space-separated (default: what the activities need, plus offline_access).
+    #[arg(long)]
+    scopes: Option<String>,
+    /// Seconds to wait for the sign-in.
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+    /// Only print the URL; do not try to open a browser.
+    #[arg(long)]
+    no_browser: bool,
+}
+
+impl Connect {
+    /// Runs the flow and stores the tokens.
+    pub async fn execute(self) -> anyhow::Result<()> {
+        let connection = Connection::load(&self.connection)?;
+        let bytes = connection.read_connector()?;
+        let connector = super::load_connector(&connection.connector, &bytes).await?;
+        let resolver = connection.resolver();
+        let Some(manager) = super::oauth_setup::token_manager(&connection, &connector, &resolver).await? else {
+            anyhow::bail!("connection {} has no [oauth] table; add one to connect with OAuth2", connection.path.display());
+        };
+        let oauth = connection.oauth.as_ref().expect("checked by token_manager");
+        let explicit: Option<Vec<String>> = self
+            .scopes
+            .map(|s| s.split_whitespace().map(str::to_owned).collect())
+            .or_else(|| oauth.scopes.clone());
+        let scopes = requested_scopes(connector.info(), oauth.activities.as_deref(), explicit.as_deref());
+        let options = ConnectOptions { scopes, timeout: Duration::from_secs(self.timeout), open_browser: !self.no_browser };
+        let record = if self.device {
+            connect_device(manager.settings(), &options).await?
+        } else {
+            connect_browser(manager.settings(), &options).await?
+        };
+        manager.replace(&record).await?;
+        let refresh = if record.refresh_token.is_some() { "with a refresh token" } else { "without a refresh token" };
+        eprintln!("connected: granted {}; {refresh}; tokens kept in {}", record.scopes.join(" "), manager.store().describe());
+        Ok(())
+    }
+}

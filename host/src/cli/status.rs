@@ -1,0 +1,46 @@
+//! `connector-host status`: is this connection connected, with which scopes,
+//! until when, and where do its tokens live — never the tokens.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use connector_host::oauth::store::now;
+use connector_host::oauth::OAuthError;
+use connector_host::Connection;
+
+/// Show whether a connection is connected, its scopes and token expiry.
+#[derive(Args)]
+#[command(after_help = "Example:\n  connector-host status cc.toml")]
+pub struct Status {
+    /// The connection file.
+    connection: PathBuf,
+}
+
+impl Status {
+    /// Prints the status.
+    pub async fn execute(self) -> anyhow::Result<()> {
+        let connection = Connection::load(&self.connection)?;
+        let bytes = connection.read_connector()?;
+        let connector = super::load_connector(&connection.connector, &bytes).await?;
+        let resolver = connection.resolver();
+        let Some(manager) = super::oauth_setup::token_manager(&connection, &connector, &resolver).await? else {
+            println!("connection {}: static access token (no [oauth] table)", connection.path.display());
+            return Ok(());
+        };
+        println!("connection {}", connection.path.display());
+        println!("tokens:     {}", manager.store().describe());
+        match manager.current().await {
+            Ok((record, _)) => {
+                let left = record.expires_at as i64 - now() as i64;
+                let expiry = if left > 0 { format!("expires in {} s", left / 1000) } else { format!("expired {} s ago", -left / 1000) };
+                println!("status:     connected");
+                println!("scopes:     {}", record.scopes.join(" "));
+                println!("access:     {expiry}");
+                println!("refresh:    {}", if record.refresh_token.is_some() { "yes (offline_access)" } else { "no: reconnect when the access token expires" });
+            }
+            Err(OAuthError::NotConnected { command, .. }) => println!("status:     not connected (run `{command}`)"),
+            Err(other) => return Err(other.into()),
+        }
+        Ok(())
+    }
+}

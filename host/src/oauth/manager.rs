@@ -1,0 +1,170 @@
+//! Keeping a connection's access token fresh, safely across processes.
+//!
+//! Before each call the manager loads the token record. When the access
+//! token expires within a margin (or the API just refused it), one process
+//! refreshes while the others wait:
+//!
+//! 1. inside a process, refreshes are serialised by a mutex;
+//! 2. across processes, a refresher first *claims* the record with a
+//!    check-and-set write (KV v2 `cas`, or the token file's version under a
+//!    lock). Losing that race means someone else is refreshing: wait, re-read
+//!    and use the token they store. Only the claim holder spends the refresh
+//!    token, so a rotating refresh token is never used twice (no
+//!    `invalid_grant`), and the new one is written back with `cas` again.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::store::{now, TokenRecord, TokenStore};
+use super::{flow, OAuthError, OAuthSettings};
+
+/// How long a claim protects a refresh in progress (milliseconds).
+const CLAIM_MS: u64 = 20_000;
+/// How long to wait for another process's refresh before giving up.
+const WAIT_ROUNDS: u32 = 400;
+
+/// Refreshes and scope checks for one connection.
+pub struct TokenManager {
+    settings: OAuthSettings,
+    store: TokenStore,
+    connection: String,
+    claim_id: String,
+    lock: tokio::sync::Mutex<()>,
+    refreshes: AtomicU64,
+    conflicts: AtomicU64,
+}
+
+impl TokenManager {
+    /// A manager for the connection file at `connection` (used in hints).
+    pub fn new(settings: OAuthSettings, store: TokenStore, connection: String) -> TokenManager {
+        let claim_id = format!("{}-{:x}", std::process::id(), now());
+        TokenManager {
+            settings,
+            store,
+            connection,
+            claim_id,
+            lock: tokio::sync::Mutex::new(()),
+            refreshes: AtomicU64::new(0),
+            conflicts: AtomicU64::new(0),
+        }
+    }
+
+    /// Where tokens live, for people.
+    pub fn store(&self) -> &TokenStore {
+        &self.store
+    }
+
+    /// The authorization server settings.
+    pub fn settings(&self) -> &OAuthSettings {
+        &self.settings
+    }
+
+    /// (refreshes performed, check-and-set conflicts resolved) by this process.
+    pub fn stats(&self) -> (u64, u64) {
+        (self.refreshes.load(Ordering::Relaxed), self.conflicts.load(Ordering::Relaxed))
+    }
+
+    fn command(&self) -> String {
+        format!("connector-host connect {}", self.connection)
+    }
+
+    fn reconnect(&self, reason: &str) -> OAuthError {
+        OAuthError::Reconnect { reason: reason.into(), command: self.command() }
+    }
+
+    /// The stored record, or `NotConnected`.
+    pub async fn current(&self) -> Result<(TokenRecord, u64), OAuthError> {
+        self.store.load().await?.ok_or_else(|| OAuthError::NotConnected { store: self.store.describe(), command: self.command() })
+    }
+
+    /// Stores tokens from `connect`, replacing whatever was there.
+    pub async fn replace(&self, record: &TokenRecord) -> Result<(), OAuthError> {
+        for _ in 0..WAIT_ROUNDS {
+            let version = self.store.load().await?.map_or(0, |(_, v)| v);
+            if self.store.save(record, version).await?.is_some() {
+                return Ok(());
+            }
+        }
+        Err(OAuthError::Config("the token store kept changing while saving; try again".into()))
+    }
+
+    /// Fails unless the connection was granted every scope in `required`.
+    pub fn check_scopes(&self, record: &TokenRecord, activity: &str, required: &[String]) -> Result<(), OAuthError> {
+        let missing: Vec<&String> = required.iter().filter(|s| !record.scopes.contains(s)).collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let mut wanted = record.scopes.clone();
+        wanted.extend(missing.iter().map(|s| s.to_string()));
+        Err(OAuthError::MissingScope {
+            activity: activity.into(),
+            needed: missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "),
+            granted: record.scopes.join(" "),
+            command: format!("{} --scopes \"{}\"", self.command(), wanted.join(" ")),
+        })
+    }
+
+    /// A record whose access token is fresh; `rejected` is a token the API
+    /// just answered 401 for, which forces a refresh unless someone already did.
+    pub async fn fresh(&self, rejected: Option<&SecretString>) -> Result<TokenRecord, OAuthError> {
+        let _one_at_a_time = self.lock.lock().await;
+        for _ in 0..WAIT_ROUNDS {
+            let (record, version) = self.current().await?;
+            let refused = rejected.is_some_and(|r| r.expose_secret() == record.access_token.expose_secret());
+            if !refused && !expiring(&record) {
+                return Ok(record);
+            }
+            if record.refresh_token.is_none() {
+                return Err(self.reconnect("the access token has expired and this connection has no refresh token (offline_access was not granted)"));
+            }
+            if record.claim_until > now() && record.claim_id != self.claim_id {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            let mut claimed = record.clone();
+            (claimed.claim_until, claimed.claim_id) = (now() + CLAIM_MS, self.claim_id.clone());
+            match self.store.save(&claimed, version).await? {
+                Some(claimed_version) => return self.refresh_claimed(&record, claimed_version).await,
+                None => {
+                    self.conflicts.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!("token record changed under us (check-and-set conflict); reading it again");
+                }
+            }
+        }
+        Err(OAuthError::Config("another process kept the token refresh claimed for too long; try again".into()))
+    }
+
+    /// We hold the claim: spend the refresh token and store the result.
+    async fn refresh_claimed(&self, record: &TokenRecord, claimed_version: u64) -> Result<TokenRecord, OAuthError> {
+        match flow::refresh(&self.settings, record).await {
+            Ok(new) => {
+                self.refreshes.fetch_add(1, Ordering::Relaxed);
+                tracing::info!("access token refreshed");
+                if self.store.save(&new, claimed_version).await?.is_none() {
+                    self.conflicts.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("token record changed while we held the refresh claim");
+                }
+                Ok(new)
+            }
+            Err(error) => {
+                // Release the claim so others do not wait for it.
+                let _ = self.store.save(record, claimed_version).await;
+                match error {
+                    OAuthError::Server { error, .. } if error == "invalid_grant" => {
+                        Err(self.reconnect("the refresh token was refused (invalid_grant): it expired or was revoked"))
+                    }
+                    other => Err(other),
+                }
+            }
+        }
+    }
+}
+
+/// True when less than a quarter of the token's life (at most a minute) is left.
+fn expiring(record: &TokenRecord) -> bool {
+    let lifetime = record.expires_at.saturating_sub(record.issued_at);
+    let margin = (lifetime / 4).min(60_000);
+    now() + margin >= record.expires_at
+}
