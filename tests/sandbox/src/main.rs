@@ -15,6 +15,8 @@
 //! - One module per resource area, as in the connector: `account`, `contacts`,
 //!   `sign_up_forms`, `custom_fields`, `lists`, `campaigns`.
 //! - `control`: the `/__sandbox` routes.
+//! - `oauth`: the OAuth2 authorization server (authorize, sign-in and SMS pages, token
+//!   endpoint, device flow) and its control routes; it issues tokens into `auth`'s table.
 
 mod account;
 mod app;
@@ -27,6 +29,7 @@ mod custom_fields;
 mod errors;
 mod faults;
 mod lists;
+mod oauth;
 mod pagination;
 mod request;
 mod sign_up_forms;
@@ -40,6 +43,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 
 use crate::auth::{Tokens, ALL_SCOPES};
+use crate::oauth::{App, User};
 use crate::state::Sandbox;
 
 /// The token registered with every scope when no `--token` is given.
@@ -50,7 +54,7 @@ const DEFAULT_TOKEN: &str = "sandbox-token";
 #[command(
     name = "cc-sandbox",
     version,
-    after_help = "Examples:\n  cc-sandbox\n  cc-sandbox --port 8911 --token demo-token=contact_data,campaign_data\n  cc-sandbox --no-rate-limit --token reader=account_read --token writer=contact_data"
+    after_help = "Examples:\n  cc-sandbox\n  cc-sandbox --port 8911 --token demo-token=contact_data,campaign_data\n  cc-sandbox --no-rate-limit --token reader=account_read --token writer=contact_data\n  cc-sandbox --app web:s3cret:http://127.0.0.1:8080/callback:rotating --app tv:::long-lived:device_code\n\nOAuth2: the authorization server answers on the same port at /oauth2/default/v1/authorize,\n/oauth2/default/v1/token, /oauth2/default/v1/device/authorize and /activate. The user\nowner@example.com (password sandbox-password, phone +15555550100) can always sign in;\nSMS codes are read from GET /__sandbox/phone/{username}."
 )]
 struct Cli {
     /// Port to listen on; 0 picks a free one.
@@ -69,6 +73,41 @@ struct Cli {
     /// Switch off the 4 requests per second limit (it can be switched at run time too).
     #[arg(long)]
     no_rate_limit: bool,
+
+    /// Register an OAuth2 application; repeatable.
+    ///
+    /// Syntax: CLIENT_ID:SECRET:URIS:MODE[:FLOWS]. SECRET may be empty, which makes a
+    /// public client (PKCE or device flow, no secret). URIS is the exact redirect URIs
+    /// separated by `|`, possibly empty (quote the argument for the shell). MODE is
+    /// `rotating` or `long-lived` (the refresh token type). FLOWS, optional, is a
+    /// comma-separated list of `authorization_code` and `device_code` (default: both).
+    /// Example: `web:s3cret:http://127.0.0.1:8080/cb|http://localhost:8080/cb:rotating`.
+    #[arg(long = "app", value_name = "CLIENT_ID:SECRET:URIS:MODE[:FLOWS]", value_parser = oauth::parse_app)]
+    apps: Vec<App>,
+
+    /// Add a user who can sign in, besides owner@example.com; repeatable. The password is
+    /// everything after the first colon; the user gets a made-up phone number.
+    #[arg(long = "user", value_name = "USERNAME:PASSWORD", value_parser = oauth::parse_user)]
+    users: Vec<User>,
+
+    /// Lifetime (`expires_in`) of the access tokens the OAuth2 server issues.
+    #[arg(long, value_name = "SECS", default_value_t = oauth::DEFAULT_ACCESS_TOKEN_LIFETIME, value_parser = seconds)]
+    access_token_lifetime: u64,
+
+    /// Base polling interval of device flows (`slow_down` adds 5 s to a flow's interval).
+    #[arg(long, value_name = "SECS", default_value_t = oauth::DEFAULT_DEVICE_INTERVAL, value_parser = seconds)]
+    device_interval: u64,
+}
+
+/// A number of seconds no larger than [`oauth::MAX_SECONDS`].
+fn seconds(text: &str) -> Result<u64, String> {
+    let value: u64 = text
+        .parse()
+        .map_err(|_| "expected a whole number of seconds")?;
+    if value > oauth::MAX_SECONDS {
+        return Err(format!("at most {} seconds", oauth::MAX_SECONDS));
+    }
+    Ok(value)
 }
 
 /// Parses `TOKEN=scope1,scope2`. Scopes never contain `=`, so the last one splits.
@@ -107,7 +146,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     for (token, scopes) in cli.tokens {
         tokens.insert(token, scopes, None);
     }
-    let sandbox = Sandbox::new(tokens, !cli.no_rate_limit);
+    let oauth = oauth::Server::new(
+        cli.apps,
+        cli.users,
+        cli.access_token_lifetime,
+        cli.device_interval,
+    );
+    let sandbox = Sandbox::new(tokens, !cli.no_rate_limit, oauth);
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(cli.host, cli.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", cli.host, cli.port))?;

@@ -3,7 +3,8 @@
 //! [`Sandbox`] is the cheap-to-clone handle every handler and middleware gets. The
 //! account's data sits behind one mutex: handlers lock it, do their work without
 //! awaiting, and unlock, so each request sees and leaves a consistent account. The
-//! gateway parts (tokens, rate limit, faults, request log) have their own locks.
+//! gateway parts (tokens, rate limit, faults, request log) and the authorization
+//! server have their own locks.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -14,6 +15,7 @@ use crate::contacts::Contact;
 use crate::custom_fields::CustomField;
 use crate::faults::{Faults, RequestLog};
 use crate::lists::{self, ContactList};
+use crate::oauth;
 use crate::throttle::Throttle;
 
 /// Everything one Constant Contact account holds, in creation order.
@@ -62,17 +64,21 @@ pub struct Sandbox {
     pub faults: Arc<Faults>,
     /// The log of `/v3` requests.
     pub requests: Arc<RequestLog>,
+    /// The OAuth2 authorization server (it registers the tokens it issues in `tokens`).
+    pub oauth: Arc<oauth::Server>,
 }
 
 impl Sandbox {
-    /// A sandbox with the seeded account, these tokens, and the rate limit on or off.
-    pub fn new(tokens: Tokens, rate_limited: bool) -> Sandbox {
+    /// A sandbox with the seeded account, these tokens, the rate limit on or off, and
+    /// this authorization server.
+    pub fn new(tokens: Tokens, rate_limited: bool, oauth: oauth::Server) -> Sandbox {
         Sandbox {
             account: Arc::new(Mutex::new(Account::seeded())),
             tokens: Arc::new(tokens),
             throttle: Arc::new(Throttle::new(rate_limited)),
             faults: Arc::new(Faults::default()),
             requests: Arc::new(RequestLog::default()),
+            oauth: Arc::new(oauth),
         }
     }
 
