@@ -7,7 +7,6 @@ cd "$(dirname "$0")/../.."
 HOST=target/debug/connector-host
 SANDBOX=target/debug/cc-sandbox
 WORK=.demo
-TOKEN="demo-token-$RANDOM$RANDOM"
 mkdir -p "$WORK"
 
 bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -20,7 +19,10 @@ run() { echo "\$ connector-host run $WORK/connection.toml $1 --input '$2'" >&2; 
 bold "Starting the Constant Contact sandbox"
 # The real API allows 4 requests per second; the demo fires its steps back to
 # back, so the sandbox's limit is off here (the tests cover it).
-"$SANDBOX" --port 0 --no-rate-limit --token "$TOKEN=account_read,account_update,contact_data,campaign_data,offline_access" \
+REDIRECT_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+CLIENT_SECRET="demo-secret-$RANDOM$RANDOM"
+"$SANDBOX" --port 0 --no-rate-limit \
+  --app "demo-client:$CLIENT_SECRET:http://127.0.0.1:$REDIRECT_PORT/callback:rotating" \
   >"$WORK/sandbox.out" 2>"$WORK/sandbox.log" &
 SANDBOX_PID=$!
 trap 'kill $SANDBOX_PID 2>/dev/null; wait $SANDBOX_PID 2>/dev/null || true' EXIT
@@ -35,11 +37,10 @@ bao server -dev -dev-root-token-id="$VAULT_TOKEN" -dev-listen-address="127.0.0.1
   -dev-no-store-token >"$WORK/openbao.log" 2>&1 &
 BAO_PID=$!
 trap 'kill $SANDBOX_PID $BAO_PID 2>/dev/null; wait $SANDBOX_PID $BAO_PID 2>/dev/null || true' EXIT
-# The security team's side: the app's credentials and the access token as
-# credential assets. The first write also waits for the server to be ready.
-for _ in $(seq 200); do bao kv put secret/connectors/cc-token value="$TOKEN" >/dev/null 2>&1 && break; sleep 0.05; done
-bao kv put secret/connectors/cc-app client_id=demo-client client_secret="demo-secret-$RANDOM" >/dev/null
-echo "OpenBao at $VAULT_ADDR; assets at secret/connectors/cc-app and secret/connectors/cc-token"
+# The security team's side: the app's credentials as a credential asset.
+# The first write also waits for the server to be ready.
+for _ in $(seq 200); do bao kv put secret/connectors/cc-app client_id=demo-client client_secret="$CLIENT_SECRET" >/dev/null 2>&1 && break; sleep 0.05; done
+echo "OpenBao at $VAULT_ADDR; the app's credentials at secret/connectors/cc-app"
 
 cat >"$WORK/connection.toml" <<TOML
 # Written by tests/demo/demo.sh: the connector, where its secrets live, and
@@ -50,19 +51,36 @@ connector = "../target/wasm32-wasip2/component/cc_connector.wasm"
 client_id = { asset = "cc-app", key = "client_id" }
 client_secret = { asset = "cc-app", key = "client_secret" }
 
-[token]
-access_token = { asset = "cc-token" }
+[oauth]                   # the redirect registered with the app
+redirect_uri = "http://127.0.0.1:$REDIRECT_PORT/callback"
 
-[endpoints]
+[token]                   # OAuth tokens live in Vault, shared by every host process
+store = "vault"
+asset = "cc-oauth"
+
+[endpoints]               # the sandbox stands in for the API and the sign-in server
 "https://api.cc.email" = "$URL"
+"https://authz.constantcontact.com" = "$URL"
 
 [stores.vault]            # address and token from VAULT_ADDR and VAULT_TOKEN
 path = "connectors"
+mode = "read-write"
 cache_ttl_seconds = 300
 TOML
 
 bold "Check the connection: every field resolves, the policy allows it"
 "$HOST" check "$WORK/connection.toml"
+
+bold "Connect: sign in on the authorization server's page, with an SMS code"
+"$HOST" connect "$WORK/connection.toml" --no-browser --timeout 60 2>"$WORK/connect.log" &
+CONNECT_PID=$!
+for _ in $(seq 200); do grep -q '^  http' "$WORK/connect.log" 2>/dev/null && break; sleep 0.05; done
+AUTHORIZE_URL=$(grep -m1 '^  http' "$WORK/connect.log" | tr -d ' ')
+echo "connector-host printed the sign-in URL; playing the person:"
+python3 tests/demo/sign_in.py "$URL" "$AUTHORIZE_URL" owner@example.com sandbox-password
+wait $CONNECT_PID
+tail -n1 "$WORK/connect.log"
+"$HOST" status "$WORK/connection.toml"
 
 bold "What the connector offers"
 "$HOST" describe "$WORK/connection.toml"
@@ -118,4 +136,4 @@ run list-account-emails '{}'
 run list-user-privileges '{}'
 
 bold "Done: every step ran through the connector component and the host's egress hook,"
-echo "with the token read from OpenBao; the connector itself never saw it."
+echo "with OAuth tokens kept in OpenBao; the connector itself never saw a credential."

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use connector_host::invoke::ConnectionField;
-use connector_host::secrets::{AssetRef, FieldSource, Resolver};
+use connector_host::secrets::{AssetKind, AssetRef, FieldSource, Resolver};
 use connector_host::Connection;
 
 use super::exit::{Failed, CONFIG};
@@ -41,6 +41,9 @@ impl Check {
             lines.push(field_line(&resolver, &connection, &name, source).await);
         }
         lines.extend(required_fields(&connection, &declared));
+        if let Some(line) = token_store_line(&resolver, &connection).await {
+            lines.push(line);
+        }
         print_report(&connection, &resolver, &lines);
         let failed = lines.iter().filter(|l| l.outcome.is_err()).count();
         if failed > 0 {
@@ -109,6 +112,34 @@ async fn policy_check(resolver: &Resolver, connection: &Connection, name: &str, 
             store.location(asset)
         )),
     }
+}
+
+/// When OAuth tokens live in a store, its policy must allow reading and
+/// writing them back (check-and-set updates).
+async fn token_store_line(resolver: &Resolver, connection: &Connection) -> Option<Line> {
+    let name = connection.token_store.as_ref()?;
+    let asset = AssetRef {
+        name: connection.token_asset.clone(),
+        external_name: None,
+        store: Some(name.clone()),
+        kind: AssetKind::Secret { key: "access_token".into() },
+        version: None,
+    };
+    let (_, store) = resolver.store_for("tokens", &asset).ok()?;
+    let source = format!("OAuth tokens → {}", store.location(&asset));
+    let outcome = match store.capabilities(std::slice::from_ref(&asset)).await {
+        Ok(caps) => {
+            let caps = caps.into_iter().next().unwrap_or_default();
+            let has = |c: &str| caps.iter().any(|x| x == c || x == "root");
+            if has("read") && (has("update") || has("create")) {
+                Ok("policy allows read and write-back".to_owned())
+            } else {
+                Err(format!("the policy must allow read, create and update here (has: {})", caps.join(", ")))
+            }
+        }
+        Err(e) => Err(format!("{e}\n      hint: {}", e.hint())),
+    };
+    Some(Line { what: "token store".into(), source, outcome })
 }
 
 /// Fields the connector requires that the connection does not set.

@@ -13,6 +13,9 @@
 //! | `GET` / `DELETE /__sandbox/requests` | the `/v3` request log / clear it (204) |
 //! | `POST /__sandbox/tokens` | `{token, scopes, expires_in?}` → 201 |
 //! | `POST /__sandbox/tokens/revoke` | `{token}` → 204, or 404 when unknown |
+//!
+//! The authorization server's own control routes (`/__sandbox/apps`, `users`,
+//! `phone/{username}`, `oauth`, `oauth/stats`) sit with it, in `oauth::control`.
 
 use std::time::Duration;
 

@@ -49,39 +49,37 @@ async fn decide(
         Ok(form) => form,
         Err(page) => return page.into_response(),
     };
-    let signed_in = sandbox
-        .oauth
-        .sessions
-        .update(&id, |transaction| match transaction.purpose {
-            Purpose::Device { .. } => transaction.username.clone(),
-            Purpose::Authorize(_) => None,
-        });
-    let Some(username) = signed_in.flatten() else {
+    let Some(username) = signed_in(&sandbox, &id) else {
         return expired();
     };
     let user_code = params.get("user_code").unwrap_or_default();
     let approve = params.get("action") != Some("deny");
     let approver = approve.then_some(username.as_str());
-    if sandbox
-        .oauth
-        .devices
-        .decide(user_code, approver, Instant::now())
-        .is_err()
-    {
-        let error =
-            Some("That code is not valid, already used or expired. Check the code on your device.");
-        return pages::approve(&id, Some(user_code), error);
+    let devices = &sandbox.oauth.devices;
+    if devices.decide(user_code, approver, Instant::now()).is_err() {
+        let error = "That code is not valid, already used or expired. Check your device.";
+        return pages::approve(&id, Some(user_code), Some(error));
     }
     sandbox.oauth.sessions.close(&id);
-    if approve {
-        pages::done(
+    match approve {
+        true => pages::done(
             "Device connected",
             "Your device is connected. You can close this window.",
-        )
-    } else {
-        pages::done(
+        ),
+        false => pages::done(
             "Access denied",
             "You denied the device access. You can close this window.",
-        )
+        ),
     }
+}
+
+/// Who signed in on a device transaction; `None` when it is not one or not signed in.
+fn signed_in(sandbox: &Sandbox, id: &str) -> Option<String> {
+    let sessions = &sandbox.oauth.sessions;
+    sessions
+        .update(id, |transaction| match transaction.purpose {
+            Purpose::Device { .. } => transaction.username.clone(),
+            Purpose::Authorize(_) => None,
+        })
+        .flatten()
 }

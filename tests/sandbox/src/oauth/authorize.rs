@@ -70,31 +70,7 @@ fn check(app: &App, params: &Params, redirect_uri: &str) -> Result<AuthorizeRequ
     let state = params.require("state")?;
     let scopes = client::scopes(params.get("scope"))
         .ok_or_else(|| OAuthError::invalid_request("scope is missing"))??;
-    let challenge = match (
-        params.get("code_challenge"),
-        params.get("code_challenge_method"),
-    ) {
-        (None, None) if app.is_public() => {
-            return Err(OAuthError::invalid_request(
-                "this app is public: PKCE (code_challenge, S256) is required",
-            ))
-        }
-        (None, None) => None,
-        (None, Some(_)) => return Err(OAuthError::invalid_request("code_challenge is missing")),
-        (Some(challenge), Some("S256")) if grants::is_challenge(challenge) => {
-            Some(challenge.to_owned())
-        }
-        (Some(_), Some("S256")) => {
-            return Err(OAuthError::invalid_request(
-                "code_challenge is not 43 base64url characters",
-            ))
-        }
-        (Some(_), _) => {
-            return Err(OAuthError::invalid_request(
-                "code_challenge_method must be S256",
-            ))
-        }
-    };
+    let challenge = challenge(app, params)?;
     Ok(AuthorizeRequest {
         client_id: app.client_id.clone(),
         redirect_uri: redirect_uri.to_owned(),
@@ -102,6 +78,26 @@ fn check(app: &App, params: &Params, redirect_uri: &str) -> Result<AuthorizeRequ
         state: state.to_owned(),
         challenge,
     })
+}
+
+/// The PKCE challenge: S256 only, and required of public apps.
+fn challenge(app: &App, params: &Params) -> Result<Option<String>, OAuthError> {
+    let refuse = |message: &str| Err(OAuthError::invalid_request(message));
+    match (
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+    ) {
+        (None, None) if app.is_public() => {
+            refuse("this app is public: PKCE (code_challenge, S256) is required")
+        }
+        (None, None) => Ok(None),
+        (None, Some(_)) => refuse("code_challenge is missing"),
+        (Some(challenge), Some("S256")) if grants::is_challenge(challenge) => {
+            Ok(Some(challenge.to_owned()))
+        }
+        (Some(_), Some("S256")) => refuse("code_challenge is not 43 base64url characters"),
+        (Some(_), _) => refuse("code_challenge_method must be S256"),
+    }
 }
 
 /// Sends `error` back to the app at `redirect_uri`, with `state` when there is one.

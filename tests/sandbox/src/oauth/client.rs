@@ -86,43 +86,43 @@ pub fn authenticate(
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<App, OAuthError> {
-    let (client_id, secret) = match basic(headers)? {
-        Some((id, secret)) => {
-            if params.get("client_id").is_some_and(|body_id| body_id != id) {
-                return Err(OAuthError::invalid_client(
-                    "client_id differs from the Basic credentials",
-                ));
-            }
-            (id, Some(secret))
-        }
-        None => {
-            let id = params.get("client_id").ok_or_else(|| {
-                OAuthError::invalid_client(
-                    "no client credentials: use HTTP Basic, or client_id for a public app",
-                )
-            })?;
-            (
-                id.to_owned(),
-                params.get("client_secret").map(str::to_owned),
-            )
-        }
-    };
-    let app = directory.app(&client_id).ok_or_else(|| {
-        OAuthError::invalid_client("client authentication failed: unknown client")
-    })?;
+    let (client_id, secret) = credentials(headers, params)?;
+    let failed =
+        |why: &str| OAuthError::invalid_client(format!("client authentication failed: {why}"));
+    let app = directory
+        .app(&client_id)
+        .ok_or_else(|| failed("unknown client"))?;
     match (&app.client_secret, secret) {
         (None, None) => Ok(app.clone()),
         (Some(expected), Some(given)) if *expected == given => Ok(app.clone()),
-        (Some(_), None) => Err(OAuthError::invalid_client(
-            "client authentication failed: this app is confidential, send its client secret",
-        )),
-        (None, Some(_)) => Err(OAuthError::invalid_client(
-            "client authentication failed: this app is public and has no secret",
-        )),
-        _ => Err(OAuthError::invalid_client(
-            "client authentication failed: wrong client secret",
-        )),
+        (Some(_), None) => Err(failed("this app is confidential, send its client secret")),
+        (None, Some(_)) => Err(failed("this app is public and has no secret")),
+        _ => Err(failed("wrong client secret")),
     }
+}
+
+/// The client id and secret (if any) from Basic credentials or the parameters.
+fn credentials(
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(String, Option<String>), OAuthError> {
+    if let Some((id, secret)) = basic(headers)? {
+        if params.get("client_id").is_some_and(|body_id| body_id != id) {
+            return Err(OAuthError::invalid_client(
+                "client_id differs from the Basic credentials",
+            ));
+        }
+        return Ok((id, Some(secret)));
+    }
+    let id = params.get("client_id").ok_or_else(|| {
+        OAuthError::invalid_client(
+            "no client credentials: use HTTP Basic, or client_id for a public app",
+        )
+    })?;
+    Ok((
+        id.to_owned(),
+        params.get("client_secret").map(str::to_owned),
+    ))
 }
 
 /// `Authorization: Basic base64(id:secret)`; a malformed header is `invalid_client`.

@@ -194,6 +194,11 @@ async fn verify(
         );
     }
     sandbox.oauth.sessions.close(&id);
+    issue_code(&sandbox, request, username)
+}
+
+/// Issues the authorization code and sends the browser back to the app with it.
+fn issue_code(sandbox: &Sandbox, request: AuthorizeRequest, username: String) -> Response {
     let code = mint::opaque();
     let location = with_query(
         &request.redirect_uri,

@@ -118,25 +118,7 @@ impl Context<'_> {
                 "redirect_uri differs from the authorize request's",
             ));
         }
-        let verified = match (&grant.challenge, params.get("code_verifier")) {
-            (Some(challenge), Some(verifier)) => grants::pkce_matches(challenge, verifier),
-            (Some(_), None) => {
-                return Err(OAuthError::invalid_grant(
-                    "PKCE verification failed: code_verifier is missing",
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(OAuthError::invalid_grant(
-                    "code_verifier sent for a code issued without PKCE",
-                ))
-            }
-            (None, None) => true,
-        };
-        if !verified {
-            return Err(OAuthError::invalid_grant(
-                "PKCE verification failed: code_verifier does not match",
-            ));
-        }
+        pkce(grant.challenge.as_deref(), params.get("code_verifier"))?;
         let refresh_token = self.start_family(&grant.username, &grant.scopes);
         Ok(self.tokens(
             &grant.username,
@@ -251,5 +233,21 @@ impl Context<'_> {
             body["id_token"] = mint::id_token(&subject).into();
         }
         body
+    }
+}
+
+/// The PKCE check of a code exchange: a code issued with a challenge needs its verifier.
+fn pkce(challenge: Option<&str>, verifier: Option<&str>) -> Result<(), OAuthError> {
+    let failed = |why: &str| {
+        Err(OAuthError::invalid_grant(format!(
+            "PKCE verification failed: {why}"
+        )))
+    };
+    match (challenge, verifier) {
+        (Some(challenge), Some(verifier)) if grants::pkce_matches(challenge, verifier) => Ok(()),
+        (Some(_), Some(_)) => failed("code_verifier does not match the code_challenge"),
+        (Some(_), None) => failed("code_verifier is missing"),
+        (None, Some(_)) => failed("code_verifier sent for a code issued without a code_challenge"),
+        (None, None) => Ok(()),
     }
 }
