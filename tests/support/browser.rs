@@ -13,10 +13,15 @@
 //! panics with the selector (or the last URL), the page's URL and its title.
 //!
 //! Dropping the value deletes the session (Chromium quits), then kills
-//! chromedriver's whole process group and waits until no process that uses
-//! the profile is left. Chromium runs with `--disable-crashpad-for-testing`:
-//! otherwise its crash handler detaches from chromedriver (a new session,
-//! parent 1) and writes to `~/.config/chromium`.
+//! chromedriver's whole process group, then any process left whose command
+//! line names the temporary directory, and waits until none is left.
+//! chromedriver runs with `XDG_CONFIG_HOME` and `XDG_CACHE_HOME` in that
+//! directory, so Chromium writes nothing to `~/.config` or `~/.cache`, and
+//! its crash handler (`chrome_crashpad_handler`, which detaches into a
+//! session of its own, out of reach of the group kill) gets a
+//! `--database=<temporary directory>/…` argument by which it is found.
+//! Chromium's `--disable-crashpad-for-testing` is no way out: with it, every
+//! navigation hangs ("Timed out receiving message from renderer").
 //!
 //! Nothing here knows what it automates: any page served on 127.0.0.1 works,
 //! plain HTML forms with POST submits and 302/303 redirects included. Only
@@ -93,8 +98,13 @@ struct WdError {
 
 impl std::fmt::Display for WdError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // chromedriver's message starts with the error code already.
         let first = self.message.lines().next().unwrap_or("");
-        write!(f, "{}: {first}", self.error)
+        if first.starts_with(&self.error) {
+            write!(f, "{first}")
+        } else {
+            write!(f, "{}: {first}", self.error)
+        }
     }
 }
 
@@ -150,7 +160,14 @@ impl Browser {
             };
             let profile = dir.path().join(format!("profile-{attempt}"));
             match new_session(&agent, &driver.base, &profile) {
-                Ok(session) => return Browser { agent, session, driver, dir },
+                Ok(session) => {
+                    return Browser {
+                        agent,
+                        session,
+                        driver,
+                        dir,
+                    }
+                }
                 Err(e) => last = e.to_string(),
             }
             eprintln!("browser: try {attempt} of {ATTEMPTS} failed: {last}");
@@ -195,14 +212,22 @@ impl Browser {
         self.retry(css, |element| {
             let path = format!("/element/{}", element.id);
             self.call("POST", &format!("{path}/clear"), Some(json!({})))?;
-            self.call("POST", &format!("{path}/value"), Some(json!({ "text": text })))
+            self.call(
+                "POST",
+                &format!("{path}/value"),
+                Some(json!({ "text": text })),
+            )
         });
     }
 
     /// Clicks the element matching `css` (waiting until it can be clicked).
     pub fn click(&self, css: &str) {
         self.retry(css, |element| {
-            self.call("POST", &format!("/element/{}/click", element.id), Some(json!({})))
+            self.call(
+                "POST",
+                &format!("/element/{}/click", element.id),
+                Some(json!({})),
+            )
         });
     }
 
@@ -218,15 +243,17 @@ impl Browser {
     /// passes, which panics with the last URL) and returns it.
     pub fn wait_for_url(&self, predicate: impl Fn(&str) -> bool, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
-        let mut last = String::from("(none yet)");
         loop {
-            match self.call("GET", "/url", None) {
+            let last = match self.call("GET", "/url", None) {
                 Ok(Value::String(url)) if predicate(&url) => return url,
-                Ok(url) => last = url.as_str().unwrap_or_default().to_owned(),
-                Err(e) => last = format!("{last} (then: {e})"),
-            }
+                Ok(url) => format!("{:?}", url.as_str().unwrap_or_default()),
+                Err(e) => format!("unreadable ({e})"),
+            };
             if Instant::now() >= deadline {
-                panic!("timed out after {timeout:?} waiting for a matching URL; last URL {last} ({})", self.here());
+                panic!(
+                    "timed out after {timeout:?} waiting for a matching URL; last URL {last} ({})",
+                    self.here()
+                );
             }
             std::thread::sleep(POLL);
         }
@@ -237,7 +264,8 @@ impl Browser {
         let path = path.as_ref();
         let data = self.command("GET", "/screenshot", None);
         let png = decode_base64(data.as_str().unwrap_or_default());
-        std::fs::write(path, png).unwrap_or_else(|e| panic!("write screenshot {}: {e}", path.display()));
+        std::fs::write(path, png)
+            .unwrap_or_else(|e| panic!("write screenshot {}: {e}", path.display()));
     }
 
     /// chromedriver's log file (kept until the value is dropped).
@@ -260,7 +288,10 @@ impl Browser {
                 Err(e) => panic!("{css:?}: {e} ({})", self.here()),
             };
             if Instant::now() >= deadline {
-                panic!("timed out after {WAIT:?} waiting for {css:?} ({error}; {})", self.here());
+                panic!(
+                    "timed out after {WAIT:?} waiting for {css:?} ({error}; {})",
+                    self.here()
+                );
             }
             std::thread::sleep(POLL);
         }
@@ -271,7 +302,11 @@ impl Browser {
         let body = json!({ "using": "css selector", "value": css });
         let found = self.call("POST", "/element", Some(body))?;
         let id = found[ELEMENT_KEY].as_str().unwrap_or_default().to_owned();
-        Ok(Element { browser: self, css: css.to_owned(), id })
+        Ok(Element {
+            browser: self,
+            css: css.to_owned(),
+            id,
+        })
     }
 
     /// "URL …, title …" of the current page, for panic messages.
@@ -314,6 +349,7 @@ impl Drop for Browser {
         }
     }
 }
+
 impl Element<'_> {
     /// The element's rendered text.
     pub fn text(&self) -> String {
@@ -323,7 +359,9 @@ impl Element<'_> {
 
     /// The element's attribute `name`, if it has it.
     pub fn attribute(&self, name: &str) -> Option<String> {
-        self.get(&format!("attribute/{name}")).as_str().map(str::to_owned)
+        self.get(&format!("attribute/{name}"))
+            .as_str()
+            .map(str::to_owned)
     }
 
     /// The element's DOM property `name` (such as an input's current `value`).
@@ -334,13 +372,17 @@ impl Element<'_> {
     /// Clicks the element.
     pub fn click(&self) {
         let path = format!("/element/{}/click", self.id);
-        self.browser.call("POST", &path, Some(json!({}))).unwrap_or_else(|e| self.fail(e));
+        self.browser
+            .call("POST", &path, Some(json!({})))
+            .unwrap_or_else(|e| self.fail(e));
     }
 
     /// Reads `/element/<id>/<what>`, panicking with the selector.
     fn get(&self, what: &str) -> Value {
         let path = format!("/element/{}/{what}", self.id);
-        self.browser.call("GET", &path, None).unwrap_or_else(|e| self.fail(e))
+        self.browser
+            .call("GET", &path, None)
+            .unwrap_or_else(|e| self.fail(e))
     }
 
     /// Panics naming the element's selector and the page.
@@ -348,7 +390,6 @@ impl Element<'_> {
         panic!("{:?}: {error} ({})", self.css, self.browser.here())
     }
 }
-
 
 impl Driver {
     /// Runs chromedriver on a free loopback port, in its own process group,
@@ -366,18 +407,27 @@ impl Driver {
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone the log file handle"))
             .stderr(log)
+            .env("XDG_CONFIG_HOME", dir.join("config"))
+            .env("XDG_CACHE_HOME", dir.join("cache"))
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("{MISSING} (running {CHROMEDRIVER}: {e})"));
         let base = format!("http://127.0.0.1:{port}");
-        let mut driver = Driver { child, base, dir: dir.to_owned(), reaped: false };
+        let mut driver = Driver {
+            child,
+            base,
+            dir: dir.to_owned(),
+            reaped: false,
+        };
         driver.wait_ready().then_some(driver)
     }
 
     /// Polls `/status` until it says ready (`true`) or chromedriver exits
     /// (`false`); panics after [`STARTUP`].
     fn wait_ready(&mut self) -> bool {
-        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(2)).build();
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(2))
+            .build();
         let deadline = Instant::now() + STARTUP;
         loop {
             let status = request(&agent, "GET", &format!("{}/status", self.base), None);
@@ -400,7 +450,8 @@ impl Driver {
 
 impl Drop for Driver {
     /// Kills chromedriver's process group (Chromium is in it), reaps
-    /// chromedriver and waits until no process uses the directory.
+    /// chromedriver, then kills what is left that names the directory (the
+    /// crash handler) and waits until it is gone.
     fn drop(&mut self) {
         if !self.reaped {
             // chromedriver leads its group; until it is reaped below, its pid
@@ -420,10 +471,18 @@ impl Drop for Driver {
 /// Opens a WebDriver session on a headless Chromium with the profile
 /// `profile`; returns the session id.
 fn new_session(agent: &ureq::Agent, base: &str, profile: &Path) -> Result<String, WdError> {
-    let answer = request(agent, "POST", &format!("{base}/session"), Some(capabilities(profile)))?;
+    let answer = request(
+        agent,
+        "POST",
+        &format!("{base}/session"),
+        Some(capabilities(profile)),
+    )?;
     match answer["sessionId"].as_str() {
         Some(id) => Ok(id.to_owned()),
-        None => Err(WdError { error: "no session id".into(), message: answer.to_string() }),
+        None => Err(WdError {
+            error: "no session id".into(),
+            message: answer.to_string(),
+        }),
     }
 }
 
@@ -438,9 +497,6 @@ fn capabilities(profile: &Path) -> Value {
         "--disable-sync",
         "--no-first-run",
         "--disable-quic",
-        // No crash handler: it would detach from chromedriver's process group
-        // and write to ~/.config/chromium.
-        "--disable-crashpad-for-testing",
         // Shared memory in the temp dir: /dev/shm is small in containers.
         "--disable-dev-shm-usage",
         "--window-size=1280,1024",
@@ -458,7 +514,12 @@ fn capabilities(profile: &Path) -> Value {
 
 /// Sends one WebDriver request and returns the answer's `value`, or the
 /// WebDriver error it carries.
-fn request(agent: &ureq::Agent, method: &str, url: &str, body: Option<Value>) -> Result<Value, WdError> {
+fn request(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    body: Option<Value>,
+) -> Result<Value, WdError> {
     let request = agent.request(method, url);
     let answer = match body {
         Some(body) => request.send_json(body),
@@ -467,12 +528,18 @@ fn request(agent: &ureq::Agent, method: &str, url: &str, body: Option<Value>) ->
     let response = match answer {
         Ok(response) => response,
         Err(ureq::Error::Status(_, response)) => response,
-        Err(e) => return Err(WdError { error: "transport".into(), message: e.to_string() }),
+        Err(e) => {
+            return Err(WdError {
+                error: "transport".into(),
+                message: e.to_string(),
+            })
+        }
     };
     let status = response.status();
-    let mut json: Value = response
-        .into_json()
-        .map_err(|e| WdError { error: "bad answer".into(), message: format!("HTTP {status}: {e}") })?;
+    let mut json: Value = response.into_json().map_err(|e| WdError {
+        error: "bad answer".into(),
+        message: format!("HTTP {status}: {e}"),
+    })?;
     let value = json["value"].take();
     match value["error"].as_str() {
         Some(error) if status >= 400 => Err(WdError {
@@ -496,8 +563,8 @@ fn log_tail(path: &Path) -> String {
     lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
-/// Waits (up to 10 s) until no live process has `dir` on its command line,
-/// then warns about any that is left.
+/// Kills every live process that has `dir` on its command line and waits
+/// (up to 10 s) until none is left, then warns about any that is.
 fn wait_gone(dir: &Path) {
     let needle = dir.to_string_lossy().into_owned();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -510,6 +577,12 @@ fn wait_gone(dir: &Path) {
             eprintln!("browser: processes still using {needle}: {left:?}");
             return;
         }
+        let pids: Vec<String> = left.iter().map(u32::to_string).collect();
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .args(&pids)
+            .stderr(Stdio::null())
+            .status();
         std::thread::sleep(POLL);
     }
 }

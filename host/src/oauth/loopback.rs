@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc::Sender;
 use url::Url;
 
 use super::OAuthError;
@@ -36,24 +39,43 @@ impl Loopback {
     }
 
     /// Waits for the redirect to our path and returns its query parameters.
+    ///
+    /// Each connection is served on its own task: browsers open idle
+    /// "preconnect" sockets that never send a request, and waiting on one of
+    /// those must not hold up the real redirect.
     pub async fn wait(&self) -> Result<HashMap<String, String>, OAuthError> {
+        let (found, mut redirects) = tokio::sync::mpsc::channel(1);
         loop {
-            let Ok((mut stream, _)) = self.listener.accept().await else { continue };
-            let mut buffer = vec![0u8; 8192];
-            let n = stream.read(&mut buffer).await.unwrap_or(0);
-            let head = String::from_utf8_lossy(&buffer[..n]);
-            let target = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-            let url = Url::parse(&format!("http://localhost{target}")).ok();
-            let Some(url) = url.filter(|u| u.path() == self.path) else {
-                let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
-                continue;
-            };
-            let reply = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{DONE_PAGE}",
-                DONE_PAGE.len()
-            );
-            let _ = stream.write_all(reply.as_bytes()).await;
-            return Ok(url.query_pairs().into_owned().collect());
+            tokio::select! {
+                Some(params) = redirects.recv() => return Ok(params),
+                accepted = self.listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    tokio::spawn(serve(stream, self.path.clone(), found.clone()));
+                }
+            }
         }
     }
+}
+
+/// Answers one connection: the page for our path (passing its query on), 404 otherwise.
+async fn serve(mut stream: TcpStream, path: String, found: Sender<HashMap<String, String>>) {
+    let mut buffer = vec![0u8; 8192];
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer)).await;
+    let n = match read {
+        Ok(Ok(n)) if n > 0 => n,
+        _ => return,
+    };
+    let head = String::from_utf8_lossy(&buffer[..n]);
+    let target = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let url = Url::parse(&format!("http://localhost{target}")).ok().filter(|u| u.path() == path);
+    let Some(url) = url else {
+        let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+        return;
+    };
+    let reply = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{DONE_PAGE}",
+        DONE_PAGE.len()
+    );
+    let _ = stream.write_all(reply.as_bytes()).await;
+    let _ = found.send(url.query_pairs().into_owned().collect()).await;
 }
