@@ -214,23 +214,36 @@ impl Connection {
             message: e.message().to_owned(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let invalid = |place: String, problem: String| ConnectionError::Invalid { path: path.to_owned(), place, problem };
+        let invalid = |place: String, problem: String| ConnectionError::Invalid {
+            path: path.to_owned(),
+            place,
+            problem,
+        };
         let mut fields = BTreeMap::new();
         for (name, raw_source) in raw.fields {
-            let source = raw_source.into_source().map_err(|p| invalid(format!("[fields] {name}"), p))?;
+            let source = raw_source
+                .into_source()
+                .map_err(|p| invalid(format!("[fields] {name}"), p))?;
             fields.insert(name, source);
         }
         let access_token = match raw.token.access_token {
-            Some(raw_source) => Some(raw_source.into_source().map_err(|p| invalid("[token] access_token".into(), p))?),
+            Some(raw_source) => Some(
+                raw_source
+                    .into_source()
+                    .map_err(|p| invalid("[token] access_token".into(), p))?,
+            ),
             None => None,
         };
         let mut stores = BTreeMap::new();
         for (name, raw_store) in raw.stores {
-            let config = raw_store.resolve().map_err(|p| invalid(format!("[stores.{name}]"), p))?;
+            let config = raw_store
+                .resolve()
+                .map_err(|p| invalid(format!("[stores.{name}]"), p))?;
             stores.insert(name, config);
         }
         let token_store = raw.token.store;
-        check_token_store(token_store.as_deref(), &stores).map_err(|p| invalid("[token] store".into(), p))?;
+        check_token_store(token_store.as_deref(), &stores)
+            .map_err(|p| invalid("[token] store".into(), p))?;
         Ok(Connection {
             path: path.to_owned(),
             connector: base.join(&raw.connector),
@@ -277,14 +290,22 @@ impl Connection {
         let stores = self
             .stores
             .iter()
-            .map(|(name, config)| (name.clone(), Arc::new(VaultStore::new(config.clone())) as Arc<dyn CredentialStore>))
+            .map(|(name, config)| {
+                (
+                    name.clone(),
+                    Arc::new(VaultStore::new(config.clone())) as Arc<dyn CredentialStore>,
+                )
+            })
             .collect();
         Resolver::new(stores)
     }
 }
 
 /// Tokens are written back where they are kept, so that store must exist and be writable.
-fn check_token_store(store: Option<&str>, stores: &BTreeMap<String, VaultConfig>) -> Result<(), String> {
+fn check_token_store(
+    store: Option<&str>,
+    stores: &BTreeMap<String, VaultConfig>,
+) -> Result<(), String> {
     let Some(name) = store else { return Ok(()) };
     match stores.get(name) {
         None => Err(format!("no store named {name:?} is defined under [stores]")),
@@ -403,17 +424,35 @@ mod store_tests {
         "#;
         let c = Connection::parse(Path::new("c.toml"), text).unwrap();
         let vault = &c.stores["vault"];
-        assert_eq!((vault.address.as_str(), vault.mount.as_str(), vault.kv_version, vault.path.as_str()), ("http://127.0.0.1:8200", "secret", 2, "connectors"));
+        assert_eq!(
+            (
+                vault.address.as_str(),
+                vault.mount.as_str(),
+                vault.kv_version,
+                vault.path.as_str()
+            ),
+            ("http://127.0.0.1:8200", "secret", 2, "connectors")
+        );
         assert!(!vault.read_write);
-        let FieldSource::Asset(asset) = &c.fields["client_secret"] else { panic!() };
-        assert_eq!(vault.location(asset), "secret/data/connectors/cc-app (KV v2, mount secret)");
+        let FieldSource::Asset(asset) = &c.fields["client_secret"] else {
+            panic!()
+        };
+        assert_eq!(
+            vault.location(asset),
+            "secret/data/connectors/cc-app (KV v2, mount secret)"
+        );
     }
 
     #[test]
     fn token_store_must_be_read_write() {
         let text = "connector = \"x\"\n[token]\nstore = \"vault\"\n[stores.vault]\naddress = \"http://v:1\"\n";
-        let err = Connection::parse(Path::new("c.toml"), text).unwrap_err().to_string();
-        assert!(err.contains("read-only") && err.contains("read-write"), "{err}");
+        let err = Connection::parse(Path::new("c.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("read-only") && err.contains("read-write"),
+            "{err}"
+        );
         let ok = text.replace("address", "mode = \"read-write\"\naddress");
         assert!(Connection::parse(Path::new("c.toml"), &ok).is_ok());
     }

@@ -24,9 +24,9 @@
 
 pub mod connection;
 pub mod egress;
-pub mod secrets;
 pub mod invoke;
 pub mod oauth;
+pub mod secrets;
 
 pub use connection::{Connection, ConnectionError};
 pub use egress::{EgressPolicy, Origin};

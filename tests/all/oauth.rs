@@ -14,9 +14,15 @@ use std::time::Duration;
 fn run_with_tokens(connection: &ConnectionFile, activity: &str, input: &Value) -> Run {
     let (key, dir) = data_env(connection);
     let conn = connection.path.display().to_string();
-    let out = host_env(&["run", &conn, activity, "--input", &input.to_string()], &[(key, dir.as_str())]);
+    let out = host_env(
+        &["run", &conn, activity, "--input", &input.to_string()],
+        &[(key, dir.as_str())],
+    );
     for token in token_values(connection) {
-        assert!(!out.stdout.contains(&token) && !out.stderr.contains(&token), "a real token leaked into output");
+        assert!(
+            !out.stdout.contains(&token) && !out.stderr.contains(&token),
+            "a real token leaked into output"
+        );
     }
     out
 }
@@ -25,12 +31,18 @@ fn run_with_tokens(connection: &ConnectionFile, activity: &str, input: &Value) -
 fn connect_over_http(sandbox: &Sandbox, connection: &ConnectionFile, args: &[&str]) -> Run {
     let connecting = Connecting::start(connection, args);
     let location = signin::sign_in(&sandbox.url, &connecting.prompt, "verify");
-    ureq::get(&location).call().expect("the loopback redirect answers");
+    ureq::get(&location)
+        .call()
+        .expect("the loopback redirect answers");
     connecting.finish()
 }
 
 fn stats(sandbox: &Sandbox) -> Value {
-    ureq::get(&format!("{}/__sandbox/oauth/stats", sandbox.url)).call().unwrap().into_json().unwrap()
+    ureq::get(&format!("{}/__sandbox/oauth/stats", sandbox.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap()
 }
 
 #[test]
@@ -54,7 +66,11 @@ fn browser_sign_in_with_an_sms_code_connects_and_the_tokens_work() {
     assert!(browser.text("#done").contains("Connector host"));
     let out = connecting.finish();
     assert_eq!(out.code, 0, "{out:#?}");
-    assert!(out.stderr.contains("connected: granted") && out.stderr.contains("offline_access"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("connected: granted") && out.stderr.contains("offline_access"),
+        "{}",
+        out.stderr
+    );
     let lists = run_with_tokens(&connection, "list-contact-lists", &json!({})).ok();
     assert!(lists["lists"].is_array());
 }
@@ -66,7 +82,9 @@ fn a_forged_state_is_refused() {
     let connection = app.connection(&sandbox, "");
     let connecting = Connecting::start(&connection, &[]);
     let _ = ureq::get(&format!("{}?code=stolen&state=forged", app.redirect)).call();
-    connecting.finish().fails_with(7, &["state does not match", "possible CSRF"]);
+    connecting
+        .finish()
+        .fails_with(7, &["state does not match", "possible CSRF"]);
 }
 
 #[test]
@@ -78,7 +96,9 @@ fn declining_in_the_browser_is_a_clear_error() {
     let location = signin::sign_in(&sandbox.url, &connecting.prompt, "decline");
     assert!(location.contains("error=access_denied"), "{location}");
     let _ = ureq::get(&location).call();
-    connecting.finish().fails_with(7, &["declined (access_denied)"]);
+    connecting
+        .finish()
+        .fails_with(7, &["declined (access_denied)"]);
 }
 
 #[test]
@@ -87,7 +107,9 @@ fn a_pkce_verifier_mismatch_is_refused() {
     use sha2::Digest;
     let sandbox = Sandbox::start();
     let app = App::register(&sandbox, "rotating", false);
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(b"the-right-verifier-0123456789012345678901234"));
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(
+        b"the-right-verifier-0123456789012345678901234",
+    ));
     let authorize = format!(
         "{}/oauth2/default/v1/authorize?client_id={}&redirect_uri={}&response_type=code&scope=contact_data&state=s1&code_challenge={challenge}&code_challenge_method=S256",
         sandbox.url, app.client_id, app.redirect
@@ -95,7 +117,13 @@ fn a_pkce_verifier_mismatch_is_refused() {
     let location = signin::sign_in(&sandbox.url, &authorize, "verify");
     let code = url_param(&location, "code");
     let exchange = |verifier: &str| {
-        let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", app.redirect.as_str()), ("client_id", app.client_id.as_str()), ("code_verifier", verifier)];
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", app.redirect.as_str()),
+            ("client_id", app.client_id.as_str()),
+            ("code_verifier", verifier),
+        ];
         match ureq::post(&format!("{}/oauth2/default/v1/token", sandbox.url)).send_form(&form) {
             Ok(r) => (r.status(), r.into_json::<Value>().unwrap()),
             Err(ureq::Error::Status(s, r)) => (s, r.into_json::<Value>().unwrap()),
@@ -103,12 +131,20 @@ fn a_pkce_verifier_mismatch_is_refused() {
         }
     };
     let (status, body) = exchange("a-wrong-verifier-0123456789012345678901234567");
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
 }
 
 fn url_param(url: &str, name: &str) -> String {
     let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    query.split('&').find_map(|kv| kv.strip_prefix(&format!("{name}="))).unwrap_or_else(|| panic!("no {name} in {url}")).to_owned()
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} in {url}"))
+        .to_owned()
 }
 
 #[test]
@@ -118,11 +154,19 @@ fn device_flow_end_to_end_honours_slow_down() {
     let connection = app.connection(&sandbox, "");
     sandbox.control("faults", json!({"path": "/oauth2/default/v1/token", "method": "POST", "status": 400, "body": {"error": "slow_down", "error_description": "poll less often"}, "count": 1}));
     let connecting = Connecting::start(&connection, &["--device"]);
-    let user_code = connecting.prompt.split("enter the code ").nth(1).and_then(|r| r.split_whitespace().next()).expect("user code").to_owned();
+    let user_code = connecting
+        .prompt
+        .split("enter the code ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("user code")
+        .to_owned();
     signin::approve_device(&sandbox.url, &user_code, "approve");
     let out = connecting.finish();
     assert_eq!(out.code, 0, "{out:#?}");
-    assert!(run_with_tokens(&connection, "list-contact-lists", &json!({})).ok()["lists"].is_array());
+    assert!(
+        run_with_tokens(&connection, "list-contact-lists", &json!({})).ok()["lists"].is_array()
+    );
 }
 
 #[test]
@@ -132,9 +176,14 @@ fn an_expired_access_token_is_refreshed_before_the_call() {
     let connection = app.connection(&sandbox, "");
     assert_eq!(connect_over_http(&sandbox, &connection, &[]).code, 0);
     std::thread::sleep(Duration::from_millis(2300));
-    assert!(run_with_tokens(&connection, "list-contact-lists", &json!({})).ok()["lists"].is_array());
+    assert!(
+        run_with_tokens(&connection, "list-contact-lists", &json!({})).ok()["lists"].is_array()
+    );
     assert_eq!(stats(&sandbox)["refreshes"], 1);
-    assert!(sandbox.requests().iter().all(|r| r["status"] == 200), "no call went out with the expired token");
+    assert!(
+        sandbox.requests().iter().all(|r| r["status"] == 200),
+        "no call went out with the expired token"
+    );
 }
 
 #[test]
@@ -143,11 +192,20 @@ fn a_401_refreshes_and_retries_once() {
     let app = App::register(&sandbox, "rotating", true);
     let connection = app.connection(&sandbox, "");
     assert_eq!(connect_over_http(&sandbox, &connection, &[]).code, 0);
-    let access = token_values(&connection).into_iter().next().expect("an access token");
+    let access = token_values(&connection)
+        .into_iter()
+        .next()
+        .expect("an access token");
     sandbox.control("tokens/revoke", json!({"token": access}));
-    assert!(run_with_tokens(&connection, "list-contact-lists", &json!({})).ok()["lists"].is_array());
+    assert!(
+        run_with_tokens(&connection, "list-contact-lists", &json!({})).ok()["lists"].is_array()
+    );
     assert_eq!(stats(&sandbox)["refreshes"], 1);
-    let statuses: Vec<Value> = sandbox.requests().iter().map(|r| r["status"].clone()).collect();
+    let statuses: Vec<Value> = sandbox
+        .requests()
+        .iter()
+        .map(|r| r["status"].clone())
+        .collect();
     assert_eq!(statuses, vec![json!(401), json!(200)]);
 }
 
@@ -156,10 +214,20 @@ fn without_offline_access_an_expired_token_asks_to_reconnect() {
     let sandbox = Sandbox::start_with(&["--no-rate-limit", "--access-token-lifetime", "2"]);
     let app = App::register(&sandbox, "rotating", true);
     let connection = app.connection(&sandbox, "");
-    assert_eq!(connect_over_http(&sandbox, &connection, &["--scopes", "contact_data"]).code, 0);
+    assert_eq!(
+        connect_over_http(&sandbox, &connection, &["--scopes", "contact_data"]).code,
+        0
+    );
     std::thread::sleep(Duration::from_millis(2300));
     let out = run_with_tokens(&connection, "list-contact-lists", &json!({}));
-    out.fails_with(7, &["no refresh token", "offline_access", "reconnect with `connector-host connect"]);
+    out.fails_with(
+        7,
+        &[
+            "no refresh token",
+            "offline_access",
+            "reconnect with `connector-host connect",
+        ],
+    );
 }
 
 #[test]
@@ -167,13 +235,35 @@ fn a_missing_scope_is_refused_before_the_connector_runs() {
     let sandbox = Sandbox::start();
     let app = App::register(&sandbox, "rotating", true);
     let connection = app.connection(&sandbox, "");
-    assert_eq!(connect_over_http(&sandbox, &connection, &["--scopes", "account_read offline_access"]).code, 0);
+    assert_eq!(
+        connect_over_http(
+            &sandbox,
+            &connection,
+            &["--scopes", "account_read offline_access"]
+        )
+        .code,
+        0
+    );
     let out = run_with_tokens(&connection, "create-contact-list", &json!({"name": "x"}));
-    out.fails_with(7, &["activity create-contact-list needs scope contact_data", "granted account_read offline_access", "--scopes \"account_read offline_access contact_data\""]);
+    out.fails_with(
+        7,
+        &[
+            "activity create-contact-list needs scope contact_data",
+            "granted account_read offline_access",
+            "--scopes \"account_read offline_access contact_data\"",
+        ],
+    );
     assert!(sandbox.requests().is_empty(), "nothing was sent");
     let (key, dir) = data_env(&connection);
-    let status = host_env(&["status", &connection.path.display().to_string()], &[(key, dir.as_str())]);
-    assert!(status.stdout.contains("connected") && status.stdout.contains("account_read offline_access"), "{status:#?}");
+    let status = host_env(
+        &["status", &connection.path.display().to_string()],
+        &[(key, dir.as_str())],
+    );
+    assert!(
+        status.stdout.contains("connected")
+            && status.stdout.contains("account_read offline_access"),
+        "{status:#?}"
+    );
 }
 
 #[test]
@@ -205,19 +295,37 @@ fn four_processes_share_a_rotating_refresh_token_through_vault() {
             })
         })
         .collect();
-    let results: Vec<(usize, i32, usize)> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    let results: Vec<(usize, i32, usize)> =
+        workers.into_iter().map(|w| w.join().unwrap()).collect();
     let stats = stats(&sandbox);
     let conflicts: usize = results.iter().map(|r| r.2).sum();
     eprintln!("race: {processes} processes x {calls} calls; results {results:?}; sandbox {stats}; CAS conflicts resolved {conflicts}");
-    assert!(results.iter().all(|(ok, code, _)| *ok == calls && *code == 0), "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|(ok, code, _)| *ok == calls && *code == 0),
+        "{results:?}"
+    );
     assert_eq!(stats["invalid_grant"], 0, "no refresh token was used twice");
-    assert!(stats["refreshes"].as_u64().unwrap() >= 2, "the tokens were refreshed across several lifetimes: {stats}");
+    assert!(
+        stats["refreshes"].as_u64().unwrap() >= 2,
+        "the tokens were refreshed across several lifetimes: {stats}"
+    );
     let record = bao.root_ok(None, "GET", "secret/data/connectors/cc-oauth", None);
-    let refresh = record["data"]["data"]["refresh_token"].as_str().expect("a refresh token in Vault").to_owned();
+    let refresh = record["data"]["data"]["refresh_token"]
+        .as_str()
+        .expect("a refresh token in Vault")
+        .to_owned();
     let still_works = ureq::post(&format!("{}/oauth2/default/v1/token", sandbox.url))
-        .set("Authorization", &format!("Basic {}", basic(&app.client_id, CANARIES[1])))
+        .set(
+            "Authorization",
+            &format!("Basic {}", basic(&app.client_id, CANARIES[1])),
+        )
         .send_form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]);
-    assert!(still_works.is_ok(), "the refresh token left in Vault still works");
+    assert!(
+        still_works.is_ok(),
+        "the refresh token left in Vault still works"
+    );
 }
 
 fn basic(user: &str, password: &str) -> String {

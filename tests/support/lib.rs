@@ -242,7 +242,10 @@ fn host_command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(bin("connector-host"));
     command
         .args(args)
-        .env("CONNECTOR_HOST_CACHE_DIR", root().join("target/test-artifact-cache"))
+        .env(
+            "CONNECTOR_HOST_CACHE_DIR",
+            root().join("target/test-artifact-cache"),
+        )
         .env("CONNECTOR_HOST_LOG", "connector_host=debug,warn")
         .env_remove("VAULT_ADDR")
         .env_remove("VAULT_TOKEN")
@@ -254,7 +257,9 @@ fn host_command(args: &[&str], env: &[(&str, &str)]) -> Command {
 
 /// As [`host`], with extra environment variables.
 pub fn host_env(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let output = host_command(args, env).output().expect("run connector-host");
+    let output = host_command(args, env)
+        .output()
+        .expect("run connector-host");
     let run = Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -305,7 +310,11 @@ impl Batch {
             .expect("start connector-host");
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
-        Batch { child, stdin, stdout }
+        Batch {
+            child,
+            stdin,
+            stdout,
+        }
     }
 
     /// Sends one input and returns its result line (`{"ok": …}` or `{"error": …}`).
@@ -316,7 +325,8 @@ impl Batch {
         let mut line = String::new();
         self.stdout.read_line(&mut line).expect("read result line");
         assert_no_canary(&line);
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("result line is not JSON ({e}): {line:?}"))
+        serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("result line is not JSON ({e}): {line:?}"))
     }
 
     /// Closes stdin, waits, and returns the exit code and stderr (checked for canaries).
@@ -343,8 +353,15 @@ pub struct App {
 impl App {
     /// Registers an app (`refresh_mode` is `rotating` or `long-lived`).
     pub fn register(sandbox: &Sandbox, refresh_mode: &str, confidential: bool) -> App {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-        let app = App { client_id: format!("app-{port}"), redirect: format!("http://127.0.0.1:{port}/callback"), confidential };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let app = App {
+            client_id: format!("app-{port}"),
+            redirect: format!("http://127.0.0.1:{port}/callback"),
+            confidential,
+        };
         let mut body = serde_json::json!({"client_id": app.client_id, "redirect_uris": [app.redirect], "refresh_mode": refresh_mode});
         if confidential {
             body["client_secret"] = Value::String(CANARIES[1].into());
@@ -355,7 +372,11 @@ impl App {
 
     /// A Constant Contact connection using this app; tokens go to the connection's directory.
     pub fn connection(&self, sandbox: &Sandbox, extra: &str) -> ConnectionFile {
-        let secret = if self.confidential { format!("client_secret = \"{}\"\n", CANARIES[1]) } else { String::new() };
+        let secret = if self.confidential {
+            format!("client_secret = \"{}\"\n", CANARIES[1])
+        } else {
+            String::new()
+        };
         let text = format!(
             "[fields]\nclient_id = \"{}\"\n{secret}\n[oauth]\nredirect_uri = \"{}\"\n\n[endpoints]\n\"https://api.cc.email\" = \"{url}\"\n\"https://authz.constantcontact.com\" = \"{url}\"\n{extra}",
             self.client_id,
@@ -368,7 +389,10 @@ impl App {
 
 /// The environment that keeps a connection's token file in its own directory.
 pub fn data_env(connection: &ConnectionFile) -> (&'static str, String) {
-    ("CONNECTOR_HOST_DATA_DIR", connection.dir().join("data").display().to_string())
+    (
+        "CONNECTOR_HOST_DATA_DIR",
+        connection.dir().join("data").display().to_string(),
+    )
 }
 
 /// A running `connector-host connect`, stopped at the line that tells the person what to do.
@@ -386,7 +410,11 @@ impl Connecting {
         let conn = connection.path.display().to_string();
         let mut all = vec!["connect", conn.as_str(), "--no-browser", "--timeout", "60"];
         all.extend_from_slice(args);
-        let mut child = host_command(&all, &[(key, dir.as_str())]).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().expect("start connect");
+        let mut child = host_command(&all, &[(key, dir.as_str())])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start connect");
         let mut stderr = BufReader::new(child.stderr.take().expect("piped"));
         let mut line = String::new();
         let prompt = loop {
@@ -400,7 +428,11 @@ impl Connecting {
             }
         };
         assert_no_canary(&prompt);
-        Connecting { child, stderr, prompt }
+        Connecting {
+            child,
+            stderr,
+            prompt,
+        }
     }
 
     /// Waits for `connect` to end; its exit code and the rest of stderr.
@@ -409,17 +441,27 @@ impl Connecting {
         std::io::Read::read_to_string(&mut self.stderr, &mut rest).ok();
         let status = self.child.wait().expect("wait for connect");
         assert_no_canary(&rest);
-        Run { code: status.code().unwrap_or(-1), stdout: String::new(), stderr: rest }
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::new(),
+            stderr: rest,
+        }
     }
 }
 
 /// The token file `connect` wrote for `connection` (for canary checks on real tokens).
 pub fn token_values(connection: &ConnectionFile) -> Vec<String> {
     let dir = connection.dir().join("data/tokens");
-    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
     let mut values = Vec::new();
-    for entry in entries.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "json")) {
-        let record: Value = serde_json::from_str(&std::fs::read_to_string(entry.path()).unwrap()).unwrap();
+    for entry in entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+    {
+        let record: Value =
+            serde_json::from_str(&std::fs::read_to_string(entry.path()).unwrap()).unwrap();
         for key in ["access_token", "refresh_token"] {
             if let Some(v) = record[key].as_str() {
                 values.push(v.to_owned());

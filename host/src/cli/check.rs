@@ -47,7 +47,11 @@ impl Check {
         print_report(&connection, &resolver, &lines);
         let failed = lines.iter().filter(|l| l.outcome.is_err()).count();
         if failed > 0 {
-            return Err(Failed { message: format!("{failed} of {} checks failed", lines.len()), code: CONFIG }.into());
+            return Err(Failed {
+                message: format!("{failed} of {} checks failed", lines.len()),
+                code: CONFIG,
+            }
+            .into());
         }
         Ok(())
     }
@@ -55,32 +59,65 @@ impl Check {
 
 /// Every field, then the access token, in file order.
 fn entries(connection: &Connection) -> Vec<(String, &FieldSource)> {
-    let fields = connection.fields.iter().map(|(n, s)| (format!("field {n}"), s));
-    let token = connection.access_token.iter().map(|s| ("token access_token".to_owned(), s));
+    let fields = connection
+        .fields
+        .iter()
+        .map(|(n, s)| (format!("field {n}"), s));
+    let token = connection
+        .access_token
+        .iter()
+        .map(|s| ("token access_token".to_owned(), s));
     fields.chain(token).collect()
 }
 
 /// Loads the connector (checking its pin); also returns the fields it declares.
 async fn connector_line(connection: &Connection) -> (Line, Vec<ConnectionField>) {
     let loaded = match connection.read_connector() {
-        Ok(bytes) => super::load_connector(&connection.connector, &bytes).await.map_err(|e| format!("{e:#}")),
+        Ok(bytes) => super::load_connector(&connection.connector, &bytes)
+            .await
+            .map_err(|e| format!("{e:#}")),
         Err(e) => Err(e.to_string()),
     };
     let (outcome, fields) = match loaded {
         Ok(c) => {
             let info = c.info();
-            (Ok(format!("{} {}, {} activities", info.name, info.version, info.activities.len())), info.fields.clone())
+            (
+                Ok(format!(
+                    "{} {}, {} activities",
+                    info.name,
+                    info.version,
+                    info.activities.len()
+                )),
+                info.fields.clone(),
+            )
         }
         Err(e) => (Err(e), Vec::new()),
     };
-    let pin = if connection.connector_sha256.is_some() { " (sha256 pinned)" } else { "" };
-    let line = Line { what: "connector".into(), source: format!("{}{pin}", connection.connector.display()), outcome };
+    let pin = if connection.connector_sha256.is_some() {
+        " (sha256 pinned)"
+    } else {
+        ""
+    };
+    let line = Line {
+        what: "connector".into(),
+        source: format!("{}{pin}", connection.connector.display()),
+        outcome,
+    };
     (line, fields)
 }
 
-async fn field_line(resolver: &Resolver, connection: &Connection, name: &str, source: &FieldSource) -> Line {
+async fn field_line(
+    resolver: &Resolver,
+    connection: &Connection,
+    name: &str,
+    source: &FieldSource,
+) -> Line {
     let field = name.split_whitespace().last().unwrap_or(name);
-    let mut line = Line { what: name.to_owned(), source: source.to_string(), outcome: Ok("resolves".into()) };
+    let mut line = Line {
+        what: name.to_owned(),
+        source: source.to_string(),
+        outcome: Ok("resolves".into()),
+    };
     if let Err(e) = resolver.resolve(field, source).await {
         line.outcome = Err(format!("{e}").replace('\n', "\n      "));
         return line;
@@ -96,13 +133,25 @@ async fn field_line(resolver: &Resolver, connection: &Connection, name: &str, so
 
 /// Asks the store what its policy allows on the asset's path: `read` always,
 /// `update` too when tokens are written back there.
-async fn policy_check(resolver: &Resolver, connection: &Connection, name: &str, asset: &AssetRef) -> Result<String, String> {
+async fn policy_check(
+    resolver: &Resolver,
+    connection: &Connection,
+    name: &str,
+    asset: &AssetRef,
+) -> Result<String, String> {
     let (store_name, store) = resolver.store_for(name, asset).map_err(|e| e.to_string())?;
-    let caps = store.capabilities(std::slice::from_ref(asset)).await.map_err(|e| format!("{e}\n      hint: {}", e.hint()))?;
+    let caps = store
+        .capabilities(std::slice::from_ref(asset))
+        .await
+        .map_err(|e| format!("{e}\n      hint: {}", e.hint()))?;
     let caps = caps.into_iter().next().unwrap_or_default();
     let has = |c: &str| caps.iter().any(|x| x == c || x == "root");
     let writes = name.starts_with("token") && connection.token_store.as_deref() == Some(store_name);
-    let needed: &[&str] = if writes { &["read", "update"] } else { &["read"] };
+    let needed: &[&str] = if writes {
+        &["read", "update"]
+    } else {
+        &["read"]
+    };
     match needed.iter().find(|c| !has(c)) {
         None => Ok(format!("resolves; policy allows {}", needed.join(" and "))),
         Some(missing) => Err(format!(
@@ -122,7 +171,9 @@ async fn token_store_line(resolver: &Resolver, connection: &Connection) -> Optio
         name: connection.token_asset.clone(),
         external_name: None,
         store: Some(name.clone()),
-        kind: AssetKind::Secret { key: "access_token".into() },
+        kind: AssetKind::Secret {
+            key: "access_token".into(),
+        },
         version: None,
     };
     let (_, store) = resolver.store_for("tokens", &asset).ok()?;
@@ -134,12 +185,19 @@ async fn token_store_line(resolver: &Resolver, connection: &Connection) -> Optio
             if has("read") && (has("update") || has("create")) {
                 Ok("policy allows read and write-back".to_owned())
             } else {
-                Err(format!("the policy must allow read, create and update here (has: {})", caps.join(", ")))
+                Err(format!(
+                    "the policy must allow read, create and update here (has: {})",
+                    caps.join(", ")
+                ))
             }
         }
         Err(e) => Err(format!("{e}\n      hint: {}", e.hint())),
     };
-    Some(Line { what: "token store".into(), source, outcome })
+    Some(Line {
+        what: "token store".into(),
+        source,
+        outcome,
+    })
 }
 
 /// Fields the connector requires that the connection does not set.
@@ -150,7 +208,10 @@ fn required_fields(connection: &Connection, declared: &[ConnectionField]) -> Vec
         .map(|f| Line {
             what: format!("field {}", f.name),
             source: "not set".into(),
-            outcome: Err(format!("the connector requires it ({})\n      hint: add it under [fields]", f.label)),
+            outcome: Err(format!(
+                "the connector requires it ({})\n      hint: add it under [fields]",
+                f.label
+            )),
         })
         .collect()
 }

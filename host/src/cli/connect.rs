@@ -37,24 +37,45 @@ impl Connect {
         let bytes = connection.read_connector()?;
         let connector = super::load_connector(&connection.connector, &bytes).await?;
         let resolver = connection.resolver();
-        let Some(manager) = super::oauth_setup::token_manager(&connection, &connector, &resolver).await? else {
-            anyhow::bail!("connection {} has no [oauth] table; add one to connect with OAuth2", connection.path.display());
+        let Some(manager) =
+            super::oauth_setup::token_manager(&connection, &connector, &resolver).await?
+        else {
+            anyhow::bail!(
+                "connection {} has no [oauth] table; add one to connect with OAuth2",
+                connection.path.display()
+            );
         };
         let oauth = connection.oauth.as_ref().expect("checked by token_manager");
         let explicit: Option<Vec<String>> = self
             .scopes
             .map(|s| s.split_whitespace().map(str::to_owned).collect())
             .or_else(|| oauth.scopes.clone());
-        let scopes = requested_scopes(connector.info(), oauth.activities.as_deref(), explicit.as_deref());
-        let options = ConnectOptions { scopes, timeout: Duration::from_secs(self.timeout), open_browser: !self.no_browser };
+        let scopes = requested_scopes(
+            connector.info(),
+            oauth.activities.as_deref(),
+            explicit.as_deref(),
+        );
+        let options = ConnectOptions {
+            scopes,
+            timeout: Duration::from_secs(self.timeout),
+            open_browser: !self.no_browser,
+        };
         let record = if self.device {
             connect_device(manager.settings(), &options).await?
         } else {
             connect_browser(manager.settings(), &options).await?
         };
         manager.replace(&record).await?;
-        let refresh = if record.refresh_token.is_some() { "with a refresh token" } else { "without a refresh token" };
-        eprintln!("connected: granted {}; {refresh}; tokens kept in {}", record.scopes.join(" "), manager.store().describe());
+        let refresh = if record.refresh_token.is_some() {
+            "with a refresh token"
+        } else {
+            "without a refresh token"
+        };
+        eprintln!(
+            "connected: granted {}; {refresh}; tokens kept in {}",
+            record.scopes.join(" "),
+            manager.store().describe()
+        );
         Ok(())
     }
 }

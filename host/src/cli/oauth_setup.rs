@@ -12,12 +12,22 @@ use connector_host::{Connection, Connector};
 use sha2::{Digest, Sha256};
 
 /// The manager, or `None` when the connection has no `[oauth]` table.
-pub async fn token_manager(connection: &Connection, connector: &Connector, resolver: &Resolver) -> anyhow::Result<Option<TokenManager>> {
-    let Some(oauth) = &connection.oauth else { return Ok(None) };
+pub async fn token_manager(
+    connection: &Connection,
+    connector: &Connector,
+    resolver: &Resolver,
+) -> anyhow::Result<Option<TokenManager>> {
+    let Some(oauth) = &connection.oauth else {
+        return Ok(None);
+    };
     let client_id = match connection.fields.get("client_id") {
         Some(source) => {
             use secrecy::ExposeSecret;
-            resolver.resolve("client_id", source).await?.expose_secret().to_owned()
+            resolver
+                .resolve("client_id", source)
+                .await?
+                .expose_secret()
+                .to_owned()
         }
         None => anyhow::bail!(connector_host::ConnectionError::Invalid {
             path: connection.path.clone(),
@@ -29,9 +39,19 @@ pub async fn token_manager(connection: &Connection, connector: &Connector, resol
         Some(source) => Some(resolver.resolve("client_secret", source).await?),
         None => None,
     };
-    let settings = OAuthSettings::new(connector.info(), &connection.endpoints, client_id, client_secret, &oauth.redirect_uri)?;
+    let settings = OAuthSettings::new(
+        connector.info(),
+        &connection.endpoints,
+        client_id,
+        client_secret,
+        &oauth.redirect_uri,
+    )?;
     let display = connection.path.display().to_string();
-    Ok(Some(TokenManager::new(settings, token_store(connection), display)))
+    Ok(Some(TokenManager::new(
+        settings,
+        token_store(connection),
+        display,
+    )))
 }
 
 fn token_store(connection: &Connection) -> TokenStore {
@@ -42,10 +62,16 @@ fn token_store(connection: &Connection) -> TokenStore {
                 name: connection.token_asset.clone(),
                 external_name: None,
                 store: Some(name.clone()),
-                kind: AssetKind::Secret { key: "access_token".into() },
+                kind: AssetKind::Secret {
+                    key: "access_token".into(),
+                },
                 version: None,
             };
-            TokenStore::Vault { name: name.clone(), store: Arc::new(VaultStore::new(config)), asset }
+            TokenStore::Vault {
+                name: name.clone(),
+                store: Arc::new(VaultStore::new(config)),
+                asset,
+            }
         }
         None => TokenStore::File(token_file(connection)),
     }
@@ -58,7 +84,8 @@ fn token_file(connection: &Connection) -> PathBuf {
         .map(PathBuf::from)
         .or_else(|| dirs::data_dir().map(|d| d.join("connector-host")))
         .unwrap_or_else(|| std::env::temp_dir().join("connector-host"));
-    let absolute = std::fs::canonicalize(&connection.path).unwrap_or_else(|_| connection.path.clone());
+    let absolute =
+        std::fs::canonicalize(&connection.path).unwrap_or_else(|_| connection.path.clone());
     let digest = hex::encode(Sha256::digest(absolute.to_string_lossy().as_bytes()));
     base.join("tokens").join(format!("{}.json", &digest[..16]))
 }

@@ -8,8 +8,8 @@ use clap::Args;
 use connector_host::invoke::error_case;
 use connector_host::oauth::TokenManager;
 use connector_host::secrets::{FieldSource, Resolver};
-use secrecy::SecretString;
 use connector_host::{CallOptions, Connection, Connector, InvokeError};
+use secrecy::SecretString;
 use serde_json::{json, Value};
 
 use super::exit::{Failed, InputSourceError};
@@ -49,7 +49,13 @@ impl Run {
         let connector = super::load_connector(&connection.connector, &bytes).await?;
         let resolver = connection.resolver();
         let tokens = super::oauth_setup::token_manager(&connection, &connector, &resolver).await?;
-        let call = Call { connector: &connector, activity: &self.activity, connection: &connection, resolver: &resolver, tokens: tokens.as_ref() };
+        let call = Call {
+            connector: &connector,
+            activity: &self.activity,
+            connection: &connection,
+            resolver: &resolver,
+            tokens: tokens.as_ref(),
+        };
         if self.batch {
             return call.batch(&self.input).await;
         }
@@ -74,11 +80,21 @@ struct Call<'a> {
 impl Call<'_> {
     /// The bearer token: from the OAuth token manager (refreshed when due,
     /// scopes checked before anything runs) or the static `access_token`.
-    async fn bearer(&self, rejected: Option<&SecretString>) -> anyhow::Result<Option<SecretString>> {
+    async fn bearer(
+        &self,
+        rejected: Option<&SecretString>,
+    ) -> anyhow::Result<Option<SecretString>> {
         if let Some(tokens) = self.tokens {
             let record = tokens.fresh(rejected).await?;
-            let required = self.connector.info().activities.iter().find(|a| a.name == self.activity);
-            let required = required.map(|a| a.required_scopes.as_slice()).unwrap_or_default();
+            let required = self
+                .connector
+                .info()
+                .activities
+                .iter()
+                .find(|a| a.name == self.activity);
+            let required = required
+                .map(|a| a.required_scopes.as_slice())
+                .unwrap_or_default();
             tokens.check_scopes(&record, self.activity, required)?;
             return Ok(Some(record.access_token));
         }
@@ -92,7 +108,12 @@ impl Call<'_> {
     /// the call retried once (it may have been rotated); a retry-safe
     /// activity is retried after a rate limit, with backoff.
     async fn once(&self, input: &Value) -> anyhow::Result<Value> {
-        let retry_safe = self.connector.info().activities.iter().any(|a| a.name == self.activity && a.retry_safe);
+        let retry_safe = self
+            .connector
+            .info()
+            .activities
+            .iter()
+            .any(|a| a.name == self.activity && a.retry_safe);
         let (mut refetched, mut attempt, mut rejected) = (false, 0, None);
         loop {
             let bearer = self.bearer(rejected.as_ref()).await?;
@@ -103,9 +124,13 @@ impl Call<'_> {
             };
             match self.connector.call(self.activity, input, &options).await {
                 Err(InvokeError::Activity { error, .. })
-                    if error_case(&error) == Some("unauthorized") && !refetched && self.token_renewable() =>
+                    if error_case(&error) == Some("unauthorized")
+                        && !refetched
+                        && self.token_renewable() =>
                 {
-                    tracing::info!("the API refused the access token; renewing it and retrying once");
+                    tracing::info!(
+                        "the API refused the access token; renewing it and retrying once"
+                    );
                     refetched = true;
                     match &self.connection.access_token {
                         Some(source) if self.tokens.is_none() => self.resolver.forget(source).await,
@@ -113,7 +138,9 @@ impl Call<'_> {
                     }
                 }
                 Err(InvokeError::Activity { error, .. })
-                    if retry_safe && attempt < RATE_LIMIT_RETRIES && error_case(&error) == Some("rate_limited") =>
+                    if retry_safe
+                        && attempt < RATE_LIMIT_RETRIES
+                        && error_case(&error) == Some("rate_limited") =>
                 {
                     attempt += 1;
                     tracing::info!(attempt, "rate limited; retrying");
@@ -133,7 +160,13 @@ impl Call<'_> {
     async fn batch(&self, source: &str) -> anyhow::Result<()> {
         let lines: Box<dyn Iterator<Item = std::io::Result<String>>> = match source {
             "-" => Box::new(std::io::stdin().lock().lines()),
-            s => Box::new(read_text(s)?.lines().map(|l| Ok(l.to_owned())).collect::<Vec<_>>().into_iter()),
+            s => Box::new(
+                read_text(s)?
+                    .lines()
+                    .map(|l| Ok(l.to_owned()))
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            ),
         };
         let (mut calls, mut failures, mut code) = (0, 0, 0);
         for line in lines {
@@ -144,7 +177,9 @@ impl Call<'_> {
             calls += 1;
             let outcome = match serde_json::from_str::<Value>(&line) {
                 Ok(input) => self.once(&input).await,
-                Err(e) => Err(InputSourceError(format!("line {calls} is not valid JSON: {e}")).into()),
+                Err(e) => {
+                    Err(InputSourceError(format!("line {calls} is not valid JSON: {e}")).into())
+                }
             };
             let record = match outcome {
                 Ok(value) => json!({ "ok": value }),
@@ -158,7 +193,11 @@ impl Call<'_> {
             stdout.flush()?;
         }
         if failures > 0 {
-            return Err(Failed { message: format!("{failures} of {calls} calls failed (see the error lines)"), code }.into());
+            return Err(Failed {
+                message: format!("{failures} of {calls} calls failed (see the error lines)"),
+                code,
+            }
+            .into());
         }
         Ok(())
     }
@@ -166,7 +205,10 @@ impl Call<'_> {
     /// Pagination by convention: the input has `cursor`, the output has
     /// `next_cursor` and one array of records.
     async fn all_pages(&self, mut input: Value) -> anyhow::Result<()> {
-        let schema = self.connector.input_schema(self.activity).unwrap_or_default();
+        let schema = self
+            .connector
+            .input_schema(self.activity)
+            .unwrap_or_default();
         if schema.pointer("/properties/cursor").is_none() || !input.is_object() {
             anyhow::bail!(InputSourceError(format!(
                 "--all-pages needs an activity whose input has a `cursor` field; {:?} has none",
@@ -178,12 +220,17 @@ impl Call<'_> {
         let (mut pages, mut records) = (0, 0);
         loop {
             let page = self.once(&input).await?;
-            let items = page_records(&page)
-                .map_err(|e| anyhow::anyhow!("activity {:?} does not return a page: {e}", self.activity))?;
+            let items = page_records(&page).map_err(|e| {
+                anyhow::anyhow!("activity {:?} does not return a page: {e}", self.activity)
+            })?;
             for item in items {
                 if let Err(e) = writeln!(stdout, "{item}") {
                     // A closed pipe (`| head`) means the reader has had enough.
-                    return if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e.into()) };
+                    return if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        Ok(())
+                    } else {
+                        Err(e.into())
+                    };
                 }
             }
             (pages, records) = (pages + 1, records + items.len());
@@ -204,11 +251,17 @@ impl Call<'_> {
 
 /// The single array field of a page (`contacts`, `lists`, …).
 fn page_records(page: &Value) -> anyhow::Result<&Vec<Value>> {
-    let arrays: Vec<&Vec<Value>> =
-        page.as_object().into_iter().flat_map(|m| m.values()).filter_map(Value::as_array).collect();
+    let arrays: Vec<&Vec<Value>> = page
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter_map(Value::as_array)
+        .collect();
     match arrays.as_slice() {
         [one] => Ok(one),
-        _ => anyhow::bail!("expected an object with `next_cursor` and exactly one array of records"),
+        _ => {
+            anyhow::bail!("expected an object with `next_cursor` and exactly one array of records")
+        }
     }
 }
 
@@ -230,5 +283,6 @@ fn read_text(source: &str) -> anyhow::Result<String> {
 
 fn read_input(source: &str) -> anyhow::Result<Value> {
     let text = read_text(source)?;
-    serde_json::from_str(&text).map_err(|e| InputSourceError(format!("--input is not valid JSON: {e}")).into())
+    serde_json::from_str(&text)
+        .map_err(|e| InputSourceError(format!("--input is not valid JSON: {e}")).into())
 }

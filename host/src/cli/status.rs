@@ -23,8 +23,13 @@ impl Status {
         let bytes = connection.read_connector()?;
         let connector = super::load_connector(&connection.connector, &bytes).await?;
         let resolver = connection.resolver();
-        let Some(manager) = super::oauth_setup::token_manager(&connection, &connector, &resolver).await? else {
-            println!("connection {}: static access token (no [oauth] table)", connection.path.display());
+        let Some(manager) =
+            super::oauth_setup::token_manager(&connection, &connector, &resolver).await?
+        else {
+            println!(
+                "connection {}: static access token (no [oauth] table)",
+                connection.path.display()
+            );
             return Ok(());
         };
         println!("connection {}", connection.path.display());
@@ -32,13 +37,26 @@ impl Status {
         match manager.current().await {
             Ok((record, _)) => {
                 let left = record.expires_at as i64 - now() as i64;
-                let expiry = if left > 0 { format!("expires in {} s", left / 1000) } else { format!("expired {} s ago", -left / 1000) };
+                let expiry = if left > 0 {
+                    format!("expires in {} s", left / 1000)
+                } else {
+                    format!("expired {} s ago", -left / 1000)
+                };
                 println!("status:     connected");
                 println!("scopes:     {}", record.scopes.join(" "));
                 println!("access:     {expiry}");
-                println!("refresh:    {}", if record.refresh_token.is_some() { "yes (offline_access)" } else { "no: reconnect when the access token expires" });
+                println!(
+                    "refresh:    {}",
+                    if record.refresh_token.is_some() {
+                        "yes (offline_access)"
+                    } else {
+                        "no: reconnect when the access token expires"
+                    }
+                );
             }
-            Err(OAuthError::NotConnected { command, .. }) => println!("status:     not connected (run `{command}`)"),
+            Err(OAuthError::NotConnected { command, .. }) => {
+                println!("status:     not connected (run `{command}`)")
+            }
             Err(other) => return Err(other.into()),
         }
         Ok(())

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DeviceAuthorizationUrl, PkceCodeChallenge,
-    RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardDeviceAuthorizationResponse, TokenResponse, TokenUrl,
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DeviceAuthorizationUrl,
+    PkceCodeChallenge, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    StandardDeviceAuthorizationResponse, TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -42,7 +43,9 @@ macro_rules! client {
             .set_token_uri(TokenUrl::from_url(s.token_url.clone()))
             .set_redirect_uri(RedirectUrl::from_url(s.redirect_uri.clone()));
         match &s.client_secret {
-            Some(secret) => client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned())),
+            Some(secret) => {
+                client.set_client_secret(ClientSecret::new(secret.expose_secret().to_owned()))
+            }
             None => client,
         }
     }};
@@ -50,7 +53,10 @@ macro_rules! client {
 
 /// Authorization code flow: prints (and opens) the authorize URL, waits for
 /// the loopback redirect, checks `state`, exchanges the code with the PKCE verifier.
-pub async fn connect_browser(s: &OAuthSettings, options: &ConnectOptions) -> Result<TokenRecord, OAuthError> {
+pub async fn connect_browser(
+    s: &OAuthSettings,
+    options: &ConnectOptions,
+) -> Result<TokenRecord, OAuthError> {
     let loopback = Loopback::bind(&s.redirect_uri).await?;
     let client = client!(s);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -67,14 +73,20 @@ pub async fn connect_browser(s: &OAuthSettings, options: &ConnectOptions) -> Res
     match params.get("error").map(String::as_str) {
         Some("access_denied") => return Err(OAuthError::AccessDenied),
         Some(error) => {
-            return Err(OAuthError::Server { error: error.into(), description: params.get("error_description").cloned() })
+            return Err(OAuthError::Server {
+                error: error.into(),
+                description: params.get("error_description").cloned(),
+            })
         }
         None => {}
     }
     if params.get("state").map(String::as_str) != Some(state.secret().as_str()) {
         return Err(OAuthError::StateMismatch);
     }
-    let code = params.get("code").cloned().ok_or_else(|| OAuthError::Config("the redirect carries no code".into()))?;
+    let code = params
+        .get("code")
+        .cloned()
+        .ok_or_else(|| OAuthError::Config("the redirect carries no code".into()))?;
     let token = client
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(verifier)
@@ -86,9 +98,15 @@ pub async fn connect_browser(s: &OAuthSettings, options: &ConnectOptions) -> Res
 
 /// Device flow: prints the code and URL, polls at the server's interval
 /// (slowing down when told to) until the person approves.
-pub async fn connect_device(s: &OAuthSettings, options: &ConnectOptions) -> Result<TokenRecord, OAuthError> {
-    let device_url = s.device_url.clone().ok_or_else(|| OAuthError::Config("the connector declares no device-authorize URL".into()))?;
-    let client = client!(s).set_device_authorization_url(DeviceAuthorizationUrl::from_url(device_url));
+pub async fn connect_device(
+    s: &OAuthSettings,
+    options: &ConnectOptions,
+) -> Result<TokenRecord, OAuthError> {
+    let device_url = s.device_url.clone().ok_or_else(|| {
+        OAuthError::Config("the connector declares no device-authorize URL".into())
+    })?;
+    let client =
+        client!(s).set_device_authorization_url(DeviceAuthorizationUrl::from_url(device_url));
     let http = http()?;
     let details: StandardDeviceAuthorizationResponse = client
         .exchange_device_code()
@@ -111,11 +129,19 @@ pub async fn connect_device(s: &OAuthSettings, options: &ConnectOptions) -> Resu
                 let error = r.error().as_ref().to_owned();
                 match error.as_str() {
                     "access_denied" => OAuthError::AccessDenied,
-                    "expired_token" => OAuthError::Timeout { seconds: options.timeout.as_secs() },
-                    _ => OAuthError::Server { error, description: r.error_description().cloned() },
+                    "expired_token" => OAuthError::Timeout {
+                        seconds: options.timeout.as_secs(),
+                    },
+                    _ => OAuthError::Server {
+                        error,
+                        description: r.error_description().cloned(),
+                    },
                 }
             }
-            other => OAuthError::Server { error: "device token request failed".into(), description: Some(short(&other)) },
+            other => OAuthError::Server {
+                error: "device token request failed".into(),
+                description: Some(short(&other)),
+            },
         })?;
     Ok(record(&token, &options.scopes, None))
 }
@@ -130,16 +156,32 @@ pub async fn refresh(s: &OAuthSettings, current: &TokenRecord) -> Result<TokenRe
         .request_async(&http()?)
         .await
         .map_err(token_error)?;
-    Ok(record(&token, &current.scopes, current.refresh_token.clone()))
+    Ok(record(
+        &token,
+        &current.scopes,
+        current.refresh_token.clone(),
+    ))
 }
 
-fn record(token: &BasicTokenResponse, requested: &[String], old_refresh: Option<SecretString>) -> TokenRecord {
+fn record(
+    token: &BasicTokenResponse,
+    requested: &[String],
+    old_refresh: Option<SecretString>,
+) -> TokenRecord {
     let issued_at = now();
-    let lifetime = token.expires_in().map_or(3_600_000, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let scopes = token.scopes().map_or_else(|| requested.to_vec(), |s| s.iter().map(|x| x.to_string()).collect());
+    let lifetime = token.expires_in().map_or(3_600_000, |d| {
+        u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+    });
+    let scopes = token.scopes().map_or_else(
+        || requested.to_vec(),
+        |s| s.iter().map(|x| x.to_string()).collect(),
+    );
     TokenRecord {
         access_token: SecretString::from(token.access_token().secret().to_owned()),
-        refresh_token: token.refresh_token().map(|r| SecretString::from(r.secret().to_owned())).or(old_refresh),
+        refresh_token: token
+            .refresh_token()
+            .map(|r| SecretString::from(r.secret().to_owned()))
+            .or(old_refresh),
         issued_at,
         expires_at: issued_at + lifetime,
         scopes,
@@ -149,13 +191,23 @@ fn record(token: &BasicTokenResponse, requested: &[String], old_refresh: Option<
 }
 
 /// Maps token-endpoint failures without ever echoing a response body.
-fn token_error<E: std::error::Error + 'static>(e: RequestTokenError<E, oauth2::StandardErrorResponse<BasicErrorResponseType>>) -> OAuthError {
+fn token_error<E: std::error::Error + 'static>(
+    e: RequestTokenError<E, oauth2::StandardErrorResponse<BasicErrorResponseType>>,
+) -> OAuthError {
     match e {
-        RequestTokenError::ServerResponse(r) if *r.error() == BasicErrorResponseType::InvalidClient => OAuthError::InvalidClient,
-        RequestTokenError::ServerResponse(r) => {
-            OAuthError::Server { error: r.error().as_ref().to_owned(), description: r.error_description().cloned() }
+        RequestTokenError::ServerResponse(r)
+            if *r.error() == BasicErrorResponseType::InvalidClient =>
+        {
+            OAuthError::InvalidClient
         }
-        other => OAuthError::Server { error: "request failed".into(), description: Some(short(&other)) },
+        RequestTokenError::ServerResponse(r) => OAuthError::Server {
+            error: r.error().as_ref().to_owned(),
+            description: r.error_description().cloned(),
+        },
+        other => OAuthError::Server {
+            error: "request failed".into(),
+            description: Some(short(&other)),
+        },
     }
 }
 
@@ -170,17 +222,26 @@ fn short(e: &dyn std::error::Error) -> String {
 }
 
 /// Waits for `fut`, showing the time left when stderr is a terminal.
-async fn countdown<T>(timeout: Duration, fut: impl std::future::Future<Output = Result<T, OAuthError>>) -> Result<T, OAuthError> {
+async fn countdown<T>(
+    timeout: Duration,
+    fut: impl std::future::Future<Output = Result<T, OAuthError>>,
+) -> Result<T, OAuthError> {
     let deadline = Instant::now() + timeout;
     let tty = std::io::stderr().is_terminal();
     tokio::pin!(fut);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(OAuthError::Timeout { seconds: timeout.as_secs() });
+            return Err(OAuthError::Timeout {
+                seconds: timeout.as_secs(),
+            });
         }
         if tty {
-            eprint!("\rwaiting for the browser: {:>3}:{:02} left ", left.as_secs() / 60, left.as_secs() % 60);
+            eprint!(
+                "\rwaiting for the browser: {:>3}:{:02} left ",
+                left.as_secs() / 60,
+                left.as_secs() % 60
+            );
         }
         tokio::select! {
             result = &mut fut => { if tty { eprintln!(); } return result; }
@@ -191,8 +252,11 @@ async fn countdown<T>(timeout: Duration, fut: impl std::future::Future<Output = 
 
 /// Opens the system browser when there is one; the printed URL is the fallback.
 fn open_browser(url: &str) {
-    let graphical = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
-    let opener = std::env::var("BROWSER").ok().or_else(|| graphical.then(|| "xdg-open".to_owned()));
+    let graphical =
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    let opener = std::env::var("BROWSER")
+        .ok()
+        .or_else(|| graphical.then(|| "xdg-open".to_owned()));
     if let Some(opener) = opener {
         let _ = std::process::Command::new(opener)
             .arg(url)

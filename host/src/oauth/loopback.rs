@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::Sender;
@@ -31,11 +31,18 @@ impl Loopback {
             )));
         }
         let port = redirect.port().unwrap_or(80);
-        let address = if host == "[::1]" { format!("[::1]:{port}") } else { format!("127.0.0.1:{port}") };
+        let address = if host == "[::1]" {
+            format!("[::1]:{port}")
+        } else {
+            format!("127.0.0.1:{port}")
+        };
         let listener = TcpListener::bind(&address)
             .await
             .map_err(|e| OAuthError::Config(format!("cannot listen on {address} for the redirect: {e}\nhint: free the port or set [oauth] redirect_uri (and register it with the app)")))?;
-        Ok(Loopback { listener, path: redirect.path().to_owned() })
+        Ok(Loopback {
+            listener,
+            path: redirect.path().to_owned(),
+        })
     }
 
     /// Waits for the redirect to our path and returns its query parameters.
@@ -67,9 +74,13 @@ async fn serve(mut stream: TcpStream, path: String, found: Sender<HashMap<String
     };
     let head = String::from_utf8_lossy(&buffer[..n]);
     let target = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    let url = Url::parse(&format!("http://localhost{target}")).ok().filter(|u| u.path() == path);
+    let url = Url::parse(&format!("http://localhost{target}"))
+        .ok()
+        .filter(|u| u.path() == path);
     let Some(url) = url else {
-        let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+        let _ = stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .await;
         return;
     };
     let reply = format!(

@@ -63,7 +63,10 @@ impl TokenManager {
 
     /// (refreshes performed, check-and-set conflicts resolved) by this process.
     pub fn stats(&self) -> (u64, u64) {
-        (self.refreshes.load(Ordering::Relaxed), self.conflicts.load(Ordering::Relaxed))
+        (
+            self.refreshes.load(Ordering::Relaxed),
+            self.conflicts.load(Ordering::Relaxed),
+        )
     }
 
     fn command(&self) -> String {
@@ -71,12 +74,21 @@ impl TokenManager {
     }
 
     fn reconnect(&self, reason: &str) -> OAuthError {
-        OAuthError::Reconnect { reason: reason.into(), command: self.command() }
+        OAuthError::Reconnect {
+            reason: reason.into(),
+            command: self.command(),
+        }
     }
 
     /// The stored record, or `NotConnected`.
     pub async fn current(&self) -> Result<(TokenRecord, u64), OAuthError> {
-        self.store.load().await?.ok_or_else(|| OAuthError::NotConnected { store: self.store.describe(), command: self.command() })
+        self.store
+            .load()
+            .await?
+            .ok_or_else(|| OAuthError::NotConnected {
+                store: self.store.describe(),
+                command: self.command(),
+            })
     }
 
     /// Stores tokens from `connect`, replacing whatever was there.
@@ -87,12 +99,22 @@ impl TokenManager {
                 return Ok(());
             }
         }
-        Err(OAuthError::Config("the token store kept changing while saving; try again".into()))
+        Err(OAuthError::Config(
+            "the token store kept changing while saving; try again".into(),
+        ))
     }
 
     /// Fails unless the connection was granted every scope in `required`.
-    pub fn check_scopes(&self, record: &TokenRecord, activity: &str, required: &[String]) -> Result<(), OAuthError> {
-        let missing: Vec<&String> = required.iter().filter(|s| !record.scopes.contains(s)).collect();
+    pub fn check_scopes(
+        &self,
+        record: &TokenRecord,
+        activity: &str,
+        required: &[String],
+    ) -> Result<(), OAuthError> {
+        let missing: Vec<&String> = required
+            .iter()
+            .filter(|s| !record.scopes.contains(s))
+            .collect();
         if missing.is_empty() {
             return Ok(());
         }
@@ -100,7 +122,11 @@ impl TokenManager {
         wanted.extend(missing.iter().map(|s| s.to_string()));
         Err(OAuthError::MissingScope {
             activity: activity.into(),
-            needed: missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "),
+            needed: missing
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
             granted: record.scopes.join(" "),
             command: format!("{} --scopes \"{}\"", self.command(), wanted.join(" ")),
         })
@@ -112,7 +138,8 @@ impl TokenManager {
         let _one_at_a_time = self.lock.lock().await;
         for _ in 0..WAIT_ROUNDS {
             let (record, version) = self.current().await?;
-            let refused = rejected.is_some_and(|r| r.expose_secret() == record.access_token.expose_secret());
+            let refused =
+                rejected.is_some_and(|r| r.expose_secret() == record.access_token.expose_secret());
             if !refused && !expiring(&record) {
                 return Ok(record);
             }
@@ -126,18 +153,28 @@ impl TokenManager {
             let mut claimed = record.clone();
             (claimed.claim_until, claimed.claim_id) = (now() + CLAIM_MS, self.claim_id.clone());
             match self.store.save(&claimed, version).await? {
-                Some(claimed_version) => return self.refresh_claimed(&record, claimed_version).await,
+                Some(claimed_version) => {
+                    return self.refresh_claimed(&record, claimed_version).await
+                }
                 None => {
                     self.conflicts.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!("token record changed under us (check-and-set conflict); reading it again");
+                    tracing::info!(
+                        "token record changed under us (check-and-set conflict); reading it again"
+                    );
                 }
             }
         }
-        Err(OAuthError::Config("another process kept the token refresh claimed for too long; try again".into()))
+        Err(OAuthError::Config(
+            "another process kept the token refresh claimed for too long; try again".into(),
+        ))
     }
 
     /// We hold the claim: spend the refresh token and store the result.
-    async fn refresh_claimed(&self, record: &TokenRecord, claimed_version: u64) -> Result<TokenRecord, OAuthError> {
+    async fn refresh_claimed(
+        &self,
+        record: &TokenRecord,
+        claimed_version: u64,
+    ) -> Result<TokenRecord, OAuthError> {
         match flow::refresh(&self.settings, record).await {
             Ok(new) => {
                 self.refreshes.fetch_add(1, Ordering::Relaxed);
@@ -152,9 +189,10 @@ impl TokenManager {
                 // Release the claim so others do not wait for it.
                 let _ = self.store.save(record, claimed_version).await;
                 match error {
-                    OAuthError::Server { error, .. } if error == "invalid_grant" => {
-                        Err(self.reconnect("the refresh token was refused (invalid_grant): it expired or was revoked"))
-                    }
+                    OAuthError::Server { error, .. } if error == "invalid_grant" => Err(self
+                        .reconnect(
+                        "the refresh token was refused (invalid_grant): it expired or was revoked",
+                    )),
                     other => Err(other),
                 }
             }

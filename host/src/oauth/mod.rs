@@ -55,7 +55,9 @@ pub enum OAuthError {
         command: String,
     },
     /// The user declined in the browser.
-    #[error("the sign-in was declined (access_denied)\nhint: run connect again and approve the access")]
+    #[error(
+        "the sign-in was declined (access_denied)\nhint: run connect again and approve the access"
+    )]
     AccessDenied,
     /// The redirect's `state` did not match: possibly forged, so refused.
     #[error("the redirect's state does not match the one sent; refusing it (possible CSRF)\nhint: run connect again, and use only the link it prints")]
@@ -114,7 +116,10 @@ impl OAuthSettings {
         redirect_uri: &str,
     ) -> Result<OAuthSettings, OAuthError> {
         let AuthScheme::Oauth2(server) = &info.auth else {
-            return Err(OAuthError::Config(format!("connector {} does not use OAuth2", info.name)));
+            return Err(OAuthError::Config(format!(
+                "connector {} does not use OAuth2",
+                info.name
+            )));
         };
         let url = |u: &str| redirect(u, overrides);
         Ok(OAuthSettings {
@@ -122,17 +127,26 @@ impl OAuthSettings {
             client_secret,
             authorize_url: url(&server.authorize_url)?,
             token_url: url(&server.token_url)?,
-            device_url: server.device_authorize_url.as_deref().map(url).transpose()?,
-            redirect_uri: Url::parse(redirect_uri).map_err(|e| OAuthError::Config(format!("redirect_uri {redirect_uri:?}: {e}")))?,
+            device_url: server
+                .device_authorize_url
+                .as_deref()
+                .map(url)
+                .transpose()?,
+            redirect_uri: Url::parse(redirect_uri)
+                .map_err(|e| OAuthError::Config(format!("redirect_uri {redirect_uri:?}: {e}")))?,
         })
     }
 }
 
 /// Applies an `[endpoints]` override to an OAuth URL (same rule as egress).
 fn redirect(url: &str, overrides: &[(Origin, Origin)]) -> Result<Url, OAuthError> {
-    let mut parsed = Url::parse(url).map_err(|e| OAuthError::Config(format!("connector URL {url:?}: {e}")))?;
+    let mut parsed =
+        Url::parse(url).map_err(|e| OAuthError::Config(format!("connector URL {url:?}: {e}")))?;
     let origin = Origin::parse(&parsed.origin().ascii_serialization()).ok();
-    if let Some((_, to)) = overrides.iter().find(|(from, _)| Some(from) == origin.as_ref()) {
+    if let Some((_, to)) = overrides
+        .iter()
+        .find(|(from, _)| Some(from) == origin.as_ref())
+    {
         let target = Url::parse(&to.to_string()).map_err(|e| OAuthError::Config(e.to_string()))?;
         let _ = parsed.set_scheme(target.scheme());
         let _ = parsed.set_host(target.host_str());
@@ -143,7 +157,11 @@ fn redirect(url: &str, overrides: &[(Origin, Origin)]) -> Result<Url, OAuthError
 
 /// The scopes to request: the connection's list, else the union of the
 /// required scopes of the chosen activities (all by default), plus `offline_access`.
-pub fn requested_scopes(info: &ConnectorInfo, activities: Option<&[String]>, explicit: Option<&[String]>) -> Vec<String> {
+pub fn requested_scopes(
+    info: &ConnectorInfo,
+    activities: Option<&[String]>,
+    explicit: Option<&[String]>,
+) -> Vec<String> {
     if let Some(scopes) = explicit {
         return scopes.to_vec();
     }

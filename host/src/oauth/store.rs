@@ -38,7 +38,9 @@ pub struct TokenRecord {
 
 /// Now, in unix milliseconds (access tokens may live only seconds in tests).
 pub fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl TokenRecord {
@@ -49,7 +51,10 @@ impl TokenRecord {
             ("issued_at".to_owned(), plain(self.issued_at.to_string())),
             ("expires_at".to_owned(), plain(self.expires_at.to_string())),
             ("scope".to_owned(), plain(self.scopes.join(" "))),
-            ("claim_until".to_owned(), plain(self.claim_until.to_string())),
+            (
+                "claim_until".to_owned(),
+                plain(self.claim_until.to_string()),
+            ),
             ("claim_id".to_owned(), plain(self.claim_id.clone())),
         ]);
         if let Some(refresh) = &self.refresh_token {
@@ -66,7 +71,11 @@ impl TokenRecord {
             refresh_token: data.get("refresh_token").cloned(),
             issued_at: number("issued_at"),
             expires_at: number("expires_at"),
-            scopes: text("scope").unwrap_or_default().split_whitespace().map(str::to_owned).collect(),
+            scopes: text("scope")
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
             claim_until: number("claim_until"),
             claim_id: text("claim_id").unwrap_or_default(),
         })
@@ -93,7 +102,9 @@ impl TokenStore {
     pub fn describe(&self) -> String {
         match self {
             TokenStore::File(path) => format!("local file {}", path.display()),
-            TokenStore::Vault { name, store, asset } => format!("Vault store '{name}' at {}", store.config().location(asset)),
+            TokenStore::Vault { name, store, asset } => {
+                format!("Vault store '{name}' at {}", store.config().location(asset))
+            }
         }
     }
 
@@ -102,20 +113,30 @@ impl TokenStore {
         match self {
             TokenStore::File(path) => Ok(read_file(path)?),
             TokenStore::Vault { store, asset, .. } => {
-                let found = store.read_record(asset).await.map_err(|error| OAuthError::Store { error })?;
-                Ok(found.and_then(|(data, version)| TokenRecord::from_data(&data).map(|r| (r, version))))
+                let found = store
+                    .read_record(asset)
+                    .await
+                    .map_err(|error| OAuthError::Store { error })?;
+                Ok(found.and_then(|(data, version)| {
+                    TokenRecord::from_data(&data).map(|r| (r, version))
+                }))
             }
         }
     }
 
     /// Writes `record` if the stored version is still `expected` (0: none
     /// yet); `Ok(None)` when another process wrote first.
-    pub async fn save(&self, record: &TokenRecord, expected: u64) -> Result<Option<u64>, OAuthError> {
+    pub async fn save(
+        &self,
+        record: &TokenRecord,
+        expected: u64,
+    ) -> Result<Option<u64>, OAuthError> {
         match self {
             TokenStore::File(path) => write_file(path, record, expected),
-            TokenStore::Vault { store, asset, .. } => {
-                store.write_record(asset, record.to_data(), expected).await.map_err(|error| OAuthError::Store { error })
-            }
+            TokenStore::Vault { store, asset, .. } => store
+                .write_record(asset, record.to_data(), expected)
+                .await
+                .map_err(|error| OAuthError::Store { error }),
         }
     }
 }
@@ -124,19 +145,37 @@ fn read_file(path: &std::path::Path) -> Result<Option<(TokenRecord, u64)>, OAuth
     let text = match std::fs::read_to_string(path) {
         Ok(text) => zeroize::Zeroizing::new(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(OAuthError::Config(format!("cannot read token file {}: {e}", path.display()))),
+        Err(e) => {
+            return Err(OAuthError::Config(format!(
+                "cannot read token file {}: {e}",
+                path.display()
+            )))
+        }
     };
-    let map: BTreeMap<String, String> = serde_json::from_str(&text)
-        .map_err(|_| OAuthError::Config(format!("token file {} is damaged; run connect again", path.display())))?;
+    let map: BTreeMap<String, String> = serde_json::from_str(&text).map_err(|_| {
+        OAuthError::Config(format!(
+            "token file {} is damaged; run connect again",
+            path.display()
+        ))
+    })?;
     let version = map.get("version").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let data: SecretData = map.into_iter().map(|(k, v)| (k, SecretString::from(v))).collect();
+    let data: SecretData = map
+        .into_iter()
+        .map(|(k, v)| (k, SecretString::from(v)))
+        .collect();
     Ok(TokenRecord::from_data(&data).map(|r| (r, version)))
 }
 
 /// Check-and-set on a file: the version is compared and the file replaced
 /// under an exclusive lock, so processes on one machine take turns.
-fn write_file(path: &std::path::Path, record: &TokenRecord, expected: u64) -> Result<Option<u64>, OAuthError> {
-    let io = |e: std::io::Error| OAuthError::Config(format!("cannot write token file {}: {e}", path.display()));
+fn write_file(
+    path: &std::path::Path,
+    record: &TokenRecord,
+    expected: u64,
+) -> Result<Option<u64>, OAuthError> {
+    let io = |e: std::io::Error| {
+        OAuthError::Config(format!("cannot write token file {}: {e}", path.display()))
+    };
     let dir = path.parent().expect("token files live in a directory");
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -149,10 +188,14 @@ fn write_file(path: &std::path::Path, record: &TokenRecord, expected: u64) -> Re
     if current != expected {
         return Ok(None);
     }
-    let mut map: BTreeMap<String, String> =
-        record.to_data().into_iter().map(|(k, v)| (k, v.expose_secret().to_owned())).collect();
+    let mut map: BTreeMap<String, String> = record
+        .to_data()
+        .into_iter()
+        .map(|(k, v)| (k, v.expose_secret().to_owned()))
+        .collect();
     map.insert("version".into(), (expected + 1).to_string());
-    let text = zeroize::Zeroizing::new(serde_json::to_string_pretty(&map).expect("strings serialize"));
+    let text =
+        zeroize::Zeroizing::new(serde_json::to_string_pretty(&map).expect("strings serialize"));
     map.values_mut().for_each(zeroize::Zeroize::zeroize);
     let tmp = path.with_extension("tmp");
     let mut options = std::fs::OpenOptions::new();

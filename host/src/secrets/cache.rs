@@ -28,7 +28,12 @@ impl Cache {
 
     /// The cached value if younger than `ttl`, else the result of `fetch`
     /// (stored on success).
-    pub async fn get_or_fetch<E, F>(&self, key: &str, ttl: Duration, fetch: F) -> Result<Arc<SecretData>, E>
+    pub async fn get_or_fetch<E, F>(
+        &self,
+        key: &str,
+        ttl: Duration,
+        fetch: F,
+    ) -> Result<Arc<SecretData>, E>
     where
         F: Future<Output = Result<SecretData, E>>,
     {
@@ -70,24 +75,49 @@ mod tests {
         };
         let calls = (0..50).map(|_| {
             let (cache, fetches) = (cache.clone(), fetches.clone());
-            tokio::spawn(async move { cache.get_or_fetch("k", Duration::from_secs(60), fetch(fetches)).await })
+            tokio::spawn(async move {
+                cache
+                    .get_or_fetch("k", Duration::from_secs(60), fetch(fetches))
+                    .await
+            })
         });
         for call in calls {
             call.await.unwrap().unwrap();
         }
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
-        cache.get_or_fetch("k", Duration::ZERO, fetch(fetches.clone())).await.unwrap();
-        assert_eq!(fetches.load(Ordering::SeqCst), 2, "an expired entry is fetched again");
+        cache
+            .get_or_fetch("k", Duration::ZERO, fetch(fetches.clone()))
+            .await
+            .unwrap();
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            2,
+            "an expired entry is fetched again"
+        );
         cache.invalidate("k").await;
-        cache.get_or_fetch("k", Duration::from_secs(60), fetch(fetches.clone())).await.unwrap();
-        assert_eq!(fetches.load(Ordering::SeqCst), 3, "an invalidated entry is fetched again");
+        cache
+            .get_or_fetch("k", Duration::from_secs(60), fetch(fetches.clone()))
+            .await
+            .unwrap();
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            3,
+            "an invalidated entry is fetched again"
+        );
     }
 
     #[tokio::test]
     async fn failures_are_not_cached() {
         let cache = Cache::default();
-        let failed = cache.get_or_fetch("k", Duration::from_secs(60), async { Err::<SecretData, _>("down") }).await;
+        let failed = cache
+            .get_or_fetch("k", Duration::from_secs(60), async {
+                Err::<SecretData, _>("down")
+            })
+            .await;
         assert!(failed.is_err());
-        assert!(cache.get_or_fetch("k", Duration::from_secs(60), async { Ok::<_, ()>(data()) }).await.is_ok());
+        assert!(cache
+            .get_or_fetch("k", Duration::from_secs(60), async { Ok::<_, ()>(data()) })
+            .await
+            .is_ok());
     }
 }

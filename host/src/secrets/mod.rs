@@ -9,6 +9,10 @@
 //! Stores sit behind the small [`CredentialStore`] trait; the [`Resolver`]
 //! adds the TTL cache and single-flight fetching on top of any store.
 
+// Errors carry the field, asset, store and path as text for their message;
+// they are rare, so their size on the error path does not matter.
+#![allow(clippy::result_large_err)]
+
 mod cache;
 mod source;
 pub mod vault;
@@ -45,7 +49,10 @@ pub trait CredentialStore: Send + Sync {
     /// Reads the whole secret behind `asset`.
     fn read<'a>(&'a self, asset: &'a AssetRef) -> BoxFuture<'a, Result<SecretData, StoreError>>;
     /// Logs in and reports what the policy allows on each asset's path.
-    fn capabilities<'a>(&'a self, assets: &'a [AssetRef]) -> BoxFuture<'a, Result<Vec<Vec<String>>, StoreError>>;
+    fn capabilities<'a>(
+        &'a self,
+        assets: &'a [AssetRef],
+    ) -> BoxFuture<'a, Result<Vec<Vec<String>>, StoreError>>;
 }
 
 /// What went wrong inside a store; each case says what to do next in [`StoreError::hint`].
@@ -180,8 +187,8 @@ pub enum SecretError {
         asset: String,
         /// The store's name.
         store: String,
-        /// What failed.
-        error: StoreError,
+        /// What failed (boxed: it is large, and errors travel by value).
+        error: Box<StoreError>,
     },
     /// The secret exists but lacks the key.
     #[error("field {field}: credential asset '{asset}' in store '{store}' has no key {key:?} at {location} (keys present: {present})\nhint: set key = \"…\" on the asset, or add the key to the secret")]
@@ -210,7 +217,10 @@ pub struct Resolver {
 impl Resolver {
     /// A resolver over the connection's named stores.
     pub fn new(stores: BTreeMap<String, Arc<dyn CredentialStore>>) -> Resolver {
-        Resolver { stores, cache: cache::Cache::default() }
+        Resolver {
+            stores,
+            cache: cache::Cache::default(),
+        }
     }
 
     /// The named stores.
@@ -223,7 +233,11 @@ impl Resolver {
     /// # Errors
     ///
     /// A [`SecretError`] naming the field and, for assets, the asset, store and path.
-    pub async fn resolve(&self, field: &str, source: &FieldSource) -> Result<SecretString, SecretError> {
+    pub async fn resolve(
+        &self,
+        field: &str,
+        source: &FieldSource,
+    ) -> Result<SecretString, SecretError> {
         match source {
             FieldSource::Asset(asset) => self.resolve_asset(field, asset).await,
             other => resolve_plain(field, other),
@@ -235,34 +249,70 @@ impl Resolver {
     pub async fn forget(&self, source: &FieldSource) {
         if let FieldSource::Asset(asset) = source {
             if let Ok((name, store)) = self.store_for("", asset) {
-                self.cache.invalidate(&cache_key(name, store.as_ref(), asset)).await;
+                self.cache
+                    .invalidate(&cache_key(name, store.as_ref(), asset))
+                    .await;
             }
         }
     }
 
     /// The store an asset lives in, and its name.
-    pub fn store_for(&self, field: &str, asset: &AssetRef) -> Result<(&str, &Arc<dyn CredentialStore>), SecretError> {
-        let problem = |problem: String| SecretError::Store { field: field.into(), asset: asset.name.clone(), problem };
+    pub fn store_for(
+        &self,
+        field: &str,
+        asset: &AssetRef,
+    ) -> Result<(&str, &Arc<dyn CredentialStore>), SecretError> {
+        let problem = |problem: String| SecretError::Store {
+            field: field.into(),
+            asset: asset.name.clone(),
+            problem,
+        };
         let known = || self.stores.keys().cloned().collect::<Vec<_>>().join(", ");
         match &asset.store {
             Some(name) => self
                 .stores
                 .get_key_value(name)
                 .map(|(k, v)| (k.as_str(), v))
-                .ok_or_else(|| problem(format!("the connection has no store {name:?} (it has: {})", known()))),
-            None if self.stores.len() == 1 => {
-                Ok(self.stores.iter().next().map(|(k, v)| (k.as_str(), v)).expect("one store"))
+                .ok_or_else(|| {
+                    problem(format!(
+                        "the connection has no store {name:?} (it has: {})",
+                        known()
+                    ))
+                }),
+            None if self.stores.len() == 1 => Ok(self
+                .stores
+                .iter()
+                .next()
+                .map(|(k, v)| (k.as_str(), v))
+                .expect("one store")),
+            None if self.stores.is_empty() => {
+                Err(problem("the connection defines no credential store".into()))
             }
-            None if self.stores.is_empty() => Err(problem("the connection defines no credential store".into())),
-            None => Err(problem(format!("the connection has several stores ({}); name one", known()))),
+            None => Err(problem(format!(
+                "the connection has several stores ({}); name one",
+                known()
+            ))),
         }
     }
 
-    async fn resolve_asset(&self, field: &str, asset: &AssetRef) -> Result<SecretString, SecretError> {
+    async fn resolve_asset(
+        &self,
+        field: &str,
+        asset: &AssetRef,
+    ) -> Result<SecretString, SecretError> {
         let (name, store) = self.store_for(field, asset)?;
-        let fetch_error = |error| SecretError::Fetch { field: field.into(), asset: asset.name.clone(), store: name.into(), error };
+        let fetch_error = |error: StoreError| SecretError::Fetch {
+            field: field.into(),
+            asset: asset.name.clone(),
+            store: name.into(),
+            error: Box::new(error),
+        };
         let key = cache_key(name, store.as_ref(), asset);
-        let data = self.cache.get_or_fetch(&key, store.ttl(), store.read(asset)).await.map_err(fetch_error)?;
+        let data = self
+            .cache
+            .get_or_fetch(&key, store.ttl(), store.read(asset))
+            .await
+            .map_err(fetch_error)?;
         match data.get(asset.key()) {
             Some(value) => Ok(SecretString::from(value.expose_secret().to_owned())),
             None => Err(SecretError::KeyMissing {
@@ -285,9 +335,14 @@ impl Resolver {
 pub fn resolve_plain(field: &str, source: &FieldSource) -> Result<SecretString, SecretError> {
     match source {
         FieldSource::Literal(value) => Ok(value.clone()),
-        FieldSource::Env(var) => std::env::var(var)
-            .map(SecretString::from)
-            .map_err(|_| SecretError::EnvMissing { field: field.into(), var: var.clone() }),
+        FieldSource::Env(var) => {
+            std::env::var(var)
+                .map(SecretString::from)
+                .map_err(|_| SecretError::EnvMissing {
+                    field: field.into(),
+                    var: var.clone(),
+                })
+        }
         FieldSource::File(path) => read_first_line(field, path),
         FieldSource::Asset(a) => Err(SecretError::Store {
             field: field.into(),
@@ -298,11 +353,19 @@ pub fn resolve_plain(field: &str, source: &FieldSource) -> Result<SecretString, 
 }
 
 fn cache_key(store_name: &str, store: &dyn CredentialStore, asset: &AssetRef) -> String {
-    format!("{store_name}\n{}\n{:?}", store.location(asset), asset.version)
+    format!(
+        "{store_name}\n{}\n{:?}",
+        store.location(asset),
+        asset.version
+    )
 }
 
 fn read_first_line(field: &str, path: &std::path::Path) -> Result<SecretString, SecretError> {
-    let error = |reason: String| SecretError::File { field: field.into(), path: path.to_owned(), reason };
+    let error = |reason: String| SecretError::File {
+        field: field.into(),
+        path: path.to_owned(),
+        reason,
+    };
     let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?);
     let line = text.lines().next().unwrap_or_default().trim();
     if line.is_empty() {

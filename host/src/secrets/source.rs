@@ -125,34 +125,56 @@ impl RawSource {
             RawSource::Literal(value) => return Ok(FieldSource::Literal(value.into())),
             RawSource::Table(t) => t,
         };
-        let asset_keys = t.store.is_some() || t.external_name.is_some() || t.kind.is_some()
-            || t.key.is_some() || t.part.is_some() || t.version.is_some();
+        let asset_keys = t.store.is_some()
+            || t.external_name.is_some()
+            || t.kind.is_some()
+            || t.key.is_some()
+            || t.part.is_some()
+            || t.version.is_some();
         match (t.env, t.file, t.asset) {
             (Some(var), None, None) if !asset_keys => Ok(FieldSource::Env(var)),
             (None, Some(path), None) if !asset_keys => Ok(FieldSource::File(path)),
             (None, None, Some(name)) => {
                 let kind = asset_kind(t.kind.as_deref(), t.key, t.part)?;
-                let asset = AssetRef { name, external_name: t.external_name, store: t.store, kind, version: t.version };
+                let asset = AssetRef {
+                    name,
+                    external_name: t.external_name,
+                    store: t.store,
+                    kind,
+                    version: t.version,
+                };
                 Ok(FieldSource::Asset(asset))
             }
-            _ => Err("a field is a string, or a table with exactly one of `env`, `file` or `asset` \
+            _ => Err(
+                "a field is a string, or a table with exactly one of `env`, `file` or `asset` \
                       (store, external_name, type, key, part and version go with `asset`)"
-                .into()),
+                    .into(),
+            ),
         }
     }
 }
 
-fn asset_kind(kind: Option<&str>, key: Option<String>, part: Option<String>) -> Result<AssetKind, String> {
+fn asset_kind(
+    kind: Option<&str>,
+    key: Option<String>,
+    part: Option<String>,
+) -> Result<AssetKind, String> {
     match (kind.unwrap_or("secret"), key, part) {
-        ("secret", key, None) => Ok(AssetKind::Secret { key: key.unwrap_or_else(|| "value".into()) }),
+        ("secret", key, None) => Ok(AssetKind::Secret {
+            key: key.unwrap_or_else(|| "value".into()),
+        }),
         ("credential", None, Some(part)) if part == "username" || part == "password" => {
             Ok(AssetKind::Credential { part })
         }
-        ("credential", None, _) => Err("a credential asset needs part = \"username\" or \"password\"".into()),
+        ("credential", None, _) => {
+            Err("a credential asset needs part = \"username\" or \"password\"".into())
+        }
         ("secret" | "credential", _, _) => {
             Err("`key` goes with type = \"secret\", `part` with type = \"credential\"".into())
         }
-        (other, _, _) => Err(format!("asset type {other:?} is not \"secret\" or \"credential\"")),
+        (other, _, _) => Err(format!(
+            "asset type {other:?} is not \"secret\" or \"credential\""
+        )),
     }
 }
 
@@ -173,12 +195,21 @@ mod tests {
     fn every_form_parses() {
         assert!(matches!(parse("\"x\"").unwrap(), FieldSource::Literal(_)));
         assert!(matches!(parse("{ env = \"A\" }").unwrap(), FieldSource::Env(v) if v == "A"));
-        assert!(matches!(parse("{ file = \"/run/s\" }").unwrap(), FieldSource::File(_)));
-        let FieldSource::Asset(a) = parse("{ asset = \"cc\", version = 3, external_name = \"cc-prod\" }").unwrap() else {
+        assert!(matches!(
+            parse("{ file = \"/run/s\" }").unwrap(),
+            FieldSource::File(_)
+        ));
+        let FieldSource::Asset(a) =
+            parse("{ asset = \"cc\", version = 3, external_name = \"cc-prod\" }").unwrap()
+        else {
             panic!()
         };
-        assert_eq!((a.stored_name(), a.key(), a.version), ("cc-prod", "value", Some(3)));
-        let FieldSource::Asset(c) = parse("{ asset = \"login\", type = \"credential\", part = \"username\" }").unwrap()
+        assert_eq!(
+            (a.stored_name(), a.key(), a.version),
+            ("cc-prod", "value", Some(3))
+        );
+        let FieldSource::Asset(c) =
+            parse("{ asset = \"login\", type = \"credential\", part = \"username\" }").unwrap()
         else {
             panic!()
         };
@@ -187,10 +218,18 @@ mod tests {
 
     #[test]
     fn bad_combinations_are_explained() {
-        assert!(parse("{ env = \"A\", file = \"b\" }").unwrap_err().contains("exactly one of"));
-        assert!(parse("{ asset = \"a\", type = \"credential\" }").unwrap_err().contains("part"));
-        assert!(parse("{ asset = \"a\", type = \"blob\" }").unwrap_err().contains("blob"));
-        assert!(parse("{ env = \"A\", key = \"k\" }").unwrap_err().contains("go with `asset`"));
+        assert!(parse("{ env = \"A\", file = \"b\" }")
+            .unwrap_err()
+            .contains("exactly one of"));
+        assert!(parse("{ asset = \"a\", type = \"credential\" }")
+            .unwrap_err()
+            .contains("part"));
+        assert!(parse("{ asset = \"a\", type = \"blob\" }")
+            .unwrap_err()
+            .contains("blob"));
+        assert!(parse("{ env = \"A\", key = \"k\" }")
+            .unwrap_err()
+            .contains("go with `asset`"));
     }
 
     #[test]

@@ -71,7 +71,11 @@ impl Tokens {
 
     /// Forgets `token` (a revoked or rotated credential); true when it was known.
     pub fn remove(&self, token: &str) -> bool {
-        self.table.write().unwrap_or_else(PoisonError::into_inner).remove(token).is_some()
+        self.table
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(token)
+            .is_some()
     }
 
     /// The scopes of `token` at `now`; `None` when it is unknown or has expired.

@@ -145,6 +145,9 @@ async fn revoke_token(
     if sandbox.tokens.remove(&input.token) {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::not_found(crate::errors::Area::General, "no such token"))
+        Err(ApiError::not_found(
+            crate::errors::Area::General,
+            "no such token",
+        ))
     }
 }

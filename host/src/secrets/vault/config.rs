@@ -101,9 +101,20 @@ pub(crate) struct RawVaultConfig {
 #[derive(Deserialize)]
 #[serde(tag = "method", rename_all = "lowercase")]
 enum RawAuth {
-    Token { token: Option<RawSource> },
-    Approle { role_id: RawSource, secret_id: RawSource, secret_id_wrapped: Option<bool>, mount: Option<String> },
-    Userpass { username: RawSource, password: RawSource, mount: Option<String> },
+    Token {
+        token: Option<RawSource>,
+    },
+    Approle {
+        role_id: RawSource,
+        secret_id: RawSource,
+        secret_id_wrapped: Option<bool>,
+        mount: Option<String>,
+    },
+    Userpass {
+        username: RawSource,
+        password: RawSource,
+        mount: Option<String>,
+    },
 }
 
 impl RawVaultConfig {
@@ -111,9 +122,15 @@ impl RawVaultConfig {
     pub(crate) fn resolve(self) -> Result<VaultConfig, String> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         if self.kind.as_deref().is_some_and(|k| k != "vault") {
-            return Err(format!("kind {:?} is not supported (only \"vault\")", self.kind.unwrap_or_default()));
+            return Err(format!(
+                "kind {:?} is not supported (only \"vault\")",
+                self.kind.unwrap_or_default()
+            ));
         }
-        let address = self.address.or_else(|| env("VAULT_ADDR")).ok_or("no address: set address or VAULT_ADDR")?;
+        let address = self
+            .address
+            .or_else(|| env("VAULT_ADDR"))
+            .ok_or("no address: set address or VAULT_ADDR")?;
         let kv_version = self.kv_version.unwrap_or(2);
         if kv_version != 1 && kv_version != 2 {
             return Err(format!("kv_version must be 1 or 2, not {kv_version}"));
@@ -121,17 +138,32 @@ impl RawVaultConfig {
         let read_write = match self.mode.as_deref().unwrap_or("read-only") {
             "read-only" => false,
             "read-write" => true,
-            other => return Err(format!("mode {other:?} is not \"read-only\" or \"read-write\"")),
+            other => {
+                return Err(format!(
+                    "mode {other:?} is not \"read-only\" or \"read-write\""
+                ))
+            }
         };
         Ok(VaultConfig {
             address: address.trim_end_matches('/').to_owned(),
-            namespace: self.namespace.or_else(|| env("VAULT_NAMESPACE")).map(|n| n.trim_matches('/').to_owned()),
-            mount: self.mount.unwrap_or_else(|| "secret".into()).trim_matches('/').to_owned(),
+            namespace: self
+                .namespace
+                .or_else(|| env("VAULT_NAMESPACE"))
+                .map(|n| n.trim_matches('/').to_owned()),
+            mount: self
+                .mount
+                .unwrap_or_else(|| "secret".into())
+                .trim_matches('/')
+                .to_owned(),
             kv_version,
             path: self.path.unwrap_or_default().trim_matches('/').to_owned(),
-            ca_cert: self.ca_cert.or_else(|| env("VAULT_CACERT").map(PathBuf::from)),
+            ca_cert: self
+                .ca_cert
+                .or_else(|| env("VAULT_CACERT").map(PathBuf::from)),
             read_write,
-            ttl: self.cache_ttl_seconds.map_or(DEFAULT_TTL, Duration::from_secs),
+            ttl: self
+                .cache_ttl_seconds
+                .map_or(DEFAULT_TTL, Duration::from_secs),
             auth: resolve_auth(self.auth)?,
         })
     }
@@ -146,13 +178,22 @@ fn resolve_auth(raw: Option<RawAuth>) -> Result<VaultAuth, String> {
     Ok(match raw.unwrap_or(RawAuth::Token { token: None }) {
         RawAuth::Token { token: Some(t) } => VaultAuth::Token(plain("token", t)?),
         RawAuth::Token { token: None } => VaultAuth::Token(default_token()),
-        RawAuth::Approle { role_id, secret_id, secret_id_wrapped, mount } => VaultAuth::AppRole {
+        RawAuth::Approle {
+            role_id,
+            secret_id,
+            secret_id_wrapped,
+            mount,
+        } => VaultAuth::AppRole {
             role_id: plain("role_id", role_id)?,
             secret_id: plain("secret_id", secret_id)?,
             wrapped: secret_id_wrapped.unwrap_or(false),
             mount: mount.unwrap_or_else(|| "approle".into()),
         },
-        RawAuth::Userpass { username, password, mount } => VaultAuth::UserPass {
+        RawAuth::Userpass {
+            username,
+            password,
+            mount,
+        } => VaultAuth::UserPass {
             username: plain("username", username)?,
             password: plain("password", password)?,
             mount: mount.unwrap_or_else(|| "userpass".into()),
@@ -184,8 +225,15 @@ impl VaultConfig {
 
     /// Where an asset lives, for people: path, KV version, mount, namespace.
     pub fn location(&self, asset: &AssetRef) -> String {
-        let version = asset.version.map(|v| format!(", version {v}")).unwrap_or_default();
-        let namespace = self.namespace.as_ref().map(|n| format!(", namespace {n}")).unwrap_or_default();
+        let version = asset
+            .version
+            .map(|v| format!(", version {v}"))
+            .unwrap_or_default();
+        let namespace = self
+            .namespace
+            .as_ref()
+            .map(|n| format!(", namespace {n}"))
+            .unwrap_or_default();
         format!(
             "{} (KV v{}, mount {}{namespace}{version})",
             self.secret_path(asset),

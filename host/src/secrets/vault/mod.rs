@@ -77,13 +77,21 @@ impl VaultStore {
 
 impl VaultStore {
     /// Reads a record (e.g. OAuth tokens) and its KV v2 version, bypassing the cache.
-    pub fn read_record<'a>(&'a self, asset: &'a AssetRef) -> BoxFuture<'a, Result<Option<(SecretData, u64)>, StoreError>> {
+    pub fn read_record<'a>(
+        &'a self,
+        asset: &'a AssetRef,
+    ) -> BoxFuture<'a, Result<Option<(SecretData, u64)>, StoreError>> {
         let asset = asset.clone();
         self.run(move |session| session.read_record(&asset))
     }
 
     /// Writes a record with check-and-set; `Ok(None)` on a version conflict.
-    pub fn write_record<'a>(&'a self, asset: &'a AssetRef, data: SecretData, cas: u64) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
+    pub fn write_record<'a>(
+        &'a self,
+        asset: &'a AssetRef,
+        data: SecretData,
+        cas: u64,
+    ) -> BoxFuture<'a, Result<Option<u64>, StoreError>> {
         let asset = asset.clone();
         self.run(move |session| session.write_record(&asset, &data, cas))
     }
@@ -92,9 +100,23 @@ impl VaultStore {
 impl CredentialStore for VaultStore {
     fn describe(&self) -> String {
         let c = &self.config;
-        let namespace = c.namespace.as_ref().map(|n| format!(", namespace {n}")).unwrap_or_default();
-        let mode = if c.read_write { "read-write" } else { "read-only" };
-        format!("Vault at {}{namespace}, KV v{} mount {}, {mode}, login {}", c.address, c.kv_version, c.mount, c.auth.method())
+        let namespace = c
+            .namespace
+            .as_ref()
+            .map(|n| format!(", namespace {n}"))
+            .unwrap_or_default();
+        let mode = if c.read_write {
+            "read-write"
+        } else {
+            "read-only"
+        };
+        format!(
+            "Vault at {}{namespace}, KV v{} mount {}, {mode}, login {}",
+            c.address,
+            c.kv_version,
+            c.mount,
+            c.auth.method()
+        )
     }
 
     fn location(&self, asset: &AssetRef) -> String {
@@ -114,7 +136,10 @@ impl CredentialStore for VaultStore {
         self.run(move |session| session.read(&asset))
     }
 
-    fn capabilities<'a>(&'a self, assets: &'a [AssetRef]) -> BoxFuture<'a, Result<Vec<Vec<String>>, StoreError>> {
+    fn capabilities<'a>(
+        &'a self,
+        assets: &'a [AssetRef],
+    ) -> BoxFuture<'a, Result<Vec<Vec<String>>, StoreError>> {
         let paths: Vec<String> = assets.iter().map(|a| self.config.secret_path(a)).collect();
         self.run(move |session| session.capabilities(&paths))
     }

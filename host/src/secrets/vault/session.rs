@@ -37,20 +37,37 @@ impl Session {
     pub(super) fn new(config: VaultConfig) -> Result<Session, StoreError> {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(ns) = &config.namespace {
-            let value = reqwest::header::HeaderValue::from_str(ns)
-                .map_err(|_| StoreError::Config(format!("namespace {ns:?} is not a valid header value")))?;
+            let value = reqwest::header::HeaderValue::from_str(ns).map_err(|_| {
+                StoreError::Config(format!("namespace {ns:?} is not a valid header value"))
+            })?;
             headers.insert("X-Vault-Namespace", value);
         }
-        let mut builder = reqwest::blocking::Client::builder().default_headers(headers).timeout(Duration::from_secs(15));
+        let mut builder = reqwest::blocking::Client::builder()
+            .default_headers(headers)
+            .timeout(Duration::from_secs(15));
         if let Some(path) = &config.ca_cert {
-            let pem = std::fs::read(path)
-                .map_err(|e| StoreError::Config(format!("cannot read ca_cert {}: {e}", path.display())))?;
-            let cert = reqwest::Certificate::from_pem(&pem)
-                .map_err(|e| StoreError::Config(format!("ca_cert {} is not a PEM certificate: {e}", path.display())))?;
+            let pem = std::fs::read(path).map_err(|e| {
+                StoreError::Config(format!("cannot read ca_cert {}: {e}", path.display()))
+            })?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                StoreError::Config(format!(
+                    "ca_cert {} is not a PEM certificate: {e}",
+                    path.display()
+                ))
+            })?;
             builder = builder.add_root_certificate(cert);
         }
-        let http = builder.build().map_err(|e| StoreError::Config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Session { config, http, client: None, expires_at: None, renewable: false, secret_id: None })
+        let http = builder
+            .build()
+            .map_err(|e| StoreError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Session {
+            config,
+            http,
+            client: None,
+            expires_at: None,
+            renewable: false,
+            secret_id: None,
+        })
     }
 
     /// Reads an asset's whole secret.
@@ -60,22 +77,38 @@ impl Session {
             path.push_str(&format!("?version={v}"));
         }
         let location = self.config.location(asset);
-        let reply = self.client()?.call_endpoint::<Value>(HttpVerb::GET, &path, None, None);
+        let reply = self
+            .client()?
+            .call_endpoint::<Value>(HttpVerb::GET, &path, None, None);
         let data = match reply {
             Ok(EndpointResponse::VaultResponse(r)) => r.data.unwrap_or(Value::Null),
             Ok(EndpointResponse::Empty) => Value::Null,
             Err(e) => return Err(self.explain_read_error(e, &location)),
         };
-        let secret = if self.config.kv_version == 2 { &data["data"] } else { &data };
-        let map = secret.as_object().ok_or(StoreError::NotFound { location })?;
-        Ok(map.iter().map(|(k, v)| (k.clone(), SecretString::from(plain_text(v)))).collect())
+        let secret = if self.config.kv_version == 2 {
+            &data["data"]
+        } else {
+            &data
+        };
+        let map = secret
+            .as_object()
+            .ok_or(StoreError::NotFound { location })?;
+        Ok(map
+            .iter()
+            .map(|(k, v)| (k.clone(), SecretString::from(plain_text(v))))
+            .collect())
     }
 
     /// Reads a KV v2 record and its version; `None` when there is none yet.
-    pub(super) fn read_record(&mut self, asset: &AssetRef) -> Result<Option<(SecretData, u64)>, StoreError> {
+    pub(super) fn read_record(
+        &mut self,
+        asset: &AssetRef,
+    ) -> Result<Option<(SecretData, u64)>, StoreError> {
         let location = self.config.location(asset);
         let path = self.config.secret_path(asset);
-        let reply = self.client()?.call_endpoint::<Value>(HttpVerb::GET, &path, None, None);
+        let reply = self
+            .client()?
+            .call_endpoint::<Value>(HttpVerb::GET, &path, None, None);
         let data = match reply {
             Ok(EndpointResponse::VaultResponse(r)) => r.data.unwrap_or(Value::Null),
             Ok(EndpointResponse::Empty) => return Ok(None),
@@ -87,35 +120,69 @@ impl Session {
             }
         };
         let version = data["metadata"]["version"].as_u64().unwrap_or(0);
-        let Some(map) = data["data"].as_object() else { return Ok(None) };
-        Ok(Some((map.iter().map(|(k, v)| (k.clone(), SecretString::from(plain_text(v)))).collect(), version)))
+        let Some(map) = data["data"].as_object() else {
+            return Ok(None);
+        };
+        Ok(Some((
+            map.iter()
+                .map(|(k, v)| (k.clone(), SecretString::from(plain_text(v))))
+                .collect(),
+            version,
+        )))
     }
 
     /// Writes a KV v2 record only if its current version is `cas` (0: only if
     /// absent); `Ok(None)` when another writer got there first.
-    pub(super) fn write_record(&mut self, asset: &AssetRef, data: &SecretData, cas: u64) -> Result<Option<u64>, StoreError> {
+    pub(super) fn write_record(
+        &mut self,
+        asset: &AssetRef,
+        data: &SecretData,
+        cas: u64,
+    ) -> Result<Option<u64>, StoreError> {
         if self.config.kv_version != 2 {
-            return Err(StoreError::Config("keeping tokens needs a KV v2 mount (check-and-set)".into()));
+            return Err(StoreError::Config(
+                "keeping tokens needs a KV v2 mount (check-and-set)".into(),
+            ));
         }
-        let data: serde_json::Map<String, Value> =
-            data.iter().map(|(k, v)| (k.clone(), Value::String(v.expose_secret().to_owned()))).collect();
+        let data: serde_json::Map<String, Value> = data
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.expose_secret().to_owned())))
+            .collect();
         let body = json!({ "options": { "cas": cas }, "data": data }).to_string();
         let location = self.config.location(asset);
         let path = self.config.secret_path(asset);
-        match self.client()?.call_endpoint::<Value>(HttpVerb::POST, &path, None, Some(&body)) {
-            Ok(EndpointResponse::VaultResponse(r)) => Ok(Some(r.data.and_then(|d| d["version"].as_u64()).unwrap_or(cas + 1))),
+        match self
+            .client()?
+            .call_endpoint::<Value>(HttpVerb::POST, &path, None, Some(&body))
+        {
+            Ok(EndpointResponse::VaultResponse(r)) => Ok(Some(
+                r.data
+                    .and_then(|d| d["version"].as_u64())
+                    .unwrap_or(cas + 1),
+            )),
             Ok(EndpointResponse::Empty) => Ok(Some(cas + 1)),
             Err(e) => match self.error(e, &location) {
-                StoreError::Other { status: 400, message } if message.contains("check-and-set") => Ok(None),
+                StoreError::Other {
+                    status: 400,
+                    message,
+                } if message.contains("check-and-set") => Ok(None),
                 other => Err(other),
             },
         }
     }
 
     /// What the token's policy allows on each path.
-    pub(super) fn capabilities(&mut self, paths: &[String]) -> Result<Vec<Vec<String>>, StoreError> {
+    pub(super) fn capabilities(
+        &mut self,
+        paths: &[String],
+    ) -> Result<Vec<Vec<String>>, StoreError> {
         let body = json!({ "paths": paths }).to_string();
-        let reply = self.client()?.call_endpoint::<Value>(HttpVerb::POST, "sys/capabilities-self", None, Some(&body));
+        let reply = self.client()?.call_endpoint::<Value>(
+            HttpVerb::POST,
+            "sys/capabilities-self",
+            None,
+            Some(&body),
+        );
         let data = match reply {
             Ok(EndpointResponse::VaultResponse(r)) => r.data.unwrap_or(Value::Null),
             Ok(EndpointResponse::Empty) => Value::Null,
@@ -123,34 +190,54 @@ impl Session {
         };
         Ok(paths
             .iter()
-            .map(|p| data[p].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|p| {
+                data[p]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .collect())
     }
 
     /// The client, logged in and with a token that is not about to expire.
     fn client(&mut self) -> Result<&hashicorp_vault::Client<TokenData>, StoreError> {
-        let due = self.expires_at.is_some_and(|at| at.saturating_duration_since(Instant::now()) < RENEW_MARGIN);
-        if self.client.is_none() {
-            self.login()?;
-        } else if due && !(self.renewable && self.renew()) {
+        let due = self
+            .expires_at
+            .is_some_and(|at| at.saturating_duration_since(Instant::now()) < RENEW_MARGIN);
+        // Log in when there is no client yet, or when the token is due and
+        // cannot be renewed (not renewable, or Vault refused).
+        if self.client.is_none() || (due && !(self.renewable && self.renew())) {
             self.login()?;
         }
-        self.client.as_ref().ok_or_else(|| StoreError::Config("no Vault client after login".into()))
+        self.client
+            .as_ref()
+            .ok_or_else(|| StoreError::Config("no Vault client after login".into()))
     }
 
     /// Renews the token; false when Vault refuses.
     fn renew(&mut self) -> bool {
-        let Some(client) = self.client.as_mut() else { return false };
+        let Some(client) = self.client.as_mut() else {
+            return false;
+        };
         match client.renew() {
             Ok(()) => {
                 let auth = client.data.as_ref().and_then(|d| d.auth.as_ref());
-                let lease = auth.and_then(|a| a.lease_duration.as_ref()).map(|l| l.0).unwrap_or_default();
+                let lease = auth
+                    .and_then(|a| a.lease_duration.as_ref())
+                    .map(|l| l.0)
+                    .unwrap_or_default();
                 self.expires_at = (!lease.is_zero()).then(|| Instant::now() + lease);
                 tracing::debug!("vault token renewed");
                 true
             }
             Err(e) => {
-                tracing::info!("vault token renewal refused; logging in again: {}", short(&e));
+                tracing::info!(
+                    "vault token renewal refused; logging in again: {}",
+                    short(&e)
+                );
                 false
             }
         }
@@ -160,25 +247,41 @@ impl Session {
         let method = self.config.auth.method();
         let token = match self.config.auth.clone() {
             VaultAuth::Token(source) => plain(&source, "token")?,
-            VaultAuth::AppRole { role_id, secret_id, wrapped, mount } => {
+            VaultAuth::AppRole {
+                role_id,
+                secret_id,
+                wrapped,
+                mount,
+            } => {
                 let secret_id = self.approle_secret_id(&secret_id, wrapped)?;
                 let body = json!({ "role_id": plain(&role_id, "role_id")?.expose_secret(), "secret_id": secret_id.expose_secret() });
                 self.post_login(&format!("auth/{mount}/login"), &body)?
             }
-            VaultAuth::UserPass { username, password, mount } => {
+            VaultAuth::UserPass {
+                username,
+                password,
+                mount,
+            } => {
                 let user = plain(&username, "username")?;
                 let body = json!({ "password": plain(&password, "password")?.expose_secret() });
-                self.post_login(&format!("auth/{mount}/login/{}", user.expose_secret()), &body)?
+                self.post_login(
+                    &format!("auth/{mount}/login/{}", user.expose_secret()),
+                    &body,
+                )?
             }
         };
-        let client = hashicorp_vault::Client::new_from_reqwest(self.config.address.as_str(), token.expose_secret(), self.http.clone())
-            .map_err(|e| match self.error(e, "auth/token/lookup-self") {
-                StoreError::PermissionDenied { .. } => StoreError::AuthFailed {
-                    method: method.into(),
-                    reason: "the token is invalid, expired or revoked".into(),
-                },
-                other => other,
-            })?;
+        let client = hashicorp_vault::Client::new_from_reqwest(
+            self.config.address.as_str(),
+            token.expose_secret(),
+            self.http.clone(),
+        )
+        .map_err(|e| match self.error(e, "auth/token/lookup-self") {
+            StoreError::PermissionDenied { .. } => StoreError::AuthFailed {
+                method: method.into(),
+                reason: "the token is invalid, expired or revoked".into(),
+            },
+            other => other,
+        })?;
         let data = client.data.as_ref().and_then(|d| d.data.as_ref());
         let ttl = data.map(|d| d.ttl.0).unwrap_or_default();
         self.renewable = data.and_then(|d| d.renewable).unwrap_or(false);
@@ -189,7 +292,11 @@ impl Session {
     }
 
     /// The AppRole secret_id, unwrapping a response-wrapping token the first time.
-    fn approle_secret_id(&mut self, source: &FieldSource, wrapped: bool) -> Result<SecretString, StoreError> {
+    fn approle_secret_id(
+        &mut self,
+        source: &FieldSource,
+        wrapped: bool,
+    ) -> Result<SecretString, StoreError> {
         if !wrapped {
             return plain(source, "secret_id");
         }
@@ -197,11 +304,18 @@ impl Session {
             return Ok(id.clone());
         }
         let wrapping = plain(source, "secret_id")?;
-        let reply = self.post("sys/wrapping/unwrap", Some(&wrapping), &json!({}), "approle")?;
-        let id = reply["data"]["secret_id"].as_str().ok_or_else(|| StoreError::AuthFailed {
-            method: "approle".into(),
-            reason: "the wrapped response holds no secret_id".into(),
-        })?;
+        let reply = self.post(
+            "sys/wrapping/unwrap",
+            Some(&wrapping),
+            &json!({}),
+            "approle",
+        )?;
+        let id = reply["data"]["secret_id"]
+            .as_str()
+            .ok_or_else(|| StoreError::AuthFailed {
+                method: "approle".into(),
+                reason: "the wrapped response holds no secret_id".into(),
+            })?;
         let id = SecretString::from(id.to_owned());
         self.secret_id = Some(id.clone());
         Ok(id)
@@ -209,14 +323,27 @@ impl Session {
 
     fn post_login(&self, path: &str, body: &Value) -> Result<SecretString, StoreError> {
         let reply = self.post(path, None, body, self.config.auth.method())?;
-        reply["auth"]["client_token"].as_str().map(|t| SecretString::from(t.to_owned())).ok_or_else(|| {
-            StoreError::AuthFailed { method: self.config.auth.method().into(), reason: "no client token in the answer".into() }
-        })
+        reply["auth"]["client_token"]
+            .as_str()
+            .map(|t| SecretString::from(t.to_owned()))
+            .ok_or_else(|| StoreError::AuthFailed {
+                method: self.config.auth.method().into(),
+                reason: "no client token in the answer".into(),
+            })
     }
 
     /// A raw POST for logins and unwrapping; 400 and 403 mean the credentials were refused.
-    fn post(&self, path: &str, token: Option<&SecretString>, body: &Value, method: &str) -> Result<Value, StoreError> {
-        let mut request = self.http.post(format!("{}/v1/{path}", self.config.address)).json(body);
+    fn post(
+        &self,
+        path: &str,
+        token: Option<&SecretString>,
+        body: &Value,
+        method: &str,
+    ) -> Result<Value, StoreError> {
+        let mut request = self
+            .http
+            .post(format!("{}/v1/{path}", self.config.address))
+            .json(body);
         if let Some(token) = token {
             request = request.header("X-Vault-Token", token.expose_secret());
         }
@@ -226,7 +353,10 @@ impl Session {
         match (status, self.classify(status, &reply, path)) {
             (200..=299, _) => Ok(reply),
             (400 | 403, StoreError::PermissionDenied { .. } | StoreError::Other { .. }) => {
-                Err(StoreError::AuthFailed { method: method.into(), reason: vault_errors(&reply) })
+                Err(StoreError::AuthFailed {
+                    method: method.into(),
+                    reason: vault_errors(&reply),
+                })
             }
             (_, error) => Err(error),
         }
@@ -240,13 +370,24 @@ impl Session {
             return error;
         }
         let mount = self.config.mount.clone();
-        let reply = self.client.as_ref().map(|c| c.call_endpoint::<Value>(HttpVerb::GET, &format!("sys/internal/ui/mounts/{mount}"), None, None));
-        let actual = match reply {
-            Some(Ok(EndpointResponse::VaultResponse(r))) => r.data.and_then(|d| d["options"]["version"].as_str().and_then(|v| v.parse().ok())),
+        let Some(client) = self.client.as_ref() else {
+            return error;
+        };
+        let path = format!("sys/internal/ui/mounts/{mount}");
+        let actual = match client.call_endpoint::<Value>(HttpVerb::GET, &path, None, None) {
+            Ok(EndpointResponse::VaultResponse(r)) => r.data.and_then(|d| {
+                d["options"]["version"]
+                    .as_str()
+                    .and_then(|v| v.parse().ok())
+            }),
             _ => None,
         };
         match actual {
-            Some(actual) if actual != self.config.kv_version => StoreError::WrongKvVersion { mount, configured: self.config.kv_version, actual },
+            Some(actual) if actual != self.config.kv_version => StoreError::WrongKvVersion {
+                mount,
+                configured: self.config.kv_version,
+                actual,
+            },
             _ => error,
         }
     }
@@ -259,51 +400,97 @@ impl Session {
                 // The crate's message ends with the body in backquotes, followed
                 // (a quirk of 2.1.1) by "Could not read vault response.": take
                 // the first JSON value only.
-                let body = message.split_once("error message: `").map_or("", |(_, b)| b);
-                let reply = serde_json::Deserializer::from_str(body).into_iter::<Value>().next().and_then(Result::ok);
+                let body = message
+                    .split_once("error message: `")
+                    .map_or("", |(_, b)| b);
+                let reply = serde_json::Deserializer::from_str(body)
+                    .into_iter::<Value>()
+                    .next()
+                    .and_then(Result::ok);
                 let reply = reply.unwrap_or(Value::Null);
                 tracing::debug!(status = response.status().as_u16(), "vault error");
                 self.classify(response.status().as_u16(), &reply, location)
             }
-            other => StoreError::Other { status: 0, message: short(&other) },
+            other => StoreError::Other {
+                status: 0,
+                message: short(&other),
+            },
         }
     }
 
     fn classify(&self, status: u16, reply: &Value, location: &str) -> StoreError {
         let errors = vault_errors(reply);
         match status {
-            503 if errors.contains("sealed") => StoreError::Sealed { address: self.config.address.clone() },
-            404 if errors.contains("namespace not found") => {
-                StoreError::UnknownNamespace { namespace: self.config.namespace.clone().unwrap_or_default() }
-            }
-            403 => StoreError::PermissionDenied { location: location.into() },
-            404 => StoreError::NotFound { location: location.into() },
-            _ => StoreError::Other { status, message: errors },
+            503 if errors.contains("sealed") => StoreError::Sealed {
+                address: self.config.address.clone(),
+            },
+            404 if errors.contains("namespace not found") => StoreError::UnknownNamespace {
+                namespace: self.config.namespace.clone().unwrap_or_default(),
+            },
+            403 => StoreError::PermissionDenied {
+                location: location.into(),
+            },
+            404 => StoreError::NotFound {
+                location: location.into(),
+            },
+            _ => StoreError::Other {
+                status,
+                message: errors,
+            },
         }
     }
 
     fn unreachable(&self, error: &reqwest::Error) -> StoreError {
-        let reason = if error.is_connect() { "connection refused or no route".into() } else if error.is_timeout() { "timed out".into() } else { error.to_string() };
-        StoreError::Unreachable { address: self.config.address.clone(), reason }
+        let reason = if error.is_connect() {
+            "connection refused or no route".into()
+        } else if error.is_timeout() {
+            "timed out".into()
+        } else {
+            error.to_string()
+        };
+        StoreError::Unreachable {
+            address: self.config.address.clone(),
+            reason,
+        }
     }
 }
 
 /// Resolves a credential of the store's own login (literal, env or file).
 fn plain(source: &FieldSource, what: &str) -> Result<SecretString, StoreError> {
-    crate::secrets::resolve_plain(&format!("auth {what}"), source).map_err(|e| StoreError::Config(e.to_string()))
+    crate::secrets::resolve_plain(&format!("auth {what}"), source)
+        .map_err(|e| StoreError::Config(e.to_string()))
 }
 
 /// Vault's `errors` array as one line (Vault never echoes secrets there).
 fn vault_errors(reply: &Value) -> String {
-    let errors: Vec<&str> = reply["errors"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-    errors.join("; ").replace(['\n', '\t'], " ").split_whitespace().collect::<Vec<_>>().join(" ")
+    let errors: Vec<&str> = reply["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    errors
+        .join("; ")
+        .replace(['\n', '\t'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn plain_text(value: &Value) -> String {
-    value.as_str().map_or_else(|| value.to_string(), str::to_owned)
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned)
 }
 
 /// The crate's own messages can be long; the first line says enough.
 fn short(error: &hashicorp_vault::Error) -> String {
-    error.to_string().lines().next().unwrap_or_default().chars().take(200).collect()
+    error
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect()
 }
