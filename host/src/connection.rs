@@ -43,7 +43,7 @@ use sha2::{Digest, Sha256};
 use crate::egress::Origin;
 use crate::invoke::Limits;
 use crate::secrets::vault::{RawVaultConfig, VaultConfig, VaultStore};
-use crate::secrets::{CredentialStore, FieldSource, RawSource, Resolver};
+use crate::secrets::{AssetKind, AssetRef, CredentialStore, FieldSource, RawSource, Resolver};
 
 /// A parsed connection file.
 #[derive(Debug)]
@@ -285,6 +285,20 @@ impl Connection {
 }
 
 impl Connection {
+    /// The OAuth token record's asset, when tokens are kept in a store.
+    pub fn token_record(&self) -> Option<AssetRef> {
+        let store = self.token_store.clone()?;
+        Some(AssetRef {
+            name: self.token_asset.clone(),
+            external_name: None,
+            store: Some(store),
+            kind: AssetKind::Secret {
+                key: "access_token".into(),
+            },
+            version: None,
+        })
+    }
+
     /// A resolver over this connection's credential stores.
     pub fn resolver(&self) -> Resolver {
         let stores = self

@@ -159,9 +159,9 @@ impl Drop for Sandbox {
     }
 }
 
-/// A connection file in a temporary directory.
+/// A connection file in a temporary directory (removed when the owner is dropped).
 pub struct ConnectionFile {
-    dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     /// The file's path.
     pub path: PathBuf,
 }
@@ -173,7 +173,10 @@ impl ConnectionFile {
         let path = dir.path().join("connection.toml");
         let text = format!("connector = {:?}\n{extra}", connector.display().to_string());
         std::fs::write(&path, text).expect("write connection");
-        ConnectionFile { dir, path }
+        ConnectionFile {
+            _dir: Some(dir),
+            path,
+        }
     }
 
     /// The Constant Contact connector pointed at `sandbox` with [`TOKEN`].
@@ -192,7 +195,9 @@ impl ConnectionFile {
 
     /// The directory holding the file (for other files a test writes).
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        self.path
+            .parent()
+            .expect("connection files live in a directory")
     }
 }
 
@@ -474,7 +479,6 @@ pub fn token_values(connection: &ConnectionFile) -> Vec<String> {
 impl ConnectionFile {
     /// Another handle on an existing connection file (the directory is not removed by it).
     pub fn existing(path: PathBuf) -> ConnectionFile {
-        let dir = tempfile::tempdir().expect("temp dir");
-        ConnectionFile { dir, path }
+        ConnectionFile { _dir: None, path }
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use connector_host::invoke::ConnectionField;
-use connector_host::secrets::{AssetKind, AssetRef, FieldSource, Resolver};
+use connector_host::secrets::{AssetRef, FieldSource, Resolver};
 use connector_host::Connection;
 
 use super::exit::{Failed, CONFIG};
@@ -166,16 +166,7 @@ async fn policy_check(
 /// When OAuth tokens live in a store, its policy must allow reading and
 /// writing them back (check-and-set updates).
 async fn token_store_line(resolver: &Resolver, connection: &Connection) -> Option<Line> {
-    let name = connection.token_store.as_ref()?;
-    let asset = AssetRef {
-        name: connection.token_asset.clone(),
-        external_name: None,
-        store: Some(name.clone()),
-        kind: AssetKind::Secret {
-            key: "access_token".into(),
-        },
-        version: None,
-    };
+    let asset = connection.token_record()?;
     let (_, store) = resolver.store_for("tokens", &asset).ok()?;
     let source = format!("OAuth tokens → {}", store.location(&asset));
     let outcome = match store.capabilities(std::slice::from_ref(&asset)).await {

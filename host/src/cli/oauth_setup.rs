@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use connector_host::oauth::{OAuthSettings, TokenManager, TokenStore};
 use connector_host::secrets::vault::VaultStore;
-use connector_host::secrets::{AssetKind, AssetRef, Resolver};
+use connector_host::secrets::Resolver;
 use connector_host::{Connection, Connector};
 use sha2::{Digest, Sha256};
 
@@ -55,25 +55,17 @@ pub async fn token_manager(
 }
 
 fn token_store(connection: &Connection) -> TokenStore {
-    match &connection.token_store {
-        Some(name) => {
-            let config = connection.stores[name].clone();
-            let asset = AssetRef {
-                name: connection.token_asset.clone(),
-                external_name: None,
-                store: Some(name.clone()),
-                kind: AssetKind::Secret {
-                    key: "access_token".into(),
-                },
-                version: None,
-            };
+    match (&connection.token_store, connection.token_record()) {
+        (Some(name), Some(asset)) => {
+            // The connection checked at load time that this store exists and is read-write.
+            let store = Arc::new(VaultStore::new(connection.stores[name].clone()));
             TokenStore::Vault {
                 name: name.clone(),
-                store: Arc::new(VaultStore::new(config)),
+                store,
                 asset,
             }
         }
-        None => TokenStore::File(token_file(connection)),
+        _ => TokenStore::File(token_file(connection)),
     }
 }
 
