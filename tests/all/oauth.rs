@@ -88,6 +88,27 @@ fn a_forged_state_is_refused() {
 }
 
 #[test]
+fn refused_client_credentials_and_a_silent_browser_are_clear_errors() {
+    let sandbox = Sandbox::start();
+    let app = App::register(&sandbox, "rotating", true);
+    let connection = app.connection(&sandbox, "");
+    let text = std::fs::read_to_string(&connection.path)
+        .unwrap()
+        .replace(CANARIES[1], "not-the-secret");
+    std::fs::write(&connection.path, text).unwrap();
+    connect_over_http(&sandbox, &connection, &[]).fails_with(
+        7,
+        &[
+            "refused the client credentials (invalid_client)",
+            "client_secret",
+        ],
+    );
+    Connecting::start(&connection, &["--timeout", "1"])
+        .finish()
+        .fails_with(7, &["no answer from the browser within 1 s", "--device"]);
+}
+
+#[test]
 fn declining_in_the_browser_is_a_clear_error() {
     let sandbox = Sandbox::start();
     let app = App::register(&sandbox, "rotating", true);

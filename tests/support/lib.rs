@@ -413,7 +413,10 @@ impl Connecting {
     pub fn start(connection: &ConnectionFile, args: &[&str]) -> Connecting {
         let (key, dir) = data_env(connection);
         let conn = connection.path.display().to_string();
-        let mut all = vec!["connect", conn.as_str(), "--no-browser", "--timeout", "60"];
+        let mut all = vec!["connect", conn.as_str(), "--no-browser"];
+        if !args.contains(&"--timeout") {
+            all.extend(["--timeout", "60"]);
+        }
         all.extend_from_slice(args);
         let mut child = host_command(&all, &[(key, dir.as_str())])
             .stderr(Stdio::piped())
