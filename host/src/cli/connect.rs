@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use clap::Args;
 use connector_host::oauth::{connect_browser, connect_device, requested_scopes, ConnectOptions};
-use connector_host::Connection;
 
 /// Connect an OAuth2 connection: browser sign-in (PKCE) or the device flow.
 #[derive(Args)]
@@ -33,13 +32,9 @@ pub struct Connect {
 impl Connect {
     /// Runs the flow and stores the tokens.
     pub async fn execute(self) -> anyhow::Result<()> {
-        let connection = Connection::load(&self.connection)?;
-        let bytes = connection.read_connector()?;
-        let connector = super::load_connector(&connection.connector, &bytes).await?;
-        let resolver = connection.resolver();
-        let Some(manager) =
-            super::oauth_setup::token_manager(&connection, &connector, &resolver).await?
-        else {
+        let opened = super::open(&self.connection).await?;
+        let (connection, connector) = (&opened.connection, &opened.connector);
+        let Some(manager) = &opened.tokens else {
             anyhow::bail!(
                 "connection {} has no [oauth] table; add one to connect with OAuth2",
                 connection.path.display()

@@ -65,3 +65,31 @@ pub async fn load_connector(
         .await
         .with_context(|| format!("loading {}", path.display()))
 }
+
+/// A connection opened for a command: the file, its connector, its secret
+/// resolver and, for OAuth connections, its token manager.
+pub struct Opened {
+    /// The parsed connection file.
+    pub connection: connector_host::Connection,
+    /// The loaded connector.
+    pub connector: connector_host::Connector,
+    /// Resolves the connection's fields.
+    pub resolver: connector_host::secrets::Resolver,
+    /// Present when the connection has an `[oauth]` table.
+    pub tokens: Option<connector_host::oauth::TokenManager>,
+}
+
+/// Loads the connection file at `path`, its (pinned) connector, and its token manager.
+pub async fn open(path: &std::path::Path) -> anyhow::Result<Opened> {
+    let connection = connector_host::Connection::load(path)?;
+    let bytes = connection.read_connector()?;
+    let connector = load_connector(&connection.connector, &bytes).await?;
+    let resolver = connection.resolver();
+    let tokens = oauth_setup::token_manager(&connection, &connector, &resolver).await?;
+    Ok(Opened {
+        connection,
+        connector,
+        resolver,
+        tokens,
+    })
+}

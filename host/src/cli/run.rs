@@ -44,17 +44,13 @@ pub struct Run {
 impl Run {
     /// Loads the connection and connector, runs, prints.
     pub async fn execute(self) -> anyhow::Result<()> {
-        let connection = Connection::load(&self.connection)?;
-        let bytes = connection.read_connector()?;
-        let connector = super::load_connector(&connection.connector, &bytes).await?;
-        let resolver = connection.resolver();
-        let tokens = super::oauth_setup::token_manager(&connection, &connector, &resolver).await?;
+        let opened = super::open(&self.connection).await?;
         let call = Call {
-            connector: &connector,
+            connector: &opened.connector,
             activity: &self.activity,
-            connection: &connection,
-            resolver: &resolver,
-            tokens: tokens.as_ref(),
+            connection: &opened.connection,
+            resolver: &opened.resolver,
+            tokens: opened.tokens.as_ref(),
         };
         if self.batch {
             return call.batch(&self.input).await;

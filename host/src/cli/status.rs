@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use clap::Args;
 use connector_host::oauth::store::now;
 use connector_host::oauth::OAuthError;
-use connector_host::Connection;
 
 /// Show whether a connection is connected, its scopes and token expiry.
 #[derive(Args)]
@@ -19,13 +18,9 @@ pub struct Status {
 impl Status {
     /// Prints the status.
     pub async fn execute(self) -> anyhow::Result<()> {
-        let connection = Connection::load(&self.connection)?;
-        let bytes = connection.read_connector()?;
-        let connector = super::load_connector(&connection.connector, &bytes).await?;
-        let resolver = connection.resolver();
-        let Some(manager) =
-            super::oauth_setup::token_manager(&connection, &connector, &resolver).await?
-        else {
+        let opened = super::open(&self.connection).await?;
+        let connection = &opened.connection;
+        let Some(manager) = &opened.tokens else {
             println!(
                 "connection {}: static access token (no [oauth] table)",
                 connection.path.display()
