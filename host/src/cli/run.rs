@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use clap::Args;
 use connector_host::invoke::error_case;
-use connector_host::oauth::TokenManager;
-use connector_host::secrets::{FieldSource, Resolver};
-use connector_host::{CallOptions, Connection, Connector, InvokeError};
+use connector_host::secrets::FieldSource;
+use connector_host::{CallOptions, InvokeError};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
 use super::exit::{Failed, InputSourceError};
+use super::Opened;
 
 /// How often a retry-safe activity is retried when the API rate-limits it.
 const RATE_LIMIT_RETRIES: u32 = 3;
@@ -46,11 +46,8 @@ impl Run {
     pub async fn execute(self) -> anyhow::Result<()> {
         let opened = super::open(&self.connection).await?;
         let call = Call {
-            connector: &opened.connector,
+            opened: &opened,
             activity: &self.activity,
-            connection: &opened.connection,
-            resolver: &opened.resolver,
-            tokens: opened.tokens.as_ref(),
         };
         if self.batch {
             return call.batch(&self.input).await;
@@ -66,11 +63,8 @@ impl Run {
 }
 
 struct Call<'a> {
-    connector: &'a Connector,
+    opened: &'a Opened,
     activity: &'a str,
-    connection: &'a Connection,
-    resolver: &'a Resolver,
-    tokens: Option<&'a TokenManager>,
 }
 
 impl Call<'_> {
@@ -80,9 +74,10 @@ impl Call<'_> {
         &self,
         rejected: Option<&SecretString>,
     ) -> anyhow::Result<Option<SecretString>> {
-        if let Some(tokens) = self.tokens {
+        if let Some(tokens) = &self.opened.tokens {
             let record = tokens.fresh(rejected).await?;
             let required = self
+                .opened
                 .connector
                 .info()
                 .activities
@@ -94,8 +89,10 @@ impl Call<'_> {
             tokens.check_scopes(&record, self.activity, required)?;
             return Ok(Some(record.access_token));
         }
-        match &self.connection.access_token {
-            Some(source) => Ok(Some(self.resolver.resolve("access_token", source).await?)),
+        match &self.opened.connection.access_token {
+            Some(source) => Ok(Some(
+                self.opened.resolver.resolve("access_token", source).await?,
+            )),
             None => Ok(None),
         }
     }
@@ -105,6 +102,7 @@ impl Call<'_> {
     /// activity is retried after a rate limit, with backoff.
     async fn once(&self, input: &Value) -> anyhow::Result<Value> {
         let retry_safe = self
+            .opened
             .connector
             .info()
             .activities
@@ -114,11 +112,16 @@ impl Call<'_> {
         loop {
             let bearer = self.bearer(rejected.as_ref()).await?;
             let options = CallOptions {
-                limits: self.connection.limits.clone(),
-                overrides: self.connection.endpoints.clone(),
+                limits: self.opened.connection.limits.clone(),
+                overrides: self.opened.connection.endpoints.clone(),
                 bearer: bearer.clone(),
             };
-            match self.connector.call(self.activity, input, &options).await {
+            match self
+                .opened
+                .connector
+                .call(self.activity, input, &options)
+                .await
+            {
                 Err(InvokeError::Activity { error, .. })
                     if error_case(&error) == Some("unauthorized")
                         && !refetched
@@ -128,8 +131,10 @@ impl Call<'_> {
                         "the API refused the access token; renewing it and retrying once"
                     );
                     refetched = true;
-                    match &self.connection.access_token {
-                        Some(source) if self.tokens.is_none() => self.resolver.forget(source).await,
+                    match &self.opened.connection.access_token {
+                        Some(source) if self.opened.tokens.is_none() => {
+                            self.opened.resolver.forget(source).await
+                        }
                         _ => rejected = bearer,
                     }
                 }
@@ -149,7 +154,11 @@ impl Call<'_> {
 
     /// Whether a refused token can be replaced: refreshed (OAuth) or read again (store).
     fn token_renewable(&self) -> bool {
-        self.tokens.is_some() || matches!(self.connection.access_token, Some(FieldSource::Asset(_)))
+        self.opened.tokens.is_some()
+            || matches!(
+                self.opened.connection.access_token,
+                Some(FieldSource::Asset(_))
+            )
     }
 
     /// One call per NDJSON line, read as it arrives; one result line each.
@@ -202,6 +211,7 @@ impl Call<'_> {
     /// `next_cursor` and one array of records.
     async fn all_pages(&self, mut input: Value) -> anyhow::Result<()> {
         let schema = self
+            .opened
             .connector
             .input_schema(self.activity)
             .unwrap_or_default();
