@@ -349,6 +349,41 @@ fn four_processes_share_a_rotating_refresh_token_through_vault() {
     );
 }
 
+#[test]
+fn processes_sharing_a_local_token_file_never_reuse_a_refresh_token() {
+    let sandbox = Sandbox::start_with(&["--no-rate-limit", "--access-token-lifetime", "2"]);
+    let app = App::register(&sandbox, "rotating", true);
+    let connection = app.connection(&sandbox, "");
+    assert_eq!(connect_over_http(&sandbox, &connection, &[]).code, 0);
+    let (key, dir) = data_env(&connection);
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            let (path, dir) = (connection.path.clone(), dir.clone());
+            std::thread::spawn(move || {
+                let mut batch = Batch::start(
+                    &ConnectionFile::existing(path),
+                    "list-contact-lists",
+                    &[(key, dir.as_str())],
+                );
+                let ok = (0..10)
+                    .filter(|_| {
+                        std::thread::sleep(Duration::from_millis(300));
+                        batch.call(&json!({}))["ok"].is_object()
+                    })
+                    .count();
+                (ok, batch.finish().0)
+            })
+        })
+        .collect();
+    let results: Vec<(usize, i32)> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    assert!(results.iter().all(|r| *r == (10, 0)), "{results:?}");
+    let stats = stats(&sandbox);
+    assert_eq!(stats["invalid_grant"], 0, "no refresh token was used twice");
+    // About 3 s of calls with 2 s tokens: one refresh per lifetime, not one per process.
+    let refreshes = stats["refreshes"].as_u64().unwrap();
+    assert!((1..=3).contains(&refreshes), "{stats}");
+}
+
 fn basic(user: &str, password: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))

@@ -460,3 +460,29 @@ fn check_reports_each_field_and_the_policy_without_values() {
         denied.stdout
     );
 }
+
+#[test]
+fn a_short_lived_vault_token_is_renewed_while_in_use() {
+    let (sandbox, bao) = seeded();
+    bao.put_policy(
+        "connector",
+        "path \"secret/data/connectors/*\" { capabilities = [\"read\"] }",
+    );
+    let token = bao.create_token(&["connector"], "3s", true);
+    let store =
+        format!("cache_ttl_seconds = 0\nauth = {{ method = \"token\", token = \"{token}\" }}");
+    let conn = connection(&sandbox, &bao, "{ asset = \"cc-token\" }", &store);
+    let mut batch = Batch::start(&conn, "list-contact-lists", &[]);
+    // Twelve reads over six seconds: twice the token's TTL, so only renewal keeps it alive.
+    for i in 0..12 {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let reply = batch.call(&json!({}));
+        assert!(reply["ok"].is_object(), "call {i}: {reply}");
+    }
+    let (code, stderr) = batch.finish();
+    assert_eq!(code, 0);
+    assert!(
+        stderr.contains("vault token renewed"),
+        "the token was renewed: {stderr}"
+    );
+}
