@@ -1,0 +1,155 @@
+//! What can go wrong loading a connector or running an activity, and how
+//! an activity's own error value is put into one sentence for a person.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::json::InputError;
+use crate::egress::EgressEvent;
+
+/// Why loading a connector or running an activity failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvokeError {
+    /// The engine could not be set up.
+    #[error("cannot start the WebAssembly engine: {0}")]
+    Engine(String),
+    /// The file is not a loadable component.
+    #[error("cannot load connector {path}: {reason}")]
+    Load {
+        /// The connector file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The component loads but breaks the connector contract.
+    #[error("{path} is not a usable connector: {reason}")]
+    Contract {
+        /// The connector file.
+        path: PathBuf,
+        /// Which part of the contract is broken.
+        reason: String,
+    },
+    /// No activity by that name.
+    #[error(
+        "connector {connector:?} has no activity {name:?}\nhint: its activities are: {available}"
+    )]
+    UnknownActivity {
+        /// The connector's name.
+        connector: String,
+        /// The name asked for.
+        name: String,
+        /// Comma-separated names that exist.
+        available: String,
+    },
+    /// The JSON input does not fit the activity's input type.
+    #[error("invalid input for activity {activity:?}: {error}\nhint: `connector-host describe` shows the input schema")]
+    Input {
+        /// The activity.
+        activity: String,
+        /// Where and what.
+        error: InputError,
+    },
+    /// The call ran past its deadline.
+    #[error("activity {activity:?} was stopped after its deadline of {timeout:?}\nhint: raise [limits] timeout_seconds in the connection file if the work is legitimately slow")]
+    Deadline {
+        /// The activity.
+        activity: String,
+        /// The deadline.
+        timeout: Duration,
+    },
+    /// The guest tried to grow its memory past the cap.
+    #[error("activity {activity:?} was stopped: it needed more than its memory limit of {limit_mib} MiB\nhint: raise [limits] memory_mib in the connection file")]
+    Memory {
+        /// The activity.
+        activity: String,
+        /// The cap in MiB.
+        limit_mib: u64,
+    },
+    /// The guest trapped (a panic, usually).
+    #[error("activity {activity:?} crashed inside the connector: {message}{}", guest_output(.guest_stderr))]
+    Trap {
+        /// The activity.
+        activity: String,
+        /// The trap.
+        message: String,
+        /// What the guest printed to stderr.
+        guest_stderr: String,
+    },
+    /// The activity ran and returned its error variant.
+    #[error("{}", render_activity_error(.activity, .error, .events))]
+    Activity {
+        /// The activity.
+        activity: String,
+        /// The error value as JSON, e.g. `{"conflict": {"status": 409, …}}`.
+        error: Value,
+        /// What the egress hook refused or cut short during the call.
+        events: Vec<EgressEvent>,
+    },
+}
+
+fn guest_output(stderr: &str) -> String {
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!("\nconnector output: {stderr}")
+    }
+}
+
+/// The error case name, e.g. `conflict`, when `error` follows the sdk's `activity-error`.
+pub fn error_case(error: &Value) -> Option<&str> {
+    match error {
+        Value::String(case) => Some(case),
+        Value::Object(map) if map.len() == 1 => map.keys().next().map(String::as_str),
+        _ => None,
+    }
+}
+
+fn render_activity_error(activity: &str, error: &Value, events: &[EgressEvent]) -> String {
+    let case = error_case(error).unwrap_or("error");
+    let detail = match error.as_object().and_then(|m| m.values().next()) {
+        Some(Value::Object(d)) => {
+            let status = d
+                .get("status")
+                .and_then(Value::as_u64)
+                .map(|s| format!("HTTP {s}"));
+            let key = d.get("key").and_then(Value::as_str).map(str::to_owned);
+            let head = [status, key]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let message = d.get("message").and_then(Value::as_str).unwrap_or_default();
+            if head.is_empty() {
+                format!(": {message}")
+            } else {
+                format!(" ({head}): {message}")
+            }
+        }
+        Some(Value::String(s)) => format!(": {s}"),
+        _ => format!(": {error}"),
+    };
+    let mut text = format!(
+        "activity {activity:?} failed with {}{detail}",
+        case.replace('_', " ")
+    );
+    for event in events {
+        text.push_str(&match event {
+            EgressEvent::Denied { origin } => format!(
+                "\negress to {origin} was denied: the connector does not declare this origin\nhint: a connector may reach only the origins it declares (see `connector-host describe`); [endpoints] in the connection file can redirect a declared origin, not add one"
+            ),
+            EgressEvent::ResponseTooLarge { origin, limit } => format!(
+                "\na response from {origin} was larger than the limit of {limit} bytes\nhint: raise [limits] max_response_mib in the connection file"
+            ),
+        });
+    }
+    text.push_str(match case {
+        "unauthorized" => "\nhint: the access token was refused; check [token] access_token in the connection file",
+        "forbidden" => "\nhint: the connection lacks a scope or privilege this activity needs (see `connector-host describe`)",
+        "rate_limited" => "\nhint: the API's rate limit was reached; wait a second and retry",
+        _ => "",
+    });
+    text
+}
