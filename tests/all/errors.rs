@@ -62,30 +62,69 @@ fn duplicate_email_is_a_conflict_even_after_delete() {
     run(&connection, "create-contact", &input).fails_with(1, &["conflict", "HTTP 409"]);
 }
 
+/// Uses up the token's per-second budget (on another endpoint), so the next call is refused.
+fn fill_window(sandbox: &Sandbox) {
+    for _ in 0..5 {
+        sandbox.api("GET", "/v3/account/emails", None);
+    }
+}
+
+/// Keeps the budget used up until `done`: refused requests count too, so
+/// steady sending holds the limit shut.
+fn hammer(sandbox: &Sandbox, done: impl Fn(&[serde_json::Value]) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done(&sandbox.requests()) && std::time::Instant::now() < deadline {
+        sandbox.api("GET", "/v3/account/emails", None);
+        std::thread::sleep(std::time::Duration::from_millis(40));
+    }
+}
+
+fn throttled_list_call(log: &[serde_json::Value]) -> bool {
+    log.iter()
+        .any(|r| r["path"] == "/v3/contact_lists" && r["status"] == 429)
+}
+
 #[test]
 fn rate_limit_is_reported_for_unsafe_activities_and_retried_for_safe_ones() {
     let sandbox = Sandbox::start_with(&["--token", &format!("{TOKEN}={ALL_SCOPES}")]);
     let connection = ConnectionFile::constant_contact(&sandbox);
-    // Use up this second's budget directly, then ask for more through the connector.
-    let exhaust = || {
-        for _ in 0..4 {
-            sandbox.api("GET", "/v3/contact_lists", None);
-        }
-    };
-    exhaust();
-    let out = run(
-        &connection,
-        "create-contact-list",
-        &json!({"name": "too fast"}),
-    );
-    // The CLI starts in well under a second, so the window is still full.
-    out.fails_with(1, &["rate limited", "HTTP 429", "throttled"]);
-    exhaust();
-    let lists = run(&connection, "list-contact-lists", &json!({})).ok();
-    assert!(
-        lists["lists"].is_array(),
-        "a retry-safe activity is retried after 429: {lists}"
-    );
+    fill_window(&sandbox);
+    std::thread::scope(|s| {
+        let create = s.spawn(|| {
+            run(
+                &connection,
+                "create-contact-list",
+                &json!({"name": "too fast"}),
+            )
+        });
+        hammer(&sandbox, |_| create.is_finished());
+        create
+            .join()
+            .unwrap()
+            .fails_with(1, &["rate limited", "HTTP 429", "throttled"]);
+    });
+    ureq::delete(&format!("{}/__sandbox/requests", sandbox.url))
+        .call()
+        .unwrap();
+    fill_window(&sandbox);
+    std::thread::scope(|s| {
+        let list = s.spawn(|| run(&connection, "list-contact-lists", &json!({})));
+        // Throttle until the connector's first attempt was refused, then let it retry.
+        hammer(&sandbox, throttled_list_call);
+        let lists = list.join().unwrap().ok();
+        assert!(
+            lists["lists"].is_array(),
+            "a retry-safe activity is retried after 429: {lists}"
+        );
+    });
+    let statuses: Vec<_> = sandbox
+        .requests()
+        .into_iter()
+        .filter(|r| r["path"] == "/v3/contact_lists")
+        .map(|r| r["status"].clone())
+        .collect();
+    assert_eq!(statuses.first(), Some(&json!(429)));
+    assert_eq!(statuses.last(), Some(&json!(200)));
 }
 
 #[test]

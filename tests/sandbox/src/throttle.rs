@@ -2,7 +2,9 @@
 //!
 //! The real API allows 4 requests per second per application and answers more with
 //! 429 `throttled` and no `Retry-After`. The sandbox has one application, so it counts
-//! per token, in a sliding one-second window; refused requests do not count. It can be
+//! per token, in a sliding one-second window. Refused requests count too, as at most
+//! gateways: a client that keeps sending stays throttled until it pauses (and tests can
+//! hold the limit shut deterministically by sending). It can be
 //! switched off at start (`--no-rate-limit`) or at run time (`POST /__sandbox/rate-limit`).
 
 use std::collections::{HashMap, VecDeque};
@@ -78,11 +80,9 @@ impl Throttle {
         {
             window.pop_front();
         }
-        if window.len() >= settings.per_second as usize {
-            return false;
-        }
+        let admitted = window.len() < settings.per_second as usize;
         window.push_back(now);
-        true
+        admitted
     }
 }
 
@@ -109,8 +109,10 @@ mod tests {
         }
         assert!(!throttle.admit("a", start + Duration::from_millis(500)));
         assert!(throttle.admit("b", start + Duration::from_millis(500)));
-        assert!(throttle.admit("a", start + Duration::from_millis(1000)));
-        assert!(!throttle.admit("a", start + Duration::from_millis(1050)));
+        // The refused attempt at 500 ms still counts: the window holds 100..=500.
+        assert!(!throttle.admit("a", start + Duration::from_millis(1000)));
+        // After a pause of a second, requests are admitted again.
+        assert!(throttle.admit("a", start + Duration::from_millis(2001)));
     }
 
     #[test]
