@@ -19,7 +19,7 @@ export PATH := $(PY_SCRIPTS):$(PATH)
 # Debian packages are installed as root (CI runs as root; elsewhere via sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all tools components host test unit-test demo bench fmt lint clean-cache
+.PHONY: all tools components host test demo bench fmt lint
 
 all: components host
 
@@ -52,6 +52,10 @@ test: tools components host
 ## A realistic session against the built-in sandbox.
 demo: tools components host
 	bash tests/demo/demo.sh
+
+## Benchmarks (release build): what the host costs, as ratios against native baselines.
+bench: components
+	$(CARGO) bench -p connector-host --bench calls
 
 fmt:
 	$(CARGO) fmt --all
