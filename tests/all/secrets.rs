@@ -297,26 +297,28 @@ fn each_failure_is_distinct_and_names_field_asset_store_and_path() {
     );
 }
 
-#[test]
-fn one_hundred_calls_within_the_ttl_read_vault_once() {
-    let (sandbox, bao) = seeded();
-    let conn = connection(
-        &sandbox,
-        &bao,
-        "{ asset = \"cc-token\" }",
-        &format!("cache_ttl_seconds = 300\n{}", root_auth(&bao)),
-    );
-    let inputs = "{}\n".repeat(100);
-    let file = conn.dir().join("inputs.ndjson");
-    std::fs::write(&file, inputs).unwrap();
-    let out = host(&[
+/// `calls` empty inputs run with `--batch` from a file, in one process.
+fn batch_of(connection: &ConnectionFile, calls: usize) -> Run {
+    let file = connection.dir().join("inputs.ndjson");
+    std::fs::write(&file, "{}\n".repeat(calls)).unwrap();
+    let conn = connection.path.display().to_string();
+    let input = format!("@{}", file.display());
+    host(&[
         "run",
-        &conn.path.display().to_string(),
+        &conn,
         "list-user-privileges",
         "--batch",
         "--input",
-        &format!("@{}", file.display()),
-    ]);
+        &input,
+    ])
+}
+
+#[test]
+fn one_hundred_calls_within_the_ttl_read_vault_once() {
+    let (sandbox, bao) = seeded();
+    let store = |ttl: u32| format!("cache_ttl_seconds = {ttl}\n{}", root_auth(&bao));
+    let cached = connection(&sandbox, &bao, "{ asset = \"cc-token\" }", &store(300));
+    let out = batch_of(&cached, 100);
     assert_eq!(out.code, 0, "{out:#?}");
     assert_eq!(
         out.stdout
@@ -330,23 +332,8 @@ fn one_hundred_calls_within_the_ttl_read_vault_once() {
         1,
         "100 calls within the TTL make one read"
     );
-    let uncached = connection(
-        &sandbox,
-        &bao,
-        "{ asset = \"cc-token\" }",
-        &format!("cache_ttl_seconds = 0\n{}", root_auth(&bao)),
-    );
-    let file = uncached.dir().join("inputs.ndjson");
-    std::fs::write(&file, "{}\n".repeat(10)).unwrap();
-    let out = host(&[
-        "run",
-        &uncached.path.display().to_string(),
-        "list-user-privileges",
-        "--batch",
-        "--input",
-        &format!("@{}", file.display()),
-    ]);
-    assert_eq!(out.code, 0, "{out:#?}");
+    let uncached = connection(&sandbox, &bao, "{ asset = \"cc-token\" }", &store(0));
+    assert_eq!(batch_of(&uncached, 10).code, 0);
     assert_eq!(
         bao.audit_reads(ASSET_PATH),
         11,

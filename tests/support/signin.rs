@@ -47,39 +47,51 @@ pub fn phone_code(sandbox_url: &str, user: &str) -> String {
         .to_owned()
 }
 
-/// Signs in at `authorize_url` (sign-in, "Send code", the code, "Verify")
-/// and returns where the sandbox redirects the browser (`Location`).
-pub fn sign_in(sandbox_url: &str, authorize_url: &str, action: &str) -> String {
-    let agent = agent();
-    let page = agent
-        .get(authorize_url)
-        .call()
-        .expect("authorize page")
+/// Fills the sign-in form on `page` as the seeded user; returns the next page.
+fn submit_credentials(agent: &ureq::Agent, sandbox_url: &str, page: &str) -> String {
+    let form = [
+        ("transaction", transaction(page)),
+        ("username", USER.into()),
+        ("password", PASSWORD.into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    post(agent, &format!("{sandbox_url}/login/sign-in"), &form)
         .into_string()
-        .unwrap();
-    let tx = transaction(&page);
-    let page = post(
-        &agent,
-        &format!("{sandbox_url}/login/sign-in"),
-        &[
-            ("transaction", &tx),
-            ("username", USER),
-            ("password", PASSWORD),
-        ],
-    );
-    let tx = transaction(&page.into_string().unwrap());
-    let page = post(
-        &agent,
+        .unwrap()
+}
+
+/// Presses "Send code" on `page`, enters the code the phone got, and presses
+/// `action` (`verify` or `decline`).
+fn pass_sms(agent: &ureq::Agent, sandbox_url: &str, page: &str, action: &str) -> ureq::Response {
+    let sent = post(
+        agent,
         &format!("{sandbox_url}/login/send-code"),
-        &[("transaction", &tx)],
+        &[("transaction", &transaction(page))],
     );
-    let tx = transaction(&page.into_string().unwrap());
+    let tx = transaction(&sent.into_string().unwrap());
     let code = phone_code(sandbox_url, USER);
-    let done = post(
-        &agent,
+    post(
+        agent,
         &format!("{sandbox_url}/login/verify"),
         &[("transaction", &tx), ("code", &code), ("action", action)],
-    );
+    )
+}
+
+fn get_page(agent: &ureq::Agent, url: &str) -> String {
+    agent
+        .get(url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .into_string()
+        .unwrap()
+}
+
+/// Signs in at `authorize_url` (sign-in, "Send code", the code, then
+/// `action`) and returns where the sandbox redirects the browser (`Location`).
+pub fn sign_in(sandbox_url: &str, authorize_url: &str, action: &str) -> String {
+    let agent = agent();
+    let page = submit_credentials(&agent, sandbox_url, &get_page(&agent, authorize_url));
+    let done = pass_sms(&agent, sandbox_url, &page, action);
     assert!(
         matches!(done.status(), 302 | 303),
         "verify did not redirect: {}",
@@ -90,51 +102,22 @@ pub fn sign_in(sandbox_url: &str, authorize_url: &str, action: &str) -> String {
         .to_owned()
 }
 
-/// Approves a device code on `/activate` (sign-in, then the user code).
+/// Approves (or denies) a device code on `/activate`: sign in, then the user code.
 pub fn approve_device(sandbox_url: &str, user_code: &str, action: &str) {
     let agent = agent();
-    let page = agent
-        .get(&format!("{sandbox_url}/activate"))
-        .call()
-        .expect("activate page")
-        .into_string()
-        .unwrap();
-    let tx = transaction(&page);
-    let page = post(
-        &agent,
-        &format!("{sandbox_url}/login/sign-in"),
-        &[
-            ("transaction", &tx),
-            ("username", USER),
-            ("password", PASSWORD),
-        ],
-    );
-    let mut page = page.into_string().unwrap();
+    let activate = get_page(&agent, &format!("{sandbox_url}/activate"));
+    let mut page = submit_credentials(&agent, sandbox_url, &activate);
     if page.contains("send-code-form") {
-        let tx = transaction(&page);
-        let sent = post(
-            &agent,
-            &format!("{sandbox_url}/login/send-code"),
-            &[("transaction", &tx)],
-        );
-        let tx = transaction(&sent.into_string().unwrap());
-        let code = phone_code(sandbox_url, USER);
-        let verified = post(
-            &agent,
-            &format!("{sandbox_url}/login/verify"),
-            &[("transaction", &tx), ("code", &code), ("action", "verify")],
-        );
-        page = verified.into_string().unwrap_or_default();
+        page = pass_sms(&agent, sandbox_url, &page, "verify")
+            .into_string()
+            .unwrap_or_default();
     }
     let tx = transaction(&page);
-    let done = post(
-        &agent,
-        &format!("{sandbox_url}/activate"),
-        &[
-            ("transaction", &tx),
-            ("user_code", user_code),
-            ("action", action),
-        ],
-    );
+    let form = [
+        ("transaction", tx.as_str()),
+        ("user_code", user_code),
+        ("action", action),
+    ];
+    let done = post(&agent, &format!("{sandbox_url}/activate"), &form);
     assert!(done.status() < 400, "activate answered {}", done.status());
 }
