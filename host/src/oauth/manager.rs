@@ -12,7 +12,6 @@
 //!    token, so a rotating refresh token is never used twice (no
 //!    `invalid_grant`), and the new one is written back with `cas` again.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -32,8 +31,6 @@ pub struct TokenManager {
     connection: String,
     claim_id: String,
     lock: tokio::sync::Mutex<()>,
-    refreshes: AtomicU64,
-    conflicts: AtomicU64,
 }
 
 impl TokenManager {
@@ -46,8 +43,6 @@ impl TokenManager {
             connection,
             claim_id,
             lock: tokio::sync::Mutex::new(()),
-            refreshes: AtomicU64::new(0),
-            conflicts: AtomicU64::new(0),
         }
     }
 
@@ -59,14 +54,6 @@ impl TokenManager {
     /// The authorization server settings.
     pub fn settings(&self) -> &OAuthSettings {
         &self.settings
-    }
-
-    /// (refreshes performed, check-and-set conflicts resolved) by this process.
-    pub fn stats(&self) -> (u64, u64) {
-        (
-            self.refreshes.load(Ordering::Relaxed),
-            self.conflicts.load(Ordering::Relaxed),
-        )
     }
 
     fn command(&self) -> String {
@@ -157,7 +144,6 @@ impl TokenManager {
                     return self.refresh_claimed(&record, claimed_version).await
                 }
                 None => {
-                    self.conflicts.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(
                         "token record changed under us (check-and-set conflict); reading it again"
                     );
@@ -177,10 +163,8 @@ impl TokenManager {
     ) -> Result<TokenRecord, OAuthError> {
         match flow::refresh(&self.settings, record).await {
             Ok(new) => {
-                self.refreshes.fetch_add(1, Ordering::Relaxed);
                 tracing::info!("access token refreshed");
                 if self.store.save(&new, claimed_version).await?.is_none() {
-                    self.conflicts.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!("token record changed while we held the refresh claim");
                 }
                 Ok(new)
