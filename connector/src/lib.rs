@@ -30,7 +30,7 @@
 #[allow(missing_docs)] // generated code; the WIT carries the documentation
 mod bindings {
     wit_bindgen::generate!({
-        path: ["../wit/sdk", "../wit/constant-contact"],
+        path: ["../wit/sdk-0.1.0", "../wit/constant-contact"],
         world: "constant-contact:connector/connector",
         // Also generate the `connector:sdk` package the world refers to.
         generate_all,

@@ -91,6 +91,20 @@ fn as_text(connector: &Connector) -> String {
             o.token_url,
             o.scopes.join(" ")
         )),
+        AuthScheme::Bearer(field) => out.push_str(&format!("auth: bearer token from field {field}\n")),
+        AuthScheme::ApiKey(k) => out.push_str(&format!(
+            "auth: API key from field {} in {} {}\n",
+            k.field,
+            match k.placement {
+                connector_host::invoke::KeyPlacement::Header => "header",
+                connector_host::invoke::KeyPlacement::Query => "query parameter",
+            },
+            k.name
+        )),
+        AuthScheme::Basic(b) => out.push_str(&format!(
+            "auth: HTTP Basic from fields {} and {}\n",
+            b.username_field, b.password_field
+        )),
     }
     if !info.fields.is_empty() {
         out.push_str("fields:\n");

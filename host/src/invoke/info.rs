@@ -2,7 +2,8 @@
 //!
 //! The host reads it through the same JSON conversion as any other value, so
 //! it needs no generated bindings: the field names below are the WIT names in
-//! snake_case.
+//! snake_case. Fields that `connector:sdk@0.2.0` added default when a 0.1.0
+//! component leaves them out, so both versions load.
 
 use serde::{Deserialize, Serialize};
 
@@ -23,9 +24,22 @@ pub struct ConnectorInfo {
     pub egress_origins: Vec<String>,
     /// Every activity.
     pub activities: Vec<ActivityInfo>,
+    /// Rate limits per access token (sdk 0.2.0; none from 0.1.0 components).
+    #[serde(default)]
+    pub rate_limits: Vec<RateLimit>,
 }
 
-/// `auth-scheme`: `"none"` or `{"oauth2": {...}}`.
+/// `rate-limit`: at most `requests` per `seconds`, per access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimit {
+    /// Requests allowed in each window.
+    pub requests: u32,
+    /// The window's length.
+    pub seconds: u32,
+}
+
+/// `auth-scheme`: `"none"`, `{"oauth2": {...}}`, or (sdk 0.2.0) a static
+/// credential taken from a connection field.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthScheme {
@@ -33,6 +47,44 @@ pub enum AuthScheme {
     None,
     /// OAuth2 against the given server.
     Oauth2(OAuth2),
+    /// `Authorization: Bearer <field>`, the field's name.
+    Bearer(String),
+    /// An API key in a header or query parameter.
+    ApiKey(ApiKey),
+    /// HTTP Basic from two fields.
+    Basic(BasicAuth),
+}
+
+/// `api-key`: where the key goes and which field holds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// Header or query parameter name.
+    pub name: String,
+    /// `header` or `query`.
+    pub placement: KeyPlacement,
+    /// The connection field holding the key.
+    pub field: String,
+    /// Text before the key in a header.
+    pub prefix: Option<String>,
+}
+
+/// `key-placement`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyPlacement {
+    /// A request header.
+    Header,
+    /// A query parameter.
+    Query,
+}
+
+/// `basic-auth`: the fields holding the user name and the password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BasicAuth {
+    /// The user name's field.
+    pub username_field: String,
+    /// The password's field.
+    pub password_field: String,
 }
 
 /// An OAuth2 authorization server.
@@ -84,4 +136,14 @@ pub struct ActivityInfo {
     pub required_scopes: Vec<String>,
     /// Whether repeating a call is harmless.
     pub retry_safe: bool,
+    /// Whether it only reads (sdk 0.2.0; `false` from 0.1.0 components).
+    #[serde(default)]
+    pub read_only: bool,
+    /// Whether it deletes or overwrites for good (sdk 0.2.0; for 0.1.0
+    /// components the host assumes so unless the activity is retry-safe).
+    #[serde(default)]
+    pub destructive: bool,
+    /// What callers get wrong (sdk 0.2.0).
+    #[serde(default)]
+    pub pitfalls: Vec<String>,
 }

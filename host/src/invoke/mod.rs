@@ -25,14 +25,21 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, 
 use wasmtime::{Engine, Store, Trap};
 
 pub use error::{error_case, InvokeError};
-pub use info::{ActivityInfo, AuthScheme, ConnectionField, ConnectorInfo, OAuth2};
+pub use info::{
+    ActivityInfo, ApiKey, AuthScheme, BasicAuth, ConnectionField, ConnectorInfo, KeyPlacement,
+    OAuth2, RateLimit,
+};
 pub use json::InputError;
 
 use crate::egress::{EgressEvent, EgressPolicy, Origin};
 use store::CallState;
 
-/// The interface every connector exports its metadata from.
-const METADATA_INTERFACE: &str = "connector:sdk/metadata@0.1.0";
+/// The interfaces a connector exports its metadata from, newest first: a
+/// component built against an older `connector:sdk` still loads.
+const METADATA_INTERFACES: [&str; 2] = [
+    "connector:sdk/metadata@0.2.0",
+    "connector:sdk/metadata@0.1.0",
+];
 
 /// Per-call limits (DESIGN §5 invariant 5).
 #[derive(Debug, Clone, PartialEq)]
@@ -123,11 +130,13 @@ impl Runtime {
             path: path.to_owned(),
             reason,
         };
-        let describe = exports
-            .get(&(METADATA_INTERFACE.to_owned(), "describe".to_owned()))
+        let (interface, describe) = METADATA_INTERFACES
+            .iter()
+            .find_map(|i| Some((*i, exports.get(&(i.to_string(), "describe".to_owned()))?)))
             .ok_or_else(|| {
                 contract(format!(
-                    "it does not export `describe` from {METADATA_INTERFACE}"
+                    "it does not export `describe` from {}",
+                    METADATA_INTERFACES.join(" or ")
                 ))
             })?;
         let mut connector = Connector {
@@ -137,7 +146,13 @@ impl Runtime {
             origins: Vec::new(),
             activities: BTreeMap::new(),
         };
-        let info = connector.call_describe(describe).await?;
+        let mut info = connector.call_describe(describe).await?;
+        if interface.ends_with("@0.1.0") {
+            // 0.1.0 has no read-only or destructive flags: assume the worst.
+            for activity in &mut info.activities {
+                activity.destructive = !activity.retry_safe;
+            }
+        }
         connector.origins = info
             .egress_origins
             .iter()
@@ -146,7 +161,7 @@ impl Runtime {
         for activity in &info.activities {
             let found = exports
                 .iter()
-                .find(|((iface, name), _)| name == &activity.name && iface != METADATA_INTERFACE);
+                .find(|((iface, name), _)| name == &activity.name && iface != interface);
             let (_, export) = found.ok_or_else(|| {
                 contract(format!(
                     "activity {:?} is described but not exported",
@@ -211,6 +226,7 @@ fn placeholder_info() -> ConnectorInfo {
         fields: Vec::new(),
         egress_origins: Vec::new(),
         activities: Vec::new(),
+        rate_limits: Vec::new(),
     }
 }
 

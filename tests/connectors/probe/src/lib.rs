@@ -16,7 +16,7 @@ use std::hint::black_box;
 #[allow(missing_docs)] // generated code; the WIT carries the documentation
 mod bindings {
     wit_bindgen::generate!({
-        path: ["../../../wit/sdk", "wit"],
+        path: ["../../../wit/sdk-0.1.0", "wit"],
         world: "test:probe/probe-connector",
         generate_all,
     });
