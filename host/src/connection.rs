@@ -42,6 +42,7 @@ use sha2::{Digest, Sha256};
 
 use crate::egress::Origin;
 use crate::invoke::Limits;
+use crate::redact;
 use crate::secrets::vault::{RawVaultConfig, VaultConfig, VaultStore};
 use crate::secrets::{AssetKind, AssetRef, CredentialStore, FieldSource, RawSource, Resolver};
 
@@ -85,21 +86,24 @@ pub enum ConnectionError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or has unexpected keys.
-    #[error("connection file {path}, line {line}: {message}\nhint: see the README's \"Connection files\" section")]
+    #[error("connection file {path}, line {line}{}: {message}\nhint: see the README's \"Connection files\" section", key_part(.key))]
     Parse {
         /// The connection file.
         path: PathBuf,
         /// 1-based line of the error.
         line: usize,
+        /// The dotted key where it happened, e.g. `limits.timeout_seconds` ("" at the top).
+        key: String,
         /// What is wrong (never the offending text, which may hold a secret).
         message: String,
     },
     /// An `[endpoints]` entry is not an origin.
-    #[error("connection file {path}: [endpoints] {origin:?} is not an origin like \"https://host[:port]\": {reason}")]
+    #[error("connection file {path}: [endpoints] {origin} is not an origin like \"https://host[:port]\": {reason}")]
     BadOrigin {
         /// The connection file.
         path: PathBuf,
-        /// The offending key or value.
+        /// The offending key or value, shown as scheme, host and port only
+        /// (credentials and paths may be secrets).
         origin: String,
         /// Why it was refused.
         reason: String,
@@ -206,13 +210,7 @@ impl Connection {
     ///
     /// As [`Connection::load`], without the read.
     pub fn parse(path: &Path, text: &str) -> Result<Connection, ConnectionError> {
-        let raw: RawConnection = toml::from_str(text).map_err(|e| ConnectionError::Parse {
-            path: path.to_owned(),
-            line: e
-                .span()
-                .map_or(0, |s| text[..s.start].matches('\n').count() + 1),
-            message: e.message().to_owned(),
-        })?;
+        let raw: RawConnection = parse_toml(path, text)?;
         let base = path.parent().unwrap_or(Path::new("."));
         let invalid = |place: String, problem: String| ConnectionError::Invalid {
             path: path.to_owned(),
@@ -345,6 +343,36 @@ impl RawLimits {
     }
 }
 
+/// Deserializes the file, keeping the line and the dotted key of an error
+/// but never the text there, which may be a secret.
+fn parse_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<T, ConnectionError> {
+    let failed = |key: String, error: &toml::de::Error| ConnectionError::Parse {
+        path: path.to_owned(),
+        line: error.span().map_or(0, |s| {
+            text[..s.start.min(text.len())].matches('\n').count() + 1
+        }),
+        key,
+        message: redact::parser_message(error.message()),
+    };
+    let deserializer =
+        toml::de::Deserializer::parse(text).map_err(|e| failed(String::new(), &e))?;
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let key = e.path().to_string();
+        failed(if key == "." { String::new() } else { key }, e.inner())
+    })
+}
+
+fn key_part(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!(", key {}", redact::untrusted(key))
+    }
+}
+
 fn parse_endpoints(
     path: &Path,
     raw: BTreeMap<String, String>,
@@ -352,7 +380,7 @@ fn parse_endpoints(
     let origin = |s: &str| {
         Origin::parse(s).map_err(|reason| ConnectionError::BadOrigin {
             path: path.to_owned(),
-            origin: s.to_owned(),
+            origin: redact::url(s),
             reason,
         })
     };
@@ -412,13 +440,41 @@ mod tests {
     }
 
     #[test]
+    fn type_errors_name_the_key_but_never_the_value() {
+        // See: issue 7 ("invalid type: string \"<value>\", expected f64").
+        let cases = [
+            "connector = \"x\"\n[limits]\ntimeout_seconds = \"CANARY-1\"\n",
+            "connector = \"x\"\n[stores.v]\naddress = \"http://v:1\"\nmode = \"CANARY-1\"\n",
+            "connector = \"x\"\n[stores.v]\naddress = \"http://v:1\"\nauth = { method = \"CANARY-1\" }\n",
+            "connector = \"x\"\n[fields]\nclient_secret = { asset = \"a\", type = \"CANARY-1\" }\n",
+            "connector = \"x\"\n[endpoints]\n\"https://api.cc.email\" = \"http://u:CANARY-1@127.0.0.1:1\"\n",
+            "connector = \"x\"\n[fields]\nclient_secret = \"CANARY-1\n",
+        ];
+        for text in cases {
+            let err = Connection::parse(Path::new("c.toml"), text)
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains("CANARY-1"), "{err}");
+            assert!(err.contains("c.toml"), "{err}");
+        }
+        let err = Connection::parse(Path::new("c.toml"), cases[0])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 3, key limits.timeout_seconds"), "{err}");
+    }
+
+    #[test]
     fn bad_endpoint_origin_is_refused() {
         let text =
             "connector = \"x\"\n[endpoints]\n\"https://a.example/path\" = \"http://127.0.0.1:1\"";
         let err = Connection::parse(Path::new("c.toml"), text)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("https://a.example/path"), "{err}");
+        assert!(err.contains("https://a.example/…"), "{err}");
+        assert!(
+            !err.contains("/path"),
+            "an origin's path may be a secret: {err}"
+        );
     }
 }
 

@@ -19,13 +19,17 @@
 //! - [`invoke`]: the engine, the loaded connector, one store per call with its
 //!   deadline and memory cap, and JSON ⇄ WIT value conversion from reflected types.
 //!
-//! Nothing reaches back up this list.
+//! Nothing reaches back up this list. Beside it, [`redact`] makes text safe
+//! to show (guest and server text escaped, URLs and parser messages cut,
+//! remembered secrets blanked) and [`logging`] keeps secrets out of the log.
 #![warn(missing_docs)]
 
 pub mod connection;
 pub mod egress;
 pub mod invoke;
+pub mod logging;
 pub mod oauth;
+pub mod redact;
 pub mod secrets;
 
 pub use connection::{Connection, ConnectionError};

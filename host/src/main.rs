@@ -9,13 +9,7 @@ mod cli;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CONNECTOR_HOST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
-        )
-        .init();
+    connector_host::logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -29,7 +23,11 @@ fn main() -> ExitCode {
     match runtime.block_on(args.execute()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("connector-host: {error:#}");
+            // Guest and server text inside was escaped where it entered; this
+            // is the last guard before the terminal.
+            let message = connector_host::redact::secrets_removed(&format!("{error:#}"));
+            let message = connector_host::redact::terminal(&message);
+            eprintln!("connector-host: {message}");
             ExitCode::from(cli::exit::code(&error))
         }
     }

@@ -106,7 +106,7 @@ fn bad_input_names_the_json_path_and_never_reaches_the_api() {
         ),
         (
             json!({"create_source": "robot"}),
-            "input.create_source: expected one of \"account\", \"contact\", found \"robot\"",
+            "input.create_source: expected one of \"account\", \"contact\", found another string",
         ),
         (
             json!({"create_source": "account", "frist_name": "Ada"}),
@@ -114,7 +114,7 @@ fn bad_input_names_the_json_path_and_never_reaches_the_api() {
         ),
         (
             json!({"create_source": "account", "birthday_month": 300}),
-            "input.birthday_month: expected an integer from 0 to 255, found 300",
+            "input.birthday_month: expected an integer from 0 to 255, found one out of range",
         ),
         (
             json!({"create_source": "account", "list_memberships": ["a", 7]}),
@@ -122,7 +122,13 @@ fn bad_input_names_the_json_path_and_never_reaches_the_api() {
         ),
     ];
     for (input, message) in cases {
-        run(&connection, "create-contact", input).fails_with(2, &[message]);
+        let out = run(&connection, "create-contact", input);
+        out.fails_with(2, &[message]);
+        // Input may be personal data: errors name the path, never the value.
+        assert!(
+            !out.stderr.contains("\"robot\"") && !out.stderr.contains("found 300"),
+            "{out:#?}"
+        );
     }
     assert!(
         sandbox.requests().is_empty(),

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::json::InputError;
 use crate::egress::EgressEvent;
+use crate::redact::Untrusted;
 
 /// Why loading a connector or running an activity failed.
 #[derive(Debug, thiserror::Error)]
@@ -17,7 +18,7 @@ pub enum InvokeError {
     #[error("cannot start the WebAssembly engine: {0}")]
     Engine(String),
     /// The file is not a loadable component.
-    #[error("cannot load connector {path}: {reason}")]
+    #[error("cannot load connector {path}: {}", Untrusted(.reason))]
     Load {
         /// The connector file.
         path: PathBuf,
@@ -25,7 +26,7 @@ pub enum InvokeError {
         reason: String,
     },
     /// The component loads but breaks the connector contract.
-    #[error("{path} is not a usable connector: {reason}")]
+    #[error("{path} is not a usable connector: {}", Untrusted(.reason))]
     Contract {
         /// The connector file.
         path: PathBuf,
@@ -69,7 +70,7 @@ pub enum InvokeError {
         limit_mib: u64,
     },
     /// The guest trapped (a panic, usually).
-    #[error("activity {activity:?} crashed inside the connector: {message}{}", guest_output(.guest_stderr))]
+    #[error("activity {activity:?} crashed inside the connector: {}{}", Untrusted(.message), guest_output(.guest_stderr))]
     Trap {
         /// The activity.
         activity: String,
@@ -94,7 +95,7 @@ fn guest_output(stderr: &str) -> String {
     if stderr.is_empty() {
         String::new()
     } else {
-        format!("\nconnector output: {stderr}")
+        format!("\nconnector output: {}", Untrusted(stderr))
     }
 }
 
@@ -123,13 +124,13 @@ fn render_activity_error(activity: &str, error: &Value, events: &[EgressEvent]) 
                 .join(", ");
             let message = d.get("message").and_then(Value::as_str).unwrap_or_default();
             if head.is_empty() {
-                format!(": {message}")
+                format!(": {}", Untrusted(message))
             } else {
-                format!(" ({head}): {message}")
+                format!(" ({}): {}", Untrusted(&head), Untrusted(message))
             }
         }
-        Some(Value::String(s)) => format!(": {s}"),
-        _ => format!(": {error}"),
+        Some(Value::String(s)) => format!(": {}", Untrusted(s)),
+        _ => format!(": {}", Untrusted(&error.to_string())),
     };
     let mut text = format!(
         "activity {activity:?} failed with {}{detail}",
@@ -138,7 +139,8 @@ fn render_activity_error(activity: &str, error: &Value, events: &[EgressEvent]) 
     for event in events {
         text.push_str(&match event {
             EgressEvent::Denied { origin } => format!(
-                "\negress to {origin} was denied: the connector does not declare this origin\nhint: a connector may reach only the origins it declares (see `connector-host describe`); [endpoints] in the connection file can redirect a declared origin, not add one"
+                "\negress to {} was denied: the connector does not declare this origin\nhint: a connector may reach only the origins it declares (see `connector-host describe`); [endpoints] in the connection file can redirect a declared origin, not add one",
+                Untrusted(origin)
             ),
             EgressEvent::ResponseTooLarge { origin, limit } => format!(
                 "\na response from {origin} was larger than the limit of {limit} bytes\nhint: raise [limits] max_response_mib in the connection file"

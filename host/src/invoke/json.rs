@@ -15,7 +15,7 @@ use wasmtime::component::{Type, Val};
 
 /// A JSON input that does not fit the activity's type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {problem}")]
+#[error("{}: {problem}", crate::redact::Untrusted(.path))]
 pub struct InputError {
     /// Where, e.g. `input.email_address.address` or `input.lists[2]`.
     pub path: String,
@@ -69,7 +69,7 @@ pub fn to_val(ty: &Type, json: &Value, path: &str) -> Result<Val, InputError> {
             Some(name) => Val::Enum(name.to_owned()),
             None => {
                 return fail(format!(
-                    "expected one of {}, found {s:?}",
+                    "expected one of {}, found another string",
                     one_of(e.names())
                 ))
             }
@@ -164,7 +164,7 @@ fn variant(
         return Err(InputError {
             path: path.to_owned(),
             problem: format!(
-                "expected a case among {}, found {name:?}",
+                "expected a case among {}, found another",
                 one_of(ty.cases().map(|c| c.name))
             ),
         });
@@ -204,7 +204,7 @@ fn result(
         "err" => Ok(Val::Result(Err(convert(ty.err())?))),
         _ => Err(InputError {
             path: path.to_owned(),
-            problem: format!("expected \"ok\" or \"err\", found {key:?}"),
+            problem: "expected \"ok\" or \"err\" as the only key".into(),
         }),
     }
 }
@@ -225,7 +225,15 @@ fn flags(
                 Some(name) => Ok(name.to_owned()),
                 None => Err(InputError {
                     path: format!("{path}[{i}]"),
-                    problem: format!("expected one of {}, found {v}", one_of(ty.names())),
+                    problem: format!(
+                        "expected one of {}, found {}",
+                        one_of(ty.names()),
+                        if v.is_string() {
+                            "another string"
+                        } else {
+                            kind(v)
+                        }
+                    ),
                 }),
             }
         })
@@ -256,7 +264,14 @@ fn integer(ty: &Type, json: &Value, path: &str) -> Result<Val, InputError> {
     let Some(n) = n.filter(|n| (min..=max).contains(n)) else {
         return Err(InputError {
             path: path.to_owned(),
-            problem: format!("expected an integer from {min} to {max}, found {json}"),
+            problem: format!(
+                "expected an integer from {min} to {max}, found {}",
+                if json.is_i64() || json.is_u64() {
+                    "one out of range"
+                } else {
+                    "a fraction"
+                }
+            ),
         });
     };
     // The range check above makes every narrowing below exact.

@@ -156,7 +156,7 @@ impl Runtime {
         connector.origins = info
             .egress_origins
             .iter()
-            .map(|o| Origin::parse(o).map_err(|e| contract(format!("egress origin {o:?}: {e}"))))
+            .map(|o| Origin::parse(o).map_err(|e| contract(format!("egress origin \"{o}\": {e}"))))
             .collect::<Result<_, _>>()?;
         for activity in &info.activities {
             let found = exports
@@ -347,9 +347,16 @@ impl Connector {
                 &Limits::default(),
             )
             .await?;
-        serde_json::from_value(json::from_val(&value)).map_err(|e| InvokeError::Contract {
+        // Everything a connector says about itself reaches terminals, pages
+        // and agents: escape it once, here.
+        let mut described = json::from_val(&value);
+        crate::redact::escape_strings(&mut described);
+        serde_json::from_value(described).map_err(|e| InvokeError::Contract {
             path: self.path.clone(),
-            reason: format!("`describe` returned an unexpected value: {e}"),
+            reason: format!(
+                "`describe` returned an unexpected value: {}",
+                crate::redact::parser_message(&e.to_string())
+            ),
         })
     }
 

@@ -176,7 +176,7 @@ fn record(
         || requested.to_vec(),
         |s| s.iter().map(|x| x.to_string()).collect(),
     );
-    TokenRecord {
+    let record = TokenRecord {
         access_token: SecretString::from(token.access_token().secret().to_owned()),
         refresh_token: token
             .refresh_token()
@@ -187,7 +187,9 @@ fn record(
         scopes,
         claim_until: 0,
         claim_id: String::new(),
-    }
+    };
+    record.remember();
+    record
 }
 
 /// Maps token-endpoint failures without ever echoing a response body.
@@ -211,13 +213,20 @@ fn token_error<E: std::error::Error + 'static>(
     }
 }
 
+/// The causes of a failed exchange, without the outermost message: reqwest
+/// puts the URL there.
 fn short(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
+    let mut causes = Vec::new();
     let mut source = e.source();
     while let Some(s) = source {
-        text = format!("{text}: {s}");
+        causes.push(crate::redact::urls_in(&s.to_string()));
         source = s.source();
     }
+    let text = if causes.is_empty() {
+        "the request failed".to_owned()
+    } else {
+        causes.join(": ")
+    };
     text.chars().take(300).collect()
 }
 

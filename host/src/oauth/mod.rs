@@ -20,6 +20,7 @@ pub use store::{TokenRecord, TokenStore};
 
 use crate::egress::Origin;
 use crate::invoke::{AuthScheme, ConnectorInfo};
+use crate::redact::Untrusted;
 use crate::secrets::StoreError;
 
 /// Why an OAuth step failed. Never carries a token.
@@ -72,7 +73,7 @@ pub enum OAuthError {
         seconds: u64,
     },
     /// Another OAuth error answer.
-    #[error("the authorization server answered {error}{}", description.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
+    #[error("the authorization server answered {}{}", Untrusted(.error), description.as_ref().map(|d| format!(": {}", Untrusted(d))).unwrap_or_default())]
     Server {
         /// The OAuth error code.
         error: String,

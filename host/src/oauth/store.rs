@@ -63,10 +63,18 @@ impl TokenRecord {
         data
     }
 
+    /// Remembers both tokens for the log guard ([`crate::redact::remember`]).
+    pub(crate) fn remember(&self) {
+        crate::redact::remember(&self.access_token);
+        if let Some(refresh) = &self.refresh_token {
+            crate::redact::remember(refresh);
+        }
+    }
+
     fn from_data(data: &SecretData) -> Option<TokenRecord> {
         let text = |k: &str| data.get(k).map(|v| v.expose_secret().to_owned());
         let number = |k: &str| text(k).and_then(|v| v.parse().ok()).unwrap_or(0);
-        Some(TokenRecord {
+        let record = TokenRecord {
             access_token: data.get("access_token")?.clone(),
             refresh_token: data.get("refresh_token").cloned(),
             issued_at: number("issued_at"),
@@ -78,7 +86,9 @@ impl TokenRecord {
                 .collect(),
             claim_until: number("claim_until"),
             claim_id: text("claim_id").unwrap_or_default(),
-        })
+        };
+        record.remember();
+        Some(record)
     }
 }
 
@@ -197,14 +207,68 @@ fn write_file(
     let text =
         zeroize::Zeroizing::new(serde_json::to_string_pretty(&map).expect("strings serialize"));
     map.values_mut().for_each(zeroize::Zeroize::zeroize);
-    let tmp = path.with_extension("tmp");
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    // A file left over from a crashed run may have any mode, and `mode()`
+    // applies only to files it creates: remove it, then create afresh.
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+        _ => {}
+    }
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&tmp).map_err(io)?;
+    #[cfg(unix)]
+    {
+        // The umask cannot widen 0600, but be explicit about the result.
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(io)?;
+    }
     file.write_all(text.as_bytes()).map_err(io)?;
     file.sync_all().map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)?;
     Ok(Some(expected + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> TokenRecord {
+        TokenRecord {
+            access_token: SecretString::from("a".repeat(12)),
+            refresh_token: None,
+            issued_at: 1,
+            expires_at: 2,
+            scopes: vec!["contact_data".into()],
+            claim_until: 0,
+            claim_id: String::new(),
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn token_files_are_0600_whatever_an_earlier_run_left_behind() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens").join("t.json");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        for leftover in [
+            path.clone(),
+            path.with_extension(format!("tmp-{}", std::process::id())),
+        ] {
+            std::fs::write(&leftover, "{}").unwrap();
+            std::fs::set_permissions(&leftover, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        assert_eq!(write_file(&path, &record(), 0).unwrap(), Some(1));
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            write_file(&path, &record(), 0).unwrap(),
+            None,
+            "stale version"
+        );
+    }
 }

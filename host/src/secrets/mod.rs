@@ -27,6 +27,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
+use crate::redact::{self, Untrusted};
+
 pub(crate) use source::RawSource;
 pub use source::{AssetKind, AssetRef, FieldSource};
 
@@ -60,7 +62,7 @@ pub trait CredentialStore: Send + Sync {
 #[non_exhaustive]
 pub enum StoreError {
     /// No answer from the server.
-    #[error("Vault at {address} is unreachable: {reason}")]
+    #[error("Vault at {} is unreachable: {}", redact::url(.address), Untrusted(.reason))]
     Unreachable {
         /// The configured address.
         address: String,
@@ -68,13 +70,13 @@ pub enum StoreError {
         reason: String,
     },
     /// The server answered 503 sealed.
-    #[error("Vault at {address} is sealed")]
+    #[error("Vault at {} is sealed", redact::url(.address))]
     Sealed {
         /// The configured address.
         address: String,
     },
     /// Login was refused, or the token is invalid or expired.
-    #[error("Vault login with {method} failed: {reason}")]
+    #[error("Vault login with {method} failed: {}", Untrusted(.reason))]
     AuthFailed {
         /// `token`, `approle`, `userpass`.
         method: String,
@@ -119,7 +121,7 @@ pub enum StoreError {
     #[error("{0}")]
     Config(String),
     /// Anything else Vault answered.
-    #[error("Vault answered {status}: {message}")]
+    #[error("Vault answered {status}: {}", Untrusted(.message))]
     Other {
         /// HTTP status.
         status: u16,
@@ -238,10 +240,12 @@ impl Resolver {
         field: &str,
         source: &FieldSource,
     ) -> Result<SecretString, SecretError> {
-        match source {
+        let value = match source {
             FieldSource::Asset(asset) => self.resolve_asset(field, asset).await,
             other => resolve_plain(field, other),
-        }
+        }?;
+        redact::remember(&value);
+        Ok(value)
     }
 
     /// Forgets a cached asset value, e.g. after the API rejected it; the next

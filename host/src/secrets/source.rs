@@ -96,11 +96,34 @@ impl fmt::Display for FieldSource {
 }
 
 /// The TOML form: a string, or a table with one of `env`, `file`, `asset`.
-#[derive(Deserialize)]
-#[serde(untagged)]
 pub(crate) enum RawSource {
     Literal(String),
     Table(RawTable),
+}
+
+/// By hand rather than `#[serde(untagged)]`, whose one error ("data did not
+/// match any variant") hides which key inside the table is wrong.
+impl<'de> Deserialize<'de> for RawSource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawSource;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, or a table with one of `env`, `file` or `asset`")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<RawSource, E> {
+                Ok(RawSource::Literal(value.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawSource, A::Error> {
+                let table = serde::de::value::MapAccessDeserializer::new(map);
+                RawTable::deserialize(table).map(RawSource::Table)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Deserialize)]
@@ -172,9 +195,7 @@ fn asset_kind(
         ("secret" | "credential", _, _) => {
             Err("`key` goes with type = \"secret\", `part` with type = \"credential\"".into())
         }
-        (other, _, _) => Err(format!(
-            "asset type {other:?} is not \"secret\" or \"credential\""
-        )),
+        (_, _, _) => Err("an asset's type is \"secret\" or \"credential\"".into()),
     }
 }
 
@@ -224,9 +245,11 @@ mod tests {
         assert!(parse("{ asset = \"a\", type = \"credential\" }")
             .unwrap_err()
             .contains("part"));
-        assert!(parse("{ asset = \"a\", type = \"blob\" }")
-            .unwrap_err()
-            .contains("blob"));
+        let unknown_type = parse("{ asset = \"a\", type = \"blob\" }").unwrap_err();
+        assert!(
+            unknown_type.contains("\"secret\" or \"credential\"") && !unknown_type.contains("blob"),
+            "{unknown_type}"
+        );
         assert!(parse("{ env = \"A\", key = \"k\" }")
             .unwrap_err()
             .contains("go with `asset`"));

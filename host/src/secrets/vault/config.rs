@@ -122,10 +122,7 @@ impl RawVaultConfig {
     pub(crate) fn resolve(self) -> Result<VaultConfig, String> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         if self.kind.as_deref().is_some_and(|k| k != "vault") {
-            return Err(format!(
-                "kind {:?} is not supported (only \"vault\")",
-                self.kind.unwrap_or_default()
-            ));
+            return Err("kind must be \"vault\", the only kind of store there is".into());
         }
         let address = self
             .address
@@ -133,16 +130,12 @@ impl RawVaultConfig {
             .ok_or("no address: set address or VAULT_ADDR")?;
         let kv_version = self.kv_version.unwrap_or(2);
         if kv_version != 1 && kv_version != 2 {
-            return Err(format!("kv_version must be 1 or 2, not {kv_version}"));
+            return Err("kv_version must be 1 or 2".into());
         }
         let read_write = match self.mode.as_deref().unwrap_or("read-only") {
             "read-only" => false,
             "read-write" => true,
-            other => {
-                return Err(format!(
-                    "mode {other:?} is not \"read-only\" or \"read-write\""
-                ))
-            }
+            _ => return Err("mode must be \"read-only\" or \"read-write\"".into()),
         };
         Ok(VaultConfig {
             address: address.trim_end_matches('/').to_owned(),

@@ -38,7 +38,7 @@ impl Session {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(ns) = &config.namespace {
             let value = reqwest::header::HeaderValue::from_str(ns).map_err(|_| {
-                StoreError::Config(format!("namespace {ns:?} is not a valid header value"))
+                StoreError::Config("namespace holds characters a header cannot carry".into())
             })?;
             headers.insert("X-Vault-Namespace", value);
         }
@@ -317,6 +317,7 @@ impl Session {
                 reason: "the wrapped response holds no secret_id".into(),
             })?;
         let id = SecretString::from(id.to_owned());
+        crate::redact::remember(&id);
         self.secret_id = Some(id.clone());
         Ok(id)
     }
@@ -326,6 +327,7 @@ impl Session {
         reply["auth"]["client_token"]
             .as_str()
             .map(|t| SecretString::from(t.to_owned()))
+            .inspect(crate::redact::remember)
             .ok_or_else(|| StoreError::AuthFailed {
                 method: self.config.auth.method().into(),
                 reason: "no client token in the answer".into(),
@@ -446,7 +448,19 @@ impl Session {
         } else if error.is_timeout() {
             "timed out".into()
         } else {
-            error.to_string()
+            // Not `error.to_string()`: reqwest puts the URL in it, and a
+            // userpass login's URL holds the user name.
+            let mut causes = Vec::new();
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                causes.push(crate::redact::urls_in(&cause.to_string()));
+                source = cause.source();
+            }
+            if causes.is_empty() {
+                "the request failed".into()
+            } else {
+                causes.join(": ")
+            }
         };
         StoreError::Unreachable {
             address: self.config.address.clone(),
@@ -457,8 +471,10 @@ impl Session {
 
 /// Resolves a credential of the store's own login (literal, env or file).
 fn plain(source: &FieldSource, what: &str) -> Result<SecretString, StoreError> {
-    crate::secrets::resolve_plain(&format!("auth {what}"), source)
-        .map_err(|e| StoreError::Config(e.to_string()))
+    let value = crate::secrets::resolve_plain(&format!("auth {what}"), source)
+        .map_err(|e| StoreError::Config(e.to_string()))?;
+    crate::redact::remember(&value);
+    Ok(value)
 }
 
 /// Vault's `errors` array as one line (Vault never echoes secrets there).
@@ -485,8 +501,7 @@ fn plain_text(value: &Value) -> String {
 
 /// The crate's own messages can be long; the first line says enough.
 fn short(error: &hashicorp_vault::Error) -> String {
-    error
-        .to_string()
+    crate::redact::urls_in(&error.to_string())
         .lines()
         .next()
         .unwrap_or_default()

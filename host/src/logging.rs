@@ -1,0 +1,125 @@
+//! The host's log: `CONNECTOR_HOST_LOG` (an `EnvFilter`, default `error`)
+//! to stderr, with no secret at any level.
+//!
+//! Three guards, outermost first:
+//! 1. libraries known to log what they send or receive are held back whatever
+//!    the filter says: `hashicorp_vault` prints every Vault response body at
+//!    trace (secrets included) and `reqwest` every URL at debug (a userpass
+//!    login's URL holds the user name);
+//! 2. every line is passed through [`redact::secrets_removed`], which blanks
+//!    any secret value this process has resolved, whoever logged it;
+//! 3. control characters are escaped ([`redact::terminal`]), so guest or
+//!    server text quoted in a log line cannot rewrite the terminal.
+
+use std::io::Write;
+
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::EnvFilter;
+
+use crate::redact;
+
+/// The environment variable holding the filter.
+pub const ENV: &str = "CONNECTOR_HOST_LOG";
+
+/// Directives that win over the user's filter (see the module docs).
+const HELD_BACK: &[&str] = &["hashicorp_vault=off", "reqwest=info"];
+
+/// Installs the global subscriber; later calls do nothing.
+pub fn init() {
+    let spec = std::env::var(ENV).unwrap_or_default();
+    let _ = tracing_subscriber::fmt()
+        .with_writer(GuardedStderr)
+        .with_ansi(false)
+        .with_env_filter(filter(&spec))
+        .try_init();
+}
+
+/// The user's filter (or `error`) with [`HELD_BACK`] added last, so it wins.
+fn filter(spec: &str) -> EnvFilter {
+    let spec = if spec.trim().is_empty() {
+        "error"
+    } else {
+        spec
+    };
+    let mut filter = EnvFilter::try_new(spec).unwrap_or_else(|_| EnvFilter::new("error"));
+    for directive in HELD_BACK {
+        filter = filter.add_directive(directive.parse().expect("fixed directives parse"));
+    }
+    filter
+}
+
+/// Stderr behind the guards; the formatter writes each event in one call.
+#[derive(Clone, Copy)]
+struct GuardedStderr;
+
+impl<'a> MakeWriter<'a> for GuardedStderr {
+    type Writer = GuardedStderr;
+    fn make_writer(&'a self) -> Self::Writer {
+        GuardedStderr
+    }
+}
+
+impl Write for GuardedStderr {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(bytes);
+        let safe = redact::terminal(&redact::secrets_removed(&text));
+        std::io::stderr().lock().write_all(safe.as_bytes())?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// What a subscriber with `filter(spec)` prints for a few events.
+    fn printed(spec: &str) -> String {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || SinkWriter(sink.clone()))
+            .with_ansi(false)
+            .with_env_filter(filter(spec))
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::error!(target: "hashicorp_vault::client", "vault-body");
+            tracing::debug!(target: "reqwest::async_impl::client", "reqwest-url");
+            tracing::info!(target: "reqwest::connect", "reqwest-info");
+            tracing::trace!(target: "connector_host::oauth", "host-trace");
+        });
+        let bytes = buffer.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    struct SinkWriter(Arc<Mutex<Vec<u8>>>);
+    impl Write for SinkWriter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn body_logging_libraries_stay_quiet_even_at_trace() {
+        for spec in ["trace", "hashicorp_vault=trace,reqwest=trace,trace"] {
+            let out = printed(spec);
+            assert!(
+                !out.contains("vault-body") && !out.contains("reqwest-url"),
+                "{spec}: {out}"
+            );
+            assert!(
+                out.contains("reqwest-info") && out.contains("host-trace"),
+                "{spec}: {out}"
+            );
+        }
+        assert!(!printed("").contains("host-trace"));
+    }
+}

@@ -1,0 +1,322 @@
+//! Making text safe to show: what a guest or a remote server wrote, URLs that
+//! may carry credentials, and parser messages that may quote a secret.
+//!
+//! Invariants (DESIGN §5.4):
+//! - text from a guest or a server never reaches a terminal or a log raw:
+//!   control characters (ESC, CR, LF, …) and invisible or direction-changing
+//!   Unicode are shown as `\u{…}` escapes, so no such text can clear a screen,
+//!   rewrite a line or forge a `hint:` line (only the host writes those);
+//! - a URL in an error shows scheme, host and port only: credentials, path,
+//!   query and fragment may hold secrets (a Vault userpass login puts the
+//!   user name in the path);
+//! - a parser message never quotes the value it choked on.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Mutex;
+
+use aho_corasick::AhoCorasick;
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+/// The most characters of untrusted text shown in one place.
+const MAX_SHOWN: usize = 2000;
+
+/// Untrusted text, escaped and shortened for display: `{}` renders it safe.
+pub struct Untrusted<'a>(pub &'a str);
+
+impl fmt::Display for Untrusted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (shown, c) in self.0.chars().enumerate() {
+            if shown == MAX_SHOWN {
+                let rest = self.0.chars().count() - MAX_SHOWN;
+                return write!(f, "… ({rest} more characters)");
+            }
+            match c {
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if is_unsafe(c) => write!(f, "\\u{{{:x}}}", c as u32)?,
+                c => fmt::Write::write_char(f, c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// [`Untrusted`] as an owned string.
+pub fn untrusted(text: &str) -> String {
+    Untrusted(text).to_string()
+}
+
+/// Characters that must not reach a terminal as they are: C0 and C1
+/// controls, DEL, and the invisible formatting characters that reorder or
+/// hide text (bidirectional overrides and isolates, zero-width characters,
+/// the byte-order mark).
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}')
+}
+
+/// Escapes unsafe characters in a line the host composed from parts, keeping
+/// its own line breaks: the last guard before a terminal or a log.
+pub fn terminal(text: &str) -> String {
+    text.split('\n')
+        .map(|line| {
+            line.chars()
+                .map(|c| match c {
+                    '\t' => "\t".to_owned(),
+                    c if is_unsafe(c) => format!("\\u{{{:x}}}", c as u32),
+                    c => c.to_string(),
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// How many secrets the log guard remembers (the oldest are forgotten).
+const REMEMBERED: usize = 1024;
+/// Shorter values are not remembered: blanking every `1` or `yes` in the
+/// logs would hide everything and protect nothing.
+const SHORTEST_REMEMBERED: usize = 8;
+
+/// The secret values this process holds, so the log writer can blank them
+/// whatever library logs them (belt and braces: libraries known to log
+/// bodies are silenced outright, see `logging`).
+#[derive(Default)]
+struct Remembered {
+    values: VecDeque<Zeroizing<String>>,
+    matcher: Option<AhoCorasick>,
+}
+
+static REMEMBERED_SECRETS: Mutex<Option<Remembered>> = Mutex::new(None);
+
+/// Remembers a secret value so that [`secrets_removed`] blanks it.
+pub fn remember(secret: &SecretString) {
+    let value = secret.expose_secret();
+    if value.len() < SHORTEST_REMEMBERED {
+        return;
+    }
+    let mut guard = REMEMBERED_SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    let known = guard.get_or_insert_with(Remembered::default);
+    if known.values.iter().any(|v| v.as_str() == value) {
+        return;
+    }
+    if known.values.len() == REMEMBERED {
+        known.values.pop_front();
+    }
+    known.values.push_back(Zeroizing::new(value.to_owned()));
+    known.matcher = AhoCorasick::new(known.values.iter().map(|v| v.as_str())).ok();
+}
+
+/// `text` with every remembered secret replaced by `[redacted]`.
+pub fn secrets_removed(text: &str) -> String {
+    let guard = REMEMBERED_SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    match guard.as_ref().and_then(|k| k.matcher.as_ref()) {
+        Some(matcher) => {
+            let replacements = vec!["[redacted]"; matcher.patterns_len()];
+            matcher.replace_all(text, &replacements)
+        }
+        None => text.to_owned(),
+    }
+}
+
+/// Escapes every string inside `value` (keys too), e.g. a connector's
+/// self-description, which is shown to people and agents.
+pub fn escape_strings(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.chars().any(is_unsafe) || s.chars().count() > MAX_SHOWN => {
+            *s = untrusted(s);
+        }
+        Value::Array(items) => items.iter_mut().for_each(escape_strings),
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (key, mut item) in entries {
+                escape_strings(&mut item);
+                map.insert(untrusted(&key), item);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A URL for an error message: `scheme://host[:port]`, with `/…` when a path
+/// or query was there. Anything unparseable is not shown at all.
+pub fn url(text: &str) -> String {
+    let Ok(parsed) = url::Url::parse(text) else {
+        return "(a value that is not a URL)".into();
+    };
+    let Some(host) = parsed.host_str() else {
+        return format!("{}:…", parsed.scheme());
+    };
+    let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let more = parsed.path() != "/" || parsed.query().is_some() || parsed.fragment().is_some();
+    let tail = if more { "/…" } else { "" };
+    untrusted(&format!("{}://{host}{port}{tail}", parsed.scheme()))
+}
+
+/// `text` with every `http://…` or `https://…` in it cut down by [`url`]:
+/// for messages of libraries that quote the URL they failed on.
+pub fn urls_in(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = ["http://", "https://"]
+        .iter()
+        .filter_map(|p| rest.find(p))
+        .min()
+    {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>' | ','))
+            .unwrap_or(tail.len());
+        out.push_str(&url(&tail[..end]));
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    untrusted(&out)
+}
+
+/// A serde or TOML message with the offending value taken out.
+///
+/// serde's own messages quote values (`invalid type: string "…", expected
+/// f64`, `unknown variant `…``); keys (`missing field `x``) are kept, since a
+/// person needs them to find the line.
+pub fn parser_message(message: &str) -> String {
+    let first = message.lines().next().unwrap_or_default();
+    let keeps_keys = [
+        "missing field",
+        "unknown field",
+        "duplicate field",
+        "duplicate key",
+    ];
+    if keeps_keys.iter().any(|k| first.starts_with(k)) {
+        return untrusted(first);
+    }
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = first.strip_prefix(prefix) {
+            let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+            // serde's `Unexpected` is a kind, then the value in quotes.
+            let kind = found.split(['"', '`', '\'']).next().unwrap_or_default();
+            let expected = if expected.is_empty() {
+                String::new()
+            } else {
+                format!(", expected {}", unquoted(expected))
+            };
+            return untrusted(&format!("{prefix}{}{expected}", kind.trim()));
+        }
+    }
+    untrusted(&unquoted(first))
+}
+
+/// Removes every `"…"`, `'…'` and `` `…` `` span (and what follows an
+/// unclosed quote), the places parser messages put values.
+fn unquoted(text: &str) -> String {
+    let mut out = String::new();
+    let mut open: Option<char> = None;
+    for c in text.chars() {
+        match open {
+            Some(q) if c == q => open = None,
+            Some(_) => {}
+            None if matches!(c, '"' | '`' | '\'') => {
+                open = Some(c);
+                out.push('…');
+            }
+            None => out.push(c),
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_and_invisible_characters_are_made_visible() {
+        let forged = "oops\u{1b}[2J\r\nhint: run rm -rf\u{202e}\u{200b}";
+        let shown = untrusted(forged);
+        assert_eq!(
+            shown,
+            "oops\\u{1b}[2J\\r\\nhint: run rm -rf\\u{202e}\\u{200b}"
+        );
+        assert!(!shown.contains('\n') && !shown.contains('\u{1b}'));
+        assert_eq!(
+            untrusted("plain text, ünïcode ok"),
+            "plain text, ünïcode ok"
+        );
+    }
+
+    #[test]
+    fn long_untrusted_text_is_cut() {
+        let shown = untrusted(&"x".repeat(MAX_SHOWN + 10));
+        assert!(shown.ends_with("… (10 more characters)"), "{shown}");
+    }
+
+    #[test]
+    fn terminal_keeps_the_hosts_line_breaks_only() {
+        assert_eq!(terminal("a\u{1b}b\nhint: c\r"), "a\\u{1b}b\nhint: c\\u{d}");
+    }
+
+    #[test]
+    fn urls_lose_credentials_paths_and_queries() {
+        assert_eq!(
+            url("https://user:pa55@vault.example:8200/v1/auth/userpass/login/alice?x=1"),
+            "https://vault.example:8200/…"
+        );
+        assert_eq!(url("http://127.0.0.1:8911"), "http://127.0.0.1:8911");
+        assert_eq!(
+            url("not a url with secret-1"),
+            "(a value that is not a URL)"
+        );
+    }
+
+    #[test]
+    fn remembered_secrets_are_blanked_and_short_values_are_not_remembered() {
+        remember(&SecretString::from("canary-remembered-7f3a".to_owned()));
+        remember(&SecretString::from("short".to_owned()));
+        assert_eq!(
+            secrets_removed("body {\"token\": \"canary-remembered-7f3a\"} short"),
+            "body {\"token\": \"[redacted]\"} short"
+        );
+    }
+
+    #[test]
+    fn urls_inside_messages_are_cut() {
+        assert_eq!(
+            urls_in("error sending request for url (http://v:8200/v1/auth/userpass/login/alice): refused"),
+            "error sending request for url (http://v:8200/…): refused"
+        );
+    }
+
+    #[test]
+    fn parser_messages_keep_keys_and_drop_values() {
+        assert_eq!(
+            parser_message("invalid type: string \"CANARY\", expected f64"),
+            "invalid type: string, expected f64"
+        );
+        assert_eq!(
+            parser_message("invalid value: integer `77`, expected u8"),
+            "invalid value: integer, expected u8"
+        );
+        assert_eq!(
+            parser_message("unknown variant `CANARY`, expected `a` or `b`"),
+            "unknown variant …, expected … or …"
+        );
+        assert_eq!(
+            parser_message("missing field `connector`"),
+            "missing field `connector`"
+        );
+        assert_eq!(
+            parser_message("invalid basic string \"CAN"),
+            "invalid basic string …"
+        );
+    }
+}
