@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use connector_host::{CallOptions, Origin, Runtime};
+use connector_host::{CallOptions, Limits, Origin, Runtime};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -86,7 +86,7 @@ async fn main() -> anyhow::Result<()> {
 
     let compile = median(1, || async {
         runtime
-            .load(&probe, &bytes)
+            .load(&probe, &bytes, &Limits::default())
             .await
             .map(drop)
             .map_err(Into::into)
@@ -94,13 +94,13 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let cached = median(21, || async {
         runtime
-            .load(&probe, &bytes)
+            .load(&probe, &bytes, &Limits::default())
             .await
             .map(drop)
             .map_err(Into::into)
     })
     .await?;
-    let connector = runtime.load(&probe, &bytes).await?;
+    let connector = runtime.load(&probe, &bytes, &Limits::default()).await?;
 
     let input = json!({
         "text": "hello", "count": 7, "offset": -3, "ratio": 0.5, "enabled": true, "note": null,

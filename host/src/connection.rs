@@ -36,6 +36,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -69,6 +70,9 @@ pub struct Connection {
     pub oauth: Option<OAuthConfig>,
     /// Origin overrides: requests to a key go to its value.
     pub endpoints: Vec<(Origin, Origin)>,
+    /// `[token] origins`: the only declared origins the credential goes to
+    /// (default: every declared https origin, see [`crate::egress::bound_origins`]).
+    pub token_origins: Option<Vec<Origin>>,
     /// Per-call limits.
     pub limits: Limits,
 }
@@ -179,6 +183,7 @@ struct RawToken {
     access_token: Option<RawSource>,
     store: Option<String>,
     asset: Option<String>,
+    origins: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -187,6 +192,15 @@ struct RawLimits {
     timeout_seconds: Option<f64>,
     memory_mib: Option<u64>,
     max_response_mib: Option<u64>,
+    max_output_mib: Option<u64>,
+    max_requests: Option<usize>,
+    max_concurrent_requests: Option<usize>,
+    max_instances: Option<usize>,
+    max_memories: Option<usize>,
+    max_tables: Option<usize>,
+    max_table_elements: Option<usize>,
+    max_resources: Option<usize>,
+    max_header_kib: Option<usize>,
 }
 
 impl Connection {
@@ -253,7 +267,26 @@ impl Connection {
             token_asset: raw.token.asset.unwrap_or_else(|| "oauth-tokens".into()),
             oauth: raw.oauth,
             endpoints: parse_endpoints(path, raw.endpoints)?,
-            limits: raw.limits.into_limits(),
+            token_origins: raw
+                .token
+                .origins
+                .map(|list| {
+                    list.iter()
+                        .map(|o| {
+                            Origin::parse(o).map_err(|reason| {
+                                invalid(
+                                    "[token] origins".into(),
+                                    format!("{}: {reason}", redact::url(o)),
+                                )
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?,
+            limits: raw
+                .limits
+                .into_limits()
+                .map_err(|p| invalid("[limits]".into(), p))?,
         })
     }
 
@@ -329,17 +362,30 @@ fn check_token_store(
 }
 
 impl RawLimits {
-    fn into_limits(self) -> Limits {
-        let default = Limits::default();
-        Limits {
-            timeout: self
-                .timeout_seconds
-                .map_or(default.timeout, std::time::Duration::from_secs_f64),
-            memory_bytes: self.memory_mib.map_or(default.memory_bytes, |m| m << 20),
-            max_response_bytes: self
-                .max_response_mib
-                .map_or(default.max_response_bytes, |m| m << 20),
-        }
+    fn into_limits(self) -> Result<Limits, String> {
+        let d = Limits::default();
+        let mib = |v: Option<u64>, default: u64| v.map_or(default, |m| m << 20);
+        let timeout = match self.timeout_seconds {
+            None => d.timeout,
+            Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Duration::from_secs_f64(s),
+            Some(_) => return Err("timeout_seconds must be more than 0 and at most 86400".into()),
+        };
+        Ok(Limits {
+            timeout,
+            memory_bytes: mib(self.memory_mib, d.memory_bytes),
+            max_response_bytes: mib(self.max_response_mib, d.max_response_bytes),
+            max_output_bytes: mib(self.max_output_mib, d.max_output_bytes),
+            max_requests: self.max_requests.unwrap_or(d.max_requests),
+            max_concurrent_requests: self
+                .max_concurrent_requests
+                .unwrap_or(d.max_concurrent_requests),
+            max_instances: self.max_instances.unwrap_or(d.max_instances),
+            max_memories: self.max_memories.unwrap_or(d.max_memories),
+            max_tables: self.max_tables.unwrap_or(d.max_tables),
+            max_table_elements: self.max_table_elements.unwrap_or(d.max_table_elements),
+            max_resources: self.max_resources.unwrap_or(d.max_resources),
+            max_header_bytes: self.max_header_kib.map_or(d.max_header_bytes, |k| k << 10),
+        })
     }
 }
 

@@ -115,6 +115,15 @@ pub fn remember(secret: &SecretString) {
     known.matcher = AhoCorasick::new(known.values.iter().map(|v| v.as_str())).ok();
 }
 
+/// Whether `text` holds a remembered secret.
+pub fn holds_secret(text: &str) -> bool {
+    let guard = REMEMBERED_SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    guard
+        .as_ref()
+        .and_then(|k| k.matcher.as_ref())
+        .is_some_and(|m| m.is_match(text))
+}
+
 /// `text` with every remembered secret replaced by `[redacted]`.
 pub fn secrets_removed(text: &str) -> String {
     let guard = REMEMBERED_SECRETS.lock().unwrap_or_else(|e| e.into_inner());

@@ -73,7 +73,7 @@ fn entries(connection: &Connection) -> Vec<(String, &FieldSource)> {
 /// Loads the connector (checking its pin); also returns the fields it declares.
 async fn connector_line(connection: &Connection) -> (Line, Vec<ConnectionField>) {
     let loaded = match connection.read_connector() {
-        Ok(bytes) => super::load_connector(&connection.connector, &bytes)
+        Ok(bytes) => super::load_connector(&connection.connector, &bytes, &connection.limits)
             .await
             .map_err(|e| format!("{e:#}")),
         Err(e) => Err(e.to_string()),

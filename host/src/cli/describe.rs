@@ -36,10 +36,10 @@ impl Describe {
 
 /// Loads a connector from a .wasm file or from the connection file naming it.
 pub async fn load(path: &std::path::Path) -> anyhow::Result<Connector> {
-    let (wasm, bytes) = if path.extension().is_some_and(|e| e == "toml") {
+    let (wasm, bytes, limits) = if path.extension().is_some_and(|e| e == "toml") {
         let connection = Connection::load(path)?;
         let bytes = connection.read_connector()?;
-        (connection.connector, bytes)
+        (connection.connector, bytes, connection.limits)
     } else {
         let bytes = std::fs::read(path).map_err(|source| {
             connector_host::ConnectionError::ReadConnector {
@@ -47,9 +47,9 @@ pub async fn load(path: &std::path::Path) -> anyhow::Result<Connector> {
                 source,
             }
         })?;
-        (path.to_owned(), bytes)
+        (path.to_owned(), bytes, connector_host::Limits::default())
     };
-    super::load_connector(&wasm, &bytes).await
+    super::load_connector(&wasm, &bytes, &limits).await
 }
 
 fn as_json(connector: &Connector) -> Value {

@@ -53,15 +53,17 @@ pub fn print_stdout(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Starts a runtime and loads the connector in `bytes` (read from `path`).
+/// Starts a runtime and loads the connector in `bytes` (read from `path`);
+/// `describe` runs under `limits`.
 pub async fn load_connector(
     path: &std::path::Path,
     bytes: &[u8],
+    limits: &connector_host::Limits,
 ) -> anyhow::Result<connector_host::Connector> {
     use anyhow::Context;
     let runtime = connector_host::Runtime::new()?;
     runtime
-        .load(path, bytes)
+        .load(path, bytes, limits)
         .await
         .with_context(|| format!("loading {}", path.display()))
 }
@@ -83,7 +85,7 @@ pub struct Opened {
 pub async fn open(path: &std::path::Path) -> anyhow::Result<Opened> {
     let connection = connector_host::Connection::load(path)?;
     let bytes = connection.read_connector()?;
-    let connector = load_connector(&connection.connector, &bytes).await?;
+    let connector = load_connector(&connection.connector, &bytes, &connection.limits).await?;
     let resolver = connection.resolver();
     let tokens = oauth_setup::token_manager(&connection, &connector, &resolver).await?;
     Ok(Opened {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use connector_host::egress::{Credential, EgressEvent};
 use connector_host::invoke::error_case;
 use connector_host::secrets::FieldSource;
 use connector_host::{CallOptions, InvokeError};
@@ -114,7 +115,8 @@ impl Call<'_> {
             let options = CallOptions {
                 limits: self.opened.connection.limits.clone(),
                 overrides: self.opened.connection.endpoints.clone(),
-                bearer: bearer.clone(),
+                credential: bearer.as_ref().map(Credential::bearer),
+                token_origins: self.opened.connection.token_origins.clone(),
             };
             match self
                 .opened
@@ -122,8 +124,14 @@ impl Call<'_> {
                 .call(self.activity, input, &options)
                 .await
             {
-                Err(InvokeError::Activity { error, .. })
+                // Only a 401 the host itself saw on a credentialed request
+                // renews the token: a guest that merely claims `unauthorized`
+                // must not make the host spend refresh tokens.
+                Err(InvokeError::Activity { error, events, .. })
                     if error_case(&error) == Some("unauthorized")
+                        && events
+                            .iter()
+                            .any(|e| matches!(e, EgressEvent::CredentialRefused { .. }))
                         && !refetched
                         && self.token_renewable() =>
                 {

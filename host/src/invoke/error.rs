@@ -61,14 +61,27 @@ pub enum InvokeError {
         /// The deadline.
         timeout: Duration,
     },
-    /// The guest tried to grow its memory past the cap.
-    #[error("activity {activity:?} was stopped: it needed more than its memory limit of {limit_mib} MiB\nhint: raise [limits] memory_mib in the connection file")]
+    /// The guest tried to grow its memories, together, past the cap.
+    #[error("activity {activity:?} was stopped: it needed more than its memory limit of {limit_mib} MiB (all its linear memories together)\nhint: raise [limits] memory_mib in the connection file")]
     Memory {
         /// The activity.
         activity: String,
         /// The cap in MiB.
         limit_mib: u64,
     },
+    /// Another per-call limit stopped the call.
+    #[error("activity {activity:?} was stopped: {what}\nhint: raise [limits] {setting} in the connection file if the work is legitimate")]
+    Limit {
+        /// The activity.
+        activity: String,
+        /// What passed which limit.
+        what: String,
+        /// The `[limits]` key that sets it.
+        setting: &'static str,
+    },
+    /// The connection binds the credential to origins it may not go to.
+    #[error("[token] origins: {0}\nhint: list only https origins the connector declares (see `connector-host describe`)")]
+    Binding(String),
     /// The guest trapped (a panic, usually).
     #[error("activity {activity:?} crashed inside the connector: {}{}", Untrusted(.message), guest_output(.guest_stderr))]
     Trap {
@@ -137,15 +150,8 @@ fn render_activity_error(activity: &str, error: &Value, events: &[EgressEvent]) 
         case.replace('_', " ")
     );
     for event in events {
-        text.push_str(&match event {
-            EgressEvent::Denied { origin } => format!(
-                "\negress to {} was denied: the connector does not declare this origin\nhint: a connector may reach only the origins it declares (see `connector-host describe`); [endpoints] in the connection file can redirect a declared origin, not add one",
-                Untrusted(origin)
-            ),
-            EgressEvent::ResponseTooLarge { origin, limit } => format!(
-                "\na response from {origin} was larger than the limit of {limit} bytes\nhint: raise [limits] max_response_mib in the connection file"
-            ),
-        });
+        text.push('\n');
+        text.push_str(&event.to_string());
     }
     text.push_str(match case {
         "unauthorized" => "\nhint: the access token was refused; check [token] access_token in the connection file",

@@ -6,23 +6,26 @@
 //! then runs one activity in a fresh store with a deadline, a memory cap and
 //! the egress policy of [`crate::egress`].
 
+mod call;
 mod engine;
 mod error;
 mod info;
 pub mod json;
+mod limits;
+mod output;
 pub mod schema;
 mod store;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use secrecy::SecretString;
 use serde_json::Value;
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, Type, Val};
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, Type};
+use wasmtime::Engine;
+
+pub use call::CallOptions;
 
 pub use error::{error_case, InvokeError};
 pub use info::{
@@ -30,8 +33,9 @@ pub use info::{
     OAuth2, RateLimit,
 };
 pub use json::InputError;
+pub use limits::Limits;
 
-use crate::egress::{EgressEvent, EgressPolicy, Origin};
+use crate::egress::{Origin, Transport};
 use store::CallState;
 
 /// The interfaces a connector exports its metadata from, newest first: a
@@ -41,47 +45,17 @@ const METADATA_INTERFACES: [&str; 2] = [
     "connector:sdk/metadata@0.1.0",
 ];
 
-/// Per-call limits (DESIGN §5 invariant 5).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Limits {
-    /// Wall-clock deadline for the whole call, host waits included.
-    pub timeout: Duration,
-    /// Cap on the guest's linear memory.
-    pub memory_bytes: u64,
-    /// Cap on each response body handed to the guest.
-    pub max_response_bytes: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            timeout: Duration::from_secs(30),
-            memory_bytes: 64 << 20,
-            max_response_bytes: 16 << 20,
-        }
-    }
-}
-
-/// What a call may reach and with which credential.
-#[derive(Debug, Default)]
-pub struct CallOptions {
-    /// Deadline and caps.
-    pub limits: Limits,
-    /// Endpoint overrides from the connection.
-    pub overrides: Vec<(Origin, Origin)>,
-    /// Access token injected into allowed requests.
-    pub bearer: Option<SecretString>,
-}
-
 /// The engine and linker every connector of this process shares.
 pub struct Runtime {
     engine: Engine,
     linker: Linker<CallState>,
+    transport: Arc<Transport>,
 }
 
 /// A loaded connector, ready to run activities.
 pub struct Connector {
     path: PathBuf,
+    transport: Arc<Transport>,
     pre: InstancePre<CallState>,
     info: ConnectorInfo,
     origins: Vec<Origin>,
@@ -105,7 +79,11 @@ impl Runtime {
     pub fn new() -> Result<Runtime, InvokeError> {
         let engine = engine::engine().map_err(|e| InvokeError::Engine(format!("{e:#}")))?;
         let linker = engine::linker(&engine).map_err(|e| InvokeError::Engine(format!("{e:#}")))?;
-        Ok(Runtime { engine, linker })
+        Ok(Runtime {
+            engine,
+            linker,
+            transport: Arc::new(Transport::new()),
+        })
     }
 
     /// Compiles (or loads from cache) a connector and reads its description.
@@ -115,7 +93,12 @@ impl Runtime {
     /// [`InvokeError::Load`] when the bytes are not a component this host can
     /// link, [`InvokeError::Contract`] when `describe` is missing or fails, or
     /// a described activity has no matching export.
-    pub async fn load(&self, path: &Path, bytes: &[u8]) -> Result<Connector, InvokeError> {
+    pub async fn load(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        limits: &Limits,
+    ) -> Result<Connector, InvokeError> {
         let load_error = |e: wasmtime::Error| InvokeError::Load {
             path: path.to_owned(),
             reason: format!("{e:#}"),
@@ -141,12 +124,13 @@ impl Runtime {
             })?;
         let mut connector = Connector {
             path: path.to_owned(),
+            transport: self.transport.clone(),
             pre,
             info: placeholder_info(),
             origins: Vec::new(),
             activities: BTreeMap::new(),
         };
-        let mut info = connector.call_describe(describe).await?;
+        let mut info = connector.describe(describe, limits).await?;
         if interface.ends_with("@0.1.0") {
             // 0.1.0 has no read-only or destructive flags: assume the worst.
             for activity in &mut info.activities {
@@ -246,6 +230,25 @@ impl Connector {
         &self.origins
     }
 
+    /// Asks the component to describe itself.
+    async fn describe(
+        &self,
+        describe: &Activity,
+        limits: &Limits,
+    ) -> Result<ConnectorInfo, InvokeError> {
+        let mut described = self.call_describe(describe, limits).await?;
+        // Everything a connector says about itself reaches terminals, pages
+        // and agents: escape it once, here.
+        crate::redact::escape_strings(&mut described);
+        serde_json::from_value(described).map_err(|e| InvokeError::Contract {
+            path: self.path.clone(),
+            reason: format!(
+                "`describe` returned an unexpected value: {}",
+                crate::redact::parser_message(&e.to_string())
+            ),
+        })
+    }
+
     /// JSON Schema of an activity's input, or `None` for an unknown activity.
     pub fn input_schema(&self, activity: &str) -> Option<Value> {
         self.activities
@@ -268,168 +271,6 @@ impl Connector {
         match &self.activities.get(activity)?.result {
             Some(Type::Result(r)) => r.err().map(|t| schema::of_type(&t)),
             _ => None,
-        }
-    }
-
-    /// Runs `activity` with `input` and returns its success value as JSON.
-    ///
-    /// # Errors
-    ///
-    /// [`InvokeError::UnknownActivity`], [`InvokeError::Input`] (checked before
-    /// the guest runs), [`InvokeError::Deadline`], [`InvokeError::Memory`],
-    /// [`InvokeError::Trap`], or [`InvokeError::Activity`] carrying the
-    /// activity's own error value.
-    pub async fn call(
-        &self,
-        activity: &str,
-        input: &Value,
-        options: &CallOptions,
-    ) -> Result<Value, InvokeError> {
-        let target = self
-            .activities
-            .get(activity)
-            .ok_or_else(|| InvokeError::UnknownActivity {
-                connector: self.info.name.clone(),
-                name: activity.to_owned(),
-                available: self
-                    .activities
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
-        let args = arguments(&target.params, input).map_err(|error| InvokeError::Input {
-            activity: activity.to_owned(),
-            error,
-        })?;
-        let policy = Arc::new(EgressPolicy {
-            allowed: self.origins.clone(),
-            overrides: options.overrides.clone(),
-            bearer: options.bearer.clone(),
-            max_response_bytes: options.limits.max_response_bytes,
-        });
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let value = self
-            .run(
-                activity,
-                target,
-                &args,
-                policy,
-                events.clone(),
-                &options.limits,
-            )
-            .await?;
-        match value {
-            Val::Result(Err(error)) => Err(InvokeError::Activity {
-                activity: activity.to_owned(),
-                error: error.as_deref().map_or(Value::Null, json::from_val),
-                events: std::mem::take(&mut *events.lock().unwrap_or_else(|e| e.into_inner())),
-            }),
-            Val::Result(Ok(ok)) => Ok(ok.as_deref().map_or(Value::Null, json::from_val)),
-            other => Ok(json::from_val(&other)),
-        }
-    }
-
-    async fn call_describe(&self, describe: &Activity) -> Result<ConnectorInfo, InvokeError> {
-        let policy = Arc::new(EgressPolicy {
-            allowed: Vec::new(),
-            overrides: Vec::new(),
-            bearer: None,
-            max_response_bytes: 0,
-        });
-        let value = self
-            .run(
-                "describe",
-                describe,
-                &[],
-                policy,
-                Arc::default(),
-                &Limits::default(),
-            )
-            .await?;
-        // Everything a connector says about itself reaches terminals, pages
-        // and agents: escape it once, here.
-        let mut described = json::from_val(&value);
-        crate::redact::escape_strings(&mut described);
-        serde_json::from_value(described).map_err(|e| InvokeError::Contract {
-            path: self.path.clone(),
-            reason: format!(
-                "`describe` returned an unexpected value: {}",
-                crate::redact::parser_message(&e.to_string())
-            ),
-        })
-    }
-
-    /// Instantiates in a fresh store and calls, under the deadline and caps.
-    async fn run(
-        &self,
-        name: &str,
-        activity: &Activity,
-        args: &[Val],
-        policy: Arc<EgressPolicy>,
-        events: Arc<Mutex<Vec<EgressEvent>>>,
-        limits: &Limits,
-    ) -> Result<Val, InvokeError> {
-        let mut store = Store::new(
-            self.pre.engine(),
-            CallState::new(policy, events, limits.memory_bytes),
-        );
-        store.limiter(|state| &mut state.limiter);
-        let ticks = limits.timeout.as_millis() / engine::EPOCH_TICK.as_millis() + 1;
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
-        let mut results = vec![Val::Bool(false); usize::from(activity.result.is_some())];
-        let call = async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
-            let func = instance
-                .get_func(&mut store, activity.export)
-                .ok_or_else(|| wasmtime::Error::msg("export vanished after load"))?;
-            func.call_async(&mut store, args, &mut results).await
-        };
-        // The epoch deadline stops a guest that computes forever; this timeout
-        // stops one that waits forever on the host (a slow server, say).
-        let outcome = tokio::time::timeout(limits.timeout, call).await;
-        let deadline = || InvokeError::Deadline {
-            activity: name.to_owned(),
-            timeout: limits.timeout,
-        };
-        match outcome {
-            Err(_) => Err(deadline()),
-            Ok(Err(e)) if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) => Err(deadline()),
-            Ok(Err(_)) if store.data().limiter.refused => Err(InvokeError::Memory {
-                activity: name.to_owned(),
-                limit_mib: limits.memory_bytes >> 20,
-            }),
-            Ok(Err(e)) => Err(InvokeError::Trap {
-                activity: name.to_owned(),
-                message: format!("{e:#}"),
-                guest_stderr: store.data().guest_stderr(),
-            }),
-            Ok(Ok(())) => Ok(results.pop().unwrap_or(Val::Tuple(Vec::new()))),
-        }
-    }
-}
-
-/// Maps the JSON input onto the function's parameters: the whole input is
-/// the single parameter; several parameters are keys of an object; none
-/// takes `null` or `{}`.
-fn arguments(params: &[(String, Type)], input: &Value) -> Result<Vec<Val>, InputError> {
-    match params {
-        [] if input.is_null() || input.as_object().is_some_and(|m| m.is_empty()) => Ok(Vec::new()),
-        [] => Err(InputError {
-            path: "input".into(),
-            problem: "this activity takes no input; pass {} or nothing".into(),
-        }),
-        [(_, ty)] => Ok(vec![json::to_val(ty, input, "input")?]),
-        many => {
-            let empty = serde_json::Map::new();
-            let map = input.as_object().unwrap_or(&empty);
-            many.iter()
-                .map(|(name, ty)| {
-                    let v = map.get(&json::json_name(name)).unwrap_or(&Value::Null);
-                    json::to_val(ty, v, &format!("input.{}", json::json_name(name)))
-                })
-                .collect()
         }
     }
 }

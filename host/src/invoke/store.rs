@@ -3,17 +3,19 @@
 //!
 //! The store carries WASI without environment, arguments, files or sockets
 //! (the guest gets nothing the host did not decide to give it), the egress
-//! hooks, and a memory limiter that remembers when it refused to grow.
+//! hooks, the limiter of [`super::limits`], and bounds on the host-side state
+//! the guest can create: handles in the resource table, the size of a header
+//! set (and, in the egress hooks, of an outgoing body's buffer).
 
 use std::sync::{Arc, Mutex};
 
 use wasmtime::component::ResourceTable;
-use wasmtime::ResourceLimiter;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::egress::{EgressEvent, EgressHooks, EgressPolicy};
+use super::limits::{CallLimiter, Limits};
+use crate::egress::{EgressEvent, EgressHooks, EgressPolicy, Transport};
 
 /// How much of a guest's stderr is kept for error messages.
 const STDERR_CAPACITY: usize = 16 * 1024;
@@ -24,28 +26,30 @@ pub struct CallState {
     http: WasiHttpCtx,
     table: ResourceTable,
     hooks: EgressHooks,
-    pub(crate) limiter: MemoryLimiter,
+    pub(crate) limiter: CallLimiter,
     pub(crate) stderr: MemoryOutputPipe,
 }
 
 impl CallState {
-    /// State for one call under `policy`, with memory capped at `memory_bytes`.
+    /// State for one call under `policy` and `limits`.
     pub(crate) fn new(
         policy: Arc<EgressPolicy>,
+        transport: Arc<Transport>,
         events: Arc<Mutex<Vec<EgressEvent>>>,
-        memory_bytes: u64,
+        limits: &Limits,
     ) -> CallState {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(limits.max_header_bytes);
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(limits.max_resources);
         CallState {
             wasi,
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            hooks: EgressHooks::new(policy, events),
-            limiter: MemoryLimiter {
-                limit: memory_bytes,
-                refused: false,
-            },
+            http,
+            table,
+            hooks: EgressHooks::new(policy, transport, events),
+            limiter: CallLimiter::new(limits),
             stderr,
         }
     }
@@ -74,34 +78,5 @@ impl WasiHttpView for CallState {
             table: &mut self.table,
             hooks: &mut self.hooks,
         }
-    }
-}
-
-/// Caps linear memory and remembers a refusal, so that the trap that follows
-/// (an allocator abort, usually) can be reported as what it is.
-pub(crate) struct MemoryLimiter {
-    limit: u64,
-    pub(crate) refused: bool,
-}
-
-impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _max: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let allowed = desired as u64 <= self.limit;
-        self.refused |= !allowed;
-        Ok(allowed)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _max: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
     }
 }
