@@ -19,8 +19,8 @@ use axum::Router;
 use crate::errors::ApiError;
 use crate::state::Sandbox;
 use crate::{
-    account, auth, campaigns, contacts, control, custom_fields, faults, lists, oauth,
-    sign_up_forms, throttle,
+    account, auth, bulk, campaigns, contacts, control, custom_fields, faults, lists, oauth,
+    segments, sign_up_forms, tags, throttle,
 };
 
 /// Whether `path` belongs to the simulated V3 API.
@@ -41,8 +41,13 @@ pub fn router(sandbox: Sandbox) -> Router {
         .merge(sign_up_forms::routes())
         .merge(custom_fields::routes())
         .merge(lists::routes())
+        .merge(tags::routes())
+        .merge(segments::routes())
+        .merge(bulk::routes())
         .merge(campaigns::routes())
         .merge(control::routes())
+        .merge(bulk::control_routes())
+        .merge(segments::control_routes())
         .merge(oauth::routes())
         .fallback(|| async { ApiError::no_route() })
         // Set after every route is merged: it applies to the routes present.

@@ -60,6 +60,14 @@ pub fn exists(fields: &[CustomField], id: &Uuid) -> bool {
     fields.iter().any(|f| f.custom_field_id == *id)
 }
 
+/// The id of the custom field whose `name` is `name` (JSON import's `cf:<name>` keys).
+pub fn id_by_name(fields: &[CustomField], name: &str) -> Option<Uuid> {
+    fields
+        .iter()
+        .find(|f| f.name == name)
+        .map(|f| f.custom_field_id)
+}
+
 /// The custom field routes.
 pub fn routes() -> Router<Sandbox> {
     Router::new().route("/v3/contact_custom_fields", get(list).post(create))

@@ -113,6 +113,16 @@ impl ApiError {
         )
     }
 
+    /// 429: more than 1,000 bulk activities queued for the account (spec, bulk activity
+    /// endpoints); a single object like the other 429s.
+    pub fn queue_full() -> ApiError {
+        ApiError::object(
+            StatusCode::TOO_MANY_REQUESTS,
+            "throttled",
+            "Too many requests. You exceeded 1,000 queued activities for this user account.",
+        )
+    }
+
     /// 415: a body without `Content-Type: application/json`.
     pub fn unsupported_media_type() -> ApiError {
         let message = "content-type must be application/json";

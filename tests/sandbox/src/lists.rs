@@ -2,11 +2,20 @@
 //!
 //! - `GET /v3/contact_lists`: `limit` (1–1000, default 50), `include_count` →
 //!   `lists_count`, `include_membership_count=all|active` → `membership_count`, `name`
-//!   (exact), `status=all|active|deleted`; cursor-paginated.
-//! - `POST /v3/contact_lists`: `name` (≤255, unique → 409), `description`, `favorite`.
-//! - `GET /v3/contact_lists/{list_id}`: one list (+ `include_membership_count`).
-//!
-//! Lists cannot be deleted here, so every list is active.
+//!   (exact), `status` (csv of `all|active|deleted`, default `active`), `channel_type`
+//!   (`email`, the default, or `sms`: the sandbox has no SMS lists, so `sms` finds none),
+//!   `include_sms_membership_count` (only with `channel_type=sms`, else 400);
+//!   cursor-paginated.
+//! - `POST /v3/contact_lists`: `name` (≤255, unique among live lists → 409),
+//!   `description`, `favorite`. 201.
+//! - `GET /v3/contact_lists/{list_id}`: one list (+ `include_membership_count`); a
+//!   deleted list is still returned, with `deleted_at`.
+//! - `PUT /v3/contact_lists/{list_id}`: `name` required (same rules), `favorite`,
+//!   `description`; omitted ones are reset (a full replace). 200; 404 for a deleted list.
+//! - `DELETE /v3/contact_lists/{list_id}`: **202** with a bulk activity (spec
+//!   `ActivityDeleteListResponse`): the list is deleted at once (its name is free
+//!   again, contacts can no longer join it); its memberships are stripped when the
+//!   activity completes (see `bulk`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,12 +26,13 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::auth::{ContactData, Needs};
+use crate::bulk::{self, Work};
 use crate::clock::{self, Timestamp};
 use crate::contacts::Contact;
 use crate::errors::{ApiError, Area, Problems};
 use crate::pagination::{Limits, PageRequest};
 use crate::request::{self, JsonBody, Params, PathId};
-use crate::state::Sandbox;
+use crate::state::{Account, Sandbox};
 
 /// The spec's maximum `limit` is 1000 (the description says 500; the larger is accepted).
 const LIMITS: Limits = Limits {
@@ -48,6 +58,11 @@ pub struct ContactList {
     created_at: Timestamp,
     #[serde(serialize_with = "clock::serialize")]
     updated_at: Timestamp,
+    #[serde(
+        serialize_with = "clock::serialize_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    deleted_at: Option<Timestamp>,
 }
 
 /// The lists every sandbox starts with (see [`SEEDED`]).
@@ -61,20 +76,26 @@ pub fn seed() -> Vec<ContactList> {
         favorite: false,
         created_at: now,
         updated_at: now,
+        deleted_at: None,
     };
     SEEDED.into_iter().map(list).collect()
 }
 
-/// Whether the account has a list with this id.
+/// Whether the account has a live (not deleted) list with this id.
 pub fn exists(lists: &[ContactList], id: &Uuid) -> bool {
-    lists.iter().any(|l| l.list_id == *id)
+    lists
+        .iter()
+        .any(|l| l.list_id == *id && l.deleted_at.is_none())
 }
 
 /// The list routes.
 pub fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/v3/contact_lists", get(list).post(create))
-        .route("/v3/contact_lists/{list_id}", get(fetch))
+        .route(
+            "/v3/contact_lists/{list_id}",
+            get(fetch).put(update).delete(remove),
+        )
 }
 
 /// Which members `membership_count` counts: every one, or only active contacts.
@@ -128,10 +149,42 @@ async fn list(
         request.param("status"),
         &["all", "active", "deleted"],
     )?;
-    // No list is ever deleted here, so only a status of exactly `deleted` finds nothing.
-    let deleted_only = status == ["deleted"];
+    let has = |s: &str| status.contains(&s) || status.contains(&"all");
+    let (active, deleted) = if status.is_empty() {
+        (true, false)
+    } else {
+        (has("active"), has("deleted"))
+    };
+    let sms = match request.param("channel_type") {
+        None | Some("email") => false,
+        Some("sms") => true,
+        Some(_) => {
+            return Err(ApiError::validation(
+                Area::Contacts,
+                "channel_type does not have a valid value (expected email|sms)",
+            ))
+        }
+    };
+    let sms_count = request::flag(
+        Area::Contacts,
+        "include_sms_membership_count",
+        request.param("include_sms_membership_count"),
+    )?;
+    if sms_count && !sms {
+        return Err(ApiError::validation(
+            Area::Contacts,
+            "include_sms_membership_count is only applicable with channel_type=sms",
+        ));
+    }
     let name = request.param("name");
-    let keep = |l: &ContactList| !deleted_only && name.is_none_or(|n| l.name == n);
+    // Every sandbox list is an email list: an `sms` channel finds none.
+    let keep = |l: &ContactList| {
+        !sms && (if l.deleted_at.is_some() {
+            deleted
+        } else {
+            active
+        }) && name.is_none_or(|n| l.name == n)
+    };
     let account = sandbox.account();
     let page = request.page(&account.lists, keep);
     let lists: Vec<Value> = page
@@ -154,40 +207,72 @@ struct ListInput {
     favorite: Option<bool>,
 }
 
+impl ListInput {
+    /// The trimmed name, or 400; 409 when another live list has it.
+    fn check(&self, account: &Account, except: Option<Uuid>) -> Result<String, ApiError> {
+        let name = self.name.as_deref().map(str::trim);
+        let mut problems = Problems::default();
+        problems.required("name", name);
+        problems.max_len("name", name, 255);
+        problems.finish(Area::Contacts)?;
+        let name = name.unwrap_or_default().to_owned();
+        let taken = account.lists.iter().any(|l| {
+            l.deleted_at.is_none()
+                && Some(l.list_id) != except
+                && l.name.eq_ignore_ascii_case(&name)
+        });
+        if taken {
+            return Err(ApiError::conflict(
+                Area::Contacts,
+                format!("a list named {name} already exists"),
+            ));
+        }
+        Ok(name)
+    }
+}
+
 /// `POST /v3/contact_lists`: 201 with the list; 409 when the name is taken.
 async fn create(
     _: Needs<ContactData>,
     State(sandbox): State<Sandbox>,
     JsonBody(input): JsonBody<ListInput>,
 ) -> Result<(StatusCode, Json<ContactList>), ApiError> {
-    let name = input.name.as_deref().map(str::trim);
-    let mut problems = Problems::default();
-    problems.required("name", name);
-    problems.max_len("name", name, 255);
-    problems.finish(Area::Contacts)?;
-    let name = name.unwrap_or_default();
     let mut account = sandbox.account();
-    if account
-        .lists
-        .iter()
-        .any(|l| l.name.eq_ignore_ascii_case(name))
-    {
-        return Err(ApiError::conflict(
-            Area::Contacts,
-            format!("a list named {name} already exists"),
-        ));
-    }
+    let name = input.check(&account, None)?;
     let now = clock::now();
     let list = ContactList {
         list_id: Uuid::new_v4(),
-        name: name.to_owned(),
+        name,
         description: input.description,
         favorite: input.favorite.unwrap_or(false),
         created_at: now,
         updated_at: now,
+        deleted_at: None,
     };
     account.lists.push(list.clone());
     Ok((StatusCode::CREATED, Json(list)))
+}
+
+fn find(account: &Account, id: &str) -> Result<usize, ApiError> {
+    let id = request::uuid(Area::Contacts, "list_id", id)?;
+    account
+        .lists
+        .iter()
+        .position(|l| l.list_id == id)
+        .ok_or_else(|| ApiError::not_found(Area::Contacts, format!("list {id} was not found")))
+}
+
+/// [`find`] for a list that is not deleted.
+fn find_live(account: &Account, id: &str) -> Result<usize, ApiError> {
+    let index = find(account, id)?;
+    if account.lists[index].deleted_at.is_some() {
+        let id = account.lists[index].list_id;
+        return Err(ApiError::not_found(
+            Area::Contacts,
+            format!("list {id} was deleted"),
+        ));
+    }
+    Ok(index)
 }
 
 /// `GET /v3/contact_lists/{list_id}`.
@@ -197,13 +282,170 @@ async fn fetch(
     PathId(id): PathId,
     Params(query): Params,
 ) -> Result<Json<Value>, ApiError> {
-    let id = request::uuid(Area::Contacts, "list_id", &id)?;
     let count = membership_count(query.get("include_membership_count").map(String::as_str))?;
     let account = sandbox.account();
-    let list = account
-        .lists
+    let index = find(&account, &id)?;
+    Ok(Json(render(
+        &account.lists[index],
+        count,
+        &account.contacts,
+    )))
+}
+
+/// `PUT /v3/contact_lists/{list_id}`: 200 with the list.
+async fn update(
+    _: Needs<ContactData>,
+    State(sandbox): State<Sandbox>,
+    PathId(id): PathId,
+    JsonBody(input): JsonBody<ListInput>,
+) -> Result<Json<ContactList>, ApiError> {
+    let mut account = sandbox.account();
+    let index = find_live(&account, &id)?;
+    let name = input.check(&account, Some(account.lists[index].list_id))?;
+    let list = &mut account.lists[index];
+    list.name = name;
+    list.description = input.description;
+    list.favorite = input.favorite.unwrap_or(false);
+    list.updated_at = clock::now();
+    Ok(Json(list.clone()))
+}
+
+/// `DELETE /v3/contact_lists/{list_id}`: 202 with the activity that strips memberships.
+async fn remove(
+    _: Needs<ContactData>,
+    State(sandbox): State<Sandbox>,
+    PathId(id): PathId,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let mut account = sandbox.account();
+    let index = find_live(&account, &id)?;
+    let list = account.lists[index].list_id;
+    let members: Vec<Uuid> = account
+        .contacts
         .iter()
-        .find(|l| l.list_id == id)
-        .ok_or_else(|| ApiError::not_found(Area::Contacts, format!("list {id} was not found")))?;
-    Ok(Json(render(list, count, &account.contacts)))
+        .filter(|c| c.is_member(&list))
+        .map(|c| c.id)
+        .collect();
+    let body = bulk::enqueue(
+        &mut account,
+        Work::DeleteList {
+            list,
+            contacts: members,
+        },
+        Vec::new(),
+    )?;
+    let now = clock::now();
+    account.lists[index].deleted_at = Some(now);
+    account.lists[index].updated_at = now;
+    Ok((StatusCode::ACCEPTED, Json(body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SEEDED;
+    use crate::testing::{message, Client};
+    use axum::http::{Method, StatusCode};
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn lists_are_updated_and_deleted_through_an_activity() {
+        let client = Client::new();
+        let (_, list) = client
+            .post("/v3/contact_lists", json!({"name": "Members"}))
+            .await;
+        let id = list["list_id"].as_str().unwrap().to_owned();
+        let contact = client.contact("a@example.com", &[&id]).await;
+        let (status, updated) = client
+            .put(
+                &format!("/v3/contact_lists/{id}"),
+                json!({"name": "Patrons", "favorite": true}),
+            )
+            .await;
+        assert_eq!(
+            (
+                status,
+                updated["name"].as_str(),
+                updated["favorite"].as_bool()
+            ),
+            (StatusCode::OK, Some("Patrons"), Some(true))
+        );
+        let (status, body) = client
+            .put(
+                &format!("/v3/contact_lists/{id}"),
+                json!({"name": SEEDED[0].1}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        let (_, counted) = client
+            .get(&format!(
+                "/v3/contact_lists/{id}?include_membership_count=all"
+            ))
+            .await;
+        assert_eq!(counted["membership_count"], 1);
+        let (status, activity) = client.delete(&format!("/v3/contact_lists/{id}")).await;
+        assert_eq!(
+            (status, activity["state"].as_str()),
+            (StatusCode::ACCEPTED, Some("initialized"))
+        );
+        let (_, gone) = client.get(&format!("/v3/contact_lists/{id}")).await;
+        assert!(gone["deleted_at"].is_string());
+        let (_, live) = client.get("/v3/contact_lists").await;
+        assert_eq!(live["lists"].as_array().unwrap().len(), 2);
+        let (_, deleted) = client
+            .get("/v3/contact_lists?status=deleted&include_count=true")
+            .await;
+        assert_eq!(deleted["lists_count"], 1);
+        let href = activity["_links"]["self"]["href"].as_str().unwrap();
+        for _ in 0..3 {
+            client.get(href).await;
+        }
+        let (_, contact) = client
+            .get(&format!("/v3/contacts/{contact}?include=list_memberships"))
+            .await;
+        assert_eq!(contact["list_memberships"], json!([]));
+        assert_eq!(
+            client.delete(&format!("/v3/contact_lists/{id}")).await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+
+    #[tokio::test]
+    async fn list_rules_answer_400_404_and_403() {
+        let client = Client::new();
+        let (status, body) = client
+            .put(&format!("/v3/contact_lists/{}", SEEDED[0].0), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(message(&body).contains("name is missing"));
+        let unknown = "/v3/contact_lists/4d88f172-21d1-11ea-b5ae-fa163e56c9b0";
+        assert_eq!(
+            client.put(unknown, json!({"name": "x"})).await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            client.get("/v3/contact_lists?limit=1001").await.0,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            client.get("/v3/contact_lists?channel_type=fax").await.0,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            client
+                .get("/v3/contact_lists?include_sms_membership_count=true")
+                .await
+                .0,
+            StatusCode::BAD_REQUEST
+        );
+        let (_, sms) = client
+            .get("/v3/contact_lists?channel_type=sms&include_sms_membership_count=true")
+            .await;
+        assert_eq!(sms["lists"], json!([]));
+        assert_eq!(
+            client
+                .send("account_read", Method::DELETE, unknown, None)
+                .await
+                .0,
+            StatusCode::FORBIDDEN
+        );
+    }
 }

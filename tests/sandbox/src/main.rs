@@ -13,7 +13,8 @@
 //! - Shared pieces: `state` (the account), `errors` (error bodies), `request` (bodies,
 //!   ids, query flags), `pagination` (cursors), `clock` (timestamps).
 //! - One module per resource area, as in the connector: `account`, `contacts`,
-//!   `sign_up_forms`, `custom_fields`, `lists`, `campaigns`.
+//!   `sign_up_forms`, `custom_fields`, `lists`, `tags`, `segments`, `bulk` (bulk
+//!   activities), `campaigns`, `reports`.
 //! - `control`: the `/__sandbox` routes.
 //! - `oauth`: the OAuth2 authorization server (authorize, sign-in and SMS pages, token
 //!   endpoint, device flow) and its control routes; it issues tokens into `auth`'s table.
@@ -21,6 +22,7 @@
 mod account;
 mod app;
 mod auth;
+mod bulk;
 mod campaigns;
 mod clock;
 mod contacts;
@@ -32,8 +34,12 @@ mod lists;
 mod oauth;
 mod pagination;
 mod request;
+mod segments;
 mod sign_up_forms;
 mod state;
+mod tags;
+#[cfg(test)]
+mod testing;
 mod throttle;
 
 use std::io::Write;

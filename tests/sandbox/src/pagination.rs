@@ -88,6 +88,11 @@ impl PageRequest {
         self.params.get(name).map(String::as_str)
     }
 
+    /// The names of the query parameters in force.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.params.keys().map(String::as_str)
+    }
+
     /// The page of `items` (in creation order) that `keep` selects, from the start position.
     pub fn page<'a, T>(&self, items: &'a [T], keep: impl Fn(&T) -> bool) -> Page<&'a T> {
         let mut page = Vec::new();

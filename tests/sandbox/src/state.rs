@@ -10,12 +10,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::account::{self, AccountEmail};
 use crate::auth::Tokens;
+use crate::bulk::Job;
 use crate::campaigns::{Activity, Campaign, TestSends};
 use crate::contacts::Contact;
 use crate::custom_fields::CustomField;
 use crate::faults::{Faults, RequestLog};
 use crate::lists::{self, ContactList};
 use crate::oauth;
+use crate::segments::Segment;
+use crate::tags::Tag;
 use crate::throttle::Throttle;
 
 /// Everything one Constant Contact account holds, in creation order.
@@ -29,6 +32,12 @@ pub struct Account {
     pub lists: Vec<ContactList>,
     /// Contacts, deleted ones included (they are hidden, never purged).
     pub contacts: Vec<Contact>,
+    /// Contact tags, deleted ones included (hidden).
+    pub tags: Vec<Tag>,
+    /// Segments (made through the control API).
+    pub segments: Vec<Segment>,
+    /// Bulk activities (`/activities`), oldest first.
+    pub bulk: Vec<Job>,
     /// Email campaigns, removed ones included.
     pub campaigns: Vec<Campaign>,
     /// Campaign activities of every campaign.
@@ -45,6 +54,9 @@ impl Account {
             custom_fields: Vec::new(),
             lists: lists::seed(),
             contacts: Vec::new(),
+            tags: Vec::new(),
+            segments: Vec::new(),
+            bulk: Vec::new(),
             campaigns: Vec::new(),
             activities: Vec::new(),
             test_sends: TestSends::default(),

@@ -1,0 +1,183 @@
+//! What a bulk activity does to the account when it completes, and the `status` object
+//! each kind reports (spec `ActivityListsMembership`, `ActivityTagging`,
+//! `ActivityDeleteStatus`, `ActivityImport`, `ActivityGeneric`).
+//!
+//! The contacts an activity touches are chosen when it is created (so
+//! `items_total_count` is known in the 201); the change is made only at completion.
+//! A contact may be on at most 50 lists: one that would pass it is left out and
+//! reported in `activity_errors`.
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::import::Import;
+use crate::clock::Timestamp;
+use crate::state::Account;
+
+/// The most lists a contact may be a member of (spec, add_list_memberships).
+const MAX_LISTS_PER_CONTACT: usize = 50;
+
+/// The change a bulk activity makes.
+#[derive(Debug)]
+pub enum Work {
+    /// Add `contacts` to `lists`.
+    AddLists {
+        contacts: Vec<Uuid>,
+        lists: Vec<Uuid>,
+    },
+    /// Remove `contacts` from `lists`.
+    RemoveLists {
+        contacts: Vec<Uuid>,
+        lists: Vec<Uuid>,
+    },
+    /// Tag `contacts` with `tags`.
+    AddTags {
+        contacts: Vec<Uuid>,
+        tags: Vec<Uuid>,
+    },
+    /// Remove `tags` from `contacts`.
+    RemoveTags {
+        contacts: Vec<Uuid>,
+        tags: Vec<Uuid>,
+    },
+    /// Delete `contacts` (`list_count`: how many source lists named them).
+    DeleteContacts {
+        contacts: Vec<Uuid>,
+        list_count: usize,
+    },
+    /// Create or update contacts from JSON rows.
+    Import(Import),
+    /// Strip a deleted list from its members.
+    DeleteList { list: Uuid, contacts: Vec<Uuid> },
+    /// Strip a deleted tag from the contacts carrying it.
+    DeleteTag { tag: Uuid, contacts: Vec<Uuid> },
+    /// Placeholder while the work is being applied.
+    Done,
+}
+
+impl Work {
+    /// `items_total_count`: contacts touched, or rows imported.
+    pub fn total(&self) -> usize {
+        match self {
+            Work::AddLists { contacts, .. }
+            | Work::RemoveLists { contacts, .. }
+            | Work::AddTags { contacts, .. }
+            | Work::RemoveTags { contacts, .. }
+            | Work::DeleteContacts { contacts, .. }
+            | Work::DeleteList { contacts, .. }
+            | Work::DeleteTag { contacts, .. } => contacts.len(),
+            Work::Import(import) => import.rows(),
+            Work::Done => 0,
+        }
+    }
+
+    /// The kind's `status` object with `completed` of `total` items done (failures are
+    /// only counted once `done`).
+    pub fn status(&self, total: usize, completed: usize, done: bool) -> Value {
+        let mut status = json!({
+            "items_total_count": total,
+            "items_completed_count": completed,
+        });
+        match self {
+            Work::AddLists { lists, .. } | Work::RemoveLists { lists, .. } => {
+                status["list_count"] = json!(lists.len());
+            }
+            Work::DeleteContacts { list_count, .. } if *list_count > 0 => {
+                status["list_count"] = json!(list_count);
+            }
+            Work::Import(import) => {
+                let failed = if done { import.failed() } else { 0 };
+                status = json!({
+                    "items_total_count": total,
+                    "person_count": completed.min(total - import.failed()),
+                    "error_count": failed,
+                    "correctable_count": 0,
+                    "cannot_add_to_list_count": 0,
+                });
+            }
+            _ => {}
+        }
+        status
+    }
+
+    /// Makes the change; returns the items that could not be processed.
+    pub fn apply(&self, account: &mut Account, now: Timestamp) -> Vec<String> {
+        let mut errors = Vec::new();
+        match self {
+            Work::AddLists { contacts, lists } => {
+                let lists: Vec<Uuid> = lists
+                    .iter()
+                    .filter(|l| crate::lists::exists(&account.lists, l))
+                    .copied()
+                    .collect();
+                for contact in touched(account, contacts) {
+                    let new = lists.iter().filter(|l| !contact.is_member(l)).count();
+                    if contact.list_memberships.len() + new > MAX_LISTS_PER_CONTACT {
+                        errors.push(format!(
+                            "contact {} would be on more than {MAX_LISTS_PER_CONTACT} lists",
+                            contact.id
+                        ));
+                        continue;
+                    }
+                    for list in &lists {
+                        if !contact.is_member(list) {
+                            contact.list_memberships.push(*list);
+                        }
+                    }
+                    contact.updated_at = now;
+                }
+            }
+            Work::RemoveLists { contacts, lists } => remove_lists(account, contacts, lists, now),
+            Work::DeleteList { list, contacts } => remove_lists(account, contacts, &[*list], now),
+            Work::AddTags { contacts, tags } => {
+                let tags: Vec<Uuid> = tags
+                    .iter()
+                    .filter(|t| crate::tags::exists(&account.tags, t))
+                    .copied()
+                    .collect();
+                for contact in touched(account, contacts) {
+                    for tag in &tags {
+                        if !contact.taggings.contains(tag) {
+                            contact.taggings.push(*tag);
+                        }
+                    }
+                    contact.updated_at = now;
+                }
+            }
+            Work::RemoveTags { contacts, tags } => strip_tags(account, contacts, tags, now),
+            Work::DeleteTag { tag, contacts } => strip_tags(account, contacts, &[*tag], now),
+            Work::DeleteContacts { contacts, .. } => {
+                for contact in touched(account, contacts) {
+                    if !contact.is_deleted() {
+                        contact.delete(now);
+                    }
+                }
+            }
+            Work::Import(import) => errors = import.apply(account, now),
+            _ => {}
+        }
+        errors
+    }
+}
+
+fn remove_lists(account: &mut Account, contacts: &[Uuid], lists: &[Uuid], now: Timestamp) {
+    for contact in touched(account, contacts) {
+        contact.list_memberships.retain(|l| !lists.contains(l));
+        contact.updated_at = now;
+    }
+}
+
+fn strip_tags(account: &mut Account, contacts: &[Uuid], tags: &[Uuid], now: Timestamp) {
+    for contact in touched(account, contacts) {
+        contact.taggings.retain(|t| !tags.contains(t));
+        contact.updated_at = now;
+    }
+}
+
+/// The stored contacts among `ids`.
+fn touched<'a>(
+    account: &'a mut Account,
+    ids: &'a [Uuid],
+) -> impl Iterator<Item = &'a mut crate::contacts::Contact> {
+    account.contacts.iter_mut().filter(|c| ids.contains(&c.id))
+}
