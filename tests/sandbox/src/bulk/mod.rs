@@ -23,6 +23,7 @@
 //!   `initialized`, which the spec's filter does not name); does not advance anything.
 
 mod import;
+mod select;
 mod sources;
 mod work;
 
