@@ -20,7 +20,7 @@ use crate::errors::ApiError;
 use crate::state::Sandbox;
 use crate::{
     account, auth, bulk, campaigns, contacts, control, custom_fields, faults, lists, oauth,
-    segments, sign_up_forms, tags, throttle,
+    reports, segments, sign_up_forms, tags, throttle,
 };
 
 /// Whether `path` belongs to the simulated V3 API.
@@ -45,9 +45,11 @@ pub fn router(sandbox: Sandbox) -> Router {
         .merge(segments::routes())
         .merge(bulk::routes())
         .merge(campaigns::routes())
+        .merge(reports::routes())
         .merge(control::routes())
         .merge(bulk::control_routes())
         .merge(segments::control_routes())
+        .merge(campaigns::control_routes())
         .merge(oauth::routes())
         .fallback(|| async { ApiError::no_route() })
         // Set after every route is merged: it applies to the routes present.

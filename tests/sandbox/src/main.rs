@@ -33,6 +33,7 @@ mod faults;
 mod lists;
 mod oauth;
 mod pagination;
+mod reports;
 mod request;
 mod segments;
 mod sign_up_forms;

@@ -11,12 +11,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use crate::account::{self, AccountEmail};
 use crate::auth::Tokens;
 use crate::bulk::Job;
-use crate::campaigns::{Activity, Campaign, TestSends};
+use crate::campaigns::{self, Activity, Campaign, TestSends};
+use crate::clock;
 use crate::contacts::Contact;
 use crate::custom_fields::CustomField;
 use crate::faults::{Faults, RequestLog};
 use crate::lists::{self, ContactList};
 use crate::oauth;
+use crate::reports::Send;
 use crate::segments::Segment;
 use crate::tags::Tag;
 use crate::throttle::Throttle;
@@ -42,6 +44,8 @@ pub struct Account {
     pub campaigns: Vec<Campaign>,
     /// Campaign activities of every campaign.
     pub activities: Vec<Activity>,
+    /// Campaign sends, one per activity and recipient, oldest first (what reports count).
+    pub sends: Vec<Send>,
     /// Test emails sent today (50 a day are allowed).
     pub test_sends: TestSends,
 }
@@ -59,6 +63,7 @@ impl Account {
             bulk: Vec::new(),
             campaigns: Vec::new(),
             activities: Vec::new(),
+            sends: Vec::new(),
             test_sends: TestSends::default(),
         }
     }
@@ -94,9 +99,13 @@ impl Sandbox {
         }
     }
 
-    /// Locks the account. Handlers validate before they change anything, so the data is
-    /// consistent even if a handler panicked while holding the lock.
+    /// Locks the account, with every campaign schedule whose time has come (sandbox
+    /// clock) already sent, so every endpoint sees the sends and their opt-outs. Handlers
+    /// validate before they change anything, so the data is consistent even if a handler
+    /// panicked while holding the lock.
     pub fn account(&self) -> MutexGuard<'_, Account> {
-        self.account.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut account = self.account.lock().unwrap_or_else(PoisonError::into_inner);
+        campaigns::settle(&mut account, clock::now());
+        account
     }
 }
