@@ -28,6 +28,8 @@ use crate::throttle::Throttle;
 pub struct Account {
     /// Account email addresses (`/account/emails`).
     pub emails: Vec<AccountEmail>,
+    /// The account summary and physical address (`/account/summary`).
+    pub summary: account::Summary,
     /// Contact custom field definitions.
     pub custom_fields: Vec<CustomField>,
     /// Contact lists.
@@ -55,6 +57,7 @@ impl Account {
     pub fn seeded() -> Account {
         Account {
             emails: account::seed(),
+            summary: account::Summary::seeded(),
             custom_fields: Vec::new(),
             lists: lists::seed(),
             contacts: Vec::new(),
