@@ -141,8 +141,8 @@ pub async fn list_emails(
     ))
 }
 
-#[derive(Debug, Deserialize)]
 /// `POST /account/emails` body.
+#[derive(Debug, Deserialize)]
 pub struct EmailInput {
     email_address: Option<String>,
 }
