@@ -148,7 +148,7 @@ impl Job {
             "updated_at": clock::format(&self.updated_at),
             "percent_done": self.percent(),
             "activity_errors": errors,
-            "status": self.work.status(total, completed, done),
+            "status": self.work.status(total, completed, done.then_some(errors.len())),
             "_links": { "self": { "href": format!("/v3/activities/{}", self.id) } },
         });
         if let Some(at) = &self.started_at {

@@ -71,9 +71,9 @@ impl Work {
         }
     }
 
-    /// The kind's `status` object with `completed` of `total` items done (failures are
-    /// only counted once `done`).
-    pub fn status(&self, total: usize, completed: usize, done: bool) -> Value {
+    /// The kind's `status` object with `completed` of `total` items done; `failed` is the
+    /// number of `activity_errors` once the activity has completed, `None` before.
+    pub fn status(&self, total: usize, completed: usize, failed: Option<usize>) -> Value {
         let mut status = json!({
             "items_total_count": total,
             "items_completed_count": completed,
@@ -86,11 +86,15 @@ impl Work {
                 status["list_count"] = json!(list_count);
             }
             Work::Import(import) => {
-                let failed = if done { import.failed() } else { 0 };
+                // Each activity error of an import is one row that was not imported.
+                let person_count = match failed {
+                    Some(failed) => total.saturating_sub(failed),
+                    None => completed.min(total - import.failed()),
+                };
                 status = json!({
                     "items_total_count": total,
-                    "person_count": completed.min(total - import.failed()),
-                    "error_count": failed,
+                    "person_count": person_count,
+                    "error_count": failed.unwrap_or(0),
                     "correctable_count": 0,
                     "cannot_add_to_list_count": 0,
                 });

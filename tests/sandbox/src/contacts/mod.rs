@@ -204,3 +204,6 @@ async fn sms_history(
     find(&sandbox.account().contacts, &id)?;
     Ok(Json(json!([])))
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,7 +8,8 @@
 //!   `aggregate_percents` over every campaign with sends, rounded to one decimal:
 //!   `bounce` = bounces / sends; `open`, `click`, `did_not_open` (not_opened) and
 //!   `unsubscribe` (optouts) are over delivered = sends − bounces; 0 when there is
-//!   nothing to divide by.
+//!   nothing to divide by. (A campaign sent while a client pages moves to the front, so
+//!   pages fetched across a send may repeat or skip one.)
 //! - `GET /v3/reports/stats/email_campaign_activities/{ids}`: up to 10 comma-separated
 //!   ids (more → 400); a malformed id → 404 for the whole request, as the spec says. Each
 //!   activity with sends gets a `results` item (`stats`: `em_sends`, `em_opens`,
