@@ -168,23 +168,7 @@ fn check_row(
     account: &Account,
     p: &mut Problems,
 ) -> Result<Changes, String> {
-    let mut text = BTreeMap::new();
-    for (key, value) in row {
-        match (value, key.as_str()) {
-            (Value::Number(_), "birthday_month" | "birthday_day") => {}
-            (Value::String(s), _) => {
-                if max_len(key).is_some_and(|max| s.chars().count() > max) {
-                    p.add(format!(
-                        "{at}.{key} exceeds the maximum length of {}",
-                        max_len(key).unwrap_or(0)
-                    ));
-                }
-                text.insert(key.as_str(), s.trim().to_owned());
-            }
-            (Value::Null, _) => {}
-            _ => p.add(format!("{at}.{key} does not have a valid value")),
-        }
-    }
+    let text = texts(at, row, p);
     let get = |key: &str| text.get(key).filter(|v| !v.is_empty()).cloned();
     let email = get("email").ok_or_else(|| {
         if get("sms_number").is_some() {
@@ -216,12 +200,9 @@ fn check_row(
     if addresses.len() > 3 {
         row_problems.add("at most 3 addresses can be imported per contact");
     }
-    row_problems.finish(Area::Contacts).map_err(|e| {
-        e.body()[0]["error_message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
-    })?;
+    if let Some(message) = row_problems.message() {
+        return Err(message);
+    }
     Ok(Changes {
         email: Some(EmailChange {
             address: email,
@@ -236,6 +217,29 @@ fn check_row(
         taggings: None,
         notes: None,
     })
+}
+
+/// The row's text values, trimmed; a wrong type or a value past the spec's `maxLength`
+/// goes to `p` (a 400 for the whole request).
+fn texts<'a>(
+    at: &str,
+    row: &'a BTreeMap<String, Value>,
+    p: &mut Problems,
+) -> BTreeMap<&'a str, String> {
+    let mut text = BTreeMap::new();
+    for (key, value) in row {
+        match (value, key.as_str()) {
+            (Value::Number(_), "birthday_month" | "birthday_day") | (Value::Null, _) => {}
+            (Value::String(s), _) => {
+                if let Some(max) = max_len(key).filter(|max| s.chars().count() > *max) {
+                    p.add(format!("{at}.{key} exceeds the maximum length of {max}"));
+                }
+                text.insert(key.as_str(), s.trim().to_owned());
+            }
+            _ => p.add(format!("{at}.{key} does not have a valid value")),
+        }
+    }
+    text
 }
 
 fn custom_fields(

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::clock;
+use crate::contacts::Contact;
 use crate::errors::{ApiError, Area, Problems};
 use crate::state::Account;
 
@@ -33,6 +34,27 @@ pub struct BulkInput {
     pub tag_ids: Option<Vec<String>>,
 }
 
+impl Source {
+    /// The names of the sources this body gives.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("contact_ids", self.contact_ids.is_some()),
+            ("list_ids", self.list_ids.is_some()),
+            ("tag_ids", self.tag_ids.is_some()),
+            (
+                "all_active_contacts",
+                self.all_active_contacts == Some(true),
+            ),
+            ("segment_id", self.segment_id.is_some()),
+            ("engagement_level", self.engagement_level.is_some()),
+            ("new_subscriber", self.new_subscriber == Some(true)),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect()
+    }
+}
+
 /// The contacts `source` picks (minus `exclude`) and the named ones that were skipped.
 pub fn select(
     account: &Account,
@@ -42,37 +64,26 @@ pub fn select(
 ) -> (Vec<Uuid>, Vec<String>) {
     let empty = Source::default();
     let source = input.source.as_ref().unwrap_or(&empty);
-    let given: Vec<&str> = [
-        ("contact_ids", source.contact_ids.is_some()),
-        ("list_ids", source.list_ids.is_some()),
-        ("tag_ids", source.tag_ids.is_some()),
-        (
-            "all_active_contacts",
-            source.all_active_contacts == Some(true),
-        ),
-        ("segment_id", source.segment_id.is_some()),
-        ("engagement_level", source.engagement_level.is_some()),
-        ("new_subscriber", source.new_subscriber == Some(true)),
-    ]
-    .into_iter()
-    .filter_map(|(name, given)| given.then_some(name))
-    .collect();
+    let given = source.given();
     if let Some(bad) = given.iter().find(|g| !allowed.contains(g)) {
         p.add(format!("source.{bad} is not a source of this activity"));
     }
     if given.contains(&"engagement_level") {
         p.add("source.engagement_level is not supported by the sandbox: it keeps no engagement levels");
     }
-    if given.len() != 1 {
+    let [kind] = given.as_slice() else {
         p.add(format!(
             "source must name exactly one of {}",
             allowed.join(", ")
         ));
         return (Vec::new(), Vec::new());
-    }
+    };
     let excluded = input.exclude.as_ref().and_then(|e| e.contact_ids.clone());
-    if excluded.is_some() && !matches!(given[0], "all_active_contacts" | "list_ids") {
+    if excluded.is_some() && !matches!(*kind, "all_active_contacts" | "list_ids") {
         p.add("exclude is only allowed with the all_active_contacts or list_ids source");
+    }
+    if *kind == "contact_ids" {
+        return named(account, p, "source.contact_ids", source.contact_ids.clone());
     }
     let excluded = ids(
         p,
@@ -81,75 +92,58 @@ pub fn select(
         usize::MAX,
         |_| true,
     );
-    let live = account.contacts.iter().filter(|c| !c.is_deleted());
-    let now = clock::now();
-    let (picked, skipped): (Vec<Uuid>, Vec<String>) = match given[0] {
-        "contact_ids" => {
-            return named(account, p, "source.contact_ids", source.contact_ids.clone())
-        }
-        "list_ids" => {
-            let lists = ids(
-                p,
-                "source.list_ids",
-                source.list_ids.clone().unwrap_or_default(),
-                50,
-                |id| crate::lists::exists(&account.lists, id),
-            );
-            (
-                live.filter(|c| lists.iter().any(|l| c.is_member(l)))
-                    .map(|c| c.id)
-                    .collect(),
-                Vec::new(),
-            )
-        }
-        "tag_ids" => {
-            let tags = ids(
-                p,
-                "source.tag_ids",
-                source.tag_ids.clone().unwrap_or_default(),
-                50,
-                |id| crate::tags::exists(&account.tags, id),
-            );
-            (
-                live.filter(|c| tags.iter().any(|t| c.taggings.contains(t)))
-                    .map(|c| c.id)
-                    .collect(),
-                Vec::new(),
-            )
-        }
-        "segment_id" => {
-            match crate::segments::members(&account.segments, source.segment_id.unwrap_or_default())
-            {
-                Some(members) => (
-                    live.filter(|c| members.contains(&c.id))
-                        .map(|c| c.id)
-                        .collect(),
-                    Vec::new(),
-                ),
-                None => {
-                    p.add("source.segment_id does not name an existing segment");
-                    (Vec::new(), Vec::new())
-                }
-            }
-        }
-        "new_subscriber" => (
-            live.filter(|c| c.is_new_subscriber(now))
-                .map(|c| c.id)
-                .collect(),
-            Vec::new(),
-        ),
-        _ => (
-            live.filter(|c| c.is_active()).map(|c| c.id).collect(),
-            Vec::new(),
-        ),
-    };
+    let picked = pick(account, source, kind, p);
     (
         picked
             .into_iter()
             .filter(|c| !excluded.contains(c))
             .collect(),
-        skipped,
+        Vec::new(),
     )
+}
+
+/// The live contacts a `kind` source other than `contact_ids` picks.
+fn pick(account: &Account, source: &Source, kind: &str, p: &mut Problems) -> Vec<Uuid> {
+    let live: Vec<&Contact> = account
+        .contacts
+        .iter()
+        .filter(|c| !c.is_deleted())
+        .collect();
+    let keep =
+        |test: &dyn Fn(&Contact) -> bool| live.iter().filter(|c| test(c)).map(|c| c.id).collect();
+    match kind {
+        "list_ids" => {
+            let texts = source.list_ids.clone().unwrap_or_default();
+            let lists = ids(p, "source.list_ids", texts, 50, |id| {
+                crate::lists::exists(&account.lists, id)
+            });
+            keep(&|c| lists.iter().any(|l| c.is_member(l)))
+        }
+        "tag_ids" => {
+            let texts = source.tag_ids.clone().unwrap_or_default();
+            let tags = ids(p, "source.tag_ids", texts, 50, |id| {
+                crate::tags::exists(&account.tags, id)
+            });
+            keep(&|c| tags.iter().any(|t| c.taggings.contains(t)))
+        }
+        "segment_id" => {
+            let id = source.segment_id.unwrap_or_default();
+            match crate::segments::members(&account.segments, id) {
+                Some(members) => keep(&|c| members.contains(&c.id)),
+                None => {
+                    p.add("source.segment_id does not name an existing segment");
+                    Vec::new()
+                }
+            }
+        }
+        "new_subscriber" => {
+            let now = clock::now();
+            keep(&|c| c.is_new_subscriber(now))
+        }
+        "all_active_contacts" => keep(&|c| c.is_active()),
+        // engagement_level: refused above.
+        _ => Vec::new(),
+    }
 }
 
 /// Explicitly named contacts: live ones are picked, unknown and deleted ones reported.

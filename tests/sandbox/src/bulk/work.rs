@@ -106,48 +106,11 @@ impl Work {
 
     /// Makes the change; returns the items that could not be processed.
     pub fn apply(&self, account: &mut Account, now: Timestamp) -> Vec<String> {
-        let mut errors = Vec::new();
         match self {
-            Work::AddLists { contacts, lists } => {
-                let lists: Vec<Uuid> = lists
-                    .iter()
-                    .filter(|l| crate::lists::exists(&account.lists, l))
-                    .copied()
-                    .collect();
-                for contact in touched(account, contacts) {
-                    let new = lists.iter().filter(|l| !contact.is_member(l)).count();
-                    if contact.list_memberships.len() + new > MAX_LISTS_PER_CONTACT {
-                        errors.push(format!(
-                            "contact {} would be on more than {MAX_LISTS_PER_CONTACT} lists",
-                            contact.id
-                        ));
-                        continue;
-                    }
-                    for list in &lists {
-                        if !contact.is_member(list) {
-                            contact.list_memberships.push(*list);
-                        }
-                    }
-                    contact.updated_at = now;
-                }
-            }
+            Work::AddLists { contacts, lists } => return add_lists(account, contacts, lists, now),
             Work::RemoveLists { contacts, lists } => remove_lists(account, contacts, lists, now),
             Work::DeleteList { list, contacts } => remove_lists(account, contacts, &[*list], now),
-            Work::AddTags { contacts, tags } => {
-                let tags: Vec<Uuid> = tags
-                    .iter()
-                    .filter(|t| crate::tags::exists(&account.tags, t))
-                    .copied()
-                    .collect();
-                for contact in touched(account, contacts) {
-                    for tag in &tags {
-                        if !contact.taggings.contains(tag) {
-                            contact.taggings.push(*tag);
-                        }
-                    }
-                    contact.updated_at = now;
-                }
-            }
+            Work::AddTags { contacts, tags } => add_tags(account, contacts, tags, now),
             Work::RemoveTags { contacts, tags } => strip_tags(account, contacts, tags, now),
             Work::DeleteTag { tag, contacts } => strip_tags(account, contacts, &[*tag], now),
             Work::DeleteContacts { contacts, .. } => {
@@ -157,10 +120,59 @@ impl Work {
                     }
                 }
             }
-            Work::Import(import) => errors = import.apply(account, now),
-            _ => {}
+            Work::Import(import) => return import.apply(account, now),
+            Work::Done => {}
         }
-        errors
+        Vec::new()
+    }
+}
+
+/// Adds the contacts to the lists still live; one that would pass 50 lists is left out.
+fn add_lists(
+    account: &mut Account,
+    contacts: &[Uuid],
+    lists: &[Uuid],
+    now: Timestamp,
+) -> Vec<String> {
+    let lists: Vec<Uuid> = lists
+        .iter()
+        .filter(|l| crate::lists::exists(&account.lists, l))
+        .copied()
+        .collect();
+    let mut errors = Vec::new();
+    for contact in touched(account, contacts) {
+        let new: Vec<Uuid> = lists
+            .iter()
+            .filter(|l| !contact.is_member(l))
+            .copied()
+            .collect();
+        if contact.list_memberships.len() + new.len() > MAX_LISTS_PER_CONTACT {
+            let id = contact.id;
+            errors.push(format!(
+                "contact {id} would be on more than {MAX_LISTS_PER_CONTACT} lists"
+            ));
+            continue;
+        }
+        contact.list_memberships.extend(new);
+        contact.updated_at = now;
+    }
+    errors
+}
+
+/// Tags the contacts with the tags still live.
+fn add_tags(account: &mut Account, contacts: &[Uuid], tags: &[Uuid], now: Timestamp) {
+    let tags: Vec<Uuid> = tags
+        .iter()
+        .filter(|t| crate::tags::exists(&account.tags, t))
+        .copied()
+        .collect();
+    for contact in touched(account, contacts) {
+        for tag in &tags {
+            if !contact.taggings.contains(tag) {
+                contact.taggings.push(*tag);
+            }
+        }
+        contact.updated_at = now;
     }
 }
 
