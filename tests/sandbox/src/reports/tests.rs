@@ -141,6 +141,21 @@ async fn a_send_now_is_counted_in_stats_summaries_and_contact_details() {
         details["tracking_activities"][0]["campaign_activity_name"],
         "Spring"
     );
+    // The details page with cursors that keep the types asked for.
+    let first = format!("/v3/reports/contact_reports/{}/activity_details?tracking_activity_type=em_sends&tracking_activity_type=em_opens&limit=1", contacts[1]);
+    let (_, page) = client.get(&first).await;
+    assert_eq!(
+        page["tracking_activities"][0]["tracking_activity_type"],
+        "em_opens"
+    );
+    let (_, page) = client
+        .get(page["_links"]["next"]["href"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        page["tracking_activities"][0]["tracking_activity_type"],
+        "em_sends"
+    );
+    assert!(page.get("_links").is_none());
     // Sending again reaches nobody new.
     let (_, again) = client
         .post(&format!("/__sandbox/campaigns/{primary}/send"), json!({}))
