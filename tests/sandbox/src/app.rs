@@ -19,8 +19,8 @@ use axum::Router;
 use crate::errors::ApiError;
 use crate::state::Sandbox;
 use crate::{
-    account, auth, campaigns, contacts, control, custom_fields, faults, lists, oauth,
-    sign_up_forms, throttle,
+    account, auth, bulk, campaigns, contacts, control, custom_fields, faults, lists, oauth,
+    reports, segments, sign_up_forms, tags, throttle,
 };
 
 /// Whether `path` belongs to the simulated V3 API.
@@ -41,8 +41,15 @@ pub fn router(sandbox: Sandbox) -> Router {
         .merge(sign_up_forms::routes())
         .merge(custom_fields::routes())
         .merge(lists::routes())
+        .merge(tags::routes())
+        .merge(segments::routes())
+        .merge(bulk::routes())
         .merge(campaigns::routes())
+        .merge(reports::routes())
         .merge(control::routes())
+        .merge(bulk::control_routes())
+        .merge(segments::control_routes())
+        .merge(campaigns::control_routes())
         .merge(oauth::routes())
         .fallback(|| async { ApiError::no_route() })
         // Set after every route is merged: it applies to the routes present.
@@ -53,4 +60,53 @@ pub fn router(sandbox: Sandbox) -> Router {
         .layer(from_fn_with_state(sandbox.clone(), faults::inject))
         .layer(from_fn_with_state(sandbox.clone(), faults::record))
         .with_state(sandbox)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lists::SEEDED;
+    use crate::testing::Client;
+    use serde_json::json;
+
+    /// Follows `_links.next.href` from `first`; returns the page sizes.
+    async fn pages(client: &Client, first: &str, key: &str) -> Vec<usize> {
+        let mut sizes = Vec::new();
+        let mut next = Some(first.to_owned());
+        while let Some(href) = next {
+            let (status, page) = client.get(&href).await;
+            assert_eq!(status, 200, "{href}: {page}");
+            sizes.push(page[key].as_array().unwrap().len());
+            next = page["_links"]["next"]["href"].as_str().map(str::to_owned);
+        }
+        sizes
+    }
+
+    #[tokio::test]
+    async fn new_collections_page_with_cursors() {
+        let client = Client::new();
+        let mut contacts = Vec::new();
+        for i in 0..3 {
+            client
+                .post("/v3/contact_tags", json!({"name": format!("t{i}")}))
+                .await;
+            let field = json!({"label": format!("f{i}"), "type": "string"});
+            client.post("/v3/contact_custom_fields", field).await;
+            contacts.push(client.contact(&format!("c{i}@example.com"), &[]).await);
+            let segment = json!({"name": format!("s{i}"), "contact_ids": [contacts[i]]});
+            client.post("/__sandbox/segments", segment).await;
+            let bulk = json!({"source": {"contact_ids": [contacts[i]]}, "list_ids": [SEEDED[0].0]});
+            client
+                .post("/v3/activities/add_list_memberships", bulk)
+                .await;
+        }
+        for (path, key) in [
+            ("/v3/contact_tags?limit=1", "tags"),
+            ("/v3/contact_custom_fields?limit=1", "custom_fields"),
+            ("/v3/segments?limit=1&sort_by=name", "segments"),
+            ("/v3/activities?limit=1", "activities"),
+            ("/v3/contacts?limit=1&sms_status=all", "contacts"),
+        ] {
+            assert_eq!(pages(&client, path, key).await, [1, 1, 1], "{path}");
+        }
+    }
 }

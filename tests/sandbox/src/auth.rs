@@ -6,6 +6,16 @@
 //! it gets the single-object 403 naming the scope (reference §1.9;
 //! `/account/user/privileges` needs none).
 //!
+//! The scope of each endpoint (spec `security`; tested endpoint by endpoint below):
+//!
+//! | Scope | Endpoints |
+//! |---|---|
+//! | none | `GET /account/user/privileges` |
+//! | `account_read` | `GET /account/emails`, `GET /account/summary`, `GET /account/summary/physical_address` |
+//! | `account_update` | `POST /account/emails`, `PUT /account/summary`, `PUT`/`POST /account/summary/physical_address` |
+//! | `contact_data` | `/contacts` (incl. `counts`, `sign_up_form`, `sms_engagement_history`), `/contact_lists`, `/contact_custom_fields`, `/contact_tags`, `/segments`, `/activities` (every bulk activity), `GET /reports/contact_reports/{contact_id}/activity_details` |
+//! | `campaign_data` | `/emails` (campaigns, activities, schedules, tests), `GET /reports/summary_reports/email_campaign_summaries`, `GET /reports/stats/email_campaign_activities/{ids}` |
+//!
 //! [`Tokens`] is the one token table. It is filled from the command line at start and
 //! by the control API at run time; an OAuth2 authorization server added later registers
 //! the tokens it issues here too, with a lifetime ([`Tokens::insert`]), and expiry is
@@ -199,6 +209,160 @@ mod tests {
             .check("brief", now + Duration::from_secs(61))
             .is_none());
         assert!(tokens.check("unknown", now).is_none());
+    }
+
+    /// Every endpoint with the scope the spec assigns it (ids need not exist: the scope
+    /// is checked before anything else).
+    const ENDPOINTS: &[(&str, &str, &str)] = &[
+        ("GET", "/v3/account/emails", "account_read"),
+        ("POST", "/v3/account/emails", "account_update"),
+        ("GET", "/v3/account/summary", "account_read"),
+        ("PUT", "/v3/account/summary", "account_update"),
+        (
+            "GET",
+            "/v3/account/summary/physical_address",
+            "account_read",
+        ),
+        (
+            "PUT",
+            "/v3/account/summary/physical_address",
+            "account_update",
+        ),
+        (
+            "POST",
+            "/v3/account/summary/physical_address",
+            "account_update",
+        ),
+        ("GET", "/v3/contacts", "contact_data"),
+        ("POST", "/v3/contacts", "contact_data"),
+        ("GET", "/v3/contacts/counts", "contact_data"),
+        ("GET", "/v3/contacts/{id}", "contact_data"),
+        ("PUT", "/v3/contacts/{id}", "contact_data"),
+        ("DELETE", "/v3/contacts/{id}", "contact_data"),
+        (
+            "GET",
+            "/v3/contacts/sms_engagement_history/{id}",
+            "contact_data",
+        ),
+        ("POST", "/v3/contacts/sign_up_form", "contact_data"),
+        ("GET", "/v3/contact_lists", "contact_data"),
+        ("POST", "/v3/contact_lists", "contact_data"),
+        ("GET", "/v3/contact_lists/{id}", "contact_data"),
+        ("PUT", "/v3/contact_lists/{id}", "contact_data"),
+        ("DELETE", "/v3/contact_lists/{id}", "contact_data"),
+        ("GET", "/v3/contact_custom_fields", "contact_data"),
+        ("POST", "/v3/contact_custom_fields", "contact_data"),
+        ("GET", "/v3/contact_custom_fields/{id}", "contact_data"),
+        ("PUT", "/v3/contact_custom_fields/{id}", "contact_data"),
+        ("DELETE", "/v3/contact_custom_fields/{id}", "contact_data"),
+        ("GET", "/v3/contact_tags", "contact_data"),
+        ("POST", "/v3/contact_tags", "contact_data"),
+        ("GET", "/v3/contact_tags/{id}", "contact_data"),
+        ("PUT", "/v3/contact_tags/{id}", "contact_data"),
+        ("DELETE", "/v3/contact_tags/{id}", "contact_data"),
+        ("GET", "/v3/segments", "contact_data"),
+        ("GET", "/v3/segments/1", "contact_data"),
+        ("GET", "/v3/activities", "contact_data"),
+        ("GET", "/v3/activities/{id}", "contact_data"),
+        (
+            "POST",
+            "/v3/activities/add_list_memberships",
+            "contact_data",
+        ),
+        (
+            "POST",
+            "/v3/activities/remove_list_memberships",
+            "contact_data",
+        ),
+        (
+            "POST",
+            "/v3/activities/contacts_taggings_add",
+            "contact_data",
+        ),
+        (
+            "POST",
+            "/v3/activities/contacts_taggings_remove",
+            "contact_data",
+        ),
+        ("POST", "/v3/activities/contact_delete", "contact_data"),
+        (
+            "POST",
+            "/v3/activities/contacts_json_import",
+            "contact_data",
+        ),
+        (
+            "GET",
+            "/v3/reports/contact_reports/{id}/activity_details",
+            "contact_data",
+        ),
+        ("GET", "/v3/emails", "campaign_data"),
+        ("POST", "/v3/emails", "campaign_data"),
+        ("GET", "/v3/emails/{id}", "campaign_data"),
+        ("PATCH", "/v3/emails/{id}", "campaign_data"),
+        ("DELETE", "/v3/emails/{id}", "campaign_data"),
+        ("GET", "/v3/emails/activities/{id}", "campaign_data"),
+        ("PUT", "/v3/emails/activities/{id}", "campaign_data"),
+        (
+            "GET",
+            "/v3/emails/activities/{id}/schedules",
+            "campaign_data",
+        ),
+        (
+            "POST",
+            "/v3/emails/activities/{id}/schedules",
+            "campaign_data",
+        ),
+        (
+            "DELETE",
+            "/v3/emails/activities/{id}/schedules",
+            "campaign_data",
+        ),
+        ("POST", "/v3/emails/activities/{id}/tests", "campaign_data"),
+        (
+            "GET",
+            "/v3/reports/summary_reports/email_campaign_summaries",
+            "campaign_data",
+        ),
+        (
+            "GET",
+            "/v3/reports/stats/email_campaign_activities/{id}",
+            "campaign_data",
+        ),
+    ];
+
+    #[tokio::test]
+    async fn every_endpoint_needs_its_scope_and_only_that() {
+        let client = crate::testing::Client::new();
+        let id = "4d88f172-21d1-11ea-b5ae-fa163e56c9b0";
+        for (method, path, scope) in ENDPOINTS {
+            let path = path.replace("{id}", id);
+            let method: axum::http::Method = method.parse().unwrap();
+            let body = (method != "GET" && method != "DELETE").then(|| serde_json::json!({}));
+            for other in ALL_SCOPES.iter().filter(|s| *s != scope) {
+                let (status, error) = client
+                    .send(other, method.clone(), &path, body.clone())
+                    .await;
+                assert_eq!(status, 403, "{method} {path} with {other}");
+                assert!(error["error_message"].as_str().unwrap().contains(scope));
+            }
+            let (status, answer) = client
+                .send(scope, method.clone(), &path, body.clone())
+                .await;
+            assert!(status != 403 && status != 405, "{method} {path}: {status}");
+            assert_ne!(
+                answer[0]["error_message"], "The requested resource was not found.",
+                "{method} {path} has no route"
+            );
+        }
+        let (status, _) = client
+            .send(
+                "none",
+                axum::http::Method::GET,
+                "/v3/account/user/privileges",
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
     }
 
     #[test]

@@ -5,16 +5,58 @@
 //! (`updated_after`, `before_date`) and `scheduled_date` accept a date-time or a date.
 //! Stored times are cut to milliseconds so a value a client read back compares equal
 //! to the stored one when it is used as a filter.
+//!
+//! The sandbox clock is the wall clock plus an offset that only grows: `POST
+//! /__sandbox/clock {"advance_seconds": n}` moves it forward, so a test can pass a
+//! campaign's `scheduled_date` (and have its sends recorded) without sleeping.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SubsecRound, Utc};
 use serde::Serializer;
 
 /// A point in time, always UTC.
 pub type Timestamp = DateTime<Utc>;
 
-/// The current time, cut to milliseconds.
+// The binary has one sandbox per process, so one offset for the process. Unit tests run
+// many sandboxes at once, each on its own current-thread runtime: a per-thread offset
+// keeps one test's clock from moving another's.
+#[cfg(not(test))]
+static OFFSET_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+#[cfg(test)]
+thread_local! {
+    static OFFSET_MS: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(not(test))]
+fn offset_ms() -> i64 {
+    OFFSET_MS.load(std::sync::atomic::Ordering::SeqCst)
+}
+#[cfg(test)]
+fn offset_ms() -> i64 {
+    OFFSET_MS.with(std::cell::Cell::get)
+}
+
+/// The current sandbox time, cut to milliseconds.
 pub fn now() -> Timestamp {
-    Utc::now().trunc_subsecs(3)
+    (Utc::now() + Duration::milliseconds(offset_ms())).trunc_subsecs(3)
+}
+
+/// Moves the sandbox clock forward by `seconds` (never back: stored times stay in
+/// order); returns how far ahead of the wall clock it now is, in seconds.
+pub fn advance(seconds: u32) -> i64 {
+    let delta = i64::from(seconds) * 1000;
+    #[cfg(not(test))]
+    let total = OFFSET_MS.fetch_add(delta, std::sync::atomic::Ordering::SeqCst) + delta;
+    #[cfg(test)]
+    let total = OFFSET_MS.with(|o| {
+        o.set(o.get() + delta);
+        o.get()
+    });
+    total / 1000
+}
+
+/// How far ahead of the wall clock the sandbox clock is, in seconds.
+pub fn offset_seconds() -> i64 {
+    offset_ms() / 1000
 }
 
 /// `2026-11-23T10:00:00.000Z`.

@@ -13,6 +13,11 @@
 //! | `GET` / `DELETE /__sandbox/requests` | the `/v3` request log / clear it (204) |
 //! | `POST /__sandbox/tokens` | `{token, scopes, expires_in?}` → 201 |
 //! | `POST /__sandbox/tokens/revoke` | `{token}` → 204, or 404 when unknown |
+//! | `GET /__sandbox/clock` | `{"now", "offset_seconds"}`: the sandbox clock |
+//! | `POST /__sandbox/clock` | `{"advance_seconds": n}` → 200, the clock moved forward (see `clock`) |
+//! | `POST /__sandbox/activities/{activity_id}/complete` | `{}` → 200, the bulk activity completed at once (see `bulk`) |
+//! | `POST /__sandbox/segments` | `{name, segment_criteria?, contact_ids, processing_polls?}` → 201 (see `segments`) |
+//! | `POST /__sandbox/campaigns/{campaign_activity_id}/send` | `{}` → 201, sends recorded now (see `reports`) |
 //!
 //! The authorization server's own control routes (`/__sandbox/apps`, `users`,
 //! `phone/{username}`, `oauth`, `oauth/stats`) sit with it, in `oauth::control`.
@@ -26,6 +31,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::clock;
 use crate::errors::ApiError;
 use crate::faults::{Entry, Fault};
 use crate::request::JsonBody;
@@ -47,6 +53,29 @@ pub fn routes() -> Router<Sandbox> {
         .route("/__sandbox/requests", get(requests).delete(clear_requests))
         .route("/__sandbox/tokens", post(add_token))
         .route("/__sandbox/tokens/revoke", post(revoke_token))
+        .route("/__sandbox/clock", get(clock).post(advance_clock))
+}
+
+/// The sandbox clock.
+async fn clock() -> Json<Value> {
+    Json(json!({ "now": clock::format(&clock::now()), "offset_seconds": clock::offset_seconds() }))
+}
+
+#[derive(Debug, Deserialize)]
+struct ClockInput {
+    advance_seconds: Option<u32>,
+}
+
+/// Moves the sandbox clock forward; schedules whose time has come are sent at the next
+/// request that reads the account.
+async fn advance_clock(JsonBody(input): JsonBody<ClockInput>) -> Result<Json<Value>, ApiError> {
+    let seconds = input.advance_seconds.ok_or_else(|| {
+        ApiError::bad_request(
+            "advance_seconds is missing (a whole number of seconds, never negative)",
+        )
+    })?;
+    clock::advance(seconds);
+    Ok(clock().await)
 }
 
 async fn health() -> Json<Value> {

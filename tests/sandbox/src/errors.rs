@@ -113,6 +113,16 @@ impl ApiError {
         )
     }
 
+    /// 429: more than 1,000 bulk activities queued for the account (spec, bulk activity
+    /// endpoints); a single object like the other 429s.
+    pub fn queue_full() -> ApiError {
+        ApiError::object(
+            StatusCode::TOO_MANY_REQUESTS,
+            "throttled",
+            "Too many requests. You exceeded 1,000 queued activities for this user account.",
+        )
+    }
+
     /// 415: a body without `Content-Type: application/json`.
     pub fn unsupported_media_type() -> ApiError {
         let message = "content-type must be application/json";
@@ -240,11 +250,16 @@ impl Problems {
 
     /// `Ok` when nothing failed, else one 400 listing every failure.
     pub fn finish(self, area: Area) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::validation(area, self.0.join(", ")))
+        match self.message() {
+            None => Ok(()),
+            Some(message) => Err(ApiError::validation(area, message)),
         }
+    }
+
+    /// Every failure joined into one message; `None` when nothing failed (for problems
+    /// reported elsewhere than in a 400, such as a bulk import's `activity_errors`).
+    pub fn message(self) -> Option<String> {
+        (!self.0.is_empty()).then(|| self.0.join(", "))
     }
 }
 

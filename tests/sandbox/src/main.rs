@@ -11,16 +11,21 @@
 //! - Gateway, in request order: `faults` (request log, fault injection) → `auth`
 //!   (bearer tokens, scopes) → `throttle` (rate limit).
 //! - Shared pieces: `state` (the account), `errors` (error bodies), `request` (bodies,
-//!   ids, query flags), `pagination` (cursors), `clock` (timestamps).
+//!   ids, query flags), `pagination` (cursors), `clock` (timestamps and the sandbox
+//!   clock tests can move forward).
 //! - One module per resource area, as in the connector: `account`, `contacts`,
-//!   `sign_up_forms`, `custom_fields`, `lists`, `campaigns`.
-//! - `control`: the `/__sandbox` routes.
+//!   `sign_up_forms`, `custom_fields`, `lists`, `tags`, `segments`, `bulk` (bulk
+//!   activities), `campaigns`, `reports`.
+//! - `control`: the `/__sandbox` routes (its table lists them all; the ones that steer
+//!   one area — bulk activities, segments, campaign sends — sit with that area).
+//! - `testing` (unit tests only): the router called in process.
 //! - `oauth`: the OAuth2 authorization server (authorize, sign-in and SMS pages, token
 //!   endpoint, device flow) and its control routes; it issues tokens into `auth`'s table.
 
 mod account;
 mod app;
 mod auth;
+mod bulk;
 mod campaigns;
 mod clock;
 mod contacts;
@@ -31,9 +36,14 @@ mod faults;
 mod lists;
 mod oauth;
 mod pagination;
+mod reports;
 mod request;
+mod segments;
 mod sign_up_forms;
 mod state;
+mod tags;
+#[cfg(test)]
+mod testing;
 mod throttle;
 
 use std::io::Write;

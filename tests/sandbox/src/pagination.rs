@@ -37,10 +37,11 @@ struct Cursor {
     at: usize,
 }
 
-/// One page's request: the query in force and where the page starts.
+/// One page's request: the query in force and where the page starts. The collection is
+/// the path after `/v3/` (`contacts`, `reports/contact_reports/{id}/activity_details`).
 #[derive(Debug)]
 pub struct PageRequest {
-    collection: &'static str,
+    collection: String,
     params: BTreeMap<String, String>,
     start: usize,
     limit: usize,
@@ -52,13 +53,14 @@ impl PageRequest {
     /// # Errors
     /// 400 for a cursor that is not one of this collection's, or a `limit` out of range.
     pub fn from_query(
-        collection: &'static str,
+        collection: impl Into<String>,
         mut query: BTreeMap<String, String>,
         limits: Limits,
         area: Area,
     ) -> Result<PageRequest, ApiError> {
+        let collection = collection.into();
         let (params, start) = match query.remove("cursor") {
-            Some(cursor) => decode(collection, &cursor)?,
+            Some(cursor) => decode(&collection, &cursor)?,
             None => (query, 0),
         };
         let limit = match params.get("limit") {
@@ -88,6 +90,11 @@ impl PageRequest {
         self.params.get(name).map(String::as_str)
     }
 
+    /// The names of the query parameters in force.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.params.keys().map(String::as_str)
+    }
+
     /// The page of `items` (in creation order) that `keep` selects, from the start position.
     pub fn page<'a, T>(&self, items: &'a [T], keep: impl Fn(&T) -> bool) -> Page<&'a T> {
         let mut page = Vec::new();
@@ -107,7 +114,7 @@ impl PageRequest {
 
     fn href(&self, at: usize) -> String {
         let cursor = Cursor {
-            r: self.collection.to_owned(),
+            r: self.collection.clone(),
             q: self.params.clone(),
             at,
         };

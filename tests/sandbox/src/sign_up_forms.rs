@@ -18,18 +18,13 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::auth::{ContactData, Needs};
-use crate::clock::{self, Timestamp};
+use crate::clock;
 use crate::contacts::{
-    self, Address, AddressInput, Changes, Contact, DetailsInput, EmailChange, FieldInput, Phone,
-    PhoneInput,
+    self, AddressInput, Changes, Contact, DetailsInput, EmailChange, FieldInput, PhoneInput,
 };
 use crate::errors::{ApiError, Area, Problems};
 use crate::request::JsonBody;
 use crate::state::{Account, Sandbox};
-
-/// A contact may hold 3 phone numbers and 3 street addresses (reference §3.2).
-const MAX_PHONES: usize = 3;
-const MAX_ADDRESSES: usize = 3;
 
 /// The sign-up form route.
 pub fn routes() -> Router<Sandbox> {
@@ -58,7 +53,11 @@ async fn create_or_update(
     let now = clock::now();
     if let Some(index) = contacts::find_by_email(&account.contacts, &address) {
         let contact = &mut account.contacts[index];
-        merge(contact, changes, now);
+        contacts::merge(contact, changes, "Contact", now);
+        // A person signing up gives explicit permission, even after unsubscribing.
+        if let Some(email) = &mut contact.email {
+            email.set_permission("explicit", "Contact", now);
+        }
         return Ok((
             StatusCode::OK,
             Json(json!({ "contact_id": contact.id, "action": "updated" })),
@@ -125,72 +124,4 @@ fn email_address(value: Option<String>, p: &mut Problems) -> String {
         Some(address.as_str()).filter(|a| !a.is_empty()),
     );
     address
-}
-
-/// Applies a sign-up to a known contact: sent fields only, lists and custom fields added.
-fn merge(contact: &mut Contact, changes: Changes, now: Timestamp) {
-    if contact.is_deleted() {
-        contact.revive("Contact", now);
-    }
-    if let Some(email) = &mut contact.email {
-        email.set_permission("explicit", "Contact", now);
-    }
-    let (old, new) = (&mut contact.details, changes.details);
-    old.first_name = new.first_name.or(old.first_name.take());
-    old.last_name = new.last_name.or(old.last_name.take());
-    old.job_title = new.job_title.or(old.job_title.take());
-    old.company_name = new.company_name.or(old.company_name.take());
-    if new.birthday_month.is_some() {
-        (old.birthday_month, old.birthday_day) = (new.birthday_month, new.birthday_day);
-    }
-    old.anniversary = new.anniversary.or(old.anniversary.take());
-    for list in changes.list_memberships.unwrap_or_default() {
-        if !contact.is_member(&list) {
-            contact.list_memberships.push(list);
-        }
-    }
-    for value in changes.custom_fields.unwrap_or_default() {
-        contact
-            .custom_fields
-            .retain(|v| v.custom_field_id != value.custom_field_id);
-        contact.custom_fields.push(value);
-    }
-    add_phones(contact, changes.phone_numbers.unwrap_or_default(), now);
-    add_addresses(
-        &mut contact.street_addresses,
-        changes.street_addresses.unwrap_or_default(),
-        now,
-    );
-    contact.update_source = "Contact".to_owned();
-    contact.updated_at = now;
-}
-
-/// Adds a phone number the contact lacks; with 3 already, the last is replaced.
-fn add_phones(contact: &mut Contact, phones: Vec<PhoneInput>, now: Timestamp) {
-    for phone in phones {
-        if contact
-            .phone_numbers
-            .iter()
-            .any(|p| p.phone_number == phone.phone_number)
-        {
-            continue;
-        }
-        if contact.phone_numbers.len() == MAX_PHONES {
-            contact.phone_numbers.pop();
-        }
-        contact
-            .phone_numbers
-            .push(Phone::new(phone, "Contact", now));
-    }
-}
-
-/// Replaces the address of the same kind, or adds it (replacing the last past 3).
-fn add_addresses(addresses: &mut Vec<Address>, new: Vec<AddressInput>, now: Timestamp) {
-    for address in new {
-        addresses.retain(|a| a.fields.kind != address.kind);
-        if addresses.len() == MAX_ADDRESSES {
-            addresses.pop();
-        }
-        addresses.push(Address::new(address, now));
-    }
 }

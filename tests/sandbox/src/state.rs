@@ -10,12 +10,17 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::account::{self, AccountEmail};
 use crate::auth::Tokens;
-use crate::campaigns::{Activity, Campaign, TestSends};
+use crate::bulk::Job;
+use crate::campaigns::{self, Activity, Campaign, TestSends};
+use crate::clock;
 use crate::contacts::Contact;
 use crate::custom_fields::CustomField;
 use crate::faults::{Faults, RequestLog};
 use crate::lists::{self, ContactList};
 use crate::oauth;
+use crate::reports::Send;
+use crate::segments::Segment;
+use crate::tags::Tag;
 use crate::throttle::Throttle;
 
 /// Everything one Constant Contact account holds, in creation order.
@@ -23,16 +28,26 @@ use crate::throttle::Throttle;
 pub struct Account {
     /// Account email addresses (`/account/emails`).
     pub emails: Vec<AccountEmail>,
+    /// The account summary and physical address (`/account/summary`).
+    pub summary: account::Summary,
     /// Contact custom field definitions.
     pub custom_fields: Vec<CustomField>,
     /// Contact lists.
     pub lists: Vec<ContactList>,
     /// Contacts, deleted ones included (they are hidden, never purged).
     pub contacts: Vec<Contact>,
+    /// Contact tags, deleted ones included (hidden).
+    pub tags: Vec<Tag>,
+    /// Segments (made through the control API).
+    pub segments: Vec<Segment>,
+    /// Bulk activities (`/activities`), oldest first.
+    pub bulk: Vec<Job>,
     /// Email campaigns, removed ones included.
     pub campaigns: Vec<Campaign>,
     /// Campaign activities of every campaign.
     pub activities: Vec<Activity>,
+    /// Campaign sends, one per activity and recipient, oldest first (what reports count).
+    pub sends: Vec<Send>,
     /// Test emails sent today (50 a day are allowed).
     pub test_sends: TestSends,
 }
@@ -42,11 +57,16 @@ impl Account {
     pub fn seeded() -> Account {
         Account {
             emails: account::seed(),
+            summary: account::Summary::seeded(),
             custom_fields: Vec::new(),
             lists: lists::seed(),
             contacts: Vec::new(),
+            tags: Vec::new(),
+            segments: Vec::new(),
+            bulk: Vec::new(),
             campaigns: Vec::new(),
             activities: Vec::new(),
+            sends: Vec::new(),
             test_sends: TestSends::default(),
         }
     }
@@ -82,9 +102,13 @@ impl Sandbox {
         }
     }
 
-    /// Locks the account. Handlers validate before they change anything, so the data is
-    /// consistent even if a handler panicked while holding the lock.
+    /// Locks the account, with every campaign schedule whose time has come (sandbox
+    /// clock) already sent, so every endpoint sees the sends and their opt-outs. Handlers
+    /// validate before they change anything, so the data is consistent even if a handler
+    /// panicked while holding the lock.
     pub fn account(&self) -> MutexGuard<'_, Account> {
-        self.account.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut account = self.account.lock().unwrap_or_else(PoisonError::into_inner);
+        campaigns::settle(&mut account, clock::now());
+        account
     }
 }

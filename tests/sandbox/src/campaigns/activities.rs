@@ -6,7 +6,9 @@
 //! - `PUT /v3/emails/activities/{id}`: only `primary_email` activities in DRAFT or DONE.
 //!   Top-level fields are replaced (omitted → null); omitted `html_content` and
 //!   `physical_address_in_footer` are kept. This is where recipients are set:
-//!   `contact_list_ids` (existing lists) or `segment_ids`, not both.
+//!   `contact_list_ids` (existing lists) or `segment_ids` (one existing segment), not
+//!   both. A read-only field sent with another value than the stored one is 400 naming
+//!   it; the same value is accepted (a read-modify-write echoes what it read).
 
 use axum::extract::State;
 use axum::routing::get;
@@ -15,11 +17,13 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::validation::{self, Content, FooterAddress};
-use super::{lock, touch, Status};
+use super::{touch, Status};
 use crate::auth::{CampaignData, Needs};
 use crate::clock::{self, Timestamp};
+use crate::contacts::Contact;
 use crate::errors::{ApiError, Area};
 use crate::request::{self, JsonBody, Params, PathId};
+use crate::segments::{self, Segment};
 use crate::state::{Account, Sandbox};
 
 /// A stored campaign activity.
@@ -69,6 +73,71 @@ impl Activity {
                 .physical_address_in_footer
                 .unwrap_or_else(FooterAddress::account_default),
             permalink_url: format!("https://conta.cc/{}", &id.simple().to_string()[..7]),
+        }
+    }
+
+    /// The contacts a send of this activity goes to: members of its lists or its
+    /// segment that are not deleted and may be emailed (`implicit` or `explicit`).
+    pub fn recipients(&self, contacts: &[Contact], segments: &[Segment]) -> Vec<Uuid> {
+        let members: Vec<Uuid> = self
+            .segment_ids
+            .iter()
+            .filter_map(|id| segments::members(segments, *id))
+            .flatten()
+            .copied()
+            .collect();
+        contacts
+            .iter()
+            .filter(|c| c.is_active())
+            .filter(|c| {
+                self.contact_list_ids.iter().any(|l| c.is_member(l)) || members.contains(&c.id)
+            })
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// 400 naming the first read-only field of a PUT body that differs from the stored
+    /// value (spec `EmailCampaignActivity`: `campaign_activity_id`, `campaign_id`,
+    /// `role`, `current_status`, `format_type`, `template_id`, `permalink_url` are
+    /// read-only). Echoing back the value read is accepted, as a read-modify-write does.
+    fn ensure_read_only(&self, sent: &validation::ReadOnly) -> Result<(), ApiError> {
+        let id = self.id.to_string();
+        let campaign = self.campaign_id.to_string();
+        let checks: [(&str, Option<bool>); 7] = [
+            (
+                "campaign_activity_id",
+                sent.campaign_activity_id
+                    .as_deref()
+                    .map(|v| v.eq_ignore_ascii_case(&id)),
+            ),
+            (
+                "campaign_id",
+                sent.campaign_id
+                    .as_deref()
+                    .map(|v| v.eq_ignore_ascii_case(&campaign)),
+            ),
+            ("role", sent.role.as_deref().map(|v| v == self.role)),
+            (
+                "current_status",
+                sent.current_status
+                    .as_deref()
+                    .map(|v| v == self.status.activity()),
+            ),
+            ("format_type", sent.format_type.map(|v| v == 5)),
+            ("template_id", sent.template_id.as_ref().map(|_| false)),
+            (
+                "permalink_url",
+                sent.permalink_url
+                    .as_deref()
+                    .map(|v| v == self.permalink_url),
+            ),
+        ];
+        match checks.iter().find(|(_, same)| *same == Some(false)) {
+            Some((field, _)) => Err(ApiError::validation(
+                Area::General,
+                format!("{field} is read-only and cannot be changed"),
+            )),
+            None => Ok(()),
         }
     }
 
@@ -189,7 +258,7 @@ async fn fetch(
         query.get("include").map(String::as_str),
         &INCLUDES,
     )?;
-    let account = lock(&sandbox);
+    let account = sandbox.account();
     let index = find(&account, &id)?;
     Ok(Json(account.activities[index].render(&include)))
 }
@@ -201,7 +270,7 @@ async fn update(
     PathId(id): PathId,
     JsonBody(input): JsonBody<validation::ActivityInput>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut account = lock(&sandbox);
+    let mut account = sandbox.account();
     let index = find(&account, &id)?;
     let activity = &account.activities[index];
     ensure_primary(activity, "updated")?;
@@ -212,6 +281,7 @@ async fn update(
         );
         return Err(ApiError::validation(Area::General, message));
     }
+    activity.ensure_read_only(&input.read_only)?;
     let update = validation::check_update(input, &account)?;
     let activity = &mut account.activities[index];
     activity.update(update);

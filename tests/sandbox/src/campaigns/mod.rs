@@ -18,8 +18,6 @@ mod activities;
 mod schedules;
 mod validation;
 
-use std::sync::MutexGuard;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -28,7 +26,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 pub use activities::Activity;
-pub use schedules::TestSends;
+pub use schedules::{control_routes, settle, TestSends};
 
 use crate::auth::{CampaignData, Needs};
 use crate::clock::{self, Timestamp};
@@ -133,13 +131,6 @@ pub fn routes() -> Router<Sandbox> {
         .merge(schedules::routes())
 }
 
-/// Locks the account with every schedule whose time has come already sent.
-fn lock(sandbox: &Sandbox) -> MutexGuard<'_, Account> {
-    let mut account = sandbox.account();
-    schedules::settle(&mut account, clock::now());
-    account
-}
-
 fn find(account: &Account, id: &str) -> Result<usize, ApiError> {
     let id = request::uuid(Area::General, "campaign_id", id)?;
     account
@@ -184,7 +175,7 @@ async fn list(
     let keep = |c: &Campaign| {
         before.is_none_or(|b| c.updated_at < b) && after.is_none_or(|a| c.updated_at > a)
     };
-    let account = lock(&sandbox);
+    let account = sandbox.account();
     let page = request.page(&account.campaigns, keep);
     let campaigns: Vec<Value> = page
         .items
@@ -202,7 +193,7 @@ async fn create(
     State(sandbox): State<Sandbox>,
     JsonBody(input): JsonBody<validation::CampaignInput>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut account = lock(&sandbox);
+    let mut account = sandbox.account();
     let (name, content) = validation::check_campaign(input, &account)?;
     ensure_unique(&account, &name, None)?;
     let now = clock::now();
@@ -230,7 +221,7 @@ async fn fetch(
     State(sandbox): State<Sandbox>,
     PathId(id): PathId,
 ) -> Result<Json<Value>, ApiError> {
-    let account = lock(&sandbox);
+    let account = sandbox.account();
     let index = find(&account, &id)?;
     Ok(Json(account.campaigns[index].render(&account.activities)))
 }
@@ -242,7 +233,7 @@ async fn rename(
     PathId(id): PathId,
     JsonBody(input): JsonBody<validation::NameInput>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut account = lock(&sandbox);
+    let mut account = sandbox.account();
     let index = find(&account, &id)?;
     let name = validation::check_name(input)?;
     if account.campaigns[index].removed {
@@ -264,7 +255,7 @@ async fn remove(
     State(sandbox): State<Sandbox>,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    let mut account = lock(&sandbox);
+    let mut account = sandbox.account();
     let index = find(&account, &id)?;
     let campaign_id = account.campaigns[index].id;
     match account.campaigns[index].status(&account.activities) {
@@ -296,8 +287,17 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The name of campaign `campaign_id` (reports name activities after their campaign).
+pub fn campaign_name(account: &Account, campaign_id: Uuid) -> Option<&str> {
+    account
+        .campaigns
+        .iter()
+        .find(|c| c.id == campaign_id)
+        .map(|c| c.name.as_str())
+}
+
 /// Marks the campaign owning an activity as changed at `now`.
-fn touch(account: &mut Account, campaign_id: Uuid, now: Timestamp) {
+pub fn touch(account: &mut Account, campaign_id: Uuid, now: Timestamp) {
     if let Some(campaign) = account.campaigns.iter_mut().find(|c| c.id == campaign_id) {
         campaign.updated_at = now;
     }

@@ -9,8 +9,10 @@
 //! - `POST /v3/emails/activities/{id}/tests` `{"email_addresses": [1–5], ...}` → 204;
 //!   each address counts toward 50 test emails a day.
 //!
-//! Nothing is really sent. A schedule whose time has come is settled lazily (DONE) the
-//! next time any campaign endpoint locks the account.
+//! No email leaves the sandbox, but sends are recorded for the reports: `"0"` sends at
+//! once, and a schedule whose time has come (sandbox clock, see `clock`) is sent the
+//! next time any endpoint locks the account (DONE, sends recorded at the scheduled
+//! time). `POST /__sandbox/campaigns/{campaign_activity_id}/send` sends one at once.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -21,10 +23,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::activities::{ensure_primary, find};
-use super::{lock, touch, Status};
+use super::{touch, Status};
 use crate::auth::{CampaignData, Needs};
 use crate::clock::{self, Timestamp};
 use crate::errors::{ApiError, Area, Problems};
+use crate::reports;
 use crate::request::{JsonBody, PathId};
 use crate::state::{Account, Sandbox};
 
@@ -53,24 +56,65 @@ pub fn routes() -> Router<Sandbox> {
         )
 }
 
-/// Marks every schedule whose time has come as sent (DONE).
+/// The control route that sends an activity at once.
+pub fn control_routes() -> Router<Sandbox> {
+    Router::new().route(
+        "/__sandbox/campaigns/{campaign_activity_id}/send",
+        post(control_send),
+    )
+}
+
+/// `POST /__sandbox/campaigns/{campaign_activity_id}/send`: as a schedule of `"0"`, in
+/// any status but REMOVED (a SCHEDULED activity is sent early); 201
+/// `{"campaign_activity_id", "sends"}` with the number of sends recorded now.
+async fn control_send(
+    State(sandbox): State<Sandbox>,
+    PathId(id): PathId,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let mut account = sandbox.account();
+    let index = find(&account, &id)?;
+    let activity = &account.activities[index];
+    ensure_primary(activity, "sent")?;
+    if !activity.has_recipients() {
+        return Err(ApiError::validation(
+            Area::General,
+            "the activity has no recipients: set contact_list_ids or segment_ids first",
+        ));
+    }
+    let activity_id = activity.id;
+    let sends = send_now(&mut account, index, clock::now());
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "campaign_activity_id": activity_id, "sends": sends })),
+    ))
+}
+
+/// Sends every activity whose schedule has come (sandbox clock): DONE, with its sends
+/// recorded at the scheduled time.
 pub fn settle(account: &mut Account, now: Timestamp) {
-    let mut sent = Vec::new();
-    for activity in &mut account.activities {
-        if activity.status == Status::Scheduled
-            && activity.scheduled_date.is_some_and(|at| at <= now)
-        {
-            activity.status = Status::Done;
-            activity.before_schedule = None;
-            sent.push((
-                activity.campaign_id,
-                activity.scheduled_date.take().unwrap_or(now),
-            ));
-        }
+    let due: Vec<(usize, Timestamp)> = account
+        .activities
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.status == Status::Scheduled)
+        .filter_map(|(i, a)| a.scheduled_date.filter(|at| *at <= now).map(|at| (i, at)))
+        .collect();
+    for (index, at) in due {
+        send_now(account, index, at);
     }
-    for (campaign_id, at) in sent {
-        touch(account, campaign_id, at);
-    }
+}
+
+/// Sends activity `index` at `at`: DONE, no schedule, one send recorded per recipient
+/// that has not had it yet (see `reports`); returns how many sends were recorded.
+pub fn send_now(account: &mut Account, index: usize, at: Timestamp) -> usize {
+    let activity = &mut account.activities[index];
+    activity.status = Status::Done;
+    activity.before_schedule = None;
+    activity.scheduled_date = None;
+    let campaign_id = activity.campaign_id;
+    let sent = reports::record(account, index, at);
+    touch(account, campaign_id, at);
+    sent
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,7 +161,7 @@ async fn schedule(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let now = clock::now();
     let when = when(input, now)?;
-    let mut account = lock(&sandbox);
+    let mut account = sandbox.account();
     let index = find(&account, &id)?;
     let activity = &mut account.activities[index];
     ensure_primary(activity, "scheduled")?;
@@ -132,15 +176,17 @@ async fn schedule(
         return Err(ApiError::validation(Area::General, "the activity has no recipients: set contact_list_ids with PUT /emails/activities/{id} first"));
     }
     match when {
-        None => activity.status = Status::Done,
+        None => {
+            send_now(&mut account, index, now);
+        }
         Some(_) => {
             activity.before_schedule = Some(activity.status);
             activity.status = Status::Scheduled;
+            activity.scheduled_date = when;
+            let campaign_id = activity.campaign_id;
+            touch(&mut account, campaign_id, now);
         }
     }
-    activity.scheduled_date = when;
-    let campaign_id = activity.campaign_id;
-    touch(&mut account, campaign_id, now);
     Ok((StatusCode::CREATED, Json(schedule_body(when))))
 }
 
@@ -150,7 +196,7 @@ async fn fetch(
     State(sandbox): State<Sandbox>,
     PathId(id): PathId,
 ) -> Result<Json<Value>, ApiError> {
-    let account = lock(&sandbox);
+    let account = sandbox.account();
     let activity = &account.activities[find(&account, &id)?];
     let scheduled = activity
         .scheduled_date
@@ -164,7 +210,7 @@ async fn unschedule(
     State(sandbox): State<Sandbox>,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    let mut account = lock(&sandbox);
+    let mut account = sandbox.account();
     let index = find(&account, &id)?;
     let activity = &mut account.activities[index];
     if activity.status != Status::Scheduled {
@@ -208,7 +254,7 @@ async fn test_send(
     }
     p.max_len("personal_message", input.personal_message.as_deref(), 2000);
     p.finish(Area::General)?;
-    let mut account = lock(&sandbox);
+    let mut account = sandbox.account();
     let index = find(&account, &id)?;
     ensure_primary(&account.activities[index], "test sent")?;
     let today = clock::now().date_naive();

@@ -7,6 +7,7 @@
 //! rejection's status is not documented, 400 is assumed).
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::account;
@@ -30,7 +31,6 @@ pub struct NameInput {
 /// An activity as sent on create or update.
 #[derive(Debug, Deserialize)]
 pub struct ActivityInput {
-    format_type: Option<i64>,
     from_name: Option<String>,
     from_email: Option<String>,
     reply_to_email: Option<String>,
@@ -40,6 +40,21 @@ pub struct ActivityInput {
     physical_address_in_footer: Option<FooterAddress>,
     contact_list_ids: Option<Vec<String>>,
     segment_ids: Option<Vec<i64>>,
+    /// Fields the PUT body may carry but cannot change.
+    #[serde(flatten)]
+    pub read_only: ReadOnly,
+}
+
+/// The read-only fields of `EmailCampaignActivity`, as a PUT body may echo them.
+#[derive(Debug, Default, Deserialize)]
+pub struct ReadOnly {
+    pub campaign_activity_id: Option<String>,
+    pub campaign_id: Option<String>,
+    pub role: Option<String>,
+    pub current_status: Option<String>,
+    pub format_type: Option<i64>,
+    pub template_id: Option<Value>,
+    pub permalink_url: Option<String>,
 }
 
 /// The physical address printed in the email footer (spec `EmailPhysicalAddress`).
@@ -155,7 +170,7 @@ pub fn check_campaign(
         p.add("email_campaign_activities must contain exactly one activity");
     }
     let content = activities.pop().map(|activity| {
-        if activity.format_type.is_none() {
+        if activity.read_only.format_type.is_none() {
             p.add("email_campaign_activities.format_type is missing");
         }
         p.required(
@@ -185,6 +200,11 @@ pub fn check_update(input: ActivityInput, account: &Account) -> Result<ActivityU
     }
     if segments.len() > 1 {
         p.add("segment_ids may contain only one segment");
+    }
+    for id in &segments {
+        if crate::segments::members(&account.segments, *id).is_none() {
+            p.add(format!("segment_ids contains {id}, which does not exist"));
+        }
     }
     let contact_list_ids = contacts::list_ids("contact_list_ids", lists, account, &mut p);
     let content = content(input, "", account, &mut p);

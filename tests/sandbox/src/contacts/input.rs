@@ -59,7 +59,7 @@ pub struct PhoneBody {
 }
 
 /// A checked phone number.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct PhoneInput {
     pub phone_number: String,
     pub kind: Option<String>,
@@ -90,7 +90,7 @@ pub struct NoteInput {
 }
 
 /// A checked email address change.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct EmailChange {
     pub address: String,
     pub permission_to_send: Option<String>,
@@ -98,7 +98,7 @@ pub struct EmailChange {
 }
 
 /// A checked body: what to store. `None` sub-resources were not sent.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Changes {
     pub email: Option<EmailChange>,
     pub details: Details,

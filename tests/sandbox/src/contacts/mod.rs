@@ -8,12 +8,18 @@
 //!   belongs to another contact.
 //! - `GET /v3/contacts/{contact_id}`: sub-resources only with `include`.
 //! - `GET /v3/contacts`: filtered (see `query`), `limit` 1–500, `include_count`.
-//! - `DELETE /v3/contacts/{contact_id}`: 204; the contact moves to deleted status.
+//! - `DELETE /v3/contacts/{contact_id}`: 204; the contact moves to deleted status
+//!   (its email stays reserved: POST with it is still 409).
+//! - `GET /v3/contacts/counts` (see `counts`).
+//! - `GET /v3/contacts/sms_engagement_history/{contact_id}`: `[]` for a known contact
+//!   (the sandbox has no SMS channel, so there is never any history), 404 otherwise.
 //!
 //! `record` holds the stored contact, `subresources` its parts, `input` the request
 //! bodies, `validation` their rules, `query` the list filters.
 
+mod counts;
 mod input;
+mod merge;
 mod query;
 mod record;
 mod subresources;
@@ -26,8 +32,9 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 pub use input::{AddressInput, Changes, DetailsInput, EmailChange, FieldInput, PhoneInput};
+pub use merge::merge;
 pub use record::Contact;
-pub use subresources::{Address, Phone};
+pub use subresources::FieldValue;
 pub use validation::{custom_field_values, list_ids};
 
 use subresources::Include;
@@ -54,6 +61,11 @@ pub fn routes() -> Router<Sandbox> {
         .route(
             "/v3/contacts/{contact_id}",
             get(fetch).put(update).delete(remove),
+        )
+        .route("/v3/contacts/counts", get(counts::counts))
+        .route(
+            "/v3/contacts/sms_engagement_history/{contact_id}",
+            get(sms_history),
         )
 }
 
@@ -126,21 +138,38 @@ async fn fetch(
     Ok(Json(account.contacts[index].render(include)))
 }
 
-/// `GET /v3/contacts`: `{"contacts": [...], "contacts_count": n, "_links": ...}`.
+/// `GET /v3/contacts`: `{"contacts": [...], "contacts_count": n, "_links": ...}`; 202
+/// `{"status": "processing"}` while a `segment_id` segment is still "processing".
 async fn list(
     _: Needs<ContactData>,
     State(sandbox): State<Sandbox>,
     Params(query): Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let request = PageRequest::from_query("contacts", query, LIMITS, Area::Contacts)?;
-    let filter = query::Filter::from_request(&request)?;
     let include = Include::parse(request.param("include"))?;
     let include_count = request::flag(
         Area::Contacts,
         "include_count",
         request.param("include_count"),
     )?;
-    let account = sandbox.account();
+    let mut account = sandbox.account();
+    let filter = query::Filter::from_request(&request, &account)?;
+    if filter.segment.is_some() {
+        let id = request
+            .param("segment_id")
+            .and_then(|s| s.trim().parse().ok());
+        if let Some(segment) = account
+            .segments
+            .iter_mut()
+            .find(|s| Some(s.segment_id) == id)
+        {
+            if segment.processing_polls > 0 {
+                segment.processing_polls -= 1;
+                let body = json!({ "contacts": [], "status": "processing" });
+                return Ok((StatusCode::ACCEPTED, Json(body)));
+            }
+        }
+    }
     let page = request.page(&account.contacts, |c| filter.keeps(c));
     let contacts: Vec<Value> = page.items.iter().map(|c| c.render(include)).collect();
     let mut body = json!({ "contacts": contacts });
@@ -148,7 +177,7 @@ async fn list(
         body["contacts_count"] = json!(account.contacts.iter().filter(|c| filter.keeps(c)).count());
     }
     page.link(&mut body);
-    Ok(Json(body))
+    Ok((StatusCode::OK, Json(body)))
 }
 
 /// `DELETE /v3/contacts/{contact_id}`: 204; deleting a deleted contact changes nothing.
@@ -165,3 +194,16 @@ async fn remove(
     }
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `GET /v3/contacts/sms_engagement_history/{contact_id}`: always `[]` (no SMS channel).
+async fn sms_history(
+    _: Needs<ContactData>,
+    State(sandbox): State<Sandbox>,
+    PathId(id): PathId,
+) -> Result<Json<Value>, ApiError> {
+    find(&sandbox.account().contacts, &id)?;
+    Ok(Json(json!([])))
+}
+
+#[cfg(test)]
+mod tests;

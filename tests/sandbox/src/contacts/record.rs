@@ -156,6 +156,22 @@ impl Contact {
         !self.is_deleted() && SENDABLE.contains(&self.permission())
     }
 
+    /// Whether the contact opted in to email within the 30 days before `now` (the
+    /// `new_subscriber` of `/contacts/counts` and the taggings source).
+    pub fn is_new_subscriber(&self, now: Timestamp) -> bool {
+        self.is_active()
+            && self
+                .email
+                .as_ref()
+                .and_then(|e| e.opt_in_date)
+                .is_some_and(|at| now - at <= chrono::Duration::days(30))
+    }
+
+    /// The date the contact's email opted out, if it did.
+    pub fn opt_out_date(&self) -> Option<Timestamp> {
+        self.email.as_ref().and_then(|e| e.opt_out_date)
+    }
+
     /// Whether the contact is on `list`.
     pub fn is_member(&self, list: &Uuid) -> bool {
         self.list_memberships.contains(list)

@@ -56,6 +56,8 @@ impl Email {
             .to_owned()
         });
         let opted_in = SENDABLE.contains(&permission.as_str());
+        // A contact added as unsubscribed has opted out now, as `set_permission` records.
+        let opted_out = permission == "unsubscribed";
         Email {
             address: change.address,
             permission_to_send: permission,
@@ -63,8 +65,8 @@ impl Email {
             updated_at: now,
             opt_in_source: opted_in.then(|| source.to_owned()),
             opt_in_date: opted_in.then_some(now),
-            opt_out_source: None,
-            opt_out_date: None,
+            opt_out_source: opted_out.then(|| source.to_owned()),
+            opt_out_date: opted_out.then_some(now),
             opt_out_reason: change.opt_out_reason,
             confirm_status: "off",
         }

@@ -19,6 +19,7 @@ use crate::custom_fields;
 use crate::errors::{ApiError, Area, Problems};
 use crate::lists;
 use crate::state::Account;
+use crate::tags;
 
 const SOURCES: [&str; 2] = ["Account", "Contact"];
 const PERMISSIONS: [&str; 6] = [
@@ -61,10 +62,15 @@ pub fn check(
         list_memberships: input
             .list_memberships
             .map(|ids| list_ids("list_memberships", ids, account, &mut p)),
-        // Tags are not simulated: any well-formed tag id is kept as sent.
-        taggings: input
-            .taggings
-            .map(|ids| ids_of("taggings", ids, 50, |_| true, &mut p)),
+        taggings: input.taggings.map(|ids| {
+            ids_of(
+                "taggings",
+                ids,
+                50,
+                |id| tags::exists(&account.tags, id),
+                &mut p,
+            )
+        }),
         notes: input.notes.map(|list| notes(list, &mut p)),
     };
     p.finish(Area::Contacts)?;

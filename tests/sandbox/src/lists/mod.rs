@@ -2,11 +2,20 @@
 //!
 //! - `GET /v3/contact_lists`: `limit` (1–1000, default 50), `include_count` →
 //!   `lists_count`, `include_membership_count=all|active` → `membership_count`, `name`
-//!   (exact), `status=all|active|deleted`; cursor-paginated.
-//! - `POST /v3/contact_lists`: `name` (≤255, unique → 409), `description`, `favorite`.
-//! - `GET /v3/contact_lists/{list_id}`: one list (+ `include_membership_count`).
-//!
-//! Lists cannot be deleted here, so every list is active.
+//!   (exact), `status` (csv of `all|active|deleted`, default `active`), `channel_type`
+//!   (`email`, the default, or `sms`: the sandbox has no SMS lists, so `sms` finds none),
+//!   `include_sms_membership_count` (only with `channel_type=sms`, else 400);
+//!   cursor-paginated.
+//! - `POST /v3/contact_lists`: `name` (≤255, unique among live lists → 409),
+//!   `description`, `favorite`. 201.
+//! - `GET /v3/contact_lists/{list_id}`: one list (+ `include_membership_count`); a
+//!   deleted list is still returned, with `deleted_at`.
+//! - `PUT /v3/contact_lists/{list_id}`: `name` required (same rules), `favorite`,
+//!   `description`; omitted ones are reset (a full replace). 200; 404 for a deleted list.
+//! - `DELETE /v3/contact_lists/{list_id}`: **202** with a bulk activity (spec
+//!   `ActivityDeleteListResponse`): the list is deleted at once (its name is free
+//!   again, contacts can no longer join it); its memberships are stripped when the
+//!   activity completes (see `bulk`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,13 +25,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+mod changes;
+
 use crate::auth::{ContactData, Needs};
 use crate::clock::{self, Timestamp};
 use crate::contacts::Contact;
 use crate::errors::{ApiError, Area, Problems};
 use crate::pagination::{Limits, PageRequest};
 use crate::request::{self, JsonBody, Params, PathId};
-use crate::state::Sandbox;
+use crate::state::{Account, Sandbox};
 
 /// The spec's maximum `limit` is 1000 (the description says 500; the larger is accepted).
 const LIMITS: Limits = Limits {
@@ -48,6 +59,11 @@ pub struct ContactList {
     created_at: Timestamp,
     #[serde(serialize_with = "clock::serialize")]
     updated_at: Timestamp,
+    #[serde(
+        serialize_with = "clock::serialize_opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    deleted_at: Option<Timestamp>,
 }
 
 /// The lists every sandbox starts with (see [`SEEDED`]).
@@ -61,20 +77,26 @@ pub fn seed() -> Vec<ContactList> {
         favorite: false,
         created_at: now,
         updated_at: now,
+        deleted_at: None,
     };
     SEEDED.into_iter().map(list).collect()
 }
 
-/// Whether the account has a list with this id.
+/// Whether the account has a live (not deleted) list with this id.
 pub fn exists(lists: &[ContactList], id: &Uuid) -> bool {
-    lists.iter().any(|l| l.list_id == *id)
+    lists
+        .iter()
+        .any(|l| l.list_id == *id && l.deleted_at.is_none())
 }
 
 /// The list routes.
 pub fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/v3/contact_lists", get(list).post(create))
-        .route("/v3/contact_lists/{list_id}", get(fetch))
+        .route(
+            "/v3/contact_lists/{list_id}",
+            get(fetch).put(changes::update).delete(changes::remove),
+        )
 }
 
 /// Which members `membership_count` counts: every one, or only active contacts.
@@ -128,10 +150,42 @@ async fn list(
         request.param("status"),
         &["all", "active", "deleted"],
     )?;
-    // No list is ever deleted here, so only a status of exactly `deleted` finds nothing.
-    let deleted_only = status == ["deleted"];
+    let has = |s: &str| status.contains(&s) || status.contains(&"all");
+    let (active, deleted) = if status.is_empty() {
+        (true, false)
+    } else {
+        (has("active"), has("deleted"))
+    };
+    let sms = match request.param("channel_type") {
+        None | Some("email") => false,
+        Some("sms") => true,
+        Some(_) => {
+            return Err(ApiError::validation(
+                Area::Contacts,
+                "channel_type does not have a valid value (expected email|sms)",
+            ))
+        }
+    };
+    let sms_count = request::flag(
+        Area::Contacts,
+        "include_sms_membership_count",
+        request.param("include_sms_membership_count"),
+    )?;
+    if sms_count && !sms {
+        return Err(ApiError::validation(
+            Area::Contacts,
+            "include_sms_membership_count is only applicable with channel_type=sms",
+        ));
+    }
     let name = request.param("name");
-    let keep = |l: &ContactList| !deleted_only && name.is_none_or(|n| l.name == n);
+    // Every sandbox list is an email list: an `sms` channel finds none.
+    let keep = |l: &ContactList| {
+        !sms && (if l.deleted_at.is_some() {
+            deleted
+        } else {
+            active
+        }) && name.is_none_or(|n| l.name == n)
+    };
     let account = sandbox.account();
     let page = request.page(&account.lists, keep);
     let lists: Vec<Value> = page
@@ -154,40 +208,72 @@ struct ListInput {
     favorite: Option<bool>,
 }
 
+impl ListInput {
+    /// The trimmed name, or 400; 409 when another live list has it.
+    fn check(&self, account: &Account, except: Option<Uuid>) -> Result<String, ApiError> {
+        let name = self.name.as_deref().map(str::trim);
+        let mut problems = Problems::default();
+        problems.required("name", name);
+        problems.max_len("name", name, 255);
+        problems.finish(Area::Contacts)?;
+        let name = name.unwrap_or_default().to_owned();
+        let taken = account.lists.iter().any(|l| {
+            l.deleted_at.is_none()
+                && Some(l.list_id) != except
+                && l.name.eq_ignore_ascii_case(&name)
+        });
+        if taken {
+            return Err(ApiError::conflict(
+                Area::Contacts,
+                format!("a list named {name} already exists"),
+            ));
+        }
+        Ok(name)
+    }
+}
+
 /// `POST /v3/contact_lists`: 201 with the list; 409 when the name is taken.
 async fn create(
     _: Needs<ContactData>,
     State(sandbox): State<Sandbox>,
     JsonBody(input): JsonBody<ListInput>,
 ) -> Result<(StatusCode, Json<ContactList>), ApiError> {
-    let name = input.name.as_deref().map(str::trim);
-    let mut problems = Problems::default();
-    problems.required("name", name);
-    problems.max_len("name", name, 255);
-    problems.finish(Area::Contacts)?;
-    let name = name.unwrap_or_default();
     let mut account = sandbox.account();
-    if account
-        .lists
-        .iter()
-        .any(|l| l.name.eq_ignore_ascii_case(name))
-    {
-        return Err(ApiError::conflict(
-            Area::Contacts,
-            format!("a list named {name} already exists"),
-        ));
-    }
+    let name = input.check(&account, None)?;
     let now = clock::now();
     let list = ContactList {
         list_id: Uuid::new_v4(),
-        name: name.to_owned(),
+        name,
         description: input.description,
         favorite: input.favorite.unwrap_or(false),
         created_at: now,
         updated_at: now,
+        deleted_at: None,
     };
     account.lists.push(list.clone());
     Ok((StatusCode::CREATED, Json(list)))
+}
+
+pub(super) fn find(account: &Account, id: &str) -> Result<usize, ApiError> {
+    let id = request::uuid(Area::Contacts, "list_id", id)?;
+    account
+        .lists
+        .iter()
+        .position(|l| l.list_id == id)
+        .ok_or_else(|| ApiError::not_found(Area::Contacts, format!("list {id} was not found")))
+}
+
+/// [`find`] for a list that is not deleted.
+pub(super) fn find_live(account: &Account, id: &str) -> Result<usize, ApiError> {
+    let index = find(account, id)?;
+    if account.lists[index].deleted_at.is_some() {
+        let id = account.lists[index].list_id;
+        return Err(ApiError::not_found(
+            Area::Contacts,
+            format!("list {id} was deleted"),
+        ));
+    }
+    Ok(index)
 }
 
 /// `GET /v3/contact_lists/{list_id}`.
@@ -197,13 +283,12 @@ async fn fetch(
     PathId(id): PathId,
     Params(query): Params,
 ) -> Result<Json<Value>, ApiError> {
-    let id = request::uuid(Area::Contacts, "list_id", &id)?;
     let count = membership_count(query.get("include_membership_count").map(String::as_str))?;
     let account = sandbox.account();
-    let list = account
-        .lists
-        .iter()
-        .find(|l| l.list_id == id)
-        .ok_or_else(|| ApiError::not_found(Area::Contacts, format!("list {id} was not found")))?;
-    Ok(Json(render(list, count, &account.contacts)))
+    let index = find(&account, &id)?;
+    Ok(Json(render(
+        &account.lists[index],
+        count,
+        &account.contacts,
+    )))
 }

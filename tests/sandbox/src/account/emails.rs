@@ -1,7 +1,5 @@
-//! Account endpoints: the user's privileges and the account's email addresses
-//! (reference §3.1).
+//! The account's email addresses (reference §3.1).
 //!
-//! - `GET /v3/account/user/privileges`: no scope needed (reference §1.9).
 //! - `GET /v3/account/emails` (`account_read`): one filter at a time, bare array.
 //! - `POST /v3/account/emails` (`account_update`): new addresses start `UNCONFIRMED`;
 //!   only `CONFIRMED` ones may send campaigns (see `campaigns`).
@@ -10,8 +8,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -20,21 +17,6 @@ use crate::clock::{self, Timestamp};
 use crate::errors::{ApiError, Area, Problems};
 use crate::request::{JsonBody, Params};
 use crate::state::Sandbox;
-
-/// The privileges of an account owner, who holds them all (reference §2.6).
-const OWNER_PRIVILEGES: [(u32, &str); 11] = [
-    (10, "account:read"),
-    (11, "account:update"),
-    (12, "contacts:read"),
-    (13, "contacts:write"),
-    (14, "contacts:lists:read"),
-    (15, "contacts:lists:write"),
-    (30, "campaign:create"),
-    (31, "campaign:read"),
-    (32, "campaign:write"),
-    (33, "campaign:delete"),
-    (34, "campaign:send"),
-];
 
 /// An email address of the account.
 #[derive(Clone, Debug, Serialize)]
@@ -86,22 +68,6 @@ pub fn is_confirmed(emails: &[AccountEmail], address: &str) -> bool {
     emails
         .iter()
         .any(|e| e.confirm_status == "CONFIRMED" && e.email_address.eq_ignore_ascii_case(address))
-}
-
-/// The account routes.
-pub fn routes() -> Router<Sandbox> {
-    Router::new()
-        .route("/v3/account/user/privileges", get(privileges))
-        .route("/v3/account/emails", get(list_emails).post(add_email))
-}
-
-/// `GET /v3/account/user/privileges`: needs a valid token but no scope.
-async fn privileges() -> Json<Value> {
-    let list: Vec<Value> = OWNER_PRIVILEGES
-        .iter()
-        .map(|(id, name)| json!({ "privilege_id": id, "privilege_name": name }))
-        .collect();
-    Json(Value::Array(list))
 }
 
 /// One `GET /account/emails` filter; the API accepts only one at a time.
@@ -158,7 +124,7 @@ fn role(code: &str) -> Option<&'static str> {
 }
 
 /// `GET /v3/account/emails`: the account's addresses, optionally filtered; no paging.
-async fn list_emails(
+pub async fn list_emails(
     _: Needs<AccountRead>,
     State(sandbox): State<Sandbox>,
     Params(query): Params,
@@ -175,13 +141,14 @@ async fn list_emails(
     ))
 }
 
+/// `POST /account/emails` body.
 #[derive(Debug, Deserialize)]
-struct EmailInput {
+pub struct EmailInput {
     email_address: Option<String>,
 }
 
 /// `POST /v3/account/emails`: 201 with the new UNCONFIRMED address; 409 if it exists.
-async fn add_email(
+pub async fn add_email(
     _: Needs<AccountUpdate>,
     State(sandbox): State<Sandbox>,
     JsonBody(input): JsonBody<EmailInput>,
