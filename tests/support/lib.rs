@@ -429,6 +429,8 @@ pub fn data_env(connection: &ConnectionFile) -> (&'static str, String) {
 /// A running `connector-host connect`, stopped at the line that tells the person what to do.
 pub struct Connecting {
     child: Child,
+    /// What `connect` wrote before its prompt.
+    before: String,
     stderr: std::thread::JoinHandle<String>,
     /// The authorize URL (browser flow) or the device line (`--device`).
     pub prompt: String,
@@ -450,20 +452,23 @@ impl Connecting {
             .spawn()
             .expect("start connect");
         let mut stderr = BufReader::new(child.stderr.take().expect("piped"));
-        let mut line = String::new();
+        let (mut line, mut before) = (String::new(), String::new());
         let prompt = loop {
             line.clear();
             if stderr.read_line(&mut line).expect("read connect output") == 0 {
-                panic!("connect ended before prompting");
+                panic!("connect ended before prompting: {before}");
             }
             let trimmed = line.trim();
             if trimmed.starts_with("http") || trimmed.contains("enter the code") {
                 break trimmed.to_owned();
             }
+            before.push_str(&line);
         };
         assert_no_canary(&prompt);
+        assert_no_canary(&before);
         Connecting {
             child,
+            before,
             stderr: drain(stderr),
             prompt,
         }
@@ -477,7 +482,7 @@ impl Connecting {
         Run {
             code: status.code().unwrap_or(-1),
             stdout: String::new(),
-            stderr: rest,
+            stderr: self.before + &rest,
         }
     }
 }

@@ -41,6 +41,17 @@ impl Connect {
             );
         };
         let oauth = connection.oauth.as_ref().expect("checked by token_manager");
+        if !manager.settings().pinned {
+            // First connect: the operator's connection takes over the
+            // connector's proposal, and from now on decides.
+            connection.set_oauth_keys(&manager.settings().endpoints.entries())?;
+            eprintln!(
+                "pinned the OAuth endpoints the connector proposes in {} (authorize {}, token {}); review them there",
+                connection.path.display(),
+                manager.settings().endpoints.authorize,
+                manager.settings().endpoints.token
+            );
+        }
         let explicit: Option<Vec<String>> = self
             .scopes
             .map(|s| s.split_whitespace().map(str::to_owned).collect())

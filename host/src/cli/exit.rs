@@ -57,7 +57,9 @@ pub fn code(error: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<OAuthError>() {
             return match e {
                 OAuthError::Store { .. } => SECRET,
-                OAuthError::Config(_) => CONFIG,
+                OAuthError::Config(_)
+                | OAuthError::Endpoint { .. }
+                | OAuthError::EndpointChanged { .. } => CONFIG,
                 _ => AUTH,
             };
         }

@@ -41,10 +41,10 @@ pub async fn token_manager(
     };
     let settings = OAuthSettings::new(
         connector.info(),
+        oauth,
         &connection.endpoints,
         client_id,
         client_secret,
-        &oauth.redirect_uri,
     )?;
     let display = connection.path.display().to_string();
     Ok(Some(TokenManager::new(

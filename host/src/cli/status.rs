@@ -29,6 +29,17 @@ impl Status {
         };
         println!("connection {}", connection.path.display());
         println!("tokens:     {}", manager.store().describe());
+        let endpoints = &manager.settings().endpoints;
+        if manager.settings().pinned {
+            println!(
+                "endpoints:  pinned: authorize {}, token {}",
+                endpoints.authorize, endpoints.token
+            );
+        } else {
+            println!(
+                "endpoints:  not pinned yet (the first connect pins what the connector proposes)"
+            );
+        }
         match manager.current().await {
             Ok((record, _)) => {
                 let left = record.expires_at as i64 - now() as i64;

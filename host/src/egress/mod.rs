@@ -320,8 +320,16 @@ impl EgressHooks {
     }
 }
 
+/// Events kept per call: enough to explain, bounded against a guest that
+/// makes a thousand refused requests.
+const EVENTS_KEPT: usize = 16;
+
+/// Notes `event` once.
 fn record(events: &Mutex<Vec<EgressEvent>>, event: EgressEvent) {
-    events.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+    let mut events = events.lock().unwrap_or_else(|e| e.into_inner());
+    if events.len() < EVENTS_KEPT && !events.contains(&event) {
+        events.push(event);
+    }
 }
 
 /// Appends `name=value` (percent-encoded) to a path-and-query.

@@ -223,7 +223,7 @@ fn failure(
         Some(Refusal::Memories) => {
             return limit(
                 format!(
-                    "it wanted more than {} linear memories",
+                    "it created more than {} linear memories",
                     limits.max_memories
                 ),
                 "max_memories",
@@ -231,7 +231,7 @@ fn failure(
         }
         Some(Refusal::Tables) => {
             return limit(
-                format!("it wanted more than {} tables", limits.max_tables),
+                format!("it created more than {} tables", limits.max_tables),
                 "max_tables",
             )
         }
@@ -260,18 +260,39 @@ fn failure(
             "max_resources",
         );
     }
-    if text.contains("count too high") {
+    if text.contains("size of fields exceeds limit") {
         return limit(
-            format!("it created more than {} instances", limits.max_instances),
-            "max_instances",
+            format!(
+                "a header set grew past {} KiB",
+                limits.max_header_bytes >> 10
+            ),
+            "max_header_kib",
         );
+    }
+    // wasmtime's own counts ("resource limit exceeded: memory count too high at 5").
+    for (what, max, setting) in [
+        ("instance", limits.max_instances, "max_instances"),
+        ("memory", limits.max_memories, "max_memories"),
+        ("table", limits.max_tables, "max_tables"),
+    ] {
+        if text.contains(&format!("{what} count too high")) {
+            let plural = if what == "memory" {
+                "linear memories".to_owned()
+            } else {
+                format!("{what}s")
+            };
+            return limit(format!("it created more than {max} {plural}"), setting);
+        }
     }
     if text.contains("fuel allocated for hostcalls has been exhausted") {
         return output_too_large(name, limits);
     }
+    // The trap itself, not wasmtime's backtrace: that names only the
+    // guest's own functions, which help nobody running it.
+    tracing::debug!(activity = name, "trap: {text}");
     InvokeError::Trap {
         activity,
-        message: text,
+        message: error.root_cause().to_string(),
         guest_stderr: store.data().guest_stderr(),
     }
 }

@@ -153,7 +153,11 @@ fn render_activity_error(activity: &str, error: &Value, events: &[EgressEvent]) 
         text.push('\n');
         text.push_str(&event.to_string());
     }
+    let refused = events
+        .iter()
+        .any(|e| matches!(e, EgressEvent::CredentialRefused { .. }));
     text.push_str(match case {
+        "unauthorized" if !refused => "\nhint: the connector reports unauthorized, but the API refused none of its requests; the credential was not renewed",
         "unauthorized" => "\nhint: the access token was refused; check [token] access_token in the connection file",
         "forbidden" => "\nhint: the connection lacks a scope or privilege this activity needs (see `connector-host describe`)",
         "rate_limited" => "\nhint: the API's rate limit was reached; wait a second and retry",

@@ -93,7 +93,7 @@ pub async fn connect_browser(
         .request_async(&http()?)
         .await
         .map_err(token_error)?;
-    Ok(record(&token, &options.scopes, None))
+    Ok(record(&token, &options.scopes, None, s))
 }
 
 /// Device flow: prints the code and URL, polls at the server's interval
@@ -143,7 +143,7 @@ pub async fn connect_device(
                 description: Some(short(&other)),
             },
         })?;
-    Ok(record(&token, &options.scopes, None))
+    Ok(record(&token, &options.scopes, None, s))
 }
 
 /// Exchanges a refresh token; keeps the old refresh token when the server
@@ -160,6 +160,7 @@ pub async fn refresh(s: &OAuthSettings, current: &TokenRecord) -> Result<TokenRe
         &token,
         &current.scopes,
         current.refresh_token.clone(),
+        s,
     ))
 }
 
@@ -167,6 +168,7 @@ fn record(
     token: &BasicTokenResponse,
     requested: &[String],
     old_refresh: Option<SecretString>,
+    settings: &OAuthSettings,
 ) -> TokenRecord {
     let issued_at = now();
     let lifetime = token.expires_in().map_or(3_600_000, |d| {
@@ -187,6 +189,7 @@ fn record(
         scopes,
         claim_until: 0,
         claim_id: String::new(),
+        token_url: Some(settings.endpoints.token.to_string()),
     };
     record.remember();
     record

@@ -133,6 +133,7 @@ impl TokenManager {
             if record.refresh_token.is_none() {
                 return Err(self.reconnect("the access token has expired and this connection has no refresh token (offline_access was not granted)"));
             }
+            self.check_refresh_target(&record)?;
             if record.claim_until > now() && record.claim_id != self.claim_id {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
@@ -153,6 +154,25 @@ impl TokenManager {
         Err(OAuthError::Config(
             "another process kept the token refresh claimed for too long; try again".into(),
         ))
+    }
+
+    /// Refuses to send the refresh token anywhere but the pinned token URL
+    /// that issued it.
+    fn check_refresh_target(&self, record: &TokenRecord) -> Result<(), OAuthError> {
+        if !self.settings.pinned {
+            return Err(OAuthError::NotPinned {
+                command: self.command(),
+            });
+        }
+        let pinned = self.settings.endpoints.token.as_str();
+        match &record.token_url {
+            Some(issued_by) if issued_by != pinned => Err(OAuthError::TokenUrlChanged {
+                issued_by: crate::redact::untrusted(issued_by),
+                pinned: pinned.to_owned(),
+                command: self.command(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// We hold the claim: spend the refresh token and store the result.

@@ -6,6 +6,7 @@
 //! chosen token store; errors and logs name the connection, the store and the
 //! scopes, never a token.
 
+pub mod endpoints;
 mod flow;
 mod loopback;
 pub mod manager;
@@ -14,13 +15,15 @@ pub mod store;
 use secrecy::SecretString;
 use url::Url;
 
+pub use endpoints::Endpoints;
 pub use flow::{connect_browser, connect_device, ConnectOptions};
 pub use manager::TokenManager;
 pub use store::{TokenRecord, TokenStore};
 
+use crate::connection::OAuthConfig;
 use crate::egress::Origin;
-use crate::invoke::{AuthScheme, ConnectorInfo};
-use crate::redact::Untrusted;
+use crate::invoke::ConnectorInfo;
+use crate::redact::{self, Untrusted};
 use crate::secrets::StoreError;
 
 /// Why an OAuth step failed. Never carries a token.
@@ -89,6 +92,40 @@ pub enum OAuthError {
     /// Settings are missing or wrong.
     #[error("{0}")]
     Config(String),
+    /// An endpoint URL cannot be used.
+    #[error("OAuth {which} {problem}")]
+    Endpoint {
+        /// Which key, e.g. `token_url`.
+        which: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The connector proposes another endpoint than the connection pins.
+    #[error("the connector now names {which} {proposed}, but this connection pins {pinned}; nothing was sent\nhint: if the new URL is right, set [oauth] {which} in the connection file to it and connect again")]
+    EndpointChanged {
+        /// Which key.
+        which: &'static str,
+        /// What the connection pins.
+        pinned: String,
+        /// What the connector proposes now.
+        proposed: String,
+    },
+    /// The connection has not pinned its endpoints, so nothing secret may be sent.
+    #[error("this connection has no pinned OAuth endpoints, so its refresh token is not sent anywhere\nhint: run `{command}` (which pins them), or set [oauth] authorize_url and token_url")]
+    NotPinned {
+        /// The command to run.
+        command: String,
+    },
+    /// The tokens were issued by another token URL than the one pinned now.
+    #[error("the stored tokens were issued by {issued_by}, but the connection now pins {pinned}; the refresh token is not sent to another server\nhint: reconnect with `{command}`")]
+    TokenUrlChanged {
+        /// The token URL the record remembers.
+        issued_by: String,
+        /// The pinned one.
+        pinned: String,
+        /// The command to run.
+        command: String,
+    },
 }
 
 /// What the host needs to talk to the authorization server.
@@ -97,6 +134,10 @@ pub struct OAuthSettings {
     pub client_id: String,
     /// Absent for public (PKCE or device-flow) clients.
     pub client_secret: Option<SecretString>,
+    /// The endpoints as pinned (or, before the first connect, as proposed).
+    pub endpoints: Endpoints,
+    /// Whether the connection pins `endpoints` (refreshes need that).
+    pub pinned: bool,
     /// After endpoint overrides.
     pub authorize_url: Url,
     /// After endpoint overrides.
@@ -108,41 +149,52 @@ pub struct OAuthSettings {
 }
 
 impl OAuthSettings {
-    /// Takes the server from `describe` and applies the connection's `[endpoints]`.
+    /// The connection's pinned endpoints (checked against what `describe`
+    /// proposes), or the proposal when nothing is pinned yet, with
+    /// `[endpoints]` overrides applied.
+    ///
+    /// # Errors
+    ///
+    /// [`OAuthError::Endpoint`], [`OAuthError::EndpointChanged`] or
+    /// [`OAuthError::Config`].
     pub fn new(
         info: &ConnectorInfo,
+        config: &OAuthConfig,
         overrides: &[(Origin, Origin)],
         client_id: String,
         client_secret: Option<SecretString>,
-        redirect_uri: &str,
     ) -> Result<OAuthSettings, OAuthError> {
-        let AuthScheme::Oauth2(server) = &info.auth else {
-            return Err(OAuthError::Config(format!(
-                "connector {} does not use OAuth2",
-                info.name
-            )));
+        let (endpoints, is_pinned) = match Endpoints::pinned(config)? {
+            Some(pinned) => {
+                pinned.check(info)?;
+                (pinned, true)
+            }
+            None => (Endpoints::proposed(info)?, false),
         };
-        let url = |u: &str| redirect(u, overrides);
+        let url = |u: &Url| redirect(u.as_str(), overrides);
+        let redirect_uri = &config.redirect_uri;
         Ok(OAuthSettings {
             client_id,
             client_secret,
-            authorize_url: url(&server.authorize_url)?,
-            token_url: url(&server.token_url)?,
-            device_url: server
-                .device_authorize_url
-                .as_deref()
-                .map(url)
-                .transpose()?,
-            redirect_uri: Url::parse(redirect_uri)
-                .map_err(|e| OAuthError::Config(format!("redirect_uri {redirect_uri:?}: {e}")))?,
+            authorize_url: url(&endpoints.authorize)?,
+            token_url: url(&endpoints.token)?,
+            device_url: endpoints.device.as_ref().map(url).transpose()?,
+            endpoints,
+            pinned: is_pinned,
+            redirect_uri: Url::parse(redirect_uri).map_err(|_| {
+                OAuthError::Config(format!(
+                    "[oauth] redirect_uri {} is not a URL",
+                    redact::url(redirect_uri)
+                ))
+            })?,
         })
     }
 }
 
 /// Applies an `[endpoints]` override to an OAuth URL (same rule as egress).
 fn redirect(url: &str, overrides: &[(Origin, Origin)]) -> Result<Url, OAuthError> {
-    let mut parsed =
-        Url::parse(url).map_err(|e| OAuthError::Config(format!("connector URL {url:?}: {e}")))?;
+    let mut parsed = Url::parse(url)
+        .map_err(|_| OAuthError::Config(format!("OAuth URL {} is not a URL", redact::url(url))))?;
     let origin = Origin::parse(&parsed.origin().ascii_serialization()).ok();
     if let Some((_, to)) = overrides
         .iter()

@@ -34,6 +34,9 @@ pub struct TokenRecord {
     pub claim_until: u64,
     /// Who holds the claim.
     pub claim_id: String,
+    /// The (pinned) token URL that issued these tokens; their refresh token
+    /// is sent nowhere else. `None` in records from before pinning.
+    pub token_url: Option<String>,
 }
 
 /// Now, in unix milliseconds (access tokens may live only seconds in tests).
@@ -59,6 +62,9 @@ impl TokenRecord {
         ]);
         if let Some(refresh) = &self.refresh_token {
             data.insert("refresh_token".into(), refresh.clone());
+        }
+        if let Some(url) = &self.token_url {
+            data.insert("token_url".into(), plain(url.clone()));
         }
         data
     }
@@ -86,6 +92,7 @@ impl TokenRecord {
                 .collect(),
             claim_until: number("claim_until"),
             claim_id: text("claim_id").unwrap_or_default(),
+            token_url: text("token_url"),
         };
         record.remember();
         Some(record)
@@ -245,6 +252,7 @@ mod tests {
             scopes: vec!["contact_data".into()],
             claim_until: 0,
             claim_id: String::new(),
+            token_url: None,
         }
     }
 
