@@ -421,7 +421,10 @@ fn check_token_store(
 ) -> Result<(), String> {
     let Some(name) = store else { return Ok(()) };
     match stores.get(name) {
-        None => Err(format!("no store named {name:?} is defined under [stores]")),
+        None => Err(format!(
+            "it names a store that is not defined under [stores] (defined: {})",
+            stores.keys().cloned().collect::<Vec<_>>().join(", ")
+        )),
         Some(config) if !config.read_write => Err(format!(
             "store {name:?} is read-only, and keeping tokens there needs writes\nhint: set mode = \"read-write\" on [stores.{name}], or drop [token] store"
         )),
@@ -639,5 +642,125 @@ mod store_tests {
         );
         let ok = text.replace("address", "mode = \"read-write\"\naddress");
         assert!(Connection::parse(Path::new("c.toml"), &ok).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    //! Any text at all, with a canary secret among its values, parses or is
+    //! refused with an error that names the line and key, never the value,
+    //! and never panics.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    const CANARY: &str = "CANARY-CONNECTION-3e9b";
+
+    fn section() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "[fields]",
+            "[token]",
+            "[limits]",
+            "[stores.v]",
+            "[stores.w]",
+            "[endpoints]",
+            "[oauth]",
+            "[stores.v.auth]",
+            "[unknown]",
+            "[[fields]]",
+        ])
+        .prop_map(str::to_owned)
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "connector",
+            "connector_sha256",
+            "client_id",
+            "client_secret",
+            "access_token",
+            "store",
+            "asset",
+            "origins",
+            "timeout_seconds",
+            "memory_mib",
+            "max_output_mib",
+            "max_requests",
+            "address",
+            "mode",
+            "kv_version",
+            "namespace",
+            "path",
+            "ca_cert",
+            "auth",
+            "kind",
+            "token_url",
+            "authorize_url",
+            "redirect_uri",
+            "scopes",
+            "\"https://api.cc.email\"",
+            "cache_ttl_seconds",
+            "method",
+            "token",
+        ])
+        .prop_map(str::to_owned)
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        let c = CANARY;
+        prop::sample::select(vec![
+            format!("\"{c}\""),
+            format!("'{c}'"),
+            format!("\"{c}"),
+            c.to_owned(),
+            format!("[\"{c}\"]"),
+            format!("[\"{c}\", 5]"),
+            format!("{{ asset = \"a\", key = \"{c}\", type = \"x\" }}"),
+            format!("{{ env = \"X\", file = \"{c}\" }}"),
+            format!("{{ method = \"{c}\" }}"),
+            format!("{{ method = \"approle\", role_id = \"{c}\" }}"),
+            format!("\"http://u:{c}@h:1\""),
+            format!("\"https://h/{c}\""),
+            format!("\"\\u001b[2J{c}\""),
+            format!("\"\"\"{c}\n\"\"\""),
+            "5".into(),
+            "-1".into(),
+            "1e999".into(),
+            "0.0".into(),
+            "true".into(),
+            "\"read-write\"".into(),
+            "\"x.wasm\"".into(),
+            "{ asset = \"tok\" }".into(),
+        ])
+    }
+
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            2 => section(),
+            6 => (key(), value()).prop_map(|(k, v)| format!("{k} = {v}")),
+            // A value alone on a line (pasted in the wrong place). One that
+            // starts with `[` would be a table header, a key: keys are shown.
+            1 => value().prop_filter("not a table header", |v| !v.starts_with('[')),
+            1 => value().prop_map(|v| format!("= {v}")),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn any_text_parses_or_names_the_place_without_the_value(
+            head in prop::bool::ANY,
+            lines in prop::collection::vec(line(), 0..14),
+        ) {
+            let mut text = if head { "connector = \"x.wasm\"\n".to_owned() } else { String::new() };
+            text.push_str(&lines.join("\n"));
+            if let Err(error) = Connection::parse(Path::new("c.toml"), &text) {
+                let shown = error.to_string();
+                prop_assert!(!shown.contains(CANARY), "{shown}\n--- from ---\n{text}");
+                prop_assert!(!shown.contains('\u{1b}'), "{shown}");
+                prop_assert!(shown.contains("c.toml"), "{shown}");
+            }
+        }
     }
 }

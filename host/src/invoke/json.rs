@@ -369,3 +369,208 @@ fn one_of<'a>(names: impl Iterator<Item = &'a str>) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    //! Property tests: any JSON input is either converted or refused with an
+    //! error naming the path (never the value, never a panic), and every
+    //! value that fits the type converts to WIT and back unchanged.
+
+    use super::*;
+    use crate::invoke::output::{to_json, Budget};
+    use proptest::prelude::*;
+    use serde_json::json;
+    use wasmtime::component::types::ComponentItem;
+    use wasmtime::component::Component;
+    use wasmtime::{Config, Engine};
+
+    const CANARY: &str = "CANARY-INPUT-7d1f";
+
+    /// A function type with most WIT types, reflected from a real component.
+    fn input_type() -> Type {
+        // Types in an import's signature must themselves be imported by name.
+        let wat = r#"(component
+            (type $color0 (enum "red" "green" "dark-blue"))
+            (import "color" (type $color (eq $color0)))
+            (type $perms0 (flags "read" "write"))
+            (import "perms" (type $perms (eq $perms0)))
+            (type $shape0 (variant (case "nothing") (case "count" u32) (case "label" string)))
+            (import "shape" (type $shape (eq $shape0)))
+            (type $inner0 (record (field "name" string) (field "maybe" (option s64))))
+            (import "inner" (type $inner (eq $inner0)))
+            (type $input0 (record
+                (field "text" string) (field "small" u8) (field "big" s64) (field "ratio" float64)
+                (field "on" bool) (field "note" (option string)) (field "nums" (list u32))
+                (field "color" $color) (field "perms" $perms) (field "shape" $shape)
+                (field "pair" (tuple string u16)) (field "outcome" (result string (error u8)))
+                (field "letter" char) (field "inner" $inner) (field "inners" (list $inner))))
+            (import "input" (type $input (eq $input0)))
+            (import "f" (func (param "input" $input)))
+        )"#;
+        let engine = Engine::new(Config::new().wasm_component_model(true)).unwrap();
+        let component = Component::new(&engine, wat::parse_str(wat).unwrap()).unwrap();
+        let ty = component.component_type();
+        let (_, item) = ty.imports(&engine).find(|(name, _)| *name == "f").unwrap();
+        let ComponentItem::ComponentFunc(f) = item.ty else {
+            panic!("a function")
+        };
+        let param = f.params().next().unwrap().1;
+        param
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(CANARY.to_owned()),
+            "[a-z\\u{1b}\\n ]{0,8}",
+            any::<String>()
+        ]
+    }
+
+    /// Any JSON at all, with the canary among its strings (keys are drawn from
+    /// the type's own names and a few wrong ones: keys may be named in errors).
+    fn any_json() -> impl Strategy<Value = Value> {
+        let key = prop_oneof![
+            Just("text"),
+            Just("small"),
+            Just("big"),
+            Just("ratio"),
+            Just("on"),
+            Just("note"),
+            Just("nums"),
+            Just("color"),
+            Just("perms"),
+            Just("shape"),
+            Just("pair"),
+            Just("outcome"),
+            Just("letter"),
+            Just("inner"),
+            Just("inners"),
+            Just("name"),
+            Just("maybe"),
+            Just("ok"),
+            Just("err"),
+            Just("count"),
+            Just("label"),
+            Just("wrong"),
+        ]
+        .prop_map(str::to_owned);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            text().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(key.clone(), inner, 0..16)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// JSON that fits `input_type()`, as the output conversion writes it.
+    fn fitting_json() -> impl Strategy<Value = Value> {
+        let inner = || {
+            (text(), prop::option::of(any::<i64>()))
+                .prop_map(|(name, maybe)| json!({"name": name, "maybe": maybe}))
+        };
+        let shape = prop_oneof![
+            Just(json!("nothing")),
+            any::<u32>().prop_map(|n| json!({"count": n})),
+            text().prop_map(|s| json!({"label": s})),
+        ];
+        let outcome = prop_oneof![
+            text().prop_map(|s| json!({"ok": s})),
+            any::<u8>().prop_map(|n| json!({"err": n}))
+        ];
+        let perms = prop::sample::subsequence(vec!["read", "write"], 0..=2);
+        let color = prop::sample::select(vec!["red", "green", "dark_blue"]);
+        (
+            (text(), any::<u8>(), any::<i64>(), -1e9f64..1e9, any::<bool>(), prop::option::of(text())),
+            (prop::collection::vec(any::<u32>(), 0..5), color, perms, shape),
+            ((text(), any::<u16>()), outcome, any::<char>(), inner(), prop::collection::vec(inner(), 0..3)),
+        )
+            .prop_map(|((text, small, big, ratio, on, note), (nums, color, perms, shape), (pair, outcome, letter, inner, inners))| {
+                json!({"text": text, "small": small, "big": big, "ratio": ratio, "on": on, "note": note,
+                    "nums": nums, "color": color, "perms": perms, "shape": shape, "pair": [pair.0, pair.1],
+                    "outcome": outcome, "letter": letter.to_string(), "inner": inner, "inners": inners})
+            })
+    }
+
+    /// Every value inside `value`, as JSON pointers.
+    fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
+        out.push(at.clone());
+        match value {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    pointers(item, format!("{at}/{i}"), out);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    pointers(item, format!("{at}/{key}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Fitting input with one value anywhere in it replaced by arbitrary JSON,
+    /// so the conversion is tried deep inside the type, not only at its top.
+    fn spoiled_json() -> impl Strategy<Value = Value> {
+        let junk = prop_oneof![
+            3 => Just(Value::String(CANARY.to_owned())),
+            1 => Just(json!([CANARY])),
+            1 => Just(json!({"wrong": CANARY})),
+            1 => any::<i64>().prop_map(Value::from),
+            2 => any_json(),
+        ];
+        (fitting_json(), any::<prop::sample::Index>(), junk).prop_map(|(mut value, index, junk)| {
+            let mut all = Vec::new();
+            pointers(&value, String::new(), &mut all);
+            let at = index.get(&all).clone();
+            match value.pointer_mut(&at) {
+                Some(slot) => *slot = junk,
+                None => value = junk,
+            }
+            value
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn spoiled_input_is_refused_naming_the_path_without_echoing_it(input in spoiled_json()) {
+            let ty = input_type();
+            if let Err(error) = to_val(&ty, &input, "input") {
+                let shown = error.to_string();
+                prop_assert!(!shown.contains(CANARY), "{shown}");
+                prop_assert!(shown.starts_with("input"), "{shown}");
+                prop_assert!(!shown.contains('\u{1b}') && !shown.contains('\n'), "{shown}");
+            }
+        }
+
+        #[test]
+        fn any_input_converts_or_names_the_path_without_echoing_it(input in any_json()) {
+            let ty = input_type();
+            if let Err(error) = to_val(&ty, &input, "input") {
+                let shown = error.to_string();
+                prop_assert!(!shown.contains(CANARY), "{shown}");
+                prop_assert!(shown.starts_with("input"), "{shown}");
+                prop_assert!(!shown.contains('\u{1b}') && !shown.contains('\n'), "{shown}");
+            }
+        }
+
+        #[test]
+        fn fitting_input_round_trips(input in fitting_json()) {
+            let val = to_val(&input_type(), &input, "input").unwrap();
+            let far = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            let back = to_json(val, &mut Budget::new(u64::MAX, far)).unwrap();
+            prop_assert_eq!(back, input);
+        }
+    }
+}

@@ -279,7 +279,7 @@ impl Resolver {
                 .map(|(k, v)| (k.as_str(), v))
                 .ok_or_else(|| {
                     problem(format!(
-                        "the connection has no store {name:?} (it has: {})",
+                        "the store it names is not defined in the connection (defined: {})",
                         known()
                     ))
                 }),
