@@ -352,7 +352,12 @@ impl Session {
         let response = request.send().map_err(|e| self.unreachable(&e))?;
         let status = response.status().as_u16();
         let reply: Value = response.json().unwrap_or(Value::Null);
-        match (status, self.classify(status, &reply, path)) {
+        // A userpass login's path ends in the user name: not for errors.
+        let shown = match path.split_once("/login/") {
+            Some((mount, _)) => format!("{mount}/login/…"),
+            None => path.to_owned(),
+        };
+        match (status, self.classify(status, &reply, &shown)) {
             (200..=299, _) => Ok(reply),
             (400 | 403, StoreError::PermissionDenied { .. } | StoreError::Other { .. }) => {
                 Err(StoreError::AuthFailed {
