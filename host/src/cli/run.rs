@@ -117,6 +117,7 @@ impl Call<'_> {
                 overrides: self.opened.connection.endpoints.clone(),
                 credential: bearer.as_ref().map(Credential::bearer),
                 token_origins: self.opened.connection.token_origins.clone(),
+                rate: None,
             };
             match self
                 .opened

@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
-use super::InFlight;
+use super::hooks::InFlight;
 
 type OnTooLarge = Box<dyn FnOnce(u64) + Send>;
 

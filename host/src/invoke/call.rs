@@ -13,7 +13,7 @@ use super::limits::{Limits, Refusal};
 use super::output::{self, Budget, Stop};
 use super::store::CallState;
 use super::{engine, json, Activity, Connector, InputError, InvokeError};
-use crate::egress::{bound_origins, Credential, EgressEvent, EgressPolicy, Origin};
+use crate::egress::{bound_origins, Credential, EgressEvent, EgressPolicy, Origin, RateLimiter};
 
 /// What a call may reach and with which credential.
 #[derive(Debug, Default)]
@@ -26,6 +26,8 @@ pub struct CallOptions {
     pub credential: Option<Credential>,
     /// The connection's narrowing of those origins (`[token] origins`).
     pub token_origins: Option<Vec<Origin>>,
+    /// The connection's rate limiter, shared by its calls.
+    pub rate: Option<Arc<RateLimiter>>,
 }
 
 /// What the guest returned: its success value or its error value.
@@ -83,6 +85,7 @@ impl Connector {
             max_requests: limits.max_requests,
             max_concurrent: limits.max_concurrent_requests,
             deadline: Instant::now() + limits.timeout,
+            rate: options.rate.clone(),
         });
         let events = Arc::new(Mutex::new(Vec::new()));
         let returned = self
@@ -123,6 +126,7 @@ impl Connector {
             max_requests: 0,
             max_concurrent: 0,
             deadline: Instant::now() + limits.timeout,
+            rate: None,
         });
         match self
             .run("describe", describe, &[], policy, Arc::default(), limits)

@@ -1,0 +1,178 @@
+//! Client-side rate limiting per credential: requests are spaced so that
+//! every window the API enforces (e.g. 4 per second and 10,000 per day per
+//! token) has room, instead of collecting 429s. One limiter is shared by
+//! every call on a connection in a process.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::invoke::RateLimit;
+
+/// Sliding windows of recent sends, one per limit.
+#[derive(Debug)]
+pub struct RateLimiter {
+    windows: Mutex<Vec<Window>>,
+}
+
+#[derive(Debug)]
+struct Window {
+    requests: usize,
+    length: Duration,
+    sent: VecDeque<Instant>,
+}
+
+impl RateLimiter {
+    /// A limiter keeping to every one of `limits`; `None` when there are none.
+    pub fn new(limits: &[RateLimit]) -> Option<RateLimiter> {
+        let windows: Vec<Window> = limits
+            .iter()
+            .filter(|l| l.requests > 0 && l.seconds > 0)
+            .map(|l| Window {
+                requests: l.requests as usize,
+                length: Duration::from_secs(u64::from(l.seconds)),
+                sent: VecDeque::new(),
+            })
+            .collect();
+        (!windows.is_empty()).then(|| RateLimiter {
+            windows: Mutex::new(windows),
+        })
+    }
+
+    /// Waits until a request may go, and counts it; `false` when that would
+    /// be after `deadline` (nothing is counted then).
+    pub async fn acquire(&self, deadline: Instant) -> bool {
+        loop {
+            let wait = self.try_acquire(Instant::now());
+            match wait {
+                None => return true,
+                Some(wait) if Instant::now() + wait > deadline => return false,
+                Some(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+    }
+
+    /// Counts a request sent at `now` if every window has room; otherwise the
+    /// time until the fullest window frees a place.
+    fn try_acquire(&self, now: Instant) -> Option<Duration> {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let mut wait = Duration::ZERO;
+        for window in windows.iter_mut() {
+            while window
+                .sent
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= window.length)
+            {
+                window.sent.pop_front();
+            }
+            if window.sent.len() >= window.requests {
+                let oldest = window.sent[window.sent.len() - window.requests];
+                wait = wait.max(window.length.saturating_sub(now.duration_since(oldest)));
+            }
+        }
+        if !wait.is_zero() {
+            return Some(wait);
+        }
+        for window in windows.iter_mut() {
+            window.sent.push_back(now);
+        }
+        None
+    }
+
+    /// The API refused a request for its rate limit anyway (another process
+    /// shares the token): hold every window full for `pause`.
+    pub fn back_off(&self, pause: Duration) {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let until = Instant::now() + pause;
+        for window in windows.iter_mut() {
+            // Entries that expire `pause` from now keep the window shut till then.
+            let stamp = until
+                .checked_sub(window.length)
+                .unwrap_or_else(Instant::now);
+            window.sent.clear();
+            window
+                .sent
+                .extend(std::iter::repeat_n(stamp, window.requests));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter() -> RateLimiter {
+        RateLimiter::new(&[
+            RateLimit {
+                requests: 4,
+                seconds: 1,
+            },
+            RateLimit {
+                requests: 10,
+                seconds: 60,
+            },
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn every_window_is_kept() {
+        let limiter = limiter();
+        let start = Instant::now();
+        for _ in 0..4 {
+            assert_eq!(limiter.try_acquire(start), None);
+        }
+        let wait = limiter
+            .try_acquire(start)
+            .expect("the second window is full");
+        assert_eq!(wait, Duration::from_secs(1));
+        let later = start + Duration::from_secs(1);
+        for _ in 0..4 {
+            assert_eq!(limiter.try_acquire(later), None);
+        }
+        let much_later = start + Duration::from_secs(2);
+        for _ in 0..2 {
+            assert_eq!(limiter.try_acquire(much_later), None);
+        }
+        // Ten in the minute: the per-minute window waits for the first send.
+        let wait = limiter.try_acquire(much_later).unwrap();
+        assert_eq!(wait, Duration::from_secs(58));
+    }
+
+    #[tokio::test]
+    async fn acquire_spaces_requests_and_respects_the_deadline() {
+        let limiter = RateLimiter::new(&[RateLimit {
+            requests: 2,
+            seconds: 1,
+        }])
+        .unwrap();
+        let start = Instant::now();
+        let far = start + Duration::from_secs(10);
+        for _ in 0..3 {
+            assert!(limiter.acquire(far).await);
+        }
+        assert!(
+            start.elapsed() >= Duration::from_millis(990),
+            "the third waited for the window"
+        );
+        // The window now holds the third send; one more fits, the next would wait.
+        assert!(limiter.acquire(far).await);
+        assert!(
+            !limiter
+                .acquire(Instant::now() + Duration::from_millis(10))
+                .await
+        );
+        assert!(RateLimiter::new(&[]).is_none());
+    }
+
+    #[test]
+    fn back_off_shuts_every_window() {
+        let limiter = limiter();
+        limiter.back_off(Duration::from_secs(2));
+        let wait = limiter.try_acquire(Instant::now()).unwrap();
+        assert!(
+            wait > Duration::from_millis(1900) && wait <= Duration::from_secs(2),
+            "{wait:?}"
+        );
+    }
+}
