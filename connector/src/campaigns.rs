@@ -5,7 +5,6 @@
 //! gets tested and scheduled. So most activities here first read the campaign to
 //! find its primary email activity ([`primary_activity_id`]), then act on that.
 
-use connector_sdk::check::Bound;
 use connector_sdk::check::{check, date_time, items, max_len, range};
 use connector_sdk::json::{merge, remove, to_value};
 use connector_sdk::serde_json::{json, Value};
@@ -168,8 +167,15 @@ impl Guest for Connector {
     fn create_email_campaign(
         input: CreateEmailCampaignInput,
     ) -> Result<EmailCampaign, ActivityError> {
-        let bounds = [max_len("name", 80), max_len("from_name", 100)];
-        check(&input, &[&bounds[..], CONTENT].concat())?;
+        let bounds = [
+            max_len("name", 80),
+            max_len("from_name", 100),
+            max_len("from_email", 80),
+            max_len("reply_to_email", 80),
+            max_len("preheader", 200),
+            max_len("html_content", 150_000),
+        ];
+        check(&input, &bounds)?;
         let mut activity = to_value(&input)?;
         remove(&mut activity, &["name"]);
         // 5 = custom code, the only format the API creates; it takes one activity here.
@@ -190,10 +196,15 @@ impl Guest for Connector {
         if input.name.is_none() && input.primary_email.is_none() {
             return Err(invalid_input("give `name`, `primary_email` or both"));
         }
-        check(&input, &[max_len("name", 80)])?;
-        if let Some(changes) = &input.primary_email {
-            check(changes, CONTENT)?;
-        }
+        let bounds = [
+            max_len("name", 80),
+            max_len("primary_email.from_name", 100),
+            max_len("primary_email.from_email", 80),
+            max_len("primary_email.reply_to_email", 80),
+            max_len("primary_email.preheader", 200),
+            max_len("primary_email.html_content", 150_000),
+        ];
+        check(&input, &bounds)?;
         if let Some(name) = &input.name {
             let rename = json!({ "name": name });
             CC.patch("/v3/emails")
@@ -266,15 +277,6 @@ impl Guest for Connector {
         })
     }
 }
-
-/// `EmailCampaignActivityInput` bounds, shared by create and update.
-const CONTENT: &[Bound] = &[
-    max_len("from_name", 100),
-    max_len("from_email", 80),
-    max_len("reply_to_email", 80),
-    max_len("preheader", 200),
-    max_len("html_content", 150_000),
-];
 
 /// Reads a campaign and the content of its activities.
 fn campaign_details(campaign_id: &str) -> Result<EmailCampaignDetails, ActivityError> {

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 pub mod browser;
 pub mod openbao;
+pub mod recorder;
 pub mod signin;
 
 /// Secret values planted in connections; no output may ever contain them.

@@ -6,8 +6,10 @@
 //!
 //! - A body always goes out with `Content-Length`, never chunked: some APIs and
 //!   proxies refuse chunked request bodies, and the length lets the host check it.
-//! - The body is written and finished *before* `outgoing-handler.handle`, else a
-//!   host error can surface as a misleading stream error.
+//! - The body is written *after* `outgoing-handler.handle`: a host buffers only a
+//!   few writes before the request is on its way (wasmtime: two), so writing first
+//!   deadlocks past 8 KiB. When a write fails, the response future is asked first,
+//!   so a host denial is reported as such rather than as a broken stream.
 //! - The host may refuse a header (`authorization` is the host's alone) or the
 //!   whole request (an origin the connector did not declare): both come back as
 //!   `denied`, so a person fixes the connection, not the network.
@@ -102,17 +104,51 @@ impl Request {
     /// `wasi:http` does not accept.
     pub fn send(self) -> Result<Response, ActivityError> {
         let label = self.label();
+        let request = self.outgoing(&label)?;
+        let outgoing = match &self.body {
+            Some(_) => Some(
+                request
+                    .body()
+                    .map_err(|()| transport(&label, "request body unavailable"))?,
+            ),
+            None => None,
+        };
+        let future = outgoing_handler::handle(request, None).map_err(|e| http_error(&label, e))?;
+        let sent = match outgoing {
+            Some(outgoing) => send_body(outgoing, self.body.as_deref().unwrap_or_default(), &label),
+            None => Ok(()),
+        };
+        future.subscribe().block();
+        let response = match future.get() {
+            Some(Ok(Ok(response))) => response,
+            Some(Ok(Err(code))) => return Err(http_error(&label, code)),
+            Some(Err(())) | None => return Err(transport(&label, "response unavailable")),
+        };
+        sent?;
+        let headers = response
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value))
+            .collect();
+        Ok(Response {
+            status: response.status(),
+            headers,
+            body: read_body(&response, &label)?,
+        })
+    }
+}
+
+impl Request {
+    /// The `wasi:http` request: headers (with `Content-Length` for a body) and target.
+    fn outgoing(&self, label: &str) -> Result<OutgoingRequest, ActivityError> {
         let headers = Fields::new();
         for (name, value) in &self.headers {
-            append(&headers, name, value, &label)?;
+            append(&headers, name, value, label)?;
         }
         if let Some(body) = &self.body {
-            append(
-                &headers,
-                "content-length",
-                body.len().to_string().as_bytes(),
-                &label,
-            )?;
+            let length = body.len().to_string();
+            append(&headers, "content-length", length.as_bytes(), label)?;
         }
         let request = OutgoingRequest::new(headers);
         let target_ok = request.set_method(&self.method).is_ok()
@@ -126,29 +162,7 @@ impl Request {
                 "{label}: not a valid request target"
             )));
         }
-        let outgoing = request
-            .body()
-            .map_err(|()| transport(&label, "request body unavailable"))?;
-        write_body(&outgoing, self.body.as_deref().unwrap_or_default(), &label)?;
-        OutgoingBody::finish(outgoing, None).map_err(|e| http_error(&label, e))?;
-        let future = outgoing_handler::handle(request, None).map_err(|e| http_error(&label, e))?;
-        future.subscribe().block();
-        let response = match future.get() {
-            Some(Ok(Ok(response))) => response,
-            Some(Ok(Err(code))) => return Err(http_error(&label, code)),
-            Some(Err(())) | None => return Err(transport(&label, "response unavailable")),
-        };
-        let headers = response
-            .headers()
-            .entries()
-            .into_iter()
-            .map(|(name, value)| (name.to_ascii_lowercase(), value))
-            .collect();
-        Ok(Response {
-            status: response.status(),
-            headers,
-            body: read_body(&response, &label)?,
-        })
+        Ok(request)
     }
 }
 
@@ -187,17 +201,21 @@ fn append(headers: &Fields, name: &str, value: &[u8], label: &str) -> Result<(),
     })
 }
 
-fn write_body(body: &OutgoingBody, bytes: &[u8], label: &str) -> Result<(), ActivityError> {
-    let stream = body
-        .write()
-        .map_err(|()| transport(label, "request stream unavailable"))?;
-    // `blocking_write_and_flush` takes at most 4096 bytes per call.
-    for chunk in bytes.chunks(4096) {
-        stream
-            .blocking_write_and_flush(chunk)
-            .map_err(|e| stream_error(label, e))?;
-    }
-    Ok(()) // `stream` is dropped here, before the body is finished, as WASI requires.
+/// Writes the whole body and finishes it. On failure the body is dropped
+/// unfinished, which ends the request, so the response future does not wait.
+fn send_body(body: OutgoingBody, bytes: &[u8], label: &str) -> Result<(), ActivityError> {
+    {
+        let stream = body
+            .write()
+            .map_err(|()| transport(label, "request stream unavailable"))?;
+        // `blocking_write_and_flush` takes at most 4096 bytes per call.
+        for chunk in bytes.chunks(4096) {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| stream_error(label, e))?;
+        }
+    } // `stream` is dropped here, before the body is finished, as WASI requires.
+    OutgoingBody::finish(body, None).map_err(|e| http_error(label, e))
 }
 
 fn read_body(response: &IncomingResponse, label: &str) -> Result<Vec<u8>, ActivityError> {
