@@ -8,7 +8,7 @@
 //!   only when asked for with `include=`; the WIT marks them `none` when not included.
 
 use connector_sdk::check::{any_of, check, date_time, items, max_len, range, Bound};
-use connector_sdk::json::{merge, to_value};
+use connector_sdk::json::{merge, remove, to_value};
 use connector_sdk::serde_json::Value;
 use connector_sdk::{ActivityError, ActivityMeta};
 use serde::{Deserialize, Serialize};
@@ -138,7 +138,7 @@ impl Guest for Connector {
         let mut body = to_value(&current)?;
         let mut changes = to_value(&input)?;
         changes["update_source"] = source(input.update_source).into();
-        changes.as_object_mut().map(|c| c.remove("contact_id"));
+        remove(&mut changes, &["contact_id"]);
         merge(&mut body, changes);
         CC.put("/v3/contacts")
             .id("contact_id", &input.contact_id)

@@ -16,7 +16,7 @@
 
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
-    ErrorCode, Fields, IncomingResponse, OutgoingBody, OutgoingRequest, Scheme,
+    ErrorCode, Fields, HeaderError, IncomingResponse, OutgoingBody, OutgoingRequest, Scheme,
 };
 use wasi::io::streams::StreamError;
 
@@ -52,9 +52,11 @@ impl Request {
     ///
     /// `invalid-input` when `url` is not absolute.
     pub fn new(method: Method, url: &str) -> Result<Request, ActivityError> {
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| invalid_input(format!("not an absolute URL: {url:?}")))?;
+        let absolute = url
+            .split_once(':')
+            .and_then(|(s, r)| Some((s, r.strip_prefix("//")?)));
+        let (scheme, rest) = absolute
+            .ok_or_else(|| invalid_input("the URL is not absolute (scheme://host/path)"))?;
         let scheme = match scheme {
             "https" => Scheme::Https,
             "http" => Scheme::Http,
@@ -197,7 +199,12 @@ fn method_name(method: &Method) -> &str {
 /// Adds one header; the host refusing it (e.g. `authorization`) is a denial.
 fn append(headers: &Fields, name: &str, value: &[u8], label: &str) -> Result<(), ActivityError> {
     headers.append(name, value).map_err(|e| {
-        ActivityError::Denied(format!("{label}: the host refused header `{name}` ({e:?})"))
+        let why = match e {
+            HeaderError::Forbidden => "forbidden",
+            HeaderError::InvalidSyntax => "invalid syntax",
+            _ => "immutable",
+        };
+        ActivityError::Denied(format!("{label}: the host refused header `{name}` ({why})"))
     })
 }
 
@@ -238,11 +245,39 @@ fn read_body(response: &IncomingResponse, label: &str) -> Result<Vec<u8>, Activi
 
 /// A `wasi:http` error code. `HttpRequestDenied` is the host's egress policy saying no.
 fn http_error(label: &str, code: ErrorCode) -> ActivityError {
+    if let ErrorCode::HttpRequestDenied = code {
+        return ActivityError::Denied(format!("{label}: the host denied the request"));
+    }
+    transport(label, describe(&code))
+}
+
+/// A sentence for a person, not the code's `Debug` text (which also costs the
+/// component a few kilobytes of formatting code for every payload type).
+fn describe(code: &ErrorCode) -> &'static str {
     match code {
-        ErrorCode::HttpRequestDenied => {
-            ActivityError::Denied(format!("{label}: the host denied the request"))
+        ErrorCode::DnsTimeout | ErrorCode::DnsError(_) => {
+            "the API's host name could not be resolved"
         }
-        other => transport(label, &format!("{other:?}")),
+        ErrorCode::DestinationNotFound | ErrorCode::DestinationUnavailable => {
+            "the API's host is unreachable"
+        }
+        ErrorCode::DestinationIpProhibited | ErrorCode::DestinationIpUnroutable => {
+            "the API's address may not be connected to"
+        }
+        ErrorCode::ConnectionRefused => "the API refused the connection",
+        ErrorCode::ConnectionTerminated | ErrorCode::ConnectionLimitReached => {
+            "the connection to the API closed early"
+        }
+        ErrorCode::ConnectionTimeout
+        | ErrorCode::ConnectionReadTimeout
+        | ErrorCode::ConnectionWriteTimeout
+        | ErrorCode::HttpResponseTimeout => "the API did not answer in time",
+        ErrorCode::TlsProtocolError
+        | ErrorCode::TlsCertificateError
+        | ErrorCode::TlsAlertReceived(_) => "the TLS handshake with the API failed",
+        ErrorCode::HttpResponseBodySize(_) => "the answer is larger than the host allows",
+        ErrorCode::HttpRequestBodySize(_) => "the request body does not match its Content-Length",
+        _ => "the HTTP exchange failed",
     }
 }
 

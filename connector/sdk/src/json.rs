@@ -81,7 +81,16 @@ fn remove_path(value: &mut Value, path: &str) {
     match value {
         Value::Array(items) => items.iter_mut().for_each(|item| remove_path(item, path)),
         Value::Object(map) => match path.split_once('.') {
-            None => drop(map.remove(path)),
+            None if map.contains_key(path) => {
+                // Rebuilt rather than `Map::remove`d: the B-tree's removal and
+                // rebalancing code is a few kilobytes the component need not carry.
+                for (key, value) in std::mem::take(map) {
+                    if key != path {
+                        map.insert(key, value);
+                    }
+                }
+            }
+            None => {}
             Some((head, rest)) => {
                 if let Some(inner) = map.get_mut(head) {
                     remove_path(inner, rest);
@@ -476,7 +485,7 @@ impl<'de> de::Deserializer<'de> for De {
         match self.present()? {
             Value::Object(map) => visitor.visit_map(StructDe {
                 fields: fields.iter(),
-                map,
+                entries: map.into_iter().collect(),
                 next: None,
             }),
             other => Err(de::Error::invalid_type(unexpected(&other), &visitor)),
@@ -550,7 +559,8 @@ impl<'de> de::SeqAccess<'de> for SeqDe {
 /// every field it asked for, so absent lists and options get their defaults here.
 struct StructDe {
     fields: std::slice::Iter<'static, &'static str>,
-    map: Map<String, Value>,
+    /// The object's entries; a `Vec` so taking one out needs no B-tree removal code.
+    entries: Vec<(String, Value)>,
     next: Option<De>,
 }
 
@@ -563,8 +573,10 @@ impl<'de> de::MapAccess<'de> for StructDe {
         let Some(field) = self.fields.next() else {
             return Ok(None);
         };
+        let key = json_key(field);
+        let found = self.entries.iter().position(|(k, _)| k == key);
         self.next = Some(De {
-            value: self.map.remove(json_key(field)),
+            value: found.map(|i| self.entries.swap_remove(i).1),
             field,
         });
         seed.deserialize((*field).into_deserializer()).map(Some)
