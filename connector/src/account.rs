@@ -3,7 +3,7 @@
 //! Only `CONFIRMED` account emails may be a campaign's `from_email` or
 //! `reply_to_email`, so flows usually list them before creating a campaign.
 
-use connector_sdk::check::{check, max_len};
+use connector_sdk::check::{check, email, max_len};
 use connector_sdk::json::case_name;
 use connector_sdk::{ActivityError, ActivityMeta};
 
@@ -17,44 +17,35 @@ use crate::{Connector, CC};
 pub const ACTIVITIES: &[ActivityMeta] = &[
     ActivityMeta {
         name: "list-account-emails",
-        display_name: "List account emails",
         category: "Account",
         description:
             "Lists the account's email addresses, optionally filtered by status, role or address.",
         scopes: &["account_read"],
-        retry_safe: true,
-        read_only: true,
-        destructive: false,
         pitfalls: &[
             "Only CONFIRMED addresses may send campaigns.",
             "The API applies one filter at a time; the answer is not paged.",
         ],
+        ..ActivityMeta::READ
     },
     ActivityMeta {
         name: "add-account-email",
-        display_name: "Add account email",
         category: "Account",
         description:
             "Adds an email address to the account; Constant Contact mails it a confirmation link.",
         scopes: &["account_update"],
-        retry_safe: false,
-        read_only: false,
-        destructive: false,
         pitfalls: &[
             "The address stays UNCONFIRMED, unable to send campaigns, until someone clicks the link.",
             "Only the account owner may add addresses (else forbidden); an existing one is a conflict.",
         ],
+        ..ActivityMeta::CREATE
     },
     ActivityMeta {
         name: "list-user-privileges",
-        display_name: "List user privileges",
         category: "Account",
         description: "Lists the privileges of the signed-in user, to explain a 403.",
         scopes: &[],
-        retry_safe: true,
-        read_only: true,
-        destructive: false,
         pitfalls: &["Scopes and privileges differ: a token with the scope can still get 403."],
+        ..ActivityMeta::READ
     },
 ];
 
@@ -89,7 +80,10 @@ impl Guest for Connector {
     /// Scope `account_update`. Not retry-safe: a repeat answers 409 and each call
     /// mails a confirmation link. Not destructive: it only adds.
     fn add_account_email(input: AddAccountEmailInput) -> Result<AccountEmail, ActivityError> {
-        check(&input, &[max_len("email_address", 80)])?;
+        check(
+            &input,
+            &[max_len("email_address", 80), email("email_address")],
+        )?;
         CC.post("/v3/account/emails").body(&input).json()
     }
 

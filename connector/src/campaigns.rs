@@ -5,7 +5,7 @@
 //! gets tested and scheduled. So most activities here first read the campaign to
 //! find its primary email activity ([`primary_activity_id`]), then act on that.
 
-use connector_sdk::check::{check, date_time, items, max_len, range};
+use connector_sdk::check::{check, date_time, email, items, max_len, range};
 use connector_sdk::json::{merge, remove, to_value};
 use connector_sdk::serde_json::{json, Value};
 use connector_sdk::{invalid_input, ActivityError, ActivityMeta};
@@ -22,90 +22,72 @@ use crate::{Connector, CC};
 pub const ACTIVITIES: &[ActivityMeta] = &[
     ActivityMeta {
         name: "list-email-campaigns",
-        display_name: "List email campaigns",
         category: "Campaigns",
         description: "Lists email campaigns, one page at a time.",
         scopes: &["campaign_data"],
-        retry_safe: true,
-        read_only: true,
-        destructive: false,
         pitfalls: &[
             "Deleted (Removed) campaigns are listed too; the dates filter on updated_at.",
             "List results carry no activities: use get-email-campaign for those.",
         ],
+        ..ActivityMeta::READ
     },
     ActivityMeta {
         name: "get-email-campaign",
-        display_name: "Get email campaign",
         category: "Campaigns",
         description: "Gets a campaign with the content of its activities.",
         scopes: &["campaign_data"],
-        retry_safe: true,
-        read_only: true,
-        destructive: false,
         pitfalls: &[
             "One request per activity (usually three in all), each counting toward the rate limit.",
             "Removed activities are left out of activities; the campaign still lists them.",
         ],
+        ..ActivityMeta::READ
     },
     ActivityMeta {
         name: "create-email-campaign",
-        display_name: "Create email campaign",
         category: "Campaigns",
         description: "Creates a draft custom-code email campaign.",
         scopes: &["campaign_data"],
-        retry_safe: false,
-        read_only: false,
-        destructive: false,
         pitfalls: &[
             "from_email and reply_to_email must be CONFIRMED account emails.",
             "html_content needs [[trackingImage]] in its body for reporting.",
             "Names are unique (conflict otherwise); recipients are set later with update-email-campaign.",
         ],
+        ..ActivityMeta::CREATE
     },
     ActivityMeta {
         name: "update-email-campaign",
-        display_name: "Update email campaign",
         category: "Campaigns",
         description:
             "Renames a campaign and/or edits its email: sender, subject, content, recipients.",
         scopes: &["campaign_data"],
-        retry_safe: true,
-        read_only: false,
-        destructive: true,
         pitfalls: &[
             "contact_list_ids replaces the recipients and drops a segment (lists or a segment, not both).",
             "Only draft or sent emails can be edited; a Removed campaign cannot be renamed.",
         ],
+        ..ActivityMeta::UPDATE
     },
     ActivityMeta {
         name: "schedule-email-campaign",
-        display_name: "Schedule email campaign",
         category: "Campaigns",
         description: "Schedules the campaign's email, or sends it now.",
         scopes: &["campaign_data"],
-        retry_safe: false,
-        read_only: false,
-        destructive: false,
         pitfalls: &[
             "now sends mail at once and cannot be undone.",
             "Recipients must be set first; only draft, sent or failed emails can be scheduled.",
             "Scheduling a sent campaign again mails only the contacts added since.",
         ],
+        ..ActivityMeta::ACTION
     },
     ActivityMeta {
         name: "send-test-email",
-        display_name: "Send test email",
         category: "Campaigns",
         description: "Sends the campaign's email to up to five test addresses.",
         scopes: &["campaign_data"],
-        retry_safe: false,
-        read_only: false,
-        destructive: false,
         pitfalls: &[
             "At most 5 addresses a call and 50 test emails a day (then rate-limited).",
             "Merge tags (contact and custom fields) are not filled in.",
         ],
+        ..ActivityMeta::ACTION
     },
 ];
 
@@ -141,9 +123,7 @@ impl Guest for Connector {
         ];
         check(&input, &bounds)?;
         CC.get("/v3/emails")
-            .query("limit", &input.limit)
-            .query("before_date", &input.before_date)
-            .query("after_date", &input.after_date)
+            .queries(&input, &["cursor"])
             .cursor(input.cursor.as_deref())
             .page()
     }
@@ -172,6 +152,8 @@ impl Guest for Connector {
             max_len("from_name", 100),
             max_len("from_email", 80),
             max_len("reply_to_email", 80),
+            email("from_email"),
+            email("reply_to_email"),
             max_len("preheader", 200),
             max_len("html_content", 150_000),
         ];
@@ -201,6 +183,8 @@ impl Guest for Connector {
             max_len("primary_email.from_name", 100),
             max_len("primary_email.from_email", 80),
             max_len("primary_email.reply_to_email", 80),
+            email("primary_email.from_email"),
+            email("primary_email.reply_to_email"),
             max_len("primary_email.preheader", 200),
             max_len("primary_email.html_content", 150_000),
         ];
@@ -227,27 +211,22 @@ impl Guest for Connector {
         input: ScheduleEmailCampaignInput,
     ) -> Result<CampaignSchedule, ActivityError> {
         // The API's word for "now" is the date "0".
-        let now = input.scheduled_date.trim().eq_ignore_ascii_case("now");
-        if !now {
-            check(&input, &[date_time("scheduled_date")])?;
-        }
-        let date = if now {
-            "0"
-        } else {
-            input.scheduled_date.as_str()
+        let date = match input.scheduled_date.trim() {
+            now if now.eq_ignore_ascii_case("now") => "0",
+            _ => check(&input, &[date_time("scheduled_date")]).map(|()| &*input.scheduled_date)?,
         };
-        let activity_id = primary_activity_id(&input.campaign_id)?;
-        let reply = CC
+        let id = primary_activity_id(&input.campaign_id)?;
+        let schedules: Value = CC
             .post("/v3/emails/activities")
-            .id("campaign_activity_id", &activity_id)
+            .id("campaign_activity_id", &id)
             .path("/schedules")
             .body(&json!({ "scheduled_date": date }))
-            .send()?;
+            .json()?;
         // `[{"scheduled_date": …}]` for a future date, `[]` when sent now.
-        let scheduled = reply.value()?;
+        let scheduled_date = schedules[0]["scheduled_date"].as_str().map(Into::into);
         Ok(CampaignSchedule {
-            campaign_activity_id: activity_id,
-            scheduled_date: scheduled[0]["scheduled_date"].as_str().map(Into::into),
+            campaign_activity_id: id,
+            scheduled_date,
         })
     }
 
@@ -257,12 +236,10 @@ impl Guest for Connector {
     /// Scope `campaign_data`. Not retry-safe: each call sends mail. Not destructive.
     fn send_test_email(input: SendTestEmailInput) -> Result<TestEmailSent, ActivityError> {
         // Checked here so a bad call costs nothing from the daily quota of 50.
-        check(&input, &[items("email_addresses", 1, 5)])?;
-        if let Some(i) = input.email_addresses.iter().position(|a| !a.contains('@')) {
-            return Err(invalid_input(format!(
-                "`email_addresses[{i}]` is not an email address"
-            )));
-        }
+        check(
+            &input,
+            &[items("email_addresses", 1, 5), email("email_addresses")],
+        )?;
         let activity_id = primary_activity_id(&input.campaign_id)?;
         let mut body = to_value(&input)?;
         remove(&mut body, &["campaign_id"]);

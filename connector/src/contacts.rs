@@ -7,7 +7,7 @@
 //! - Sub-resources (custom fields, lists, phones, addresses, tags, notes) come back
 //!   only when asked for with `include=`; the WIT marks them `none` when not included.
 
-use connector_sdk::check::{any_of, check, date_time, items, max_len, range, Bound};
+use connector_sdk::check::{any_of, check, date_time, email, items, max_len, range, Bound};
 use connector_sdk::json::{merge, remove, to_value};
 use connector_sdk::serde_json::Value;
 use connector_sdk::{ActivityError, ActivityMeta};
@@ -23,67 +23,54 @@ use crate::{Connector, CC};
 pub const ACTIVITIES: &[ActivityMeta] = &[
     ActivityMeta {
         name: "create-contact",
-        display_name: "Create contact",
         category: "Contacts",
         description:
             "Creates a contact; fails with conflict if the email address exists in any status.",
         scopes: &["contact_data"],
-        retry_safe: false,
-        read_only: false,
-        destructive: false,
         pitfalls: &[
             "Conflict (409) when the address exists in any status, deleted and unsubscribed \
              included: use update-contact or submit-sign-up-form then.",
             "A contact on no list cannot be reached by campaigns.",
             "create_source is write-once.",
         ],
+        ..ActivityMeta::CREATE
     },
     ActivityMeta {
         name: "update-contact",
-        display_name: "Update contact",
         category: "Contacts",
         description: "Changes the given fields of a contact and keeps all others.",
         scopes: &["contact_data"],
-        retry_safe: true,
-        read_only: false,
-        destructive: true,
         pitfalls: &[
             "A list given (e.g. list_memberships) replaces the contact's current one.",
             "A change made by someone else between the read and the write is overwritten.",
             "Updating a deleted contact revives it.",
         ],
+        ..ActivityMeta::UPDATE
     },
     ActivityMeta {
         name: "get-contact",
-        display_name: "Get contact",
         category: "Contacts",
         description: "Gets one contact, with the sub-resources asked for.",
         scopes: &["contact_data"],
-        retry_safe: true,
-        read_only: true,
-        destructive: false,
         pitfalls: &["Sub-resources come back only when named in include."],
+        ..ActivityMeta::READ
     },
     ActivityMeta {
         name: "list-contacts",
-        display_name: "List contacts",
         category: "Contacts",
         description:
             "Lists contacts, one page at a time, filtered by status, email, lists or dates.",
         scopes: &["contact_data"],
-        retry_safe: true,
-        read_only: true,
-        destructive: false,
         pitfalls: &[
             "Deleted contacts are left out unless status includes deleted or all.",
             "email is an exact match; with a cursor the other filters are ignored.",
         ],
+        ..ActivityMeta::READ
     },
 ];
 
-/// `ContactPostRequest` and `ContactPutRequest` bounds.
-const CONTACT: &[Bound] = &[
-    max_len("email_address.address", 80),
+/// The person's bounds, the same on every contact endpoint (the sign-up form too).
+pub const PERSON: &[Bound] = &[
     max_len("first_name", 50),
     max_len("last_name", 50),
     max_len("job_title", 50),
@@ -91,6 +78,12 @@ const CONTACT: &[Bound] = &[
     range("birthday_month", 1, 12),
     range("birthday_day", 1, 31),
     max_len("anniversary", 10),
+];
+
+/// The rest of `ContactPostRequest` and `ContactPutRequest`'s bounds.
+const CONTACT: &[Bound] = &[
+    max_len("email_address.address", 80),
+    email("email_address.address"),
     items("custom_fields", 0, 25),
     max_len("custom_fields.value", 255),
     items("phone_numbers", 0, 3),
@@ -116,7 +109,7 @@ impl Guest for Connector {
     /// Scope `contact_data`. Not retry-safe: a repeat answers 409. Not destructive.
     fn create_contact(input: CreateContactInput) -> Result<Contact, ActivityError> {
         let named = any_of(&["email_address", "first_name", "last_name"]);
-        check(&input, &[&[named], CONTACT].concat())?;
+        check(&input, &[&[named], PERSON, CONTACT].concat())?;
         let mut body = to_value(&input)?;
         body["create_source"] = source(input.create_source).into();
         CC.post("/v3/contacts").body(&body).json()
@@ -129,7 +122,7 @@ impl Guest for Connector {
     /// Scope `contact_data`. Retry-safe: it writes the same values each time.
     /// Destructive: the values it replaces are gone.
     fn update_contact(input: UpdateContactInput) -> Result<Contact, ActivityError> {
-        check(&input, CONTACT)?;
+        check(&input, &[PERSON, CONTACT].concat())?;
         let current: ContactPut = CC
             .get("/v3/contacts")
             .id("contact_id", &input.contact_id)
@@ -170,15 +163,9 @@ impl Guest for Connector {
             date_time("updated_before"),
         ];
         check(&input, &bounds)?;
+        // The input's fields are the endpoint's filters, name for name.
         CC.get("/v3/contacts")
-            .query("status", &input.status)
-            .query("email", &input.email)
-            .query("lists", &input.lists)
-            .query("updated_after", &input.updated_after)
-            .query("updated_before", &input.updated_before)
-            .query("include", &input.include)
-            .query("include_count", &input.include_count)
-            .query("limit", &input.limit)
+            .queries(&input, &["cursor"])
             .cursor(input.cursor.as_deref())
             .page()
     }

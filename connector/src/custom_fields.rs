@@ -14,17 +14,14 @@ use crate::{Connector, CC};
 /// This area's activities, as `describe` reports them.
 pub const ACTIVITIES: &[ActivityMeta] = &[ActivityMeta {
     name: "create-custom-field",
-    display_name: "Create custom field",
     category: "Contacts",
     description: "Defines a new custom contact field.",
     scopes: &["contact_data"],
-    retry_safe: false,
-    read_only: false,
-    destructive: false,
     pitfalls: &[
         "Labels are unique (conflict otherwise); an account has at most 100 custom fields.",
         "choices apply to the select types only.",
     ],
+    ..ActivityMeta::CREATE
 }];
 
 impl Guest for Connector {

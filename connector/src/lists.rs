@@ -15,28 +15,22 @@ use crate::{Connector, CC};
 pub const ACTIVITIES: &[ActivityMeta] = &[
     ActivityMeta {
         name: "list-contact-lists",
-        display_name: "List contact lists",
         category: "Lists",
         description: "Lists the account's contact lists, one page at a time.",
         scopes: &["contact_data"],
-        retry_safe: true,
-        read_only: true,
-        destructive: false,
         pitfalls: &[
             "name is an exact, full-name match; with a cursor the other filters are ignored.",
             "membership_count is filled only with include_membership_count.",
         ],
+        ..ActivityMeta::READ
     },
     ActivityMeta {
         name: "create-contact-list",
-        display_name: "Create contact list",
         category: "Lists",
         description: "Creates a contact list; list names are unique.",
         scopes: &["contact_data"],
-        retry_safe: false,
-        read_only: false,
-        destructive: false,
         pitfalls: &["List names are unique: a repeat is a conflict (409)."],
+        ..ActivityMeta::CREATE
     },
 ];
 
@@ -51,11 +45,8 @@ impl Guest for Connector {
         // The API takes `all` or `active`; the WIT's bool asks for the count of all members.
         let members = input.include_membership_count.filter(|b| *b).map(|_| "all");
         CC.get("/v3/contact_lists")
-            .query("name", &input.name)
-            .query("status", &input.status)
-            .query("include_count", &input.include_count)
+            .queries(&input, &["cursor", "include_membership_count"])
             .query("include_membership_count", &members)
-            .query("limit", &input.limit)
             .cursor(input.cursor.as_deref())
             .page()
     }

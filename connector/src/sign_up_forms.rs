@@ -4,10 +4,11 @@
 //! custom fields; it never removes any. It also opts the person in (they signed up),
 //! so use it only with their consent.
 
-use connector_sdk::check::{check, items, max_len, range};
-use connector_sdk::serde_json::Value;
+use connector_sdk::check::{check, email, items, max_len};
+use connector_sdk::json::fill;
 use connector_sdk::{ActivityError, ActivityMeta};
 
+use crate::contacts::PERSON;
 use crate::exports::constant_contact::connector::sign_up_forms::{
     Guest, SignUpFormInput, SignUpResult,
 };
@@ -21,14 +22,14 @@ pub const ACTIVITIES: &[ActivityMeta] = &[ActivityMeta {
     description:
         "Creates or updates a contact from a sign-up: adds lists and fields, opts the person in.",
     scopes: &["contact_data"],
-    retry_safe: false,
-    read_only: false,
-    destructive: true,
     pitfalls: &[
         "An unsubscribed contact is opted back in: send only real sign-ups.",
         "Lists and custom fields are only ever added; use update-contact to remove them.",
         "A conflict (409) here means two requests changed the contact at once.",
     ],
+    // Not retry-safe: each call may opt the person in again.
+    retry_safe: false,
+    ..ActivityMeta::UPDATE
 }];
 
 impl Guest for Connector {
@@ -42,23 +43,18 @@ impl Guest for Connector {
         let bounds = [
             // A plain string here, at most 50 characters (80 on `/contacts`).
             max_len("email_address", 50),
+            email("email_address"),
             items("list_memberships", 1, 50),
-            max_len("first_name", 50),
-            max_len("last_name", 50),
-            max_len("job_title", 50),
-            max_len("company_name", 50),
             max_len("phone_number", 25),
             max_len("street_address.street", 255),
             max_len("street_address.city", 50),
             max_len("street_address.state", 50),
             max_len("street_address.postal_code", 50),
             max_len("street_address.country", 50),
-            range("birthday_month", 1, 12),
-            range("birthday_day", 1, 31),
             items("custom_fields", 0, 50),
             max_len("custom_fields.value", 255),
         ];
-        check(&input, &bounds)?;
+        check(&input, &[PERSON, &bounds].concat())?;
         let reply = CC.post("/v3/contacts/sign_up_form").body(&input).send()?;
         let mut result = reply.value()?;
         // The status says what happened when a server leaves `action` out.
@@ -67,11 +63,7 @@ impl Guest for Connector {
         } else {
             "updated"
         };
-        if let Some(map) = result.as_object_mut() {
-            if map.get("action").is_none_or(Value::is_null) {
-                map.insert("action".into(), action.into());
-            }
-        }
+        fill(&mut result, "action", action);
         reply.parse(result)
     }
 }

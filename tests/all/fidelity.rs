@@ -289,6 +289,16 @@ fn bounds_from_the_spec_are_refused_before_anything_is_sent() {
             "`email_address` is longer than 80",
         ),
         (
+            "add-account-email",
+            json!({"email_address": "billing"}),
+            "`email_address` is not an email address",
+        ),
+        (
+            "create-email-campaign",
+            campaign("from_email", json!("owner")),
+            "`from_email` is not an email address",
+        ),
+        (
             "create-email-campaign",
             campaign("name", json!(long(81))),
             "`name` is longer than 80",

@@ -137,6 +137,24 @@ impl<'a> Call<'a> {
         self
     }
 
+    /// Adds every field of `input` (a WIT record) but those in `except` to the
+    /// query, as [`Call::query`] does one: for list activities whose input is
+    /// the endpoint's filters, field for field.
+    pub fn queries<T: Serialize + ?Sized>(mut self, input: &T, except: &[&str]) -> Self {
+        match json::to_value(input) {
+            Ok(Value::Object(fields)) => {
+                for (name, value) in &fields {
+                    if !except.contains(&name.as_str()) {
+                        self.add_query(name, value);
+                    }
+                }
+            }
+            Ok(_) => self.fail(invalid_input("the query must come from a record")),
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
     /// Gets the page a previous answer's `next-cursor` points at, instead of the
     /// path and query given (the cursor carries the original filters). `None` or
     /// `""` keeps the first page.
@@ -356,6 +374,28 @@ mod tests {
             call.target,
             "/v3/contacts/ab%2Fc/x?include=custom_fields,taggings&limit=5&q=a%26b"
         );
+    }
+
+    #[derive(Serialize)]
+    struct Filters {
+        limit: Option<u16>,
+        status: Option<Vec<Include>>,
+        email: Option<String>,
+        cursor: Option<String>,
+    }
+
+    #[test]
+    fn a_record_gives_the_query_field_for_field() {
+        let filters = Filters {
+            limit: Some(5),
+            status: Some(vec![Include::Taggings]),
+            email: None,
+            cursor: Some("/v3/x?cursor=1".into()),
+        };
+        let call = API.get("/v3/contacts").queries(&filters, &["cursor"]);
+        // In name order; `none` and the excepted field are left out.
+        assert_eq!(call.target, "/v3/contacts?limit=5&status=taggings");
+        assert!(API.get("/v3/c").queries(&5, &[]).error.is_some());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! declares, as data, and checks its input against them first:
 //!
 //! ```
-//! use connector_sdk::check::{check, date_time, items, max_len, range};
+//! use connector_sdk::check::{check, max_len, range};
 //! # #[derive(serde::Serialize)] struct Input { name: String, limit: Option<u16> }
 //! # let input = Input { name: "VIP".into(), limit: Some(10) };
 //! check(&input, &[max_len("name", 255), range("limit", 1, 500)])?;
@@ -37,6 +37,8 @@ pub enum Bound {
     Range(&'static str, i64, i64),
     /// An RFC 3339 / ISO-8601 date-time such as `2024-05-17T16:37:59Z` (`format: date-time`).
     DateTime(&'static str),
+    /// An email address: something, `@`, something with a dot (`format: email`).
+    Email(&'static str),
     /// At least one of these fields is given.
     AnyOf(&'static [&'static str]),
 }
@@ -61,6 +63,11 @@ pub const fn date_time(path: &'static str) -> Bound {
     Bound::DateTime(path)
 }
 
+/// `format: email` (a plausible address; the API has the last word).
+pub const fn email(path: &'static str) -> Bound {
+    Bound::Email(path)
+}
+
 /// At least one of `paths` is given (e.g. an email address or a name).
 pub const fn any_of(paths: &'static [&'static str]) -> Bound {
     Bound::AnyOf(paths)
@@ -82,23 +89,31 @@ pub fn check<T: Serialize + ?Sized>(input: &T, bounds: &[Bound]) -> Result<(), A
 ///
 /// As [`check`].
 pub fn check_value(value: &Value, bounds: &[Bound]) -> Result<(), ActivityError> {
-    for bound in bounds {
-        let path = match bound {
-            Bound::AnyOf(paths) => {
-                if paths.iter().all(|p| values(value, p).is_empty()) {
-                    return Err(invalid_input(format!(
-                        "give at least one of `{}`",
-                        paths.join("`, `")
-                    )));
-                }
-                continue;
-            }
-            Bound::MaxLen(p, _)
-            | Bound::Items(p, ..)
-            | Bound::Range(p, ..)
-            | Bound::DateTime(p) => p,
+    bounds.iter().try_for_each(|bound| check_one(value, bound))
+}
+
+fn check_one(value: &Value, bound: &Bound) -> Result<(), ActivityError> {
+    let path = match *bound {
+        Bound::AnyOf(paths) if paths.iter().all(|p| values(value, p).is_empty()) => {
+            let fields = paths.join("`, `");
+            return Err(invalid_input(format!("give at least one of `{fields}`")));
+        }
+        Bound::AnyOf(_) => return Ok(()),
+        Bound::Items(p, ..) => p,
+        Bound::MaxLen(p, _) | Bound::Range(p, ..) | Bound::DateTime(p) | Bound::Email(p) => p,
+    };
+    for (at, found) in values(value, path) {
+        // A bound on one value applies to each item of a list of them.
+        let items = match (bound, found) {
+            (Bound::Items(..), _) | (_, Value::Object(_)) => vec![(at, found)],
+            (_, Value::Array(list)) => list
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("{at}[{i}]"), v))
+                .collect(),
+            _ => vec![(at, found)],
         };
-        for (at, found) in values(value, path) {
+        for (at, found) in items {
             if let Some(problem) = problem(bound, found) {
                 return Err(invalid_input(format!("`{at}` {problem}")));
             }
@@ -124,6 +139,9 @@ fn problem(bound: &Bound, value: &Value) -> Option<String> {
             .filter(|n| (min..=max).contains(n))
             .is_none()
             .then(|| format!("must be from {min} to {max}")),
+        (Bound::Email(_), Value::String(s)) if !is_email(s) => {
+            Some("is not an email address".into())
+        }
         (Bound::DateTime(_), Value::String(s)) if !is_date_time(s) => Some(
             "is not an ISO-8601 date-time such as 2024-05-17T16:37:59Z or 2024-05-17T16:37:59.000-05:00"
                 .into(),
@@ -160,6 +178,19 @@ fn collect<'v>(value: &'v Value, path: &str, at: String, found: &mut Vec<(String
             }
         }
         (Some(rest), _) => collect(inner, rest, at, found),
+    }
+}
+
+/// `local@domain.tld`, without spaces.
+fn is_email(s: &str) -> bool {
+    match s.rsplit_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.split('.').count() >= 2
+                && domain.split('.').all(|part| !part.is_empty())
+                && !s.contains(char::is_whitespace)
+        }
+        None => false,
     }
 }
 
@@ -250,6 +281,11 @@ mod tests {
                 any_of(&["email", "first_name"]),
                 "give at least one of `email`, `first_name`",
             ),
+            (email("name"), "`name` is not an email address"),
+            (
+                max_len("lists", 0),
+                "`lists[0]` is longer than 0 characters",
+            ),
         ];
         for (bound, expected) in cases {
             let got = message(check_value(&input, &[bound]));
@@ -272,6 +308,24 @@ mod tests {
             any_of(&["name"]),
         ];
         assert!(check_value(&input, &bounds).is_ok());
+    }
+
+    #[test]
+    fn emails_need_a_local_part_and_a_dotted_domain() {
+        for good in ["a@example.com", "first.last+tag@mail.example.co.uk"] {
+            assert!(is_email(good), "{good}");
+        }
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@example.com",
+            "a@example",
+            "a@example.",
+            "a b@example.com",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
     }
 
     #[test]

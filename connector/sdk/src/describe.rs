@@ -12,11 +12,29 @@ use crate::types::{
 };
 
 /// One activity's metadata, beside its function in the area file.
+///
+/// Start from the preset that says what kind of activity it is, so the flags
+/// are right by construction and each entry lists only what is its own:
+///
+/// ```
+/// use connector_sdk::ActivityMeta;
+///
+/// const GET_THING: ActivityMeta = ActivityMeta {
+///     name: "get-thing",
+///     category: "Things",
+///     description: "Gets one thing.",
+///     scopes: &["things:read"],
+///     pitfalls: &["Ids are case-sensitive."],
+///     ..ActivityMeta::READ
+/// };
+/// assert!(GET_THING.retry_safe && GET_THING.read_only && !GET_THING.destructive);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct ActivityMeta {
     /// The WIT export's name, e.g. `create-contact`.
     pub name: &'static str,
-    /// A human name for catalogues, e.g. `Create contact`.
+    /// A human name for catalogues; empty means "from `name`" (`create-contact`
+    /// → `Create contact`).
     pub display_name: &'static str,
     /// Groups activities in a host's UI, e.g. `Contacts`.
     pub category: &'static str,
@@ -120,11 +138,51 @@ fn strings(items: &[&str]) -> Vec<String> {
 }
 
 impl ActivityMeta {
+    /// Only reads: retry-safe, read-only, not destructive.
+    pub const READ: ActivityMeta = ActivityMeta {
+        name: "",
+        display_name: "",
+        category: "",
+        description: "",
+        scopes: &[],
+        retry_safe: true,
+        read_only: true,
+        destructive: false,
+        pitfalls: &[],
+    };
+
+    /// Adds something new: not retry-safe (a repeat adds it again or conflicts),
+    /// not destructive.
+    pub const CREATE: ActivityMeta = ActivityMeta {
+        retry_safe: false,
+        read_only: false,
+        ..ActivityMeta::READ
+    };
+
+    /// Overwrites with the caller's values: retry-safe (a repeat writes the same),
+    /// destructive (what it replaced is gone).
+    pub const UPDATE: ActivityMeta = ActivityMeta {
+        read_only: false,
+        destructive: true,
+        ..ActivityMeta::READ
+    };
+
+    /// Deletes: retry-safe (deleted twice is deleted), destructive.
+    pub const DELETE: ActivityMeta = ActivityMeta::UPDATE;
+
+    /// Acts outside the data, e.g. sends mail: not retry-safe (a repeat acts
+    /// again), not destructive.
+    pub const ACTION: ActivityMeta = ActivityMeta::CREATE;
+
     /// The WIT record.
     pub fn build(&self) -> Activity {
+        let display_name = match self.display_name {
+            "" => display_name(self.name),
+            given => given.to_owned(),
+        };
         Activity {
             name: self.name.into(),
-            display_name: self.display_name.into(),
+            display_name,
             category: self.category.into(),
             description: self.description.into(),
             required_scopes: strings(self.scopes),
@@ -134,6 +192,15 @@ impl ActivityMeta {
             pitfalls: strings(self.pitfalls),
         }
     }
+}
+
+/// `create-contact` → `Create contact`.
+fn display_name(name: &str) -> String {
+    let mut words = name.replace('-', " ");
+    if let Some(first) = words.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    words
 }
 
 impl Field {
@@ -219,14 +286,11 @@ mod tests {
 
     const READ: ActivityMeta = ActivityMeta {
         name: "get-thing",
-        display_name: "Get thing",
         category: "Things",
         description: "Gets a thing.",
         scopes: &["things:read"],
-        retry_safe: true,
-        read_only: true,
-        destructive: false,
         pitfalls: &["Ids are case-sensitive."],
+        ..ActivityMeta::READ
     };
 
     const INFO: Describe = Describe {
@@ -251,13 +315,21 @@ mod tests {
             &[READ],
             &[ActivityMeta {
                 name: "delete-thing",
-                read_only: false,
-                destructive: true,
-                retry_safe: true,
-                ..READ
+                display_name: "Remove a thing",
+                ..ActivityMeta::DELETE
             }],
         ],
     };
+
+    #[test]
+    fn presets_set_the_flags_their_names_say() {
+        let flags = |m: ActivityMeta| (m.retry_safe, m.read_only, m.destructive);
+        assert_eq!(flags(ActivityMeta::READ), (true, true, false));
+        assert_eq!(flags(ActivityMeta::CREATE), (false, false, false));
+        assert_eq!(flags(ActivityMeta::UPDATE), (true, false, true));
+        assert_eq!(flags(ActivityMeta::DELETE), (true, false, true));
+        assert_eq!(flags(ActivityMeta::ACTION), (false, false, false));
+    }
 
     #[test]
     fn describe_concatenates_the_areas_and_keeps_every_flag() {
@@ -266,6 +338,8 @@ mod tests {
         assert_eq!(names, ["get-thing", "delete-thing"]);
         let delete = &info.activities[1];
         assert!(delete.destructive && !delete.read_only && delete.retry_safe);
+        assert_eq!(info.activities[0].display_name, "Get thing");
+        assert_eq!(delete.display_name, "Remove a thing");
         assert_eq!(info.activities[0].pitfalls, ["Ids are case-sensitive."]);
         assert_eq!(info.activities[0].required_scopes, ["things:read"]);
         assert!(matches!(&info.auth, AuthScheme::Bearer(f) if f == "token"));

@@ -68,6 +68,16 @@ pub fn merge(base: &mut Value, changes: Value) {
     }
 }
 
+/// Sets `key` on the object `value` when it is absent or `null`: a default for
+/// what an API sometimes leaves out.
+pub fn fill(value: &mut Value, key: &str, default: impl Into<Value>) {
+    if let Value::Object(map) = value {
+        if map.get(key).is_none_or(Value::is_null) {
+            map.insert(key.to_owned(), default.into());
+        }
+    }
+}
+
 /// Removes the fields at `paths` (`"campaign_id"`, `"physical_address_in_footer.state_name"`),
 /// looking into every item of the lists on the way: what a read-modify-write does
 /// with the read-only fields of what it read.
@@ -724,14 +734,16 @@ mod tests {
     }
 
     #[test]
-    fn case_names_merge_and_remove() {
+    fn case_names_merge_fill_and_remove() {
         assert_eq!(case_name(&Permission::NotSet), "not_set");
         let mut base = json!({"a": 1, "b": {"c": 2, "d": 3}, "l": [{"x": 1, "y": 2}]});
         merge(&mut base, json!({"a": 5, "e": 6}));
+        fill(&mut base, "e", 7);
+        fill(&mut base, "f", 8);
         remove(&mut base, &["b.c", "l.x", "missing.path"]);
         assert_eq!(
             base,
-            json!({"a": 5, "b": {"d": 3}, "e": 6, "l": [{"y": 2}]})
+            json!({"a": 5, "b": {"d": 3}, "e": 6, "f": 8, "l": [{"y": 2}]})
         );
     }
 }
