@@ -295,3 +295,46 @@ fn stream_error(label: &str, error: StreamError) -> ActivityError {
 fn transport(label: &str, message: &str) -> ActivityError {
     ActivityError::Transport(format!("{label}: {message}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(url: &str) -> (String, String) {
+        let request = Request::new(Method::Get, url).expect("an absolute URL");
+        (request.authority, request.path_and_query)
+    }
+
+    #[test]
+    fn urls_split_into_authority_and_path() {
+        let split = |a: &str, p: &str| (a.to_owned(), p.to_owned());
+        assert_eq!(
+            target("https://api.example.com"),
+            split("api.example.com", "/")
+        );
+        assert_eq!(
+            target("http://127.0.0.1:8911/v3/x?a=1"),
+            split("127.0.0.1:8911", "/v3/x?a=1")
+        );
+        assert_eq!(target("https://h?q=1"), split("h", "/?q=1"));
+        for bad in ["api.example.com/v3", "/v3/contacts", "mailto:a@example.com"] {
+            assert!(
+                matches!(
+                    Request::new(Method::Get, bad),
+                    Err(ActivityError::InvalidInput(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_label_names_method_and_path_but_not_the_query() {
+        let request = Request::new(method("post"), "https://h/v3/contacts?email=a%40b.c").unwrap();
+        assert_eq!(request.label(), "POST /v3/contacts");
+        assert_eq!(
+            Request::new(method("PURGE"), "https://h/").unwrap().label(),
+            "PURGE /"
+        );
+    }
+}
