@@ -123,6 +123,8 @@ impl Guest for Connector {
     /// Destructive: the values it replaces are gone.
     fn update_contact(input: UpdateContactInput) -> Result<Contact, ActivityError> {
         check(&input, &[PERSON, CONTACT].concat())?;
+        // PUT nulls what it is not sent: send the contact as read (its writable
+        // fields, every sub-resource included) with the caller's changes over it.
         let current: ContactPut = CC
             .get("/v3/contacts")
             .id("contact_id", &input.contact_id)

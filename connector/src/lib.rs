@@ -26,8 +26,10 @@
 //! # Writing an activity
 //!
 //! Add its function to the area's WIT interface, its `ActivityMeta` to the area's
-//! `ACTIVITIES`, and its function to the area's `Guest` impl, in three steps:
-//! check the spec's bounds (`check`), send (`CC.get(..)…`), return the WIT record.
+//! `ACTIVITIES` (starting from the preset for its kind: `..ActivityMeta::READ`,
+//! `CREATE`, `UPDATE`, `DELETE` or `ACTION`), and its function to the area's
+//! `Guest` impl, in three steps: check the spec's bounds (`check`), send
+//! (`CC.get(..)…`), return the WIT record.
 //! Its `///` gives a one-line summary, `METHOD /v3/path` with the doc link, the
 //! scope, and why it is (or is not) retry-safe, read-only and destructive; its
 //! pitfalls are data in `ACTIVITIES`, once, because `describe` shows them.
@@ -71,7 +73,7 @@ bindings::export!(Connector with_types_in bindings);
 /// sandbox, a proxy), so there is no base-URL setting.
 pub const CC: Api = Api {
     origin: "https://api.cc.email",
-    paths: "/v3/",
+    path_prefix: "/v3/",
     errors: errors::parse,
     // `{"_links": {"next": {"href": "/v3/contacts?cursor=…"}}}`.
     next_cursor: cursor::links_next_href,

@@ -7,7 +7,7 @@
 //!
 //! const API: Api = Api {
 //!     origin: "https://api.example.com",
-//!     paths: "/v1/",
+//!     path_prefix: "/v1/",
 //!     errors: error::plain_errors,
 //!     next_cursor: cursor::links_next_href,
 //! };
@@ -40,7 +40,7 @@ pub struct Api {
     pub origin: &'static str,
     /// The prefix every path and cursor starts with, e.g. `/v3/`: a cursor that
     /// does not is refused, so a caller cannot steer a request elsewhere.
-    pub paths: &'static str,
+    pub path_prefix: &'static str,
     /// Reads the API's error bodies.
     pub errors: ErrorParser,
     /// Finds the next page's cursor in a page's JSON (see [`crate::cursor`]).
@@ -160,7 +160,10 @@ impl<'a> Call<'a> {
     /// `""` keeps the first page.
     pub fn cursor(mut self, cursor: Option<&str>) -> Self {
         match cursor.filter(|c| !c.is_empty()) {
-            Some(c) if c.starts_with(self.api.paths) && c.bytes().all(|b| b.is_ascii_graphic()) => {
+            Some(c)
+                if c.starts_with(self.api.path_prefix)
+                    && c.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
                 self.cursor = Some(c.to_owned());
             }
             Some(_) => self.fail(invalid_input(
@@ -328,7 +331,7 @@ mod tests {
 
     const API: Api = Api {
         origin: "https://api.example.com",
-        paths: "/v3/",
+        path_prefix: "/v3/",
         errors: error::plain_errors,
         next_cursor: cursor::links_next_href,
     };

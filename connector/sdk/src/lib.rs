@@ -49,12 +49,26 @@
 //!
 //! # A whole activity
 //!
+//! Its metadata, in the area's `ACTIVITIES` (the preset sets the flags):
+//!
+//! ```ignore
+//! ActivityMeta {
+//!     name: "list-contacts",
+//!     category: "Contacts",
+//!     description: "Lists contacts, one page at a time.",
+//!     scopes: &["contact_data"],
+//!     pitfalls: &["Deleted contacts are left out unless status includes deleted."],
+//!     ..ActivityMeta::READ
+//! },
+//! ```
+//!
+//! and its function: check the spec's bounds, send, return the WIT record.
+//!
 //! ```ignore
 //! fn list_contacts(input: ListContactsInput) -> Result<ContactsPage, ActivityError> {
 //!     check(&input, &[range("limit", 1, 500), items("lists", 0, 25)])?;
 //!     CC.get("/v3/contacts")
-//!         .query("lists", &input.lists)
-//!         .query("limit", &input.limit)
+//!         .queries(&input, &["cursor"])
 //!         .cursor(input.cursor.as_deref())
 //!         .page()
 //! }
