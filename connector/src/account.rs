@@ -3,111 +3,73 @@
 //! Only `CONFIRMED` account emails may be a campaign's `from_email` or
 //! `reply_to_email`, so flows usually list them before creating a campaign.
 
-use serde::{Deserialize, Serialize};
+use connector_sdk::check::{check, email, max_len};
+use connector_sdk::json::case_name;
+use connector_sdk::{ActivityError, ActivityMeta};
 
-use crate::connector::sdk::types::ActivityError;
 use crate::exports::constant_contact::connector::account::{
-    AccountEmail, AccountEmailFilter, AccountEmails, AddAccountEmailInput, ConfirmStatus, Guest,
-    ListAccountEmailsInput, RoleCode, UserPrivilege, UserPrivileges,
+    AccountEmail, AccountEmailFilter, AccountEmails, AddAccountEmailInput, Guest,
+    ListAccountEmailsInput, UserPrivileges,
 };
-use crate::{http, ActivityMeta, Connector};
+use crate::{Connector, CC};
 
 /// This area's activities, as `describe` reports them.
 pub const ACTIVITIES: &[ActivityMeta] = &[
     ActivityMeta {
         name: "list-account-emails",
-        display_name: "List account emails",
         category: "Account",
         description:
             "Lists the account's email addresses, optionally filtered by status, role or address.",
         scopes: &["account_read"],
-        retry_safe: true,
+        pitfalls: &[
+            "Only CONFIRMED addresses may send campaigns.",
+            "The API applies one filter at a time; the answer is not paged.",
+        ],
+        ..ActivityMeta::READ
     },
     ActivityMeta {
         name: "add-account-email",
-        display_name: "Add account email",
         category: "Account",
         description:
             "Adds an email address to the account; Constant Contact mails it a confirmation link.",
         scopes: &["account_update"],
-        retry_safe: false,
+        pitfalls: &[
+            "The address stays UNCONFIRMED, unable to send campaigns, until someone clicks the link.",
+            "Only the account owner may add addresses (else forbidden); an existing one is a conflict.",
+        ],
+        ..ActivityMeta::CREATE
     },
     ActivityMeta {
         name: "list-user-privileges",
-        display_name: "List user privileges",
         category: "Account",
         description: "Lists the privileges of the signed-in user, to explain a 403.",
         scopes: &[],
-        retry_safe: true,
+        pitfalls: &["Scopes and privileges differ: a token with the scope can still get 403."],
+        ..ActivityMeta::READ
     },
 ];
-
-/// An account email as the API spells it (`AccountEmails` items).
-#[derive(Deserialize)]
-struct EmailJson {
-    email_address: String,
-    email_id: Option<i64>,
-    // `POST /account/emails` may leave it out; a new address is always unconfirmed.
-    #[serde(default = "unconfirmed")]
-    confirm_status: String,
-    confirm_time: Option<String>,
-    confirm_source_type: Option<String>,
-    #[serde(default)]
-    roles: Vec<String>,
-    #[serde(default)]
-    pending_roles: Vec<String>,
-}
-
-fn unconfirmed() -> String {
-    "UNCONFIRMED".into()
-}
-
-impl From<EmailJson> for AccountEmail {
-    fn from(json: EmailJson) -> Self {
-        AccountEmail {
-            email_address: json.email_address,
-            email_id: json.email_id,
-            confirm_status: json.confirm_status,
-            confirm_time: json.confirm_time,
-            confirm_source_type: json.confirm_source_type,
-            roles: json.roles,
-            pending_roles: json.pending_roles,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct NewEmail<'a> {
-    email_address: &'a str,
-}
-
-#[derive(Deserialize)]
-struct PrivilegeJson {
-    privilege_id: Option<i64>,
-    privilege_name: String,
-}
 
 impl Guest for Connector {
     /// Lists the account's email addresses.
     ///
     /// `GET /v3/account/emails` —
     /// <https://developer.constantcontact.com/api_guide/account_get_emails.html>.
-    /// Scope `account_read`. Retry-safe: a read.
-    ///
-    /// Pitfalls: the API applies one filter at a time (hence a WIT `variant`), and the
-    /// answer is a bare JSON array with no paging.
+    /// Scope `account_read`. Retry-safe and read-only: a read.
     fn list_account_emails(input: ListAccountEmailsInput) -> Result<AccountEmails, ActivityError> {
+        // One filter at a time, hence a WIT `variant`; the API spells the values in
+        // capitals (`REPLY_TO`).
         let filter = input.filter.map(|filter| match filter {
-            AccountEmailFilter::ConfirmStatus(status) => {
-                ("confirm_status", confirm_status(status).to_string())
-            }
-            AccountEmailFilter::RoleCode(role) => ("role_code", role_code(role).to_string()),
+            AccountEmailFilter::ConfirmStatus(s) => ("confirm_status", upper(&s)),
+            AccountEmailFilter::RoleCode(role) => ("role_code", upper(&role)),
             AccountEmailFilter::EmailAddress(address) => ("email_address", address),
         });
-        let reply = http::get("/v3/account/emails", filter.as_slice())?;
-        let emails: Vec<EmailJson> = reply.json("a list of account emails")?;
+        let mut call = CC.get("/v3/account/emails");
+        if let Some((name, value)) = filter {
+            call = call.query(name, &value);
+        }
+        // A bare JSON array, no paging.
         Ok(AccountEmails {
-            emails: emails.into_iter().map(Into::into).collect(),
+            emails: call.json()?,
         })
     }
 
@@ -115,60 +77,29 @@ impl Guest for Connector {
     ///
     /// `POST /v3/account/emails` (201) —
     /// <https://developer.constantcontact.com/api_guide/account_post_emails.html>.
-    /// Scope `account_update`, and the user must be the account owner (else 403).
-    /// Not retry-safe: a second call answers 409 conflict, and each call mails a
-    /// confirmation link.
-    ///
-    /// Pitfalls: the address starts `UNCONFIRMED` and cannot send campaigns until
-    /// someone clicks the link.
+    /// Scope `account_update`. Not retry-safe: a repeat answers 409 and each call
+    /// mails a confirmation link. Not destructive: it only adds.
     fn add_account_email(input: AddAccountEmailInput) -> Result<AccountEmail, ActivityError> {
-        let reply = http::post(
-            "/v3/account/emails",
-            &NewEmail {
-                email_address: &input.email_address,
-            },
+        check(
+            &input,
+            &[max_len("email_address", 80), email("email_address")],
         )?;
-        let email: EmailJson = reply.json("the added account email")?;
-        Ok(email.into())
+        CC.post("/v3/account/emails").body(&input).json()
     }
 
     /// Lists the signed-in user's privileges (e.g. `campaign:send`).
     ///
-    /// `GET /v3/account/user/privileges` —
+    /// `GET /v3/account/user/privileges` (singular `user`) —
     /// <https://v3.developer.constantcontact.com/api_guide/account_get_privileges.html>.
     /// No scope and no privilege needed: it exists to explain 403 errors.
-    /// Retry-safe: a read.
-    ///
-    /// Pitfall: the path is `/account/user/privileges`, singular `user`.
+    /// Retry-safe and read-only: a read.
     fn list_user_privileges() -> Result<UserPrivileges, ActivityError> {
-        let reply = http::get("/v3/account/user/privileges", &[])?;
-        let privileges: Vec<PrivilegeJson> = reply.json("a list of user privileges")?;
-        let privileges = privileges
-            .into_iter()
-            .map(|p| UserPrivilege {
-                privilege_id: p.privilege_id,
-                privilege_name: p.privilege_name,
-            })
-            .collect();
+        let privileges = CC.get("/v3/account/user/privileges").json()?;
         Ok(UserPrivileges { privileges })
     }
 }
 
-/// The API's spelling of a confirmation status filter.
-fn confirm_status(status: ConfirmStatus) -> &'static str {
-    match status {
-        ConfirmStatus::Confirmed => "CONFIRMED",
-        ConfirmStatus::Unconfirmed => "UNCONFIRMED",
-    }
-}
-
-/// The API's spelling of a role filter.
-fn role_code(role: RoleCode) -> &'static str {
-    match role {
-        RoleCode::Contact => "CONTACT",
-        RoleCode::Billing => "BILLING",
-        RoleCode::ReplyTo => "REPLY_TO",
-        RoleCode::Journaling => "JOURNALING",
-        RoleCode::Other => "OTHER",
-    }
+/// An enum case as the API spells it: `reply-to` → `REPLY_TO`.
+fn upper<T: serde::Serialize>(case: &T) -> String {
+    case_name(case).to_ascii_uppercase()
 }

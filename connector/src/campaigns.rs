@@ -4,111 +4,135 @@
 //! `primary_email` holds the content, the sender and the recipients, and is what
 //! gets tested and scheduled. So most activities here first read the campaign to
 //! find its primary email activity ([`primary_activity_id`]), then act on that.
-//!
-//! The JSON shapes and their conversions live in [`json`].
 
-mod json;
+use connector_sdk::check::{check, date_time, email, items, max_len, range};
+use connector_sdk::json::{merge, remove, to_value};
+use connector_sdk::serde_json::{json, Value};
+use connector_sdk::{invalid_input, ActivityError, ActivityMeta};
 
-use serde_json::{Map, Value};
-
-use self::json::{
-    ActivityJson, CampaignJson, CampaignsJson, NewCampaign, Rename, Schedule, ScheduleJson,
-    TestSend,
-};
-use crate::connector::sdk::types::ActivityError;
 use crate::exports::constant_contact::connector::campaigns::{
     ActivityChanges, CampaignSchedule, CreateEmailCampaignInput, EmailCampaign,
-    EmailCampaignDetails, EmailCampaignsPage, GetEmailCampaignInput, Guest,
+    EmailCampaignActivity, EmailCampaignDetails, EmailCampaignsPage, GetEmailCampaignInput, Guest,
     ListEmailCampaignsInput, ScheduleEmailCampaignInput, SendTestEmailInput, TestEmailSent,
     UpdateEmailCampaignInput,
 };
-use crate::{http, ActivityMeta, Connector};
+use crate::{Connector, CC};
 
 /// This area's activities, as `describe` reports them.
 pub const ACTIVITIES: &[ActivityMeta] = &[
     ActivityMeta {
         name: "list-email-campaigns",
-        display_name: "List email campaigns",
         category: "Campaigns",
         description: "Lists email campaigns, one page at a time.",
         scopes: &["campaign_data"],
-        retry_safe: true,
+        pitfalls: &[
+            "Deleted (Removed) campaigns are listed too; the dates filter on updated_at.",
+            "List results carry no activities: use get-email-campaign for those.",
+        ],
+        ..ActivityMeta::READ
     },
     ActivityMeta {
         name: "get-email-campaign",
-        display_name: "Get email campaign",
         category: "Campaigns",
         description: "Gets a campaign with the content of its activities.",
         scopes: &["campaign_data"],
-        retry_safe: true,
+        pitfalls: &[
+            "One request per activity (usually three in all), each counting toward the rate limit.",
+            "Removed activities are left out of activities; the campaign still lists them.",
+        ],
+        ..ActivityMeta::READ
     },
     ActivityMeta {
         name: "create-email-campaign",
-        display_name: "Create email campaign",
         category: "Campaigns",
         description: "Creates a draft custom-code email campaign.",
         scopes: &["campaign_data"],
-        retry_safe: false,
+        pitfalls: &[
+            "from_email and reply_to_email must be CONFIRMED account emails.",
+            "html_content needs [[trackingImage]] in its body for reporting.",
+            "Names are unique (conflict otherwise); recipients are set later with update-email-campaign.",
+        ],
+        ..ActivityMeta::CREATE
     },
     ActivityMeta {
         name: "update-email-campaign",
-        display_name: "Update email campaign",
         category: "Campaigns",
         description:
             "Renames a campaign and/or edits its email: sender, subject, content, recipients.",
         scopes: &["campaign_data"],
-        retry_safe: true,
+        pitfalls: &[
+            "contact_list_ids replaces the recipients and drops a segment (lists or a segment, not both).",
+            "Only draft or sent emails can be edited; a Removed campaign cannot be renamed.",
+        ],
+        ..ActivityMeta::UPDATE
     },
     ActivityMeta {
         name: "schedule-email-campaign",
-        display_name: "Schedule email campaign",
         category: "Campaigns",
         description: "Schedules the campaign's email, or sends it now.",
         scopes: &["campaign_data"],
-        retry_safe: false,
+        pitfalls: &[
+            "now sends mail at once and cannot be undone.",
+            "Recipients must be set first; only draft, sent or failed emails can be scheduled.",
+            "Scheduling a sent campaign again mails only the contacts added since.",
+        ],
+        ..ActivityMeta::ACTION
     },
     ActivityMeta {
         name: "send-test-email",
-        display_name: "Send test email",
         category: "Campaigns",
         description: "Sends the campaign's email to up to five test addresses.",
         scopes: &["campaign_data"],
-        retry_safe: false,
+        pitfalls: &[
+            "At most 5 addresses a call and 50 test emails a day (then rate-limited).",
+            "Merge tags (contact and custom fields) are not filled in.",
+        ],
+        ..ActivityMeta::ACTION
     },
 ];
 
 /// Asks `GET /emails/activities/{id}` for the content; it is left out by default.
 const ACTIVITY_INCLUDES: &str = "html_content,physical_address_in_footer";
 
+/// What `EmailCampaignActivity` marks `readOnly`: never sent back on PUT.
+const READ_ONLY: &[&str] = &[
+    "campaign_activity_id",
+    "campaign_id",
+    "role",
+    "current_status",
+    "format_type",
+    "template_id",
+    "permalink_url",
+    "physical_address_in_footer.country_name",
+    "physical_address_in_footer.state_name",
+    "document_properties.letter_format",
+];
+
 impl Guest for Connector {
     /// Lists email campaigns, one page per call (without their activities).
     ///
-    /// `GET /v3/emails` — <https://developer.constantcontact.com/api_reference/index.html>.
-    /// Scope `campaign_data`. Retry-safe: a read.
-    ///
-    /// Pitfall: deleted (`Removed`) campaigns are listed too; the dates filter on `updated_at`.
+    /// `GET /v3/emails` — <https://developer.constantcontact.com/api_reference/index.html#!/Email_Campaigns/retrieveEmailCampaignsUsingGET>.
+    /// Scope `campaign_data`. Retry-safe and read-only: a read.
     fn list_email_campaigns(
         input: ListEmailCampaignsInput,
     ) -> Result<EmailCampaignsPage, ActivityError> {
-        let query = http::query([
-            ("limit", input.limit.map(|n| n.to_string())),
-            ("before_date", input.before_date),
-            ("after_date", input.after_date),
-        ]);
-        let reply = http::get_page("/v3/emails", &query, input.cursor.as_deref())?;
-        let page: CampaignsJson = reply.json("a page of email campaigns")?;
-        Ok(page.into())
+        let bounds = [
+            range("limit", 1, 500),
+            date_time("before_date"),
+            date_time("after_date"),
+        ];
+        check(&input, &bounds)?;
+        CC.get("/v3/emails")
+            .queries(&input, &["cursor"])
+            .cursor(input.cursor.as_deref())
+            .page()
     }
 
     /// Gets a campaign and the content of each of its activities.
     ///
-    /// `GET /v3/emails/{id}`, then `GET /v3/emails/activities/{activity_id}` per activity —
-    /// <https://developer.constantcontact.com/api_reference/index.html>.
-    /// Scope `campaign_data`. Retry-safe: reads only.
-    ///
-    /// Pitfalls: one request per activity (usually two), each counting toward the
-    /// rate limit. Activities the API no longer serves (removed ones answer 404) are
-    /// left out of `activities`; the campaign still lists them.
+    /// `GET /v3/emails/{campaign_id}`, then `GET /v3/emails/activities/{id}` per
+    /// activity — <https://developer.constantcontact.com/api_reference/index.html#!/Email_Campaigns/retrieveEmailCampaignUsingGET>.
+    /// Scope `campaign_data`. Retry-safe and read-only: reads only.
     fn get_email_campaign(
         input: GetEmailCampaignInput,
     ) -> Result<EmailCampaignDetails, ActivityError> {
@@ -117,45 +141,60 @@ impl Guest for Connector {
 
     /// Creates a draft email campaign with custom-code HTML content.
     ///
-    /// `POST /v3/emails` (200, not 201) —
-    /// <https://developer.constantcontact.com/api_guide/email_campaign_create.html>.
+    /// `POST /v3/emails` (200, not 201) — <https://developer.constantcontact.com/api_guide/email_campaign_create.html>.
     /// Scope `campaign_data`. Not retry-safe: a repeat answers 409 (names are unique).
-    ///
-    /// Pitfalls: `from-email` and `reply-to-email` must be CONFIRMED account emails;
-    /// `html-content` needs `[[trackingImage]]` in its body for reporting; recipients
-    /// are set later with `update-email-campaign` (`contact-list-ids`).
+    /// Not destructive: it only adds.
     fn create_email_campaign(
         input: CreateEmailCampaignInput,
     ) -> Result<EmailCampaign, ActivityError> {
-        let campaign: CampaignJson = http::post("/v3/emails", &NewCampaign::from(input))?
-            .json("the created email campaign")?;
-        Ok(campaign.into())
+        let bounds = [
+            max_len("name", 80),
+            max_len("from_name", 100),
+            max_len("from_email", 80),
+            max_len("reply_to_email", 80),
+            email("from_email"),
+            email("reply_to_email"),
+            max_len("preheader", 200),
+            max_len("html_content", 150_000),
+        ];
+        check(&input, &bounds)?;
+        let mut activity = to_value(&input)?;
+        remove(&mut activity, &["name"]);
+        // 5 = custom code, the only format the API creates; it takes one activity here.
+        activity["format_type"] = 5.into();
+        let body = json!({"name": input.name, "email_campaign_activities": [activity]});
+        CC.post("/v3/emails").body(&body).json()
     }
 
     /// Renames a campaign and/or changes its primary email; returns the result.
     ///
-    /// `PATCH /v3/emails/{id}` for the name; `GET` then `PUT /v3/emails/activities/{activity_id}`
-    /// for the email — <https://developer.constantcontact.com/api_guide/email_campaign_activity_update.html>.
+    /// `PATCH /v3/emails/{campaign_id}` for the name; `GET` then
+    /// `PUT /v3/emails/activities/{id}` for the email — <https://developer.constantcontact.com/api_guide/email_campaign_activity_update.html>.
     /// Scope `campaign_data`. Retry-safe: it writes the same values each time.
-    ///
-    /// Pitfalls: the activity PUT replaces the whole activity, so this sends back
-    /// everything it read with the changes laid over it; `contact-list-ids` replaces
-    /// the recipients (and drops segments: the API takes one or the other). Only
-    /// draft (or sent) activities can be edited; a `Removed` campaign cannot be renamed.
+    /// Destructive: the values it replaces are gone.
     fn update_email_campaign(
         input: UpdateEmailCampaignInput,
     ) -> Result<EmailCampaignDetails, ActivityError> {
         if input.name.is_none() && input.primary_email.is_none() {
-            return Err(http::invalid_input(
-                "give `name`, `primary-email` or both".into(),
-            ));
+            return Err(invalid_input("give `name`, `primary_email` or both"));
         }
-        let path = format!(
-            "/v3/emails/{}",
-            http::id("campaign-id", &input.campaign_id)?
-        );
-        if let Some(name) = input.name {
-            http::patch(&path, &Rename { name })?;
+        let bounds = [
+            max_len("name", 80),
+            max_len("primary_email.from_name", 100),
+            max_len("primary_email.from_email", 80),
+            max_len("primary_email.reply_to_email", 80),
+            email("primary_email.from_email"),
+            email("primary_email.reply_to_email"),
+            max_len("primary_email.preheader", 200),
+            max_len("primary_email.html_content", 150_000),
+        ];
+        check(&input, &bounds)?;
+        if let Some(name) = &input.name {
+            let rename = json!({ "name": name });
+            CC.patch("/v3/emails")
+                .id("campaign_id", &input.campaign_id)
+                .body(&rename)
+                .send()?;
         }
         if let Some(changes) = input.primary_email {
             edit_primary_email(&input.campaign_id, changes)?;
@@ -165,72 +204,55 @@ impl Guest for Connector {
 
     /// Schedules the campaign's primary email, or sends it now.
     ///
-    /// `POST /v3/emails/activities/{activity_id}/schedules` (201) —
-    /// <https://developer.constantcontact.com/api_guide/email_campaign_create_schedule.html>.
+    /// `POST /v3/emails/activities/{id}/schedules` (201) — <https://developer.constantcontact.com/api_guide/email_campaign_create_schedule.html>.
     /// Scope `campaign_data`. Not retry-safe: `now` sends mail, and a repeat on a sent
-    /// campaign re-sends to contacts added since.
-    ///
-    /// Pitfalls: recipients must be set first; only DRAFT, DONE or ERROR activities.
+    /// campaign mails contacts added since. Not destructive: unscheduling undoes it.
     fn schedule_email_campaign(
         input: ScheduleEmailCampaignInput,
     ) -> Result<CampaignSchedule, ActivityError> {
-        let activity_id = primary_activity_id(&input.campaign_id)?;
         // The API's word for "now" is the date "0".
-        let now = input.scheduled_date.trim().eq_ignore_ascii_case("now");
-        let body = Schedule {
-            scheduled_date: if now {
-                "0".into()
-            } else {
-                input.scheduled_date
-            },
+        let date = match input.scheduled_date.trim() {
+            now if now.eq_ignore_ascii_case("now") => "0",
+            _ => check(&input, &[date_time("scheduled_date")]).map(|()| &*input.scheduled_date)?,
         };
-        let reply = http::post(
-            &format!("{}/schedules", activity_path(&activity_id)?),
-            &body,
-        )?;
+        let id = primary_activity_id(&input.campaign_id)?;
+        let schedules: Value = CC
+            .post("/v3/emails/activities")
+            .id("campaign_activity_id", &id)
+            .path("/schedules")
+            .body(&json!({ "scheduled_date": date }))
+            .json()?;
         // `[{"scheduled_date": …}]` for a future date, `[]` when sent now.
-        let schedules: Vec<ScheduleJson> = reply.json("a list of schedules")?;
-        let scheduled_date = schedules.into_iter().next().and_then(|s| s.scheduled_date);
+        let scheduled_date = schedules[0]["scheduled_date"].as_str().map(Into::into);
         Ok(CampaignSchedule {
-            campaign_activity_id: activity_id,
+            campaign_activity_id: id,
             scheduled_date,
         })
     }
 
     /// Sends the campaign's primary email to one to five test addresses.
     ///
-    /// `POST /v3/emails/activities/{activity_id}/tests` (204) —
-    /// <https://v3.developer.constantcontact.com/api_guide/email_campaign_activity_test_send.html>.
-    /// Scope `campaign_data`. Not retry-safe: each call sends mail.
-    ///
-    /// Pitfalls: at most 5 addresses a call and 50 test emails a day (then 429);
-    /// merge tags are not filled in.
+    /// `POST /v3/emails/activities/{id}/tests` (204) — <https://v3.developer.constantcontact.com/api_guide/email_campaign_activity_test_send.html>.
+    /// Scope `campaign_data`. Not retry-safe: each call sends mail. Not destructive.
     fn send_test_email(input: SendTestEmailInput) -> Result<TestEmailSent, ActivityError> {
-        let count = input.email_addresses.len();
-        // Checked here so a bad call costs no request from the daily quota.
-        if !(1..=5).contains(&count) || input.email_addresses.iter().any(|a| !a.contains('@')) {
-            return Err(http::invalid_input(format!(
-                "`email-addresses` needs 1 to 5 addresses, got {count}"
-            )));
-        }
+        // Checked here so a bad call costs nothing from the daily quota of 50.
+        check(
+            &input,
+            &[items("email_addresses", 1, 5), email("email_addresses")],
+        )?;
         let activity_id = primary_activity_id(&input.campaign_id)?;
-        let body = TestSend {
-            email_addresses: input.email_addresses,
-            personal_message: input.personal_message,
-        };
-        http::post(&format!("{}/tests", activity_path(&activity_id)?), &body)?;
+        let mut body = to_value(&input)?;
+        remove(&mut body, &["campaign_id"]);
+        CC.post("/v3/emails/activities")
+            .id("campaign_activity_id", &activity_id)
+            .path("/tests")
+            .body(&body)
+            .send()?;
         Ok(TestEmailSent {
             campaign_activity_id: activity_id,
-            recipients: count as u32,
+            recipients: input.email_addresses.len() as u32,
         })
     }
-}
-
-fn activity_path(activity_id: &str) -> Result<String, ActivityError> {
-    Ok(format!(
-        "/v3/emails/activities/{}",
-        http::id("campaign-activity-id", activity_id)?
-    ))
 }
 
 /// Reads a campaign and the content of its activities.
@@ -238,27 +260,26 @@ fn campaign_details(campaign_id: &str) -> Result<EmailCampaignDetails, ActivityE
     let campaign = get_campaign(campaign_id)?;
     let mut activities = Vec::new();
     for reference in &campaign.campaign_activities {
-        let path = activity_path(&reference.campaign_activity_id)?;
-        match http::get(&path, &[("include", ACTIVITY_INCLUDES.into())]) {
-            Ok(reply) => activities.push(
-                reply
-                    .json::<ActivityJson>("an email campaign activity")?
-                    .into(),
-            ),
+        let read = CC
+            .get("/v3/emails/activities")
+            .id("campaign_activity_id", &reference.campaign_activity_id)
+            .query("include", ACTIVITY_INCLUDES)
+            .json::<EmailCampaignActivity>();
+        match read {
+            Ok(activity) => activities.push(activity),
             // The API cannot serve REMOVED activities: list the rest rather than fail.
             Err(ActivityError::NotFound(_)) => continue,
             Err(e) => return Err(e),
         }
     }
     Ok(EmailCampaignDetails {
-        campaign: campaign.into(),
+        campaign,
         activities,
     })
 }
 
-fn get_campaign(campaign_id: &str) -> Result<CampaignJson, ActivityError> {
-    let path = format!("/v3/emails/{}", http::id("campaign-id", campaign_id)?);
-    http::get(&path, &[])?.json("an email campaign")
+fn get_campaign(campaign_id: &str) -> Result<EmailCampaign, ActivityError> {
+    CC.get("/v3/emails").id("campaign_id", campaign_id).json()
 }
 
 /// The id of the campaign's `primary_email` activity: the one to edit, test and schedule.
@@ -276,67 +297,25 @@ fn primary_activity_id(campaign_id: &str) -> Result<String, ActivityError> {
 }
 
 /// Reads the primary email activity, lays the changes over it and PUTs it back.
+///
+/// Working on the JSON as read keeps fields this connector does not model
+/// (`document_properties`, …), which the PUT would otherwise erase; the fields the
+/// spec marks read-only are taken out first.
 fn edit_primary_email(campaign_id: &str, changes: ActivityChanges) -> Result<(), ActivityError> {
-    let path = activity_path(&primary_activity_id(campaign_id)?)?;
-    let reply = http::get(&path, &[("include", ACTIVITY_INCLUDES.into())])?;
-    let mut activity: Map<String, Value> = reply.json("an email campaign activity")?;
-    merge(&mut activity, changes);
-    http::put(&path, &activity)?;
+    let id = primary_activity_id(campaign_id)?;
+    let mut body: Value = CC
+        .get("/v3/emails/activities")
+        .id("campaign_activity_id", &id)
+        .query("include", ACTIVITY_INCLUDES)
+        .json()?;
+    remove(&mut body, READ_ONLY);
+    if changes.contact_list_ids.is_some() {
+        remove(&mut body, &["segment_ids"]); // lists or a segment, never both
+    }
+    merge(&mut body, to_value(&changes)?);
+    CC.put("/v3/emails/activities")
+        .id("campaign_activity_id", &id)
+        .body(&body)
+        .send()?;
     Ok(())
-}
-
-/// Lays the caller's changes over the activity as read. Working on the raw JSON
-/// keeps fields this connector does not model (`document_properties`, …), which
-/// the PUT would otherwise erase.
-fn merge(activity: &mut Map<String, Value>, changes: ActivityChanges) {
-    let fields = [
-        ("from_name", changes.from_name),
-        ("from_email", changes.from_email),
-        ("reply_to_email", changes.reply_to_email),
-        ("subject", changes.subject),
-        ("preheader", changes.preheader),
-        ("html_content", changes.html_content),
-    ];
-    for (key, value) in fields {
-        if let Some(value) = value {
-            activity.insert(key.into(), value.into());
-        }
-    }
-    if let Some(list_ids) = changes.contact_list_ids {
-        activity.remove("segment_ids"); // lists or segments, never both
-        activity.insert("contact_list_ids".into(), list_ids.into());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn merge_changes_only_the_given_fields_and_swaps_segments_for_lists() {
-        let Value::Object(mut activity) = json!({
-            "campaign_activity_id": "a1", "role": "primary_email", "from_name": "Acme", "subject": "Old",
-            "html_content": "<html/>", "segment_ids": [3], "document_properties": {"style_content": "x"}
-        }) else {
-            unreachable!()
-        };
-        let changes = ActivityChanges {
-            from_name: None,
-            from_email: None,
-            reply_to_email: None,
-            subject: Some("New".into()),
-            preheader: None,
-            html_content: None,
-            contact_list_ids: Some(vec!["l1".into()]),
-        };
-        merge(&mut activity, changes);
-        assert_eq!(
-            Value::Object(activity),
-            json!({
-                "campaign_activity_id": "a1", "role": "primary_email", "from_name": "Acme", "subject": "New",
-                "html_content": "<html/>", "contact_list_ids": ["l1"], "document_properties": {"style_content": "x"}
-            })
-        );
-    }
 }

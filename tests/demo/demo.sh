@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-HOST=target/debug/connector-host
-SANDBOX=target/debug/cc-sandbox
+# Cargo's output directory, as the Makefile and the tests find it.
+TARGET=$(realpath "${CARGO_TARGET_DIR:-target}")
+HOST=$TARGET/debug/connector-host
+SANDBOX=$TARGET/debug/cc-sandbox
 WORK=.demo
 mkdir -p "$WORK"
 
@@ -45,7 +47,7 @@ echo "OpenBao at $VAULT_ADDR; the app's credentials at secret/connectors/cc-app"
 cat >"$WORK/connection.toml" <<TOML
 # Written by tests/demo/demo.sh: the connector, where its secrets live, and
 # the sandbox standing in for https://api.cc.email. No secret is in this file.
-connector = "../target/wasm32-wasip2/component/cc_connector.wasm"
+connector = "$TARGET/wasm32-wasip2/component/cc_connector.wasm"
 
 [fields]
 client_id = { asset = "cc-app", key = "client_id" }

@@ -2,8 +2,9 @@
 //! real `connector-host` CLI, and check that no canary secret ever shows up.
 //!
 //! Everything here starts real processes and talks over loopback; nothing is
-//! mocked. Binaries come from `target/debug` and components from
-//! `target/wasm32-wasip2/component` (`make test` builds both first).
+//! mocked. Binaries come from `debug/` and components from
+//! `wasm32-wasip2/component/` in Cargo's output directory, `target/` or
+//! `$CARGO_TARGET_DIR` (`make test` builds both first).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use serde_json::Value;
 
 pub mod browser;
 pub mod openbao;
+pub mod recorder;
 pub mod signin;
 
 /// Secret values planted in connections; no output may ever contain them.
@@ -50,10 +52,21 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// Cargo's output directory (`target/`, or `$CARGO_TARGET_DIR`): where this
+/// test binary was built, `<dir>/debug/deps/`, so it is right however Cargo was
+/// told.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.ancestors()
+        .nth(3)
+        .expect("the test binary lives in <target>/debug/deps/")
+        .to_owned()
+}
+
 /// A built component, e.g. `cc_connector`.
 pub fn component(name: &str) -> PathBuf {
-    let path = root()
-        .join("target/wasm32-wasip2/component")
+    let path = target_dir()
+        .join("wasm32-wasip2/component")
         .join(format!("{name}.wasm"));
     assert!(
         path.exists(),
@@ -254,7 +267,7 @@ fn host_command(args: &[&str], env: &[(&str, &str)]) -> Command {
         .args(args)
         .env(
             "CONNECTOR_HOST_CACHE_DIR",
-            root().join("target/test-artifact-cache"),
+            target_dir().join("test-artifact-cache"),
         )
         // Every test runs at trace level, so every canary check also proves
         // that no secret reaches the log at any level (issue 7). Only the
