@@ -42,7 +42,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::egress::Origin;
-use crate::invoke::Limits;
+use crate::invoke::{Limits, RateLimit};
 use crate::redact;
 use crate::secrets::vault::{RawVaultConfig, VaultConfig, VaultStore};
 use crate::secrets::{AssetKind, AssetRef, CredentialStore, FieldSource, RawSource, Resolver};
@@ -75,6 +75,9 @@ pub struct Connection {
     pub token_origins: Option<Vec<Origin>>,
     /// Per-call limits.
     pub limits: Limits,
+    /// `[limits] rate_limits`: the API's limits per token, instead of those
+    /// the connector declares (e.g. `[{ requests = 4, seconds = 1 }]`).
+    pub rate_limits: Option<Vec<RateLimit>>,
 }
 
 /// Why a connection file could not be used.
@@ -229,6 +232,7 @@ struct RawLimits {
     max_table_elements: Option<usize>,
     max_resources: Option<usize>,
     max_header_kib: Option<usize>,
+    rate_limits: Option<Vec<RateLimit>>,
 }
 
 impl Connection {
@@ -311,6 +315,7 @@ impl Connection {
                         .collect::<Result<Vec<_>, _>>()
                 })
                 .transpose()?,
+            rate_limits: raw.limits.rate_limits.clone(),
             limits: raw
                 .limits
                 .into_limits()

@@ -18,6 +18,8 @@
 //!   undeclared origins, apply overrides, inject the bearer token, cap bodies.
 //! - [`invoke`]: the engine, the loaded connector, one store per call with its
 //!   deadline and memory cap, and JSON ⇄ WIT value conversion from reflected types.
+//! - [`session`]: an opened connection and the one call pipeline over all of
+//!   the above ([`Session::call`]), which every front end uses.
 //!
 //! Nothing reaches back up this list. Beside it, [`redact`] makes text safe
 //! to show (guest and server text escaped, URLs and parser messages cut,
@@ -31,7 +33,9 @@ pub mod logging;
 pub mod oauth;
 pub mod redact;
 pub mod secrets;
+pub mod session;
 
 pub use connection::{Connection, ConnectionError};
 pub use egress::{EgressPolicy, Origin};
 pub use invoke::{CallOptions, Connector, ConnectorInfo, InvokeError, Limits, Runtime};
+pub use session::{ErrorClass, Session, SessionError};

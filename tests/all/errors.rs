@@ -28,7 +28,7 @@ fn unknown_token_is_unauthorized_with_a_hint() {
     let connection =
         ConnectionFile::constant_contact_with(&sandbox, "canary-client-secret-9d42aa", "");
     let out = run(&connection, "list-contact-lists", &json!({}));
-    out.fails_with(1, &["unauthorized", "HTTP 401", "hint:"]);
+    out.fails_with(7, &["unauthorized", "HTTP 401", "hint:"]);
 }
 
 #[test]
@@ -36,7 +36,7 @@ fn missing_scope_is_forbidden() {
     let sandbox = Sandbox::start_with(&["--no-rate-limit", "--token", "reader-token=account_read"]);
     let connection = ConnectionFile::constant_contact_with(&sandbox, "reader-token", "");
     run(&connection, "create-contact-list", &json!({"name": "x"}))
-        .fails_with(1, &["forbidden", "HTTP 403", "contact_data"]);
+        .fails_with(7, &["forbidden", "HTTP 403", "contact_data"]);
     // The same token may still do what its scope allows.
     assert!(run(&connection, "list-account-emails", &json!({})).ok()["emails"].is_array());
 }

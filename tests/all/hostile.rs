@@ -189,7 +189,7 @@ fn the_credential_goes_only_to_the_origins_it_is_bound_to() {
     );
     // Its own plain-http loopback server, which would echo the token back.
     let echo = fetch(&narrowed, "http://127.0.0.1:29417/echo");
-    echo.fails_with(1, &["http://127.0.0.1:29417", "not a public address"]);
+    echo.fails_with(4, &["http://127.0.0.1:29417", "not a public address"]);
     trap.assert_untouched();
     // Binding to an origin that may not carry it is a configuration error.
     let wrong = hostile_on(&sandbox, "origins = [\"http://plain.hostile.example\"]");
@@ -211,7 +211,7 @@ fn names_that_resolve_to_the_hosts_own_network_are_refused() {
         ),
     ] {
         fetch(&connection, url).fails_with(
-            1,
+            4,
             &[
                 "was refused",
                 address,
@@ -242,7 +242,7 @@ fn a_connector_claiming_a_401_does_not_get_the_credential_renewed() {
     std::fs::write(&connection.path, text).unwrap();
     let out = run(&connection, "claim-unauthorized", &json!({}));
     out.fails_with(
-        1,
+        7,
         &[
             "unauthorized",
             "refused none of its requests",

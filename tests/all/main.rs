@@ -11,3 +11,4 @@ mod limits;
 mod oauth;
 mod pagination;
 mod secrets;
+mod session;

@@ -32,9 +32,9 @@ pub struct Connect {
 impl Connect {
     /// Runs the flow and stores the tokens.
     pub async fn execute(self) -> anyhow::Result<()> {
-        let opened = super::open(&self.connection).await?;
-        let (connection, connector) = (&opened.connection, &opened.connector);
-        let Some(manager) = &opened.tokens else {
+        let session = super::open(&self.connection).await?;
+        let (connection, connector) = (session.connection(), session.connector());
+        let Some(manager) = session.tokens() else {
             anyhow::bail!(
                 "connection {} has no [oauth] table; add one to connect with OAuth2",
                 connection.path.display()

@@ -1,9 +1,8 @@
 //! Exit codes, one per kind of failure, so scripts can branch on them.
 
-use connector_host::egress::EgressEvent;
 use connector_host::oauth::OAuthError;
 use connector_host::secrets::SecretError;
-use connector_host::{ConnectionError, InvokeError};
+use connector_host::{ConnectionError, ErrorClass, InvokeError, SessionError};
 
 /// The activity ran and the API (or the connector) reported an error.
 pub const ACTIVITY: u8 = 1;
@@ -23,57 +22,49 @@ pub const AUTH: u8 = 7;
 pub const INTERNAL: u8 = 70;
 
 /// Shown at the end of `--help`.
-pub const HELP: &str = "Exit codes: 0 success, 1 the activity failed, 2 bad usage or input, \
-3 connection or connector file unusable, 4 connector broken or crashed, 5 a per-call limit hit (deadline, memory, output, requests), \
-6 a secret could not be resolved, 7 the connection must be (re)connected or lacks a scope.";
+pub const HELP: &str = "Exit codes: 0 success, 1 the API said no, 2 bad usage or input, \
+3 connection or connector file unusable, 4 connector broken, crashed or refused egress, \
+5 a per-call limit hit (deadline, memory, output, requests), 6 a secret could not be resolved, \
+7 the connection must be (re)connected or lacks a scope (an API 401 or 403 too).";
+
+/// The exit code for an error's class (the same classes `serve` and MCP map).
+pub fn of_class(class: ErrorClass) -> u8 {
+    match class {
+        ErrorClass::InvalidInput => USAGE,
+        ErrorClass::NeedsConnect | ErrorClass::MissingScope => AUTH,
+        ErrorClass::SecretUnresolvable => SECRET,
+        ErrorClass::ApiRefused => ACTIVITY,
+        ErrorClass::LimitHit => LIMIT,
+        ErrorClass::ConnectorBroken => CONNECTOR,
+        ErrorClass::Configuration => CONFIG,
+        _ => INTERNAL,
+    }
+}
 
 /// The exit code for an error chain.
 pub fn code(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
-        if let Some(e) = cause.downcast_ref::<InvokeError>() {
-            return match e {
-                // A guest's error caused by a per-call request limit is the limit's.
-                InvokeError::Activity { events, .. }
-                    if events.iter().any(|e| {
-                        matches!(
-                            e,
-                            EgressEvent::TooManyRequests { .. }
-                                | EgressEvent::TooManyConcurrent { .. }
-                        )
-                    }) =>
-                {
-                    LIMIT
-                }
-                InvokeError::Activity { .. } => ACTIVITY,
-                InvokeError::Input { .. } | InvokeError::UnknownActivity { .. } => USAGE,
-                InvokeError::Deadline { .. }
-                | InvokeError::Memory { .. }
-                | InvokeError::Limit { .. } => LIMIT,
-                InvokeError::Binding(_) => CONFIG,
-                InvokeError::Engine(_) => INTERNAL,
-                _ => CONNECTOR,
-            };
-        }
-        if let Some(e) = cause.downcast_ref::<OAuthError>() {
-            return match e {
-                OAuthError::Store { .. } => SECRET,
-                OAuthError::Config(_)
-                | OAuthError::Endpoint { .. }
-                | OAuthError::EndpointChanged { .. } => CONFIG,
-                _ => AUTH,
-            };
-        }
-        if cause.downcast_ref::<SecretError>().is_some() {
-            return SECRET;
+        if let Some(e) = cause.downcast_ref::<SessionError>() {
+            return of_class(e.class());
         }
         if let Some(e) = cause.downcast_ref::<Failed>() {
             return e.code;
         }
-        if cause.downcast_ref::<ConnectionError>().is_some() {
-            return CONFIG;
-        }
         if cause.downcast_ref::<InputSourceError>().is_some() {
             return USAGE;
+        }
+        // Errors met outside a session (`describe`, `check`, `connect`).
+        if let Some(e) = cause.downcast_ref::<InvokeError>() {
+            return of_class(ErrorClass::of_invoke(e));
+        }
+        if let Some(e) = cause.downcast_ref::<OAuthError>() {
+            return of_class(ErrorClass::of_oauth(e));
+        }
+        if cause.downcast_ref::<SecretError>().is_some() {
+            return SECRET;
+        }
+        if cause.downcast_ref::<ConnectionError>().is_some() {
+            return CONFIG;
         }
     }
     INTERNAL

@@ -4,7 +4,6 @@ pub mod check;
 pub mod connect;
 pub mod describe;
 pub mod exit;
-pub mod oauth_setup;
 pub mod run;
 pub mod status;
 
@@ -68,30 +67,9 @@ pub async fn load_connector(
         .with_context(|| format!("loading {}", path.display()))
 }
 
-/// A connection opened for a command: the file, its connector, its secret
-/// resolver and, for OAuth connections, its token manager.
-pub struct Opened {
-    /// The parsed connection file.
-    pub connection: connector_host::Connection,
-    /// The loaded connector.
-    pub connector: connector_host::Connector,
-    /// Resolves the connection's fields.
-    pub resolver: connector_host::secrets::Resolver,
-    /// Present when the connection has an `[oauth]` table.
-    pub tokens: Option<connector_host::oauth::TokenManager>,
-}
-
-/// Loads the connection file at `path`, its (pinned) connector, and its token manager.
-pub async fn open(path: &std::path::Path) -> anyhow::Result<Opened> {
-    let connection = connector_host::Connection::load(path)?;
-    let bytes = connection.read_connector()?;
-    let connector = load_connector(&connection.connector, &bytes, &connection.limits).await?;
-    let resolver = connection.resolver();
-    let tokens = oauth_setup::token_manager(&connection, &connector, &resolver).await?;
-    Ok(Opened {
-        connection,
-        connector,
-        resolver,
-        tokens,
-    })
+/// Opens the connection file at `path`: its (pinned) connector, its
+/// resolver and its credentials (the token manager for OAuth connections).
+pub async fn open(path: &std::path::Path) -> anyhow::Result<connector_host::Session> {
+    let runtime = connector_host::Runtime::new()?;
+    Ok(connector_host::Session::open(&runtime, path).await?)
 }

@@ -1,22 +1,17 @@
-//! `connector-host run`: run one activity of a connection and print the result.
+//! `connector-host run`: run an activity of a connection and print the
+//! result. A thin adapter over [`Session::call`]: it reads the input, runs
+//! one call, one call per line (`--batch`, in input order, `--concurrency`
+//! at once) or one call per page (`--all-pages`), and prints.
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Args;
-use connector_host::egress::{Credential, EgressEvent};
-use connector_host::invoke::error_case;
-use connector_host::secrets::FieldSource;
-use connector_host::{CallOptions, InvokeError};
-use secrecy::SecretString;
+use connector_host::Session;
+use futures::StreamExt;
 use serde_json::{json, Value};
 
 use super::exit::{Failed, InputSourceError};
-use super::Opened;
-
-/// How often a retry-safe activity is retried when the API rate-limits it.
-const RATE_LIMIT_RETRIES: u32 = 3;
 
 /// Run an activity and print its result as JSON on stdout.
 #[derive(Args)]
@@ -24,7 +19,7 @@ const RATE_LIMIT_RETRIES: u32 = 3;
   connector-host run cc.toml create-contact-list --input '{\"name\": \"VIP\"}'
   connector-host run cc.toml get-contact --input @contact.json
   connector-host run cc.toml list-contacts --input '{\"limit\": 100}' --all-pages > contacts.ndjson
-  connector-host run cc.toml create-contact --batch --input @new-contacts.ndjson > results.ndjson")]
+  connector-host run cc.toml create-contact --batch --concurrency 4 --input @new-contacts.ndjson > results.ndjson")]
 pub struct Run {
     /// The connection file.
     connection: PathBuf,
@@ -36,236 +31,176 @@ pub struct Run {
     /// Follow `next_cursor` through every page; print each record as one JSON line.
     #[arg(long, conflicts_with = "batch")]
     all_pages: bool,
-    /// One call per input line (NDJSON); print one `{"ok": …}` or `{"error": …}` line each.
-    /// Secrets are read once and reused while their store's cache TTL lasts.
+    /// One call per input line (NDJSON); print one `{"ok": …}` or `{"error": …}` line each,
+    /// in input order. Secrets are read once and reused while their store's cache TTL lasts.
     #[arg(long)]
     batch: bool,
+    /// With --batch: calls in flight at once (the connection's rate limit still holds).
+    #[arg(long, default_value_t = 1, requires = "batch", value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: u16,
 }
 
 impl Run {
-    /// Loads the connection and connector, runs, prints.
+    /// Opens the connection, runs, prints.
     pub async fn execute(self) -> anyhow::Result<()> {
-        let opened = super::open(&self.connection).await?;
-        let call = Call {
-            opened: &opened,
-            activity: &self.activity,
-        };
+        let session = super::open(&self.connection).await?;
         if self.batch {
-            return call.batch(&self.input).await;
+            return batch(
+                &session,
+                &self.activity,
+                &self.input,
+                self.concurrency.into(),
+            )
+            .await;
         }
         let input = read_input(&self.input)?;
         if self.all_pages {
-            call.all_pages(input).await
-        } else {
-            let output = call.once(&input).await?;
-            super::print_stdout(&(serde_json::to_string_pretty(&output)? + "\n"))
+            return all_pages(&session, &self.activity, input).await;
         }
+        let output = session.call(&self.activity, &input).await?;
+        super::print_stdout(&(serde_json::to_string_pretty(&output)? + "\n"))
     }
 }
 
-struct Call<'a> {
-    opened: &'a Opened,
-    activity: &'a str,
-}
-
-impl Call<'_> {
-    /// The bearer token: from the OAuth token manager (refreshed when due,
-    /// scopes checked before anything runs) or the static `access_token`.
-    async fn bearer(
-        &self,
-        rejected: Option<&SecretString>,
-    ) -> anyhow::Result<Option<SecretString>> {
-        if let Some(tokens) = &self.opened.tokens {
-            let record = tokens.fresh(rejected).await?;
-            let required = self
-                .opened
-                .connector
-                .info()
-                .activities
-                .iter()
-                .find(|a| a.name == self.activity);
-            let required = required
-                .map(|a| a.required_scopes.as_slice())
-                .unwrap_or_default();
-            tokens.check_scopes(&record, self.activity, required)?;
-            return Ok(Some(record.access_token));
-        }
-        match &self.opened.connection.access_token {
-            Some(source) => Ok(Some(
-                self.opened.resolver.resolve("access_token", source).await?,
-            )),
-            None => Ok(None),
-        }
-    }
-
-    /// One call. A token from a store that the API refuses is read again and
-    /// the call retried once (it may have been rotated); a retry-safe
-    /// activity is retried after a rate limit, with backoff.
-    async fn once(&self, input: &Value) -> anyhow::Result<Value> {
-        let retry_safe = self
-            .opened
-            .connector
-            .info()
-            .activities
-            .iter()
-            .any(|a| a.name == self.activity && a.retry_safe);
-        let (mut refetched, mut attempt, mut rejected) = (false, 0, None);
-        loop {
-            let bearer = self.bearer(rejected.as_ref()).await?;
-            let options = CallOptions {
-                limits: self.opened.connection.limits.clone(),
-                overrides: self.opened.connection.endpoints.clone(),
-                credential: bearer.as_ref().map(Credential::bearer),
-                token_origins: self.opened.connection.token_origins.clone(),
-                rate: None,
-            };
-            match self
-                .opened
-                .connector
-                .call(self.activity, input, &options)
-                .await
-            {
-                // Only a 401 the host itself saw on a credentialed request
-                // renews the token: a guest that merely claims `unauthorized`
-                // must not make the host spend refresh tokens.
-                Err(InvokeError::Activity { error, events, .. })
-                    if error_case(&error) == Some("unauthorized")
-                        && events
-                            .iter()
-                            .any(|e| matches!(e, EgressEvent::CredentialRefused { .. }))
-                        && !refetched
-                        && self.token_renewable() =>
-                {
-                    tracing::info!(
-                        "the API refused the access token; renewing it and retrying once"
-                    );
-                    refetched = true;
-                    match &self.opened.connection.access_token {
-                        Some(source) if self.opened.tokens.is_none() => {
-                            self.opened.resolver.forget(source).await
-                        }
-                        _ => rejected = bearer,
-                    }
-                }
-                Err(InvokeError::Activity { error, .. })
-                    if retry_safe
-                        && attempt < RATE_LIMIT_RETRIES
-                        && error_case(&error) == Some("rate_limited") =>
-                {
-                    attempt += 1;
-                    tracing::info!(attempt, "rate limited; retrying");
-                    tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
-                }
-                other => return Ok(other?),
+/// One call per NDJSON line, read as it arrives, `concurrency` at a time;
+/// one result line each, in input order.
+async fn batch(
+    session: &Session,
+    activity: &str,
+    source: &str,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let lines = input_lines(source)?;
+    let calls = futures::stream::unfold(lines, |mut lines| async move {
+        let line = lines.recv().await?;
+        Some((line, lines))
+    })
+    .enumerate()
+    .map(|(number, line)| async move {
+        let outcome = match line {
+            Ok(line) => match serde_json::from_str::<Value>(&line) {
+                Ok(input) => session
+                    .call(activity, &input)
+                    .await
+                    .map_err(anyhow::Error::from),
+                Err(e) => Err(InputSourceError(format!(
+                    "line {} is not valid JSON: {e}",
+                    number + 1
+                ))
+                .into()),
+            },
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(value) => (json!({ "ok": value }), None),
+            Err(error) => {
+                let code = super::exit::code(&error);
+                let message = format!("{error:#}");
+                (
+                    json!({ "error": { "message": message, "exit_code": code } }),
+                    Some(code),
+                )
             }
         }
+    })
+    .buffered(concurrency);
+    futures::pin_mut!(calls);
+    let (mut total, mut failures, mut code) = (0, 0, 0);
+    while let Some((record, failed)) = calls.next().await {
+        total += 1;
+        if let Some(c) = failed {
+            (failures, code) = (failures + 1, c);
+        }
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{record}")?;
+        stdout.flush()?;
     }
-
-    /// Whether a refused token can be replaced: refreshed (OAuth) or read again (store).
-    fn token_renewable(&self) -> bool {
-        self.opened.tokens.is_some()
-            || matches!(
-                self.opened.connection.access_token,
-                Some(FieldSource::Asset(_))
-            )
+    if failures > 0 {
+        return Err(Failed {
+            message: format!("{failures} of {total} calls failed (see the error lines)"),
+            code,
+        }
+        .into());
     }
+    Ok(())
+}
 
-    /// One call per NDJSON line, read as it arrives; one result line each.
-    async fn batch(&self, source: &str) -> anyhow::Result<()> {
-        let lines: Box<dyn Iterator<Item = std::io::Result<String>>> = match source {
-            "-" => Box::new(std::io::stdin().lock().lines()),
-            s => Box::new(
-                read_text(s)?
-                    .lines()
-                    .map(|l| Ok(l.to_owned()))
-                    .collect::<Vec<_>>()
-                    .into_iter(),
-            ),
-        };
-        let (mut calls, mut failures, mut code) = (0, 0, 0);
+/// The non-empty input lines, read on a thread of their own as they arrive
+/// (stdin may be a pipe that another program fills slowly).
+fn input_lines(
+    source: &str,
+) -> anyhow::Result<tokio::sync::mpsc::Receiver<anyhow::Result<String>>> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(64);
+    let lines: Box<dyn Iterator<Item = std::io::Result<String>> + Send> = match source {
+        "-" => Box::new(std::io::BufReader::new(std::io::stdin()).lines()),
+        s => Box::new(
+            read_text(s)?
+                .lines()
+                .map(|l| Ok(l.to_owned()))
+                .collect::<Vec<_>>()
+                .into_iter(),
+        ),
+    };
+    std::thread::spawn(move || {
         for line in lines {
-            let line = line.map_err(|e| InputSourceError(format!("cannot read input: {e}")))?;
-            if line.trim().is_empty() {
+            let line = line.map_err(|e| InputSourceError(format!("cannot read input: {e}")).into());
+            if line.as_ref().is_ok_and(|l: &String| l.trim().is_empty()) {
                 continue;
             }
-            calls += 1;
-            let outcome = match serde_json::from_str::<Value>(&line) {
-                Ok(input) => self.once(&input).await,
-                Err(e) => {
-                    Err(InputSourceError(format!("line {calls} is not valid JSON: {e}")).into())
-                }
-            };
-            let record = match outcome {
-                Ok(value) => json!({ "ok": value }),
-                Err(error) => {
-                    (failures, code) = (failures + 1, super::exit::code(&error));
-                    json!({ "error": { "message": format!("{error:#}"), "exit_code": code } })
-                }
-            };
-            let mut stdout = std::io::stdout().lock();
-            writeln!(stdout, "{record}")?;
-            stdout.flush()?;
-        }
-        if failures > 0 {
-            return Err(Failed {
-                message: format!("{failures} of {calls} calls failed (see the error lines)"),
-                code,
+            if sender.blocking_send(line).is_err() {
+                return;
             }
-            .into());
         }
-        Ok(())
-    }
+    });
+    Ok(receiver)
+}
 
-    /// Pagination by convention: the input has `cursor`, the output has
-    /// `next_cursor` and one array of records.
-    async fn all_pages(&self, mut input: Value) -> anyhow::Result<()> {
-        let schema = self
-            .opened
-            .connector
-            .input_schema(self.activity)
-            .unwrap_or_default();
-        if schema.pointer("/properties/cursor").is_none() || !input.is_object() {
-            anyhow::bail!(InputSourceError(format!(
-                "--all-pages needs an activity whose input has a `cursor` field; {:?} has none",
-                self.activity
-            )));
-        }
-        let progress = std::io::stderr().is_terminal();
-        let mut stdout = std::io::stdout().lock();
-        let (mut pages, mut records) = (0, 0);
-        loop {
-            let page = self.once(&input).await?;
-            let items = page_records(&page).map_err(|e| {
-                anyhow::anyhow!("activity {:?} does not return a page: {e}", self.activity)
-            })?;
-            for item in items {
-                if let Err(e) = writeln!(stdout, "{item}") {
-                    // A closed pipe (`| head`) means the reader has had enough.
-                    return if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        Ok(())
-                    } else {
-                        Err(e.into())
-                    };
-                }
-            }
-            (pages, records) = (pages + 1, records + items.len());
-            if progress {
-                eprint!("\rpage {pages}, {records} records");
-            }
-            match page.get("next_cursor") {
-                Some(Value::String(next)) => input["cursor"] = Value::String(next.clone()),
-                _ => break,
-            }
-        }
-        if progress {
-            eprintln!();
-        }
-        Ok(())
+/// Pagination by convention: the input has `cursor`, the output has
+/// `next_cursor` and one array of records.
+async fn all_pages(session: &Session, activity: &str, mut input: Value) -> anyhow::Result<()> {
+    let schema = session
+        .connector()
+        .input_schema(activity)
+        .unwrap_or_default();
+    if schema.pointer("/properties/cursor").is_none() || !input.is_object() {
+        anyhow::bail!(InputSourceError(format!(
+            "--all-pages needs an activity whose input has a `cursor` field; {activity:?} has none"
+        )));
     }
+    let progress = std::io::stderr().is_terminal();
+    let mut stdout = std::io::stdout().lock();
+    let (mut pages, mut records) = (0, 0);
+    loop {
+        let page = session.call(activity, &input).await?;
+        let items = page_records(&page)
+            .map_err(|e| anyhow::anyhow!("activity {activity:?} does not return a page: {e}"))?;
+        for item in items {
+            if let Err(e) = writeln!(stdout, "{item}") {
+                // A closed pipe (`| head`) means the reader has had enough.
+                return if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    Ok(())
+                } else {
+                    Err(e.into())
+                };
+            }
+        }
+        (pages, records) = (pages + 1, records + items.len());
+        if progress {
+            eprint!("\rpage {pages}, {records} records");
+        }
+        match page.get("next_cursor") {
+            Some(Value::String(next)) => input["cursor"] = Value::String(next.clone()),
+            _ => break,
+        }
+    }
+    if progress {
+        eprintln!();
+    }
+    Ok(())
 }
 
 /// The single array field of a page (`contacts`, `lists`, …).
-fn page_records(page: &Value) -> anyhow::Result<&Vec<Value>> {
+pub fn page_records(page: &Value) -> anyhow::Result<&Vec<Value>> {
     let arrays: Vec<&Vec<Value>> = page
         .as_object()
         .into_iter()

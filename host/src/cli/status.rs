@@ -18,9 +18,9 @@ pub struct Status {
 impl Status {
     /// Prints the status.
     pub async fn execute(self) -> anyhow::Result<()> {
-        let opened = super::open(&self.connection).await?;
-        let connection = &opened.connection;
-        let Some(manager) = &opened.tokens else {
+        let session = super::open(&self.connection).await?;
+        let connection = session.connection();
+        let Some(manager) = session.tokens() else {
             println!(
                 "connection {}: static access token (no [oauth] table)",
                 connection.path.display()

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 
 use crate::invoke::RateLimit;
 
+/// Added to every window: a request spaced exactly one window after another
+/// may still arrive inside the server's window (the network's jitter).
+const MARGIN: Duration = Duration::from_millis(50);
+
 /// Sliding windows of recent sends, one per limit.
 #[derive(Debug)]
 pub struct RateLimiter {
@@ -30,7 +34,7 @@ impl RateLimiter {
             .filter(|l| l.requests > 0 && l.seconds > 0)
             .map(|l| Window {
                 requests: l.requests as usize,
-                length: Duration::from_secs(u64::from(l.seconds)),
+                length: Duration::from_secs(u64::from(l.seconds)) + MARGIN,
                 sent: VecDeque::new(),
             })
             .collect();
@@ -125,18 +129,18 @@ mod tests {
         let wait = limiter
             .try_acquire(start)
             .expect("the second window is full");
-        assert_eq!(wait, Duration::from_secs(1));
-        let later = start + Duration::from_secs(1);
+        assert_eq!(wait, Duration::from_secs(1) + MARGIN);
+        let later = start + Duration::from_secs(1) + MARGIN;
         for _ in 0..4 {
             assert_eq!(limiter.try_acquire(later), None);
         }
-        let much_later = start + Duration::from_secs(2);
+        let much_later = start + Duration::from_secs(2) + 2 * MARGIN;
         for _ in 0..2 {
             assert_eq!(limiter.try_acquire(much_later), None);
         }
         // Ten in the minute: the per-minute window waits for the first send.
         let wait = limiter.try_acquire(much_later).unwrap();
-        assert_eq!(wait, Duration::from_secs(58));
+        assert_eq!(wait, Duration::from_secs(58) - MARGIN);
     }
 
     #[tokio::test]

@@ -31,6 +31,7 @@ pub struct ConnectorInfo {
 
 /// `rate-limit`: at most `requests` per `seconds`, per access token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RateLimit {
     /// Requests allowed in each window.
     pub requests: u32,

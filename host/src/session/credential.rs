@@ -1,0 +1,267 @@
+//! Where a connection's credential comes from for each call, and how it is
+//! renewed when the API refuses it.
+//!
+//! - OAuth2 (an `[oauth]` table): the [`TokenManager`] gives a fresh access
+//!   token, checks the activity's scopes, and refreshes after a refusal.
+//! - A static credential from the connection's fields: a bearer token
+//!   (`[token] access_token`, or the field the connector's `bearer` scheme
+//!   names), an API key in a header or the query, or HTTP Basic. A refused
+//!   value that came from a credential store is read again (it may have been
+//!   rotated); other sources cannot change, so they are not retried.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use http::HeaderName;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+use super::SessionError;
+use crate::connection::Connection;
+use crate::egress::Credential;
+use crate::invoke::{ActivityInfo, AuthScheme, Connector, InvokeError, KeyPlacement};
+use crate::oauth::{OAuthSettings, TokenManager, TokenStore};
+use crate::secrets::vault::VaultStore;
+use crate::secrets::{FieldSource, Resolver};
+
+/// How a credential is built from resolved field values.
+pub(crate) enum Shape {
+    /// `Authorization: Bearer <value>`.
+    Bearer,
+    /// `<name>: <prefix><value>`.
+    HeaderKey { name: HeaderName, prefix: String },
+    /// `?<name>=<value>`.
+    QueryKey { name: String },
+    /// `Authorization: Basic base64(user:password)`.
+    Basic,
+}
+
+/// A connection's credential source.
+pub(crate) enum Credentials {
+    /// No credential at all.
+    None,
+    /// OAuth2 tokens.
+    OAuth(Box<TokenManager>),
+    /// Built from fields (in the order the shape needs them).
+    Fields {
+        shape: Shape,
+        sources: Vec<(String, FieldSource)>,
+    },
+}
+
+impl Credentials {
+    /// The source the connection and its connector call for.
+    pub(crate) async fn for_connection(
+        connection: &Connection,
+        connector: &Connector,
+        resolver: &Resolver,
+    ) -> Result<Credentials, SessionError> {
+        if connection.oauth.is_some() {
+            let manager = token_manager(connection, connector, resolver).await?;
+            return Ok(Credentials::OAuth(Box::new(manager)));
+        }
+        if let Some(token) = &connection.access_token {
+            let sources = vec![("access_token".to_owned(), token.clone())];
+            return Ok(Credentials::Fields {
+                shape: Shape::Bearer,
+                sources,
+            });
+        }
+        let field = |name: &str, why: &str| {
+            connection
+                .fields
+                .get(name)
+                .map(|source| (name.to_owned(), source.clone()))
+                .ok_or_else(|| SessionError::MissingField {
+                    path: connection.path.display().to_string(),
+                    field: name.to_owned(),
+                    why: why.to_owned(),
+                })
+        };
+        Ok(match &connector.info().auth {
+            AuthScheme::None | AuthScheme::Oauth2(_) => Credentials::None,
+            AuthScheme::Bearer(name) => Credentials::Fields {
+                shape: Shape::Bearer,
+                sources: vec![field(name, "the connector's bearer token")?],
+            },
+            AuthScheme::ApiKey(key) => Credentials::Fields {
+                shape: match key.placement {
+                    KeyPlacement::Query => Shape::QueryKey {
+                        name: key.name.clone(),
+                    },
+                    KeyPlacement::Header => Shape::HeaderKey {
+                        name: header_name(connector, &key.name)?,
+                        prefix: key.prefix.clone().unwrap_or_default(),
+                    },
+                },
+                sources: vec![field(&key.field, "the connector's API key")?],
+            },
+            AuthScheme::Basic(basic) => Credentials::Fields {
+                shape: Shape::Basic,
+                sources: vec![
+                    field(&basic.username_field, "HTTP Basic (user name)")?,
+                    field(&basic.password_field, "HTTP Basic (password)")?,
+                ],
+            },
+        })
+    }
+
+    /// The OAuth token manager, for OAuth connections.
+    pub(crate) fn tokens(&self) -> Option<&TokenManager> {
+        match self {
+            Credentials::OAuth(manager) => Some(manager),
+            _ => None,
+        }
+    }
+
+    /// Whether a refused credential can be replaced by another.
+    pub(crate) fn renewable(&self) -> bool {
+        match self {
+            Credentials::None => false,
+            Credentials::OAuth(_) => true,
+            Credentials::Fields { sources, .. } => sources
+                .iter()
+                .any(|(_, s)| matches!(s, FieldSource::Asset(_))),
+        }
+    }
+
+    /// The credential for one call of `activity`, and the access token it
+    /// used (to tell the token manager which one was refused). For OAuth the
+    /// scopes are checked first; `rejected` forces a refresh.
+    pub(crate) async fn current(
+        &self,
+        resolver: &Resolver,
+        activity: &ActivityInfo,
+        rejected: Option<&SecretString>,
+    ) -> Result<(Option<Credential>, Option<SecretString>), SessionError> {
+        match self {
+            Credentials::None => Ok((None, None)),
+            Credentials::OAuth(manager) => {
+                let record = manager.fresh(rejected).await?;
+                manager.check_scopes(&record, &activity.name, &activity.required_scopes)?;
+                let credential = Credential::bearer(&record.access_token);
+                Ok((Some(credential), Some(record.access_token)))
+            }
+            Credentials::Fields { shape, sources } => {
+                let mut values = Vec::with_capacity(sources.len());
+                for (name, source) in sources {
+                    values.push(resolver.resolve(name, source).await?);
+                }
+                Ok((Some(build(shape, &values)), None))
+            }
+        }
+    }
+
+    /// Drops cached store values after the API refused them.
+    pub(crate) async fn forget(&self, resolver: &Resolver) {
+        if let Credentials::Fields { sources, .. } = self {
+            for (_, source) in sources {
+                resolver.forget(source).await;
+            }
+        }
+    }
+}
+
+/// The header an API key goes in; a name no header can have breaks the contract.
+fn header_name(connector: &Connector, name: &str) -> Result<HeaderName, SessionError> {
+    HeaderName::try_from(name).map_err(|_| {
+        SessionError::Invoke(InvokeError::Contract {
+            path: connector.path().to_owned(),
+            reason: "its api-key scheme names a header that no request can carry".into(),
+        })
+    })
+}
+
+fn build(shape: &Shape, values: &[SecretString]) -> Credential {
+    let value = |i: usize| values[i].expose_secret();
+    match shape {
+        Shape::Bearer => Credential::bearer(&values[0]),
+        Shape::QueryKey { name } => Credential::Query {
+            name: name.clone(),
+            value: values[0].clone(),
+        },
+        Shape::HeaderKey { name, prefix } => Credential::Header {
+            name: name.clone(),
+            value: SecretString::from(format!("{prefix}{}", value(0))),
+        },
+        Shape::Basic => {
+            let pair = zeroize::Zeroizing::new(format!("{}:{}", value(0), value(1)));
+            let encoded = base64::engine::general_purpose::STANDARD.encode(pair.as_bytes());
+            Credential::Header {
+                name: http::header::AUTHORIZATION,
+                value: SecretString::from(format!("Basic {encoded}")),
+            }
+        }
+    }
+}
+
+/// Builds an OAuth connection's [`TokenManager`]: client credentials (any
+/// field source), the authorization server (pinned, or proposed before the
+/// first connect) with `[endpoints]` applied, and the token store.
+async fn token_manager(
+    connection: &Connection,
+    connector: &Connector,
+    resolver: &Resolver,
+) -> Result<TokenManager, SessionError> {
+    let oauth = connection.oauth.as_ref().expect("caller checked");
+    let client_id = match connection.fields.get("client_id") {
+        Some(source) => resolver
+            .resolve("client_id", source)
+            .await?
+            .expose_secret()
+            .to_owned(),
+        None => {
+            return Err(SessionError::MissingField {
+                path: connection.path.display().to_string(),
+                field: "client_id".into(),
+                why: "an OAuth connection (the app's client id, or API key)".into(),
+            })
+        }
+    };
+    let client_secret = match connection.fields.get("client_secret") {
+        Some(source) => Some(resolver.resolve("client_secret", source).await?),
+        None => None,
+    };
+    let settings = OAuthSettings::new(
+        connector.info(),
+        oauth,
+        &connection.endpoints,
+        client_id,
+        client_secret,
+    )?;
+    let display = connection.path.display().to_string();
+    Ok(TokenManager::new(
+        settings,
+        token_store(connection),
+        display,
+    ))
+}
+
+fn token_store(connection: &Connection) -> TokenStore {
+    match (&connection.token_store, connection.token_record()) {
+        (Some(name), Some(asset)) => {
+            // The connection checked at load time that this store exists and is read-write.
+            let store = Arc::new(VaultStore::new(connection.stores[name].clone()));
+            TokenStore::Vault {
+                name: name.clone(),
+                store,
+                asset,
+            }
+        }
+        _ => TokenStore::File(token_file(connection)),
+    }
+}
+
+/// `<data dir>/connector-host/tokens/<hash of the connection's path>.json`,
+/// never inside the repository or next to the connection file.
+fn token_file(connection: &Connection) -> PathBuf {
+    let base = std::env::var_os("CONNECTOR_HOST_DATA_DIR")
+        .map(PathBuf::from)
+        .or_else(|| dirs::data_dir().map(|d| d.join("connector-host")))
+        .unwrap_or_else(|| std::env::temp_dir().join("connector-host"));
+    let absolute =
+        std::fs::canonicalize(&connection.path).unwrap_or_else(|_| connection.path.clone());
+    let digest = hex::encode(Sha256::digest(absolute.to_string_lossy().as_bytes()));
+    base.join("tokens").join(format!("{}.json", &digest[..16]))
+}

@@ -1,0 +1,156 @@
+//! The one error a call (or opening a connection) returns, and its class,
+//! which every front end maps its own way: an exit code, an HTTP status, an
+//! MCP tool error.
+
+use crate::connection::ConnectionError;
+use crate::egress::EgressEvent;
+use crate::invoke::{error_case, InvokeError};
+use crate::oauth::OAuthError;
+use crate::secrets::SecretError;
+
+/// Why a call failed. The message is a sentence with a `hint:` line; the
+/// [`class`](SessionError::class) says which kind of failure it is.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The connection file or its connector file cannot be used.
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    /// Loading or running the connector failed, or the activity reported an error.
+    #[error(transparent)]
+    Invoke(#[from] InvokeError),
+    /// The OAuth connection needs attention.
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    /// A secret field could not be resolved.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The connection lacks a field the connector's credential needs.
+    #[error("connection file {path}: [fields] {field} is needed for {why}\nhint: add it under [fields] (a literal, {{ env = … }}, {{ file = … }} or {{ asset = … }})")]
+    MissingField {
+        /// The connection file.
+        path: String,
+        /// The field.
+        field: String,
+        /// What needs it.
+        why: String,
+    },
+}
+
+/// The kinds of failure front ends tell apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// The input does not fit the activity (or names no activity).
+    InvalidInput,
+    /// The connection must be connected, or connected again.
+    NeedsConnect,
+    /// The connection lacks a scope or privilege the activity needs.
+    MissingScope,
+    /// A secret could not be resolved (Vault, environment, file).
+    SecretUnresolvable,
+    /// The API answered with an error.
+    ApiRefused,
+    /// A per-call limit stopped the call (deadline, memory, output, requests).
+    LimitHit,
+    /// The connector is broken or misbehaved (crash, contract, egress it may not make).
+    ConnectorBroken,
+    /// The connection or connector file is unusable as written.
+    Configuration,
+    /// Anything else.
+    Internal,
+}
+
+impl ErrorClass {
+    /// A short, stable name, e.g. `missing_scope` (for JSON answers).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorClass::InvalidInput => "invalid_input",
+            ErrorClass::NeedsConnect => "needs_connect",
+            ErrorClass::MissingScope => "missing_scope",
+            ErrorClass::SecretUnresolvable => "secret_unresolvable",
+            ErrorClass::ApiRefused => "api_refused",
+            ErrorClass::LimitHit => "limit_hit",
+            ErrorClass::ConnectorBroken => "connector_broken",
+            ErrorClass::Configuration => "configuration",
+            ErrorClass::Internal => "internal",
+        }
+    }
+}
+
+impl SessionError {
+    /// Which kind of failure this is.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            SessionError::Connection(_) | SessionError::MissingField { .. } => {
+                ErrorClass::Configuration
+            }
+            SessionError::Secret(_) => ErrorClass::SecretUnresolvable,
+            SessionError::OAuth(e) => ErrorClass::of_oauth(e),
+            SessionError::Invoke(e) => ErrorClass::of_invoke(e),
+        }
+    }
+}
+
+impl ErrorClass {
+    /// The class of an OAuth error (met outside a session too, by `connect`).
+    pub fn of_oauth(error: &OAuthError) -> ErrorClass {
+        oauth_class(error)
+    }
+
+    /// The class of a loading or call error (met outside a session too, by `describe`).
+    pub fn of_invoke(error: &InvokeError) -> ErrorClass {
+        invoke_class(error)
+    }
+}
+
+fn oauth_class(error: &OAuthError) -> ErrorClass {
+    match error {
+        OAuthError::MissingScope { .. } => ErrorClass::MissingScope,
+        OAuthError::Store { .. } => ErrorClass::SecretUnresolvable,
+        OAuthError::Config(_)
+        | OAuthError::Endpoint { .. }
+        | OAuthError::EndpointChanged { .. } => ErrorClass::Configuration,
+        _ => ErrorClass::NeedsConnect,
+    }
+}
+
+fn invoke_class(error: &InvokeError) -> ErrorClass {
+    match error {
+        InvokeError::Engine(_) => ErrorClass::Internal,
+        InvokeError::Input { .. } | InvokeError::UnknownActivity { .. } => ErrorClass::InvalidInput,
+        InvokeError::Deadline { .. } | InvokeError::Memory { .. } | InvokeError::Limit { .. } => {
+            ErrorClass::LimitHit
+        }
+        InvokeError::Binding(_) => ErrorClass::Configuration,
+        InvokeError::Activity { error, events, .. } => activity_class(error_case(error), events),
+        _ => ErrorClass::ConnectorBroken,
+    }
+}
+
+/// An activity's own error: what the egress hook saw decides first (a limit,
+/// or a connector reaching where it may not), then the error's case.
+fn activity_class(case: Option<&str>, events: &[EgressEvent]) -> ErrorClass {
+    let limit = events.iter().any(|e| {
+        matches!(
+            e,
+            EgressEvent::TooManyRequests { .. } | EgressEvent::TooManyConcurrent { .. }
+        )
+    });
+    let trespass = events.iter().any(|e| {
+        matches!(
+            e,
+            EgressEvent::Denied { .. } | EgressEvent::AddressRefused { .. }
+        )
+    });
+    match case {
+        _ if limit => ErrorClass::LimitHit,
+        _ if trespass => ErrorClass::ConnectorBroken,
+        // The same class whether the connection is OAuth or a static token.
+        Some("forbidden") => ErrorClass::MissingScope,
+        // The host refused what the connector tried (an origin, a header).
+        Some("denied") => ErrorClass::ConnectorBroken,
+        Some("unauthorized") => ErrorClass::NeedsConnect,
+        _ => ErrorClass::ApiRefused,
+    }
+}

@@ -1,0 +1,215 @@
+//! An opened connection and the one call pipeline every front end uses
+//! (DESIGN §4, §10): the CLI's `run`, `--batch` and `--all-pages`, `serve`,
+//! and MCP are thin adapters over [`Session::call`].
+//!
+//! A session owns the connection, its loaded connector, its secret resolver
+//! (with the TTL cache), its credential source (OAuth token manager or
+//! static fields) and its rate limiter. One call: fresh credential and scope
+//! check → the activity in a fresh store under the limits → on a 401 the host
+//! itself saw, renew the credential and retry once → on a 429 for a
+//! retry-safe activity, back off and retry. Calls may run concurrently.
+
+// Errors carry what failed for their message; they are rare, so their size
+// on the error path does not matter.
+#![allow(clippy::result_large_err)]
+
+mod credential;
+mod error;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde_json::Value;
+
+pub use error::{ErrorClass, SessionError};
+
+use self::credential::Credentials;
+use crate::connection::Connection;
+use crate::egress::{bound_origins, EgressEvent, RateLimiter};
+use crate::invoke::{error_case, ActivityInfo, CallOptions, Connector, InvokeError, Runtime};
+use crate::oauth::TokenManager;
+use crate::secrets::Resolver;
+
+/// How often a retry-safe activity is retried when the API rate-limits it
+/// (requests refused with 429 are already resent by the egress hook; this
+/// covers connectors that report `rate-limited` after that).
+const RATE_LIMIT_RETRIES: u32 = 3;
+
+/// An opened connection, ready for calls.
+pub struct Session {
+    connection: Connection,
+    connector: Arc<Connector>,
+    resolver: Resolver,
+    credentials: Credentials,
+    rate: Option<Arc<RateLimiter>>,
+}
+
+impl Session {
+    /// Reads the connection file at `path`, loads its (pinned) connector and
+    /// sets up its credentials.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use connector_host::{Runtime, Session};
+    /// let runtime = Runtime::new()?;
+    /// let session = Session::open(&runtime, "cc.toml".as_ref()).await?;
+    /// let lists = session.call("list-contact-lists", &serde_json::json!({})).await?;
+    /// println!("{lists}");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::with_connector`], plus reading and loading the files.
+    pub async fn open(runtime: &Runtime, path: &Path) -> Result<Session, SessionError> {
+        let connection = Connection::load(path)?;
+        let bytes = connection.read_connector()?;
+        let connector = runtime
+            .load(&connection.connector, &bytes, &connection.limits)
+            .await?;
+        Session::with_connector(connection, Arc::new(connector)).await
+    }
+
+    /// A session over a connector loaded already (a catalogue shares one
+    /// loaded connector between its connections).
+    ///
+    /// # Errors
+    ///
+    /// A [`SessionError`] when the credentials cannot be set up: a missing
+    /// field, an unresolvable client id or secret, unusable OAuth endpoints,
+    /// or `[token] origins` the connector does not declare.
+    pub async fn with_connector(
+        connection: Connection,
+        connector: Arc<Connector>,
+    ) -> Result<Session, SessionError> {
+        let resolver = connection.resolver();
+        bound_origins(
+            connector.origins(),
+            &connection.endpoints,
+            connection.token_origins.as_deref(),
+        )
+        .map_err(InvokeError::Binding)?;
+        let credentials = Credentials::for_connection(&connection, &connector, &resolver).await?;
+        let limits = connection
+            .rate_limits
+            .as_deref()
+            .unwrap_or(&connector.info().rate_limits);
+        let rate = RateLimiter::new(limits).map(Arc::new);
+        Ok(Session {
+            connection,
+            connector,
+            resolver,
+            credentials,
+            rate,
+        })
+    }
+
+    /// The connection.
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// The loaded connector.
+    pub fn connector(&self) -> &Connector {
+        &self.connector
+    }
+
+    /// The connection's secret resolver.
+    pub fn resolver(&self) -> &Resolver {
+        &self.resolver
+    }
+
+    /// The OAuth token manager, for OAuth connections.
+    pub fn tokens(&self) -> Option<&TokenManager> {
+        self.credentials.tokens()
+    }
+
+    /// Runs `activity` with `input` (DESIGN §4) and returns its result.
+    ///
+    /// # Errors
+    ///
+    /// A [`SessionError`]; [`SessionError::class`] says which kind.
+    pub async fn call(&self, activity: &str, input: &Value) -> Result<Value, SessionError> {
+        let info = self.activity(activity)?;
+        let (mut renewed, mut rate_retries) = (false, 0);
+        let mut rejected: Option<SecretString> = None;
+        loop {
+            let (credential, used) = self
+                .credentials
+                .current(&self.resolver, info, rejected.as_ref())
+                .await?;
+            let options = CallOptions {
+                limits: self.connection.limits.clone(),
+                overrides: self.connection.endpoints.clone(),
+                credential,
+                token_origins: self.connection.token_origins.clone(),
+                rate: self.rate.clone(),
+            };
+            let error = match self.connector.call(activity, input, &options).await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            match &error {
+                // Only a 401 the host itself saw on a credentialed request
+                // renews: a connector that merely claims `unauthorized` must
+                // not make the host spend refresh tokens.
+                InvokeError::Activity {
+                    error: e, events, ..
+                } if error_case(e) == Some("unauthorized")
+                    && refused_credential(events)
+                    && !renewed
+                    && self.credentials.renewable() =>
+                {
+                    tracing::info!(
+                        activity,
+                        "the API refused the credential; renewing it and retrying once"
+                    );
+                    renewed = true;
+                    self.credentials.forget(&self.resolver).await;
+                    rejected = used;
+                }
+                InvokeError::Activity { error: e, .. }
+                    if info.retry_safe
+                        && rate_retries < RATE_LIMIT_RETRIES
+                        && error_case(e) == Some("rate_limited") =>
+                {
+                    rate_retries += 1;
+                    tracing::info!(activity, attempt = rate_retries, "rate limited; retrying");
+                    tokio::time::sleep(Duration::from_secs(u64::from(rate_retries))).await;
+                }
+                _ => return Err(error.into()),
+            }
+        }
+    }
+
+    /// The described activity, or the error naming the real ones.
+    fn activity(&self, name: &str) -> Result<&ActivityInfo, SessionError> {
+        let info = self.connector.info();
+        info.activities
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| {
+                InvokeError::UnknownActivity {
+                    connector: info.name.clone(),
+                    name: name.to_owned(),
+                    available: info
+                        .activities
+                        .iter()
+                        .map(|a| a.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }
+                .into()
+            })
+    }
+}
+
+fn refused_credential(events: &[EgressEvent]) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e, EgressEvent::CredentialRefused { .. }))
+}
