@@ -26,6 +26,7 @@
 //! remembered secrets blanked) and [`logging`] keeps secrets out of the log.
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod connection;
 pub mod egress;
 pub mod invoke;

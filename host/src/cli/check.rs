@@ -1,15 +1,11 @@
-//! `connector-host check`: resolve every field of a connection and report,
-//! per field, where its value comes from and whether it resolves — never the
-//! value. For credential stores it also logs in and asks Vault
-//! (`sys/capabilities-self`) whether the policy allows what the connection
-//! needs on each path.
+//! `connector-host check`: the library's [`connector_host::check`] report,
+//! printed; fails when anything failed.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use connector_host::invoke::ConnectionField;
-use connector_host::secrets::{AssetRef, FieldSource, Resolver};
-use connector_host::Connection;
+use connector_host::check::Report;
+use connector_host::{Connection, Runtime};
 
 use super::exit::{Failed, CONFIG};
 
@@ -23,32 +19,16 @@ pub struct Check {
     connection: PathBuf,
 }
 
-/// One line of the report.
-struct Line {
-    what: String,
-    source: String,
-    outcome: Result<String, String>,
-}
-
 impl Check {
     /// Resolves everything and prints the report; fails when anything failed.
     pub async fn execute(self) -> anyhow::Result<()> {
         let connection = Connection::load(&self.connection)?;
-        let (connector, declared) = connector_line(&connection).await;
-        let mut lines = vec![connector];
-        let resolver = connection.resolver();
-        for (name, source) in entries(&connection) {
-            lines.push(field_line(&resolver, &connection, &name, source).await);
-        }
-        lines.extend(required_fields(&connection, &declared));
-        if let Some(line) = token_store_line(&resolver, &connection).await {
-            lines.push(line);
-        }
-        print_report(&connection, &resolver, &lines);
-        let failed = lines.iter().filter(|l| l.outcome.is_err()).count();
+        let report = connector_host::check::check(&Runtime::new()?, &connection).await;
+        print_report(&report);
+        let failed = report.failures();
         if failed > 0 {
             return Err(Failed {
-                message: format!("{failed} of {} checks failed", lines.len()),
+                message: format!("{failed} of {} checks failed", report.lines.len()),
                 code: CONFIG,
             }
             .into());
@@ -57,162 +37,12 @@ impl Check {
     }
 }
 
-/// Every field, then the access token, in file order.
-fn entries(connection: &Connection) -> Vec<(String, &FieldSource)> {
-    let fields = connection
-        .fields
-        .iter()
-        .map(|(n, s)| (format!("field {n}"), s));
-    let token = connection
-        .access_token
-        .iter()
-        .map(|s| ("token access_token".to_owned(), s));
-    fields.chain(token).collect()
-}
-
-/// Loads the connector (checking its pin); also returns the fields it declares.
-async fn connector_line(connection: &Connection) -> (Line, Vec<ConnectionField>) {
-    let loaded = match connection.read_connector() {
-        Ok(bytes) => super::load_connector(&connection.connector, &bytes, &connection.limits)
-            .await
-            .map_err(|e| format!("{e:#}")),
-        Err(e) => Err(e.to_string()),
-    };
-    let (outcome, fields) = match loaded {
-        Ok(c) => {
-            let info = c.info();
-            (
-                Ok(format!(
-                    "{} {}, {} activities",
-                    info.name,
-                    info.version,
-                    info.activities.len()
-                )),
-                info.fields.clone(),
-            )
-        }
-        Err(e) => (Err(e), Vec::new()),
-    };
-    let pin = if connection.connector_sha256.is_some() {
-        " (sha256 pinned)"
-    } else {
-        ""
-    };
-    let line = Line {
-        what: "connector".into(),
-        source: format!("{}{pin}", connection.connector.display()),
-        outcome,
-    };
-    (line, fields)
-}
-
-async fn field_line(
-    resolver: &Resolver,
-    connection: &Connection,
-    name: &str,
-    source: &FieldSource,
-) -> Line {
-    let field = name.split_whitespace().last().unwrap_or(name);
-    let mut line = Line {
-        what: name.to_owned(),
-        source: source.to_string(),
-        outcome: Ok("resolves".into()),
-    };
-    if let Err(e) = resolver.resolve(field, source).await {
-        line.outcome = Err(format!("{e}").replace('\n', "\n      "));
-        return line;
+fn print_report(report: &Report) {
+    println!("connection {}", report.connection);
+    for (name, store) in &report.stores {
+        println!("store {name}: {store}");
     }
-    if let FieldSource::Asset(asset) = source {
-        line.outcome = policy_check(resolver, connection, name, asset).await;
-        if let Ok((_, store)) = resolver.store_for(field, asset) {
-            line.source = format!("{} → {}", line.source, store.location(asset));
-        }
-    }
-    line
-}
-
-/// Asks the store what its policy allows on the asset's path: `read` always,
-/// `update` too when tokens are written back there.
-async fn policy_check(
-    resolver: &Resolver,
-    connection: &Connection,
-    name: &str,
-    asset: &AssetRef,
-) -> Result<String, String> {
-    let (store_name, store) = resolver.store_for(name, asset).map_err(|e| e.to_string())?;
-    let caps = store
-        .capabilities(std::slice::from_ref(asset))
-        .await
-        .map_err(|e| format!("{e}\n      hint: {}", e.hint()))?;
-    let caps = caps.into_iter().next().unwrap_or_default();
-    let has = |c: &str| caps.iter().any(|x| x == c || x == "root");
-    let writes = name.starts_with("token") && connection.token_store.as_deref() == Some(store_name);
-    let needed: &[&str] = if writes {
-        &["read", "update"]
-    } else {
-        &["read"]
-    };
-    match needed.iter().find(|c| !has(c)) {
-        None => Ok(format!("resolves; policy allows {}", needed.join(" and "))),
-        Some(missing) => Err(format!(
-            "resolves, but the policy lacks `{missing}` on this path (has: {})\n      hint: grant {} on {}",
-            if caps.is_empty() { "nothing".into() } else { caps.join(", ") },
-            needed.join(" and "),
-            store.location(asset)
-        )),
-    }
-}
-
-/// When OAuth tokens live in a store, its policy must allow reading and
-/// writing them back (check-and-set updates).
-async fn token_store_line(resolver: &Resolver, connection: &Connection) -> Option<Line> {
-    let asset = connection.token_record()?;
-    let (_, store) = resolver.store_for("tokens", &asset).ok()?;
-    let source = format!("OAuth tokens → {}", store.location(&asset));
-    let outcome = match store.capabilities(std::slice::from_ref(&asset)).await {
-        Ok(caps) => {
-            let caps = caps.into_iter().next().unwrap_or_default();
-            let has = |c: &str| caps.iter().any(|x| x == c || x == "root");
-            if has("read") && (has("update") || has("create")) {
-                Ok("policy allows read and write-back".to_owned())
-            } else {
-                Err(format!(
-                    "the policy must allow read, create and update here (has: {})",
-                    caps.join(", ")
-                ))
-            }
-        }
-        Err(e) => Err(format!("{e}\n      hint: {}", e.hint())),
-    };
-    Some(Line {
-        what: "token store".into(),
-        source,
-        outcome,
-    })
-}
-
-/// Fields the connector requires that the connection does not set.
-fn required_fields(connection: &Connection, declared: &[ConnectionField]) -> Vec<Line> {
-    declared
-        .iter()
-        .filter(|f| f.required && !connection.fields.contains_key(&f.name))
-        .map(|f| Line {
-            what: format!("field {}", f.name),
-            source: "not set".into(),
-            outcome: Err(format!(
-                "the connector requires it ({})\n      hint: add it under [fields]",
-                f.label
-            )),
-        })
-        .collect()
-}
-
-fn print_report(connection: &Connection, resolver: &Resolver, lines: &[Line]) {
-    println!("connection {}", connection.path.display());
-    for (name, store) in resolver.stores() {
-        println!("store {name}: {}", store.describe());
-    }
-    for line in lines {
+    for line in &report.lines {
         let status = match &line.outcome {
             Ok(detail) => format!("OK      {detail}"),
             Err(reason) => format!("FAILED  {reason}"),

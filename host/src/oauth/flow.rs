@@ -5,12 +5,15 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
+use std::collections::HashMap;
+
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DeviceAuthorizationUrl,
-    PkceCodeChallenge, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
     StandardDeviceAuthorizationResponse, TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
+use url::Url;
 
 use super::loopback::Loopback;
 use super::store::{now, TokenRecord};
@@ -51,49 +54,90 @@ macro_rules! client {
     }};
 }
 
-/// Authorization code flow: prints (and opens) the authorize URL, waits for
-/// the loopback redirect, checks `state`, exchanges the code with the PKCE verifier.
+/// A sign-in in progress: the URL to send the person to, and what the
+/// redirect must bring back (`state`) and the code exchange must prove (the
+/// PKCE verifier, which never leaves the host).
+pub struct Authorization {
+    /// Where the person signs in.
+    pub url: Url,
+    state: CsrfToken,
+    verifier: PkceCodeVerifier,
+    scopes: Vec<String>,
+}
+
+impl Authorization {
+    /// A new sign-in for `scopes` with a random `state` and PKCE (S256).
+    pub fn start(s: &OAuthSettings, scopes: &[String]) -> Authorization {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state) = client!(s)
+            .authorize_url(CsrfToken::new_random)
+            .add_scopes(scopes.iter().cloned().map(Scope::new))
+            .set_pkce_challenge(challenge)
+            .url();
+        Authorization {
+            url,
+            state,
+            verifier,
+            scopes: scopes.to_vec(),
+        }
+    }
+
+    /// The `state` the redirect must carry.
+    pub fn state(&self) -> &str {
+        self.state.secret()
+    }
+
+    /// Checks the redirect's query parameters (`error`, `state`, `code`) and
+    /// exchanges the code with the verifier.
+    pub async fn finish(
+        self,
+        s: &OAuthSettings,
+        params: &HashMap<String, String>,
+    ) -> Result<TokenRecord, OAuthError> {
+        match params.get("error").map(String::as_str) {
+            Some("access_denied") => return Err(OAuthError::AccessDenied),
+            Some(error) => {
+                return Err(OAuthError::Server {
+                    error: error.into(),
+                    description: params.get("error_description").cloned(),
+                })
+            }
+            None => {}
+        }
+        if params.get("state").map(String::as_str) != Some(self.state.secret().as_str()) {
+            return Err(OAuthError::StateMismatch);
+        }
+        let code = params
+            .get("code")
+            .cloned()
+            .ok_or_else(|| OAuthError::Config("the redirect carries no code".into()))?;
+        let token = client!(s)
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(self.verifier)
+            .request_async(&http()?)
+            .await
+            .map_err(token_error)?;
+        Ok(record(&token, &self.scopes, None, s))
+    }
+}
+
+/// Authorization code flow on a loopback redirect: prints (and opens) the
+/// authorize URL and waits for the redirect.
 pub async fn connect_browser(
     s: &OAuthSettings,
     options: &ConnectOptions,
 ) -> Result<TokenRecord, OAuthError> {
     let loopback = Loopback::bind(&s.redirect_uri).await?;
-    let client = client!(s);
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, state) = client
-        .authorize_url(CsrfToken::new_random)
-        .add_scopes(options.scopes.iter().cloned().map(Scope::new))
-        .set_pkce_challenge(challenge)
-        .url();
-    eprintln!("Open this URL in a browser to connect:\n\n  {url}\n");
+    let sign_in = Authorization::start(s, &options.scopes);
+    eprintln!(
+        "Open this URL in a browser to connect:\n\n  {}\n",
+        sign_in.url
+    );
     if options.open_browser {
-        open_browser(url.as_str());
+        open_browser(sign_in.url.as_str());
     }
     let params = countdown(options.timeout, loopback.wait()).await?;
-    match params.get("error").map(String::as_str) {
-        Some("access_denied") => return Err(OAuthError::AccessDenied),
-        Some(error) => {
-            return Err(OAuthError::Server {
-                error: error.into(),
-                description: params.get("error_description").cloned(),
-            })
-        }
-        None => {}
-    }
-    if params.get("state").map(String::as_str) != Some(state.secret().as_str()) {
-        return Err(OAuthError::StateMismatch);
-    }
-    let code = params
-        .get("code")
-        .cloned()
-        .ok_or_else(|| OAuthError::Config("the redirect carries no code".into()))?;
-    let token = client
-        .exchange_code(AuthorizationCode::new(code))
-        .set_pkce_verifier(verifier)
-        .request_async(&http()?)
-        .await
-        .map_err(token_error)?;
-    Ok(record(&token, &options.scopes, None, s))
+    sign_in.finish(s, &params).await
 }
 
 /// Device flow: prints the code and URL, polls at the server's interval

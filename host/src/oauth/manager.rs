@@ -31,6 +31,9 @@ pub struct TokenManager {
     connection: String,
     claim_id: String,
     lock: tokio::sync::Mutex<()>,
+    /// The record last read or written: reused while its access token is
+    /// fresh, so a busy connection does not read the store on every call.
+    known: std::sync::Mutex<Option<TokenRecord>>,
 }
 
 impl TokenManager {
@@ -43,6 +46,7 @@ impl TokenManager {
             connection,
             claim_id,
             lock: tokio::sync::Mutex::new(()),
+            known: std::sync::Mutex::new(None),
         }
     }
 
@@ -83,6 +87,7 @@ impl TokenManager {
         for _ in 0..WAIT_ROUNDS {
             let version = self.store.load().await?.map_or(0, |(_, v)| v);
             if self.store.save(record, version).await?.is_some() {
+                self.remember(record);
                 return Ok(());
             }
         }
@@ -122,12 +127,17 @@ impl TokenManager {
     /// A record whose access token is fresh; `rejected` is a token the API
     /// just answered 401 for, which forces a refresh unless someone already did.
     pub async fn fresh(&self, rejected: Option<&SecretString>) -> Result<TokenRecord, OAuthError> {
+        let refused = |record: &TokenRecord| {
+            rejected.is_some_and(|r| r.expose_secret() == record.access_token.expose_secret())
+        };
+        if let Some(known) = self.known().filter(|r| !refused(r) && !expiring(r)) {
+            return Ok(known);
+        }
         let _one_at_a_time = self.lock.lock().await;
         for _ in 0..WAIT_ROUNDS {
             let (record, version) = self.current().await?;
-            let refused =
-                rejected.is_some_and(|r| r.expose_secret() == record.access_token.expose_secret());
-            if !refused && !expiring(&record) {
+            if !refused(&record) && !expiring(&record) {
+                self.remember(&record);
                 return Ok(record);
             }
             if record.refresh_token.is_none() {
@@ -154,6 +164,14 @@ impl TokenManager {
         Err(OAuthError::Config(
             "another process kept the token refresh claimed for too long; try again".into(),
         ))
+    }
+
+    fn known(&self) -> Option<TokenRecord> {
+        self.known.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn remember(&self, record: &TokenRecord) {
+        *self.known.lock().unwrap_or_else(|e| e.into_inner()) = Some(record.clone());
     }
 
     /// Refuses to send the refresh token anywhere but the pinned token URL
@@ -187,6 +205,7 @@ impl TokenManager {
                 if self.store.save(&new, claimed_version).await?.is_none() {
                     tracing::warn!("token record changed while we held the refresh claim");
                 }
+                self.remember(&new);
                 Ok(new)
             }
             Err(error) => {

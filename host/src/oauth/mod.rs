@@ -16,7 +16,7 @@ use secrecy::SecretString;
 use url::Url;
 
 pub use endpoints::Endpoints;
-pub use flow::{connect_browser, connect_device, ConnectOptions};
+pub use flow::{connect_browser, connect_device, Authorization, ConnectOptions};
 pub use manager::TokenManager;
 pub use store::{TokenRecord, TokenStore};
 
