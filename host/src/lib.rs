@@ -26,6 +26,7 @@
 //! remembered secrets blanked) and [`logging`] keeps secrets out of the log.
 #![warn(missing_docs)]
 
+pub mod catalogue;
 pub mod check;
 pub mod connection;
 pub mod egress;
@@ -34,6 +35,7 @@ pub mod logging;
 pub mod oauth;
 pub mod redact;
 pub mod secrets;
+pub mod serve;
 pub mod session;
 
 pub use connection::{Connection, ConnectionError};

@@ -11,4 +11,5 @@ mod limits;
 mod oauth;
 mod pagination;
 mod secrets;
+mod serve;
 mod session;

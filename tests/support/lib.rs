@@ -16,6 +16,7 @@ use serde_json::Value;
 pub mod browser;
 pub mod openbao;
 pub mod recorder;
+pub mod serve;
 pub mod signin;
 
 /// Secret values planted in connections; no output may ever contain them.
@@ -319,7 +320,9 @@ pub fn assert_no_canary(text: &str) {
 
 /// Reads a child's stderr to the end on a thread of its own: at trace level
 /// the host writes more than a pipe holds, and a full pipe would stall it.
-fn drain(mut stderr: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<String> {
+pub(crate) fn drain(
+    mut stderr: impl std::io::Read + Send + 'static,
+) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         let _ = stderr.read_to_end(&mut bytes);

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use connector_host::invoke::{ActivityInfo, AuthScheme};
+use connector_host::invoke::AuthScheme;
 use connector_host::{Connection, Connector};
 use serde_json::Value;
 
@@ -26,7 +26,7 @@ impl Describe {
     pub async fn execute(self) -> anyhow::Result<()> {
         let connector = load(&self.path).await?;
         let text = if self.json {
-            serde_json::to_string_pretty(&as_json(&connector))? + "\n"
+            serde_json::to_string_pretty(&connector.description())? + "\n"
         } else {
             as_text(&connector)
         };
@@ -50,32 +50,6 @@ pub async fn load(path: &std::path::Path) -> anyhow::Result<Connector> {
         (path.to_owned(), bytes, connector_host::Limits::default())
     };
     super::load_connector(&wasm, &bytes, &limits).await
-}
-
-fn as_json(connector: &Connector) -> Value {
-    let mut info = serde_json::to_value(connector.info()).expect("plain data serializes");
-    let activities: Vec<Value> = connector
-        .info()
-        .activities
-        .iter()
-        .map(|a| activity_json(connector, a))
-        .collect();
-    info["activities"] = Value::Array(activities);
-    info
-}
-
-fn activity_json(connector: &Connector, activity: &ActivityInfo) -> Value {
-    let mut value = serde_json::to_value(activity).expect("plain data serializes");
-    value["input_schema"] = connector
-        .input_schema(&activity.name)
-        .unwrap_or(Value::Null);
-    value["output_schema"] = connector
-        .output_schema(&activity.name)
-        .unwrap_or(Value::Null);
-    value["error_schema"] = connector
-        .error_schema(&activity.name)
-        .unwrap_or(Value::Null);
-    value
 }
 
 fn as_text(connector: &Connector) -> String {

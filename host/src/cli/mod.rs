@@ -5,6 +5,7 @@ pub mod connect;
 pub mod describe;
 pub mod exit;
 pub mod run;
+pub mod serve;
 pub mod status;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,7 @@ enum Command {
     Check(check::Check),
     Connect(connect::Connect),
     Status(status::Status),
+    Serve(serve::Serve),
 }
 
 impl Cli {
@@ -35,6 +37,7 @@ impl Cli {
             Command::Check(c) => c.execute().await,
             Command::Connect(c) => c.execute().await,
             Command::Status(c) => c.execute().await,
+            Command::Serve(c) => c.execute().await,
         }
     }
 }

@@ -249,6 +249,26 @@ impl Connector {
         })
     }
 
+    /// What `describe` said, with each activity's input, output and error
+    /// JSON Schemas (what `describe --json`, `serve` and MCP show).
+    pub fn description(&self) -> Value {
+        let mut info = serde_json::to_value(&self.info).expect("plain data serializes");
+        let activities: Vec<Value> = self
+            .info
+            .activities
+            .iter()
+            .map(|a| {
+                let mut value = serde_json::to_value(a).expect("plain data serializes");
+                value["input_schema"] = self.input_schema(&a.name).unwrap_or(Value::Null);
+                value["output_schema"] = self.output_schema(&a.name).unwrap_or(Value::Null);
+                value["error_schema"] = self.error_schema(&a.name).unwrap_or(Value::Null);
+                value
+            })
+            .collect();
+        info["activities"] = Value::Array(activities);
+        info
+    }
+
     /// JSON Schema of an activity's input, or `None` for an unknown activity.
     pub fn input_schema(&self, activity: &str) -> Option<Value> {
         self.activities

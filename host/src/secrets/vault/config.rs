@@ -73,6 +73,20 @@ pub enum VaultAuth {
 }
 
 impl VaultAuth {
+    /// Whether a login credential is typed into the file itself.
+    pub fn has_literal(&self) -> bool {
+        let literal = |s: &FieldSource| matches!(s, FieldSource::Literal(_));
+        match self {
+            VaultAuth::Token(t) => literal(t),
+            VaultAuth::AppRole {
+                role_id, secret_id, ..
+            } => literal(role_id) || literal(secret_id),
+            VaultAuth::UserPass {
+                username, password, ..
+            } => literal(username) || literal(password),
+        }
+    }
+
     /// `token`, `approle` or `userpass`.
     pub fn method(&self) -> &'static str {
         match self {

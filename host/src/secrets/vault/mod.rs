@@ -85,6 +85,16 @@ impl VaultStore {
         self.run(move |session| session.read_record(&asset))
     }
 
+    /// Creates or replaces the secret behind `asset` (KV v1 or v2).
+    pub fn write_secret<'a>(
+        &'a self,
+        asset: &'a AssetRef,
+        data: SecretData,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let asset = asset.clone();
+        self.run(move |session| session.write_secret(&asset, &data))
+    }
+
     /// Writes a record with check-and-set; `Ok(None)` on a version conflict.
     pub fn write_record<'a>(
         &'a self,

@@ -171,6 +171,34 @@ impl Session {
         }
     }
 
+    /// Writes (creates or replaces) a secret: the value of a field typed on
+    /// a page, kept as a credential asset instead of in a file.
+    pub(super) fn write_secret(
+        &mut self,
+        asset: &AssetRef,
+        data: &SecretData,
+    ) -> Result<(), StoreError> {
+        let data: serde_json::Map<String, Value> = data
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.expose_secret().to_owned())))
+            .collect();
+        let body = if self.config.kv_version == 2 {
+            json!({ "data": data })
+        } else {
+            Value::Object(data)
+        }
+        .to_string();
+        let location = self.config.location(asset);
+        let path = self.config.secret_path(asset);
+        match self
+            .client()?
+            .call_endpoint::<Value>(HttpVerb::POST, &path, None, Some(&body))
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.error(e, &location)),
+        }
+    }
+
     /// What the token's policy allows on each path.
     pub(super) fn capabilities(
         &mut self,

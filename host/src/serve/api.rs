@@ -1,0 +1,307 @@
+//! The JSON API: connectors, connections, check, status, activity calls and
+//! all pages as NDJSON. Each handler parses its input, calls the library
+//! (the catalogue, [`crate::Session::call`], [`crate::check`]) and renders
+//! the answer; errors go through [`ApiError`].
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State as Extract};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::connections::{self, Draft};
+use super::errors::ApiError;
+use super::state::{valid_name, State};
+use crate::oauth::store::now;
+use crate::oauth::OAuthError;
+use crate::{Connection, SessionError};
+
+type Answer = Result<Response, ApiError>;
+
+fn ok(value: Value) -> Answer {
+    Ok(Json(value).into_response())
+}
+
+fn unknown_connection(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!(
+            "no connection named {}\nhint: GET /api/connections lists them",
+            crate::redact::untrusted(name)
+        ),
+    )
+}
+
+/// The connection file of `name`, parsed.
+fn load(state: &State, name: &str) -> Result<Connection, ApiError> {
+    if !valid_name(name) || !state.connection_file(name).exists() {
+        return Err(unknown_connection(name));
+    }
+    Connection::load(&state.connection_file(name)).map_err(|e| SessionError::from(e).into())
+}
+
+/// `GET /api/connectors`: every component, with its sha256.
+pub async fn list_connectors(Extract(state): Extract<Arc<State>>) -> Answer {
+    let entries = state.catalogue.entries().await;
+    let list: Vec<Value> = entries
+        .iter()
+        .map(|e| match &e.loaded {
+            Ok(c) => {
+                let info = c.info();
+                json!({"name": info.name, "version": info.version, "description": info.description,
+                    "file": e.file.display().to_string(), "sha256": e.sha256,
+                    "activities": info.activities.len(), "fields": info.fields})
+            }
+            Err(reason) => json!({"file": e.file.display().to_string(), "sha256": e.sha256,
+                "error": crate::redact::untrusted(reason)}),
+        })
+        .collect();
+    ok(json!({ "connectors": list }))
+}
+
+/// `GET /api/connectors/{name}`: its description with every schema.
+pub async fn describe_connector(
+    Extract(state): Extract<Arc<State>>,
+    Path(name): Path<String>,
+) -> Answer {
+    let (entry, connector) = connections::connector(&state, &name).await?;
+    let mut description = connector.description();
+    description["sha256"] = Value::String(entry.sha256);
+    description["file"] = Value::String(entry.file.display().to_string());
+    ok(description)
+}
+
+/// `GET /api/connections`.
+pub async fn list_connections(Extract(state): Extract<Arc<State>>) -> Answer {
+    let mut list = Vec::new();
+    for name in state.connection_names() {
+        let connector = Connection::load(&state.connection_file(&name))
+            .ok()
+            .map(|c| c.connector.display().to_string());
+        list.push(json!({"name": name, "connector_file": connector}));
+    }
+    ok(json!({ "connections": list }))
+}
+
+/// `POST /api/connections`: creates one from a [`Draft`].
+pub async fn create_connection(
+    Extract(state): Extract<Arc<State>>,
+    Json(draft): Json<Draft>,
+) -> Answer {
+    let Some(name) = draft.name.clone() else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            "name: required",
+        ));
+    };
+    if state.connection_file(&name).exists() && valid_name(&name) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!(
+                "a connection named {name} exists\nhint: PUT /api/connections/{name} changes it"
+            ),
+        ));
+    }
+    connections::write(&state, &name, draft, None).await?;
+    let mut response = read_view(&state, &name).await?;
+    *response.status_mut() = StatusCode::CREATED;
+    response.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&format!("/api/connections/{name}"))
+            .expect("valid names are header-safe"),
+    );
+    Ok(response)
+}
+
+/// `GET /api/connections/{name}`: where each field comes from (never a secret).
+pub async fn get_connection(
+    Extract(state): Extract<Arc<State>>,
+    Path(name): Path<String>,
+) -> Answer {
+    read_view(&state, &name).await
+}
+
+async fn read_view(state: &State, name: &str) -> Answer {
+    let connection = load(state, name)?;
+    let entry = state.catalogue.entries().await.into_iter().find(|e| {
+        std::fs::canonicalize(&e.file).ok() == std::fs::canonicalize(&connection.connector).ok()
+    });
+    let declared = entry
+        .as_ref()
+        .and_then(|e| e.loaded.as_ref().ok())
+        .map(|c| c.info().fields.clone())
+        .unwrap_or_default();
+    ok(connections::view(
+        name,
+        &connection,
+        &declared,
+        entry.as_ref(),
+    ))
+}
+
+/// `PUT /api/connections/{name}`: replaces its fields (`{"keep": true}` keeps one).
+pub async fn update_connection(
+    Extract(state): Extract<Arc<State>>,
+    Path(name): Path<String>,
+    Json(draft): Json<Draft>,
+) -> Answer {
+    let existing = load(&state, &name)?;
+    connections::write(&state, &name, draft, Some(&existing)).await?;
+    read_view(&state, &name).await
+}
+
+/// `DELETE /api/connections/{name}`.
+pub async fn delete_connection(
+    Extract(state): Extract<Arc<State>>,
+    Path(name): Path<String>,
+) -> Answer {
+    load(&state, &name)?;
+    connections::remove(&state, &name)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /api/connections/{name}/check`: the check report (never a value).
+pub async fn check_connection(
+    Extract(state): Extract<Arc<State>>,
+    Path(name): Path<String>,
+) -> Answer {
+    let connection = load(&state, &name)?;
+    let report = crate::check::check(&state.runtime, &connection).await;
+    let lines: Vec<Value> = report
+        .lines
+        .iter()
+        .map(|l| match &l.outcome {
+            Ok(detail) => json!({"what": l.what, "source": l.source, "ok": true, "detail": detail}),
+            Err(reason) => {
+                json!({"what": l.what, "source": l.source, "ok": false, "detail": reason})
+            }
+        })
+        .collect();
+    ok(json!({"ok": report.failures() == 0, "stores": report.stores, "lines": lines}))
+}
+
+/// `GET /api/connections/{name}/status`: connected, scopes, expiry, endpoints.
+pub async fn status(Extract(state): Extract<Arc<State>>, Path(name): Path<String>) -> Answer {
+    load(&state, &name)?;
+    let session = state.session(&name).await.map_err(ApiError::from)?;
+    let Some(tokens) = session.tokens() else {
+        return ok(json!({"oauth": false, "connected": true}));
+    };
+    let endpoints = &tokens.settings().endpoints;
+    let pinned = tokens.settings().pinned.then(|| {
+        json!({"authorize_url": endpoints.authorize.as_str(), "token_url": endpoints.token.as_str()})
+    });
+    match tokens.current().await {
+        Ok((record, _)) => ok(json!({
+            "oauth": true, "connected": true, "scopes": record.scopes,
+            "expires_in_seconds": (record.expires_at as i64 - now() as i64) / 1000,
+            "refresh_token": record.refresh_token.is_some(), "tokens": tokens.store().describe(),
+            "endpoints": pinned,
+        })),
+        Err(OAuthError::NotConnected { .. }) => ok(json!({
+            "oauth": true, "connected": false, "tokens": tokens.store().describe(), "endpoints": pinned,
+        })),
+        Err(other) => Err(SessionError::from(other).into()),
+    }
+}
+
+/// `POST /api/connections/{name}/activities/{activity}`: the body is the input.
+pub async fn run(
+    Extract(state): Extract<Arc<State>>,
+    Path((name, activity)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Answer {
+    load(&state, &name)?;
+    let input = parse_input(&body)?;
+    let session = state.session(&name).await.map_err(ApiError::from)?;
+    let output = session
+        .call(&activity, &input)
+        .await
+        .map_err(ApiError::from)?;
+    ok(output)
+}
+
+/// `POST /api/connections/{name}/activities/{activity}/pages`: follows
+/// `next_cursor`, one record per NDJSON line; an error ends the stream with
+/// a last `{"error": …}` line.
+pub async fn all_pages(
+    Extract(state): Extract<Arc<State>>,
+    Path((name, activity)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Answer {
+    load(&state, &name)?;
+    let mut input = parse_input(&body)?;
+    let session = state.session(&name).await.map_err(ApiError::from)?;
+    let schema = session
+        .connector()
+        .input_schema(&activity)
+        .unwrap_or_default();
+    if schema.pointer("/properties/cursor").is_none() || !input.is_object() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            format!("activity {activity:?} has no `cursor` input, so it has no pages"),
+        ));
+    }
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(16);
+    tokio::spawn(async move {
+        loop {
+            let page = match session.call(&activity, &input).await {
+                Ok(page) => page,
+                Err(error) => {
+                    let _ = sender
+                        .send(Ok(format!("{}\n", ApiError::from(error).body())))
+                        .await;
+                    return;
+                }
+            };
+            let arrays: Vec<&Vec<Value>> = page
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.values())
+                .filter_map(Value::as_array)
+                .collect();
+            for record in arrays.first().into_iter().flat_map(|a| a.iter()) {
+                if sender.send(Ok(format!("{record}\n"))).await.is_err() {
+                    return; // the client went away
+                }
+            }
+            match page.get("next_cursor") {
+                Some(Value::String(next)) => input["cursor"] = Value::String(next.clone()),
+                _ => return,
+            }
+        }
+    });
+    let stream =
+        futures::stream::unfold(
+            receiver,
+            |mut r| async move { r.recv().await.map(|l| (l, r)) },
+        );
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+fn parse_input(body: &[u8]) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            format!(
+                "the body is not JSON: {}",
+                crate::redact::parser_message(&e.to_string())
+            ),
+        )
+    })
+}

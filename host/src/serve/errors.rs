@@ -1,0 +1,89 @@
+//! A failed call as an HTTP answer: the status follows the error's class
+//! (and, for the API's own errors, what the API said), the body is
+//! `{"error": {"class", "message", "hint"}}` with the same sentences the CLI
+//! prints.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::invoke::{error_case, InvokeError};
+use crate::{redact, ErrorClass, SessionError};
+
+/// An error answer.
+pub struct ApiError {
+    status: StatusCode,
+    class: &'static str,
+    text: String,
+}
+
+impl ApiError {
+    /// An error of the API itself (bad request, not found…).
+    pub fn new(status: StatusCode, class: &'static str, text: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            class,
+            text: text.into(),
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        let text = redact::secrets_removed(&self.text);
+        let (hints, message): (Vec<&str>, Vec<&str>) =
+            text.lines().partition(|l| l.starts_with("hint: "));
+        let hint: Vec<&str> = hints.iter().map(|h| &h[6..]).collect();
+        json!({"error": {
+            "class": self.class,
+            "message": message.join("\n"),
+            "hint": if hint.is_empty() { Value::Null } else { Value::String(hint.join("\n")) },
+        }})
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(error: SessionError) -> ApiError {
+        let class = error.class();
+        ApiError {
+            status: status(class, &error),
+            class: class.name(),
+            text: error.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body())).into_response()
+    }
+}
+
+/// The status for a class; the API's own refusals keep their meaning.
+fn status(class: ErrorClass, error: &SessionError) -> StatusCode {
+    match class {
+        ErrorClass::InvalidInput => match error {
+            SessionError::Invoke(InvokeError::UnknownActivity { .. }) => StatusCode::NOT_FOUND,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        },
+        ErrorClass::NeedsConnect => StatusCode::CONFLICT,
+        ErrorClass::MissingScope => StatusCode::FORBIDDEN,
+        ErrorClass::SecretUnresolvable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorClass::LimitHit => match error {
+            SessionError::Invoke(InvokeError::Deadline { .. }) => StatusCode::GATEWAY_TIMEOUT,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        },
+        ErrorClass::ApiRefused => match error {
+            SessionError::Invoke(InvokeError::Activity { error, .. }) => match error_case(error) {
+                Some("not_found") => StatusCode::NOT_FOUND,
+                Some("conflict") => StatusCode::CONFLICT,
+                Some("invalid_input") => StatusCode::UNPROCESSABLE_ENTITY,
+                Some("rate_limited") => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::BAD_GATEWAY,
+            },
+            _ => StatusCode::BAD_GATEWAY,
+        },
+        ErrorClass::ConnectorBroken => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}

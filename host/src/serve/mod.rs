@@ -1,0 +1,201 @@
+//! `connector-host serve`: a long-running host with a JSON API, the
+//! connection page, the OAuth redirect, and MCP over Streamable HTTP — all
+//! thin front ends over [`crate::Session::call`] and the [`crate::catalogue`].
+//!
+//! # Layout
+//!
+//! - [`config`]: the settings (file and flags).
+//! - `state`: what requests share: the catalogue, one session per
+//!   connection, sign-ins in progress, page sessions.
+//! - `auth`: the API token and page sessions (cookie + CSRF).
+//! - `api`, `connections`, `connect`, `errors`: the JSON API, connection
+//!   files, the OAuth sign-in, errors as HTTP answers.
+//! - `page`: the connection page.
+//!
+//! Invariants: loopback by default; an API token on every `/api` call and
+//! always (a server listening beyond loopback refuses to start without one
+//! given to it); no secret in a page, an answer or a log line.
+
+mod api;
+mod auth;
+pub mod config;
+mod connect;
+mod connections;
+mod errors;
+mod page;
+mod state;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+use secrecy::{ExposeSecret, SecretString};
+
+pub use config::Config;
+use state::State;
+
+use crate::Runtime;
+
+/// The OpenAPI document of the JSON API (served at `/openapi.json`).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Runs the server until SIGINT or SIGTERM; calls in flight finish first.
+///
+/// # Errors
+///
+/// A sentence when it cannot start: no API token beyond loopback, an
+/// unusable store, a port in use.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let token = api_token(&config)?;
+    std::fs::create_dir_all(&config.connections).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot use the connections directory {}: {e}",
+            config.connections.display()
+        )
+    })?;
+    let runtime = Arc::new(Runtime::new()?);
+    let listen = config.listen;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {listen}: {e}\nhint: choose another address with --listen"
+        )
+    })?;
+    let address = listener.local_addr()?;
+    let mut config = config;
+    // Port 0 means "any": the redirect must name the one actually bound.
+    config.listen = address;
+    let state = Arc::new(State::new(config, runtime, token).map_err(anyhow::Error::msg)?);
+    // The first line on stdout is the address (tests and scripts read it).
+    println!("http://{address}");
+    eprintln!(
+        "serving connectors from {} and connections in {} on http://{address}",
+        state.config.connectors.display(),
+        state.config.connections.display()
+    );
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    eprintln!("stopped: every call in flight finished");
+    Ok(())
+}
+
+/// Every route, with the API behind the token.
+fn router(state: Arc<State>) -> Router {
+    let api = Router::new()
+        .route("/api/connectors", get(api::list_connectors))
+        .route("/api/connectors/{name}", get(api::describe_connector))
+        .route(
+            "/api/connections",
+            get(api::list_connections).post(api::create_connection),
+        )
+        .route(
+            "/api/connections/{name}",
+            get(api::get_connection)
+                .put(api::update_connection)
+                .delete(api::delete_connection),
+        )
+        .route("/api/connections/{name}/check", post(api::check_connection))
+        .route("/api/connections/{name}/status", get(api::status))
+        .route("/api/connections/{name}/connect", post(connect::start))
+        .route(
+            "/api/connections/{name}/activities/{activity}",
+            post(api::run),
+        )
+        .route(
+            "/api/connections/{name}/activities/{activity}/pages",
+            post(api::all_pages),
+        )
+        .layer(middleware::from_fn_with_state(state.clone(), auth::require));
+    Router::new()
+        .merge(api)
+        .route("/", get(page::index))
+        .route("/app.js", get(page::script))
+        .route("/app.css", get(page::style))
+        .route("/sign-in", get(page::sign_in_link).post(page::sign_in))
+        .route("/oauth/callback", get(connect::callback))
+        .route(
+            "/openapi.json",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    OPENAPI,
+                )
+            }),
+        )
+        .with_state(state)
+}
+
+/// The API token: from the config, else `CONNECTOR_HOST_API_TOKEN`, else
+/// (on loopback only) a random one written to a 0600 file whose path is printed.
+fn api_token(config: &Config) -> anyhow::Result<SecretString> {
+    let source = config.api_token.clone().or_else(|| {
+        std::env::var_os("CONNECTOR_HOST_API_TOKEN")
+            .map(|_| crate::secrets::FieldSource::Env("CONNECTOR_HOST_API_TOKEN".into()))
+    });
+    if let Some(source) = source {
+        let token = crate::secrets::resolve_plain("api_token", &source)?;
+        if token.expose_secret().len() < 16 {
+            anyhow::bail!("the API token is shorter than 16 characters\nhint: use a long random value, e.g. `openssl rand -hex 32`");
+        }
+        crate::redact::remember(&token);
+        return Ok(token);
+    }
+    if !config.listen.ip().is_loopback() {
+        anyhow::bail!(
+            "serve listens on {} (beyond loopback) and has no API token\nhint: set CONNECTOR_HOST_API_TOKEN, or api_token in the serve config",
+            config.listen
+        );
+    }
+    let token = SecretString::from(auth::random_token());
+    crate::redact::remember(&token);
+    let file = token_file();
+    write_token(&file, &token)?;
+    eprintln!(
+        "API token written to {} (mode 0600); the page asks for it",
+        file.display()
+    );
+    Ok(token)
+}
+
+fn token_file() -> std::path::PathBuf {
+    std::env::var_os("CONNECTOR_HOST_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| dirs::data_dir().map(|d| d.join("connector-host")))
+        .unwrap_or_else(|| std::env::temp_dir().join("connector-host"))
+        .join("serve-api-token")
+}
+
+fn write_token(file: &std::path::Path, token: &SecretString) -> anyhow::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let _ = std::fs::remove_file(file);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options
+        .open(file)
+        .map_err(|e| anyhow::anyhow!("cannot write the API token to {}: {e}", file.display()))?;
+    out.write_all(token.expose_secret().as_bytes())?;
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("a SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    eprintln!("stopping: finishing the calls in flight");
+}

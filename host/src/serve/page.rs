@@ -1,0 +1,108 @@
+//! The connection page: static HTML, CSS and script served by the host (no
+//! front-end build step), and the sign-in that turns the API token into a
+//! page session.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Query, State as Extract};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+
+use super::auth::{caller, is_api_token, start_page_session};
+use super::state::State;
+
+const INDEX: &str = include_str!("page/index.html");
+const SCRIPT: &str = include_str!("page/app.js");
+const STYLE: &str = include_str!("page/app.css");
+const SIGN_IN: &str = include_str!("page/sign-in.html");
+
+/// Headers every page carries: no framing (clickjacking), no sniffing, and a
+/// policy that lets only this origin's own script run.
+fn secured(body: impl IntoResponse) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// `GET /`: the page, or the sign-in form without a page session.
+pub async fn index(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
+    match caller(&state, &axum::http::Method::GET, &headers) {
+        Ok(_) => secured(Html(INDEX)),
+        Err(_) => secured(Html(SIGN_IN)),
+    }
+}
+
+/// `GET /app.js`.
+pub async fn script() -> Response {
+    secured((
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        SCRIPT,
+    ))
+}
+
+/// `GET /app.css`.
+pub async fn style() -> Response {
+    secured(([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE))
+}
+
+/// `POST /sign-in` (form field `token`): a page session for the API token.
+pub async fn sign_in(
+    Extract(state): Extract<Arc<State>>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let token = form.get("token").map(String::as_str).unwrap_or_default();
+    session_for(&state, token.trim())
+}
+
+/// `GET /sign-in?token=…`: the same, for a link (the token leaves the
+/// address bar at once: the answer is a redirect).
+pub async fn sign_in_link(
+    Extract(state): Extract<Arc<State>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let token = query.get("token").map(String::as_str).unwrap_or_default();
+    session_for(&state, token.trim())
+}
+
+fn session_for(state: &State, token: &str) -> Response {
+    if !is_api_token(state, token) {
+        return secured((
+            StatusCode::UNAUTHORIZED,
+            Html(SIGN_IN.replace(
+                "<!--error-->",
+                "<p id=sign-in-error>That is not this server's API token.</p>",
+            )),
+        ));
+    }
+    let cookies = start_page_session(state);
+    let mut response = Redirect::to("/").into_response();
+    for cookie in cookies {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            header::HeaderValue::from_str(&cookie).expect("cookies are ASCII"),
+        );
+    }
+    secured(response)
+}

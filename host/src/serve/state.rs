@@ -1,0 +1,188 @@
+//! What one `serve` process shares between requests: one engine and loaded
+//! connector per component (the catalogue), one [`Session`] per connection
+//! (so one resolver cache and one token manager each, with single-flight
+//! refresh), the sign-ins in progress and the page's browser sessions.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+
+use secrecy::SecretString;
+
+use super::config::Config;
+use crate::catalogue::Catalogue;
+use crate::oauth::Authorization;
+use crate::secrets::vault::{VaultConfig, VaultStore};
+use crate::{Connection, Runtime, Session, SessionError};
+
+/// A connection file's name in the connections directory: `<name>.toml`.
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.len() <= 64
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// A sign-in started by Connect, waiting for the provider's redirect.
+pub struct PendingSignIn {
+    /// The connection.
+    pub connection: String,
+    /// The page session that started it (`None` when an API client did).
+    pub page_session: Option<String>,
+    /// The sign-in (state and PKCE verifier).
+    pub authorization: Authorization,
+    /// When it was started (pending sign-ins expire).
+    pub started: Instant,
+}
+
+/// A browser's session on the page.
+pub struct PageSession {
+    /// The CSRF token its requests must carry.
+    pub csrf: String,
+    /// When it was made.
+    pub started: Instant,
+}
+
+struct Cached {
+    seen: (SystemTime, u64),
+    session: Arc<Session>,
+}
+
+/// The process's shared state.
+pub struct State {
+    /// The settings.
+    pub config: Config,
+    /// The engine every connector runs in.
+    pub runtime: Arc<Runtime>,
+    /// The connectors directory.
+    pub catalogue: Catalogue,
+    /// The credential stores offered on the page.
+    pub stores: BTreeMap<String, VaultConfig>,
+    /// The store typed secrets go to (the first read-write one), if any.
+    pub secret_store: Option<(String, Arc<VaultStore>)>,
+    /// What API clients must present.
+    pub api_token: SecretString,
+    sessions: Mutex<HashMap<String, Cached>>,
+    /// Sign-ins by their `state`.
+    pub sign_ins: Mutex<HashMap<String, PendingSignIn>>,
+    /// Page sessions by their cookie's value.
+    pub page_sessions: Mutex<HashMap<String, PageSession>>,
+}
+
+impl State {
+    /// The shared state for `config`.
+    ///
+    /// # Errors
+    ///
+    /// A sentence when the stores are unusable.
+    pub fn new(
+        config: Config,
+        runtime: Arc<Runtime>,
+        api_token: SecretString,
+    ) -> Result<State, String> {
+        let stores = parse_stores(&config)?;
+        let secret_store = stores
+            .iter()
+            .find(|(_, c)| c.read_write)
+            .map(|(name, c)| (name.clone(), Arc::new(VaultStore::new(c.clone()))));
+        let catalogue = Catalogue::new(runtime.clone(), &config.connectors);
+        Ok(State {
+            config,
+            runtime,
+            catalogue,
+            stores,
+            secret_store,
+            api_token,
+            sessions: Mutex::default(),
+            sign_ins: Mutex::default(),
+            page_sessions: Mutex::default(),
+        })
+    }
+
+    /// The file of connection `name`.
+    pub fn connection_file(&self, name: &str) -> PathBuf {
+        self.config.connections.join(format!("{name}.toml"))
+    }
+
+    /// The names of the connection files, sorted.
+    pub fn connection_names(&self) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(&self.config.connections) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = dir
+            .flatten()
+            .filter_map(|e| {
+                let path = e.path();
+                let stem = path.file_stem()?.to_str()?.to_owned();
+                (path.extension().is_some_and(|x| x == "toml") && valid_name(&stem)).then_some(stem)
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The session of connection `name`, opened again when its file changed.
+    pub async fn session(&self, name: &str) -> Result<Arc<Session>, SessionError> {
+        let path = self.connection_file(name);
+        let seen = std::fs::metadata(&path)
+            .and_then(|m| Ok((m.modified()?, m.len())))
+            .map_err(|source| crate::ConnectionError::Read {
+                path: path.clone(),
+                source,
+            })?;
+        if let Some(cached) = self.lock_sessions().get(name).filter(|c| c.seen == seen) {
+            return Ok(cached.session.clone());
+        }
+        let connection = Connection::load(&path)?;
+        connection.read_connector()?; // the pin
+        let connector = self
+            .catalogue
+            .by_file(&connection.connector)
+            .await
+            .map_err(|reason| crate::InvokeError::Load {
+                path: connection.connector.clone(),
+                reason,
+            })?;
+        let session = Arc::new(Session::with_connector(connection, connector).await?);
+        self.lock_sessions().insert(
+            name.to_owned(),
+            Cached {
+                seen,
+                session: session.clone(),
+            },
+        );
+        Ok(session)
+    }
+
+    /// Forgets the cached session of `name` (its file was written or removed).
+    pub fn forget_session(&self, name: &str) {
+        self.lock_sessions().remove(name);
+    }
+
+    fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The config's `[stores]`, parsed as a connection file would parse them.
+/// A store whose login credentials are literals is refused: its table is
+/// copied into every connection the page creates.
+fn parse_stores(config: &Config) -> Result<BTreeMap<String, VaultConfig>, String> {
+    if config.stores_toml.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let text = format!("connector = \"none.wasm\"\n{}", config.stores_toml);
+    let connection = Connection::parse(&config.connections.join("serve.toml"), &text)
+        .map_err(|e| format!("serve config [stores]: {e}"))?;
+    for (name, store) in &connection.stores {
+        if store.auth.has_literal() {
+            return Err(format!(
+                "serve config [stores.{name}]: the store's login credentials are typed into the file; they are copied into every connection, so give them as {{ env = … }} or {{ file = … }}"
+            ));
+        }
+    }
+    Ok(connection.stores)
+}
