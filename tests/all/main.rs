@@ -8,6 +8,7 @@ mod errors;
 mod fidelity;
 mod hostile;
 mod limits;
+mod mcp;
 mod oauth;
 mod pagination;
 mod secrets;

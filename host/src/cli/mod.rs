@@ -4,6 +4,7 @@ pub mod check;
 pub mod connect;
 pub mod describe;
 pub mod exit;
+pub mod mcp;
 pub mod run;
 pub mod serve;
 pub mod status;
@@ -26,6 +27,7 @@ enum Command {
     Connect(connect::Connect),
     Status(status::Status),
     Serve(serve::Serve),
+    Mcp(mcp::Mcp),
 }
 
 impl Cli {
@@ -38,6 +40,7 @@ impl Cli {
             Command::Connect(c) => c.execute().await,
             Command::Status(c) => c.execute().await,
             Command::Serve(c) => c.execute().await,
+            Command::Mcp(c) => c.execute().await,
         }
     }
 }

@@ -72,15 +72,57 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         state.config.connectors.display(),
         state.config.connections.display()
     );
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown())
+    let stop = tokio_util::sync::CancellationToken::new();
+    let stopping = stop.clone();
+    axum::serve(listener, router(state, stop))
+        .with_graceful_shutdown(async move {
+            shutdown().await;
+            // MCP's streams end too, so the server can finish.
+            stopping.cancel();
+        })
         .await?;
     eprintln!("stopped: every call in flight finished");
     Ok(())
 }
 
+/// MCP over Streamable HTTP at `/mcp`: the current revision statelessly,
+/// older ones with sessions; only this server's own hosts and origin.
+fn mcp_service(
+    state: &Arc<State>,
+    stop: tokio_util::sync::CancellationToken,
+) -> rmcp::transport::streamable_http_server::StreamableHttpService<
+    crate::mcp::Server<State>,
+    rmcp::transport::streamable_http_server::session::local::LocalSessionManager,
+> {
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService,
+    };
+    let public = url::Url::parse(&state.config.public_url()).ok();
+    let mut hosts = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    hosts.extend(
+        public
+            .as_ref()
+            .and_then(|u| u.host_str())
+            .map(str::to_owned),
+    );
+    let origins: Vec<String> = public
+        .iter()
+        .map(|u| u.origin().ascii_serialization())
+        .collect();
+    let config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(hosts)
+        .with_allowed_origins(origins)
+        .with_cancellation_token(stop);
+    let server = crate::mcp::Server::new(state.clone());
+    StreamableHttpService::new(move || Ok(server.clone()), Default::default(), config)
+}
+
 /// Every route, with the API behind the token.
-fn router(state: Arc<State>) -> Router {
+fn router(state: Arc<State>, stop: tokio_util::sync::CancellationToken) -> Router {
     let api = Router::new()
         .route("/api/connectors", get(api::list_connectors))
         .route("/api/connectors/{name}", get(api::describe_connector))
@@ -105,6 +147,7 @@ fn router(state: Arc<State>) -> Router {
             "/api/connections/{name}/activities/{activity}/pages",
             post(api::all_pages),
         )
+        .nest_service("/mcp", mcp_service(&state, stop))
         .layer(middleware::from_fn_with_state(state.clone(), auth::require));
     Router::new()
         .merge(api)

@@ -186,3 +186,22 @@ fn parse_stores(config: &Config) -> Result<BTreeMap<String, VaultConfig>, String
     }
     Ok(connection.stores)
 }
+
+impl crate::mcp::ToolSource for State {
+    async fn connections(&self) -> Vec<crate::mcp::Exposed> {
+        let mut exposed = Vec::new();
+        for name in self.connection_names() {
+            let Ok(connection) = Connection::load(&self.connection_file(&name)) else {
+                continue;
+            };
+            if let Ok(connector) = self.catalogue.by_file(&connection.connector).await {
+                exposed.push(crate::mcp::Exposed { name, connector });
+            }
+        }
+        exposed
+    }
+
+    async fn session(&self, name: &str) -> Result<Arc<Session>, SessionError> {
+        State::session(self, name).await
+    }
+}

@@ -118,6 +118,11 @@ impl Session {
         &self.connector
     }
 
+    /// The loaded connector, shared.
+    pub fn connector_arc(&self) -> Arc<Connector> {
+        self.connector.clone()
+    }
+
     /// The connection's secret resolver.
     pub fn resolver(&self) -> &Resolver {
         &self.resolver

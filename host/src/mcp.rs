@@ -1,0 +1,304 @@
+//! Activities as MCP tools: `connector-host mcp` (stdio) and `/mcp` on
+//! `serve` (Streamable HTTP), with the official Rust SDK, `rmcp`.
+//!
+//! One tool per activity of each connection, built on [`Session::call`]
+//! (the same pipeline as the CLI and the API). Tool names follow MCP's rules
+//! and are stable: the activity's name with one connection, prefixed by the
+//! connection's name (`<connection>__<activity>`) with several. Schemas are
+//! the ones reflected from WIT; annotations come from the connector's flags
+//! and are always set (MCP's defaults assume the worst).
+//!
+//! Invariants: the MCP client never supplies or receives a credential (no
+//! token passthrough: credentials stay in the host's stores and sessions);
+//! input is checked against the activity's types before the connector runs;
+//! a connection that is not connected lists its tools, and calling one says
+//! how to connect.
+
+use std::sync::Arc;
+
+use rmcp::model::{
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
+    Implementation, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
+    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde_json::{json, Map, Value};
+
+use crate::invoke::{ActivityInfo, Connector};
+use crate::{Session, SessionError};
+
+/// How long a client may keep the tool list before asking again.
+const TOOLS_FRESH_MS: u64 = 60_000;
+
+/// One connection whose activities are tools.
+#[derive(Clone)]
+pub struct Exposed {
+    /// The connection's name (prefixes tool names when there are several).
+    pub name: String,
+    /// Its connector.
+    pub connector: Arc<Connector>,
+}
+
+/// Where the tools come from: a fixed set of sessions (stdio) or `serve`'s
+/// connections directory.
+pub trait ToolSource: Send + Sync + 'static {
+    /// The connections whose activities are tools, in a fixed order.
+    fn connections(&self) -> impl std::future::Future<Output = Vec<Exposed>> + Send;
+    /// The session that runs connection `name`'s calls.
+    fn session(
+        &self,
+        name: &str,
+    ) -> impl std::future::Future<Output = Result<Arc<Session>, SessionError>> + Send;
+}
+
+/// A fixed set of opened sessions, for `connector-host mcp`.
+pub struct Sessions(pub Vec<(String, Arc<Session>)>);
+
+impl ToolSource for Sessions {
+    async fn connections(&self) -> Vec<Exposed> {
+        self.0
+            .iter()
+            .map(|(name, session)| Exposed {
+                name: name.clone(),
+                connector: session.connector_arc(),
+            })
+            .collect()
+    }
+
+    async fn session(&self, name: &str) -> Result<Arc<Session>, SessionError> {
+        Ok(self
+            .0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s.clone())
+            .expect("tool names map to these sessions"))
+    }
+}
+
+/// The MCP server over a [`ToolSource`].
+pub struct Server<S> {
+    source: Arc<S>,
+}
+
+impl<S> Clone for Server<S> {
+    fn clone(&self) -> Self {
+        Server {
+            source: self.source.clone(),
+        }
+    }
+}
+
+impl<S: ToolSource> Server<S> {
+    /// A server for `source`.
+    pub fn new(source: Arc<S>) -> Server<S> {
+        Server { source }
+    }
+
+    /// Every tool, with the connection and activity it runs.
+    async fn tools(&self) -> Vec<(Tool, String, String)> {
+        let connections = self.source.connections().await;
+        let prefixed = connections.len() > 1;
+        let mut tools = Vec::new();
+        for exposed in &connections {
+            for activity in &exposed.connector.info().activities {
+                let name = tool_name(prefixed.then_some(exposed.name.as_str()), &activity.name);
+                let tool = tool(&name, &exposed.connector, activity);
+                tools.push((tool, exposed.name.clone(), activity.name.clone()));
+            }
+        }
+        tools
+    }
+}
+
+/// `<connection>__<activity>`, or the activity's own name: both within MCP's
+/// tool-name rules (letters, digits, `_`, `-`, `.`; at most 128) and the
+/// stricter ones some clients keep (64, no dots).
+pub fn tool_name(connection: Option<&str>, activity: &str) -> String {
+    let name = match connection {
+        Some(c) => format!("{c}__{activity}"),
+        None => activity.to_owned(),
+    };
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect()
+}
+
+/// The tool for one activity.
+fn tool(name: &str, connector: &Connector, activity: &ActivityInfo) -> Tool {
+    let input = object_schema(
+        connector
+            .input_schema(&activity.name)
+            .unwrap_or_else(|| json!({"type": "object"})),
+    );
+    let mut tool = Tool::new(name.to_owned(), description(activity), Arc::new(input));
+    tool.title = Some(activity.display_name.clone());
+    tool.output_schema = output_schema(connector, &activity.name).map(Arc::new);
+    tool.annotations = Some(
+        ToolAnnotations::with_title(activity.display_name.clone())
+            .read_only(activity.read_only)
+            .destructive(activity.destructive && !activity.read_only)
+            .idempotent(activity.retry_safe)
+            .open_world(true),
+    );
+    tool
+}
+
+/// The description agents read: what it does, the scopes it needs, its pitfalls.
+fn description(activity: &ActivityInfo) -> String {
+    let mut text = activity.description.clone();
+    if !activity.required_scopes.is_empty() {
+        text.push_str(&format!(
+            "\nRequired scopes: {}.",
+            activity.required_scopes.join(", ")
+        ));
+    }
+    for pitfall in &activity.pitfalls {
+        text.push_str(&format!("\nPitfall: {pitfall}"));
+    }
+    text
+}
+
+/// A schema as MCP wants it: an object, in the 2020-12 dialect.
+fn object_schema(schema: Value) -> Map<String, Value> {
+    let mut map = match schema {
+        Value::Object(map) if map.get("type") == Some(&json!("object")) => map,
+        other => {
+            let mut map = Map::new();
+            map.insert("type".into(), json!("object"));
+            map.insert("properties".into(), json!({"result": other}));
+            map.insert("required".into(), json!(["result"]));
+            map
+        }
+    };
+    map.insert(
+        "$schema".into(),
+        json!("https://json-schema.org/draft/2020-12/schema"),
+    );
+    map
+}
+
+/// The output schema, when the activity has an output (`structuredContent`
+/// must be an object: a non-object output is wrapped as `{"result": …}`).
+fn output_schema(connector: &Connector, activity: &str) -> Option<Map<String, Value>> {
+    match connector.output_schema(activity)? {
+        Value::Null => None,
+        schema => Some(object_schema(schema)),
+    }
+}
+
+/// The structured content for an output: the object, or `{"result": value}`.
+fn structured(output: Value) -> Value {
+    match output {
+        Value::Object(_) => output,
+        other => json!({ "result": other }),
+    }
+}
+
+impl<S: ToolSource> ServerHandler for Server<S> {
+    fn get_info(&self) -> ServerConfig {
+        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        info.server_info = Implementation::new("connector-host", env!("CARGO_PKG_VERSION"));
+        info.with_instructions(
+            "Each tool is an activity of a connection. The host holds every credential: \
+             never pass tokens or secrets as arguments. A tool error's text says what failed \
+             and, on a `hint:` line, what to do next.",
+        )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let tools = self
+            .tools()
+            .await
+            .into_iter()
+            .map(|(tool, _, _)| tool)
+            .collect();
+        // The list depends on the server's connections, not on the caller.
+        Ok(ListToolsResult::with_all_items(tools)
+            .with_ttl_ms(TOOLS_FRESH_MS)
+            .with_cache_scope(CacheScope::Private))
+    }
+
+    fn get_tool(&self, _name: &str) -> Option<Tool> {
+        // Arguments are checked against the activity's own types in
+        // `Session::call`, which names the JSON path of a mistake.
+        None
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let tools = self.tools().await;
+        let Some((found, connection, activity)) =
+            tools.iter().find(|(t, _, _)| t.name == request.name)
+        else {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "there is no tool named {}",
+                    crate::redact::untrusted(&request.name)
+                ),
+                None,
+            ));
+        };
+        let input = Value::Object(request.arguments.unwrap_or_default());
+        let progress = context.meta.get_progress_token();
+        let notify = |step: f64, message: &str| {
+            let peer = context.peer.clone();
+            let token = progress.clone();
+            let message = message.to_owned();
+            async move {
+                if let Some(token) = token {
+                    let mut param = ProgressNotificationParam::new(token, step).with_total(2.0);
+                    param.message = Some(message);
+                    let _ = peer.notify_progress(param).await;
+                }
+            }
+        };
+        notify(0.0, "calling the API").await;
+        let outcome = match self.source.session(connection).await {
+            Ok(session) => session.call(activity, &input).await,
+            Err(error) => Err(error),
+        };
+        notify(2.0, "done").await;
+        Ok(CallToolResponse::Complete(match outcome {
+            Ok(output) => {
+                let text = serde_json::to_string_pretty(&output).unwrap_or_default();
+                let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+                if found.output_schema.is_some() {
+                    result.structured_content = Some(structured(output));
+                }
+                result
+            }
+            Err(error) => {
+                let text = crate::redact::secrets_removed(&error.to_string());
+                tracing::info!(tool = %request.name, class = error.class().name(), "tool call failed");
+                CallToolResult::error(vec![ContentBlock::text(text)])
+            }
+        }))
+    }
+}
+
+/// Serves `source` over stdio until the client closes it.
+///
+/// # Errors
+///
+/// When the transport fails.
+pub async fn serve_stdio<S: ToolSource>(source: Arc<S>) -> anyhow::Result<()> {
+    use rmcp::ServiceExt;
+    let running = Server::new(source).serve(rmcp::transport::stdio()).await?;
+    running.waiting().await?;
+    Ok(())
+}

@@ -1,0 +1,378 @@
+//! Activities as MCP tools, driven by clients we did not write: the official
+//! Python SDK (`tests/mcp/client.py`, both the 2026-07-28 stateless revision
+//! and the older `initialize` one) and `rmcp`'s own client, over stdio
+//! (`connector-host mcp`) and Streamable HTTP (`/mcp` on `serve`).
+
+use connector_tests::serve::{Serve, API_TOKEN};
+use connector_tests::*;
+use rmcp::model::{CallToolRequestParams, ClientConfig, ProtocolVersion};
+use rmcp::service::{serve_client_with_lifecycle, ClientLifecycleMode};
+use serde_json::{json, Value};
+
+/// Runs the Python SDK client on `plan` against `server` (its arguments after
+/// the plan file); returns its report. Checks its output for canaries.
+fn python(plan: &Value, server: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json");
+    std::fs::write(&file, plan.to_string()).unwrap();
+    let output = std::process::Command::new("python3")
+        .arg(root().join("tests/mcp/client.py"))
+        .arg(&file)
+        .args(server)
+        .env(
+            "CONNECTOR_HOST_CACHE_DIR",
+            root().join("target/test-artifact-cache"),
+        )
+        .env("CONNECTOR_HOST_LOG", TRACE_LOG)
+        .output()
+        .expect("python3 runs (make test installs the mcp package)");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert_no_canary(&stdout);
+    assert_no_canary(&stderr);
+    assert!(
+        output.status.success(),
+        "the Python MCP client failed:\n{stderr}"
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+fn stdio(connections: &[&ConnectionFile]) -> Vec<String> {
+    let mut args = vec![
+        "stdio".to_owned(),
+        bin("connector-host").display().to_string(),
+        "mcp".to_owned(),
+    ];
+    args.extend(connections.iter().map(|c| c.path.display().to_string()));
+    args
+}
+
+fn contact_plan(mode: &str) -> Value {
+    json!({"mode": mode, "calls": [
+        {"tool": "create-contact-list", "arguments": {"name": "Agents"}},
+        {"tool": "create-contact", "arguments": {"email_address": {"address": "ada@example.com"}, "first_name": "Ada", "create_source": "account"}},
+        {"tool": "list-contacts", "arguments": {"limit": 10}},
+        {"tool": "create-contact", "arguments": {"create_source": "robot"}},
+        {"tool": "list-user-privileges", "arguments": {}},
+    ]})
+}
+
+/// What every report must show: valid schemas, explicit annotations, fixed order.
+fn check_tools(report: &Value) -> Vec<String> {
+    let tools = report["tools"].as_array().unwrap();
+    assert!(!tools.is_empty());
+    for tool in tools {
+        assert_eq!(tool["input_schema_problem"], Value::Null, "{tool}");
+        assert_eq!(tool["output_schema_problem"], Value::Null, "{tool}");
+        assert_eq!(tool["input_type"], "object", "{tool}");
+        let hints = &tool["annotations"];
+        for hint in [
+            "readOnlyHint",
+            "destructiveHint",
+            "idempotentHint",
+            "openWorldHint",
+        ] {
+            assert!(
+                hints[hint].is_boolean(),
+                "{} lacks {hint}: {tool}",
+                tool["name"]
+            );
+        }
+    }
+    tools
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn call(report: &Value, index: usize) -> &Value {
+    &report["calls"][index]
+}
+
+#[test]
+fn the_python_sdk_over_stdio_lists_valid_tools_and_runs_constant_contact() {
+    let sandbox = Sandbox::start();
+    let connection = ConnectionFile::constant_contact(&sandbox);
+    let args = stdio(&[&connection]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let modern = python(&contact_plan("auto"), &args);
+    assert_eq!(modern["protocol"], "2026-07-28");
+    let names = check_tools(&modern);
+    let described = host(&[
+        "describe",
+        &component("cc_connector").display().to_string(),
+        "--json",
+    ])
+    .ok();
+    let activities: Vec<String> = described["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names, activities,
+        "one tool per activity, in describe's order, named after it"
+    );
+    let tool = |name: &str| {
+        modern["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(tool("list-contacts")["annotations"]["readOnlyHint"], true);
+    assert_eq!(tool("create-contact")["annotations"]["readOnlyHint"], false);
+    assert!(tool("create-contact")["description"]
+        .as_str()
+        .unwrap()
+        .contains("Required scopes: contact_data"));
+    for i in [0, 1, 2, 4] {
+        let c = call(&modern, i);
+        assert_eq!(c["is_error"], false, "{c}");
+        assert_eq!(
+            c["output_valid"], true,
+            "structuredContent fits outputSchema: {c}"
+        );
+        assert!(
+            !c["progress"].as_array().unwrap().is_empty(),
+            "progress was reported: {c}"
+        );
+    }
+    assert_eq!(
+        call(&modern, 1)["structured"]["email_address"]["address"],
+        "ada@example.com"
+    );
+    assert!(call(&modern, 2)["structured"]["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["first_name"] == "Ada"));
+    let invalid = call(&modern, 3);
+    assert_eq!(invalid["is_error"], true);
+    assert!(
+        invalid["text"]
+            .as_str()
+            .unwrap()
+            .contains("input.create_source")
+            && invalid["text"].as_str().unwrap().contains("hint:"),
+        "{invalid}"
+    );
+    // The older revision, with `initialize`: the same tools, in the same order.
+    let legacy = python(&json!({"mode": "legacy", "calls": []}), &args);
+    assert_eq!(legacy["protocol"], "2025-11-25");
+    assert_eq!(check_tools(&legacy), names, "tool names are stable");
+}
+
+#[test]
+fn tool_errors_say_what_failed_and_what_to_do() {
+    let sandbox = Sandbox::start_with(&[
+        "--no-rate-limit",
+        "--token",
+        "reader-token-mcp1=account_read",
+    ]);
+    let app = App::register(&sandbox, "rotating", true);
+    let unconnected = app.connection(&sandbox, "");
+    let reader = ConnectionFile::constant_contact_with(&sandbox, "reader-token-mcp1", "");
+    // Both files are named connection.toml: their tools' names would clash.
+    let clash = host(&[
+        "mcp",
+        &unconnected.path.display().to_string(),
+        &reader.path.display().to_string(),
+    ]);
+    assert!(
+        clash.code != 0 && clash.stderr.contains("tool names would clash"),
+        "{clash:#?}"
+    );
+    let named = |file: &ConnectionFile, name: &str| {
+        let path = file.dir().join(format!("{name}.toml"));
+        std::fs::copy(&file.path, &path).unwrap();
+        path.display().to_string()
+    };
+    let (u, r) = (named(&unconnected, "unconnected"), named(&reader, "reader"));
+    let mut args = stdio(&[]);
+    args.extend([u, r]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let plan = json!({"calls": [
+        {"tool": "unconnected__list-contact-lists", "arguments": {}},
+        {"tool": "reader__list-contact-lists", "arguments": {}},
+        {"tool": "reader__list-account-emails", "arguments": {}},
+    ]});
+    let report = python(&plan, &args);
+    let names = check_tools(&report);
+    assert!(
+        names.contains(&"unconnected__create-contact".to_owned()),
+        "a connection that is not connected lists its tools"
+    );
+    let not_connected = call(&report, 0)["text"].as_str().unwrap().to_owned();
+    assert!(
+        not_connected.contains("not connected") && not_connected.contains("connector-host connect"),
+        "{not_connected}"
+    );
+    let scope = call(&report, 1);
+    assert_eq!(scope["is_error"], true);
+    let text = scope["text"].as_str().unwrap();
+    assert!(
+        text.contains("forbidden") && text.contains("hint:"),
+        "{scope}"
+    );
+    assert_eq!(call(&report, 2)["is_error"], false, "{}", call(&report, 2));
+}
+
+#[test]
+fn a_hostile_connector_under_mcp_is_contained_as_under_the_cli() {
+    let connection = ConnectionFile::new(
+        &component("hostile_connector"),
+        &format!("[token]\naccess_token = \"{TOKEN}\"\n"),
+    );
+    let args = stdio(&[&connection]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let plan = json!({"calls": [
+        {"tool": "fetch", "arguments": {"url": "http://169.254.169.254/latest/meta-data", "headers": []}},
+        {"tool": "huge-result", "arguments": {"count": 3000000}},
+        {"tool": "forge-hint", "arguments": {}},
+        {"tool": "hoard-headers", "arguments": {"count": 8000, "value_kib": 100}},
+    ]});
+    let report = python(&plan, &args);
+    let text = |i: usize| call(&report, i)["text"].as_str().unwrap().to_owned();
+    assert!(text(0).contains("not a public address"), "{}", text(0));
+    assert!(text(1).contains("max_output_mib"), "{}", text(1));
+    assert!(
+        !text(2).contains('\u{1b}') && text(2).contains("\\u{1b}"),
+        "{}",
+        text(2)
+    );
+    assert!(
+        !text(2).lines().any(|l| l.starts_with("hint: the fix")),
+        "{}",
+        text(2)
+    );
+    assert!(text(3).contains("max_header_kib"), "{}", text(3));
+    assert!((0..4).all(|i| call(&report, i)["is_error"] == true));
+}
+
+#[test]
+fn serve_offers_the_same_tools_at_mcp_behind_its_token() {
+    let sandbox = Sandbox::start();
+    let serve = Serve::start(
+        &format!(
+            "[endpoints]\n\"https://probe.example\" = \"{}\"\n",
+            sandbox.url
+        ),
+        &[],
+    );
+    assert_eq!(
+        serve
+            .call(
+                "POST",
+                "/api/connections",
+                Some(&json!({"name": "p1", "connector": "probe"}))
+            )
+            .status,
+        201
+    );
+    let url = format!("{}/mcp", serve.url);
+    let echo = json!({"tool": "echo", "arguments": {"text": "hi", "count": 1, "offset": -2, "ratio": 0.5,
+        "enabled": true, "tags": [], "color": "red", "shape": "nothing", "inner": {"name": "n", "numbers": []},
+        "pair": ["a", 1], "permissions": ["read"]}});
+    for mode in ["auto", "legacy"] {
+        let report = python(
+            &json!({"mode": mode, "calls": [echo]}),
+            &["http", &url, API_TOKEN],
+        );
+        check_tools(&report);
+        assert_eq!(
+            call(&report, 0)["structured"]["greeting"],
+            "hello, hi",
+            "{report}"
+        );
+        assert_eq!(call(&report, 0)["output_valid"], true);
+    }
+    let anonymous = serve.call_as(
+        "POST",
+        "/mcp",
+        Some(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})),
+        None,
+    );
+    assert_eq!(anonymous.status, 401);
+}
+
+/// rmcp's own client: stdio in both lifecycles, and Streamable HTTP.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rmcp_client_sees_the_same_tools() {
+    let sandbox = Sandbox::start();
+    let connection = ConnectionFile::constant_contact(&sandbox);
+    for (list, lifecycle) in [
+        (
+            "From rmcp, stateless",
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            },
+        ),
+        ("From rmcp, initialized", ClientLifecycleMode::Initialize),
+    ] {
+        let mut command = tokio::process::Command::new(bin("connector-host"));
+        command
+            .arg("mcp")
+            .arg(&connection.path)
+            .env("CONNECTOR_HOST_LOG", "error");
+        let transport = rmcp::transport::TokioChildProcess::new(command).unwrap();
+        let client = serve_client_with_lifecycle(ClientConfig::default(), transport, lifecycle)
+            .await
+            .unwrap();
+        let tools = client.list_all_tools().await.unwrap();
+        assert!(tools.iter().any(|t| t.name == "create-contact-list"));
+        let created = client
+            .call_tool(
+                CallToolRequestParams::new("create-contact-list")
+                    .with_arguments(json!({"name": list}).as_object().unwrap().clone()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(created.is_error, Some(false), "{created:?}");
+        assert_eq!(created.structured_content.unwrap()["name"], list);
+        client.cancel().await.unwrap();
+    }
+    let serve = Serve::start(
+        &format!(
+            "[endpoints]\n\"https://api.cc.email\" = \"{}\"\n",
+            sandbox.url
+        ),
+        &[],
+    );
+    assert_eq!(
+        serve
+            .call(
+                "POST",
+                "/api/connections",
+                Some(&json!({"name": "p2", "connector": "probe"}))
+            )
+            .status,
+        201
+    );
+    let config =
+        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+            format!("{}/mcp", serve.url),
+        )
+        .auth_header(API_TOKEN);
+    let transport = rmcp::transport::StreamableHttpClientTransport::from_config(config);
+    let client = serve_client_with_lifecycle(
+        ClientConfig::default(),
+        transport,
+        ClientLifecycleMode::Discover {
+            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        },
+    )
+    .await
+    .unwrap();
+    let tools = client.list_all_tools().await.unwrap();
+    assert_eq!(
+        tools.iter().map(|t| t.name.to_string()).collect::<Vec<_>>(),
+        ["echo", "fetch", "spin", "allocate", "check"]
+    );
+    client.cancel().await.unwrap();
+}
