@@ -66,6 +66,7 @@ demo: tools components host
 ## Benchmarks (release build): what the host costs, as ratios against native baselines.
 bench: components
 	$(CARGO) bench -p connector-host --bench calls
+	$(CARGO) bench -p connector-host --bench mcp
 
 fmt:
 	$(CARGO) fmt --all

@@ -76,15 +76,28 @@ impl ToolSource for Sessions {
     }
 }
 
+/// One tool: its definition, and the connection and activity it runs.
+type Entry = (Tool, String, String);
+
+/// Which connectors a tool list was built from (name and loaded connector;
+/// holding the connector keeps the identity check sound).
+type Built = Vec<(String, Arc<Connector>)>;
+
+/// The last tool list and what it was built from.
+type ToolCache = std::sync::Mutex<Option<(Built, Arc<Vec<Entry>>)>>;
+
 /// The MCP server over a [`ToolSource`].
 pub struct Server<S> {
     source: Arc<S>,
+    /// The tool list, rebuilt only when the connections or their connectors change.
+    tools: Arc<ToolCache>,
 }
 
 impl<S> Clone for Server<S> {
     fn clone(&self) -> Self {
         Server {
             source: self.source.clone(),
+            tools: self.tools.clone(),
         }
     }
 }
@@ -92,12 +105,30 @@ impl<S> Clone for Server<S> {
 impl<S: ToolSource> Server<S> {
     /// A server for `source`.
     pub fn new(source: Arc<S>) -> Server<S> {
-        Server { source }
+        Server {
+            source,
+            tools: Arc::default(),
+        }
     }
 
     /// Every tool, with the connection and activity it runs.
-    async fn tools(&self) -> Vec<(Tool, String, String)> {
+    async fn tools(&self) -> Arc<Vec<Entry>> {
         let connections = self.source.connections().await;
+        let built: Built = connections
+            .iter()
+            .map(|c| (c.name.clone(), c.connector.clone()))
+            .collect();
+        let same = |key: &Built| {
+            key.len() == built.len()
+                && key
+                    .iter()
+                    .zip(&built)
+                    .all(|((a, x), (b, y))| a == b && Arc::ptr_eq(x, y))
+        };
+        let mut cache = self.tools.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, tools)) = cache.as_ref().filter(|(key, _)| same(key)) {
+            return tools.clone();
+        }
         let prefixed = connections.len() > 1;
         let mut tools = Vec::new();
         for exposed in &connections {
@@ -107,6 +138,8 @@ impl<S: ToolSource> Server<S> {
                 tools.push((tool, exposed.name.clone(), activity.name.clone()));
             }
         }
+        let tools = Arc::new(tools);
+        *cache = Some((built, tools.clone()));
         tools
     }
 }
@@ -221,8 +254,8 @@ impl<S: ToolSource> ServerHandler for Server<S> {
         let tools = self
             .tools()
             .await
-            .into_iter()
-            .map(|(tool, _, _)| tool)
+            .iter()
+            .map(|(tool, _, _)| tool.clone())
             .collect();
         // The list depends on the server's connections, not on the caller.
         Ok(ListToolsResult::with_all_items(tools)
