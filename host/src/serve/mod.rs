@@ -84,6 +84,7 @@ fn router(state: Arc<State>) -> Router {
     let api = Router::new()
         .route("/api/connectors", get(api::list_connectors))
         .route("/api/connectors/{name}", get(api::describe_connector))
+        .route("/api/stores", get(api::list_stores))
         .route(
             "/api/connections",
             get(api::list_connections).post(api::create_connection),
