@@ -9,6 +9,7 @@ mod fidelity;
 mod hostile;
 mod limits;
 mod oauth;
+mod page;
 mod pagination;
 mod secrets;
 mod serve;

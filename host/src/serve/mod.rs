@@ -110,7 +110,7 @@ fn router(state: Arc<State>) -> Router {
     Router::new()
         .merge(api)
         .route("/", get(page::index))
-        .route("/app.js", get(page::script))
+        .route("/js/{file}", get(page::script))
         .route("/app.css", get(page::style))
         .route("/sign-in", get(page::sign_in_link).post(page::sign_in))
         .route("/oauth/callback", get(connect::callback))
