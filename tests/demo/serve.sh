@@ -38,12 +38,12 @@ CONNECTOR_HOST_API_TOKEN=$(secret)
 
 PIDS=()
 stop() {
-  trap - INT TERM EXIT
+  trap - INT TERM HUP EXIT
   echo; echo "stopping serve, OpenBao and the sandbox"
   kill "${PIDS[@]}" 2>/dev/null || true
   wait "${PIDS[@]}" 2>/dev/null || true
 }
-trap stop INT TERM EXIT
+trap stop INT TERM HUP EXIT
 
 # The sandbox, with the app registered: its redirect is serve's OAuth callback.
 "$SANDBOX" --port 0 --app "$CLIENT_ID:$CLIENT_SECRET:$PAGE/oauth/callback:rotating" \

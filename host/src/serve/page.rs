@@ -1,6 +1,17 @@
 //! The connection page: static HTML, CSS and script served by the host (no
 //! front-end build step), and the sign-in that turns the API token into a
 //! page session.
+//!
+//! In `page/`: `index.html` is the skeleton and `app.js` shows what the
+//! address names (the list, the connector search, one connection);
+//! `connection.js` and `fields.js` make the connection's form, Check and
+//! Connect; `runner.js` and `schema-form.js` the activity runner; `api.js`
+//! calls the JSON API with the CSRF token; `dom.js` builds elements.
+//!
+//! Invariants: only this origin's own script runs (the CSP forbids inline
+//! script and style and `eval`), text from the server is only ever set as
+//! text, pages are never framed or cached, and no page holds a secret (the
+//! API returns none; the script empties secret inputs once saved).
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -199,7 +199,9 @@ async function connect() {
 }
 
 async function remove() {
-  if (!window.confirm(`Delete the connection ${state.name}? Its tokens and typed secrets stay where they are kept.`)) return;
+  const question = `Delete the connection ${state.name}? Its file and the secret files beside it go; `
+    + "credential assets and OAuth tokens stay where they are kept.";
+  if (!window.confirm(question)) return;
   const answer = await api("DELETE", `/api/connections/${segment(state.name)}`);
   if (!answer.ok) return message(errorView(answer.body, "delete-error"));
   window.location.hash = "";
@@ -237,7 +239,7 @@ async function showStatus() {
 
 function expiry(status) {
   const seconds = status.expires_in_seconds;
-  const at = new Date(Date.now() + seconds * 1000).toLocaleTimeString();
+  const at = new Date(Date.now() + seconds * 1000).toLocaleString();
   const renew = status.refresh_token ? "; renewed with the refresh token when needed" : "; no refresh token: Connect again then";
   if (seconds <= 0) return `expired ${duration(-seconds)} ago${renew}`;
   return `expires in ${duration(seconds)} (at ${at})${renew}`;

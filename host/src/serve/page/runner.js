@@ -4,7 +4,7 @@
 
 import { api, errorView, segment } from "./api.js";
 import { byId, el, fill, show } from "./dom.js";
-import { InputError, example, schemaForm } from "./schema-form.js";
+import { InputError, schemaForm } from "./schema-form.js";
 
 // The runner shows one connection at a time.
 const state = { connection: null, activities: [], form: null };
@@ -88,8 +88,10 @@ function toggleJson() {
     let value;
     try {
       value = state.form.read().value;
-    } catch {
-      value = example(activity.input_schema || {});
+    } catch (e) {
+      // Say what the form cannot read rather than drop what was typed.
+      byId("input-as-json").checked = false;
+      return showInputError(e);
     }
     const area = el("textarea", { id: "input-json", rows: 12, spellcheck: false });
     area.value = JSON.stringify(value, null, 2);
@@ -137,7 +139,8 @@ async function run(event) {
       el("pre", { id: "result", tabIndex: 0, "data-test": "result" }, JSON.stringify(answer.body, null, 2)),
     );
   } else {
-    fill(byId("run-output"), el("h3", {}, `Failed (${answer.status})`), errorView(answer.body, "run-error"));
+    const errorClass = answer.body && answer.body.error ? answer.body.error.class : "error";
+    fill(byId("run-output"), el("h3", {}, `Failed (${answer.status}, ${errorClass})`), errorView(answer.body, "run-error"));
   }
 }
 
