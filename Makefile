@@ -1,6 +1,7 @@
 # Build, test and demo the connector host.
 #
 #   make demo    build everything, start the sandbox, run a realistic session
+#   make serve   build, start the sandbox, OpenBao and `connector-host serve`: try the page
 #   make test    install what a fresh machine lacks, build, run every test
 #
 # The connectors are WebAssembly components built for wasm32-wasip2 with the
@@ -27,7 +28,7 @@ export PATH := $(PY_SCRIPTS):$(PATH)
 # Debian packages are installed as root (CI runs as root; elsewhere via sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all tools components host test demo bench fmt lint
+.PHONY: all tools components host test demo serve bench fmt lint
 
 all: components host
 
@@ -62,6 +63,11 @@ test: tools components host
 ## A realistic session against the built-in sandbox.
 demo: tools components host
 	bash tests/demo/demo.sh
+
+## The connection page to try in a browser: the sandbox, OpenBao holding the
+## app's client secret, and `serve` with the built connector (Ctrl-C stops all).
+serve: tools components host
+	bash tests/demo/serve.sh
 
 ## Benchmarks (release build): what the host costs, as ratios against native baselines.
 bench: components

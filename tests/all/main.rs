@@ -10,6 +10,7 @@ mod hostile;
 mod limits;
 mod mcp;
 mod oauth;
+mod page;
 mod pagination;
 mod secrets;
 mod serve;

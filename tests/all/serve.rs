@@ -11,14 +11,14 @@ use serde_json::{json, Value};
 
 /// The sandbox with an app whose redirect is `serve`'s callback (known only
 /// once serve runs, so the app is registered afterwards).
-fn endpoints(sandbox: &Sandbox) -> String {
+pub(crate) fn endpoints(sandbox: &Sandbox) -> String {
     format!(
         "[endpoints]\n\"https://api.cc.email\" = \"{url}\"\n\"https://authz.constantcontact.com\" = \"{url}\"\n",
         url = sandbox.url
     )
 }
 
-fn register_app(sandbox: &Sandbox, serve: &Serve, client_id: &str) {
+pub(crate) fn register_app(sandbox: &Sandbox, serve: &Serve, client_id: &str) {
     sandbox.control(
         "apps",
         json!({"client_id": client_id, "client_secret": CANARIES[1],
@@ -82,6 +82,7 @@ fn every_api_call_needs_the_api_token() {
     assert_eq!(openapi.status, 200);
     assert_eq!(openapi.json["openapi"], "3.1.0");
     assert!(openapi.json["paths"]["/api/connections/{name}/activities/{activity}"].is_object());
+    assert!(openapi.json["paths"]["/api/stores"]["get"].is_object());
 }
 
 #[test]
@@ -134,6 +135,9 @@ fn a_connection_made_through_the_api_runs_on_the_cli_too() {
         Some(&json!({"name": "probe-1", "connector": "probe"})),
     );
     assert_eq!(created.status, 201, "{created:#?}");
+    let listed = serve.call("GET", "/api/connections", None).json;
+    assert_eq!(listed["connections"][0]["name"], "probe-1");
+    assert_eq!(listed["connections"][0]["connector"], "probe");
     let input = json!({"text": "hi", "count": 1, "offset": -2, "ratio": 0.5, "enabled": true,
         "tags": [], "color": "red", "shape": "nothing", "inner": {"name": "n", "numbers": []},
         "pair": ["a", 1], "permissions": ["read"]});
@@ -196,6 +200,18 @@ fn a_typed_secret_goes_into_the_store_or_a_private_file_and_is_never_echoed() {
         &format!("{stores}{}", endpoints(&sandbox)),
         &[("VAULT_TOKEN", &bao.root_token)],
     );
+    // The stores offered for "Use credential asset"; this one keeps typed secrets.
+    let stores = with_store.call("GET", "/api/stores", None).json;
+    assert_eq!(stores["stores"][0]["name"], "vault", "{stores}");
+    assert_eq!(stores["stores"][0]["keeps_typed_secrets"], true);
+    let description = stores["stores"][0]["description"].as_str().unwrap();
+    assert!(
+        description.starts_with(&format!(
+            "Vault at {}, KV v2 mount secret, read-write",
+            bao.addr
+        )),
+        "{description}"
+    );
     let view = create_cc(&with_store, "cc-vault", "app-1", json!({}));
     let secret = view["fields"]
         .as_array()
@@ -230,6 +246,8 @@ fn a_typed_secret_goes_into_the_store_or_a_private_file_and_is_never_echoed() {
     );
     // Without a read-write store: a 0600 file beside the connections.
     let without = Serve::start(&endpoints(&sandbox), &[]);
+    let none = without.call("GET", "/api/stores", None).json;
+    assert_eq!(none, json!({"stores": []}));
     create_cc(&without, "cc-file", "app-1", json!({}));
     let text = std::fs::read_to_string(without.connection_file("cc-file")).unwrap();
     assert_no_canary(&text);

@@ -75,16 +75,45 @@ pub async fn describe_connector(
     ok(description)
 }
 
-/// `GET /api/connections`.
+/// `GET /api/stores`: the credential stores the page offers for "Use
+/// credential asset", and which one keeps secrets typed on the page.
+pub async fn list_stores(Extract(state): Extract<Arc<State>>) -> Answer {
+    let keeper = state.secret_store.as_ref().map(|(name, _)| name.as_str());
+    let list: Vec<Value> = state
+        .stores
+        .iter()
+        .map(|(name, config)| {
+            json!({"name": name, "description": config.describe(),
+                "read_write": config.read_write, "keeps_typed_secrets": keeper == Some(name.as_str())})
+        })
+        .collect();
+    ok(json!({ "stores": list }))
+}
+
+/// `GET /api/connections`: each connection's name, connector file and, when
+/// the catalogue has that file, the connector's name.
 pub async fn list_connections(Extract(state): Extract<Arc<State>>) -> Answer {
+    let entries = state.catalogue.entries().await;
     let mut list = Vec::new();
     for name in state.connection_names() {
-        let connector = Connection::load(&state.connection_file(&name))
+        let file = Connection::load(&state.connection_file(&name))
             .ok()
-            .map(|c| c.connector.display().to_string());
-        list.push(json!({"name": name, "connector_file": connector}));
+            .map(|c| c.connector);
+        let connector = file.as_ref().and_then(|f| connector_name(&entries, f));
+        let file = file.map(|f| f.display().to_string());
+        list.push(json!({"name": name, "connector": connector, "connector_file": file}));
     }
     ok(json!({ "connections": list }))
+}
+
+/// The name of the loaded connector whose component is `file`.
+fn connector_name(entries: &[crate::catalogue::Entry], file: &std::path::Path) -> Option<String> {
+    let file = std::fs::canonicalize(file).ok()?;
+    entries
+        .iter()
+        .find(|e| std::fs::canonicalize(&e.file).ok().as_ref() == Some(&file))
+        .and_then(|e| e.loaded.as_ref().ok())
+        .map(|c| c.info().name.clone())
 }
 
 /// `POST /api/connections`: creates one from a [`Draft`].

@@ -126,6 +126,7 @@ fn router(state: Arc<State>, stop: tokio_util::sync::CancellationToken) -> Route
     let api = Router::new()
         .route("/api/connectors", get(api::list_connectors))
         .route("/api/connectors/{name}", get(api::describe_connector))
+        .route("/api/stores", get(api::list_stores))
         .route(
             "/api/connections",
             get(api::list_connections).post(api::create_connection),
@@ -152,7 +153,7 @@ fn router(state: Arc<State>, stop: tokio_util::sync::CancellationToken) -> Route
     Router::new()
         .merge(api)
         .route("/", get(page::index))
-        .route("/app.js", get(page::script))
+        .route("/js/{file}", get(page::script))
         .route("/app.css", get(page::style))
         .route("/sign-in", get(page::sign_in_link).post(page::sign_in))
         .route("/oauth/callback", get(connect::callback))

@@ -1,11 +1,22 @@
 //! The connection page: static HTML, CSS and script served by the host (no
 //! front-end build step), and the sign-in that turns the API token into a
 //! page session.
+//!
+//! In `page/`: `index.html` is the skeleton and `app.js` shows what the
+//! address names (the list, the connector search, one connection);
+//! `connection.js` and `fields.js` make the connection's form, Check and
+//! Connect; `runner.js` and `schema-form.js` the activity runner; `api.js`
+//! calls the JSON API with the CSRF token; `dom.js` builds elements.
+//!
+//! Invariants: only this origin's own script runs (the CSP forbids inline
+//! script and style and `eval`), text from the server is only ever set as
+//! text, pages are never framed or cached, and no page holds a secret (the
+//! API returns none; the script empties secret inputs once saved).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Query, State as Extract};
+use axum::extract::{Path, Query, State as Extract};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
@@ -14,9 +25,20 @@ use super::auth::{caller, is_api_token, start_page_session};
 use super::state::State;
 
 const INDEX: &str = include_str!("page/index.html");
-const SCRIPT: &str = include_str!("page/app.js");
 const STYLE: &str = include_str!("page/app.css");
 const SIGN_IN: &str = include_str!("page/sign-in.html");
+
+/// The page's script: plain ES modules, `app.js` first; each is served at
+/// `/js/<name>`.
+const SCRIPTS: &[(&str, &str)] = &[
+    ("app.js", include_str!("page/app.js")),
+    ("api.js", include_str!("page/api.js")),
+    ("dom.js", include_str!("page/dom.js")),
+    ("connection.js", include_str!("page/connection.js")),
+    ("fields.js", include_str!("page/fields.js")),
+    ("runner.js", include_str!("page/runner.js")),
+    ("schema-form.js", include_str!("page/schema-form.js")),
+];
 
 /// Headers every page carries: no framing (clickjacking), no sniffing, and a
 /// policy that lets only this origin's own script run.
@@ -54,12 +76,16 @@ pub async fn index(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> R
     }
 }
 
-/// `GET /app.js`.
-pub async fn script() -> Response {
-    secured((
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        SCRIPT,
-    ))
+/// `GET /js/{file}`: one of [`SCRIPTS`]. Served without a page session:
+/// they hold no data, and the sign-in form shares the style.
+pub async fn script(Path(file): Path<String>) -> Response {
+    match SCRIPTS.iter().find(|(name, _)| *name == file) {
+        Some((_, text)) => secured((
+            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+            *text,
+        )),
+        None => secured((StatusCode::NOT_FOUND, "no such script")),
+    }
 }
 
 /// `GET /app.css`.

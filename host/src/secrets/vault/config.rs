@@ -217,6 +217,28 @@ fn default_token() -> FieldSource {
 }
 
 impl VaultConfig {
+    /// One line for people: address, namespace, mount, mode, login method
+    /// (what [`CredentialStore::describe`](crate::secrets::CredentialStore::describe) says).
+    pub fn describe(&self) -> String {
+        let namespace = self
+            .namespace
+            .as_ref()
+            .map(|n| format!(", namespace {n}"))
+            .unwrap_or_default();
+        let mode = if self.read_write {
+            "read-write"
+        } else {
+            "read-only"
+        };
+        format!(
+            "Vault at {}{namespace}, KV v{} mount {}, {mode}, login {}",
+            self.address,
+            self.kv_version,
+            self.mount,
+            self.auth.method()
+        )
+    }
+
     /// The API path of an asset's secret, relative to `/v1/`, without the namespace.
     pub fn secret_path(&self, asset: &AssetRef) -> String {
         let mut parts = vec![self.mount.as_str()];

@@ -109,24 +109,7 @@ impl VaultStore {
 
 impl CredentialStore for VaultStore {
     fn describe(&self) -> String {
-        let c = &self.config;
-        let namespace = c
-            .namespace
-            .as_ref()
-            .map(|n| format!(", namespace {n}"))
-            .unwrap_or_default();
-        let mode = if c.read_write {
-            "read-write"
-        } else {
-            "read-only"
-        };
-        format!(
-            "Vault at {}{namespace}, KV v{} mount {}, {mode}, login {}",
-            c.address,
-            c.kv_version,
-            c.mount,
-            c.auth.method()
-        )
+        self.config.describe()
     }
 
     fn location(&self, asset: &AssetRef) -> String {

@@ -1,0 +1,416 @@
+//! The connection page in a real Chromium, against `connector-host serve`,
+//! a real OpenBao and the sandbox: the seed's whole flow (sign in, Add
+//! connection with the connector search, a field typed and a secret from a
+//! credential asset, Check, Connect through the sandbox's sign-in and SMS
+//! pages, Connected, an activity run from the generated form), and a secret
+//! typed on the page that goes to the store and leaves the form.
+//!
+//! Every page the browser shows (as its DOM is at that step) is checked for
+//! the canaries, the API token and the real OAuth tokens; serve's stderr is
+//! checked on stop.
+
+use std::time::Duration;
+
+use connector_tests::browser::Browser;
+use connector_tests::openbao::OpenBao;
+use connector_tests::serve::{Serve, API_TOKEN};
+use connector_tests::signin::{phone_code, PASSWORD, USER};
+use connector_tests::*;
+use serde_json::{json, Value};
+
+use crate::serve::{endpoints, register_app};
+
+/// Serve's config: a read-write OpenBao store, and the sandbox standing in
+/// for the API and the authorization server.
+fn config(bao: &OpenBao, sandbox: Option<&Sandbox>) -> String {
+    let store = format!(
+        "[stores.vault]\naddress = \"{}\"\nmode = \"read-write\"\npath = \"connectors\"\n",
+        bao.addr
+    );
+    format!("{store}{}", sandbox.map(endpoints).unwrap_or_default())
+}
+
+/// Checks the page as the browser has it now: no canary, no API token, none of `tokens`.
+fn assert_clean(browser: &Browser, step: &str, tokens: &[String]) {
+    let html = browser.page_source();
+    for (i, canary) in CANARIES.iter().enumerate() {
+        assert!(!html.contains(canary), "{step}: canary #{i} is in the page");
+    }
+    assert!(
+        !html.contains(API_TOKEN),
+        "{step}: the API token is in the page"
+    );
+    for (i, token) in tokens.iter().enumerate() {
+        assert!(
+            !html.contains(token.as_str()),
+            "{step}: OAuth token #{i} is in the page"
+        );
+    }
+}
+
+/// Signs in to the page with the API token.
+fn sign_in(browser: &Browser, serve: &Serve) {
+    browser.goto(&serve.url);
+    browser.wait_for("#token");
+    assert_clean(browser, "sign-in form", &[]);
+    browser.fill("#token", API_TOKEN);
+    browser.click("#sign-in");
+    browser.wait_for("#add-connection");
+    assert_clean(browser, "connections list", &[]);
+}
+
+/// The access and refresh tokens OpenBao holds for `connection`.
+fn oauth_tokens(bao: &OpenBao, connection: &str) -> Vec<String> {
+    let path = format!("secret/data/connectors/{connection}-oauth");
+    let record = bao.root_ok(None, "GET", &path, None);
+    ["access_token", "refresh_token"]
+        .iter()
+        .filter_map(|k| record["data"]["data"][k].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn the_seed_flow_adds_checks_connects_and_runs_an_activity_in_a_real_browser() {
+    let sandbox = Sandbox::start();
+    let bao = OpenBao::start();
+    // The security team's side: the app's client secret as a credential asset.
+    bao.kv2_put(
+        "secret",
+        "connectors/cc-app",
+        json!({"client_secret": CANARIES[1]}),
+    );
+    let mut serve = Serve::start(
+        &config(&bao, Some(&sandbox)),
+        &[("VAULT_TOKEN", &bao.root_token)],
+    );
+    register_app(&sandbox, &serve, "app-page");
+    let browser = Browser::start();
+    sign_in(&browser, &serve);
+
+    // Add connection: the search filters the catalogue as the person types.
+    browser.click("#add-connection");
+    browser.fill("#connector-search", "constant");
+    browser.wait_for("[data-connector='constant-contact']");
+    assert_eq!(browser.text("#connector-count"), "1 of 2 connectors");
+    assert!(!browser.text("#connector-results").contains("probe"));
+    assert_clean(&browser, "connector search", &[]);
+    browser.click("[data-connector='constant-contact']");
+
+    // The form from the connector's fields: client_id typed, client_secret from OpenBao.
+    browser.wait_for("#field-client_id");
+    assert!(browser
+        .text("label[for='field-client_id']")
+        .contains("API key"));
+    let secret = browser.wait_for("#field-client_secret");
+    assert_eq!(secret.attribute("type").as_deref(), Some("password"));
+    browser.fill("#connection-name", "cc-page");
+    browser.fill("#field-client_id", "app-page");
+    browser.click("#field-client_secret-source option[value='asset']");
+    assert!(browser
+        .text("#field-client_secret-store")
+        .contains("vault — Vault at http://127.0.0.1:"));
+    browser.fill("#field-client_secret-asset", "cc-app");
+    browser.click("#field-client_secret-type option[value='secret']");
+    browser.fill("#field-client_secret-key", "client_secret");
+    assert_clean(&browser, "connection form", &[]);
+
+    // Check saves the connection, then shows each line of the report.
+    browser.click("#check");
+    let summary = browser.wait_for("#check-summary");
+    let lines = browser.text("#check-lines");
+    assert_eq!(
+        summary.attribute("data-ok").as_deref(),
+        Some("true"),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("OK field client_secret (credential asset 'cc-app' in store 'vault'"),
+        "{lines}"
+    );
+    assert!(!lines.contains("Failed"), "{lines}");
+    assert_clean(&browser, "check", &[]);
+    let file = std::fs::read_to_string(serve.connection_file("cc-page")).unwrap();
+    assert!(
+        file.contains(r#"client_secret = { asset = "cc-app", store = "vault", type = "secret", key = "client_secret" }"#),
+        "{file}"
+    );
+    assert_no_canary(&file);
+
+    // Connect: the sandbox's sign-in page, its SMS step, and back.
+    browser.click("#connect");
+    browser.wait_for_url(|u| u.starts_with(&sandbox.url), Duration::from_secs(15));
+    browser.wait_for("#username");
+    assert_clean(&browser, "provider sign-in", &[]);
+    browser.fill("#username", USER);
+    browser.fill("#password", PASSWORD);
+    browser.click("#sign-in");
+    browser.wait_for("#send-code");
+    browser.click("#send-code");
+    browser.wait_for("#code");
+    browser.fill("#code", &phone_code(&sandbox.url, USER));
+    browser.click("#verify");
+    let back = format!("{}/#connection=cc-page", serve.url);
+    browser.wait_for_url(|u| u == back, Duration::from_secs(15));
+    browser.wait_for("#connection-status[data-state='connected']");
+    let tokens = oauth_tokens(&bao, "cc-page");
+    assert_eq!(
+        tokens.len(),
+        2,
+        "an access and a refresh token are in OpenBao"
+    );
+    assert!(browser.text("#connection-status").starts_with("Connected"));
+    assert!(browser.text("#status-scopes").contains("contact_data"));
+    assert!(browser
+        .text("#status-expiry")
+        .starts_with("expires in 24 h"));
+    assert_clean(&browser, "connected", &tokens);
+
+    // The runner: create-contact from the generated form.
+    browser.click("#activity option[value='create-contact']");
+    assert!(browser
+        .text("#activity-title")
+        .starts_with("Create contact"));
+    assert!(browser.text("#pitfalls").contains("Conflict (409)"));
+    browser.fill("[data-path='email_address.address']", "ada@example.com");
+    browser.fill("[data-path='first_name']", "Ada");
+    browser.click("[data-path='create_source'] option[value='account']");
+    browser.click("#run");
+    let output = browser.wait_for("#result, [data-test='run-error']");
+    assert_eq!(
+        output.attribute("id").as_deref(),
+        Some("result"),
+        "{}",
+        output.text()
+    );
+    let result: Value = serde_json::from_str(&output.text()).expect("the result is JSON");
+    assert_eq!(result["first_name"], "Ada", "{result}");
+    assert_eq!(result["email_address"]["address"], "ada@example.com");
+    let id = result["contact_id"].as_str().expect("a contact id");
+    let stored = sandbox.api("GET", &format!("/v3/contacts/{id}"), None);
+    assert_eq!(
+        stored["first_name"], "Ada",
+        "the sandbox has the contact: {stored}"
+    );
+    assert_clean(&browser, "result", &tokens);
+
+    // The same again: the API's refusal, with its class and message.
+    browser.click("#run");
+    let error = browser.wait_for("[data-test='run-error'][data-class='api_refused']");
+    assert!(
+        error.text().contains("409") || error.text().contains("conflict"),
+        "{}",
+        error.text()
+    );
+    assert_clean(&browser, "error", &tokens);
+
+    // Back on the list: connected.
+    browser.click("a[href='#']");
+    browser.wait_for("[data-connection='cc-page'] [data-state='connected']");
+    assert_clean(&browser, "list", &tokens);
+    let (code, stderr) = serve.stop();
+    assert_eq!(code, 0);
+    for token in &tokens {
+        assert!(
+            !stderr.contains(token.as_str()),
+            "an OAuth token is in serve's log"
+        );
+    }
+}
+
+/// Selects Save and waits until the page says it is saved.
+fn save(browser: &Browser) {
+    // The page replaces its message with "Saving…" as the button is clicked,
+    // so what is waited for is this save's answer.
+    browser.click("#save");
+    let answer = browser.wait_for("[data-test='saved'], [data-test='save-error']");
+    assert_eq!(
+        answer.attribute("data-test").as_deref(),
+        Some("saved"),
+        "{}",
+        answer.text()
+    );
+}
+
+#[test]
+fn a_secret_typed_on_the_page_goes_to_the_store_and_leaves_the_form() {
+    let bao = OpenBao::start();
+    let serve = Serve::start(&config(&bao, None), &[("VAULT_TOKEN", &bao.root_token)]);
+    let browser = Browser::start();
+    sign_in(&browser, &serve);
+    browser.goto(&format!("{}/#new=constant-contact", serve.url));
+    browser.fill("#connection-name", "typed");
+    browser.fill("#field-client_id", "app-typed");
+    let help = browser.text("#field-client_secret-help");
+    assert!(
+        help.contains("kept as a credential asset in store 'vault'"),
+        "{help}"
+    );
+    browser.fill("#field-client_secret", CANARIES[1]);
+    save(&browser);
+
+    // The form is rebuilt from the server's view: the input is empty, the
+    // menu keeps what the connection has, and says where it is.
+    let input = browser.wait_for("#field-client_secret");
+    assert!(
+        input.property("value") == json!(""),
+        "the typed secret is still in its input"
+    );
+    assert_eq!(
+        browser
+            .wait_for("#field-client_secret-source")
+            .property("value"),
+        json!("keep")
+    );
+    let help = browser.text("#field-client_secret-help");
+    assert!(
+        help.contains("Now from credential asset 'typed-client_secret' in store 'vault'"),
+        "{help}"
+    );
+    assert_clean(&browser, "saved", &[]);
+    let stored = bao.root_ok(
+        None,
+        "GET",
+        "secret/data/connectors/typed-client_secret",
+        None,
+    );
+    assert!(
+        stored["data"]["data"]["value"] == json!(CANARIES[1]),
+        "the secret is in OpenBao"
+    );
+    assert_no_canary(&std::fs::read_to_string(serve.connection_file("typed")).unwrap());
+
+    // Saving again keeps it, without typing it again.
+    browser.fill("#field-client_id", "app-typed-2");
+    save(&browser);
+    let view = serve.call("GET", "/api/connections/typed", None).json;
+    let fields = view["fields"].as_array().unwrap();
+    let field = |name: &str| fields.iter().find(|f| f["name"] == name).unwrap().clone();
+    assert_eq!(field("client_id")["value"], "app-typed-2");
+    assert_eq!(
+        field("client_secret")["source"],
+        "credential asset 'typed-client_secret' in store 'vault'"
+    );
+    assert_clean(&browser, "saved again", &[]);
+}
+
+#[test]
+fn the_runner_builds_a_form_for_every_kind_of_input_and_a_json_view() {
+    let serve = Serve::start("", &[]);
+    let browser = Browser::start();
+    sign_in(&browser, &serve);
+    // The probe connector has no fields, no sign-in, and an `echo` whose
+    // input has a value of every kind; it answers with what it got.
+    browser.goto(&format!("{}/#new=probe", serve.url));
+    browser.fill("#connection-name", "probe-form");
+    save(&browser);
+    assert_eq!(
+        browser.wait_for("#connect").attribute("hidden").as_deref(),
+        Some("true"),
+        "a connector without OAuth has nothing to connect"
+    );
+    browser.click("#activity option[value='echo']");
+    // Lists, tuples and variants are JSON areas, prefilled from the schema.
+    let prefilled = |path: &str| -> Value {
+        let area = browser.wait_for(&format!("[data-path='{path}']"));
+        serde_json::from_str(area.property("value").as_str().unwrap()).unwrap()
+    };
+    assert_eq!(prefilled("pair"), json!(["", 0]));
+    assert_eq!(prefilled("permissions"), json!(["read"]));
+    assert_eq!(prefilled("shape"), json!("nothing"));
+    assert_eq!(prefilled("inner.numbers"), json!([0]));
+    assert_eq!(
+        browser.wait_for("[data-path='color']").property("tagName"),
+        json!("SELECT")
+    );
+    browser.fill("[data-path='text']", "hi");
+    browser.fill("[data-path='count']", "3");
+    browser.fill("[data-path='offset']", "-2");
+    browser.fill("[data-path='ratio']", "0.5");
+    browser.click("[data-path='enabled']");
+    browser.click("[data-path='color'] option[value='green']");
+    browser.fill("[data-path='tags']", r#"["a", "b"]"#);
+    browser.fill("[data-path='shape']", r#"{"circle": 1.5}"#);
+    browser.fill("[data-path='inner.name']", "n");
+    browser.fill("[data-path='inner.maybe']", "7");
+    let echoed = run_echo(&browser);
+    assert_eq!(
+        echoed,
+        json!({"text": "hi", "count": 3, "offset": -2, "ratio": 0.5, "enabled": true,
+            "note": null, "tags": ["a", "b"], "color": "green", "shape": {"circle": 1.5},
+            "inner": {"name": "n", "numbers": [0], "maybe": 7}, "pair": ["", 0],
+            "permissions": ["read"]}),
+        "the optional note left empty is left out"
+    );
+
+    // The whole input as JSON, starting from the form; and back to the form.
+    browser.click("#input-as-json");
+    let area = browser.wait_for("#input-json");
+    let mut input: Value = serde_json::from_str(area.property("value").as_str().unwrap()).unwrap();
+    assert_eq!(
+        input["inner"],
+        json!({"name": "n", "numbers": [0], "maybe": 7})
+    );
+    input["text"] = json!("from json");
+    browser.fill("#input-json", &input.to_string());
+    assert_eq!(run_echo(&browser)["text"], "from json");
+    browser.click("#input-as-json");
+    let text = browser.wait_for("[data-path='text']").property("value");
+    assert_eq!(
+        text,
+        json!("from json"),
+        "the form is rebuilt from the JSON"
+    );
+
+    // What is not JSON is named by its path, before anything is sent.
+    browser.fill("[data-path='shape']", "{nope");
+    browser.click("#run");
+    let error = browser.text("[data-test='run-error-message']");
+    assert!(error.starts_with("input.shape: not JSON"), "{error}");
+    assert_eq!(
+        browser
+            .wait_for("[data-path='shape']")
+            .attribute("aria-invalid")
+            .as_deref(),
+        Some("true")
+    );
+    assert_clean(&browser, "runner", &[]);
+}
+
+/// Selects Run and returns what the probe's `echo` echoed.
+fn run_echo(browser: &Browser) -> Value {
+    browser.click("#run");
+    let output = browser.wait_for("#result, [data-test='run-error']");
+    assert_eq!(
+        output.attribute("id").as_deref(),
+        Some("result"),
+        "{}",
+        output.text()
+    );
+    let result: Value = serde_json::from_str(&output.text()).expect("the result is JSON");
+    result["echoed"].clone()
+}
+
+#[test]
+fn text_from_the_server_is_shown_as_text_never_as_markup() {
+    let serve = Serve::start("", &[]);
+    // A file name is shown as the catalogue gives it; this one is markup.
+    let name = "<img src=x id=injected onerror=alert(1)>.wasm";
+    std::fs::write(
+        serve.dir().join("connectors").join(name),
+        b"not a component",
+    )
+    .unwrap();
+    let browser = Browser::start();
+    sign_in(&browser, &serve);
+    browser.click("#add-connection");
+    browser.fill("#connector-search", "injected");
+    let broken = browser.text("#connector-results .broken");
+    assert!(broken.contains(name), "{broken}");
+    assert!(broken.contains("cannot be loaded"), "{broken}");
+    let html = browser.page_source();
+    assert!(html.contains("&lt;img src=x id=injected"), "shown as text");
+    assert!(
+        !html.contains("id=\"injected\""),
+        "no element was made from it"
+    );
+}
