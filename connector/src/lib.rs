@@ -53,12 +53,16 @@ mod bindings {
 use bindings::exports;
 
 mod account;
+mod bulk;
 mod campaigns;
 mod contacts;
 mod custom_fields;
 mod errors;
 mod lists;
+mod reports;
+mod segments;
 mod sign_up_forms;
+mod tags;
 
 use connector_sdk::types::{ClientAuth, ConnectorInfo, RateLimit};
 use connector_sdk::{cursor, Api, Auth, Describe, Field};
@@ -150,7 +154,11 @@ const INFO: Describe = Describe {
         custom_fields::ACTIVITIES,
         lists::ACTIVITIES,
         sign_up_forms::ACTIVITIES,
+        tags::ACTIVITIES,
+        bulk::ACTIVITIES,
         campaigns::ACTIVITIES,
+        reports::ACTIVITIES,
+        segments::ACTIVITIES,
     ],
 };
 

@@ -3,6 +3,7 @@
 
 mod activities;
 mod cli;
+mod conformance;
 mod egress;
 mod errors;
 mod fidelity;
