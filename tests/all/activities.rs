@@ -19,8 +19,9 @@ use connector_tests::*;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+/// One step of a table: an activity run or a control call.
 #[derive(Deserialize)]
-struct Step {
+pub struct Step {
     /// The activity to run…
     activity: Option<String>,
     /// …or the control route to post `input` to.
@@ -132,6 +133,28 @@ fn every_activity_succeeds_against_the_sandbox() {
     );
 }
 
+/// Runs a step that sets the scene (its `requests` and `expect` are not
+/// checked) and saves its output under its `save` name.
+pub fn seed(
+    sandbox: &Sandbox,
+    connection: &ConnectionFile,
+    step: &Step,
+    saved: &mut Map<String, Value>,
+) {
+    let input = substitute(&step.input, saved);
+    let output = match (&step.activity, &step.sandbox) {
+        (Some(activity), None) => run(connection, activity, &input).ok(),
+        (None, Some(path)) => {
+            let path = substitute(&json!(path), saved);
+            control(sandbox, path.as_str().unwrap(), input)
+        }
+        _ => panic!("a step gives `activity` or `sandbox`, not both"),
+    };
+    if let Some(name) = &step.save {
+        saved.insert(name.clone(), output);
+    }
+}
+
 /// Posts `body` to the sandbox's control route `path`; its answer.
 fn control(sandbox: &Sandbox, path: &str, body: Value) -> Value {
     ureq::post(&format!("{}/__sandbox/{path}", sandbox.url))
@@ -177,7 +200,7 @@ fn check_requests(log: &[Value], expected: &Value) -> Result<(), String> {
 }
 
 /// Replaces `"{{name.path.to.value}}"` strings with saved values.
-fn substitute(template: &Value, saved: &Map<String, Value>) -> Value {
+pub fn substitute(template: &Value, saved: &Map<String, Value>) -> Value {
     match template {
         Value::String(s) if s.starts_with("{{") && s.ends_with("}}") && !s[2..].contains("{{") => {
             lookup(&s[2..s.len() - 2], saved)
