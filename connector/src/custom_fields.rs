@@ -73,6 +73,15 @@ const FIELD: &[Bound] = &[
     len("choices.choice_label", 1, 255),
 ];
 
+/// What `CustomFieldPutRequest` takes, and what a choice as read has beyond it.
+const WRITABLE: &[&str] = &["label", "choices"];
+const CHOICE_READ_ONLY: &[&str] = &[
+    "choices.custom_field_id",
+    "choices.created_at",
+    "choices.updated_at",
+    "choices.deleted_at",
+];
+
 impl Guest for Connector {
     /// Defines a new custom contact field.
     ///
@@ -121,17 +130,9 @@ impl Guest for Connector {
             .get("/v3/contact_custom_fields")
             .id("custom_field_id", id)
             .json()?;
-        let mut body = pick(&current, &["label", "choices"]);
-        remove(
-            &mut body,
-            &[
-                "choices.custom_field_id",
-                "choices.created_at",
-                "choices.updated_at",
-                "choices.deleted_at",
-            ],
-        );
-        merge(&mut body, pick(&to_value(&input)?, &["label", "choices"]));
+        let mut body = pick(&current, WRITABLE);
+        remove(&mut body, CHOICE_READ_ONLY);
+        merge(&mut body, pick(&to_value(&input)?, WRITABLE));
         CC.put("/v3/contact_custom_fields")
             .id("custom_field_id", id)
             .body(&body)

@@ -16,7 +16,8 @@
 //! - One module per API area, each the same shape: an `ACTIVITIES` metadata list
 //!   (flags and pitfalls, shown by `describe`), then a `Guest` impl with one short
 //!   function per activity: `account`, `contacts`, `custom_fields`, `lists`,
-//!   `sign_up_forms`, `campaigns`.
+//!   `sign_up_forms`, `tags`, `bulk` (background activities), `campaigns`,
+//!   `reports`, `segments`.
 //!
 //! HTTP, statuses, JSON, bounds and cursors are the SDK's (`connector/sdk`). The
 //! WIT records are the requests and answers themselves: wit-bindgen derives serde
@@ -95,8 +96,8 @@ macro_rules! authz {
 const INFO: Describe = Describe {
     name: "constant-contact",
     version: env!("CARGO_PKG_VERSION"),
-    description: "Constant Contact V3: account emails, contacts, lists, custom fields, \
-                  sign-up forms and email campaigns.",
+    description: "Constant Contact V3: the account, contacts, lists, tags, custom fields, \
+                  sign-up forms, bulk activities, email campaigns, reports and segments.",
     auth: Auth::OAuth2 {
         authorize_url: authz!("/authorize"),
         token_url: authz!("/token"),
