@@ -69,29 +69,11 @@ fn run_table() -> FixtureRun {
             (Some(activity), None) => {
                 let context = format!("step {i} ({activity})");
                 run.covered.insert(activity.clone());
-                ureq::delete(&format!("{}/__sandbox/requests", sandbox.url))
-                    .call()
-                    .expect("clear request log");
-                let out = connector_tests::run(&connection, activity, &input);
-                let log = sandbox.requests();
+                let (output, log, problem) =
+                    activity_step(&sandbox, &connection, activity, &input, step, &saved);
                 run.requests
-                    .extend(log.iter().map(|r| (context.clone(), r.clone())));
-                if out.code != 0 {
-                    run.failures.push(format!("{context}: failed: {out:#?}"));
-                    continue;
-                }
-                let output = out.json();
-                if std::env::var_os("FIXTURE_TRACE").is_some() {
-                    eprintln!("{context}: {output}");
-                }
-                let expected = substitute(&step.expect, &saved);
-                if !is_subset(&expected, &output) {
-                    run.failures.push(format!(
-                        "{context}: expected at least\n{expected:#}\ngot\n{output:#}"
-                    ));
-                }
-                let wanted = substitute(&json!(step.requests), &saved);
-                if let Err(problem) = check_requests(&log, &wanted) {
+                    .extend(log.into_iter().map(|r| (context.clone(), r)));
+                if let Some(problem) = problem {
                     run.failures.push(format!("{context}: {problem}"));
                 }
                 output
@@ -107,6 +89,37 @@ fn run_table() -> FixtureRun {
         }
     }
     run
+}
+
+/// Runs one activity step: its output (`null` when it failed), the requests
+/// the sandbox logged, and what was wrong (exit code, output or requests).
+fn activity_step(
+    sandbox: &Sandbox,
+    connection: &ConnectionFile,
+    activity: &str,
+    input: &Value,
+    step: &Step,
+    saved: &Map<String, Value>,
+) -> (Value, Vec<Value>, Option<String>) {
+    ureq::delete(&format!("{}/__sandbox/requests", sandbox.url))
+        .call()
+        .expect("clear request log");
+    let out = run(connection, activity, input);
+    let log = sandbox.requests();
+    if out.code != 0 {
+        return (Value::Null, log, Some(format!("failed: {out:#?}")));
+    }
+    let output = out.json();
+    if std::env::var_os("FIXTURE_TRACE").is_some() {
+        eprintln!("{activity}: {output}");
+    }
+    let expected = substitute(&step.expect, saved);
+    let problem = if !is_subset(&expected, &output) {
+        Some(format!("expected at least\n{expected:#}\ngot\n{output:#}"))
+    } else {
+        check_requests(&log, &substitute(&json!(step.requests), saved)).err()
+    };
+    (output, log, problem)
 }
 
 #[test]

@@ -115,36 +115,8 @@ impl Spec {
             .collect();
         let mut problems = Vec::new();
         let mut at = |problem: String| problems.push(format!("{method} {template}: {problem}"));
-        for (name, value) in params {
-            match declared
-                .iter()
-                .find(|p| p["in"] == "path" && p["name"] == name)
-            {
-                Some(param) => parameter(param, &value, &mut at),
-                None => at(format!("path parameter {name} is not declared")),
-            }
-        }
         let sent = parse_query(query.unwrap_or(""));
-        for (name, value) in &sent {
-            match declared
-                .iter()
-                .find(|p| p["in"] == "query" && p["name"] == name.as_str())
-            {
-                Some(param) => parameter(param, value, &mut at),
-                None => at(format!("query parameter {name} is not declared")),
-            }
-        }
-        for param in declared
-            .iter()
-            .filter(|p| p["in"] == "query" && p["required"] == true)
-        {
-            if !sent.iter().any(|(n, _)| param["name"] == n.as_str()) {
-                at(format!(
-                    "required query parameter {} is missing",
-                    param["name"]
-                ));
-            }
-        }
+        parameters(&declared, &params, &sent, &mut at);
         match (declared.iter().find(|p| p["in"] == "body"), body) {
             (None, Value::Null) => {}
             (None, _) => at("sends a body; the operation takes none".into()),
@@ -320,46 +292,46 @@ fn bounds(schema: &Value, value: &Value, path: &str, out: &mut impl FnMut(String
     }
 }
 
+/// Checks the path and query parameters sent against those `declared`.
+fn parameters(
+    declared: &[Value],
+    path: &[(String, String)],
+    query: &[(String, String)],
+    out: &mut impl FnMut(String),
+) {
+    for (place, sent) in [("path", path), ("query", query)] {
+        for (name, value) in sent {
+            match declared
+                .iter()
+                .find(|p| p["in"] == place && p["name"] == name.as_str())
+            {
+                Some(param) => parameter(param, value, out),
+                None => out(format!("{place} parameter {name} is not declared")),
+            }
+        }
+    }
+    let required = declared
+        .iter()
+        .filter(|p| p["in"] == "query" && p["required"] == true);
+    for param in required {
+        if !query.iter().any(|(n, _)| param["name"] == n.as_str()) {
+            out(format!(
+                "required query parameter {} is missing",
+                param["name"]
+            ));
+        }
+    }
+}
+
 /// Checks one path or query parameter's text.
 fn parameter(param: &Value, text: &str, out: &mut impl FnMut(String)) {
     let name = param["name"].as_str().unwrap_or("?");
     let csv = param["format"] == "csv" || param["type"] == "array" || param.get("items").is_some();
-    let values: Vec<&str> = if csv {
-        text.split(',').collect()
+    if csv {
+        text.split(',')
+            .for_each(|value| parameter_value(param, name, value, out));
     } else {
-        vec![text]
-    };
-    let allowed = param["enum"]
-        .as_array()
-        .or(param["items"]["enum"].as_array());
-    for value in &values {
-        if allowed.is_some_and(|a| !a.iter().any(|v| v.as_str() == Some(value))) {
-            out(format!("{name}={value} is not one of its enum"));
-        }
-        match param["type"].as_str() {
-            Some("integer") => match value.parse::<i64>() {
-                Ok(n) => {
-                    let (min, max) = (param["minimum"].as_i64(), param["maximum"].as_i64());
-                    if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
-                        out(format!(
-                            "{name}={n} is outside {}..{}",
-                            param["minimum"], param["maximum"]
-                        ));
-                    }
-                }
-                Err(_) => out(format!("{name}={value} is not an integer")),
-            },
-            Some("boolean") if !matches!(*value, "true" | "false") => {
-                out(format!("{name}={value} is not true or false"))
-            }
-            _ => {}
-        }
-        if param["format"] == "date-time" && !is_date_time(value) {
-            out(format!("{name}={value} is not a date-time"));
-        }
-        if param["format"] == "uuid" && !is_uuid(value) {
-            out(format!("{name}={value} is not a uuid"));
-        }
+        parameter_value(param, name, text, out);
     }
     // The document's reading: `maximum` on a string is how many ids it may list.
     if param["type"] == "string" {
@@ -377,6 +349,41 @@ fn parameter(param: &Value, text: &str, out: &mut impl FnMut(String)) {
         out(format!(
             "{name} has {digits} characters, outside its length bounds"
         ));
+    }
+}
+
+/// One value of a parameter (one item of a comma-separated list): its enum,
+/// type, bounds and format.
+fn parameter_value(param: &Value, name: &str, value: &str, out: &mut impl FnMut(String)) {
+    let allowed = param["enum"]
+        .as_array()
+        .or(param["items"]["enum"].as_array());
+    if allowed.is_some_and(|a| !a.iter().any(|v| v.as_str() == Some(value))) {
+        out(format!("{name}={value} is not one of its enum"));
+    }
+    match param["type"].as_str() {
+        Some("integer") => match value.parse::<i64>() {
+            Ok(n) => {
+                let (min, max) = (param["minimum"].as_i64(), param["maximum"].as_i64());
+                if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
+                    out(format!(
+                        "{name}={n} is outside {}..{}",
+                        param["minimum"], param["maximum"]
+                    ));
+                }
+            }
+            Err(_) => out(format!("{name}={value} is not an integer")),
+        },
+        Some("boolean") if !matches!(value, "true" | "false") => {
+            out(format!("{name}={value} is not true or false"))
+        }
+        _ => {}
+    }
+    if param["format"] == "date-time" && !is_date_time(value) {
+        out(format!("{name}={value} is not a date-time"));
+    }
+    if param["format"] == "uuid" && !is_uuid(value) {
+        out(format!("{name}={value} is not a uuid"));
     }
 }
 
