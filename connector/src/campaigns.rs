@@ -5,16 +5,17 @@
 //! gets tested and scheduled. So most activities here first read the campaign to
 //! find its primary email activity ([`primary_activity_id`]), then act on that.
 
-use connector_sdk::check::{check, date_time, email, items, max_len, range};
+use connector_sdk::check::{check, date_time, email, items, len, max_len, range};
 use connector_sdk::json::{merge, remove, to_value};
 use connector_sdk::serde_json::{json, Value};
 use connector_sdk::{invalid_input, ActivityError, ActivityMeta};
 
 use crate::exports::constant_contact::connector::campaigns::{
-    ActivityChanges, CampaignSchedule, CreateEmailCampaignInput, EmailCampaign,
-    EmailCampaignActivity, EmailCampaignDetails, EmailCampaignsPage, GetEmailCampaignInput, Guest,
-    ListEmailCampaignsInput, ScheduleEmailCampaignInput, SendTestEmailInput, TestEmailSent,
-    UpdateEmailCampaignInput,
+    ActivityChanges, CampaignInput, CampaignSchedule, CampaignSchedules, CreateEmailCampaignInput,
+    EmailCampaign, EmailCampaignActivity, EmailCampaignDetails, EmailCampaignsPage,
+    GetCampaignActivityInput, GetEmailCampaignInput, Guest, ListEmailCampaignsInput,
+    RenameEmailCampaignInput, ScheduleEmailCampaignInput, SendTestEmailInput, TestEmailSent,
+    UpdateCampaignActivityInput, UpdateEmailCampaignInput,
 };
 use crate::{Connector, CC};
 
@@ -89,7 +90,82 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         ],
         ..ActivityMeta::ACTION
     },
+    ActivityMeta {
+        name: "rename-email-campaign",
+        category: "Campaigns",
+        description: "Renames a campaign, in one request.",
+        scopes: &["campaign_data"],
+        pitfalls: &["Names are unique (else conflict); a Removed campaign cannot be renamed."],
+        ..ActivityMeta::UPDATE
+    },
+    ActivityMeta {
+        name: "delete-email-campaign",
+        category: "Campaigns",
+        description: "Deletes a campaign: it becomes Removed.",
+        scopes: &["campaign_data"],
+        pitfalls: &[
+            "A scheduled campaign must be unscheduled first.",
+            "Removed campaigns stay in list-email-campaigns; their activities cannot be read.",
+        ],
+        ..ActivityMeta::DELETE
+    },
+    ActivityMeta {
+        name: "get-campaign-activity",
+        category: "Campaigns",
+        description: "Gets one campaign activity (an email): sender, subject, recipients, content.",
+        scopes: &["campaign_data"],
+        pitfalls: &[
+            "html_content, the footer address and permalink_url come only when included.",
+            "Removed activities are not found (404).",
+        ],
+        ..ActivityMeta::READ
+    },
+    ActivityMeta {
+        name: "update-campaign-activity",
+        category: "Campaigns",
+        description: "Edits one campaign activity: sender, subject, content, recipients.",
+        scopes: &["campaign_data"],
+        pitfalls: &[
+            "Only primary_email activities in draft or sent status can be edited.",
+            "Recipients are lists or one segment, not both: setting one drops the other.",
+        ],
+        ..ActivityMeta::UPDATE
+    },
+    ActivityMeta {
+        name: "unschedule-email-campaign",
+        category: "Campaigns",
+        description: "Cancels the campaign's scheduled send; it returns to its earlier status.",
+        scopes: &["campaign_data"],
+        pitfalls: &["Only a scheduled campaign can be unscheduled (else invalid input)."],
+        // Retry-safe: a repeat is refused and changes nothing; nothing is lost.
+        destructive: false,
+        ..ActivityMeta::DELETE
+    },
+    ActivityMeta {
+        name: "list-campaign-schedules",
+        category: "Campaigns",
+        description: "Lists when the campaign's email is scheduled to go out.",
+        scopes: &["campaign_data"],
+        pitfalls: &["Empty unless the campaign is scheduled; a sent campaign has none."],
+        ..ActivityMeta::READ
+    },
 ];
+
+/// The bounds of `activity-changes` (spec `EmailCampaignActivity`), under `prefix`.
+macro_rules! changes {
+    ($prefix:literal) => {
+        [
+            max_len(concat!($prefix, "from_name"), 100),
+            max_len(concat!($prefix, "from_email"), 80),
+            max_len(concat!($prefix, "reply_to_email"), 80),
+            email(concat!($prefix, "from_email")),
+            email(concat!($prefix, "reply_to_email")),
+            max_len(concat!($prefix, "preheader"), 200),
+            max_len(concat!($prefix, "html_content"), 150_000),
+            items(concat!($prefix, "segment_ids"), 1, 1),
+        ]
+    };
+}
 
 /// Asks `GET /emails/activities/{id}` for the content; it is left out by default.
 const ACTIVITY_INCLUDES: &str = "html_content,physical_address_in_footer";
@@ -148,7 +224,7 @@ impl Guest for Connector {
         input: CreateEmailCampaignInput,
     ) -> Result<EmailCampaign, ActivityError> {
         let bounds = [
-            max_len("name", 80),
+            len("name", 1, 80),
             max_len("from_name", 100),
             max_len("from_email", 80),
             max_len("reply_to_email", 80),
@@ -178,17 +254,10 @@ impl Guest for Connector {
         if input.name.is_none() && input.primary_email.is_none() {
             return Err(invalid_input("give `name`, `primary_email` or both"));
         }
-        let bounds = [
-            max_len("name", 80),
-            max_len("primary_email.from_name", 100),
-            max_len("primary_email.from_email", 80),
-            max_len("primary_email.reply_to_email", 80),
-            email("primary_email.from_email"),
-            email("primary_email.reply_to_email"),
-            max_len("primary_email.preheader", 200),
-            max_len("primary_email.html_content", 150_000),
-        ];
-        check(&input, &bounds)?;
+        check(
+            &input,
+            &[&[len("name", 1, 80)], &changes!("primary_email.")[..]].concat(),
+        )?;
         if let Some(name) = &input.name {
             let rename = json!({ "name": name });
             CC.patch("/v3/emails")
@@ -197,7 +266,7 @@ impl Guest for Connector {
                 .send()?;
         }
         if let Some(changes) = input.primary_email {
-            edit_primary_email(&input.campaign_id, changes)?;
+            edit_activity(&primary_activity_id(&input.campaign_id)?, changes)?;
         }
         campaign_details(&input.campaign_id)
     }
@@ -253,6 +322,93 @@ impl Guest for Connector {
             recipients: input.email_addresses.len() as u32,
         })
     }
+
+    /// Renames a campaign.
+    ///
+    /// `PATCH /v3/emails/{campaign_id}` — <https://developer.constantcontact.com/api_guide/email_campaign_rename.html>.
+    /// Scope `campaign_data`. Retry-safe: it writes the same name each time.
+    /// Destructive: the old name is gone.
+    fn rename_email_campaign(
+        input: RenameEmailCampaignInput,
+    ) -> Result<EmailCampaign, ActivityError> {
+        check(&input, &[len("name", 1, 80)])?;
+        CC.patch("/v3/emails")
+            .id("campaign_id", &input.campaign_id)
+            .body_except(&input, &["campaign_id"])
+            .json()
+    }
+
+    /// Deletes a campaign (it becomes `Removed`).
+    ///
+    /// `DELETE /v3/emails/{campaign_id}` (204) — <https://developer.constantcontact.com/api_guide/email_campaign_delete.html>.
+    /// Scope `campaign_data`. Retry-safe: a repeat finds nothing (404).
+    /// Destructive: its activities can no longer be read or sent.
+    fn delete_email_campaign(input: CampaignInput) -> Result<(), ActivityError> {
+        CC.delete("/v3/emails")
+            .id("campaign_id", &input.campaign_id)
+            .send()?;
+        Ok(())
+    }
+
+    /// Gets one campaign activity.
+    ///
+    /// `GET /v3/emails/activities/{campaign_activity_id}` — <https://developer.constantcontact.com/api_guide/email_campaign_activity_get.html>.
+    /// Scope `campaign_data`. Retry-safe and read-only: a read.
+    fn get_campaign_activity(
+        input: GetCampaignActivityInput,
+    ) -> Result<EmailCampaignActivity, ActivityError> {
+        CC.get("/v3/emails/activities")
+            .id("campaign_activity_id", &input.campaign_activity_id)
+            .queries(&input, &["campaign_activity_id"])
+            .json()
+    }
+
+    /// Edits one campaign activity; fields left out keep their values.
+    ///
+    /// `GET`, then `PUT /v3/emails/activities/{campaign_activity_id}` — <https://developer.constantcontact.com/api_guide/email_campaign_activity_update.html>.
+    /// Scope `campaign_data`. Retry-safe: it writes the same values each time.
+    /// Destructive: the values it replaces are gone.
+    fn update_campaign_activity(
+        input: UpdateCampaignActivityInput,
+    ) -> Result<EmailCampaignActivity, ActivityError> {
+        check(&input, &changes!("changes."))?;
+        edit_activity(&input.campaign_activity_id, input.changes)
+    }
+
+    /// Cancels the campaign's scheduled send.
+    ///
+    /// `DELETE /v3/emails/activities/{id}/schedules` (204) — <https://developer.constantcontact.com/api_guide/email_campaign_schedule_delete.html>.
+    /// Scope `campaign_data`. Retry-safe: a repeat is refused and changes nothing.
+    /// Not destructive: the campaign can be scheduled again.
+    fn unschedule_email_campaign(input: CampaignInput) -> Result<(), ActivityError> {
+        let id = primary_activity_id(&input.campaign_id)?;
+        CC.delete("/v3/emails/activities")
+            .id("campaign_activity_id", &id)
+            .path("/schedules")
+            .send()?;
+        Ok(())
+    }
+
+    /// Lists when the campaign's primary email is scheduled.
+    ///
+    /// `GET /v3/emails/activities/{id}/schedules` — <https://developer.constantcontact.com/api_guide/email_campaign_schedule_get.html>.
+    /// Scope `campaign_data`. Retry-safe and read-only: reads only.
+    fn list_campaign_schedules(input: CampaignInput) -> Result<CampaignSchedules, ActivityError> {
+        let id = primary_activity_id(&input.campaign_id)?;
+        let schedules: Value = CC
+            .get("/v3/emails/activities")
+            .id("campaign_activity_id", &id)
+            .path("/schedules")
+            .json()?;
+        // `[{"scheduled_date": …}]`, empty unless scheduled.
+        let dates = schedules.as_array().into_iter().flatten();
+        Ok(CampaignSchedules {
+            campaign_activity_id: id,
+            scheduled_dates: dates
+                .filter_map(|s| s["scheduled_date"].as_str().map(Into::into))
+                .collect(),
+        })
+    }
 }
 
 /// Reads a campaign and the content of its activities.
@@ -296,26 +452,31 @@ fn primary_activity_id(campaign_id: &str) -> Result<String, ActivityError> {
     })
 }
 
-/// Reads the primary email activity, lays the changes over it and PUTs it back.
+/// Reads a campaign activity, lays the changes over it and PUTs it back.
 ///
 /// Working on the JSON as read keeps fields this connector does not model
 /// (`document_properties`, …), which the PUT would otherwise erase; the fields the
 /// spec marks read-only are taken out first.
-fn edit_primary_email(campaign_id: &str, changes: ActivityChanges) -> Result<(), ActivityError> {
-    let id = primary_activity_id(campaign_id)?;
+fn edit_activity(
+    id: &str,
+    changes: ActivityChanges,
+) -> Result<EmailCampaignActivity, ActivityError> {
     let mut body: Value = CC
         .get("/v3/emails/activities")
-        .id("campaign_activity_id", &id)
+        .id("campaign_activity_id", id)
         .query("include", ACTIVITY_INCLUDES)
         .json()?;
     remove(&mut body, READ_ONLY);
+    // Lists or a segment, never both: the one given replaces the other.
     if changes.contact_list_ids.is_some() {
-        remove(&mut body, &["segment_ids"]); // lists or a segment, never both
+        remove(&mut body, &["segment_ids"]);
+    }
+    if changes.segment_ids.is_some() {
+        remove(&mut body, &["contact_list_ids"]);
     }
     merge(&mut body, to_value(&changes)?);
     CC.put("/v3/emails/activities")
-        .id("campaign_activity_id", &id)
+        .id("campaign_activity_id", id)
         .body(&body)
-        .send()?;
-    Ok(())
+        .json()
 }

@@ -14,8 +14,9 @@ use connector_sdk::{ActivityError, ActivityMeta};
 use serde::{Deserialize, Serialize};
 
 use crate::exports::constant_contact::connector::contacts::{
-    Contact, ContactsPage, CreateContactInput, GetContactInput, Guest, ListContactsInput, Source,
-    UpdateContactInput,
+    Contact, ContactCounts, ContactsPage, CreateContactInput, DeleteContactInput,
+    GetContactCountsInput, GetContactInput, GetSmsEngagementHistoryInput, Guest, ListContactsInput,
+    SmsEngagementHistory, Source, UpdateContactInput,
 };
 use crate::{Connector, CC};
 
@@ -65,6 +66,34 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "Deleted contacts are left out unless status includes deleted or all.",
             "email is an exact match; with a cursor the other filters are ignored.",
         ],
+        ..ActivityMeta::READ
+    },
+    ActivityMeta {
+        name: "delete-contact",
+        category: "Contacts",
+        description: "Deletes a contact: it moves to deleted status and leaves its lists.",
+        scopes: &["contact_data"],
+        pitfalls: &[
+            "The address stays reserved: create-contact with it is a conflict (409).",
+            "update-contact or submit-sign-up-form revives it, without its old lists.",
+        ],
+        ..ActivityMeta::DELETE
+    },
+    ActivityMeta {
+        name: "get-contact-counts",
+        category: "Contacts",
+        description: "Counts the account's contacts by email permission.",
+        scopes: &["contact_data"],
+        pitfalls: &["Deleted contacts are not counted; new_subscriber only when included."],
+        ..ActivityMeta::READ
+    },
+    ActivityMeta {
+        name: "get-sms-engagement-history",
+        display_name: "Get SMS engagement history",
+        category: "Contacts",
+        description: "Lists the changes of a contact's SMS consent.",
+        scopes: &["contact_data"],
+        pitfalls: &["Empty for contacts without an SMS channel."],
         ..ActivityMeta::READ
     },
 ];
@@ -161,8 +190,11 @@ impl Guest for Connector {
         let bounds = [
             range("limit", 1, 500),
             items("lists", 0, 25),
+            items("tags", 0, 50),
             date_time("updated_after"),
             date_time("updated_before"),
+            date_time("created_after"),
+            date_time("created_before"),
         ];
         check(&input, &bounds)?;
         // The input's fields are the endpoint's filters, name for name.
@@ -170,6 +202,40 @@ impl Guest for Connector {
             .queries(&input, &["cursor"])
             .cursor(input.cursor.as_deref())
             .page()
+    }
+
+    /// Deletes a contact.
+    ///
+    /// `DELETE /v3/contacts/{contact_id}` (204) — <https://developer.constantcontact.com/api_guide/contacts_delete.html>.
+    /// Scope `contact_data`. Retry-safe: deleted twice is deleted. Destructive: its
+    /// list memberships are gone, even if it is revived.
+    fn delete_contact(input: DeleteContactInput) -> Result<(), ActivityError> {
+        CC.delete("/v3/contacts")
+            .id("contact_id", &input.contact_id)
+            .send()?;
+        Ok(())
+    }
+
+    /// Counts contacts by email permission.
+    ///
+    /// `GET /v3/contacts/counts` — <https://developer.constantcontact.com/api_reference/index.html#!/Contacts/countContact>.
+    /// Scope `contact_data`. Retry-safe and read-only: a read.
+    fn get_contact_counts(input: GetContactCountsInput) -> Result<ContactCounts, ActivityError> {
+        CC.get("/v3/contacts/counts").queries(&input, &[]).json()
+    }
+
+    /// Lists a contact's SMS consent changes.
+    ///
+    /// `GET /v3/contacts/sms_engagement_history/{contact_id}` — <https://developer.constantcontact.com/api_reference/index.html#!/Contacts/getSmsEngagementHistory>.
+    /// Scope `contact_data`. Retry-safe and read-only: a read.
+    fn get_sms_engagement_history(
+        input: GetSmsEngagementHistoryInput,
+    ) -> Result<SmsEngagementHistory, ActivityError> {
+        let history = CC
+            .get("/v3/contacts/sms_engagement_history")
+            .id("contact_id", &input.contact_id)
+            .json()?;
+        Ok(SmsEngagementHistory { history })
     }
 }
 

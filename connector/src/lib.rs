@@ -16,7 +16,8 @@
 //! - One module per API area, each the same shape: an `ACTIVITIES` metadata list
 //!   (flags and pitfalls, shown by `describe`), then a `Guest` impl with one short
 //!   function per activity: `account`, `contacts`, `custom_fields`, `lists`,
-//!   `sign_up_forms`, `campaigns`.
+//!   `sign_up_forms`, `tags`, `bulk` (background activities), `campaigns`,
+//!   `reports`, `segments`.
 //!
 //! HTTP, statuses, JSON, bounds and cursors are the SDK's (`connector/sdk`). The
 //! WIT records are the requests and answers themselves: wit-bindgen derives serde
@@ -53,12 +54,16 @@ mod bindings {
 use bindings::exports;
 
 mod account;
+mod bulk;
 mod campaigns;
 mod contacts;
 mod custom_fields;
 mod errors;
 mod lists;
+mod reports;
+mod segments;
 mod sign_up_forms;
+mod tags;
 
 use connector_sdk::types::{ClientAuth, ConnectorInfo, RateLimit};
 use connector_sdk::{cursor, Api, Auth, Describe, Field};
@@ -91,8 +96,8 @@ macro_rules! authz {
 const INFO: Describe = Describe {
     name: "constant-contact",
     version: env!("CARGO_PKG_VERSION"),
-    description: "Constant Contact V3: account emails, contacts, lists, custom fields, \
-                  sign-up forms and email campaigns.",
+    description: "Constant Contact V3: the account, contacts, lists, tags, custom fields, \
+                  sign-up forms, bulk activities, email campaigns, reports and segments.",
     auth: Auth::OAuth2 {
         authorize_url: authz!("/authorize"),
         token_url: authz!("/token"),
@@ -150,7 +155,11 @@ const INFO: Describe = Describe {
         custom_fields::ACTIVITIES,
         lists::ACTIVITIES,
         sign_up_forms::ACTIVITIES,
+        tags::ACTIVITIES,
+        bulk::ACTIVITIES,
         campaigns::ACTIVITIES,
+        reports::ACTIVITIES,
+        segments::ACTIVITIES,
     ],
 };
 

@@ -3,11 +3,16 @@
 //! A contact joins lists through its `list_memberships`; a campaign's primary
 //! email activity names its recipients as `contact_list_ids`.
 
-use connector_sdk::check::{check, max_len, range};
+use connector_sdk::check::{check, len, range};
+use connector_sdk::json::{merge, pick, to_value};
+use connector_sdk::serde_json::Value;
 use connector_sdk::{ActivityError, ActivityMeta};
 
+use crate::bulk::activity;
+use crate::exports::constant_contact::connector::bulk::BulkActivity;
 use crate::exports::constant_contact::connector::lists::{
-    ContactList, ContactListsPage, CreateContactListInput, Guest, ListContactListsInput,
+    ContactList, ContactListsPage, CreateContactListInput, DeleteContactListInput,
+    GetContactListInput, Guest, ListContactListsInput, UpdateContactListInput,
 };
 use crate::{Connector, CC};
 
@@ -32,7 +37,40 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         pitfalls: &["List names are unique: a repeat is a conflict (409)."],
         ..ActivityMeta::CREATE
     },
+    ActivityMeta {
+        name: "get-contact-list",
+        category: "Lists",
+        description: "Gets one contact list, optionally with its number of members.",
+        scopes: &["contact_data"],
+        pitfalls: &["A deleted list is still returned, with deleted_at set."],
+        ..ActivityMeta::READ
+    },
+    ActivityMeta {
+        name: "update-contact-list",
+        category: "Lists",
+        description: "Changes a list's name, description or favorite flag; the rest is kept.",
+        scopes: &["contact_data"],
+        pitfalls: &[
+            "The new name must be unused (else conflict).",
+            "A change made by someone else between the read and the write is overwritten.",
+        ],
+        ..ActivityMeta::UPDATE
+    },
+    ActivityMeta {
+        name: "delete-contact-list",
+        category: "Lists",
+        description: "Deletes a list; a background activity then removes its memberships.",
+        scopes: &["contact_data"],
+        pitfalls: &[
+            "The contacts stay, off the list; poll get-activity to know when they are off.",
+            "Cannot be undone: campaigns sent to the list lose it as a recipient.",
+        ],
+        ..ActivityMeta::DELETE
+    },
 ];
+
+/// What `ListInput`, the body of `PUT /contact_lists/{list_id}`, may hold.
+const WRITABLE: &[&str] = &["name", "description", "favorite"];
 
 impl Guest for Connector {
     /// Lists contact lists, one page per call.
@@ -58,7 +96,48 @@ impl Guest for Connector {
     /// Scope `contact_data`. Not retry-safe: a repeat answers 409 (names are unique).
     /// Not destructive: it only adds.
     fn create_contact_list(input: CreateContactListInput) -> Result<ContactList, ActivityError> {
-        check(&input, &[max_len("name", 255)])?;
+        check(&input, &[len("name", 1, 255)])?;
         CC.post("/v3/contact_lists").body(&input).json()
+    }
+
+    /// Gets one contact list.
+    ///
+    /// `GET /v3/contact_lists/{list_id}` — <https://developer.constantcontact.com/api_reference/index.html#!/Contact_Lists/getList>.
+    /// Scope `contact_data`. Retry-safe and read-only: a read.
+    fn get_contact_list(input: GetContactListInput) -> Result<ContactList, ActivityError> {
+        let members = input.include_membership_count.filter(|b| *b).map(|_| "all");
+        CC.get("/v3/contact_lists")
+            .id("list_id", &input.list_id)
+            .query("include_membership_count", &members)
+            .json()
+    }
+
+    /// Changes the given fields of a list; the others keep their values.
+    ///
+    /// `GET`, then `PUT /v3/contact_lists/{list_id}` — <https://developer.constantcontact.com/api_reference/index.html#!/Contact_Lists/putList>.
+    /// Scope `contact_data`. Retry-safe: it writes the same values each time.
+    /// Destructive: the values it replaces are gone.
+    fn update_contact_list(input: UpdateContactListInput) -> Result<ContactList, ActivityError> {
+        check(&input, &[len("name", 1, 255)])?;
+        // The PUT replaces the list: send what it has, with the changes laid over.
+        let current: Value = CC
+            .get("/v3/contact_lists")
+            .id("list_id", &input.list_id)
+            .json()?;
+        let mut body = pick(&current, WRITABLE);
+        merge(&mut body, pick(&to_value(&input)?, WRITABLE));
+        CC.put("/v3/contact_lists")
+            .id("list_id", &input.list_id)
+            .body(&body)
+            .json()
+    }
+
+    /// Deletes a list; a background activity removes its memberships.
+    ///
+    /// `DELETE /v3/contact_lists/{list_id}` (202) — <https://developer.constantcontact.com/api_reference/index.html#!/Contact_Lists/deleteListActivity>.
+    /// Scope `contact_data`. Retry-safe: a repeat finds nothing (404) and changes
+    /// nothing. Destructive: the list and its memberships are gone.
+    fn delete_contact_list(input: DeleteContactListInput) -> Result<BulkActivity, ActivityError> {
+        activity(CC.delete("/v3/contact_lists").id("list_id", &input.list_id))
     }
 }

@@ -1,78 +1,184 @@
 //! Every Constant Contact activity's success path, as data.
 //!
 //! `tests/fixtures/activities.json` is an ordered table of steps run against
-//! one sandbox. Each step names the activity, its input, the requests the
-//! sandbox must receive (method and path, with the query when given), and a
-//! subset of the expected output. `"{{name.path}}"` in a step refers to the
-//! output a previous step saved under `name` (e.g. `{{list.list_id}}`).
+//! one sandbox. A step either runs an activity (its input, the requests the
+//! sandbox must receive, method and path with the query when given, and a
+//! subset of the expected output) or sets the scene through the sandbox's
+//! control API (`"sandbox": "segments"` posts its `input` to
+//! `/__sandbox/segments`). `"{{name.path}}"` in a step refers to the output a
+//! previous step saved under `name` (e.g. `{{list.list_id}}`).
+//!
+//! The table runs once per test binary ([`fixture_run`]); this module checks
+//! the outputs, `conformance` checks every request the run sent against the
+//! official OpenAPI document. `FIXTURE_TRACE=1` prints each step's output, for
+//! writing the `expect` of a new step.
+
+use std::sync::OnceLock;
 
 use connector_tests::*;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+/// One step of a table: an activity run or a control call.
 #[derive(Deserialize)]
-struct Step {
-    activity: String,
+pub struct Step {
+    /// The activity to run…
+    activity: Option<String>,
+    /// …or the control route to post `input` to.
+    sandbox: Option<String>,
+    #[serde(default)]
     input: Value,
+    #[serde(default)]
     requests: Vec<String>,
+    #[serde(default)]
     expect: Value,
     save: Option<String>,
 }
 
-#[test]
-fn every_activity_succeeds_against_the_sandbox() {
+/// What the fixture table did.
+pub struct FixtureRun {
+    /// Every activity step's failures, as readable sentences.
+    pub failures: Vec<String>,
+    /// Every request the sandbox logged during activity steps, with the step's name.
+    pub requests: Vec<(String, Value)>,
+    /// The activities the table ran.
+    pub covered: std::collections::BTreeSet<String>,
+}
+
+/// Runs the fixture table once against one sandbox.
+pub fn fixture_run() -> &'static FixtureRun {
+    static RUN: OnceLock<FixtureRun> = OnceLock::new();
+    RUN.get_or_init(run_table)
+}
+
+fn run_table() -> FixtureRun {
     let text = std::fs::read_to_string(root().join("tests/fixtures/activities.json"))
         .expect("fixture file");
     let steps: Vec<Step> = serde_json::from_str(&text).expect("fixture JSON");
     let sandbox = Sandbox::start();
     let connection = ConnectionFile::constant_contact(&sandbox);
+    let mut run = FixtureRun {
+        failures: Vec::new(),
+        requests: Vec::new(),
+        covered: Default::default(),
+    };
     let mut saved = Map::new();
     for (i, step) in steps.iter().enumerate() {
-        let context = format!("step {i} ({})", step.activity);
         let input = substitute(&step.input, &saved);
-        ureq::delete(&format!("{}/__sandbox/requests", sandbox.url))
-            .call()
-            .expect("clear request log");
-        let output = run(&connection, &step.activity, &input).ok();
-        assert_subset(
-            &substitute(&step.expect, &saved),
-            &output,
-            &format!("{context}: output"),
-        );
-        check_requests(
-            &sandbox,
-            &substitute(&json!(step.requests), &saved),
-            &context,
-        );
+        let output = match (&step.activity, &step.sandbox) {
+            (Some(activity), None) => {
+                let context = format!("step {i} ({activity})");
+                run.covered.insert(activity.clone());
+                let (output, log, problem) =
+                    activity_step(&sandbox, &connection, activity, &input, step, &saved);
+                run.requests
+                    .extend(log.into_iter().map(|r| (context.clone(), r)));
+                if let Some(problem) = problem {
+                    run.failures.push(format!("{context}: {problem}"));
+                }
+                output
+            }
+            (None, Some(path)) => {
+                let path = substitute(&json!(path), &saved);
+                control(&sandbox, path.as_str().unwrap(), input)
+            }
+            _ => panic!("step {i}: give `activity` or `sandbox`, not both"),
+        };
         if let Some(name) = &step.save {
             saved.insert(name.clone(), output);
         }
     }
+    run
+}
+
+/// Runs one activity step: its output (`null` when it failed), the requests
+/// the sandbox logged, and what was wrong (exit code, output or requests).
+fn activity_step(
+    sandbox: &Sandbox,
+    connection: &ConnectionFile,
+    activity: &str,
+    input: &Value,
+    step: &Step,
+    saved: &Map<String, Value>,
+) -> (Value, Vec<Value>, Option<String>) {
+    ureq::delete(&format!("{}/__sandbox/requests", sandbox.url))
+        .call()
+        .expect("clear request log");
+    let out = run(connection, activity, input);
+    let log = sandbox.requests();
+    if out.code != 0 {
+        return (Value::Null, log, Some(format!("failed: {out:#?}")));
+    }
+    let output = out.json();
+    if std::env::var_os("FIXTURE_TRACE").is_some() {
+        eprintln!("{activity}: {output}");
+    }
+    let expected = substitute(&step.expect, saved);
+    let problem = if !is_subset(&expected, &output) {
+        Some(format!("expected at least\n{expected:#}\ngot\n{output:#}"))
+    } else {
+        check_requests(&log, &substitute(&json!(step.requests), saved)).err()
+    };
+    (output, log, problem)
+}
+
+#[test]
+fn every_activity_succeeds_against_the_sandbox() {
+    let run = fixture_run();
+    assert!(run.failures.is_empty(), "{}", run.failures.join("\n\n"));
     // The fixtures cover exactly what the connector describes (cli.rs checks the
     // other direction too): a new activity needs a fixture, and no fixture is stale.
-    let covered: std::collections::BTreeSet<&str> =
-        steps.iter().map(|s| s.activity.as_str()).collect();
     let described = host(&[
         "describe",
         &component("cc_connector").display().to_string(),
         "--json",
     ])
     .ok();
-    let described: std::collections::BTreeSet<&str> = described["activities"]
+    let described: std::collections::BTreeSet<String> = described["activities"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| a["name"].as_str().unwrap())
+        .map(|a| a["name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(
-        covered, described,
+        run.covered, described,
         "fixtures and described activities differ"
     );
 }
 
+/// Runs a step that sets the scene (its `requests` and `expect` are not
+/// checked) and saves its output under its `save` name.
+pub fn seed(
+    sandbox: &Sandbox,
+    connection: &ConnectionFile,
+    step: &Step,
+    saved: &mut Map<String, Value>,
+) {
+    let input = substitute(&step.input, saved);
+    let output = match (&step.activity, &step.sandbox) {
+        (Some(activity), None) => run(connection, activity, &input).ok(),
+        (None, Some(path)) => {
+            let path = substitute(&json!(path), saved);
+            control(sandbox, path.as_str().unwrap(), input)
+        }
+        _ => panic!("a step gives `activity` or `sandbox`, not both"),
+    };
+    if let Some(name) = &step.save {
+        saved.insert(name.clone(), output);
+    }
+}
+
+/// Posts `body` to the sandbox's control route `path`; its answer.
+fn control(sandbox: &Sandbox, path: &str, body: Value) -> Value {
+    ureq::post(&format!("{}/__sandbox/{path}", sandbox.url))
+        .send_json(body)
+        .unwrap_or_else(|e| panic!("sandbox control {path}: {e}"))
+        .into_json()
+        .unwrap_or(Value::Null)
+}
+
 /// The sandbox saw exactly these requests, each with the injected token.
-fn check_requests(sandbox: &Sandbox, expected: &Value, context: &str) {
-    let log = sandbox.requests();
+fn check_requests(log: &[Value], expected: &Value) -> Result<(), String> {
     let seen: Vec<String> = log
         .iter()
         .zip(
@@ -94,22 +200,22 @@ fn check_requests(sandbox: &Sandbox, expected: &Value, context: &str) {
             }
         })
         .collect();
-    assert_eq!(
-        &json!(seen),
-        expected,
-        "{context}: requests the sandbox received"
-    );
+    if &json!(seen) != expected {
+        return Err(format!(
+            "requests the sandbox received: {seen:#?}, expected {expected:#}"
+        ));
+    }
     let bearer = json!(format!("Bearer {TOKEN}"));
-    assert!(
-        log.iter().all(|r| r["authorization"] == bearer),
-        "{context}: a request lacked the injected token"
-    );
+    if !log.iter().all(|r| r["authorization"] == bearer) {
+        return Err("a request lacked the injected token".into());
+    }
+    Ok(())
 }
 
 /// Replaces `"{{name.path.to.value}}"` strings with saved values.
-fn substitute(template: &Value, saved: &Map<String, Value>) -> Value {
+pub fn substitute(template: &Value, saved: &Map<String, Value>) -> Value {
     match template {
-        Value::String(s) if s.starts_with("{{") && s.ends_with("}}") => {
+        Value::String(s) if s.starts_with("{{") && s.ends_with("}}") && !s[2..].contains("{{") => {
             lookup(&s[2..s.len() - 2], saved)
         }
         Value::String(s) if s.contains("{{") => {
@@ -158,11 +264,4 @@ fn is_subset(expected: &Value, actual: &Value) -> bool {
         }
         _ => expected == actual,
     }
-}
-
-fn assert_subset(expected: &Value, actual: &Value, context: &str) {
-    assert!(
-        is_subset(expected, actual),
-        "{context}: expected at least\n{expected:#}\ngot\n{actual:#}"
-    );
 }

@@ -339,6 +339,131 @@ fn bounds_from_the_spec_are_refused_before_anything_is_sent() {
             json!({"campaign_id": id, "email_addresses": ["not-an-address"]}),
             "`email_addresses[0]` is not an email address",
         ),
+        (
+            "create-tag",
+            json!({"name": "  "}),
+            "`name` is shorter than 1 character",
+        ),
+        (
+            "update-tag",
+            json!({"tag_id": id, "name": long(256)}),
+            "`name` is longer than 255",
+        ),
+        (
+            "list-tags",
+            json!({"limit": 501}),
+            "`limit` must be from 1 to 500",
+        ),
+        (
+            "add-contacts-to-lists",
+            json!({"source": {"contact_ids": (0..501).map(|i| format!("{i}")).collect::<Vec<_>>()}, "list_ids": [id]}),
+            "`source.contact_ids` has 501 items; 1 to 500",
+        ),
+        (
+            "add-contacts-to-lists",
+            json!({"source": {"all_active_contacts": true}, "list_ids": []}),
+            "`list_ids` has 0 items; 1 to 50",
+        ),
+        (
+            "remove-contacts-from-lists",
+            json!({"source": {"segment_id": 1}, "list_ids": [id]}),
+            "`source.segment_id` is accepted only when adding",
+        ),
+        (
+            "add-tags-to-contacts",
+            json!({"source": {"list_ids": (0..51).map(|i| format!("{i}")).collect::<Vec<_>>()}, "tag_ids": [id]}),
+            "`source.list_ids` has 51 items; 1 to 50",
+        ),
+        (
+            "delete-contacts",
+            json!({"contacts": {"list_ids": (0..51).map(|i| format!("{i}")).collect::<Vec<_>>()}}),
+            "`list_ids` has 51 items; 1 to 50",
+        ),
+        (
+            "import-contacts",
+            json!({"import_data": [{"email": format!("{}@example.com", long(40))}], "list_ids": [id]}),
+            "`import_data[0].email` is longer than 50",
+        ),
+        (
+            "import-contacts",
+            json!({"import_data": [{"email": "a@example.com", "custom_fields": [{"name": "Size", "value": long(256)}]}], "list_ids": [id]}),
+            "`import_data[0].custom_fields[0].value` is longer than 255",
+        ),
+        (
+            "import-contacts",
+            json!({"import_data": [], "list_ids": [id]}),
+            "`import_data` has 0 items",
+        ),
+        (
+            "list-activities",
+            json!({"limit": 0}),
+            "`limit` must be from 1 to 500",
+        ),
+        (
+            "update-contact-list",
+            json!({"list_id": id, "name": ""}),
+            "`name` is shorter than 1 character",
+        ),
+        (
+            "list-custom-fields",
+            json!({"limit": 101}),
+            "`limit` must be from 1 to 100",
+        ),
+        (
+            "update-custom-field",
+            json!({"custom_field_id": id, "choices": [{"choice_label": long(256)}]}),
+            "`choices[0].choice_label` is longer than 255",
+        ),
+        (
+            "rename-email-campaign",
+            json!({"campaign_id": id, "name": long(81)}),
+            "`name` is longer than 80",
+        ),
+        (
+            "update-campaign-activity",
+            json!({"campaign_activity_id": id, "changes": {"segment_ids": [1, 2]}}),
+            "`changes.segment_ids` has 2 items; 1 to 1",
+        ),
+        (
+            "get-campaign-activity-stats",
+            json!({"campaign_activity_ids": (0..11).map(|_| id).collect::<Vec<_>>()}),
+            "`campaign_activity_ids` has 11 items; 1 to 10",
+        ),
+        (
+            "get-contact-activity-details",
+            json!({"contact_id": id, "tracking_activities_list": []}),
+            "`tracking_activities_list` has 0 items; 1 to 10",
+        ),
+        (
+            "list-campaign-summaries",
+            json!({"limit": 501}),
+            "`limit` must be from 1 to 500",
+        ),
+        (
+            "update-account-summary",
+            json!({"contact_email": "owner"}),
+            "`contact_email` is not an email address",
+        ),
+        (
+            "update-physical-address",
+            json!({"address_line1": long(81), "city": "Boston", "country_code": "US"}),
+            "`address_line1` is longer than 80",
+        ),
+        (
+            "update-physical-address",
+            json!({"address_line1": "1 Main St", "city": "Boston", "country_code": "USA"}),
+            "`country_code` is longer than 2",
+        ),
+        (
+            "list-segments",
+            json!({"limit": 1001}),
+            "`limit` must be from 1 to 1000",
+        ),
+        (
+            "get-segment",
+            json!({"segment_id": 0}),
+            "`segment_id` must be from 1 to",
+        ),
     ];
     for (activity, input, message) in &cases {
         let out = run(&connection, activity, input);
@@ -427,6 +552,13 @@ fn creates_accept_200_as_well_as_201() {
             json!({"name": "L"}),
             json!({"list_id": uuid, "name": "L"}),
             "list_id",
+        ),
+        (
+            "create-tag",
+            "/v3/contact_tags",
+            json!({"name": "T"}),
+            json!({"tag_id": uuid, "name": "T"}),
+            "tag_id",
         ),
         (
             "create-email-campaign",

@@ -3,8 +3,10 @@
 
 mod activities;
 mod cli;
+mod conformance;
 mod egress;
 mod errors;
+mod example;
 mod fidelity;
 mod hostile;
 mod limits;
@@ -15,3 +17,4 @@ mod pagination;
 mod secrets;
 mod serve;
 mod session;
+mod template;

@@ -116,6 +116,30 @@ for line in sys.stdin:
 bold "Create a custom field"
 run create-custom-field '{"label": "Favourite language", "type": "string"}'
 
+bold "Tag Ada, in the background"
+TAG_ID=$(run create-tag '{"name": "Early adopters"}' | field tag_id)
+TAGGING=$(run add-tags-to-contacts "{\"source\": {\"contact_ids\": [\"$CONTACT_ID\"]}, \"tag_ids\": [\"$TAG_ID\"]}")
+echo "$TAGGING"
+follow() {  # polls get-activity until the bulk activity is done
+  for _ in $(seq 10); do
+    ACTIVITY=$(run get-activity "{\"activity_id\": \"$1\"}" 2>/dev/null)
+    echo "$ACTIVITY" | python3 -c 'import json,sys; a=json.load(sys.stdin); print("  %-11s %3d%%  %s" % (a["state"], a["percent_done"] or 0, "; ".join(a["activity_errors"])))'
+    [ "$(echo "$ACTIVITY" | field state)" = completed ] && return 0
+  done
+  echo "activity $1 did not complete" >&2; return 1
+}
+follow "$(echo "$TAGGING" | field activity_id)"
+run list-tags '{"include_count": true}'
+
+bold "Import contacts from JSON, and follow the import to completion"
+IMPORT=$(run import-contacts "{\"list_ids\": [\"$LIST_ID\"], \"import_data\": [
+  {\"email\": \"click.ken@example.com\", \"first_name\": \"Ken\", \"custom_fields\": [{\"name\": \"Favourite_language\", \"value\": \"C\"}]},
+  {\"email\": \"open.dennis@example.com\", \"first_name\": \"Dennis\", \"city\": \"Berkeley\"},
+  {\"email\": \"bounce@example.com\"},
+  {\"email\": \"optout.bjarne@example.com\", \"first_name\": \"Bjarne\"},
+  {\"first_name\": \"Nobody\", \"last_name\": \"Without an address\"}]}")
+follow "$(echo "$IMPORT" | field activity_id)"
+
 bold "Submit the sign-up form (create or update)"
 run submit-sign-up-form "{\"email_address\": \"linus@example.com\", \"first_name\": \"Linus\", \"list_memberships\": [\"$LIST_ID\"]}"
 
@@ -130,8 +154,19 @@ run update-email-campaign "{\"campaign_id\": \"$CAMPAIGN_ID\", \"primary_email\"
 bold "Send a test email"
 run send-test-email "{\"campaign_id\": \"$CAMPAIGN_ID\", \"email_addresses\": [\"owner@example.com\"], \"personal_message\": \"Please proofread\"}"
 
-bold "Schedule it"
+bold "Schedule it, look at the schedule, think again"
 run schedule-email-campaign "{\"campaign_id\": \"$CAMPAIGN_ID\", \"scheduled_date\": \"2030-01-15T09:00:00Z\"}"
+run list-campaign-schedules "{\"campaign_id\": \"$CAMPAIGN_ID\"}"
+run unschedule-email-campaign "{\"campaign_id\": \"$CAMPAIGN_ID\"}"
+
+bold "Send it now, then read the campaign report"
+SENT=$(run schedule-email-campaign "{\"campaign_id\": \"$CAMPAIGN_ID\", \"scheduled_date\": \"now\"}")
+PRIMARY_ID=$(echo "$SENT" | field campaign_activity_id)
+run get-campaign-activity-stats "{\"campaign_activity_ids\": [\"$PRIMARY_ID\"]}" |
+  python3 -c 'import json,sys
+s = json.load(sys.stdin)["results"][0]["stats"]
+print("  sent %(em_sends)s, opened %(em_opens)s, clicked %(em_clicks)s, bounced %(em_bounces)s, opted out %(em_optouts)s" % s)'
+run list-campaign-summaries '{}'
 
 bold "Account emails and the user's privileges"
 run list-account-emails '{}'

@@ -183,6 +183,19 @@ impl<'a> Call<'a> {
         self
     }
 
+    /// Sets the JSON body to the record `input` without the fields in `except`:
+    /// for inputs whose ids go into the path (`update-tag`'s `tag_id`).
+    pub fn body_except<T: Serialize + ?Sized>(mut self, input: &T, except: &[&str]) -> Self {
+        match json::to_value(input) {
+            Ok(mut value) => {
+                json::remove(&mut value, except);
+                self.body = Some(value);
+            }
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
     /// Sends the request: 2xx → [`Reply`], else the status's `activity-error`
     /// with what the API's error body says.
     ///

@@ -29,8 +29,8 @@ use crate::types::ActivityError;
 /// One bound from the API's spec.
 #[derive(Clone, Copy, Debug)]
 pub enum Bound {
-    /// At most this many characters (`maxLength`).
-    MaxLen(&'static str, usize),
+    /// Between this many characters (`minLength`, `maxLength`).
+    Len(&'static str, usize, usize),
     /// Between this many items (`minItems`, `maxItems`).
     Items(&'static str, usize, usize),
     /// An integer between these (`minimum`, `maximum`).
@@ -45,7 +45,12 @@ pub enum Bound {
 
 /// `maxLength`.
 pub const fn max_len(path: &'static str, max: usize) -> Bound {
-    Bound::MaxLen(path, max)
+    Bound::Len(path, 0, max)
+}
+
+/// `minLength` and `maxLength`, e.g. a name that must not be empty.
+pub const fn len(path: &'static str, min: usize, max: usize) -> Bound {
+    Bound::Len(path, min, max)
 }
 
 /// `minItems` and `maxItems`.
@@ -100,7 +105,7 @@ fn check_one(value: &Value, bound: &Bound) -> Result<(), ActivityError> {
         }
         Bound::AnyOf(_) => return Ok(()),
         Bound::Items(p, ..) => p,
-        Bound::MaxLen(p, _) | Bound::Range(p, ..) | Bound::DateTime(p) | Bound::Email(p) => p,
+        Bound::Len(p, ..) | Bound::Range(p, ..) | Bound::DateTime(p) | Bound::Email(p) => p,
     };
     for (at, found) in values(value, path) {
         // A bound on one value applies to each item of a list of them.
@@ -125,8 +130,11 @@ fn check_one(value: &Value, bound: &Bound) -> Result<(), ActivityError> {
 /// What is wrong with `value` for `bound`, if anything.
 fn problem(bound: &Bound, value: &Value) -> Option<String> {
     match (*bound, value) {
-        (Bound::MaxLen(_, max), Value::String(s)) if s.chars().count() > max => {
+        (Bound::Len(_, _, max), Value::String(s)) if s.chars().count() > max => {
             Some(format!("is longer than {max} characters"))
+        }
+        (Bound::Len(_, min, _), Value::String(s)) if s.trim().chars().count() < min => {
+            Some(format!("is shorter than {min} character{}", if min == 1 { "" } else { "s" }))
         }
         (Bound::Items(_, min, max), Value::Array(a)) if a.len() < min || a.len() > max => {
             Some(match (min, max) {
@@ -282,6 +290,7 @@ mod tests {
                 "give at least one of `email`, `first_name`",
             ),
             (email("name"), "`name` is not an email address"),
+            (len("name", 82, 90), "`name` is shorter than 82 characters"),
             (
                 max_len("lists", 0),
                 "`lists[0]` is longer than 0 characters",
@@ -305,6 +314,7 @@ mod tests {
             items("lists", 0, 25),
             date_time("when"),
             max_len("absent.deeper", 1),
+            len("name", 1, 80),
             any_of(&["name"]),
         ];
         assert!(check_value(&input, &bounds).is_ok());

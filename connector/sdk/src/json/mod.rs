@@ -71,6 +71,19 @@ pub fn merge(base: &mut Value, changes: Value) {
     }
 }
 
+/// The fields of `value` named in `keys` (those present and not `null`), as a new
+/// object: what a read-modify-write keeps of what it read, when the API's PUT
+/// takes only a few of the fields its GET returns.
+pub fn pick(value: &Value, keys: &[&str]) -> Value {
+    let mut picked = serde_json::Map::new();
+    for key in keys {
+        if let Some(found) = value.get(*key).filter(|v| !v.is_null()) {
+            picked.insert((*key).to_owned(), found.clone());
+        }
+    }
+    Value::Object(picked)
+}
+
 /// Sets `key` on the object `value` when it is absent or `null`: a default for
 /// what an API sometimes leaves out.
 pub fn fill(value: &mut Value, key: &str, default: impl Into<Value>) {
@@ -249,6 +262,7 @@ mod tests {
         merge(&mut base, json!({"a": 5, "e": 6}));
         fill(&mut base, "e", 7);
         fill(&mut base, "f", 8);
+        assert_eq!(pick(&base, &["a", "e", "nothing"]), json!({"a": 5, "e": 6}));
         remove(&mut base, &["b.c", "l.x", "missing.path"]);
         assert_eq!(
             base,

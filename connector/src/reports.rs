@@ -1,0 +1,103 @@
+//! Email reports: what recipients did with the campaigns sent.
+//!
+//! Counts come per campaign (`list-campaign-summaries`), per campaign activity
+//! (`get-campaign-activity-stats`: the email a campaign sends is its
+//! `primary_email` activity) and per contact (`get-contact-activity-details`).
+//! The API computes them some time after a send; they only ever grow.
+
+use connector_sdk::check::{check, items, range};
+use connector_sdk::{ActivityError, ActivityMeta};
+
+use crate::exports::constant_contact::connector::reports::{
+    CampaignActivityStats, CampaignSummariesPage, ContactActivityPage,
+    GetCampaignActivityStatsInput, GetContactActivityDetailsInput, Guest,
+    ListCampaignSummariesInput,
+};
+use crate::{Connector, CC};
+
+/// This area's activities, as `describe` reports them.
+pub const ACTIVITIES: &[ActivityMeta] = &[
+    ActivityMeta {
+        name: "list-campaign-summaries",
+        category: "Reports",
+        description: "Lists sent campaigns with their sends, opens, clicks, bounces and opt-outs.",
+        scopes: &["campaign_data"],
+        pitfalls: &[
+            "Only campaigns sent at least once are listed, most recently sent first.",
+            "aggregate_percents covers every campaign, not just this page.",
+        ],
+        ..ActivityMeta::READ
+    },
+    ActivityMeta {
+        name: "get-campaign-activity-stats",
+        category: "Reports",
+        description: "Gets sends, opens, clicks, bounces and opt-outs for up to 10 campaign emails.",
+        scopes: &["campaign_data"],
+        pitfalls: &[
+            "Takes campaign activity ids (the primary_email of get-email-campaign), not campaign ids.",
+            "An id without stats (never sent) is reported in errors, not as a failure.",
+        ],
+        ..ActivityMeta::READ
+    },
+    ActivityMeta {
+        name: "get-contact-activity-details",
+        category: "Reports",
+        description: "Lists what one contact did with the emails sent to them, newest first.",
+        scopes: &["contact_data"],
+        pitfalls: &["Name at least one kind of activity in tracking_activities_list."],
+        ..ActivityMeta::READ
+    },
+];
+
+impl Guest for Connector {
+    /// Lists sent campaigns with their unique counts.
+    ///
+    /// `GET /v3/reports/summary_reports/email_campaign_summaries` — <https://developer.constantcontact.com/api_guide/email_bulk_campaign_summary_report.html>.
+    /// Scope `campaign_data`. Retry-safe and read-only: a read.
+    fn list_campaign_summaries(
+        input: ListCampaignSummariesInput,
+    ) -> Result<CampaignSummariesPage, ActivityError> {
+        check(&input, &[range("limit", 1, 500)])?;
+        CC.get("/v3/reports/summary_reports/email_campaign_summaries")
+            .queries(&input, &["cursor"])
+            .cursor(input.cursor.as_deref())
+            .page()
+    }
+
+    /// Gets the counts of up to 10 campaign activities.
+    ///
+    /// `GET /v3/reports/stats/email_campaign_activities/{campaign_activity_ids}` — <https://developer.constantcontact.com/api_guide/email_campaign_activity_stats_report.html>.
+    /// Scope `campaign_data`. Retry-safe and read-only: a read.
+    fn get_campaign_activity_stats(
+        input: GetCampaignActivityStatsInput,
+    ) -> Result<CampaignActivityStats, ActivityError> {
+        check(&input, &[items("campaign_activity_ids", 1, 10)])?;
+        // The ids go into the path, comma-separated (`,` is kept as is).
+        CC.get("/v3/reports/stats/email_campaign_activities")
+            .id(
+                "campaign_activity_ids",
+                &input.campaign_activity_ids.join(","),
+            )
+            .json()
+    }
+
+    /// Lists one contact's tracking activities, one page per call.
+    ///
+    /// `GET /v3/reports/contact_reports/{contact_id}/activity_details` — <https://developer.constantcontact.com/api_guide/contact_tracking_activities_report.html>.
+    /// Scope `contact_data`. Retry-safe and read-only: a read.
+    fn get_contact_activity_details(
+        input: GetContactActivityDetailsInput,
+    ) -> Result<ContactActivityPage, ActivityError> {
+        let bounds = [
+            items("tracking_activities_list", 1, 10),
+            range("limit", 1, 100),
+        ];
+        check(&input, &bounds)?;
+        CC.get("/v3/reports/contact_reports")
+            .id("contact_id", &input.contact_id)
+            .path("/activity_details")
+            .queries(&input, &["contact_id", "cursor"])
+            .cursor(input.cursor.as_deref())
+            .page()
+    }
+}

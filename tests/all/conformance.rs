@@ -1,0 +1,125 @@
+//! Every request the connector sends, checked against the official OpenAPI
+//! document (`tests/fixtures/constant-contact-v3.swagger.yaml`): the path and
+//! method exist, the query parameters are declared and within bounds, the body
+//! validates against the operation's schema, and no `readOnly` field is sent.
+//!
+//! The requests are those of the fixture run (`activities`), which calls every
+//! activity the connector describes; the sandbox logs each with its body.
+
+use connector_tests::openapi::{Spec, ERRATA};
+use connector_tests::*;
+use serde_json::{json, Value};
+
+use crate::activities::fixture_run;
+
+/// The official document, version 3.0.172, as kept beside the fixtures (a copy
+/// of `shared/reference/constant-contact-v3.swagger.yaml`).
+fn spec() -> Spec {
+    Spec::load(&root().join("tests/fixtures/constant-contact-v3.swagger.yaml"))
+}
+
+fn check(spec: &Spec, request: &Value) -> Vec<String> {
+    spec.check(
+        request["method"].as_str().unwrap(),
+        request["path"].as_str().unwrap(),
+        request["query"].as_str(),
+        &request["body"],
+    )
+}
+
+#[test]
+fn every_request_of_the_fixture_run_conforms_to_the_spec() {
+    let spec = spec();
+    let run = fixture_run();
+    let mut violations = Vec::new();
+    for (step, request) in &run.requests {
+        violations.extend(
+            check(&spec, request)
+                .into_iter()
+                .map(|v| format!("{step}: {v}")),
+        );
+    }
+    eprintln!(
+        "conformance: {} requests of {} activities checked, {} violations ({} errata applied)",
+        run.requests.len(),
+        run.covered.len(),
+        violations.len(),
+        ERRATA.len()
+    );
+    assert!(
+        run.requests.len() > run.covered.len(),
+        "too few requests were logged"
+    );
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
+}
+
+/// The checker finds what it is for: a request with each kind of defect.
+#[test]
+fn the_checker_reports_each_kind_of_violation() {
+    let spec = spec();
+    let id = "3f2c1c3e-5d5e-4b8e-9a55-000000000000";
+    let cases = [
+        (
+            json!({"method": "GET", "path": "/v3/nowhere", "body": null}),
+            "no path of the document matches",
+        ),
+        (
+            json!({"method": "PATCH", "path": "/v3/contacts", "body": null}),
+            "has no PATCH operation",
+        ),
+        (
+            json!({"method": "GET", "path": "/v3/contacts", "query": "limit=501", "body": null}),
+            "limit=501 is outside 1..500",
+        ),
+        (
+            json!({"method": "GET", "path": "/v3/contacts", "query": "colour=red", "body": null}),
+            "query parameter colour is not declared",
+        ),
+        (
+            json!({"method": "GET", "path": "/v3/contacts", "query": "status=gone", "body": null}),
+            "status=gone is not one of its enum",
+        ),
+        (
+            json!({"method": "GET", "path": "/v3/contacts", "query": "updated_after=yesterday", "body": null}),
+            "is not a date-time",
+        ),
+        (
+            json!({"method": "GET", "path": "/v3/contact_tags/not-a-uuid", "body": null}),
+            "tag_id=not-a-uuid is not a uuid",
+        ),
+        (
+            json!({"method": "POST", "path": "/v3/contact_tags", "body": {"name": "x".repeat(256)}}),
+            "body.name has 256 characters",
+        ),
+        (
+            json!({"method": "POST", "path": "/v3/contact_tags", "body": {}}),
+            "body.name is required",
+        ),
+        (
+            json!({"method": "POST", "path": "/v3/contact_lists", "body": {"name": "L", "list_id": id}}),
+            "body.list_id is not a property",
+        ),
+        (
+            json!({"method": "PUT", "path": format!("/v3/emails/activities/{id}"),
+                "body": {"from_email": "a@b.c", "from_name": "A", "reply_to_email": "a@b.c", "subject": "s", "role": "primary_email"}}),
+            "body.role is read-only",
+        ),
+        (
+            json!({"method": "GET", "path": "/v3/contacts", "body": {"x": 1}}),
+            "the operation takes none",
+        ),
+        (
+            json!({"method": "POST", "path": "/v3/activities/contact_delete", "body": {"contact_ids": "one"}}),
+            "is not of type array",
+        ),
+    ];
+    for (request, expected) in cases {
+        let problems = check(&spec, &request);
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "{request}: expected a problem containing {expected:?}, got {problems:?}"
+        );
+    }
+    let good = json!({"method": "GET", "path": "/v3/contacts", "query": "limit=50&include=taggings,notes", "body": null});
+    assert_eq!(check(&spec, &good), Vec::<String>::new());
+}

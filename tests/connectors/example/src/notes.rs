@@ -1,0 +1,61 @@
+//! Notes: the one area of the example connector, in the shape of every area
+//! file: the activities' metadata, then one short function each.
+
+use connector_sdk::check::{check, len, range};
+use connector_sdk::{ActivityError, ActivityMeta};
+
+use crate::exports::example::notes::notes::{
+    CreateNoteInput, GetNoteInput, Guest, ListNotesInput, Note, NotesPage,
+};
+use crate::{Connector, NOTES};
+
+/// This area's activities, as `describe` reports them.
+pub const ACTIVITIES: &[ActivityMeta] = &[
+    ActivityMeta {
+        name: "create-note",
+        category: "Notes",
+        description: "Adds a note.",
+        scopes: &[],
+        pitfalls: &["Each call adds another note, even with the same text."],
+        ..ActivityMeta::CREATE
+    },
+    ActivityMeta {
+        name: "get-note",
+        category: "Notes",
+        description: "Gets one note by its id.",
+        scopes: &[],
+        pitfalls: &["Ids are case-sensitive."],
+        ..ActivityMeta::READ
+    },
+    ActivityMeta {
+        name: "list-notes",
+        category: "Notes",
+        description: "Lists notes, oldest first, one page at a time.",
+        scopes: &[],
+        pitfalls: &["Pass next_cursor back as cursor for the next page."],
+        ..ActivityMeta::READ
+    },
+];
+
+impl Guest for Connector {
+    /// Adds a note. `POST /v1/notes` (201). Not retry-safe: a repeat adds another.
+    fn create_note(input: CreateNoteInput) -> Result<Note, ActivityError> {
+        check(&input, &[len("text", 1, 280)])?;
+        NOTES.post("/v1/notes").body(&input).json()
+    }
+
+    /// Gets one note. `GET /v1/notes/{id}`. Retry-safe and read-only: a read.
+    fn get_note(input: GetNoteInput) -> Result<Note, ActivityError> {
+        NOTES.get("/v1/notes").id("id", &input.id).json()
+    }
+
+    /// Lists notes, one page per call. `GET /v1/notes`. Retry-safe and read-only.
+    fn list_notes(input: ListNotesInput) -> Result<NotesPage, ActivityError> {
+        check(&input, &[range("limit", 1, 100)])?;
+        NOTES
+            .get("/v1/notes")
+            .queries(&input, &["cursor"])
+            .cursor(input.cursor.as_deref())
+            .page()
+    }
+}
