@@ -107,3 +107,46 @@ fn no_token_is_sent_when_the_connection_has_none() {
         serde_json::Value::Null
     );
 }
+
+#[test]
+fn an_api_key_from_a_field_travels_in_its_header_and_only_when_set() {
+    // The probe declares `api-key` in header `x-probe-key` from field `probe_key`.
+    let recorder = connector_tests::recorder::Recorder::start(200, json!({}));
+    let extra = format!(
+        "[fields]\nprobe_key = \"{TOKEN}\"\n\n[endpoints]\n\"https://probe.example\" = \"{}\"\n",
+        recorder.url
+    );
+    let connection = ConnectionFile::new(&component("probe_connector"), &extra);
+    let out = fetch(&connection, "https://probe.example/v1/items", json!([])).ok();
+    assert_eq!(out["status"], 200, "{out}");
+    let seen = recorder.requests();
+    assert_eq!(seen.len(), 1);
+    assert!(
+        seen[0].header("x-probe-key") == Some(&format!("Key {TOKEN}")),
+        "the host added the key"
+    );
+    assert_eq!(seen[0].header("authorization"), None);
+    // The guest can neither set nor replace it.
+    let forged = fetch(
+        &connection,
+        "https://probe.example/v1/items",
+        json!([["x-probe-key", "guest"]]),
+    );
+    forged.fails_with(4, &["denied", "x-probe-key"]);
+    // Without the (optional) field, nothing is sent.
+    let keyless = ConnectionFile::new(
+        &component("probe_connector"),
+        &format!(
+            "[endpoints]\n\"https://probe.example\" = \"{}\"\n",
+            recorder.url
+        ),
+    );
+    assert_eq!(
+        fetch(&keyless, "https://probe.example/v1/none", json!([])).ok()["status"],
+        200
+    );
+    assert_eq!(
+        recorder.requests().last().unwrap().header("x-probe-key"),
+        None
+    );
+}

@@ -37,7 +37,7 @@ impl NotesApi {
 
     fn connection(&self, key: &str) -> ConnectionFile {
         let text = format!(
-            "[token]\naccess_token = \"{key}\"\n\n[endpoints]\n\"https://notes.example\" = \"{}\"\n",
+            "[fields]\ntoken = \"{key}\"\n\n[endpoints]\n\"https://notes.example\" = \"{}\"\n",
             self.url
         );
         ConnectionFile::new(&component("example_connector"), &text)
@@ -105,5 +105,5 @@ fn the_example_connector_runs_against_its_api() {
     assert_eq!(all["notes"].as_array().unwrap().len(), 3);
     // The key is the connection's: with another one the API says no.
     run(&api.connection("not-the-key"), "list-notes", &json!({}))
-        .fails_with(1, &["unauthorized", "missing or wrong API key"]);
+        .fails_with(7, &["unauthorized", "missing or wrong API key"]);
 }

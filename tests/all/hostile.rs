@@ -397,3 +397,19 @@ fn guest_text_cannot_drive_the_terminal_or_forge_a_hint() {
     assert!(!out.stdout.contains(['\u{1b}', '\r']), "{}", out.stdout);
     assert!(out.stdout.contains("\\u{1b}[2J"), "{}", out.stdout);
 }
+
+#[test]
+fn an_export_left_out_of_describe_is_reported_and_cannot_be_called() {
+    let out = host(&[
+        "describe",
+        &component("hostile_connector").display().to_string(),
+    ]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert!(
+        out.stderr.contains("warning: hostile exports hidden"),
+        "{}",
+        out.stderr
+    );
+    let connection = hostile("");
+    run(&connection, "hidden", &json!({})).fails_with(2, &["has no activity \"hidden\""]);
+}

@@ -688,3 +688,34 @@ fn page_sessions_need_their_csrf_token_and_a_sign_in_is_bound_to_its_browser() {
     let status = serve.call("GET", "/api/connections/pg/status", None).json;
     assert_eq!(status["connected"], false, "nothing was stored");
 }
+
+#[test]
+fn the_api_token_may_be_a_credential_asset_and_unknown_paths_are_plain_404s() {
+    let bao = OpenBao::start();
+    bao.kv2_put("secret", "serve/api", json!({"value": API_TOKEN}));
+    let config = format!(
+        "api_token = {{ asset = \"api\", store = \"vault\" }}\n[stores.vault]\naddress = \"{}\"\npath = \"serve\"\n",
+        bao.addr
+    );
+    // The harness also sets CONNECTOR_HOST_API_TOKEN; the config's source wins.
+    let serve = Serve::start(
+        &config,
+        &[
+            ("VAULT_TOKEN", &bao.root_token),
+            ("CONNECTOR_HOST_API_TOKEN", "another-token-0000000000"),
+        ],
+    );
+    assert_eq!(serve.call("GET", "/api/connectors", None).status, 200);
+    assert_eq!(
+        serve
+            .call_as(
+                "GET",
+                "/api/connectors",
+                None,
+                Some("another-token-0000000000")
+            )
+            .status,
+        401
+    );
+    assert_eq!(serve.call_as("GET", "/favicon.ico", None, None).status, 404);
+}

@@ -25,6 +25,14 @@ impl Describe {
     /// Loads the connector and prints its description.
     pub async fn execute(self) -> anyhow::Result<()> {
         let connector = load(&self.path).await?;
+        if !connector.undescribed().is_empty() {
+            eprintln!(
+                "warning: {} exports {} but its describe does not list {}; they cannot be called\nhint: add them to describe (their ACTIVITIES entry), or stop exporting them",
+                connector.info().name,
+                connector.undescribed().join(", "),
+                if connector.undescribed().len() == 1 { "it" } else { "them" }
+            );
+        }
         let text = if self.json {
             serde_json::to_string_pretty(&connector.description())? + "\n"
         } else {

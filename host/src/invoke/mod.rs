@@ -60,6 +60,7 @@ pub struct Connector {
     info: ConnectorInfo,
     origins: Vec<Origin>,
     activities: BTreeMap<String, Activity>,
+    undescribed: Vec<String>,
 }
 
 /// How to call one activity: its export and reflected types.
@@ -129,6 +130,7 @@ impl Runtime {
             info: placeholder_info(),
             origins: Vec::new(),
             activities: BTreeMap::new(),
+            undescribed: Vec::new(),
         };
         let mut info = connector.describe(describe, limits).await?;
         if interface.ends_with("@0.1.0") {
@@ -155,6 +157,23 @@ impl Runtime {
             connector
                 .activities
                 .insert(activity.name.clone(), export.clone());
+        }
+        // An export nobody described cannot be called (the host knows no
+        // scopes or flags for it): say so, it is usually a forgotten entry.
+        connector.undescribed = exports
+            .keys()
+            .filter(|(iface, name)| {
+                !iface.starts_with("connector:sdk/")
+                    && !info.activities.iter().any(|a| &a.name == name)
+            })
+            .map(|(_, name)| name.clone())
+            .collect();
+        if !connector.undescribed.is_empty() {
+            tracing::warn!(
+                connector = info.name,
+                undescribed = connector.undescribed.join(", "),
+                "exported functions that describe does not list cannot be called"
+            );
         }
         connector.info = info;
         Ok(connector)
@@ -223,6 +242,11 @@ impl Connector {
     /// The connector file it was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Exported functions `describe` does not list (they cannot be called).
+    pub fn undescribed(&self) -> &[String] {
+        &self.undescribed
     }
 
     /// The origins the connector declared.

@@ -46,7 +46,7 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 /// A sentence when it cannot start: no API token beyond loopback, an
 /// unusable store, a port in use.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let token = api_token(&config)?;
+    let token = api_token(&config).await?;
     std::fs::create_dir_all(&config.connections).map_err(|e| {
         anyhow::anyhow!(
             "cannot use the connections directory {}: {e}",
@@ -149,7 +149,7 @@ fn router(state: Arc<State>, stop: tokio_util::sync::CancellationToken) -> Route
             post(api::all_pages),
         )
         .nest_service("/mcp", mcp_service(&state, stop))
-        .layer(middleware::from_fn_with_state(state.clone(), auth::require));
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require));
     Router::new()
         .merge(api)
         .route("/", get(page::index))
@@ -171,13 +171,29 @@ fn router(state: Arc<State>, stop: tokio_util::sync::CancellationToken) -> Route
 
 /// The API token: from the config, else `CONNECTOR_HOST_API_TOKEN`, else
 /// (on loopback only) a random one written to a 0600 file whose path is printed.
-fn api_token(config: &Config) -> anyhow::Result<SecretString> {
+async fn api_token(config: &Config) -> anyhow::Result<SecretString> {
+    use crate::secrets::{CredentialStore, FieldSource, Resolver};
     let source = config.api_token.clone().or_else(|| {
         std::env::var_os("CONNECTOR_HOST_API_TOKEN")
-            .map(|_| crate::secrets::FieldSource::Env("CONNECTOR_HOST_API_TOKEN".into()))
+            .map(|_| FieldSource::Env("CONNECTOR_HOST_API_TOKEN".into()))
     });
     if let Some(source) = source {
-        let token = crate::secrets::resolve_plain("api_token", &source)?;
+        let token = match &source {
+            // A credential asset in one of the config's stores.
+            FieldSource::Asset(_) => {
+                let stores = state::parse_stores(config).map_err(anyhow::Error::msg)?;
+                let stores = stores
+                    .into_iter()
+                    .map(|(name, c)| {
+                        let store: Arc<dyn CredentialStore> =
+                            Arc::new(crate::secrets::vault::VaultStore::new(c));
+                        (name, store)
+                    })
+                    .collect();
+                Resolver::new(stores).resolve("api_token", &source).await?
+            }
+            plain => crate::secrets::resolve_plain("api_token", plain)?,
+        };
         if token.expose_secret().len() < 16 {
             anyhow::bail!("the API token is shorter than 16 characters\nhint: use a long random value, e.g. `openssl rand -hex 32`");
         }

@@ -170,7 +170,7 @@ impl State {
 /// The config's `[stores]`, parsed as a connection file would parse them.
 /// A store whose login credentials are literals is refused: its table is
 /// copied into every connection the page creates.
-fn parse_stores(config: &Config) -> Result<BTreeMap<String, VaultConfig>, String> {
+pub(crate) fn parse_stores(config: &Config) -> Result<BTreeMap<String, VaultConfig>, String> {
     if config.stores_toml.is_empty() {
         return Ok(BTreeMap::new());
     }

@@ -79,7 +79,21 @@ impl Credentials {
                     why: why.to_owned(),
                 })
         };
-        Ok(match &connector.info().auth {
+        // A credential whose fields the connector marks optional and the
+        // connection leaves out is simply not sent.
+        let info = connector.info();
+        let optional = |name: &str| info.fields.iter().any(|f| f.name == name && !f.required);
+        let unset = |name: &str| optional(name) && !connection.fields.contains_key(name);
+        let scheme_fields: Vec<&str> = match &info.auth {
+            AuthScheme::Bearer(name) => vec![name],
+            AuthScheme::ApiKey(key) => vec![&key.field],
+            AuthScheme::Basic(b) => vec![&b.username_field, &b.password_field],
+            _ => Vec::new(),
+        };
+        if !scheme_fields.is_empty() && scheme_fields.iter().all(|f| unset(f)) {
+            return Ok(Credentials::None);
+        }
+        Ok(match &info.auth {
             AuthScheme::None | AuthScheme::Oauth2(_) => Credentials::None,
             AuthScheme::Bearer(name) => Credentials::Fields {
                 shape: Shape::Bearer,
@@ -264,4 +278,53 @@ fn token_file(connection: &Connection) -> PathBuf {
         std::fs::canonicalize(&connection.path).unwrap_or_else(|_| connection.path.clone());
     let digest = hex::encode(Sha256::digest(absolute.to_string_lossy().as_bytes()));
     base.join("tokens").join(format!("{}.json", &digest[..16]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(v: &[&str]) -> Vec<SecretString> {
+        v.iter()
+            .map(|s| SecretString::from(s.to_string()))
+            .collect()
+    }
+
+    fn header(credential: Credential) -> (String, String) {
+        match credential {
+            Credential::Header { name, value } => {
+                (name.to_string(), value.expose_secret().to_owned())
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_scheme_builds_its_credential() {
+        assert_eq!(
+            header(build(&Shape::Bearer, &values(&["t0k"]))),
+            ("authorization".into(), "Bearer t0k".into())
+        );
+        let key = Shape::HeaderKey {
+            name: HeaderName::from_static("x-api-key"),
+            prefix: "Token ".into(),
+        };
+        assert_eq!(
+            header(build(&key, &values(&["k1"]))),
+            ("x-api-key".into(), "Token k1".into())
+        );
+        let basic = header(build(&Shape::Basic, &values(&["ada", "pa:ss"])));
+        assert_eq!(basic, ("authorization".into(), "Basic YWRhOnBhOnNz".into()));
+        match build(
+            &Shape::QueryKey {
+                name: "api_key".into(),
+            },
+            &values(&["q"]),
+        ) {
+            Credential::Query { name, value } => {
+                assert_eq!((name.as_str(), value.expose_secret()), ("api_key", "q"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

