@@ -85,6 +85,8 @@ serve: tools components host
 bench: components
 	$(CARGO) bench -p connector-host --bench calls
 	$(CARGO) bench -p connector-host --bench mcp
+	$(CARGO) build --release -p connector-host -p cc-sandbox
+	$(CARGO) bench -p connector-tests --bench serve
 
 fmt:
 	$(CARGO) fmt --all

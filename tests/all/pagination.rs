@@ -186,6 +186,6 @@ fn all_pages_refuses_an_activity_without_a_cursor() {
     let conn = connection.path.display().to_string();
     host(&["run", &conn, "list-user-privileges", "--all-pages"]).fails_with(
         2,
-        &["--all-pages needs an activity whose input has a `cursor`"],
+        &["\"list-user-privileges\" cannot be followed page by page: its input has no `cursor`"],
     );
 }

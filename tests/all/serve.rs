@@ -431,6 +431,16 @@ fn all_pages_stream_as_ndjson() {
         .collect();
     assert!(lines.len() >= 5, "{lines:?}");
     assert!(lines.iter().all(|l| l["list_id"].is_string()), "{lines:?}");
+    let unpaged = serve.call(
+        "POST",
+        "/api/connections/pages/activities/list-user-privileges/pages",
+        None,
+    );
+    assert_eq!(unpaged.status, 422, "{unpaged:#?}");
+    assert!(
+        unpaged.text.contains("cannot be followed page by page"),
+        "{unpaged:#?}"
+    );
 }
 
 #[test]

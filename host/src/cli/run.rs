@@ -155,64 +155,32 @@ fn input_lines(
     Ok(receiver)
 }
 
-/// Pagination by convention: the input has `cursor`, the output has
-/// `next_cursor` and one array of records.
-async fn all_pages(session: &Session, activity: &str, mut input: Value) -> anyhow::Result<()> {
-    let schema = session
-        .connector()
-        .input_schema(activity)
-        .unwrap_or_default();
-    if schema.pointer("/properties/cursor").is_none() || !input.is_object() {
-        anyhow::bail!(InputSourceError(format!(
-            "--all-pages needs an activity whose input has a `cursor` field; {activity:?} has none"
-        )));
-    }
+/// Every record of every page, one JSON line each, with a count on a
+/// terminal's stderr.
+async fn all_pages(session: &Session, activity: &str, input: Value) -> anyhow::Result<()> {
+    let records = session.records(activity, input)?;
+    let mut records = std::pin::pin!(records);
     let progress = std::io::stderr().is_terminal();
     let mut stdout = std::io::stdout().lock();
-    let (mut pages, mut records) = (0, 0);
-    loop {
-        let page = session.call(activity, &input).await?;
-        let items = page_records(&page)
-            .map_err(|e| anyhow::anyhow!("activity {activity:?} does not return a page: {e}"))?;
-        for item in items {
-            if let Err(e) = writeln!(stdout, "{item}") {
-                // A closed pipe (`| head`) means the reader has had enough.
-                return if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    Ok(())
-                } else {
-                    Err(e.into())
-                };
-            }
+    let mut count = 0_u64;
+    while let Some(record) = records.next().await {
+        if let Err(e) = writeln!(stdout, "{}", record?) {
+            // A closed pipe (`| head`) means the reader has had enough.
+            return if e.kind() == std::io::ErrorKind::BrokenPipe {
+                Ok(())
+            } else {
+                Err(e.into())
+            };
         }
-        (pages, records) = (pages + 1, records + items.len());
-        if progress {
-            eprint!("\rpage {pages}, {records} records");
-        }
-        match page.get("next_cursor") {
-            Some(Value::String(next)) => input["cursor"] = Value::String(next.clone()),
-            _ => break,
+        count += 1;
+        if progress && count.is_multiple_of(50) {
+            eprint!("\r{count} records");
         }
     }
     if progress {
-        eprintln!();
+        eprintln!("\r{count} records");
     }
     Ok(())
-}
-
-/// The single array field of a page (`contacts`, `lists`, …).
-pub fn page_records(page: &Value) -> anyhow::Result<&Vec<Value>> {
-    let arrays: Vec<&Vec<Value>> = page
-        .as_object()
-        .into_iter()
-        .flat_map(|m| m.values())
-        .filter_map(Value::as_array)
-        .collect();
-    match arrays.as_slice() {
-        [one] => Ok(one),
-        _ => {
-            anyhow::bail!("expected an object with `next_cursor` and exactly one array of records")
-        }
-    }
 }
 
 /// `--input` text: inline, `@file`, or `-` for all of stdin.

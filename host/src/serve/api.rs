@@ -10,6 +10,7 @@ use axum::extract::{Path, State as Extract};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use futures::StreamExt;
 use serde_json::{json, Value};
 
 use super::connections::{self, Draft};
@@ -265,45 +266,24 @@ pub async fn all_pages(
     body: axum::body::Bytes,
 ) -> Answer {
     load(&state, &name)?;
-    let mut input = parse_input(&body)?;
+    let input = parse_input(&body)?;
     let session = state.session(&name).await.map_err(ApiError::from)?;
-    let schema = session
-        .connector()
-        .input_schema(&activity)
-        .unwrap_or_default();
-    if schema.pointer("/properties/cursor").is_none() || !input.is_object() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            format!("activity {activity:?} has no `cursor` input, so it has no pages"),
-        ));
-    }
+    session
+        .check_paged(&activity, &input)
+        .map_err(ApiError::from)?;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(16);
     tokio::spawn(async move {
-        loop {
-            let page = match session.call(&activity, &input).await {
-                Ok(page) => page,
-                Err(error) => {
-                    let _ = sender
-                        .send(Ok(format!("{}\n", ApiError::from(error).body())))
-                        .await;
-                    return;
-                }
+        let Ok(records) = session.records(&activity, input) else {
+            return; // checked above
+        };
+        let mut records = std::pin::pin!(records);
+        while let Some(record) = records.next().await {
+            let line = match record {
+                Ok(record) => format!("{record}\n"),
+                Err(error) => format!("{}\n", ApiError::from(error).body()),
             };
-            let arrays: Vec<&Vec<Value>> = page
-                .as_object()
-                .into_iter()
-                .flat_map(|m| m.values())
-                .filter_map(Value::as_array)
-                .collect();
-            for record in arrays.first().into_iter().flat_map(|a| a.iter()) {
-                if sender.send(Ok(format!("{record}\n"))).await.is_err() {
-                    return; // the client went away
-                }
-            }
-            match page.get("next_cursor") {
-                Some(Value::String(next)) => input["cursor"] = Value::String(next.clone()),
-                _ => return,
+            if sender.send(Ok(line)).await.is_err() {
+                return; // the client went away
             }
         }
     });

@@ -25,6 +25,14 @@ pub enum SessionError {
     /// A secret field could not be resolved.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// `--all-pages` (or `serve`'s pages) on an activity that does not page.
+    #[error("activity {activity:?} cannot be followed page by page: {reason}\nhint: list activities take a `cursor` and return `next_cursor`; call this one on its own")]
+    NotPaged {
+        /// The activity.
+        activity: String,
+        /// Why not.
+        reason: String,
+    },
     /// The connection lacks a field the connector's credential needs.
     #[error("connection file {path}: [fields] {field} is needed for {why}\nhint: add it under [fields] (a literal, {{ env = … }}, {{ file = … }} or {{ asset = … }})")]
     MissingField {
@@ -85,6 +93,7 @@ impl SessionError {
             SessionError::Connection(_) | SessionError::MissingField { .. } => {
                 ErrorClass::Configuration
             }
+            SessionError::NotPaged { .. } => ErrorClass::InvalidInput,
             SessionError::Secret(_) => ErrorClass::SecretUnresolvable,
             SessionError::OAuth(e) => ErrorClass::of_oauth(e),
             SessionError::Invoke(e) => ErrorClass::of_invoke(e),

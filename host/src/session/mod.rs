@@ -15,6 +15,7 @@
 
 mod credential;
 mod error;
+mod pages;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -1,0 +1,154 @@
+//! `make bench`: 1,000 API calls through `connector-host serve` against the
+//! sandbox, at concurrency 1 and 16, beside the same calls through the CLI's
+//! `run --batch` in the same run; and how often Vault was read meanwhile
+//! (the access token is a credential asset with a 300 s cache TTL).
+//!
+//! Real processes (release builds of `connector-host` and `cc-sandbox`, an
+//! OpenBao dev server), over loopback.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use connector_tests::openbao::OpenBao;
+use connector_tests::serve::{Serve, API_TOKEN};
+use connector_tests::*;
+use serde_json::json;
+
+const CALLS: usize = 1000;
+const ASSET: &str = "secret/data/connectors/bench-token";
+
+fn percentile(times: &mut [Duration], p: f64) -> Duration {
+    times.sort();
+    times[((times.len() as f64 - 1.0) * p) as usize]
+}
+
+fn main() {
+    let bao = OpenBao::start();
+    bao.kv2_put("secret", "connectors/bench-token", json!({"value": TOKEN}));
+    let sandbox = Sandbox::start();
+    // Logging off: the tests' trace level would be what this measures.
+    let quiet = [
+        ("VAULT_TOKEN", bao.root_token.as_str()),
+        ("CONNECTOR_HOST_LOG", "error"),
+    ];
+    let serve = Serve::start("", &quiet);
+    let text = format!(
+        "connector = {:?}\n[token]\naccess_token = {{ asset = \"bench-token\" }}\n[stores.vault]\naddress = \"{}\"\npath = \"connectors\"\ncache_ttl_seconds = 300\nauth = {{ method = \"token\", token = {{ env = \"VAULT_TOKEN\" }} }}\n[endpoints]\n\"https://api.cc.email\" = \"{}\"\n[limits]\n# The sandbox runs without its rate limit here: so does the client.\nrate_limits = []\n",
+        component("cc_connector").display().to_string(),
+        bao.addr,
+        sandbox.url
+    );
+    let file = serve.connection_file("bench");
+    std::fs::write(&file, &text).unwrap();
+    let agent = ureq::AgentBuilder::new()
+        .max_idle_connections_per_host(32)
+        .build();
+    let url = format!(
+        "{}/api/connections/bench/activities/list-user-privileges",
+        serve.url
+    );
+    let call = |agent: &ureq::Agent| {
+        let started = Instant::now();
+        let response = agent
+            .post(&url)
+            .set("Authorization", &format!("Bearer {API_TOKEN}"))
+            .send_json(json!({}))
+            .expect("a call through serve");
+        assert_eq!(response.status(), 200);
+        started.elapsed()
+    };
+    let reads_before = bao.audit_reads(ASSET);
+    for _ in 0..20 {
+        call(&agent);
+    }
+    let mut serial: Vec<Duration> = (0..CALLS).map(|_| call(&agent)).collect();
+    let started = Instant::now();
+    let mut parallel: Vec<Duration> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..16)
+            .map(|_| s.spawn(|| (0..CALLS / 16).map(|_| call(&agent)).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    let parallel_wall = started.elapsed();
+    let reads = bao.audit_reads(ASSET) - reads_before;
+
+    // The CLI: one process, one line at a time (latency per call), then 16 at once.
+    let connection = ConnectionFile::existing(file.clone());
+    let mut batch = Batch::start(&connection, "list-user-privileges", &quiet);
+    for _ in 0..20 {
+        batch.call(&json!({}));
+    }
+    let mut cli_serial: Vec<Duration> = (0..CALLS)
+        .map(|_| {
+            let started = Instant::now();
+            assert!(batch.call(&json!({}))["ok"].is_object());
+            started.elapsed()
+        })
+        .collect();
+    batch.finish();
+    let lines = connection.dir().join("bench-lines.ndjson");
+    std::fs::File::create(&lines)
+        .unwrap()
+        .write_all("{}\n".repeat(CALLS).as_bytes())
+        .unwrap();
+    let started = Instant::now();
+    let out = host_env(
+        &[
+            "run",
+            &file.display().to_string(),
+            "list-user-privileges",
+            "--batch",
+            "--concurrency",
+            "16",
+            "--input",
+            &format!("@{}", lines.display()),
+        ],
+        &quiet,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let cli_parallel_wall = started.elapsed();
+
+    let (s50, s99) = (percentile(&mut serial, 0.5), percentile(&mut serial, 0.99));
+    let (p50, p99) = (
+        percentile(&mut parallel, 0.5),
+        percentile(&mut parallel, 0.99),
+    );
+    let (c50, c99) = (
+        percentile(&mut cli_serial, 0.5),
+        percentile(&mut cli_serial, 0.99),
+    );
+    let rate = |n: usize, wall: Duration| n as f64 / wall.as_secs_f64();
+    println!("\nserve: {CALLS} calls of list-user-privileges against the sandbox (release build)");
+    println!("{:<40} {:>10} {:>10} {:>12}", "", "p50", "p99", "calls/s");
+    println!(
+        "{:<40} {:>10.2?} {:>10.2?}",
+        "serve, concurrency 1", s50, s99
+    );
+    println!(
+        "{:<40} {:>10.2?} {:>10.2?}",
+        "CLI run --batch, concurrency 1", c50, c99
+    );
+    println!(
+        "{:<40} {:>10.2?} {:>10.2?} {:>12.0}",
+        "serve, concurrency 16",
+        p50,
+        p99,
+        rate(parallel.len(), parallel_wall)
+    );
+    println!(
+        "{:<40} {:>10} {:>10} {:>12.0}",
+        "CLI run --batch --concurrency 16",
+        "",
+        "",
+        rate(CALLS, cli_parallel_wall)
+    );
+    println!(
+        "latency ratio serve / CLI at concurrency 1: p50 {:.2}x, p99 {:.2}x",
+        s50.as_secs_f64() / c50.as_secs_f64(),
+        s99.as_secs_f64() / c99.as_secs_f64()
+    );
+    println!("Vault reads of the token asset during {} calls through serve: {reads} (goal: 1 per distinct asset)", 20 + serial.len() + parallel.len());
+}
