@@ -299,6 +299,20 @@ fn serve_offers_the_same_tools_at_mcp_behind_its_token() {
         None,
     );
     assert_eq!(anonymous.status, 401);
+    // A page on another origin that a browser lets reach this port (DNS
+    // rebinding) is refused even when it holds the token.
+    for (header, value) in [("Origin", "https://evil.example"), ("Host", "evil.example")] {
+        let response = ureq::post(&url)
+            .set("Authorization", &format!("Bearer {API_TOKEN}"))
+            .set("Accept", "application/json, text/event-stream")
+            .set(header, value)
+            .send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}));
+        let status = match response {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r.status(),
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(status, 403, "{header}: {value}");
+    }
 }
 
 /// rmcp's own client: stdio in both lifecycles, and Streamable HTTP.
