@@ -467,7 +467,9 @@ impl RawLimits {
 
 /// Deserializes the file, keeping the line and the dotted key of an error
 /// but never the text there, which may be a secret.
-fn parse_toml<T: serde::de::DeserializeOwned>(
+/// Parses `text` (the file at `path`) with errors that give the line and
+/// the dotted key, never the offending text.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
     path: &Path,
     text: &str,
 ) -> Result<T, ConnectionError> {

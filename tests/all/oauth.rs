@@ -264,6 +264,72 @@ fn the_first_connect_pins_the_endpoints_and_tokens_remember_their_issuer() {
 }
 
 #[test]
+fn the_host_provider_list_pins_the_endpoints_before_any_connect() {
+    let sandbox = Sandbox::start_with(&["--no-rate-limit"]);
+    let app = App::register(&sandbox, "rotating", true);
+    let list = tempfile::NamedTempFile::new().unwrap();
+    let path = list.path().display().to_string();
+    let entry = |token_url: &str| {
+        format!("[constant-contact]\nauthorize_url = \"https://authz.constantcontact.com/oauth2/default/v1/authorize\"\ntoken_url = \"{token_url}\"\ndevice_authorize_url = \"https://authz.constantcontact.com/oauth2/default/v1/device/authorize\"\n")
+    };
+    let cc_token = "https://authz.constantcontact.com/oauth2/default/v1/token";
+
+    // The list names what the connector proposes: connect pins it, saying where it came from.
+    std::fs::write(list.path(), entry(cc_token)).unwrap();
+    let connection = app.connection(&sandbox, "");
+    let connecting =
+        Connecting::start_env(&connection, &[], &[("CONNECTOR_HOST_PROVIDERS", &path)]);
+    let location = signin::sign_in(&sandbox.url, &connecting.prompt, "verify");
+    ureq::get(&location).call().unwrap();
+    let out = connecting.finish();
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert!(
+        out.stderr
+            .contains(&format!("the provider list {path} names")),
+        "{out:#?}"
+    );
+    let text = std::fs::read_to_string(&connection.path).unwrap();
+    assert!(
+        text.contains(&format!("token_url = \"{cc_token}\"")),
+        "{text}"
+    );
+
+    // The list names another token URL than the connector: nothing is sent.
+    std::fs::write(list.path(), entry("https://tokens.example/token")).unwrap();
+    let fresh = app.connection(&sandbox, "");
+    let conn = fresh.path.display().to_string();
+    let (key, dir) = data_env(&fresh);
+    let before = stats(&sandbox)["token_requests"].clone();
+    host_env(
+        &["connect", &conn, "--no-browser", "--timeout", "5"],
+        &[(key, dir.as_str()), ("CONNECTOR_HOST_PROVIDERS", &path)],
+    )
+    .fails_with(
+        3,
+        &[
+            "token_url",
+            "https://tokens.example/token",
+            cc_token,
+            &path,
+            "nothing was sent",
+        ],
+    );
+    assert_eq!(
+        stats(&sandbox)["token_requests"],
+        before,
+        "no token request"
+    );
+
+    // A broken list is an error naming it, not a silent fallback to the proposal.
+    std::fs::write(list.path(), "[constant-contact]\ntoken_url = 5\n").unwrap();
+    host_env(
+        &["connect", &conn, "--no-browser", "--timeout", "5"],
+        &[(key, dir.as_str()), ("CONNECTOR_HOST_PROVIDERS", &path)],
+    )
+    .fails_with(3, &["provider list", &path, "line 2"]);
+}
+
+#[test]
 fn a_401_refreshes_and_retries_once() {
     let sandbox = Sandbox::start();
     let app = App::register(&sandbox, "rotating", true);

@@ -456,6 +456,15 @@ pub struct Connecting {
 impl Connecting {
     /// Starts `connect` with `args` and waits for its prompt line.
     pub fn start(connection: &ConnectionFile, args: &[&str]) -> Connecting {
+        Connecting::start_env(connection, args, &[])
+    }
+
+    /// [`Connecting::start`] with more environment variables.
+    pub fn start_env(
+        connection: &ConnectionFile,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Connecting {
         let (key, dir) = data_env(connection);
         let conn = connection.path.display().to_string();
         let mut all = vec!["connect", conn.as_str(), "--no-browser"];
@@ -463,7 +472,9 @@ impl Connecting {
             all.extend(["--timeout", "60"]);
         }
         all.extend_from_slice(args);
-        let mut child = host_command(&all, &[(key, dir.as_str())])
+        let mut vars = vec![(key, dir.as_str())];
+        vars.extend_from_slice(env);
+        let mut child = host_command(&all, &vars)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()

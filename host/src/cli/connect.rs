@@ -45,8 +45,12 @@ impl Connect {
             // First connect: the operator's connection takes over the
             // connector's proposal, and from now on decides.
             connection.set_oauth_keys(&manager.settings().endpoints.entries())?;
+            let chosen_by = match &manager.settings().listed_in {
+                Some(list) => format!("the provider list {} names", list.display()),
+                None => "the connector proposes".into(),
+            };
             eprintln!(
-                "pinned the OAuth endpoints the connector proposes in {} (authorize {}, token {}); review them there",
+                "pinned the OAuth endpoints {chosen_by} in {} (authorize {}, token {}); review them there",
                 connection.path.display(),
                 manager.settings().endpoints.authorize,
                 manager.settings().endpoints.token

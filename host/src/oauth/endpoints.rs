@@ -64,12 +64,18 @@ impl Endpoints {
     /// [`OAuthError::Endpoint`] for a URL that is not `https`, or when only
     /// one of `authorize_url` and `token_url` is set.
     pub fn pinned(config: &OAuthConfig) -> Result<Option<Endpoints>, OAuthError> {
-        let from_connection = "the connection's [oauth]";
-        let url = |key, text: &Option<String>| {
-            text.as_deref()
-                .map(|t| checked(key, t, from_connection))
-                .transpose()
-        };
+        Endpoints::pinned_in(config, "the connection's [oauth]")
+    }
+
+    /// [`Endpoints::pinned`], naming `from` (where the URLs were written) in
+    /// its errors.
+    ///
+    /// # Errors
+    ///
+    /// As [`Endpoints::pinned`].
+    pub fn pinned_in(config: &OAuthConfig, from: &str) -> Result<Option<Endpoints>, OAuthError> {
+        let url =
+            |key, text: &Option<String>| text.as_deref().map(|t| checked(key, t, from)).transpose();
         let authorize = url(KEYS[0], &config.authorize_url)?;
         let token = url(KEYS[1], &config.token_url)?;
         let device = url(KEYS[2], &config.device_authorize_url)?;
@@ -94,7 +100,7 @@ impl Endpoints {
     ///
     /// [`OAuthError::Config`] when the connector does not use OAuth2,
     /// [`OAuthError::EndpointChanged`] naming the first URL that differs.
-    pub fn check(&self, info: &ConnectorInfo) -> Result<(), OAuthError> {
+    pub fn check(&self, info: &ConnectorInfo, by: &PinnedBy) -> Result<(), OAuthError> {
         let AuthScheme::Oauth2(server) = &info.auth else {
             return Err(OAuthError::Config(format!(
                 "connector {} does not use OAuth2",
@@ -124,6 +130,8 @@ impl Endpoints {
             if !matches {
                 return Err(OAuthError::EndpointChanged {
                     which,
+                    by: by.who(),
+                    fix: by.fix(which),
                     pinned: pinned.map_or("none".into(), Url::to_string),
                     proposed: proposed.map_or("none".into(), crate::redact::untrusted),
                 });
@@ -142,6 +150,35 @@ impl Endpoints {
             entries.push((KEYS[2], device.to_string()));
         }
         entries
+    }
+}
+
+/// Who pinned a set of endpoints, for errors that say where to change them.
+pub enum PinnedBy {
+    /// The connection's `[oauth]` table.
+    Connection,
+    /// The host's provider list (`CONNECTOR_HOST_PROVIDERS`), at this path.
+    Providers(std::path::PathBuf),
+}
+
+impl PinnedBy {
+    fn who(&self) -> String {
+        match self {
+            PinnedBy::Connection => "this connection".into(),
+            PinnedBy::Providers(path) => format!("the provider list {}", path.display()),
+        }
+    }
+
+    fn fix(&self, which: &str) -> String {
+        match self {
+            PinnedBy::Connection => format!("set [oauth] {which} in the connection file to it"),
+            PinnedBy::Providers(path) => {
+                format!(
+                    "change {which} in the connector's table of {}",
+                    path.display()
+                )
+            }
+        }
     }
 }
 
@@ -241,9 +278,17 @@ mod tests {
             activities: Vec::new(),
             rate_limits: Vec::new(),
         };
-        assert!(pinned.check(&info("https://a.example/token", None)).is_ok());
+        assert!(pinned
+            .check(
+                &info("https://a.example/token", None),
+                &PinnedBy::Connection
+            )
+            .is_ok());
         let err = pinned
-            .check(&info("http://evil.example:1/token", None))
+            .check(
+                &info("http://evil.example:1/token", None),
+                &PinnedBy::Connection,
+            )
             .unwrap_err()
             .to_string();
         assert!(
@@ -251,10 +296,10 @@ mod tests {
             "{err}"
         );
         assert!(matches!(
-            pinned.check(&info(
-                "https://a.example/token",
-                Some("https://a.example/device")
-            )),
+            pinned.check(
+                &info("https://a.example/token", Some("https://a.example/device")),
+                &PinnedBy::Connection
+            ),
             Err(OAuthError::EndpointChanged {
                 which: "device_authorize_url",
                 ..

@@ -10,12 +10,13 @@ pub mod endpoints;
 mod flow;
 mod loopback;
 pub mod manager;
+pub mod providers;
 pub mod store;
 
 use secrecy::SecretString;
 use url::Url;
 
-pub use endpoints::Endpoints;
+pub use endpoints::{Endpoints, PinnedBy};
 pub use flow::{connect_browser, connect_device, Authorization, ConnectOptions};
 pub use manager::TokenManager;
 pub use store::{TokenRecord, TokenStore};
@@ -101,10 +102,14 @@ pub enum OAuthError {
         problem: String,
     },
     /// The connector proposes another endpoint than the connection pins.
-    #[error("the connector now names {which} {proposed}, but this connection pins {pinned}; nothing was sent\nhint: if the new URL is right, set [oauth] {which} in the connection file to it and connect again")]
+    #[error("the connector now names {which} {proposed}, but {by} pins {pinned}; nothing was sent\nhint: if the new URL is right, {fix} and connect again")]
     EndpointChanged {
         /// Which key.
         which: &'static str,
+        /// Who pinned it: the connection, or the host's provider list.
+        by: String,
+        /// Where to change it.
+        fix: String,
         /// What the connection pins.
         pinned: String,
         /// What the connector proposes now.
@@ -138,6 +143,9 @@ pub struct OAuthSettings {
     pub endpoints: Endpoints,
     /// Whether the connection pins `endpoints` (refreshes need that).
     pub pinned: bool,
+    /// Who chose `endpoints` when the connection does not pin them yet: the
+    /// host's provider list, or (`None`) the connector's proposal.
+    pub listed_in: Option<std::path::PathBuf>,
     /// After endpoint overrides.
     pub authorize_url: Url,
     /// After endpoint overrides.
@@ -149,8 +157,9 @@ pub struct OAuthSettings {
 }
 
 impl OAuthSettings {
-    /// The connection's pinned endpoints (checked against what `describe`
-    /// proposes), or the proposal when nothing is pinned yet, with
+    /// The connection's pinned endpoints, else the host's provider list's
+    /// entry for the connector, else (before the first connect) what
+    /// `describe` proposes; pins are checked against the proposal, and
     /// `[endpoints]` overrides applied.
     ///
     /// # Errors
@@ -164,12 +173,18 @@ impl OAuthSettings {
         client_id: String,
         client_secret: Option<SecretString>,
     ) -> Result<OAuthSettings, OAuthError> {
-        let (endpoints, is_pinned) = match Endpoints::pinned(config)? {
+        let (endpoints, is_pinned, listed_in) = match Endpoints::pinned(config)? {
             Some(pinned) => {
-                pinned.check(info)?;
-                (pinned, true)
+                pinned.check(info, &PinnedBy::Connection)?;
+                (pinned, true, None)
             }
-            None => (Endpoints::proposed(info)?, false),
+            None => match providers::lookup(&info.name)? {
+                Some((listed, path)) => {
+                    listed.check(info, &PinnedBy::Providers(path.clone()))?;
+                    (listed, false, Some(path))
+                }
+                None => (Endpoints::proposed(info)?, false, None),
+            },
         };
         let url = |u: &Url| redirect(u.as_str(), overrides);
         let redirect_uri = &config.redirect_uri;
@@ -181,6 +196,7 @@ impl OAuthSettings {
             device_url: endpoints.device.as_ref().map(url).transpose()?,
             endpoints,
             pinned: is_pinned,
+            listed_in,
             redirect_uri: Url::parse(redirect_uri).map_err(|_| {
                 OAuthError::Config(format!(
                     "[oauth] redirect_uri {} is not a URL",

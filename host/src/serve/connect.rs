@@ -44,9 +44,11 @@ pub async fn start(
         connection
             .set_oauth_keys(&tokens.settings().endpoints.entries())
             .map_err(|e| ApiError::from(SessionError::from(e)))?;
+        let listed = tokens.settings().listed_in.as_ref();
         tracing::info!(
             connection = name,
-            "pinned the OAuth endpoints the connector proposes"
+            provider_list = listed.map(|p| p.display().to_string()),
+            "pinned the OAuth endpoints (from the provider list if one is named, else the connector's proposal)"
         );
     }
     let oauth = connection
