@@ -103,10 +103,21 @@ fn describe_prints_a_readable_summary() {
     assert_eq!(out.code, 0, "{out:#?}");
     for activity in described("cc_connector")["activities"].as_array().unwrap() {
         let name = activity["name"].as_str().unwrap();
+        // The activity's line, then its input and pitfalls, up to the next activity.
+        let start = out.stdout.find(&format!("  {name} ")).unwrap_or_else(|| {
+            panic!("{name} missing from:\n{}", out.stdout);
+        });
+        let block = &out.stdout[start..];
+        let line = block.lines().next().unwrap();
+        let flag = |key: &str, text: &str| !activity[key].as_bool().unwrap() || line.contains(text);
         assert!(
-            out.stdout.contains(name),
-            "{name} missing from:\n{}",
-            out.stdout
+            flag("read_only", "read-only") && flag("destructive", "destructive"),
+            "{line}"
+        );
+        let first_pitfall = activity["pitfalls"][0].as_str();
+        assert!(
+            first_pitfall.is_none_or(|p| block.contains(&format!("pitfall: {p}"))),
+            "{name}: its pitfalls are shown"
         );
     }
     assert!(

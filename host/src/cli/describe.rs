@@ -114,20 +114,31 @@ fn as_text(connector: &Connector) -> String {
         } else {
             a.required_scopes.join(" ")
         };
-        let retry = if a.retry_safe {
-            "retry-safe"
-        } else {
-            "not retry-safe"
-        };
+        let flags = [
+            Some(if a.retry_safe {
+                "retry-safe"
+            } else {
+                "not retry-safe"
+            }),
+            a.read_only.then_some("read-only"),
+            a.destructive.then_some("destructive"),
+        ];
+        let flags: Vec<_> = flags.into_iter().flatten().collect();
         out.push_str(&format!(
-            "  {:<26} [{}] {} (scopes: {scopes}; {retry})\n",
-            a.name, a.category, a.display_name
+            "  {:<26} [{}] {} (scopes: {scopes}; {})\n",
+            a.name,
+            a.category,
+            a.display_name,
+            flags.join(", ")
         ));
         out.push_str(&format!(
             "  {:<26} input: {}\n",
             "",
             input_summary(&connector.input_schema(&a.name))
         ));
+        for pitfall in &a.pitfalls {
+            out.push_str(&format!("  {:<26} pitfall: {pitfall}\n", ""));
+        }
     }
     out.push_str("\nUse --json for the full input and output schemas.\n");
     out
