@@ -34,4 +34,6 @@ pub mod secrets;
 
 pub use connection::{Connection, ConnectionError};
 pub use egress::{EgressPolicy, Origin};
-pub use invoke::{CallOptions, Connector, ConnectorInfo, InvokeError, Limits, Runtime};
+pub use invoke::{
+    CallOptions, Connector, ConnectorInfo, InvokeError, Limits, Runtime, RuntimeSettings,
+};

@@ -363,7 +363,10 @@ fn outputs_carry_segment_ids_and_custom_field_versions() {
     let primary = &campaign["campaign_activities"][0]["campaign_activity_id"];
     let path = format!("/v3/emails/activities/{}", primary.as_str().unwrap());
     let mut activity = sandbox.api("GET", &format!("{path}?include=html_content"), None);
-    sandbox.control("segments", json!({"name": "Big spenders", "contact_ids": []}));
+    sandbox.control(
+        "segments",
+        json!({"name": "Big spenders", "contact_ids": []}),
+    );
     activity["segment_ids"] = json!([1]);
     sandbox.api("PUT", &path, Some(activity));
     let got = run(

@@ -118,6 +118,7 @@ impl Call<'_> {
                 credential: bearer.as_ref().map(Credential::bearer),
                 token_origins: self.opened.connection.token_origins.clone(),
                 rate: None,
+                tls: self.opened.connection.tls.clone(),
             };
             match self
                 .opened
