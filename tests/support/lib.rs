@@ -15,6 +15,8 @@ use serde_json::Value;
 
 pub mod browser;
 pub mod openbao;
+pub mod origin;
+pub mod proxy;
 pub mod recorder;
 pub mod signin;
 

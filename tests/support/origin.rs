@@ -1,0 +1,169 @@
+//! A loopback API origin for transport tests: HTTP/1.1 with keep-alive,
+//! plain or TLS with a certificate from a test CA made on the spot, that
+//! counts the TCP connections and the requests it serves.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// A certificate authority made for one test.
+pub struct TestCa {
+    issuer: Issuer<'static, KeyPair>,
+    /// The CA certificate, PEM.
+    pub pem: String,
+}
+
+impl TestCa {
+    /// A new CA named `name`.
+    pub fn new(name: &str) -> TestCa {
+        let key = KeyPair::generate().expect("generate a CA key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let certificate = params.self_signed(&key).expect("self-sign the CA");
+        TestCa {
+            pem: certificate.pem(),
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// Writes the CA certificate to `dir/name` and returns the path.
+    pub fn write(&self, dir: &Path, name: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, &self.pem).expect("write the CA file");
+        path
+    }
+
+    /// A server configuration with a certificate for `names`, signed by this CA.
+    fn server_config(&self, names: &[&str]) -> Arc<rustls::ServerConfig> {
+        let key = KeyPair::generate().expect("generate a server key");
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let certificate = CertificateParams::new(names)
+            .expect("server params")
+            .signed_by(&key, &self.issuer)
+            .expect("sign the server certificate");
+        let chain = vec![CertificateDer::from(certificate.der().to_vec())];
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("server certificate");
+        Arc::new(config)
+    }
+}
+
+/// A running origin; its threads serve until the test process ends.
+pub struct Origin {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    connections: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Origin {
+    /// Plain HTTP, answering every request with `200` and `body`.
+    pub fn plain(body: &str) -> Origin {
+        Origin::start(None, body)
+    }
+
+    /// HTTPS with a certificate for `names` from `ca`, answering `200` and `body`.
+    pub fn tls(ca: &TestCa, names: &[&str], body: &str) -> Origin {
+        Origin::start(Some(ca.server_config(names)), body)
+    }
+
+    fn start(tls: Option<Arc<rustls::ServerConfig>>, body: &str) -> Origin {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let port = listener.local_addr().expect("local address").port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (count, served, body) = (connections.clone(), requests.clone(), body.to_owned());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                count.fetch_add(1, Ordering::SeqCst);
+                let (tls, served, body) = (tls.clone(), served.clone(), body.clone());
+                std::thread::spawn(move || match tls {
+                    None => serve(stream, &served, &body),
+                    Some(config) => {
+                        let Ok(session) = rustls::ServerConnection::new(config) else {
+                            return;
+                        };
+                        serve(rustls::StreamOwned::new(session, stream), &served, &body)
+                    }
+                });
+            }
+        });
+        Origin {
+            port,
+            connections,
+            requests,
+        }
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Requests answered so far.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+/// Answers requests on one connection until the client closes it.
+fn serve<S: Read + Write>(stream: S, served: &AtomicUsize, body: &str) {
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut length = 0;
+        let mut close = false;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let Some((name, value)) = line.trim_end().split_once(':') else {
+                break;
+            };
+            let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+            if name == "content-length" {
+                length = value.parse().unwrap_or(0);
+            }
+            close |= name == "connection" && value.eq_ignore_ascii_case("close");
+        }
+        let mut discard = vec![0; length];
+        if reader.read_exact(&mut discard).is_err() {
+            return;
+        }
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        // Counted before the answer, so a client that has it sees the count.
+        served.fetch_add(1, Ordering::SeqCst);
+        let stream = reader.get_mut();
+        if stream
+            .write_all(reply.as_bytes())
+            .and_then(|()| stream.flush())
+            .is_err()
+        {
+            return;
+        }
+        if close {
+            return;
+        }
+    }
+}
