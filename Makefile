@@ -61,8 +61,12 @@ test: tools components host
 demo: tools components host
 	bash tests/demo/demo.sh
 
-## Benchmarks (release build): what the host costs, as ratios against native baselines.
-bench: components
+## Benchmarks (release build): what the host costs, as ratios against native
+## baselines measured in the same run, with issue 10's goal beside each figure.
+## They start the release sandbox and an OpenBao dev server; `BENCH_ONLY=a,b`
+## runs only those sections.
+bench: tools components
+	$(CARGO) build --release -p cc-sandbox
 	$(CARGO) bench -p connector-host --bench calls
 
 fmt:
