@@ -157,3 +157,52 @@ fn connections_made_under_one_trust_are_never_used_under_another() {
         assert_eq!(origin.connections(), 2, "one reused, one refused");
     });
 }
+
+#[test]
+fn a_call_that_finds_every_slot_taken_is_refused_with_a_clear_error() {
+    let threads = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    threads.block_on(async {
+        let settings = RuntimeSettings {
+            pooled_calls: 1,
+            ..RuntimeSettings::default()
+        };
+        let runtime = Runtime::with_settings(&settings).unwrap();
+        let probe = std::sync::Arc::new(load(&runtime, &Limits::default()).await);
+        let spinner = probe.clone();
+        let spinning = tokio::spawn(async move {
+            let options = CallOptions {
+                limits: Limits {
+                    timeout: std::time::Duration::from_secs(2),
+                    ..Limits::default()
+                },
+                ..CallOptions::default()
+            };
+            spinner
+                .call("spin", &json!({"iterations": null}), &options)
+                .await
+        });
+        // Give the spinning call time to take the only slot.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let error = probe
+            .call("check", &json!({}), &CallOptions::default())
+            .await
+            .expect_err("a second call got the only slot");
+        let text = error.to_string();
+        assert!(
+            text.contains("as many calls at once as its instance pool holds")
+                && text.contains("CONNECTOR_HOST_POOLED_CALLS"),
+            "{text}"
+        );
+        let spun = spinning
+            .await
+            .unwrap()
+            .expect_err("spin ends at its deadline");
+        assert!(spun.to_string().contains("deadline"), "{spun}");
+        // The slot is free again.
+        call(&probe, "check", json!({})).await;
+    });
+}
