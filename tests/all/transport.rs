@@ -211,3 +211,20 @@ fn a_batch_of_100_calls_reuses_its_connections() {
     batch_of_100(&connection, &[("CONNECTOR_HOST_MAX_IDLE_PER_ORIGIN", "0")]);
     assert_eq!(unpooled.connections(), 100);
 }
+
+#[test]
+fn connections_the_server_dropped_are_not_reused() {
+    // The origin closes each connection after one answer without saying so:
+    // every pooled connection is broken by the time the next call comes.
+    let origin = Origin::plain_dropping("{}");
+    let connection = probe_to(&format!("http://127.0.0.1:{}", origin.port), "");
+    let mut batch = Batch::start(&connection, "fetch", &[]);
+    let input = json!({"url": "https://probe.example/v3/ping", "headers": []});
+    for _ in 0..20 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let line = batch.call(&input);
+        assert_eq!(line["ok"]["status"], 200, "{line}");
+    }
+    assert_eq!(batch.finish().0, 0);
+    assert_eq!(origin.connections(), 20);
+}

@@ -70,18 +70,33 @@ pub struct Origin {
     requests: Arc<AtomicUsize>,
 }
 
+/// How an origin treats a connection after answering.
+#[derive(Clone, Copy)]
+enum After {
+    /// Keeps it open for the next request.
+    KeepAlive,
+    /// Closes it without saying so (no `connection: close`), as a server
+    /// restarting or an idle timeout on a middlebox would.
+    Drop,
+}
+
 impl Origin {
     /// Plain HTTP, answering every request with `200` and `body`.
     pub fn plain(body: &str) -> Origin {
-        Origin::start(None, body)
+        Origin::start(None, body, After::KeepAlive)
+    }
+
+    /// Plain HTTP that closes every connection after one answer, unannounced.
+    pub fn plain_dropping(body: &str) -> Origin {
+        Origin::start(None, body, After::Drop)
     }
 
     /// HTTPS with a certificate for `names` from `ca`, answering `200` and `body`.
     pub fn tls(ca: &TestCa, names: &[&str], body: &str) -> Origin {
-        Origin::start(Some(ca.server_config(names)), body)
+        Origin::start(Some(ca.server_config(names)), body, After::KeepAlive)
     }
 
-    fn start(tls: Option<Arc<rustls::ServerConfig>>, body: &str) -> Origin {
+    fn start(tls: Option<Arc<rustls::ServerConfig>>, body: &str, after: After) -> Origin {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let port = listener.local_addr().expect("local address").port();
         let connections = Arc::new(AtomicUsize::new(0));
@@ -92,12 +107,17 @@ impl Origin {
                 count.fetch_add(1, Ordering::SeqCst);
                 let (tls, served, body) = (tls.clone(), served.clone(), body.clone());
                 std::thread::spawn(move || match tls {
-                    None => serve(stream, &served, &body),
+                    None => serve(stream, &served, &body, after),
                     Some(config) => {
                         let Ok(session) = rustls::ServerConnection::new(config) else {
                             return;
                         };
-                        serve(rustls::StreamOwned::new(session, stream), &served, &body)
+                        serve(
+                            rustls::StreamOwned::new(session, stream),
+                            &served,
+                            &body,
+                            after,
+                        )
                     }
                 });
             }
@@ -121,7 +141,7 @@ impl Origin {
 }
 
 /// Answers requests on one connection until the client closes it.
-fn serve<S: Read + Write>(stream: S, served: &AtomicUsize, body: &str) {
+fn serve<S: Read + Write>(stream: S, served: &AtomicUsize, body: &str, after: After) {
     let mut reader = BufReader::new(stream);
     loop {
         let mut line = String::new();
@@ -162,7 +182,7 @@ fn serve<S: Read + Write>(stream: S, served: &AtomicUsize, body: &str) {
         {
             return;
         }
-        if close {
+        if close || matches!(after, After::Drop) {
             return;
         }
     }

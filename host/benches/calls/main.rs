@@ -260,6 +260,14 @@ async fn contacts_section(rows: &mut Vec<Row>, runtime: &Runtime) -> anyhow::Res
         sandbox.url,
         tokio::task::block_in_place(|| sandbox.last_request())?
     );
+    if std::env::var("BENCH_ONLY").is_ok_and(|only| only.contains("profile-contacts")) {
+        // Not a figure: `list-contacts` one at a time for a while, for `perf record`.
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(5) {
+            cc.call("list-contacts", &input, &options).await?;
+        }
+        return Ok(());
+    }
     let host = measure::sequential(500, || async {
         cc.call("list-contacts", &input, &options)
             .await
@@ -351,7 +359,7 @@ async fn main() -> anyhow::Result<()> {
     if wanted("c") {
         ceiling_section(&mut rows, &probe).await?;
     }
-    if wanted("a") {
+    if wanted("a") || std::env::var("BENCH_ONLY").is_ok_and(|o| o.contains("profile-contacts")) {
         contacts_section(&mut rows, &pooled).await?;
     }
     if wanted("e") {
