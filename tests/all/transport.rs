@@ -213,6 +213,20 @@ fn a_batch_of_100_calls_reuses_its_connections() {
 }
 
 #[test]
+fn http2_is_used_where_the_server_offers_it_and_one_connection_serves_the_batch() {
+    let ca = TestCa::new("connector-host h2 CA");
+    let origin = Origin::tls_h2(&ca, &["localhost"], "{}");
+    let connection = probe_to(
+        &format!("https://localhost:{}", origin.port),
+        "[tls]\nca_file = \"ca.pem\"\n",
+    );
+    ca.write(connection.dir(), "ca.pem");
+    batch_of_100(&connection, &[]);
+    assert_eq!(origin.requests(), 100, "some requests were not HTTP/2");
+    assert_eq!(origin.connections(), 1);
+}
+
+#[test]
 fn connections_the_server_dropped_are_not_reused() {
     // The origin closes each connection after one answer without saying so:
     // every pooled connection is broken by the time the next call comes.

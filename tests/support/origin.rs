@@ -129,6 +129,63 @@ impl Origin {
         }
     }
 
+    /// HTTPS that offers only HTTP/2 (ALPN `h2`) with a certificate for
+    /// `names` from `ca`; every request it answers must be HTTP/2.
+    pub fn tls_h2(ca: &TestCa, names: &[&str], body: &str) -> Origin {
+        let mut config = (*ca.server_config(names)).clone();
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let port = listener.local_addr().expect("local address").port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (count, served) = (connections.clone(), requests.clone());
+        let body = bytes::Bytes::from(body.to_owned());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("origin runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                while let Ok((stream, _)) = listener.accept().await {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let (acceptor, served, body) = (acceptor.clone(), served.clone(), body.clone());
+                    tokio::spawn(async move {
+                        let Ok(tls) = acceptor.accept(stream).await else {
+                            return;
+                        };
+                        let service =
+                            hyper::service::service_fn(move |request: hyper::Request<_>| {
+                                let (served, body) = (served.clone(), body.clone());
+                                async move {
+                                    if request.version() == hyper::Version::HTTP_2 {
+                                        served.fetch_add(1, Ordering::SeqCst);
+                                    }
+                                    hyper::Response::builder()
+                                        .header("content-type", "application/json")
+                                        .body(http_body_util::Full::new(body))
+                                }
+                            });
+                        let _ = hyper::server::conn::http2::Builder::new(
+                            hyper_util::rt::TokioExecutor::new(),
+                        )
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                    });
+                }
+            });
+        });
+        Origin {
+            port,
+            connections,
+            requests,
+        }
+    }
+
     /// TCP connections accepted so far.
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
