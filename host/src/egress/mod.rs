@@ -20,6 +20,7 @@
 
 mod address;
 mod body;
+mod connect;
 mod hooks;
 mod origin;
 mod proxy;
