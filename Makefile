@@ -81,11 +81,14 @@ demo: tools components host
 serve: tools components host
 	bash tests/demo/serve.sh
 
-## Benchmarks (release build): what the host costs, as ratios against native baselines.
-bench: components
+## Benchmarks (release build): what the host costs, as ratios against native
+## baselines measured in the same run, with issue 10's goal beside each figure.
+## They start the release sandbox and an OpenBao dev server; `BENCH_ONLY=a,b`
+## runs only those sections of the calls bench.
+bench: tools components
+	$(CARGO) build --release -p connector-host -p cc-sandbox
 	$(CARGO) bench -p connector-host --bench calls
 	$(CARGO) bench -p connector-host --bench mcp
-	$(CARGO) build --release -p connector-host -p cc-sandbox
 	$(CARGO) bench -p connector-tests --bench serve
 
 fmt:

@@ -23,6 +23,9 @@
 //! timeout_seconds = 30
 //! memory_mib = 64
 //! max_response_mib = 16
+//!
+//! [tls]                                # trusted besides the system's store
+//! ca_file = "corporate-ca.pem"         # relative to this file
 //! ```
 //!
 //! Every value in `[fields]` and `access_token` is a [`FieldSource`]: a
@@ -41,7 +44,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::egress::Origin;
+use crate::egress::{Origin, TlsSettings};
 use crate::invoke::{Limits, RateLimit};
 use crate::redact;
 use crate::secrets::vault::{RawVaultConfig, VaultConfig, VaultStore};
@@ -78,6 +81,8 @@ pub struct Connection {
     /// `[limits] rate_limits`: the API's limits per token, instead of those
     /// the connector declares (e.g. `[{ requests = 4, seconds = 1 }]`).
     pub rate_limits: Option<Vec<RateLimit>>,
+    /// TLS trust for the connector's requests (`[tls]`).
+    pub tls: TlsSettings,
 }
 
 /// Why a connection file could not be used.
@@ -206,6 +211,16 @@ struct RawConnection {
     #[serde(default)]
     limits: RawLimits,
     oauth: Option<OAuthConfig>,
+    #[serde(default)]
+    tls: RawTls,
+}
+
+/// The `[tls]` table.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    /// A PEM file of CA certificates, relative to the connection file.
+    ca_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -320,6 +335,9 @@ impl Connection {
                 .limits
                 .into_limits()
                 .map_err(|p| invalid("[limits]".into(), p))?,
+            tls: TlsSettings {
+                ca_file: raw.tls.ca_file.map(|f| base.join(f)),
+            },
         })
     }
 
@@ -551,6 +569,23 @@ mod tests {
         assert_eq!(c.endpoints[0].1.to_string(), "http://127.0.0.1:8911");
         assert_eq!(c.limits.memory_bytes, 16 << 20);
         assert_eq!(c.limits.timeout.as_millis(), 2500);
+    }
+
+    #[test]
+    fn the_ca_file_is_resolved_against_the_connection_file() {
+        let text = "connector = \"x.wasm\"\n[tls]\nca_file = \"certs/ca.pem\"\n";
+        let c = Connection::parse(Path::new("/etc/conn/c.toml"), text).unwrap();
+        assert_eq!(
+            c.tls.ca_file.as_deref(),
+            Some(Path::new("/etc/conn/certs/ca.pem"))
+        );
+        let bare = Connection::parse(Path::new("c.toml"), "connector = \"x\"").unwrap();
+        assert_eq!(bare.tls, TlsSettings::default());
+        let typo = "connector = \"x\"\n[tls]\nca_fil = \"CANARY-1\"\n";
+        let err = Connection::parse(Path::new("c.toml"), typo)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 3") && !err.contains("CANARY-1"), "{err}");
     }
 
     #[test]

@@ -41,5 +41,7 @@ pub mod session;
 
 pub use connection::{Connection, ConnectionError};
 pub use egress::{EgressPolicy, Origin};
-pub use invoke::{CallOptions, Connector, ConnectorInfo, InvokeError, Limits, Runtime};
+pub use invoke::{
+    CallOptions, Connector, ConnectorInfo, InvokeError, Limits, Runtime, RuntimeSettings,
+};
 pub use session::{ErrorClass, Session, SessionError};

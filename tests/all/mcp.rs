@@ -384,9 +384,18 @@ async fn the_rmcp_client_sees_the_same_tools() {
     .await
     .unwrap();
     let tools = client.list_all_tools().await.unwrap();
+    // One tool per activity, in describe's order.
+    let probe = component("probe_connector").display().to_string();
+    let described = host(&["describe", &probe, "--json"]).ok();
+    let activities: Vec<String> = described["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(
         tools.iter().map(|t| t.name.to_string()).collect::<Vec<_>>(),
-        ["echo", "fetch", "spin", "allocate", "check"]
+        activities
     );
     client.cancel().await.unwrap();
 }

@@ -16,6 +16,8 @@ use serde_json::Value;
 pub mod browser;
 pub mod openapi;
 pub mod openbao;
+pub mod origin;
+pub mod proxy;
 pub mod recorder;
 pub mod serve;
 pub mod signin;

@@ -48,9 +48,7 @@ impl Recorder {
         let reply = body.to_string();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                if let Some(request) = serve(stream, status, &reply) {
-                    log.lock().unwrap().push(request);
-                }
+                serve(stream, status, &reply, &log);
             }
         });
         Recorder { url, seen }
@@ -62,8 +60,10 @@ impl Recorder {
     }
 }
 
-/// Reads one request from `stream` and answers it (the connection is then closed).
-fn serve(stream: TcpStream, status: u16, reply: &str) -> Option<Recorded> {
+/// Reads one request from `stream`, records it and answers it (the
+/// connection is then closed). Recorded before the answer goes out, so a
+/// client that has its answer finds its request in the log.
+fn serve(stream: TcpStream, status: u16, reply: &str, log: &Mutex<Vec<Recorded>>) -> Option<()> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
@@ -91,13 +91,13 @@ fn serve(stream: TcpStream, status: u16, reply: &str) -> Option<Recorded> {
     } else if request.header("transfer-encoding") == Some("chunked") {
         request.body = read_chunked(&mut reader)?;
     }
+    log.lock().unwrap().push(request);
     let mut stream = stream;
     let answer = format!(
         "HTTP/1.1 {status} Recorded\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
         reply.len()
     );
-    stream.write_all(answer.as_bytes()).ok()?;
-    Some(request)
+    stream.write_all(answer.as_bytes()).ok()
 }
 
 fn read_chunked(reader: &mut impl BufRead) -> Option<Vec<u8>> {

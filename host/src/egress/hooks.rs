@@ -19,6 +19,7 @@ use wasmtime_wasi_http::{
     DEFAULT_FORBIDDEN_HEADERS,
 };
 
+use super::transport::Problem;
 use super::{body, Credential, EgressEvent, EgressPolicy, Origin, Transport, BODY_CHUNK};
 
 /// Bodies up to this size are kept, so a request refused with 429 can be sent again.
@@ -258,6 +259,23 @@ impl Sending {
         record(&self.events, event);
     }
 
+    /// Logs and records what the transport could not do.
+    fn explain(&self, problem: Problem) {
+        let origin = self.admitted.asked.to_string();
+        let event = match problem {
+            Problem::Refused(address) => EgressEvent::AddressRefused { origin, address },
+            Problem::Tls(reason) => EgressEvent::TlsRefused { origin, reason },
+            Problem::CaFile(p) => EgressEvent::CaFileUnusable(p),
+            Problem::Proxy { proxy, problem } => EgressEvent::ProxyFailed {
+                origin,
+                proxy,
+                problem,
+            },
+        };
+        tracing::warn!(%event, "egress failed");
+        self.note(event);
+    }
+
     /// Waits for the rate limiter, sends, and sends again (while time and the
     /// buffered body allow) when the API answers 429.
     async fn send(
@@ -281,14 +299,20 @@ impl Sending {
                 + self.wait(self.options.first_byte_timeout);
             let response = self
                 .transport
-                .send(request, self.admitted.overridden, first_byte.min(self.wait(None)))
+                .send(
+                    request,
+                    self.admitted.overridden,
+                    &self.policy.tls,
+                    first_byte.min(self.wait(None)),
+                )
                 .await
                 .map_err(|e| {
-                    if let Some(address) = e.refused {
-                        tracing::warn!(origin = origin(), %address, "egress refused: address not public");
-                        self.note(EgressEvent::AddressRefused { origin: origin(), address });
-                    } else if Instant::now() >= self.policy.deadline {
-                        self.note(EgressEvent::DeadlineReached { origin: origin() });
+                    match e.problem {
+                        Some(problem) => self.explain(problem),
+                        None if Instant::now() >= self.policy.deadline => {
+                            self.note(EgressEvent::DeadlineReached { origin: origin() })
+                        }
+                        None => {}
                     }
                     e.code
                 })?;
@@ -429,6 +453,7 @@ mod tests {
             max_concurrent: 2,
             deadline: Instant::now() + Duration::from_secs(5),
             rate: None,
+            tls: Default::default(),
         };
         EgressHooks::new(
             Arc::new(policy),

@@ -12,14 +12,20 @@
 //!   forbidden for guests, and the host adds the credential only to requests
 //!   to the origins it is bound to ([`bound_origins`]): declared `https`
 //!   origins, and plain `http` ones only where an override redirects them;
+//! - TLS trusts the system's store plus the CA files the host and the
+//!   connection name, always verifying the host name ([`tls`]); proxies from
+//!   the environment tunnel to the checked address ([`proxy`]);
 //! - outgoing requests are counted (in total and at once) and response
 //!   bodies are capped, per call.
 
 mod address;
 mod body;
+mod connect;
 mod hooks;
 mod origin;
+mod proxy;
 mod rate;
+mod tls;
 mod transport;
 
 use std::fmt;
@@ -35,7 +41,8 @@ pub use address::is_public;
 pub use hooks::EgressHooks;
 pub use origin::Origin;
 pub use rate::RateLimiter;
-pub use transport::Transport;
+pub use tls::{CaFileProblem, TlsSettings, HOST_CA_FILE};
+pub use transport::{PoolSettings, Transport};
 
 use crate::redact::Untrusted;
 
@@ -102,6 +109,8 @@ pub struct EgressPolicy {
     pub deadline: Instant,
     /// The connection's rate limiter, shared by its calls.
     pub rate: Option<Arc<RateLimiter>>,
+    /// The connection's TLS trust (`[tls]`).
+    pub tls: TlsSettings,
 }
 
 /// The declared origins a credential goes to: every declared `https` origin,
@@ -181,6 +190,24 @@ pub enum EgressEvent {
         /// The origin.
         origin: String,
     },
+    /// The TLS handshake with an origin failed (an untrusted CA, say).
+    TlsRefused {
+        /// The declared origin.
+        origin: String,
+        /// Why, as a clause.
+        reason: String,
+    },
+    /// A CA file named by the host or the connection cannot be used.
+    CaFileUnusable(CaFileProblem),
+    /// The proxy from the environment could not open a tunnel to an origin.
+    ProxyFailed {
+        /// The declared origin.
+        origin: String,
+        /// The proxy's origin (never its credentials).
+        proxy: String,
+        /// Why, as a clause.
+        problem: String,
+    },
 }
 
 impl fmt::Display for EgressEvent {
@@ -215,6 +242,24 @@ impl fmt::Display for EgressEvent {
             EgressEvent::CredentialRefused { origin } => {
                 write!(f, "{} refused the credential (HTTP 401)", Untrusted(origin))
             }
+            EgressEvent::TlsRefused { origin, reason } => write!(
+                f,
+                "TLS to {} failed: {reason}\nhint: if the API uses a private CA, or traffic passes a TLS-inspecting proxy, add that CA's PEM file as [tls] ca_file in the connection file (or {HOST_CA_FILE} for the whole host)",
+                Untrusted(origin)
+            ),
+            EgressEvent::CaFileUnusable(p) => write!(
+                f,
+                "the CA file {} ({}) cannot be used: {}\nhint: point {} at a PEM file of CA certificates",
+                p.path.display(),
+                p.setting,
+                Untrusted(&p.problem),
+                p.setting
+            ),
+            EgressEvent::ProxyFailed { origin, proxy, problem } => write!(
+                f,
+                "the proxy {proxy} could not open a tunnel to {}: {problem}\nhint: check HTTPS_PROXY / HTTP_PROXY, or list the host in NO_PROXY to go direct",
+                Untrusted(origin)
+            ),
         }
     }
 }

@@ -3,44 +3,63 @@
 //!
 //! wasmtime-wasi-http's `default_send_request` opens a connection per
 //! request and connects to whatever the name resolves to. This client keeps
-//! connections alive per origin (HTTP/2 where ALPN offers it) and checks the
-//! address it actually connects to (see [`super::address`]): the resolved
-//! addresses are filtered first and the socket is opened to one of those, so
-//! a second DNS answer (rebinding) never reaches the check's blind side.
-//! Connections made for an operator's `[endpoints]` override, which may point
-//! at private addresses, live in a pool of their own and are never reused for
-//! a request without one.
+//! connections alive per origin (HTTP/2 where ALPN offers it), bounds the
+//! idle and the open connections per origin, drops broken ones (hyper's
+//! pool never hands out a closed connection), and checks the address it
+//! actually connects to (see [`super::address`]): the resolved addresses are
+//! filtered first and the socket is opened to one of those, so a second DNS
+//! answer (rebinding) never reaches the check's blind side. Through a proxy
+//! ([`super::proxy`]) the tunnel is asked for the checked address.
+//!
+//! Pools are kept apart by what may differ between requests to one origin:
+//! connections made for an operator's `[endpoints]` override, which may
+//! point at private addresses, are never reused for a request without one,
+//! and each TLS trust ([`super::tls`]) has its own pools.
 
-use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http::Uri;
 use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::net::TcpStream;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
 
-use super::address::is_public;
+use super::connect::{CheckedConnector, ConnectError};
+use super::proxy::Proxies;
+use super::tls::{CaFileProblem, TlsSettings, TrustKey, Trusts};
 
-/// How long an idle connection is kept for reuse.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Idle connections kept per origin.
-const IDLE_PER_ORIGIN: usize = 16;
-/// Backstop for one connection attempt (the call's deadline usually ends it first).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How the process's connections are pooled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Idle connections kept per origin for reuse; 0 opens a new connection
+    /// for every request (the behaviour before pooling, kept for benchmarks).
+    pub max_idle_per_origin: usize,
+    /// Connections open at once per origin, idle or busy; a request past it
+    /// waits for one to free up (HTTP/2 multiplexes on one).
+    pub max_connections_per_origin: usize,
+    /// How long an idle connection is kept.
+    pub idle_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_idle_per_origin: 16,
+            max_connections_per_origin: 64,
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
 
 /// The process's outgoing client.
 pub struct Transport {
-    /// For requests to the origins connectors declare: public addresses only.
-    public: Client<CheckedConnector, WasiBody>,
-    /// For requests an `[endpoints]` override redirected: any address.
-    overridden: Client<CheckedConnector, WasiBody>,
+    settings: PoolSettings,
+    proxies: Arc<Proxies>,
+    trusts: Trusts,
+    /// One client (and so one pool) per trust and override flag.
+    clients: Mutex<HashMap<(TrustKey, bool), Client<CheckedConnector, WasiBody>>>,
 }
 
 /// Why a request could not be sent, as the guest and the person see it.
@@ -48,60 +67,94 @@ pub struct Transport {
 pub struct SendError {
     /// What the guest gets.
     pub code: HttpError,
-    /// The address refused by the check, when that was the reason.
-    pub refused: Option<IpAddr>,
+    /// What the person is told, when there is more to say than the code.
+    pub problem: Option<Problem>,
+}
+
+/// A refusal or failure worth explaining to the person.
+#[derive(Debug, Clone)]
+pub enum Problem {
+    /// The address check refused this address.
+    Refused(IpAddr),
+    /// The TLS handshake failed; why, as a clause.
+    Tls(String),
+    /// A CA file cannot be used.
+    CaFile(CaFileProblem),
+    /// The proxy could not open a tunnel.
+    Proxy {
+        /// The proxy's origin.
+        proxy: String,
+        /// Why, as a clause.
+        problem: String,
+    },
 }
 
 impl Transport {
-    /// A client trusting the built-in web PKI roots.
+    /// A client with default pool settings; proxies from the environment.
     pub fn new() -> Transport {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let mut tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default protocol versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        let tls = Arc::new(tls);
-        let client = |allow_private| {
-            Client::builder(TokioExecutor::new())
-                .pool_timer(TokioTimer::new())
-                .timer(TokioTimer::new())
-                .pool_idle_timeout(IDLE_TIMEOUT)
-                .pool_max_idle_per_host(IDLE_PER_ORIGIN)
-                // The egress hook has set `Host` to the real target already.
-                .set_host(false)
-                .build(CheckedConnector {
-                    allow_private,
-                    tls: tls.clone(),
-                })
-        };
+        Transport::with_settings(PoolSettings::default())
+    }
+
+    /// A client pooling as `settings` says; proxies from the environment.
+    pub fn with_settings(settings: PoolSettings) -> Transport {
         Transport {
-            public: client(false),
-            overridden: client(true),
+            settings,
+            proxies: Arc::new(Proxies::from_env()),
+            trusts: Trusts::default(),
+            clients: Mutex::default(),
         }
     }
 
+    /// The pool settings in force.
+    pub fn settings(&self) -> &PoolSettings {
+        &self.settings
+    }
+
+    fn client(
+        &self,
+        tls_settings: &TlsSettings,
+        overridden: bool,
+    ) -> Result<Client<CheckedConnector, WasiBody>, CaFileProblem> {
+        let (key, extra) = self.trusts.key(tls_settings)?;
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(&(key, overridden)) {
+            return Ok(client.clone());
+        }
+        let connector = CheckedConnector {
+            allow_private: overridden,
+            tls: self.trusts.config(&extra)?,
+            proxies: self.proxies.clone(),
+            open: Arc::default(),
+            max_open: self.settings.max_connections_per_origin.max(1),
+        };
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_idle_timeout(self.settings.idle_timeout)
+            .pool_max_idle_per_host(self.settings.max_idle_per_origin)
+            // The egress hook has set `Host` to the real target already.
+            .set_host(false)
+            .build(connector);
+        clients.insert((key, overridden), client.clone());
+        Ok(client)
+    }
+
     /// Sends `request` (absolute URI, already admitted and rewritten by the
-    /// hook), waiting at most `first_byte` for the response head.
+    /// hook) under the trust of `tls_settings`, waiting at most `first_byte`
+    /// for the response head (connecting included).
     pub async fn send(
         &self,
         request: http::Request<WasiBody>,
         overridden: bool,
+        tls_settings: &TlsSettings,
         first_byte: Duration,
     ) -> Result<http::Response<Incoming>, SendError> {
-        let client = if overridden {
-            &self.overridden
-        } else {
-            &self.public
-        };
-        let plain = |code| SendError {
-            code,
-            refused: None,
-        };
+        let client = self
+            .client(tls_settings, overridden)
+            .map_err(|p| SendError {
+                code: HttpError::TlsCertificateError,
+                problem: Some(Problem::CaFile(p)),
+            })?;
         match tokio::time::timeout(first_byte, client.request(request)).await {
             Err(_) => Err(plain(HttpError::ConnectionReadTimeout)),
             Ok(Ok(response)) => Ok(response),
@@ -121,15 +174,27 @@ fn classify(error: &hyper_util::client::legacy::Error) -> SendError {
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         if let Some(e) = cause.downcast_ref::<ConnectError>() {
+            let with = |code, problem| SendError {
+                code,
+                problem: Some(problem),
+            };
             return match e {
-                ConnectError::Refused(ip) => SendError {
-                    code: HttpError::DestinationIpProhibited,
-                    refused: Some(*ip),
-                },
+                ConnectError::Refused(ip) => {
+                    with(HttpError::DestinationIpProhibited, Problem::Refused(*ip))
+                }
                 ConnectError::Dns => plain(HttpError::DestinationNotFound),
                 ConnectError::Unreachable => plain(HttpError::ConnectionRefused),
                 ConnectError::Timeout => plain(HttpError::ConnectionTimeout),
-                ConnectError::Tls => plain(HttpError::TlsCertificateError),
+                ConnectError::Tls(why) => {
+                    with(HttpError::TlsCertificateError, Problem::Tls(why.clone()))
+                }
+                ConnectError::Proxy { proxy, problem } => with(
+                    HttpError::ConnectionRefused,
+                    Problem::Proxy {
+                        proxy: proxy.clone(),
+                        problem: problem.clone(),
+                    },
+                ),
                 ConnectError::BadUri => plain(HttpError::HttpRequestUriInvalid),
             };
         }
@@ -154,168 +219,6 @@ fn classify(error: &hyper_util::client::legacy::Error) -> SendError {
 fn plain(code: HttpError) -> SendError {
     SendError {
         code,
-        refused: None,
-    }
-}
-
-/// Why a connection could not be opened.
-#[derive(Debug, Clone, thiserror::Error)]
-enum ConnectError {
-    #[error("the address {0} is not public, and no [endpoints] override points there")]
-    Refused(IpAddr),
-    #[error("the name does not resolve")]
-    Dns,
-    #[error("no address answered")]
-    Unreachable,
-    #[error("connecting timed out")]
-    Timeout,
-    #[error("the TLS handshake failed")]
-    Tls,
-    #[error("the request has no host")]
-    BadUri,
-}
-
-/// Resolves, checks the addresses, connects, and speaks TLS for `https`.
-#[derive(Clone)]
-struct CheckedConnector {
-    allow_private: bool,
-    tls: Arc<rustls::ClientConfig>,
-}
-
-type ConnectFuture = Pin<Box<dyn Future<Output = Result<Stream, ConnectError>> + Send>>;
-
-impl tower_service::Service<Uri> for CheckedConnector {
-    type Response = Stream;
-    type Error = ConnectError;
-    type Future = ConnectFuture;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, uri: Uri) -> Self::Future {
-        let connector = self.clone();
-        Box::pin(async move {
-            tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(uri))
-                .await
-                .map_err(|_| ConnectError::Timeout)?
-        })
-    }
-}
-
-impl CheckedConnector {
-    async fn connect(self, uri: Uri) -> Result<Stream, ConnectError> {
-        let https = uri.scheme_str() == Some("https");
-        let host = uri.host().ok_or(ConnectError::BadUri)?;
-        let host = host.trim_matches(['[', ']']).to_owned();
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let tcp = self.open(&host, port).await?;
-        if !https {
-            return Ok(Stream::Plain(TokioIo::new(tcp)));
-        }
-        let name = match host.parse::<IpAddr>() {
-            Ok(ip) => rustls::pki_types::ServerName::IpAddress(ip.into()),
-            Err(_) => {
-                rustls::pki_types::ServerName::try_from(host).map_err(|_| ConnectError::BadUri)?
-            }
-        };
-        let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
-            .connect(name, tcp)
-            .await
-            .map_err(|_| ConnectError::Tls)?;
-        Ok(Stream::Tls(Box::new(TokioIo::new(tls))))
-    }
-
-    /// A socket to one of the name's allowed addresses, checked again once open.
-    async fn open(&self, host: &str, port: u16) -> Result<TcpStream, ConnectError> {
-        let addresses: Vec<SocketAddr> = match host.parse::<IpAddr>() {
-            Ok(ip) => vec![SocketAddr::new(ip, port)],
-            Err(_) => tokio::net::lookup_host((host, port))
-                .await
-                .map_err(|_| ConnectError::Dns)?
-                .collect(),
-        };
-        let allowed = |ip: IpAddr| self.allow_private || is_public(ip);
-        let Some(&first) = addresses.first() else {
-            return Err(ConnectError::Dns);
-        };
-        let mut last = ConnectError::Refused(first.ip());
-        for address in addresses.into_iter().filter(|a| allowed(a.ip())) {
-            match TcpStream::connect(address).await {
-                Ok(stream) => {
-                    let peer = stream.peer_addr().map_err(|_| ConnectError::Unreachable)?;
-                    if !allowed(peer.ip()) {
-                        return Err(ConnectError::Refused(peer.ip()));
-                    }
-                    let _ = stream.set_nodelay(true);
-                    return Ok(stream);
-                }
-                Err(_) => last = ConnectError::Unreachable,
-            }
-        }
-        Err(last)
-    }
-}
-
-/// A plain or TLS connection, as the pool holds it.
-enum Stream {
-    Plain(TokioIo<TcpStream>),
-    Tls(Box<TokioIo<tokio_rustls::client::TlsStream<TcpStream>>>),
-}
-
-impl Connection for Stream {
-    fn connected(&self) -> Connected {
-        match self {
-            Stream::Plain(io) => io.connected(),
-            Stream::Tls(io) => {
-                let (tcp, session) = io.inner().get_ref();
-                let connected = tcp.connected();
-                if session.alpn_protocol() == Some(b"h2") {
-                    connected.negotiated_h2()
-                } else {
-                    connected
-                }
-            }
-        }
-    }
-}
-
-impl hyper::rt::Read for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: hyper::rt::ReadBufCursor<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(io) => Pin::new(io).poll_read(cx, buf),
-            Stream::Tls(io) => Pin::new(io.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl hyper::rt::Write for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(io) => Pin::new(io).poll_write(cx, buf),
-            Stream::Tls(io) => Pin::new(io.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(io) => Pin::new(io).poll_flush(cx),
-            Stream::Tls(io) => Pin::new(io.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(io) => Pin::new(io).poll_shutdown(cx),
-            Stream::Tls(io) => Pin::new(io.as_mut()).poll_shutdown(cx),
-        }
+        problem: None,
     }
 }

@@ -13,7 +13,9 @@ use super::limits::{Limits, Refusal};
 use super::output::{self, Budget, Stop};
 use super::store::CallState;
 use super::{engine, json, Activity, Connector, InputError, InvokeError};
-use crate::egress::{bound_origins, Credential, EgressEvent, EgressPolicy, Origin, RateLimiter};
+use crate::egress::{
+    bound_origins, Credential, EgressEvent, EgressPolicy, Origin, RateLimiter, TlsSettings,
+};
 
 /// What a call may reach and with which credential.
 #[derive(Debug, Default)]
@@ -28,6 +30,8 @@ pub struct CallOptions {
     pub token_origins: Option<Vec<Origin>>,
     /// The connection's rate limiter, shared by its calls.
     pub rate: Option<Arc<RateLimiter>>,
+    /// The connection's TLS trust (`[tls]`; the system's store when empty).
+    pub tls: TlsSettings,
 }
 
 /// What the guest returned: its success value or its error value.
@@ -86,6 +90,7 @@ impl Connector {
             max_concurrent: limits.max_concurrent_requests,
             deadline: Instant::now() + limits.timeout,
             rate: options.rate.clone(),
+            tls: options.tls.clone(),
         });
         let events = Arc::new(Mutex::new(Vec::new()));
         let returned = self
@@ -127,6 +132,7 @@ impl Connector {
             max_concurrent: 0,
             deadline: Instant::now() + limits.timeout,
             rate: None,
+            tls: TlsSettings::default(),
         });
         match self
             .run("describe", describe, &[], policy, Arc::default(), limits)
@@ -287,6 +293,13 @@ fn failure(
             };
             return limit(format!("it created more than {max} {plural}"), setting);
         }
+    }
+    // The pooling allocator's "maximum concurrent limit of N for memories reached".
+    if text.contains("maximum concurrent limit of") {
+        return InvokeError::Busy {
+            activity,
+            what: error.root_cause().to_string(),
+        };
     }
     if text.contains("fuel allocated for hostcalls has been exhausted") {
         return output_too_large(name, limits);

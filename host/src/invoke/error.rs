@@ -79,6 +79,14 @@ pub enum InvokeError {
         /// The `[limits]` key that sets it.
         setting: &'static str,
     },
+    /// Every pooled instance slot is taken by calls running at once.
+    #[error("activity {activity:?} could not start: this process already runs as many calls at once as its instance pool holds ({what})\nhint: retry shortly, or raise CONNECTOR_HOST_POOLED_CALLS (default {})", super::DEFAULT_POOLED_CALLS)]
+    Busy {
+        /// The activity.
+        activity: String,
+        /// Which slots ran out (wasmtime's words).
+        what: String,
+    },
     /// The connection binds the credential to origins it may not go to.
     #[error("[token] origins: {0}\nhint: list only https origins the connector declares (see `connector-host describe`)")]
     Binding(String),

@@ -26,6 +26,7 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, 
 use wasmtime::Engine;
 
 pub use call::CallOptions;
+pub use engine::{RuntimeSettings, DEFAULT_POOLED_CALLS};
 
 pub use error::{error_case, InvokeError};
 pub use info::{
@@ -38,6 +39,13 @@ pub use limits::Limits;
 use crate::egress::{Origin, Transport};
 use store::CallState;
 
+impl Connector {
+    /// Whether this connector's calls run in pooled instance slots.
+    pub fn is_pooled(&self) -> bool {
+        self.pooled
+    }
+}
+
 /// The interfaces a connector exports its metadata from, newest first: a
 /// component built against an older `connector:sdk` still loads.
 const METADATA_INTERFACES: [&str; 2] = [
@@ -45,11 +53,29 @@ const METADATA_INTERFACES: [&str; 2] = [
     "connector:sdk/metadata@0.1.0",
 ];
 
-/// The engine and linker every connector of this process shares.
+/// The engines and linkers every connector of this process shares, and
+/// its outgoing connection pool.
 pub struct Runtime {
+    /// Pooled instance slots, unless pooling is off.
+    pooled: Option<Backend>,
+    /// For connectors that do not fit a slot; made when first needed.
+    on_demand: std::sync::OnceLock<Backend>,
+    transport: Arc<Transport>,
+}
+
+/// One engine and its linker.
+struct Backend {
     engine: Engine,
     linker: Linker<CallState>,
-    transport: Arc<Transport>,
+}
+
+impl Backend {
+    fn new(pooled_calls: u32) -> Result<Backend, InvokeError> {
+        let engine =
+            engine::engine(pooled_calls).map_err(|e| InvokeError::Engine(format!("{e:#}")))?;
+        let linker = engine::linker(&engine).map_err(|e| InvokeError::Engine(format!("{e:#}")))?;
+        Ok(Backend { engine, linker })
+    }
 }
 
 /// A loaded connector, ready to run activities.
@@ -57,6 +83,7 @@ pub struct Connector {
     path: PathBuf,
     transport: Arc<Transport>,
     pre: InstancePre<CallState>,
+    pooled: bool,
     info: ConnectorInfo,
     origins: Vec<Origin>,
     activities: BTreeMap<String, Activity>,
@@ -72,19 +99,72 @@ struct Activity {
 }
 
 impl Runtime {
-    /// Sets up the engine and linker.
+    /// Sets up the engine and linker, with [`RuntimeSettings::from_env`].
     ///
     /// # Errors
     ///
     /// [`InvokeError::Engine`].
     pub fn new() -> Result<Runtime, InvokeError> {
-        let engine = engine::engine().map_err(|e| InvokeError::Engine(format!("{e:#}")))?;
-        let linker = engine::linker(&engine).map_err(|e| InvokeError::Engine(format!("{e:#}")))?;
+        Runtime::with_settings(&RuntimeSettings::from_env()?)
+    }
+
+    /// Sets up the engine and linker as `settings` say.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use connector_host::{Runtime, RuntimeSettings};
+    /// // No instance pool, and a new connection for every request.
+    /// let mut settings = RuntimeSettings::default();
+    /// settings.pooled_calls = 0;
+    /// settings.connections.max_idle_per_origin = 0;
+    /// let runtime = Runtime::with_settings(&settings)?;
+    /// # Ok::<(), connector_host::InvokeError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`InvokeError::Engine`].
+    pub fn with_settings(settings: &RuntimeSettings) -> Result<Runtime, InvokeError> {
+        let pooled = match settings.pooled_calls {
+            0 => None,
+            calls => Some(Backend::new(calls)?),
+        };
         Ok(Runtime {
-            engine,
-            linker,
-            transport: Arc::new(Transport::new()),
+            pooled,
+            on_demand: std::sync::OnceLock::new(),
+            transport: Arc::new(Transport::with_settings(settings.connections.clone())),
         })
+    }
+
+    fn on_demand(&self) -> Result<&Backend, InvokeError> {
+        if let Some(backend) = self.on_demand.get() {
+            return Ok(backend);
+        }
+        let backend = Backend::new(0)?;
+        Ok(self.on_demand.get_or_init(|| backend))
+    }
+
+    /// The backend for a connector under `limits`, and its compiled component:
+    /// pooled when the limits and the component fit a slot.
+    fn compile(
+        &self,
+        bytes: &[u8],
+        limits: &Limits,
+    ) -> Result<(&Backend, Component), wasmtime::Error> {
+        if let Some(pooled) = self.pooled.as_ref().filter(|_| engine::fits_slots(limits)) {
+            match engine::component(&pooled.engine, bytes) {
+                Ok(component) => return Ok((pooled, component)),
+                Err(e) if engine::does_not_fit_slots(&e) => {
+                    tracing::debug!("the component does not fit a pooled slot: {e:#}");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let backend = self
+            .on_demand()
+            .map_err(|e| wasmtime::Error::msg(e.to_string()))?;
+        Ok((backend, engine::component(&backend.engine, bytes)?))
     }
 
     /// Compiles (or loads from cache) a connector and reads its description.
@@ -104,12 +184,12 @@ impl Runtime {
             path: path.to_owned(),
             reason: format!("{e:#}"),
         };
-        let component = engine::component(&self.engine, bytes).map_err(load_error)?;
-        let pre = self
+        let (backend, component) = self.compile(bytes, limits).map_err(load_error)?;
+        let pre = backend
             .linker
             .instantiate_pre(&component)
             .map_err(load_error)?;
-        let exports = exported_functions(&self.engine, &component);
+        let exports = exported_functions(&backend.engine, &component);
         let contract = |reason: String| InvokeError::Contract {
             path: path.to_owned(),
             reason,
@@ -126,6 +206,10 @@ impl Runtime {
         let mut connector = Connector {
             path: path.to_owned(),
             transport: self.transport.clone(),
+            pooled: self
+                .pooled
+                .as_ref()
+                .is_some_and(|p| Engine::same(&p.engine, pre.engine())),
             pre,
             info: placeholder_info(),
             origins: Vec::new(),

@@ -71,6 +71,7 @@ fn status(class: ErrorClass, error: &SessionError) -> StatusCode {
         ErrorClass::SecretUnresolvable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorClass::LimitHit => match error {
             SessionError::Invoke(InvokeError::Deadline { .. }) => StatusCode::GATEWAY_TIMEOUT,
+            SessionError::Invoke(InvokeError::Busy { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         },
         ErrorClass::ApiRefused => match error {

@@ -128,9 +128,10 @@ fn invoke_class(error: &InvokeError) -> ErrorClass {
     match error {
         InvokeError::Engine(_) => ErrorClass::Internal,
         InvokeError::Input { .. } | InvokeError::UnknownActivity { .. } => ErrorClass::InvalidInput,
-        InvokeError::Deadline { .. } | InvokeError::Memory { .. } | InvokeError::Limit { .. } => {
-            ErrorClass::LimitHit
-        }
+        InvokeError::Deadline { .. }
+        | InvokeError::Memory { .. }
+        | InvokeError::Limit { .. }
+        | InvokeError::Busy { .. } => ErrorClass::LimitHit,
         InvokeError::Binding(_) => ErrorClass::Configuration,
         InvokeError::Activity { error, events, .. } => activity_class(error_case(error), events),
         _ => ErrorClass::ConnectorBroken,

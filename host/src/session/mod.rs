@@ -154,6 +154,7 @@ impl Session {
                 credential,
                 token_origins: self.connection.token_origins.clone(),
                 rate: self.rate.clone(),
+                tls: self.connection.tls.clone(),
             };
             let error = match self.connector.call(activity, input, &options).await {
                 Ok(value) => return Ok(value),

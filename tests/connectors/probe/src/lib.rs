@@ -9,7 +9,9 @@
 //!   override tests;
 //! - `spin`: a loop that never ends unless told to, for the deadline;
 //! - `allocate`: a memory hog, for the memory cap;
-//! - `check`: an activity with no output (`result<_, activity-error>`).
+//! - `check`: an activity with no output (`result<_, activity-error>`);
+//! - `remember` and `scan`: a marker left in global state and memory by one
+//!   call, looked for by a later one (isolation between calls and tenants).
 #![warn(missing_docs)]
 
 use std::hint::black_box;
@@ -28,7 +30,7 @@ mod bindings {
 use bindings::exports::connector::sdk::metadata;
 use bindings::exports::test::probe::probe::{
     AllocateInput, AllocateOutput, CheckInput, EchoInput, EchoOutput, FetchInput, FetchOutput,
-    Guest, SpinInput, SpinOutput,
+    Guest, RememberInput, RememberOutput, ScanInput, ScanOutput, SpinInput, SpinOutput,
 };
 use connector_sdk::http::{method, Request};
 use connector_sdk::types::ConnectorInfo;
@@ -89,8 +91,32 @@ const INFO: Describe = Describe {
         probe("spin", "Counts to `iterations`, or forever."),
         probe("allocate", "Allocates and touches the given number of MiB."),
         probe("check", "Succeeds with no output, or fails as asked."),
+        probe("remember", "Leaves a marker in global state and memory."),
+        probe("scan", "Looks for a marker an earlier call left."),
     ]],
 };
+
+/// What `remember` leaves in global state.
+static REMEMBERED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// The trace in memory is the marker with every byte XOR this, so the input
+/// (which holds the plain marker) never matches and only `remember` writes it.
+const MASK: u8 = 0xa5;
+
+/// Whether the masked marker appears anywhere in linear memory. The masked
+/// bytes are compared one by one and never built, so the scan leaves no trace.
+fn trace_in_memory(marker: &[u8]) -> (bool, u64) {
+    let size = core::arch::wasm32::memory_size(0) * 65536;
+    let found = (1..size.saturating_sub(marker.len())).any(|start| {
+        marker.iter().enumerate().all(|(k, byte)| {
+            // SAFETY: every address below `memory.size` is readable in wasm;
+            // the scan only reads.
+            let there = unsafe { std::ptr::read_volatile((start + k) as *const u8) };
+            there == byte ^ MASK
+        })
+    });
+    (found, size as u64)
+}
 
 impl metadata::Guest for Probe {
     fn describe() -> ConnectorInfo {
@@ -151,6 +177,35 @@ impl Guest for Probe {
         black_box(&buffer);
         Ok(AllocateOutput {
             allocated: input.megabytes,
+        })
+    }
+
+    fn remember(input: RememberInput) -> Result<RememberOutput, ActivityError> {
+        if input.marker.len() < 16 {
+            return Err(invalid_input("the marker must be at least 16 bytes"));
+        }
+        let previous = REMEMBERED
+            .lock()
+            .map_err(|_| invalid_input("poisoned"))?
+            .replace(input.marker.clone());
+        let trace: Vec<u8> = input.marker.bytes().map(|b| b ^ MASK).collect();
+        // Left on the heap on purpose: a later call must not find it.
+        std::mem::forget(black_box(trace));
+        Ok(RememberOutput {
+            previous,
+            seen_after_write: trace_in_memory(input.marker.as_bytes()).0,
+        })
+    }
+
+    fn scan(input: ScanInput) -> Result<ScanOutput, ActivityError> {
+        let remembered = REMEMBERED
+            .lock()
+            .map_err(|_| invalid_input("poisoned"))?
+            .is_some();
+        let (in_memory, scanned_bytes) = trace_in_memory(input.marker.as_bytes());
+        Ok(ScanOutput {
+            found: remembered || in_memory,
+            scanned_bytes,
         })
     }
 
