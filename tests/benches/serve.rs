@@ -1,7 +1,8 @@
 //! `make bench`: 1,000 API calls through `connector-host serve` against the
 //! sandbox, at concurrency 1 and 16, beside the same calls through the CLI's
 //! `run --batch` in the same run; and how often Vault was read meanwhile
-//! (the access token is a credential asset with a 300 s cache TTL).
+//! (the access token is a credential asset with a 300 s cache TTL); and the
+//! memory `serve` holds for 1,000 idle client connections.
 //!
 //! Real processes (release builds of `connector-host` and `cc-sandbox`, an
 //! OpenBao dev server), over loopback.
@@ -151,4 +152,49 @@ fn main() {
         s99.as_secs_f64() / c99.as_secs_f64()
     );
     println!("Vault reads of the token asset during {} calls through serve: {reads} (goal: 1 per distinct asset)", 20 + serial.len() + parallel.len());
+    idle_connections(&serve);
+}
+
+/// Issue 10 (d): what `serve` holds for open client connections, each idle
+/// after one answered request (keep-alive).
+fn idle_connections(serve: &Serve) {
+    const OPEN: usize = 1000;
+    let pid = serve.pid().expect("serve runs");
+    let address = serve.url.trim_start_matches("http://").to_owned();
+    let before = rss_kib(pid);
+    let connections: Vec<std::net::TcpStream> = (0..OPEN)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(&address).expect("connect to serve");
+            stream
+                .write_all(b"GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                .unwrap();
+            let mut seen = [0u8; 16];
+            std::io::Read::read_exact(&mut stream, &mut seen).expect("an answer");
+            assert!(
+                seen.starts_with(b"HTTP/1.1 200"),
+                "{:?}",
+                String::from_utf8_lossy(&seen)
+            );
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let held = rss_kib(pid);
+    println!(
+        "serve RSS: {:.1} MiB before, {:.1} MiB holding {OPEN} idle keep-alive connections: {:.1} MiB per 1,000",
+        before as f64 / 1024.0,
+        held as f64 / 1024.0,
+        (held.saturating_sub(before)) as f64 / 1024.0 * 1000.0 / OPEN as f64
+    );
+    drop(connections);
+}
+
+/// A process's resident set, from `/proc` (Linux).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }

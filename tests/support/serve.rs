@@ -160,6 +160,11 @@ impl Serve {
         }
     }
 
+    /// The server's process id (for the benchmark's memory figures).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Stops the server with SIGTERM and returns its exit code and stderr
     /// (checked for canaries).
     pub fn stop(&mut self) -> (i32, String) {

@@ -54,6 +54,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         )
     })?;
     let runtime = Arc::new(Runtime::new()?);
+    // Each client connection and each pooled upstream one is a descriptor;
+    // the usual soft limit (1,024) is far below what a platform holds open.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open file limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open file limit"),
+    }
     let listen = config.listen;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
         anyhow::anyhow!(
