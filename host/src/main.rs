@@ -7,6 +7,11 @@ use clap::Parser;
 
 mod cli;
 
+/// Lifting a result into values and then JSON allocates many small objects;
+/// mimalloc makes a 50-contact page 20% faster than glibc's (`make bench` (a)).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     connector_host::logging::init();

@@ -16,6 +16,10 @@
 //!
 //! `BENCH_ONLY=a,b` runs only those sections (for profiling one of them).
 
+/// The allocator the `connector-host` binary uses, so the figures are its.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod measure;
 mod sandbox;
 mod upstream;
