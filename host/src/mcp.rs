@@ -19,12 +19,13 @@ use std::sync::Arc;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
     Implementation, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
-    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    ProgressToken, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{json, Map, Value};
 
+use crate::egress::Progress;
 use crate::invoke::{ActivityInfo, Connector};
 use crate::{Session, SessionError};
 
@@ -109,6 +110,78 @@ impl<S: ToolSource> Server<S> {
             source,
             tools: Arc::default(),
         }
+    }
+
+    /// Runs `activity` on `connection`'s session.
+    async fn call(
+        &self,
+        connection: &str,
+        activity: &str,
+        input: &Value,
+        progress: Option<Progress>,
+    ) -> Result<Value, SessionError> {
+        let session = self.source.session(connection).await?;
+        session.call_reporting(activity, input, progress).await
+    }
+
+    /// [`Server::call`] with progress notifications: one as the call starts,
+    /// one per API request it sends (a list activity that follows pages, a
+    /// read-modify-write), and one when it ends.
+    async fn call_with_progress(
+        &self,
+        connection: &str,
+        activity: &str,
+        input: &Value,
+        token: ProgressToken,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Value, SessionError> {
+        let (sender, mut sent) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let (end, mut ended) = tokio::sync::oneshot::channel::<()>();
+        let notify = {
+            let peer = context.peer.clone();
+            move |step: usize, total: Option<usize>, message: String| {
+                let mut param = ProgressNotificationParam::new(token.clone(), step as f64);
+                if let Some(total) = total {
+                    param = param.with_total(total as f64);
+                }
+                param.message = Some(message);
+                let peer = peer.clone();
+                async move {
+                    let _ = peer.notify_progress(param).await;
+                }
+            }
+        };
+        notify(0, None, "calling the API".into()).await;
+        let forwarding = {
+            let notify = notify.clone();
+            tokio::spawn(async move {
+                let mut requests = 0;
+                // Ends when the call does, whoever still holds a sender.
+                loop {
+                    tokio::select! {
+                        biased;
+                        Some(()) = sent.recv() => {
+                            requests += 1;
+                            notify(requests, None, format!("API request {requests} sent")).await;
+                        }
+                        _ = &mut ended => break,
+                    }
+                }
+                while sent.try_recv().is_ok() {
+                    requests += 1;
+                }
+                requests
+            })
+        };
+        // Counted here, not from the number given: a retried call starts again at one.
+        let progress = Progress(Arc::new(move |_| {
+            let _ = sender.send(());
+        }));
+        let outcome = self.call(connection, activity, input, Some(progress)).await;
+        let _ = end.send(());
+        let requests = forwarding.await.unwrap_or(0);
+        notify(requests + 1, Some(requests + 1), "done".into()).await;
+        outcome
     }
 
     /// Every tool, with the connection and activity it runs.
@@ -287,25 +360,13 @@ impl<S: ToolSource> ServerHandler for Server<S> {
             ));
         };
         let input = Value::Object(request.arguments.unwrap_or_default());
-        let progress = context.meta.get_progress_token();
-        let notify = |step: f64, message: &str| {
-            let peer = context.peer.clone();
-            let token = progress.clone();
-            let message = message.to_owned();
-            async move {
-                if let Some(token) = token {
-                    let mut param = ProgressNotificationParam::new(token, step).with_total(2.0);
-                    param.message = Some(message);
-                    let _ = peer.notify_progress(param).await;
-                }
+        let outcome = match context.meta.get_progress_token() {
+            None => self.call(connection, activity, &input, None).await,
+            Some(token) => {
+                self.call_with_progress(connection, activity, &input, token, &context)
+                    .await
             }
         };
-        notify(0.0, "calling the API").await;
-        let outcome = match self.source.session(connection).await {
-            Ok(session) => session.call(activity, &input).await,
-            Err(error) => Err(error),
-        };
-        notify(2.0, "done").await;
         Ok(CallToolResponse::Complete(match outcome {
             Ok(output) => {
                 let text = serde_json::to_string_pretty(&output).unwrap_or_default();

@@ -138,10 +138,19 @@ fn the_python_sdk_over_stdio_lists_valid_tools_and_runs_constant_contact() {
             c["output_valid"], true,
             "structuredContent fits outputSchema: {c}"
         );
+        // [value, total, message]: the start, each API request, the end.
+        let progress = c["progress"].as_array().unwrap();
+        let values: Vec<f64> = progress.iter().map(|p| p[0].as_f64().unwrap()).collect();
         assert!(
-            !c["progress"].as_array().unwrap().is_empty(),
-            "progress was reported: {c}"
+            values.windows(2).all(|w| w[0] < w[1]),
+            "progress only grows: {c}"
         );
+        assert!(
+            progress.iter().any(|p| p[2] == "API request 1 sent"),
+            "each request is reported: {c}"
+        );
+        let last = progress.last().unwrap();
+        assert_eq!((&last[1], &last[2]), (&last[0], &json!("done")), "{c}");
     }
     assert_eq!(
         call(&modern, 1)["structured"]["email_address"]["address"],

@@ -123,6 +123,9 @@ impl EgressHooks {
             headers.insert(name.clone(), value);
         }
         self.sent += 1;
+        if let Some(progress) = &self.policy.progress {
+            (progress.0)(self.sent);
+        }
         Ok(Admitted {
             overridden: redirect.is_some(),
             credentialed: credential.is_some(),
@@ -454,6 +457,7 @@ mod tests {
             deadline: Instant::now() + Duration::from_secs(5),
             rate: None,
             tls: Default::default(),
+            progress: None,
         };
         EgressHooks::new(
             Arc::new(policy),

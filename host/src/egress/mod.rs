@@ -88,6 +88,17 @@ impl fmt::Debug for Credential {
     }
 }
 
+/// Told how many requests a call has sent so far, as each one goes out, so
+/// a front end can show progress (MCP's progress notifications).
+#[derive(Clone)]
+pub struct Progress(pub Arc<dyn Fn(usize) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
 /// What a connector may reach during one call, and with which credential.
 #[derive(Debug)]
 pub struct EgressPolicy {
@@ -111,6 +122,8 @@ pub struct EgressPolicy {
     pub rate: Option<Arc<RateLimiter>>,
     /// The connection's TLS trust (`[tls]`).
     pub tls: TlsSettings,
+    /// Told of each request sent.
+    pub progress: Option<Progress>,
 }
 
 /// The declared origins a credential goes to: every declared `https` origin,

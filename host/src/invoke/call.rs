@@ -14,7 +14,8 @@ use super::output::{self, Budget, Stop};
 use super::store::CallState;
 use super::{engine, json, Activity, Connector, InputError, InvokeError};
 use crate::egress::{
-    bound_origins, Credential, EgressEvent, EgressPolicy, Origin, RateLimiter, TlsSettings,
+    bound_origins, Credential, EgressEvent, EgressPolicy, Origin, Progress, RateLimiter,
+    TlsSettings,
 };
 
 /// What a call may reach and with which credential.
@@ -32,6 +33,8 @@ pub struct CallOptions {
     pub rate: Option<Arc<RateLimiter>>,
     /// The connection's TLS trust (`[tls]`; the system's store when empty).
     pub tls: TlsSettings,
+    /// Told of each request the call sends.
+    pub progress: Option<Progress>,
 }
 
 /// What the guest returned: its success value or its error value.
@@ -91,6 +94,7 @@ impl Connector {
             deadline: Instant::now() + limits.timeout,
             rate: options.rate.clone(),
             tls: options.tls.clone(),
+            progress: options.progress.clone(),
         });
         let events = Arc::new(Mutex::new(Vec::new()));
         let returned = self
@@ -133,6 +137,7 @@ impl Connector {
             deadline: Instant::now() + limits.timeout,
             rate: None,
             tls: TlsSettings::default(),
+            progress: None,
         });
         match self
             .run("describe", describe, &[], policy, Arc::default(), limits)

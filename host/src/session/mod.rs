@@ -28,7 +28,7 @@ pub use error::{ErrorClass, SessionError};
 
 use self::credential::Credentials;
 use crate::connection::Connection;
-use crate::egress::{bound_origins, EgressEvent, RateLimiter};
+use crate::egress::{bound_origins, EgressEvent, Progress, RateLimiter};
 use crate::invoke::{error_case, ActivityInfo, CallOptions, Connector, InvokeError, Runtime};
 use crate::oauth::TokenManager;
 use crate::secrets::Resolver;
@@ -140,6 +140,21 @@ impl Session {
     ///
     /// A [`SessionError`]; [`SessionError::class`] says which kind.
     pub async fn call(&self, activity: &str, input: &Value) -> Result<Value, SessionError> {
+        self.call_reporting(activity, input, None).await
+    }
+
+    /// [`Session::call`], telling `progress` of each request sent (a
+    /// retried call counts again from one).
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::call`].
+    pub async fn call_reporting(
+        &self,
+        activity: &str,
+        input: &Value,
+        progress: Option<Progress>,
+    ) -> Result<Value, SessionError> {
         let info = self.activity(activity)?;
         let (mut renewed, mut rate_retries) = (false, 0);
         let mut rejected: Option<SecretString> = None;
@@ -155,6 +170,7 @@ impl Session {
                 token_origins: self.connection.token_origins.clone(),
                 rate: self.rate.clone(),
                 tls: self.connection.tls.clone(),
+                progress: progress.clone(),
             };
             let error = match self.connector.call(activity, input, &options).await {
                 Ok(value) => return Ok(value),
