@@ -13,7 +13,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use aho_corasick::AhoCorasick;
 use secrecy::{ExposeSecret, SecretString};
@@ -92,7 +92,7 @@ const SHORTEST_REMEMBERED: usize = 8;
 #[derive(Default)]
 struct Remembered {
     values: VecDeque<Zeroizing<String>>,
-    matcher: Option<AhoCorasick>,
+    matcher: Option<Arc<AhoCorasick>>,
 }
 
 static REMEMBERED_SECRETS: Mutex<Option<Remembered>> = Mutex::new(None);
@@ -112,28 +112,48 @@ pub fn remember(secret: &SecretString) {
         known.values.pop_front();
     }
     known.values.push_back(Zeroizing::new(value.to_owned()));
-    known.matcher = AhoCorasick::new(known.values.iter().map(|v| v.as_str())).ok();
+    known.matcher = AhoCorasick::new(known.values.iter().map(|v| v.as_str()))
+        .ok()
+        .map(Arc::new);
+}
+
+/// The secrets remembered now, to look for in many strings without taking
+/// the process-wide lock for each (a call's result has thousands).
+#[derive(Clone, Default)]
+pub struct SecretScan(Option<Arc<AhoCorasick>>);
+
+impl SecretScan {
+    /// The secrets remembered at this moment.
+    pub fn now() -> SecretScan {
+        let guard = REMEMBERED_SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+        SecretScan(guard.as_ref().and_then(|k| k.matcher.clone()))
+    }
+
+    /// Whether `text` holds one of them.
+    pub fn finds(&self, text: &str) -> bool {
+        self.0.as_ref().is_some_and(|m| m.is_match(text))
+    }
+
+    /// `text` with each of them replaced by `[redacted]`.
+    pub fn removed(&self, text: &str) -> String {
+        match &self.0 {
+            Some(matcher) => {
+                let replacements = vec!["[redacted]"; matcher.patterns_len()];
+                matcher.replace_all(text, &replacements)
+            }
+            None => text.to_owned(),
+        }
+    }
 }
 
 /// Whether `text` holds a remembered secret.
 pub fn holds_secret(text: &str) -> bool {
-    let guard = REMEMBERED_SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-    guard
-        .as_ref()
-        .and_then(|k| k.matcher.as_ref())
-        .is_some_and(|m| m.is_match(text))
+    SecretScan::now().finds(text)
 }
 
 /// `text` with every remembered secret replaced by `[redacted]`.
 pub fn secrets_removed(text: &str) -> String {
-    let guard = REMEMBERED_SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-    match guard.as_ref().and_then(|k| k.matcher.as_ref()) {
-        Some(matcher) => {
-            let replacements = vec!["[redacted]"; matcher.patterns_len()];
-            matcher.replace_all(text, &replacements)
-        }
-        None => text.to_owned(),
-    }
+    SecretScan::now().removed(text)
 }
 
 /// Escapes every string inside `value` (keys too), e.g. a connector's

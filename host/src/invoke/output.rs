@@ -13,8 +13,7 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 use wasmtime::component::Val;
 
-use super::json::json_name;
-use crate::redact;
+use crate::redact::SecretScan;
 
 /// How often (in values converted) the deadline is looked at.
 const DEADLINE_EVERY: u32 = 4096;
@@ -28,11 +27,12 @@ pub(crate) enum Stop {
     Deadline,
 }
 
-/// What one conversion may still spend.
+/// What one conversion may still spend, and the secrets it blanks.
 pub(crate) struct Budget {
     bytes_left: u64,
     deadline: Instant,
     until_check: u32,
+    secrets: SecretScan,
 }
 
 impl Budget {
@@ -42,6 +42,7 @@ impl Budget {
             bytes_left: max_bytes,
             deadline,
             until_check: DEADLINE_EVERY,
+            secrets: SecretScan::now(),
         }
     }
 
@@ -93,16 +94,16 @@ pub(crate) fn to_json(val: Val, budget: &mut Budget) -> Result<Value, Stop> {
         }
         Val::Record(fields) => {
             budget.spend(2)?;
-            let mut out = Map::new();
+            let mut out = Map::with_capacity(fields.len());
             for (name, value) in fields {
-                let key = json_name(&name);
+                let key = json_name(name);
                 budget.spend(key.len() + 4)?;
                 out.insert(key, to_json(value, budget)?);
             }
             Value::Object(out)
         }
-        Val::Variant(case, None) | Val::Enum(case) => string(budget, json_name(&case))?,
-        Val::Variant(case, Some(v)) => keyed(budget, json_name(&case), Some(*v))?,
+        Val::Variant(case, None) | Val::Enum(case) => string(budget, json_name(case))?,
+        Val::Variant(case, Some(v)) => keyed(budget, json_name(case), Some(*v))?,
         Val::Option(v) => match v {
             Some(v) => to_json(*v, budget)?,
             None => null(budget)?,
@@ -113,7 +114,7 @@ pub(crate) fn to_json(val: Val, budget: &mut Budget) -> Result<Value, Stop> {
             budget.spend(2)?;
             let mut out = Vec::with_capacity(names.len());
             for name in names {
-                out.push(string(budget, json_name(&name))?);
+                out.push(string(budget, json_name(name))?);
             }
             Value::Array(out)
         }
@@ -130,8 +131,23 @@ pub(crate) fn to_json(val: Val, budget: &mut Budget) -> Result<Value, Stop> {
     })
 }
 
-fn number(budget: &mut Budget, n: impl Into<Value> + ToString) -> Result<Value, Stop> {
-    budget.spend(n.to_string().len())?;
+/// A WIT name as JSON spells it (`first-name` → `first_name`), reusing the
+/// string the value was lifted with.
+fn json_name(wit: String) -> String {
+    let mut bytes = wit.into_bytes();
+    for b in &mut bytes {
+        if *b == b'-' {
+            *b = b'_';
+        }
+    }
+    // One ASCII byte for another keeps UTF-8 valid; the fallback never runs.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn number<N: Into<Value> + Into<i128> + Copy>(budget: &mut Budget, n: N) -> Result<Value, Stop> {
+    let wide: i128 = n.into();
+    let digits = wide.unsigned_abs().checked_ilog10().unwrap_or(0) as usize + 1;
+    budget.spend(digits + usize::from(wide < 0))?;
     Ok(n.into())
 }
 
@@ -149,9 +165,9 @@ fn null(budget: &mut Budget) -> Result<Value, Stop> {
 /// (an API that echoes the credential must not pass it to the caller).
 fn string(budget: &mut Budget, s: String) -> Result<Value, Stop> {
     budget.spend(s.len() + 2)?;
-    if redact::holds_secret(&s) {
+    if budget.secrets.finds(&s) {
         tracing::warn!("a value the connector returned held a secret of this host; it was blanked");
-        return Ok(Value::String(redact::secrets_removed(&s)));
+        return Ok(Value::String(budget.secrets.removed(&s)));
     }
     Ok(Value::String(s))
 }
@@ -204,6 +220,22 @@ mod tests {
         // `{"ok":null}` is 11 bytes, plus a comma.
         assert!(convert(list(1000), 13_000).is_ok());
         assert_eq!(convert(list(1000), 11_000).unwrap_err(), Stop::TooLarge);
+        // `-12345,` is 7 bytes: numbers count their digits and sign.
+        let numbers = Val::List((0..1000).map(|_| Val::S32(-12345)).collect());
+        assert!(convert(numbers.clone(), 7_002).is_ok());
+        assert_eq!(convert(numbers, 6_900).unwrap_err(), Stop::TooLarge);
+    }
+
+    #[test]
+    fn a_secret_of_the_host_in_a_result_is_blanked() {
+        let canary = "canary-output-7d1f93";
+        crate::redact::remember(&secrecy::SecretString::from(canary.to_owned()));
+        let val = Val::Record(vec![(
+            "echoed-header".into(),
+            Val::String(format!("Bearer {canary}")),
+        )]);
+        let json = convert(val, 1 << 20).unwrap();
+        assert_eq!(json, serde_json::json!({"echoed_header": "Bearer [redacted]"}));
     }
 
     #[test]
