@@ -159,7 +159,7 @@ fn connections_made_under_one_trust_are_never_used_under_another() {
 }
 
 #[test]
-fn a_call_that_finds_every_slot_taken_is_refused_with_a_clear_error() {
+fn a_call_waits_for_a_taken_slot_and_is_refused_only_at_its_deadline() {
     let threads = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -172,25 +172,38 @@ fn a_call_that_finds_every_slot_taken_is_refused_with_a_clear_error() {
         };
         let runtime = Runtime::with_settings(&settings).unwrap();
         let probe = std::sync::Arc::new(load(&runtime, &Limits::default()).await);
+        let within = |seconds: f64| CallOptions {
+            limits: Limits {
+                timeout: std::time::Duration::from_secs_f64(seconds),
+                ..Limits::default()
+            },
+            ..CallOptions::default()
+        };
         let spinner = probe.clone();
+        let spin_for = within(2.0);
         let spinning = tokio::spawn(async move {
-            let options = CallOptions {
-                limits: Limits {
-                    timeout: std::time::Duration::from_secs(2),
-                    ..Limits::default()
-                },
-                ..CallOptions::default()
-            };
             spinner
-                .call("spin", &json!({"iterations": null}), &options)
+                .call("spin", &json!({"iterations": null}), &spin_for)
                 .await
         });
         // Give the spinning call time to take the only slot.
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let patient = probe.clone();
+        let waiting = tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let outcome = patient.call("check", &json!({}), &within(10.0)).await;
+            (outcome, started.elapsed())
+        });
+        let started = std::time::Instant::now();
         let error = probe
-            .call("check", &json!({}), &CallOptions::default())
+            .call("check", &json!({}), &within(0.5))
             .await
-            .expect_err("a second call got the only slot");
+            .expect_err("a call got the only slot while another held it");
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(450),
+            "refused before its deadline: {:?}",
+            started.elapsed()
+        );
         assert_eq!(
             connector_host::ErrorClass::of_invoke(&error),
             connector_host::ErrorClass::LimitHit,
@@ -199,6 +212,8 @@ fn a_call_that_finds_every_slot_taken_is_refused_with_a_clear_error() {
         let text = error.to_string();
         assert!(
             text.contains("as many calls at once as its instance pool holds")
+                && text
+                    .contains("all 1 instance slots stayed taken until the call's 0.5 s deadline")
                 && text.contains("CONNECTOR_HOST_POOLED_CALLS"),
             "{text}"
         );
@@ -207,7 +222,12 @@ fn a_call_that_finds_every_slot_taken_is_refused_with_a_clear_error() {
             .unwrap()
             .expect_err("spin ends at its deadline");
         assert!(spun.to_string().contains("deadline"), "{spun}");
-        // The slot is free again.
-        call(&probe, "check", json!({})).await;
+        // The patient call waited for the slot rather than failing.
+        let (outcome, waited) = waiting.await.unwrap();
+        outcome.expect("the call that could wait got the slot once it was free");
+        assert!(
+            waited >= std::time::Duration::from_millis(1500),
+            "it ran before the slot was free: {waited:?}"
+        );
     });
 }

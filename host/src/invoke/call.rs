@@ -159,11 +159,29 @@ impl Connector {
         limits: &Limits,
     ) -> Result<Returned, InvokeError> {
         let deadline = Instant::now() + limits.timeout;
+        // Declared before the store, so the slot is handed back after it.
+        let _slot = match &self.slots {
+            Some(slots) => Some(
+                slots
+                    .take(deadline)
+                    .await
+                    .ok_or_else(|| InvokeError::Busy {
+                        activity: name.to_owned(),
+                        what: format!(
+                            "all {} instance slots stayed taken until the call's {} s deadline",
+                            slots.count(),
+                            limits.timeout.as_secs_f64()
+                        ),
+                    })?,
+            ),
+            None => None,
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
         let state = CallState::new(policy, self.transport.clone(), events, limits);
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.limiter);
         store.set_hostcall_fuel(limits.hostcall_fuel());
-        let ticks = limits.timeout.as_millis() / engine::EPOCH_TICK.as_millis() + 1;
+        let ticks = left.as_millis() / engine::EPOCH_TICK.as_millis() + 1;
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         store.epoch_deadline_trap();
         let mut results = vec![Val::Bool(false); usize::from(activity.result.is_some())];
@@ -176,7 +194,7 @@ impl Connector {
         };
         // The epoch deadline stops a guest that computes forever; this timeout
         // stops one that waits forever on the host (a slow server, say).
-        let outcome = tokio::time::timeout(limits.timeout, call).await;
+        let outcome = tokio::time::timeout(left, call).await;
         let deadline_error = || InvokeError::Deadline {
             activity: name.to_owned(),
             timeout: limits.timeout,

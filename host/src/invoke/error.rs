@@ -80,7 +80,7 @@ pub enum InvokeError {
         setting: &'static str,
     },
     /// Every pooled instance slot is taken by calls running at once.
-    #[error("activity {activity:?} could not start: this process already runs as many calls at once as its instance pool holds ({what})\nhint: retry shortly, or raise CONNECTOR_HOST_POOLED_CALLS (default {})", super::DEFAULT_POOLED_CALLS)]
+    #[error("activity {activity:?} could not start: this process already runs as many calls at once as its instance pool holds ({what})\nhint: retry later, give calls a longer timeout_seconds, or raise CONNECTOR_HOST_POOLED_CALLS (default {})", super::DEFAULT_POOLED_CALLS)]
     Busy {
         /// The activity.
         activity: String,

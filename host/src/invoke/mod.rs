@@ -42,7 +42,7 @@ use store::CallState;
 impl Connector {
     /// Whether this connector's calls run in pooled instance slots.
     pub fn is_pooled(&self) -> bool {
-        self.pooled
+        self.slots.is_some()
     }
 }
 
@@ -67,6 +67,15 @@ pub struct Runtime {
 struct Backend {
     engine: Engine,
     linker: Linker<CallState>,
+    /// The pooled engine's instance slots, one permit each: a call waits
+    /// for one (within its deadline) instead of failing when all are taken.
+    slots: Option<Arc<Slots>>,
+}
+
+/// Permits for a pooled engine's instance slots.
+pub(crate) struct Slots {
+    permits: tokio::sync::Semaphore,
+    count: u32,
 }
 
 impl Backend {
@@ -74,7 +83,35 @@ impl Backend {
         let engine =
             engine::engine(pooled_calls).map_err(|e| InvokeError::Engine(format!("{e:#}")))?;
         let linker = engine::linker(&engine).map_err(|e| InvokeError::Engine(format!("{e:#}")))?;
-        Ok(Backend { engine, linker })
+        let slots = (pooled_calls > 0).then(|| {
+            Arc::new(Slots {
+                permits: tokio::sync::Semaphore::new(pooled_calls as usize),
+                count: pooled_calls,
+            })
+        });
+        Ok(Backend {
+            engine,
+            linker,
+            slots,
+        })
+    }
+}
+
+impl Slots {
+    /// A slot, once one is free, or `None` if none is by `deadline`.
+    pub(crate) async fn take(
+        &self,
+        deadline: std::time::Instant,
+    ) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        tokio::time::timeout_at(deadline.into(), self.permits.acquire())
+            .await
+            .ok()?
+            .ok()
+    }
+
+    /// How many there are.
+    pub(crate) fn count(&self) -> u32 {
+        self.count
     }
 }
 
@@ -83,7 +120,8 @@ pub struct Connector {
     path: PathBuf,
     transport: Arc<Transport>,
     pre: InstancePre<CallState>,
-    pooled: bool,
+    /// The instance slots its calls take, when it runs pooled.
+    slots: Option<Arc<Slots>>,
     info: ConnectorInfo,
     origins: Vec<Origin>,
     activities: BTreeMap<String, Activity>,
@@ -206,10 +244,7 @@ impl Runtime {
         let mut connector = Connector {
             path: path.to_owned(),
             transport: self.transport.clone(),
-            pooled: self
-                .pooled
-                .as_ref()
-                .is_some_and(|p| Engine::same(&p.engine, pre.engine())),
+            slots: backend.slots.clone(),
             pre,
             info: placeholder_info(),
             origins: Vec::new(),

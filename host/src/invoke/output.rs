@@ -235,7 +235,10 @@ mod tests {
             Val::String(format!("Bearer {canary}")),
         )]);
         let json = convert(val, 1 << 20).unwrap();
-        assert_eq!(json, serde_json::json!({"echoed_header": "Bearer [redacted]"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"echoed_header": "Bearer [redacted]"})
+        );
     }
 
     #[test]
