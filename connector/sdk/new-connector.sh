@@ -117,7 +117,7 @@ cat >"$DIR/src/lib.rs" <<EOF
 //! # The $NAME connector
 //!
 //! A WebAssembly component for $ORIGIN: \`lib.rs\` holds the bindings, the API and
-//! \`describe\`; each area of the API has a file of its own (\`items.rs\`). The host
+//! \`describe\`; each area of the API has a file of its own (the template's is \`items.rs\`). The host
 //! adds the credential to every request: this code never sees it.
 #![warn(missing_docs)]
 
@@ -147,6 +147,7 @@ bindings::export!(Connector with_types_in bindings);
 /// The API, declared once. A connection's \`[endpoints]\` may point the origin elsewhere.
 pub const API: Api = Api {
     origin: "$ORIGIN",
+    // Every path and cursor must start with this: a check, not a prefix added to them.
     path_prefix: "/",
     // Reads \`{"message": …}\`, \`{"error": …}\` and the like; write your own for other shapes.
     errors: error::plain_errors,
