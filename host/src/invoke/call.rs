@@ -159,8 +159,8 @@ impl Connector {
         limits: &Limits,
     ) -> Result<Returned, InvokeError> {
         let deadline = Instant::now() + limits.timeout;
-        // Declared before the store, so the slot is handed back after it.
-        let _slot = match &self.slots {
+        // Taken before the store exists and handed back once it is dropped.
+        let slot = match &self.slots {
             Some(slots) => Some(
                 slots
                     .take(deadline)
@@ -210,6 +210,7 @@ impl Connector {
             other => (true, other),
         };
         drop(store);
+        drop(slot);
         let mut budget = Budget::new(limits.max_output_bytes, deadline);
         let json = match value {
             Some(v) => output::to_json(v, &mut budget).map_err(|stop| match stop {
