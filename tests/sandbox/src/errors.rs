@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 /// Which family of `error_key`s a resource answers with.
 ///
@@ -240,6 +241,33 @@ impl Problems {
         if value.is_some_and(|v| !is_email(v)) {
             self.add(format!("{field} is not a valid email address"));
         }
+    }
+
+    /// Up to `max` well-formed ids of `field`, each known to `exists`; repeats are
+    /// dropped, and every other id is recorded as a failure.
+    pub fn ids(
+        &mut self,
+        field: &str,
+        texts: Vec<String>,
+        max: usize,
+        exists: impl Fn(&Uuid) -> bool,
+    ) -> Vec<Uuid> {
+        if texts.len() > max {
+            self.add(format!("{field} may contain at most {max} items"));
+        }
+        let mut parsed = Vec::new();
+        for text in texts {
+            match Uuid::try_parse(text.trim()) {
+                Ok(id) if exists(&id) => {
+                    if !parsed.contains(&id) {
+                        parsed.push(id);
+                    }
+                }
+                Ok(id) => self.add(format!("{field} contains {id}, which does not exist")),
+                Err(_) => self.add(format!("{field} contains an id in an invalid format")),
+            }
+        }
+        parsed
     }
 
     /// Whether nothing failed so far.

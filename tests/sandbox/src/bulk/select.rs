@@ -85,8 +85,7 @@ pub fn select(
     if *kind == "contact_ids" {
         return named(account, p, "source.contact_ids", source.contact_ids.clone());
     }
-    let excluded = ids(
-        p,
+    let excluded = p.ids(
         "exclude.contact_ids",
         excluded.unwrap_or_default(),
         usize::MAX,
@@ -114,14 +113,14 @@ fn pick(account: &Account, source: &Source, kind: &str, p: &mut Problems) -> Vec
     match kind {
         "list_ids" => {
             let texts = source.list_ids.clone().unwrap_or_default();
-            let lists = ids(p, "source.list_ids", texts, 50, |id| {
+            let lists = p.ids("source.list_ids", texts, 50, |id| {
                 crate::lists::exists(&account.lists, id)
             });
             keep(&|c| lists.iter().any(|l| c.is_member(l)))
         }
         "tag_ids" => {
             let texts = source.tag_ids.clone().unwrap_or_default();
-            let tags = ids(p, "source.tag_ids", texts, 50, |id| {
+            let tags = p.ids("source.tag_ids", texts, 50, |id| {
                 crate::tags::exists(&account.tags, id)
             });
             keep(&|c| tags.iter().any(|t| c.taggings.contains(t)))
@@ -153,7 +152,7 @@ pub fn named(
     field: &str,
     value: Option<Vec<String>>,
 ) -> (Vec<Uuid>, Vec<String>) {
-    let wanted = ids(p, field, value.unwrap_or_default(), 500, |_| true);
+    let wanted = p.ids(field, value.unwrap_or_default(), 500, |_| true);
     let mut picked = Vec::new();
     let mut skipped = Vec::new();
     for id in wanted {
@@ -164,32 +163,6 @@ pub fn named(
         }
     }
     (picked, skipped)
-}
-
-/// Up to `max` well-formed ids of `field`, each known to `exists`; repeats dropped.
-pub fn ids(
-    p: &mut Problems,
-    field: &str,
-    texts: Vec<String>,
-    max: usize,
-    exists: impl Fn(&Uuid) -> bool,
-) -> Vec<Uuid> {
-    if texts.len() > max {
-        p.add(format!("{field} may contain at most {max} items"));
-    }
-    let mut parsed = Vec::new();
-    for text in texts {
-        match Uuid::try_parse(text.trim()) {
-            Ok(id) if exists(&id) => {
-                if !parsed.contains(&id) {
-                    parsed.push(id);
-                }
-            }
-            Ok(id) => p.add(format!("{field} contains {id}, which does not exist")),
-            Err(_) => p.add(format!("{field} contains an id in an invalid format")),
-        }
-    }
-    parsed
 }
 
 /// The target ids of `field`: 1–50, well-formed, each existing. An unknown one is 400

@@ -21,7 +21,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::select::{ids, named, select, targets, BulkInput};
+use super::select::{named, select, targets, BulkInput};
 use super::{enqueue, Work};
 use crate::auth::{ContactData, Needs};
 use crate::errors::{ApiError, Area, Problems};
@@ -169,7 +169,7 @@ async fn delete_contacts(
             (picked, skipped, 0)
         }
         (None, Some(lists)) => {
-            let lists = ids(&mut p, "list_ids", lists, 50, |id| {
+            let lists = p.ids("list_ids", lists, 50, |id| {
                 crate::lists::exists(&account.lists, id)
             });
             let members = account

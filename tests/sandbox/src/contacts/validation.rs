@@ -62,15 +62,9 @@ pub fn check(
         list_memberships: input
             .list_memberships
             .map(|ids| list_ids("list_memberships", ids, account, &mut p)),
-        taggings: input.taggings.map(|ids| {
-            ids_of(
-                "taggings",
-                ids,
-                50,
-                |id| tags::exists(&account.tags, id),
-                &mut p,
-            )
-        }),
+        taggings: input
+            .taggings
+            .map(|ids| p.ids("taggings", ids, 50, |id| tags::exists(&account.tags, id))),
         notes: input.notes.map(|list| notes(list, &mut p)),
     };
     p.finish(Area::Contacts)?;
@@ -173,12 +167,11 @@ pub fn custom_field_values(
         let id = input.custom_field_id.filter(|id| !id.trim().is_empty());
         p.required("custom_fields.custom_field_id", id.as_deref());
         p.max_len("custom_fields.value", input.value.as_deref(), 255);
-        let known = ids_of(
+        let known = p.ids(
             "custom_fields.custom_field_id",
             id.into_iter().collect(),
             1,
             |id| custom_fields::exists(&account.custom_fields, id),
-            p,
         );
         if let Some(id) = known.first() {
             values.retain(|v| v.custom_field_id != *id);
@@ -251,33 +244,7 @@ impl AddressInput {
 /// Checks the list ids of `field`: at most 50, each an existing list (reference §3.2:
 /// unknown → 400).
 pub fn list_ids(field: &str, ids: Vec<String>, account: &Account, p: &mut Problems) -> Vec<Uuid> {
-    ids_of(field, ids, 50, |id| lists::exists(&account.lists, id), p)
-}
-
-/// Parses up to `max` ids of `field`, each known to `exists`; repeats are dropped.
-fn ids_of(
-    field: &str,
-    ids: Vec<String>,
-    max: usize,
-    exists: impl Fn(&Uuid) -> bool,
-    p: &mut Problems,
-) -> Vec<Uuid> {
-    if ids.len() > max {
-        p.add(format!("{field} may contain at most {max} items"));
-    }
-    let mut parsed = Vec::new();
-    for text in ids {
-        match Uuid::try_parse(text.trim()) {
-            Ok(id) if exists(&id) => {
-                if !parsed.contains(&id) {
-                    parsed.push(id);
-                }
-            }
-            Ok(id) => p.add(format!("{field} contains {id}, which does not exist")),
-            Err(_) => p.add(format!("{field} contains an id in an invalid format")),
-        }
-    }
-    parsed
+    p.ids(field, ids, 50, |id| lists::exists(&account.lists, id))
 }
 
 fn notes(inputs: Vec<NoteInput>, p: &mut Problems) -> Vec<Note> {
