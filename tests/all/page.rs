@@ -174,15 +174,7 @@ fn the_seed_flow_adds_checks_connects_and_runs_an_activity_in_a_real_browser() {
     browser.fill("[data-path='email_address.address']", "ada@example.com");
     browser.fill("[data-path='first_name']", "Ada");
     browser.click("[data-path='create_source'] option[value='account']");
-    browser.click("#run");
-    let output = browser.wait_for("#result, [data-test='run-error']");
-    assert_eq!(
-        output.attribute("id").as_deref(),
-        Some("result"),
-        "{}",
-        output.text()
-    );
-    let result: Value = serde_json::from_str(&output.text()).expect("the result is JSON");
+    let result = run_result(&browser);
     assert_eq!(result["first_name"], "Ada", "{result}");
     assert_eq!(result["email_address"]["address"], "ada@example.com");
     let id = result["contact_id"].as_str().expect("a contact id");
@@ -376,8 +368,8 @@ fn the_runner_builds_a_form_for_every_kind_of_input_and_a_json_view() {
     assert_clean(&browser, "runner", &[]);
 }
 
-/// Selects Run and returns what the probe's `echo` echoed.
-fn run_echo(browser: &Browser) -> Value {
+/// Selects Run and returns the result shown, failing on an error shown instead.
+fn run_result(browser: &Browser) -> Value {
     browser.click("#run");
     let output = browser.wait_for("#result, [data-test='run-error']");
     assert_eq!(
@@ -386,8 +378,12 @@ fn run_echo(browser: &Browser) -> Value {
         "{}",
         output.text()
     );
-    let result: Value = serde_json::from_str(&output.text()).expect("the result is JSON");
-    result["echoed"].clone()
+    serde_json::from_str(&output.text()).expect("the result is JSON")
+}
+
+/// Selects Run and returns what the probe's `echo` echoed.
+fn run_echo(browser: &Browser) -> Value {
+    run_result(browser)["echoed"].clone()
 }
 
 #[test]
