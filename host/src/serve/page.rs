@@ -43,28 +43,19 @@ const SCRIPTS: &[(&str, &str)] = &[
 /// Headers every page carries: no framing (clickjacking), no sniffing, and a
 /// policy that lets only this origin's own script run.
 fn secured(body: impl IntoResponse) -> Response {
+    const HEADERS: [(header::HeaderName, &str); 5] = [
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
     let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::X_FRAME_OPTIONS,
-        header::HeaderValue::from_static("DENY"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        header::HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
+    for (name, value) in HEADERS {
+        response
+            .headers_mut()
+            .insert(name, header::HeaderValue::from_static(value));
+    }
     response
 }
 
