@@ -86,6 +86,30 @@ fn every_api_call_needs_the_api_token() {
 }
 
 #[test]
+fn pages_forbid_framing_sniffing_caching_and_any_script_but_the_hosts() {
+    let serve = Serve::start("", &[]);
+    for path in ["/", "/js/app.js"] {
+        let response = ureq::get(&format!("{}{path}", serve.url))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let header = |name: &str| response.header(name).unwrap_or_default().to_owned();
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(header("cache-control"), "no-store", "{path}");
+        let policy = header("content-security-policy");
+        for rule in [
+            "script-src 'self'",
+            "frame-ancestors 'none'",
+            "default-src 'self'",
+        ] {
+            assert!(policy.contains(rule), "{path}: {policy}");
+        }
+        assert!(!policy.contains("unsafe"), "{path}: {policy}");
+    }
+}
+
+#[test]
 fn the_catalogue_shows_sha256_and_picks_up_new_components_without_a_restart() {
     let serve = Serve::start("", &[]);
     let names = |serve: &Serve| -> Vec<String> {
