@@ -94,6 +94,23 @@ impl ApiError {
         ApiError::array(StatusCode::CONFLICT, area.keys()[2], message)
     }
 
+    /// 409 when `name` is, in any case, one of `others` (the names of the other
+    /// live resources of this `kind`): names are unique per account.
+    pub fn unless_unique<'a>(
+        area: Area,
+        kind: &str,
+        name: &str,
+        mut others: impl Iterator<Item = &'a str>,
+    ) -> Result<(), ApiError> {
+        if others.any(|other| other.eq_ignore_ascii_case(name)) {
+            return Err(ApiError::conflict(
+                area,
+                format!("a {kind} named {name} already exists"),
+            ));
+        }
+        Ok(())
+    }
+
     /// 401: token missing, unknown or expired (spec `AuthorizationErrorSchema`).
     pub fn unauthorized() -> ApiError {
         ApiError::object(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")

@@ -159,16 +159,8 @@ async fn create(
     let name = name.unwrap_or_default().to_owned();
     let mut account = sandbox.account();
     ensure_members(&account, &input.contact_ids)?;
-    if account
-        .segments
-        .iter()
-        .any(|s| s.name.eq_ignore_ascii_case(&name))
-    {
-        return Err(ApiError::conflict(
-            Area::General,
-            format!("a segment named {name} already exists"),
-        ));
-    }
+    let others = account.segments.iter().map(|s| s.name.as_str());
+    ApiError::unless_unique(Area::General, "segment", &name, others)?;
     let now = clock::now();
     let segment = Segment {
         segment_id: account.segments.len() as i64 + 1,

@@ -102,16 +102,16 @@ fn check_name(
     p.max_len("name", name, 255);
     p.finish(Area::Contacts)?;
     let name = name.unwrap_or_default().to_owned();
-    let taken = account
+    let others = account
         .tags
         .iter()
-        .any(|t| !t.deleted && Some(t.tag_id) != except && t.name.eq_ignore_ascii_case(&name));
-    if taken {
-        return Err(ApiError::conflict(
-            Area::Contacts,
-            format!("a tag named {name} already exists"),
-        ));
-    }
+        .filter(|t| !t.deleted && Some(t.tag_id) != except);
+    ApiError::unless_unique(
+        Area::Contacts,
+        "tag",
+        &name,
+        others.map(|t| t.name.as_str()),
+    )?;
     Ok(name)
 }
 

@@ -142,17 +142,16 @@ fn find(account: &Account, id: &str) -> Result<usize, ApiError> {
 
 /// 409 when another campaign that is not removed has `name` (reference §4 item 4).
 fn ensure_unique(account: &Account, name: &str, except: Option<Uuid>) -> Result<(), ApiError> {
-    let taken = account
+    let others = account
         .campaigns
         .iter()
-        .any(|c| !c.removed && Some(c.id) != except && c.name.eq_ignore_ascii_case(name));
-    if taken {
-        return Err(ApiError::conflict(
-            Area::General,
-            format!("a campaign named {name} already exists"),
-        ));
-    }
-    Ok(())
+        .filter(|c| !c.removed && Some(c.id) != except);
+    ApiError::unless_unique(
+        Area::General,
+        "campaign",
+        name,
+        others.map(|c| c.name.as_str()),
+    )
 }
 
 /// `GET /v3/emails`: `{"campaigns": [...], "_links": ...}`.

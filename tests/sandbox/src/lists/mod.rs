@@ -217,17 +217,16 @@ impl ListInput {
         problems.max_len("name", name, 255);
         problems.finish(Area::Contacts)?;
         let name = name.unwrap_or_default().to_owned();
-        let taken = account.lists.iter().any(|l| {
-            l.deleted_at.is_none()
-                && Some(l.list_id) != except
-                && l.name.eq_ignore_ascii_case(&name)
-        });
-        if taken {
-            return Err(ApiError::conflict(
-                Area::Contacts,
-                format!("a list named {name} already exists"),
-            ));
-        }
+        let others = account
+            .lists
+            .iter()
+            .filter(|l| l.deleted_at.is_none() && Some(l.list_id) != except);
+        ApiError::unless_unique(
+            Area::Contacts,
+            "list",
+            &name,
+            others.map(|l| l.name.as_str()),
+        )?;
         Ok(name)
     }
 }
