@@ -37,11 +37,17 @@ fn unknown_connection(name: &str) -> ApiError {
     )
 }
 
-/// The connection file of `name`, parsed.
-fn load(state: &State, name: &str) -> Result<Connection, ApiError> {
+/// 404 unless a connection file of `name` exists.
+fn known(state: &State, name: &str) -> Result<(), ApiError> {
     if !valid_name(name) || !state.connection_file(name).exists() {
         return Err(unknown_connection(name));
     }
+    Ok(())
+}
+
+/// The connection file of `name`, parsed.
+fn load(state: &State, name: &str) -> Result<Connection, ApiError> {
+    known(state, name)?;
     Connection::load(&state.connection_file(name)).map_err(|e| SessionError::from(e).into())
 }
 
@@ -218,7 +224,7 @@ pub async fn check_connection(
 
 /// `GET /api/connections/{name}/status`: connected, scopes, expiry, endpoints.
 pub async fn status(Extract(state): Extract<Arc<State>>, Path(name): Path<String>) -> Answer {
-    load(&state, &name)?;
+    known(&state, &name)?;
     let session = state.session(&name).await.map_err(ApiError::from)?;
     let Some(tokens) = session.tokens() else {
         return ok(json!({"oauth": false, "connected": true}));
@@ -247,7 +253,7 @@ pub async fn run(
     Path((name, activity)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Answer {
-    load(&state, &name)?;
+    known(&state, &name)?;
     let input = parse_input(&body)?;
     let session = state.session(&name).await.map_err(ApiError::from)?;
     let output = session
@@ -265,7 +271,7 @@ pub async fn all_pages(
     Path((name, activity)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Answer {
-    load(&state, &name)?;
+    known(&state, &name)?;
     let input = parse_input(&body)?;
     let session = state.session(&name).await.map_err(ApiError::from)?;
     session
