@@ -146,11 +146,6 @@ impl SecretScan {
     }
 }
 
-/// Whether `text` holds a remembered secret.
-pub fn holds_secret(text: &str) -> bool {
-    SecretScan::now().finds(text)
-}
-
 /// `text` with every remembered secret replaced by `[redacted]`.
 pub fn secrets_removed(text: &str) -> String {
     SecretScan::now().removed(text)
