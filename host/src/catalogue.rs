@@ -135,7 +135,8 @@ impl Catalogue {
 }
 
 /// Modification time and length: enough to notice a replaced file.
-fn stat(file: &Path) -> Option<(SystemTime, u64)> {
+/// A file's modification time and length: what says it was rewritten.
+pub(crate) fn stat(file: &Path) -> Option<(SystemTime, u64)> {
     let meta = std::fs::metadata(file).ok()?;
     Some((meta.modified().ok()?, meta.len()))
 }

@@ -47,9 +47,12 @@ pub struct PageSession {
 }
 
 struct Cached {
-    seen: (SystemTime, u64),
+    seen: Seen,
     session: Arc<Session>,
 }
+
+/// A file's modification time and length, as `catalogue::stat` gives them.
+type Seen = (SystemTime, u64);
 
 /// The process's shared state.
 pub struct State {
@@ -66,6 +69,9 @@ pub struct State {
     /// What API clients must present.
     pub api_token: SecretString,
     sessions: Mutex<HashMap<String, Cached>>,
+    /// The connector file each connection file names, as of the file's stat:
+    /// the MCP tool list is rebuilt on every call, without parsing them all.
+    connectors: Mutex<HashMap<String, (Seen, PathBuf)>>,
     /// Sign-ins by their `state`.
     pub sign_ins: Mutex<HashMap<String, PendingSignIn>>,
     /// Page sessions by their cookie's value.
@@ -97,6 +103,7 @@ impl State {
             secret_store,
             api_token,
             sessions: Mutex::default(),
+            connectors: Mutex::default(),
             sign_ins: Mutex::default(),
             page_sessions: Mutex::default(),
         })
@@ -160,6 +167,10 @@ impl State {
     /// Forgets the cached session of `name` (its file was written or removed).
     pub fn forget_session(&self, name: &str) {
         self.lock_sessions().remove(name);
+        self.connectors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
     }
 
     fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
@@ -187,14 +198,30 @@ pub(crate) fn parse_stores(config: &Config) -> Result<BTreeMap<String, VaultConf
     Ok(connection.stores)
 }
 
+impl State {
+    /// The connector file connection `name` names; its file is parsed again
+    /// only when it changed. `None` when it cannot be read or parsed.
+    fn connector_file(&self, name: &str) -> Option<PathBuf> {
+        let path = self.connection_file(name);
+        let seen = crate::catalogue::stat(&path)?;
+        let mut known = self.connectors.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, file)) = known.get(name).filter(|(at, _)| *at == seen) {
+            return Some(file.clone());
+        }
+        let file = Connection::load(&path).ok()?.connector;
+        known.insert(name.to_owned(), (seen, file.clone()));
+        Some(file)
+    }
+}
+
 impl crate::mcp::ToolSource for State {
     async fn connections(&self) -> Vec<crate::mcp::Exposed> {
         let mut exposed = Vec::new();
         for name in self.connection_names() {
-            let Ok(connection) = Connection::load(&self.connection_file(&name)) else {
+            let Some(file) = self.connector_file(&name) else {
                 continue;
             };
-            if let Ok(connector) = self.catalogue.by_file(&connection.connector).await {
+            if let Ok(connector) = self.catalogue.by_file(&file).await {
                 exposed.push(crate::mcp::Exposed { name, connector });
             }
         }
