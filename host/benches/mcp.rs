@@ -86,7 +86,8 @@ async fn measure(flavor: &str) -> anyhow::Result<()> {
         direct.push(started.elapsed());
     }
     let (server_side, client_side) = tokio::io::duplex(1 << 20);
-    let server = Server::new(Arc::new(Sessions(vec![("probe".into(), session.clone())])));
+    let name = connector_host::Name::parse("probe", "connection name").expect("a name");
+    let server = Server::new(Arc::new(Sessions(vec![(name, session.clone())])));
     tokio::spawn(async move {
         if let Ok(running) = server.serve(server_side).await {
             let _ = running.waiting().await;

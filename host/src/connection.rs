@@ -46,6 +46,7 @@ use sha2::{Digest, Sha256};
 
 use crate::egress::{Origin, TlsSettings};
 use crate::invoke::{Limits, RateLimit};
+use crate::name::AssetName;
 use crate::redact;
 use crate::secrets::vault::{RawVaultConfig, VaultConfig, VaultStore};
 use crate::secrets::{AssetKind, AssetRef, CredentialStore, FieldSource, RawSource, Resolver};
@@ -68,7 +69,7 @@ pub struct Connection {
     /// The store tokens are kept in (and written back to), if any.
     pub token_store: Option<String>,
     /// The token record's asset name in that store.
-    pub token_asset: String,
+    pub token_asset: AssetName,
     /// OAuth2 settings; `None` for connections with a static token.
     pub oauth: Option<OAuthConfig>,
     /// Origin overrides: requests to a key go to its value.
@@ -311,7 +312,11 @@ impl Connection {
             access_token,
             stores,
             token_store,
-            token_asset: raw.token.asset.unwrap_or_else(|| "oauth-tokens".into()),
+            token_asset: AssetName::parse(
+                raw.token.asset.as_deref().unwrap_or("oauth-tokens"),
+                "token asset name",
+            )
+            .map_err(|e| invalid("[token] asset".into(), e.to_string()))?,
             oauth: raw.oauth,
             endpoints: parse_endpoints(path, raw.endpoints)?,
             token_origins: raw

@@ -21,9 +21,11 @@
 //! - [`session`]: an opened connection and the one call pipeline over all of
 //!   the above ([`Session::call`]), which every front end uses.
 //!
-//! Nothing reaches back up this list. Beside it, [`redact`] makes text safe
-//! to show (guest and server text escaped, URLs and parser messages cut,
-//! remembered secrets blanked) and [`logging`] keeps secrets out of the log.
+//! Nothing reaches back up this list. Beside it, [`name`] holds the names
+//! that become parts of paths (connections, fields, activities, assets) and
+//! cannot escape them, [`redact`] makes text safe to show (guest and server
+//! text escaped, URLs and parser messages cut, remembered secrets blanked)
+//! and [`logging`] keeps secrets and users' input out of the log.
 #![warn(missing_docs)]
 
 pub mod catalogue;
@@ -33,6 +35,7 @@ pub mod egress;
 pub mod invoke;
 pub mod logging;
 pub mod mcp;
+pub mod name;
 pub mod oauth;
 pub mod redact;
 pub mod secrets;
@@ -44,4 +47,5 @@ pub use egress::{EgressPolicy, Origin};
 pub use invoke::{
     CallOptions, Connector, ConnectorInfo, InvokeError, Limits, Runtime, RuntimeSettings,
 };
+pub use name::{AssetName, Name, NameError};
 pub use session::{ErrorClass, Session, SessionError};

@@ -4,12 +4,17 @@
 //! Three guards, outermost first:
 //! 1. libraries known to log what they send or receive are held back whatever
 //!    the filter says: `hashicorp_vault` prints every Vault response body at
-//!    trace (secrets included) and `reqwest` every URL at debug (a userpass
-//!    login's URL holds the user name);
+//!    trace (secrets included), `reqwest` every URL at debug (a userpass
+//!    login's URL holds the user name), and `rmcp` every JSON-RPC message at
+//!    trace (an MCP tool call's arguments: users' personal data);
 //! 2. every line is passed through [`redact::secrets_removed`], which blanks
 //!    any secret value this process has resolved, whoever logged it;
 //! 3. control characters are escaped ([`redact::terminal`]), so guest or
 //!    server text quoted in a log line cannot rewrite the terminal.
+//!
+//! Beside them, the compiler's targets, which write gigabytes at trace while
+//! a component compiles, stay at info unless the filter names them itself.
+//! The host's own events never carry a call's input: at most its size.
 
 use std::io::Write;
 
@@ -22,7 +27,24 @@ use crate::redact;
 pub const ENV: &str = "CONNECTOR_HOST_LOG";
 
 /// Directives that win over the user's filter (see the module docs).
-const HELD_BACK: &[&str] = &["hashicorp_vault=off", "reqwest=info"];
+const HELD_BACK: &[&str] = &["hashicorp_vault=off", "reqwest=info", "rmcp=info"];
+
+/// Targets that flood at debug and trace (Cranelift and wasmtime's compiler
+/// print every function they compile): capped at info unless the user's
+/// filter names the target, which is then taken as meant.
+const FLOODING: &[&str] = &[
+    "cranelift_codegen",
+    "cranelift_frontend",
+    "cranelift_entity",
+    "regalloc2",
+    "wasmtime_internal_cranelift",
+    "wasmtime_cranelift",
+    "wasmtime_environ",
+    "wasmtime_internal_environ",
+    "wasmtime::runtime::vm",
+    "wasmtime::compile",
+    "wasmtime_internal_jit",
+];
 
 /// Installs the global subscriber; later calls do nothing.
 pub fn init() {
@@ -42,6 +64,10 @@ fn filter(spec: &str) -> EnvFilter {
         spec
     };
     let mut filter = EnvFilter::try_new(spec).unwrap_or_else(|_| EnvFilter::new("error"));
+    for target in FLOODING.iter().filter(|t| !spec.contains(*t)) {
+        let directive = format!("{target}=info");
+        filter = filter.add_directive(directive.parse().expect("fixed directives parse"));
+    }
     for directive in HELD_BACK {
         filter = filter.add_directive(directive.parse().expect("fixed directives parse"));
     }
@@ -91,6 +117,9 @@ mod tests {
             tracing::debug!(target: "reqwest::async_impl::client", "reqwest-url");
             tracing::info!(target: "reqwest::connect", "reqwest-info");
             tracing::trace!(target: "connector_host::oauth", "host-trace");
+            tracing::trace!(target: "rmcp::service", "rmcp-message");
+            tracing::trace!(target: "cranelift_codegen::machinst", "compiler-trace");
+            tracing::trace!(target: "wasmtime_internal_cranelift::compiler", "compiler-trace");
         });
         let bytes = buffer.lock().unwrap().clone();
         String::from_utf8(bytes).unwrap()
@@ -121,5 +150,14 @@ mod tests {
             );
         }
         assert!(!printed("").contains("host-trace"));
+    }
+
+    #[test]
+    fn mcp_messages_never_and_the_compiler_only_when_asked_by_name() {
+        let out = printed("trace,rmcp=trace");
+        assert!(!out.contains("rmcp-message"), "{out}");
+        assert!(!out.contains("compiler-trace"), "{out}");
+        let asked = printed("info,cranelift_codegen=trace");
+        assert_eq!(asked.matches("compiler-trace").count(), 1, "{asked}");
     }
 }

@@ -49,18 +49,42 @@ pub fn untrusted(text: &str) -> String {
     Untrusted(text).to_string()
 }
 
-/// Characters that must not reach a terminal as they are: C0 and C1
-/// controls, DEL, and the invisible formatting characters that reorder or
-/// hide text (bidirectional overrides and isolates, zero-width characters,
-/// the byte-order mark).
+/// Characters that must not reach a terminal, a page or an agent as they
+/// are: C0 and C1 controls, DEL, and every character that is invisible or
+/// changes how text around it reads: Unicode's Default_Ignorable_Code_Point
+/// set (zero-width characters, the soft hyphen, Hangul fillers, variation
+/// selectors, the tag block U+E0000–E007F, which can spell hidden text to a
+/// language model) and the other format characters (bidirectional marks,
+/// overrides and isolates, the interlinear annotation marks, Arabic and
+/// Egyptian format signs), plus the line and paragraph separators.
 fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c,
-            '\u{200b}'..='\u{200f}'
+            '\u{00ad}'
+            | '\u{034f}'
+            | '\u{061c}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{06dd}'
+            | '\u{070f}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08e2}'
+            | '\u{115f}'..='\u{1160}'
+            | '\u{17b4}'..='\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
             | '\u{2028}'..='\u{202e}'
-            | '\u{2060}'..='\u{2069}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
             | '\u{feff}'
-            | '\u{fff9}'..='\u{fffb}')
+            | '\u{ffa0}'
+            | '\u{fff0}'..='\u{fffb}'
+            | '\u{110bd}'
+            | '\u{110cd}'
+            | '\u{13430}'..='\u{1343f}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0000}'..='\u{e0fff}')
 }
 
 /// Escapes unsafe characters in a line the host composed from parts, keeping
@@ -186,6 +210,21 @@ pub fn url(text: &str) -> String {
     untrusted(&format!("{}://{host}{port}{tail}", parsed.scheme()))
 }
 
+/// A URL for a description (a store's address, an endpoint): the whole
+/// URL but its user name and password, which may be credentials. Anything
+/// unparseable is not shown at all.
+pub fn without_userinfo(text: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(text) else {
+        return "(a value that is not a URL)".into();
+    };
+    if parsed.username().is_empty() && parsed.password().is_none() {
+        return untrusted(text.trim_end_matches('/'));
+    }
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    untrusted(parsed.as_str().trim_end_matches('/'))
+}
+
 /// `text` with every `http://…` or `https://…` in it cut down by [`url`]:
 /// for messages of libraries that quote the URL they failed on.
 pub fn urls_in(text: &str) -> String {
@@ -279,6 +318,26 @@ mod tests {
     }
 
     #[test]
+    fn invisible_characters_that_hide_text_from_people_are_made_visible() {
+        // Tag characters spelling "IGNORE", a soft hyphen, a Hangul filler,
+        // a variation selector, a word joiner, an isolate, a Mongolian vowel
+        // separator: each shows as an escape.
+        let hidden: String = "IGNORE"
+            .chars()
+            .map(|c| char::from_u32(0xe0000 + c as u32).unwrap())
+            .collect();
+        let text = format!("a{hidden}b\u{ad}c\u{3164}d\u{fe0f}e\u{2060}f\u{2066}g\u{180e}h");
+        let shown = untrusted(&text);
+        assert_eq!(
+            shown,
+            "a\\u{e0049}\\u{e0047}\\u{e004e}\\u{e004f}\\u{e0052}\\u{e0045}b\\u{ad}c\\u{3164}d\\u{fe0f}e\\u{2060}f\\u{2066}g\\u{180e}h"
+        );
+        assert!(shown.chars().all(|c| c.is_ascii_graphic()), "{shown}");
+        // Letters of other scripts, accents and emoji stay as they are.
+        assert_eq!(untrusted("café 東京 😀 Ωmega"), "café 東京 😀 Ωmega");
+    }
+
+    #[test]
     fn long_untrusted_text_is_cut() {
         let shown = untrusted(&"x".repeat(MAX_SHOWN + 10));
         assert!(shown.ends_with("… (10 more characters)"), "{shown}");
@@ -310,6 +369,19 @@ mod tests {
             secrets_removed("body {\"token\": \"canary-remembered-7f3a\"} short"),
             "body {\"token\": \"[redacted]\"} short"
         );
+    }
+
+    #[test]
+    fn described_urls_lose_only_their_credentials() {
+        assert_eq!(
+            without_userinfo("http://user:pa55word@vault.example:8200"),
+            "http://vault.example:8200"
+        );
+        assert_eq!(
+            without_userinfo("https://vault.example/prefix"),
+            "https://vault.example/prefix"
+        );
+        assert_eq!(without_userinfo("pa55word"), "(a value that is not a URL)");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! the real sandbox, over loopback. One binary so wasmtime links once.
 
 mod activities;
+mod agents;
 mod cli;
 mod conformance;
 mod egress;
@@ -12,6 +13,7 @@ mod hostile;
 mod isolation;
 mod limits;
 mod mcp;
+mod names;
 mod oauth;
 mod page;
 mod pagination;

@@ -130,7 +130,7 @@ fn the_python_sdk_over_stdio_lists_valid_tools_and_runs_constant_contact() {
     assert!(tool("create-contact")["description"]
         .as_str()
         .unwrap()
-        .contains("Required scopes: contact_data"));
+        .contains("Required scopes (checked by the host): contact_data."));
     for i in [0, 1, 2, 4] {
         let c = call(&modern, i);
         assert_eq!(c["is_error"], false, "{c}");

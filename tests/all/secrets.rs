@@ -126,11 +126,12 @@ fn approle_plain_and_wrapped_secret_id_with_a_least_privilege_policy() {
         &[("CC_SECRET_ID", &secret_id)],
     );
     assert_eq!(out.code, 0, "{out:#?}");
+    // An asset outside what the policy allows: the store's path is elsewhere.
     let outside = connection(
         &sandbox,
         &bao,
-        "{ asset = \"cc-token\", external_name = \"../elsewhere/cc-token\" }",
-        &auth,
+        "{ asset = \"cc-token\" }",
+        &format!("path = \"elsewhere\"\n{auth}"),
     );
     let out = host_env(
         &[
@@ -145,10 +146,35 @@ fn approle_plain_and_wrapped_secret_id_with_a_least_privilege_policy() {
         &[
             "field access_token",
             "'cc-token'",
-            "permission denied on secret/data/connectors/../elsewhere/cc-token",
+            "permission denied on secret/data/elsewhere/cc-token",
             "hint:",
         ],
     );
+    // A name that climbs out of the store's path is refused before Vault is
+    // asked, whatever its policy would say. See: issue 15.
+    let climbing = connection(
+        &sandbox,
+        &bao,
+        "{ asset = \"cc-token\", external_name = \"../elsewhere/cc-token\" }",
+        &auth,
+    );
+    let refused = host_env(
+        &[
+            "run",
+            &climbing.path.display().to_string(),
+            "list-contact-lists",
+        ],
+        &[("CC_SECRET_ID", &secret_id)],
+    );
+    refused.fails_with(
+        3,
+        &[
+            "[token] access_token",
+            "not a valid external_name",
+            "cannot leave it",
+        ],
+    );
+    assert!(!refused.stderr.contains("elsewhere"), "{}", refused.stderr);
     let wrapped = format!(
         "auth = {{ method = \"approle\", role_id = \"{role_id}\", secret_id = \"{}\", secret_id_wrapped = true }}",
         bao.wrapped_secret_id("connector")
@@ -431,12 +457,18 @@ fn check_reports_each_field_and_the_policy_without_values() {
     ] {
         assert!(ok.stdout.contains(needle), "{needle}: {}", ok.stdout);
     }
+    // A second store whose path the policy does not cover.
     std::fs::write(
         &conn.path,
         text.replace(
             "{ asset = \"cc-token\" }",
-            "{ asset = \"cc-token\", external_name = \"../elsewhere/cc-token\" }",
-        ),
+            "{ asset = \"cc-token\", store = \"elsewhere\" }",
+        )
+        .replace(
+            "key = \"client_secret\" }",
+            "key = \"client_secret\", store = \"vault\" }",
+        )
+        .replace("[stores.vault]", &format!("[stores.elsewhere]\naddress = \"{}\"\npath = \"elsewhere\"\n{store}\n\n[stores.vault]", bao.addr)),
     )
     .unwrap();
     let denied = host(&["check", &conn.path.display().to_string()]);

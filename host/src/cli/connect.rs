@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use connector_host::oauth::{connect_browser, connect_device, requested_scopes, ConnectOptions};
+use connector_host::redact;
 
 /// Connect an OAuth2 connection: browser sign-in (PKCE) or the device flow.
 #[derive(Args)]
@@ -52,8 +53,8 @@ impl Connect {
             eprintln!(
                 "pinned the OAuth endpoints {chosen_by} in {} (authorize {}, token {}); review them there",
                 connection.path.display(),
-                manager.settings().endpoints.authorize,
-                manager.settings().endpoints.token
+                redact::without_userinfo(manager.settings().endpoints.authorize.as_str()),
+                redact::without_userinfo(manager.settings().endpoints.token.as_str())
             );
         }
         let explicit: Option<Vec<String>> = self

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use clap::Args;
 use connector_host::mcp::Sessions;
-use connector_host::{Runtime, Session};
+use connector_host::{Name, Runtime, Session};
+
+use super::exit::{self, Failed};
 
 /// Serve the activities of one or more connections as MCP tools over stdio.
 #[derive(Args)]
@@ -26,12 +28,20 @@ impl Mcp {
     /// Opens every connection, then serves until the client closes stdin.
     pub async fn execute(self) -> anyhow::Result<()> {
         let runtime = Runtime::new()?;
-        let mut sessions: Vec<(String, Arc<Session>)> = Vec::new();
+        let mut sessions: Vec<(Name, Arc<Session>)> = Vec::new();
         for path in &self.connections {
-            let name = path
+            // The file's name names the connection (and prefixes its tools).
+            let stem = path
                 .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
+                .and_then(|s| s.to_str())
                 .unwrap_or_default();
+            let name = Name::parse(stem, "connection name").map_err(|e| Failed {
+                message: format!(
+                    "connection file {}: its name (without .toml) is {e}\nhint: rename the file, e.g. to sales.toml",
+                    path.display()
+                ),
+                code: exit::CONFIG,
+            })?;
             if sessions.iter().any(|(n, _)| *n == name) {
                 anyhow::bail!("two connection files are named {name}; tool names would clash\nhint: rename one of them");
             }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use connector_host::oauth::store::now;
 use connector_host::oauth::OAuthError;
+use connector_host::redact::without_userinfo;
 
 /// Show whether a connection is connected, its scopes and token expiry.
 #[derive(Args)]
@@ -33,7 +34,8 @@ impl Status {
         if manager.settings().pinned {
             println!(
                 "endpoints:  pinned: authorize {}, token {}",
-                endpoints.authorize, endpoints.token
+                without_userinfo(endpoints.authorize.as_str()),
+                without_userinfo(endpoints.token.as_str())
             );
         } else {
             println!(

@@ -1,10 +1,14 @@
 //! Client-side rate limiting per credential: requests are spaced so that
 //! every window the API enforces (e.g. 4 per second and 10,000 per day per
-//! token) has room, instead of collecting 429s. One limiter is shared by
-//! every call on a connection in a process.
+//! token) has room, instead of collecting 429s.
+//!
+//! One limiter is shared, in a process, by every connection that uses the
+//! same application or credential ([`RateLimiter::shared`], keyed by a digest
+//! of it): two connections on one API key must not each take the API's
+//! whole allowance.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use crate::invoke::RateLimit;
@@ -41,6 +45,27 @@ impl RateLimiter {
         (!windows.is_empty()).then(|| RateLimiter {
             windows: Mutex::new(windows),
         })
+    }
+
+    /// The process's limiter for `key` (a digest of the application or
+    /// credential, never the secret itself) under `limits`: the one every
+    /// other connection with that key and those limits already uses, or a
+    /// new one. `None` when there are no limits.
+    pub fn shared(key: [u8; 32], limits: &[RateLimit]) -> Option<Arc<RateLimiter>> {
+        type Shared = Mutex<HashMap<([u8; 32], Vec<RateLimit>), Weak<RateLimiter>>>;
+        static SHARED: std::sync::OnceLock<Shared> = std::sync::OnceLock::new();
+        let mut map = SHARED
+            .get_or_init(Shared::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, limiter| limiter.strong_count() > 0);
+        let entry = (key, limits.to_vec());
+        if let Some(limiter) = map.get(&entry).and_then(Weak::upgrade) {
+            return Some(limiter);
+        }
+        let limiter = Arc::new(RateLimiter::new(limits)?);
+        map.insert(entry, Arc::downgrade(&limiter));
+        Some(limiter)
     }
 
     /// Waits until a request may go, and counts it; `false` when that would
@@ -167,6 +192,27 @@ mod tests {
                 .await
         );
         assert!(RateLimiter::new(&[]).is_none());
+    }
+
+    #[test]
+    fn one_key_shares_one_limiter_and_others_have_their_own() {
+        let limits = [RateLimit {
+            requests: 2,
+            seconds: 1,
+        }];
+        let a = RateLimiter::shared([7; 32], &limits).unwrap();
+        let b = RateLimiter::shared([7; 32], &limits).unwrap();
+        let other = RateLimiter::shared([8; 32], &limits).unwrap();
+        assert!(Arc::ptr_eq(&a, &b) && !Arc::ptr_eq(&a, &other));
+        let now = Instant::now();
+        assert_eq!(a.try_acquire(now), None);
+        assert_eq!(b.try_acquire(now), None);
+        assert!(
+            a.try_acquire(now).is_some(),
+            "two sent through either: the window is full"
+        );
+        assert_eq!(other.try_acquire(now), None);
+        assert!(RateLimiter::shared([9; 32], &[]).is_none());
     }
 
     #[test]

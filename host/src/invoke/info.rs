@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::name::Name;
+
 /// Connector metadata.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConnectorInfo {
@@ -30,7 +32,7 @@ pub struct ConnectorInfo {
 }
 
 /// `rate-limit`: at most `requests` per `seconds`, per access token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
     /// Requests allowed in each window.
@@ -147,4 +149,64 @@ pub struct ActivityInfo {
     /// What callers get wrong (sdk 0.2.0).
     #[serde(default)]
     pub pitfalls: Vec<String>,
+}
+
+impl ConnectorInfo {
+    /// Checks that every name `describe` gave is a [`Name`]: the connector's,
+    /// each field's and each activity's become parts of file paths, store
+    /// paths, routes and tool names, so a connector must not choose them
+    /// freely. Also that no two fields or activities share a name, and that
+    /// the auth scheme names declared fields.
+    ///
+    /// # Errors
+    ///
+    /// The first problem, naming the place (`fields[2].name`).
+    pub fn check_names(&self) -> Result<(), String> {
+        let check = |place: String, text: &str, what: &'static str| {
+            Name::parse(text, what).map(drop).map_err(|e| {
+                format!(
+                    "`describe` {place} \"{}\": {e}",
+                    crate::redact::untrusted(text)
+                )
+            })
+        };
+        check("name".into(), &self.name, "connector name")?;
+        for (i, field) in self.fields.iter().enumerate() {
+            check(format!("fields[{i}].name"), &field.name, "field name")?;
+            if self.fields[..i].iter().any(|f| f.name == field.name) {
+                return Err(format!("`describe` names field {} twice", field.name));
+            }
+        }
+        for (i, activity) in self.activities.iter().enumerate() {
+            check(
+                format!("activities[{i}].name"),
+                &activity.name,
+                "activity name",
+            )?;
+            if self.activities[..i].iter().any(|a| a.name == activity.name) {
+                return Err(format!("`describe` names activity {} twice", activity.name));
+            }
+        }
+        for field in self.auth.fields() {
+            if !self.fields.iter().any(|f| f.name == field) {
+                return Err(format!(
+                    "`describe`'s auth scheme uses field {}, which it does not declare",
+                    crate::redact::untrusted(field)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl AuthScheme {
+    /// The connection fields the scheme takes its credential from.
+    pub fn fields(&self) -> Vec<&str> {
+        match self {
+            AuthScheme::None | AuthScheme::Oauth2(_) => Vec::new(),
+            AuthScheme::Bearer(field) => vec![field],
+            AuthScheme::ApiKey(key) => vec![&key.field],
+            AuthScheme::Basic(b) => vec![&b.username_field, &b.password_field],
+        }
+    }
 }

@@ -383,13 +383,19 @@ impl Connector {
         // Everything a connector says about itself reaches terminals, pages
         // and agents: escape it once, here.
         crate::redact::escape_strings(&mut described);
-        serde_json::from_value(described).map_err(|e| InvokeError::Contract {
+        let info: ConnectorInfo =
+            serde_json::from_value(described).map_err(|e| InvokeError::Contract {
+                path: self.path.clone(),
+                reason: format!(
+                    "`describe` returned an unexpected value: {}",
+                    crate::redact::parser_message(&e.to_string())
+                ),
+            })?;
+        info.check_names().map_err(|reason| InvokeError::Contract {
             path: self.path.clone(),
-            reason: format!(
-                "`describe` returned an unexpected value: {}",
-                crate::redact::parser_message(&e.to_string())
-            ),
-        })
+            reason,
+        })?;
+        Ok(info)
     }
 
     /// What `describe` said, with each activity's input, output and error

@@ -268,7 +268,7 @@ impl Resolver {
     ) -> Result<(&str, &Arc<dyn CredentialStore>), SecretError> {
         let problem = |problem: String| SecretError::Store {
             field: field.into(),
-            asset: asset.name.clone(),
+            asset: asset.name.to_string(),
             problem,
         };
         let known = || self.stores.keys().cloned().collect::<Vec<_>>().join(", ");
@@ -307,7 +307,7 @@ impl Resolver {
         let (name, store) = self.store_for(field, asset)?;
         let fetch_error = |error: StoreError| SecretError::Fetch {
             field: field.into(),
-            asset: asset.name.clone(),
+            asset: asset.name.to_string(),
             store: name.into(),
             error: Box::new(error),
         };
@@ -321,7 +321,7 @@ impl Resolver {
             Some(value) => Ok(SecretString::from(value.expose_secret().to_owned())),
             None => Err(SecretError::KeyMissing {
                 field: field.into(),
-                asset: asset.name.clone(),
+                asset: asset.name.to_string(),
                 store: name.into(),
                 key: asset.key().into(),
                 location: store.location(asset),
@@ -350,7 +350,7 @@ pub fn resolve_plain(field: &str, source: &FieldSource) -> Result<SecretString, 
         FieldSource::File(path) => read_first_line(field, path),
         FieldSource::Asset(a) => Err(SecretError::Store {
             field: field.into(),
-            asset: a.name.clone(),
+            asset: a.name.to_string(),
             problem: "a credential asset cannot be used here".into(),
         }),
     }

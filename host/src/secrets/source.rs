@@ -18,6 +18,8 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use crate::name::AssetName;
+
 /// One field's source.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -35,10 +37,11 @@ pub enum FieldSource {
 /// A "use credential asset" reference.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AssetRef {
-    /// The asset's name.
-    pub name: String,
+    /// The asset's name: a path below the store's data path that cannot
+    /// climb out of it.
+    pub name: AssetName,
     /// The name in the store, when it differs from `name`.
-    pub external_name: Option<String>,
+    pub external_name: Option<AssetName>,
     /// The store, when the connection has several.
     pub store: Option<String>,
     /// What the asset holds and which part this field takes.
@@ -159,9 +162,18 @@ impl RawSource {
             (None, Some(path), None) if !asset_keys => Ok(FieldSource::File(path)),
             (None, None, Some(name)) => {
                 let kind = asset_kind(t.kind.as_deref(), t.key, t.part)?;
+                let asset_name = |text: &str, what| {
+                    AssetName::parse(text, what).map_err(|e| {
+                        format!("{e}\nhint: an asset name is a path below the store's `path`; it cannot leave it")
+                    })
+                };
                 let asset = AssetRef {
-                    name,
-                    external_name: t.external_name,
+                    name: asset_name(&name, "asset name")?,
+                    external_name: t
+                        .external_name
+                        .as_deref()
+                        .map(|n| asset_name(n, "external_name"))
+                        .transpose()?,
                     store: t.store,
                     kind,
                     version: t.version,

@@ -15,9 +15,11 @@ use serde_json::{json, Value};
 
 use super::connections::{self, Draft};
 use super::errors::ApiError;
-use super::state::{valid_name, State};
+use super::state::State;
+use crate::name::Name;
 use crate::oauth::store::now;
 use crate::oauth::OAuthError;
+use crate::redact;
 use crate::{Connection, SessionError};
 
 type Answer = Result<Response, ApiError>;
@@ -37,18 +39,23 @@ fn unknown_connection(name: &str) -> ApiError {
     )
 }
 
-/// 404 unless a connection file of `name` exists.
-fn known(state: &State, name: &str) -> Result<(), ApiError> {
-    if !valid_name(name) || !state.connection_file(name).exists() {
-        return Err(unknown_connection(name));
+/// The connection `name` names: 404, as for any connection that does not
+/// exist, unless it is a [`Name`] and its file is there (so a path trick
+/// learns nothing a wrong name would not).
+pub(super) fn known(state: &State, name: &str) -> Result<Name, ApiError> {
+    let name = Name::parse(name, "connection name").map_err(|_| unknown_connection(name))?;
+    if !state.connection_file(&name).exists() {
+        return Err(unknown_connection(&name));
     }
-    Ok(())
+    Ok(name)
 }
 
 /// The connection file of `name`, parsed.
-fn load(state: &State, name: &str) -> Result<Connection, ApiError> {
-    known(state, name)?;
-    Connection::load(&state.connection_file(name)).map_err(|e| SessionError::from(e).into())
+fn load(state: &State, name: &str) -> Result<(Name, Connection), ApiError> {
+    let name = known(state, name)?;
+    let connection = Connection::load(&state.connection_file(&name))
+        .map_err(|e| ApiError::from(SessionError::from(e)))?;
+    Ok((name, connection))
 }
 
 /// `GET /api/connectors`: every component, with its sha256.
@@ -128,14 +135,14 @@ pub async fn create_connection(
     Extract(state): Extract<Arc<State>>,
     Json(draft): Json<Draft>,
 ) -> Answer {
-    let Some(name) = draft.name.clone() else {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            "name: required",
-        ));
-    };
-    if state.connection_file(&name).exists() && valid_name(&name) {
+    let invalid =
+        |text: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", text);
+    let text = draft
+        .name
+        .as_deref()
+        .ok_or_else(|| invalid("name: required".into()))?;
+    let name = Name::parse(text, "connection name").map_err(|e| invalid(format!("name: {e}")))?;
+    if state.connection_file(&name).exists() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
@@ -150,7 +157,7 @@ pub async fn create_connection(
     response.headers_mut().insert(
         header::LOCATION,
         header::HeaderValue::from_str(&format!("/api/connections/{name}"))
-            .expect("valid names are header-safe"),
+            .expect("names are header-safe"),
     );
     Ok(response)
 }
@@ -164,7 +171,7 @@ pub async fn get_connection(
 }
 
 async fn read_view(state: &State, name: &str) -> Answer {
-    let connection = load(state, name)?;
+    let (name, connection) = load(state, name)?;
     let entry = state.catalogue.entries().await.into_iter().find(|e| {
         std::fs::canonicalize(&e.file).ok() == std::fs::canonicalize(&connection.connector).ok()
     });
@@ -174,7 +181,7 @@ async fn read_view(state: &State, name: &str) -> Answer {
         .map(|c| c.info().fields.clone())
         .unwrap_or_default();
     ok(connections::view(
-        name,
+        &name,
         &connection,
         &declared,
         entry.as_ref(),
@@ -187,7 +194,7 @@ pub async fn update_connection(
     Path(name): Path<String>,
     Json(draft): Json<Draft>,
 ) -> Answer {
-    let existing = load(&state, &name)?;
+    let (name, existing) = load(&state, &name)?;
     connections::write(&state, &name, draft, Some(&existing)).await?;
     read_view(&state, &name).await
 }
@@ -197,8 +204,8 @@ pub async fn delete_connection(
     Extract(state): Extract<Arc<State>>,
     Path(name): Path<String>,
 ) -> Answer {
-    load(&state, &name)?;
-    connections::remove(&state, &name)?;
+    let name = known(&state, &name)?;
+    connections::remove(&state, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -207,7 +214,7 @@ pub async fn check_connection(
     Extract(state): Extract<Arc<State>>,
     Path(name): Path<String>,
 ) -> Answer {
-    let connection = load(&state, &name)?;
+    let (_, connection) = load(&state, &name)?;
     let report = crate::check::check(&state.runtime, &connection).await;
     let lines: Vec<Value> = report
         .lines
@@ -224,14 +231,15 @@ pub async fn check_connection(
 
 /// `GET /api/connections/{name}/status`: connected, scopes, expiry, endpoints.
 pub async fn status(Extract(state): Extract<Arc<State>>, Path(name): Path<String>) -> Answer {
-    known(&state, &name)?;
+    let name = known(&state, &name)?;
     let session = state.session(&name).await.map_err(ApiError::from)?;
     let Some(tokens) = session.tokens() else {
         return ok(json!({"oauth": false, "connected": true}));
     };
     let endpoints = &tokens.settings().endpoints;
     let pinned = tokens.settings().pinned.then(|| {
-        json!({"authorize_url": endpoints.authorize.as_str(), "token_url": endpoints.token.as_str()})
+        json!({"authorize_url": redact::without_userinfo(endpoints.authorize.as_str()),
+            "token_url": redact::without_userinfo(endpoints.token.as_str())})
     });
     match tokens.current().await {
         Ok((record, _)) => ok(json!({
@@ -253,7 +261,7 @@ pub async fn run(
     Path((name, activity)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Answer {
-    known(&state, &name)?;
+    let name = known(&state, &name)?;
     let input = parse_input(&body)?;
     let session = state.session(&name).await.map_err(ApiError::from)?;
     let output = session
@@ -271,7 +279,7 @@ pub async fn all_pages(
     Path((name, activity)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Answer {
-    known(&state, &name)?;
+    let name = known(&state, &name)?;
     let input = parse_input(&body)?;
     let session = state.session(&name).await.map_err(ApiError::from)?;
     session

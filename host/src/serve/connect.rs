@@ -31,6 +31,8 @@ pub async fn start(
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
+    // Every route takes a connection's name only as a `Name` it knows.
+    let name = super::api::known(&state, &name)?;
     let session = state.session(&name).await.map_err(ApiError::from)?;
     let Some(tokens) = session.tokens() else {
         return Err(ApiError::new(
@@ -46,7 +48,7 @@ pub async fn start(
             .map_err(|e| ApiError::from(SessionError::from(e)))?;
         let listed = tokens.settings().listed_in.as_ref();
         tracing::info!(
-            connection = name,
+            connection = name.as_str(),
             provider_list = listed.map(|p| p.display().to_string()),
             "pinned the OAuth endpoints (from the provider list if one is named, else the connector's proposal)"
         );
@@ -144,7 +146,7 @@ async fn finish(
         .await
         .map_err(|e| ApiError::from(SessionError::from(e)))?;
     tracing::info!(
-        connection = pending.connection,
+        connection = pending.connection.as_str(),
         scopes = record.scopes.join(" "),
         "connected"
     );

@@ -2,11 +2,17 @@
 //! connection files in the connections directory (so `connector-host run`
 //! can use them).
 //!
-//! Invariant: a secret typed in is never echoed back and never written in
-//! plain text into a connection file. With a read-write credential store it
-//! becomes a credential asset there (`<connection>-<field>`); without one it
-//! goes into a 0600 file beside the connections (`.secrets/`), which the
-//! connection names with `{ file = … }`.
+//! Invariants:
+//! - a secret typed in is never echoed back and never written in plain text
+//!   into a connection file. With a read-write credential store it becomes a
+//!   credential asset there; without one it goes into a 0600 file beside the
+//!   connections, which the connection names with `{ file = … }`;
+//! - where it goes is built from the connection's and the field's [`Name`]s,
+//!   never pasted from text: `<connection>/fields/<field>` in the store,
+//!   `.secrets/<connection>/<field>` on disk. No name holds a `/` or a dot,
+//!   so no (connection, field) pair can reach another's place or leave its
+//!   own, whatever a connector declares or a client sends;
+//! - deleting a connection deletes exactly those places, and its token record.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,11 +24,36 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::errors::ApiError;
-use super::state::{valid_name, State};
+use super::state::State;
 use crate::catalogue::Entry;
 use crate::invoke::{AuthScheme, ConnectionField};
+use crate::name::{AssetName, Name};
 use crate::secrets::{AssetKind, AssetRef, FieldSource, SecretData};
 use crate::Connection;
+
+/// The store path of a secret typed into `field` of `connection`.
+pub fn typed_secret_asset(connection: &Name, field: &Name) -> AssetName {
+    AssetName::join(&[connection, &segment("fields"), field])
+}
+
+/// The store path of `connection`'s OAuth token record.
+pub fn token_asset(connection: &Name) -> AssetName {
+    AssetName::join(&[connection, &segment("oauth-tokens")])
+}
+
+/// A fixed path segment of this module's own.
+fn segment(text: &str) -> Name {
+    Name::parse(text, "path segment").expect("this module's segments are names")
+}
+
+/// The directory of `connection`'s typed secrets kept in files.
+fn secrets_dir(state: &State, connection: &Name) -> PathBuf {
+    state
+        .config
+        .connections
+        .join(".secrets")
+        .join(connection.as_str())
+}
 
 /// A connection as the API takes it.
 #[derive(Deserialize)]
@@ -102,13 +133,10 @@ pub async fn connector(
 /// Creates (`existing` = None) or rewrites a connection from `draft`.
 pub async fn write(
     state: &State,
-    name: &str,
+    name: &Name,
     draft: Draft,
     existing: Option<&Connection>,
 ) -> Result<(), ApiError> {
-    if !valid_name(name) {
-        return Err(invalid("a connection's name is 1 to 64 lowercase letters, digits, `-` or `_`, starting with a letter or digit"));
-    }
     let (entry, connector) = connector(state, &draft.connector).await?;
     let info = connector.info();
     let mut fields = toml_edit::Table::new();
@@ -124,8 +152,13 @@ pub async fn write(
                     .join(", ")
             )));
         };
+        // Declared names were checked when the connector loaded.
+        let field_name =
+            Name::parse(&declared.name, "field name").map_err(|e| invalid(e.to_string()))?;
         let item = match value {
-            FieldValue::Value(v) if declared.secret => secret_source(state, name, field, v).await?,
+            FieldValue::Value(v) if declared.secret => {
+                secret_source(state, name, &field_name, v).await?
+            }
             FieldValue::Value(v) => toml_edit::value(v.expose_secret()),
             FieldValue::Asset(choice) => asset_source(state, field, choice)?,
             FieldValue::Keep(false) => {
@@ -185,7 +218,7 @@ pub async fn write(
 /// endpoint overrides.
 fn new_document(
     state: &State,
-    name: &str,
+    name: &Name,
     file: &Path,
     auth: &AuthScheme,
 ) -> Result<toml_edit::DocumentMut, ApiError> {
@@ -201,7 +234,7 @@ fn new_document(
         if let Some((store, _)) = &state.secret_store {
             let mut token = toml_edit::Table::new();
             token["store"] = toml_edit::value(store.as_str());
-            token["asset"] = toml_edit::value(format!("{name}-oauth"));
+            token["asset"] = toml_edit::value(token_asset(name).as_str());
             document["token"] = toml_edit::Item::Table(token);
         }
     }
@@ -221,21 +254,12 @@ fn new_document(
 /// Where a typed secret goes: an asset in the read-write store, or a 0600 file.
 async fn secret_source(
     state: &State,
-    connection: &str,
-    field: &str,
+    connection: &Name,
+    field: &Name,
     value: &SecretString,
 ) -> Result<toml_edit::Item, ApiError> {
-    let asset_name = format!("{connection}-{field}");
     if let Some((store_name, store)) = &state.secret_store {
-        let asset = AssetRef {
-            name: asset_name.clone(),
-            external_name: None,
-            store: Some(store_name.clone()),
-            kind: AssetKind::Secret {
-                key: "value".into(),
-            },
-            version: None,
-        };
+        let asset = typed_secret_ref(store_name, connection, field);
         let data = SecretData::from([("value".to_owned(), value.clone())]);
         store.write_secret(&asset, data).await.map_err(|e| {
             ApiError::new(
@@ -248,12 +272,12 @@ async fn secret_source(
             )
         })?;
         let mut table = toml_edit::InlineTable::new();
-        table.insert("asset", asset_name.into());
+        table.insert("asset", asset.name.as_str().into());
         table.insert("store", store_name.as_str().into());
         return Ok(toml_edit::value(table));
     }
-    let dir = state.config.connections.join(".secrets");
-    let file = dir.join(&asset_name);
+    let dir = secrets_dir(state, connection);
+    let file = dir.join(field.as_str());
     create_private_dir(&dir)
         .and_then(|()| write_private(&file, value.expose_secret().as_bytes()))
         .map_err(|e| {
@@ -272,6 +296,19 @@ async fn secret_source(
     Ok(toml_edit::value(table))
 }
 
+/// The reference to `field`'s typed secret in the store `store`.
+fn typed_secret_ref(store: &str, connection: &Name, field: &Name) -> AssetRef {
+    AssetRef {
+        name: typed_secret_asset(connection, field),
+        external_name: None,
+        store: Some(store.to_owned()),
+        kind: AssetKind::Secret {
+            key: "value".into(),
+        },
+        version: None,
+    }
+}
+
 fn asset_source(
     state: &State,
     field: &str,
@@ -283,8 +320,10 @@ fn asset_source(
             state.stores.keys().cloned().collect::<Vec<_>>().join(", ")
         )));
     }
+    let name = AssetName::parse(&choice.name, "asset name")
+        .map_err(|e| invalid(format!("fields.{field}.asset.name: {e}")))?;
     let mut table = toml_edit::InlineTable::new();
-    table.insert("asset", choice.name.as_str().into());
+    table.insert("asset", name.as_str().into());
     table.insert("store", choice.store.as_str().into());
     if let Some(kind) = &choice.kind {
         table.insert("type", kind.as_str().into());
@@ -369,21 +408,84 @@ pub fn view(
     })
 }
 
-/// Removes a connection's file and its local secret files.
-pub fn remove(state: &State, name: &str) -> Result<(), ApiError> {
+/// Removes a connection: its typed secrets and token record in the store,
+/// its typed-secret files, then its file. Each place is named exactly, from
+/// the connection's own name and its file's field sources; nothing is found
+/// by a prefix, so `prod` never touches `prod-eu`'s. A store that cannot
+/// delete stops the removal before anything local is gone (try again).
+pub async fn remove(state: &State, name: &Name) -> Result<(), ApiError> {
     let path = state.connection_file(name);
+    let connection = Connection::load(&path).ok();
+    if let (Some((store_name, store)), Some(connection)) = (&state.secret_store, &connection) {
+        for asset in store_assets(store_name, name, connection) {
+            store.delete_secret(&asset).await.map_err(|e| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "secret_unresolvable",
+                    format!(
+                        "cannot delete {} from store '{store_name}': {e}\nhint: {}; the connection is kept, try again",
+                        state.stores.get(store_name).map_or_else(String::new, |c| c.location(&asset)),
+                        e.hint()
+                    ),
+                )
+            })?;
+        }
+    }
     std::fs::remove_file(&path).map_err(|_| not_found(format!("no connection named {name}")))?;
-    if let Ok(dir) = std::fs::read_dir(state.config.connections.join(".secrets")) {
-        let prefix = format!("{name}-");
-        for file in dir
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-        {
-            let _ = std::fs::remove_file(file.path());
+    let dir = secrets_dir(state, name);
+    if let Err(e) = std::fs::remove_dir_all(&dir) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(dir = %dir.display(), "cannot remove a deleted connection's secrets: {e}");
+        }
+    }
+    if let Some(connection) = &connection {
+        for file in legacy_secret_files(state, name, connection) {
+            let _ = std::fs::remove_file(file);
         }
     }
     state.forget_session(name);
     Ok(())
+}
+
+/// The store assets this server wrote for `connection`: each field's typed
+/// secret that the file still names, and the token record.
+fn store_assets(store: &str, name: &Name, connection: &Connection) -> Vec<AssetRef> {
+    let mut assets: Vec<AssetRef> = connection
+        .fields
+        .iter()
+        .filter_map(|(field, source)| {
+            let field = Name::parse(field, "field name").ok()?;
+            let ours = typed_secret_ref(store, name, &field);
+            matches!(source, FieldSource::Asset(a) if *a == ours).then_some(ours)
+        })
+        .collect();
+    if let Some(record) = connection.token_record() {
+        if record.store.as_deref() == Some(store) && record.name == token_asset(name) {
+            assets.push(record);
+        }
+    }
+    assets
+}
+
+/// Secret files of the layout before names were checked (`.secrets/<connection>-<field>`):
+/// only the file of each field of this connection, named exactly.
+fn legacy_secret_files(state: &State, name: &Name, connection: &Connection) -> Vec<PathBuf> {
+    let dir = state.config.connections.join(".secrets");
+    connection
+        .fields
+        .iter()
+        .filter_map(|(field, source)| {
+            let legacy = dir.join(format!("{name}-{}", Name::parse(field, "field name").ok()?));
+            matches!(source, FieldSource::File(f) if same_file(f, &legacy)).then_some(legacy)
+        })
+        .collect()
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {

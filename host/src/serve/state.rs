@@ -12,24 +12,15 @@ use secrecy::SecretString;
 
 use super::config::Config;
 use crate::catalogue::Catalogue;
+use crate::name::Name;
 use crate::oauth::Authorization;
 use crate::secrets::vault::{VaultConfig, VaultStore};
 use crate::{Connection, Runtime, Session, SessionError};
 
-/// A connection file's name in the connections directory: `<name>.toml`.
-pub fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.len() <= 64
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-}
-
 /// A sign-in started by Connect, waiting for the provider's redirect.
 pub struct PendingSignIn {
     /// The connection.
-    pub connection: String,
+    pub connection: Name,
     /// The page session that started it (`None` when an API client did).
     pub page_session: Option<String>,
     /// The sign-in (state and PKCE verifier).
@@ -68,10 +59,10 @@ pub struct State {
     pub secret_store: Option<(String, Arc<VaultStore>)>,
     /// What API clients must present.
     pub api_token: SecretString,
-    sessions: Mutex<HashMap<String, Cached>>,
+    sessions: Mutex<HashMap<Name, Cached>>,
     /// The connector file each connection file names, as of the file's stat:
     /// the MCP tool list is rebuilt on every call, without parsing them all.
-    connectors: Mutex<HashMap<String, (Seen, PathBuf)>>,
+    connectors: Mutex<HashMap<Name, (Seen, PathBuf)>>,
     /// Sign-ins by their `state`.
     pub sign_ins: Mutex<HashMap<String, PendingSignIn>>,
     /// Page sessions by their cookie's value.
@@ -109,22 +100,26 @@ impl State {
         })
     }
 
-    /// The file of connection `name`.
-    pub fn connection_file(&self, name: &str) -> PathBuf {
+    /// The file of connection `name`: `<name>.toml` in the connections
+    /// directory (a [`Name`] holds no separator or dot, so it stays there).
+    pub fn connection_file(&self, name: &Name) -> PathBuf {
         self.config.connections.join(format!("{name}.toml"))
     }
 
-    /// The names of the connection files, sorted.
-    pub fn connection_names(&self) -> Vec<String> {
+    /// The connections, by their files' names, sorted; a file whose stem is
+    /// not a [`Name`] is not a connection of this server.
+    pub fn connection_names(&self) -> Vec<Name> {
         let Ok(dir) = std::fs::read_dir(&self.config.connections) else {
             return Vec::new();
         };
-        let mut names: Vec<String> = dir
+        let mut names: Vec<Name> = dir
             .flatten()
             .filter_map(|e| {
                 let path = e.path();
-                let stem = path.file_stem()?.to_str()?.to_owned();
-                (path.extension().is_some_and(|x| x == "toml") && valid_name(&stem)).then_some(stem)
+                if path.extension()? != "toml" {
+                    return None;
+                }
+                Name::parse(path.file_stem()?.to_str()?, "connection name").ok()
             })
             .collect();
         names.sort();
@@ -132,7 +127,7 @@ impl State {
     }
 
     /// The session of connection `name`, opened again when its file changed.
-    pub async fn session(&self, name: &str) -> Result<Arc<Session>, SessionError> {
+    pub async fn session(&self, name: &Name) -> Result<Arc<Session>, SessionError> {
         let path = self.connection_file(name);
         let seen = std::fs::metadata(&path)
             .and_then(|m| Ok((m.modified()?, m.len())))
@@ -155,7 +150,7 @@ impl State {
             })?;
         let session = Arc::new(Session::with_connector(connection, connector).await?);
         self.lock_sessions().insert(
-            name.to_owned(),
+            name.clone(),
             Cached {
                 seen,
                 session: session.clone(),
@@ -165,7 +160,7 @@ impl State {
     }
 
     /// Forgets the cached session of `name` (its file was written or removed).
-    pub fn forget_session(&self, name: &str) {
+    pub fn forget_session(&self, name: &Name) {
         self.lock_sessions().remove(name);
         self.connectors
             .lock()
@@ -173,7 +168,7 @@ impl State {
             .remove(name);
     }
 
-    fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
+    fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<Name, Cached>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -201,7 +196,7 @@ pub(crate) fn parse_stores(config: &Config) -> Result<BTreeMap<String, VaultConf
 impl State {
     /// The connector file connection `name` names; its file is parsed again
     /// only when it changed. `None` when it cannot be read or parsed.
-    fn connector_file(&self, name: &str) -> Option<PathBuf> {
+    fn connector_file(&self, name: &Name) -> Option<PathBuf> {
         let path = self.connection_file(name);
         let seen = crate::catalogue::stat(&path)?;
         let mut known = self.connectors.lock().unwrap_or_else(|e| e.into_inner());
@@ -209,7 +204,7 @@ impl State {
             return Some(file.clone());
         }
         let file = Connection::load(&path).ok()?.connector;
-        known.insert(name.to_owned(), (seen, file.clone()));
+        known.insert(name.clone(), (seen, file.clone()));
         Some(file)
     }
 }
@@ -228,7 +223,7 @@ impl crate::mcp::ToolSource for State {
         exposed
     }
 
-    async fn session(&self, name: &str) -> Result<Arc<Session>, SessionError> {
+    async fn session(&self, name: &Name) -> Result<Arc<Session>, SessionError> {
         State::session(self, name).await
     }
 }

@@ -84,12 +84,7 @@ impl Credentials {
         let info = connector.info();
         let optional = |name: &str| info.fields.iter().any(|f| f.name == name && !f.required);
         let unset = |name: &str| optional(name) && !connection.fields.contains_key(name);
-        let scheme_fields: Vec<&str> = match &info.auth {
-            AuthScheme::Bearer(name) => vec![name],
-            AuthScheme::ApiKey(key) => vec![&key.field],
-            AuthScheme::Basic(b) => vec![&b.username_field, &b.password_field],
-            _ => Vec::new(),
-        };
+        let scheme_fields = info.auth.fields();
         if !scheme_fields.is_empty() && scheme_fields.iter().all(|f| unset(f)) {
             return Ok(Credentials::None);
         }
@@ -127,6 +122,35 @@ impl Credentials {
             Credentials::OAuth(manager) => Some(manager),
             _ => None,
         }
+    }
+
+    /// What the API's rate limits count against, as a digest: the OAuth
+    /// application (its client id at its token URL), or the static
+    /// credential's sources (two connections naming the same asset, variable,
+    /// file or value share it). A connection without a credential is its own.
+    pub(crate) fn rate_key(&self, connection: &Connection) -> [u8; 32] {
+        let mut digest = Sha256::new();
+        match self {
+            Credentials::OAuth(manager) => {
+                let settings = manager.settings();
+                digest.update(b"oauth\0");
+                digest.update(settings.token_url.as_str());
+                digest.update(b"\0");
+                digest.update(&settings.client_id);
+            }
+            Credentials::Fields { sources, .. } => {
+                digest.update(b"fields\0");
+                for (_, source) in sources {
+                    digest.update(source_identity(connection, source));
+                    digest.update(b"\0");
+                }
+            }
+            Credentials::None => {
+                digest.update(b"none\0");
+                digest.update(connection.path.to_string_lossy().as_bytes());
+            }
+        }
+        digest.finalize().into()
     }
 
     /// Whether a refused credential can be replaced by another.
@@ -173,6 +197,34 @@ impl Credentials {
             for (_, source) in sources {
                 resolver.forget(source).await;
             }
+        }
+    }
+}
+
+/// What identifies where a credential comes from (a literal by a digest of
+/// its value, never the value).
+fn source_identity(connection: &Connection, source: &FieldSource) -> Vec<u8> {
+    match source {
+        FieldSource::Literal(value) => [
+            b"literal:".as_slice(),
+            &Sha256::digest(value.expose_secret().as_bytes()),
+        ]
+        .concat(),
+        FieldSource::Env(var) => format!("env:{var}").into_bytes(),
+        FieldSource::File(path) => {
+            let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+            format!("file:{}", path.display()).into_bytes()
+        }
+        FieldSource::Asset(asset) => {
+            let store = asset
+                .store
+                .as_ref()
+                .or_else(|| connection.stores.keys().next())
+                .and_then(|name| connection.stores.get(name));
+            let place = store.map_or_else(String::new, |c| {
+                format!("{} {}", c.address, c.secret_path(asset))
+            });
+            format!("asset:{place} {} {:?}", asset.key(), asset.version).into_bytes()
         }
     }
 }

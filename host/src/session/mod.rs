@@ -4,7 +4,8 @@
 //!
 //! A session owns the connection, its loaded connector, its secret resolver
 //! (with the TTL cache), its credential source (OAuth token manager or
-//! static fields) and its rate limiter. One call: fresh credential and scope
+//! static fields) and its rate limiter (shared with every connection on the
+//! same application or credential). One call: fresh credential and scope
 //! check → the activity in a fresh store under the limits → on a 401 the host
 //! itself saw, renew the credential and retry once → on a 429 for a
 //! retry-safe activity, back off and retry. Calls may run concurrently.
@@ -99,7 +100,9 @@ impl Session {
             .rate_limits
             .as_deref()
             .unwrap_or(&connector.info().rate_limits);
-        let rate = RateLimiter::new(limits).map(Arc::new);
+        // One limiter per application or credential in the process, so two
+        // connections on one API key share the API's allowance.
+        let rate = RateLimiter::shared(credentials.rate_key(&connection), limits);
         Ok(Session {
             connection,
             connector,

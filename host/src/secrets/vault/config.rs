@@ -232,7 +232,7 @@ impl VaultConfig {
         };
         format!(
             "Vault at {}{namespace}, KV v{} mount {}, {mode}, login {}",
-            self.address,
+            crate::redact::without_userinfo(&self.address),
             self.kv_version,
             self.mount,
             self.auth.method()
@@ -250,6 +250,20 @@ impl VaultConfig {
         }
         parts.push(asset.stored_name());
         parts.join("/")
+    }
+
+    /// The path that holds an asset's every version: KV v2's metadata path,
+    /// or the secret itself in KV v1.
+    pub fn metadata_path(&self, asset: &AssetRef) -> String {
+        let data = self.secret_path(asset);
+        match self.kv_version {
+            2 => data.replacen(
+                &format!("{}/data/", self.mount),
+                &format!("{}/metadata/", self.mount),
+                1,
+            ),
+            _ => data,
+        }
     }
 
     /// Where an asset lives, for people: path, KV version, mount, namespace.

@@ -95,6 +95,15 @@ impl VaultStore {
         self.run(move |session| session.write_secret(&asset, &data))
     }
 
+    /// Deletes the secret behind `asset`, every version (an absent one is fine).
+    pub fn delete_secret<'a>(
+        &'a self,
+        asset: &'a AssetRef,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let asset = asset.clone();
+        self.run(move |session| session.delete_secret(&asset))
+    }
+
     /// Writes a record with check-and-set; `Ok(None)` on a version conflict.
     pub fn write_record<'a>(
         &'a self,

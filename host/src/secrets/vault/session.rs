@@ -199,6 +199,23 @@ impl Session {
         }
     }
 
+    /// Deletes a secret with every version of it (KV v2: its metadata; KV
+    /// v1: the secret). A secret that is not there is not an error.
+    pub(super) fn delete_secret(&mut self, asset: &AssetRef) -> Result<(), StoreError> {
+        let location = self.config.location(asset);
+        let path = self.config.metadata_path(asset);
+        match self
+            .client()?
+            .call_endpoint::<Value>(HttpVerb::DELETE, &path, None, None)
+        {
+            Ok(_) => Ok(()),
+            Err(e) => match self.error(e, &location) {
+                StoreError::NotFound { .. } => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
     /// What the token's policy allows on each path.
     pub(super) fn capabilities(
         &mut self,
