@@ -505,3 +505,31 @@ fn a_short_lived_vault_token_is_renewed_while_in_use() {
         "the token was renewed: {stderr}"
     );
 }
+
+#[test]
+fn a_store_address_is_shown_without_its_user_name_and_password() {
+    // `check` printed `http://user:password@host` whole. See: issue 15.
+    let (sandbox, bao) = seeded();
+    let address = bao
+        .addr
+        .replacen("http://", "http://ops:pa55-in-url-83f6a4@", 1);
+    let text = format!(
+        "[fields]\nclient_id = \"demo\"\n\n[token]\naccess_token = {{ asset = \"cc-token\" }}\n\n[endpoints]\n\"https://api.cc.email\" = \"{}\"\n\n[stores.vault]\naddress = \"{address}\"\npath = \"connectors\"\n{}\n",
+        sandbox.url,
+        root_auth(&bao)
+    );
+    let conn = ConnectionFile::new(&component("cc_connector"), &text);
+    let out = host(&["check", &conn.path.display().to_string()]);
+    assert_eq!(out.code, 0, "{out:#?}");
+    assert!(
+        out.stdout.contains(&format!("Vault at {}", bao.addr)),
+        "{}",
+        out.stdout
+    );
+    for text in [&out.stdout, &out.stderr] {
+        assert!(
+            !text.contains("pa55-in-url") && !text.contains("ops:"),
+            "{text}"
+        );
+    }
+}

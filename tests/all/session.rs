@@ -105,3 +105,52 @@ fn a_static_token_lacking_a_scope_fails_like_an_oauth_connection() {
     let connection = ConnectionFile::constant_contact_with(&sandbox, "reader-token-1234", "");
     run(&connection, "list-contact-lists", &json!({})).fails_with(7, &["forbidden", "HTTP 403"]);
 }
+
+#[test]
+fn connections_sharing_a_credential_share_one_rate_limit_in_a_process() {
+    // Two connections on one token in one `serve`: each kept the declared 4
+    // per second, together 8, and the API answered 429. See: issue 15.
+    let sandbox = rate_limited_sandbox();
+    let serve = connector_tests::serve::Serve::start("", &[]);
+    for name in ["shared-a", "shared-b"] {
+        std::fs::write(
+            serve.connection_file(name),
+            format!(
+                "connector = {:?}\n[token]\naccess_token = \"{TOKEN}\"\n[endpoints]\n\"https://api.cc.email\" = \"{}\"\n",
+                component("cc_connector").display().to_string(),
+                sandbox.url
+            ),
+        )
+        .unwrap();
+    }
+    let started = std::time::Instant::now();
+    let calls: Vec<_> = (0..16)
+        .map(|i| {
+            let name = if i % 2 == 0 { "shared-a" } else { "shared-b" };
+            let (url, name) = (serve.url.clone(), name.to_owned());
+            std::thread::spawn(move || {
+                let path = format!("{url}/api/connections/{name}/activities/list-user-privileges");
+                match ureq::post(&path)
+                    .set(
+                        "Authorization",
+                        &format!("Bearer {}", connector_tests::serve::API_TOKEN),
+                    )
+                    .send_string("{}")
+                {
+                    Ok(r) | Err(ureq::Error::Status(_, r)) => r.status(),
+                    Err(e) => panic!("{e}"),
+                }
+            })
+        })
+        .collect();
+    let answered: Vec<u16> = calls.into_iter().map(|c| c.join().unwrap()).collect();
+    assert!(answered.iter().all(|s| *s == 200), "{answered:?}");
+    let statuses = statuses(&sandbox);
+    assert_eq!(statuses.len(), 16, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "the API never had to refuse one: {statuses:?}"
+    );
+    // 16 requests at 4 per second in all: at least three further windows.
+    assert!(started.elapsed() >= std::time::Duration::from_secs(3));
+}
