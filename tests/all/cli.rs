@@ -312,3 +312,24 @@ fn a_connector_built_against_sdk_0_1_0_still_loads_describes_and_runs() {
     let out = run(&connection, "shout", &json!({"text": "héllo"})).ok();
     assert_eq!(out, json!({"shouted": "HÉLLO"}));
 }
+
+#[test]
+fn the_compiler_does_not_flood_the_log_at_trace() {
+    // At trace, Cranelift printed every function it compiled: 1.1 GB in
+    // three minutes. It stays at info unless the filter names it. See: issue 15.
+    let cache = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(bin("connector-host"))
+        .args(["describe", &cc_path()])
+        .env("CONNECTOR_HOST_LOG", "trace")
+        .env("CONNECTOR_HOST_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("TRACE"), "the filter was trace");
+    assert!(
+        !log.contains("cranelift") && !log.contains("regalloc2"),
+        "a compiler line reached the log"
+    );
+    assert!(log.len() < 1 << 20, "{} bytes of log for one describe", log.len());
+}
