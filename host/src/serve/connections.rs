@@ -116,7 +116,13 @@ pub async fn connector(
     state: &State,
     name: &str,
 ) -> Result<(Entry, Arc<crate::Connector>), ApiError> {
-    let entry = state.catalogue.find(name).await.ok_or_else(|| {
+    // Only a `Name` can name a connector; anything else is simply unknown.
+    let entry = if crate::name::is_name(name) {
+        state.catalogue.find(name).await
+    } else {
+        None
+    };
+    let entry = entry.ok_or_else(|| {
         not_found(format!(
             "no connector named {}\nhint: GET /api/connectors lists them; components go in {}",
             crate::redact::untrusted(name),
