@@ -34,7 +34,7 @@ pub fn of_class(class: ErrorClass) -> u8 {
         ErrorClass::NeedsConnect | ErrorClass::MissingScope => AUTH,
         ErrorClass::SecretUnresolvable => SECRET,
         ErrorClass::ApiRefused => ACTIVITY,
-        ErrorClass::LimitHit => LIMIT,
+        ErrorClass::LimitHit | ErrorClass::QuotaExhausted => LIMIT,
         ErrorClass::ConnectorBroken => CONNECTOR,
         ErrorClass::Configuration => CONFIG,
         _ => INTERNAL,

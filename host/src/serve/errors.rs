@@ -84,6 +84,7 @@ fn status(class: ErrorClass, error: &SessionError) -> StatusCode {
             },
             _ => StatusCode::BAD_GATEWAY,
         },
+        ErrorClass::QuotaExhausted => StatusCode::TOO_MANY_REQUESTS,
         ErrorClass::ConnectorBroken => StatusCode::BAD_GATEWAY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }

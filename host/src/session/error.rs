@@ -61,6 +61,9 @@ pub enum ErrorClass {
     ApiRefused,
     /// A per-call limit stopped the call (deadline, memory, output, requests).
     LimitHit,
+    /// The API's quota for the application is spent until its reset time
+    /// (nothing was sent; retrying before then cannot succeed).
+    QuotaExhausted,
     /// The connector is broken or misbehaved (crash, contract, egress it may not make).
     ConnectorBroken,
     /// The connection or connector file is unusable as written.
@@ -79,6 +82,7 @@ impl ErrorClass {
             ErrorClass::SecretUnresolvable => "secret_unresolvable",
             ErrorClass::ApiRefused => "api_refused",
             ErrorClass::LimitHit => "limit_hit",
+            ErrorClass::QuotaExhausted => "quota_exhausted",
             ErrorClass::ConnectorBroken => "connector_broken",
             ErrorClass::Configuration => "configuration",
             ErrorClass::Internal => "internal",
