@@ -331,5 +331,9 @@ fn the_compiler_does_not_flood_the_log_at_trace() {
         !log.contains("cranelift") && !log.contains("regalloc2"),
         "a compiler line reached the log"
     );
-    assert!(log.len() < 1 << 20, "{} bytes of log for one describe", log.len());
+    assert!(
+        log.len() < 1 << 20,
+        "{} bytes of log for one describe",
+        log.len()
+    );
 }
