@@ -63,8 +63,8 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 }
 
 /// The address a request came from (set by the accept loop).
-pub fn peer(headers: &axum::http::Extensions) -> IpAddr {
-    headers
+pub fn peer(extensions: &axum::http::Extensions) -> IpAddr {
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| client(c.0.ip()))
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))

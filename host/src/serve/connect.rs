@@ -75,19 +75,24 @@ pub async fn start(
             (Binding::Link { link, opened: None }, url)
         }
     };
+    remember(&state, name, bound_to, authorization);
+    let answer = json!({"authorize_url": url, "scopes": scopes, "expires_in": SIGN_IN.as_secs()});
+    Ok(Json(answer).into_response())
+}
+
+/// Keeps a started sign-in until its redirect comes back (or it expires).
+fn remember(state: &State, connection: String, bound_to: Binding, authorization: Authorization) {
     let mut sign_ins = state.sign_ins.lock().unwrap_or_else(|e| e.into_inner());
     sign_ins.retain(|_, s| s.started.elapsed() < SIGN_IN);
     sign_ins.insert(
         authorization.state().to_owned(),
         PendingSignIn {
-            connection: name,
+            connection,
             bound_to,
             authorization,
             started: Instant::now(),
         },
     );
-    let answer = json!({"authorize_url": url, "scopes": scopes, "expires_in": SIGN_IN.as_secs()});
-    Ok(Json(answer).into_response())
 }
 
 /// The binding cookie of start link `link` (named by its first 16 digits,
@@ -153,7 +158,7 @@ enum Found {
     /// Another browser's: refused, the sign-in stays pending.
     Elsewhere(&'static str),
     /// This browser's: taken out, to be finished.
-    Here(PendingSignIn),
+    Here(Box<PendingSignIn>),
 }
 
 /// Looks the sign-in up and takes it out only when this browser may finish it.
@@ -170,7 +175,7 @@ fn take(state: &State, headers: &HeaderMap, key: Option<&String>) -> Found {
         });
     }
     key.and_then(|k| sign_ins.remove(k))
-        .map_or(Found::Unknown, Found::Here)
+        .map_or(Found::Unknown, |p| Found::Here(Box::new(p)))
 }
 
 /// `GET /oauth/callback`: the provider's redirect. Finishes the sign-in
@@ -188,7 +193,7 @@ pub async fn callback(
             )
         }
         Found::Elsewhere(why) => return page_error(StatusCode::FORBIDDEN, why),
-        Found::Here(pending) => pending,
+        Found::Here(pending) => *pending,
     };
     let name = pending.connection.clone();
     let link = match &pending.bound_to {

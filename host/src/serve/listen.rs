@@ -116,24 +116,36 @@ pub async fn serve(
             tokio::spawn(refuse(stream));
             continue;
         };
-        let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let service = hyper::service::service_fn(move |mut request| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            tower_service::Service::call(&mut router.clone(), request)
-        });
-        let connection = builder.serve_connection(TokioIo::new(stream), service);
-        let watched = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = watched.await {
-                tracing::debug!(%error, "a client connection ended with an error");
-            }
-            drop(slot);
-        });
+        spawn(&builder, &graceful, router.clone(), stream, peer, slot);
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Serves one connection in a task of its own, watched for the shutdown;
+/// its slot is given back when it ends.
+fn spawn(
+    builder: &http1::Builder,
+    graceful: &GracefulShutdown,
+    router: Router,
+    stream: TcpStream,
+    peer: std::net::SocketAddr,
+    slot: Slot,
+) {
+    let _ = stream.set_nodelay(true);
+    let service = hyper::service::service_fn(move |mut request| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        tower_service::Service::call(&mut router.clone(), request)
+    });
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    let watched = graceful.watch(connection);
+    tokio::spawn(async move {
+        if let Err(error) = watched.await {
+            tracing::debug!(%error, "a client connection ended with an error");
+        }
+        drop(slot);
+    });
 }
 
 /// Too many open files, or a connection reset before it was accepted:
