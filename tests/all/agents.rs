@@ -236,7 +236,8 @@ fn a_tool_calls_arguments_never_reach_the_log_at_any_level() {
     );
     let mut serve = serve;
     let (_, log) = serve.stop();
-    assert!(log.contains("TRACE"), "the server ran at trace level");
+    // The harness runs serve at `TRACE_LOG`; what shows at debug shows the filter let it through.
+    assert!(log.contains(" DEBUG "), "the server logged below info");
     assert!(
         !log.contains(personal),
         "an argument reached the log:\n{log}"
