@@ -426,6 +426,17 @@ impl Connection {
         })
     }
 
+    /// The store that counts the API's calendar quotas across processes: the
+    /// one tokens are kept in, else the first read-write one; `None` when
+    /// there is none (they are then counted per process).
+    pub fn quota_store(&self) -> Option<(&str, &VaultConfig)> {
+        let token = self.token_store.as_deref();
+        token
+            .and_then(|name| self.stores.get_key_value(name))
+            .or_else(|| self.stores.iter().find(|(_, c)| c.read_write))
+            .map(|(name, config)| (name.as_str(), config))
+    }
+
     /// A resolver over this connection's credential stores.
     pub fn resolver(&self) -> Resolver {
         let stores = self

@@ -14,6 +14,8 @@
 //! - [`secrets`]: field values from direct input, the environment, a file or
 //!   a credential asset in Vault, cached with a TTL.
 //! - [`oauth`]: the OAuth2 connection: connect, token store, refresh, scope check.
+//! - [`quota`]: calendar quotas (requests a day per application), counted
+//!   across processes in the credential store.
 //! - [`egress`]: the HTTP hook every guest request passes through: deny
 //!   undeclared origins, apply overrides, inject the bearer token, cap bodies.
 //! - [`invoke`]: the engine, the loaded connector, one store per call with its
@@ -37,6 +39,7 @@ pub mod logging;
 pub mod mcp;
 pub mod name;
 pub mod oauth;
+pub mod quota;
 pub mod redact;
 pub mod secrets;
 pub mod serve;

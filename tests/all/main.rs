@@ -18,6 +18,7 @@ mod names;
 mod oauth;
 mod page;
 mod pagination;
+mod quota;
 mod secrets;
 mod serve;
 mod session;

@@ -233,8 +233,9 @@ pub async fn check_connection(
 pub async fn status(Extract(state): Extract<Arc<State>>, Path(name): Path<String>) -> Answer {
     let name = known(&state, &name)?;
     let session = state.session(&name).await.map_err(ApiError::from)?;
+    let quotas = session.quotas().await;
     let Some(tokens) = session.tokens() else {
-        return ok(json!({"oauth": false, "connected": true}));
+        return ok(json!({"oauth": false, "connected": true, "quotas": quotas}));
     };
     let endpoints = &tokens.settings().endpoints;
     let pinned = tokens.settings().pinned.then(|| {
@@ -246,10 +247,11 @@ pub async fn status(Extract(state): Extract<Arc<State>>, Path(name): Path<String
             "oauth": true, "connected": true, "scopes": record.scopes,
             "expires_in_seconds": (record.expires_at as i64 - now() as i64) / 1000,
             "refresh_token": record.refresh_token.is_some(), "tokens": tokens.store().describe(),
-            "endpoints": pinned,
+            "endpoints": pinned, "quotas": quotas,
         })),
         Err(OAuthError::NotConnected { .. }) => ok(json!({
             "oauth": true, "connected": false, "tokens": tokens.store().describe(), "endpoints": pinned,
+            "quotas": quotas,
         })),
         Err(other) => Err(SessionError::from(other).into()),
     }

@@ -33,6 +33,17 @@ pub enum SessionError {
         /// Why not.
         reason: String,
     },
+    /// A calendar quota of the API is spent (no request was sent for it).
+    #[error("{0}; the call stopped before its next request\nhint: wait until then, or ask the API's provider for a larger quota")]
+    QuotaExhausted(crate::quota::Exhausted),
+    /// The store that counts a quota cannot be used (fail closed).
+    #[error("the quota's count in store '{store}' cannot be used ({}); the call stopped before its next request\nhint: check that the store is reachable and that its token may read and write its `quotas/` path", crate::redact::Untrusted(.reason))]
+    QuotaUnavailable {
+        /// The store.
+        store: String,
+        /// Why.
+        reason: String,
+    },
     /// The connection lacks a field the connector's credential needs.
     #[error("connection file {path}: [fields] {field} is needed for {why}\nhint: add it under [fields] (a literal, {{ env = … }}, {{ file = … }} or {{ asset = … }})")]
     MissingField {
@@ -98,6 +109,8 @@ impl SessionError {
                 ErrorClass::Configuration
             }
             SessionError::NotPaged { .. } => ErrorClass::InvalidInput,
+            SessionError::QuotaExhausted(_) => ErrorClass::QuotaExhausted,
+            SessionError::QuotaUnavailable { .. } => ErrorClass::SecretUnresolvable,
             SessionError::Secret(_) => ErrorClass::SecretUnresolvable,
             SessionError::OAuth(e) => ErrorClass::of_oauth(e),
             SessionError::Invoke(e) => ErrorClass::of_invoke(e),
