@@ -85,6 +85,9 @@ struct Local {
     spent: u32,
     /// The store's count when this process last wrote or read it.
     reserved: u32,
+    /// Blocks reserved today: each is twice the last (up to [`block`]'s
+    /// size), so a process that sends one request reserves one.
+    blocks: u32,
 }
 
 /// The quota is spent until `resets_at`.
@@ -275,8 +278,9 @@ impl Quota {
                 local.reserved = count;
                 return Ok(0);
             }
-            let block = block(self.requests - count);
+            let block = block(self.requests - count).min(1 << local.blocks.min(5));
             if self.write(day, count + block, version).await? {
+                local.blocks += 1;
                 local.reserved = count + block;
                 if version == 0 {
                     self.forget_yesterday(day).await;
@@ -384,7 +388,7 @@ impl Quota {
     }
 }
 
-/// How many to reserve when `left` remain: small blocks, smaller near the
+/// The most to reserve when `left` remain: small blocks, smaller near the
 /// end, so that what processes hold unspent stays a small part of it.
 fn block(left: u32) -> u32 {
     (left / 20).clamp(1, MAX_BLOCK).min(left)
