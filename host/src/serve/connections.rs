@@ -8,7 +8,7 @@
 //!   credential asset there; without one it goes into a 0600 file beside the
 //!   connections, which the connection names with `{ file = … }`;
 //! - where it goes is built from the connection's and the field's [`Name`]s,
-//!   never pasted from text: `<connection>/fields/<field>` in the store,
+//!   never pasted from text: `secrets/<connection>/<field>` in the store,
 //!   `.secrets/<connection>/<field>` on disk. No name holds a `/` or a dot,
 //!   so no (connection, field) pair can reach another's place or leave its
 //!   own, whatever a connector declares or a client sends;
@@ -31,14 +31,17 @@ use crate::name::{AssetName, Name};
 use crate::secrets::{AssetKind, AssetRef, FieldSource, SecretData};
 use crate::Connection;
 
-/// The store path of a secret typed into `field` of `connection`.
+/// The store path of a secret typed into `field` of `connection`:
+/// `secrets/<connection>/<field>`. Each kind of thing the host keeps in a
+/// store has a first segment of its own (`secrets`, `tokens`,
+/// `connections`, `quotas`), so no name can make one reach another.
 pub fn typed_secret_asset(connection: &Name, field: &Name) -> AssetName {
-    AssetName::join(&[connection, &segment("fields"), field])
+    AssetName::join(&[&segment("secrets"), connection, field])
 }
 
-/// The store path of `connection`'s OAuth token record.
+/// The store path of `connection`'s OAuth token record: `tokens/<connection>`.
 pub fn token_asset(connection: &Name) -> AssetName {
-    AssetName::join(&[connection, &segment("oauth-tokens")])
+    AssetName::join(&[&segment("tokens"), connection])
 }
 
 /// A fixed path segment of this module's own.
