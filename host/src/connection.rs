@@ -272,8 +272,19 @@ impl Connection {
     ///
     /// As [`Connection::load`], without the read.
     pub fn parse(path: &Path, text: &str) -> Result<Connection, ConnectionError> {
+        Self::parse_in(path, path.parent().unwrap_or(Path::new(".")), text)
+    }
+
+    /// Parses connection text that names itself `path` (in errors, and as
+    /// its identity) with relative paths resolved against `base`: a
+    /// connection kept in a store names its connector relative to the
+    /// connectors directory of whichever machine reads it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::load`], without the read.
+    pub fn parse_in(path: &Path, base: &Path, text: &str) -> Result<Connection, ConnectionError> {
         let raw: RawConnection = parse_toml(path, text)?;
-        let base = path.parent().unwrap_or(Path::new("."));
         let invalid = |place: String, problem: String| ConnectionError::Invalid {
             path: path.to_owned(),
             place,

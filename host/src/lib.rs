@@ -10,7 +10,8 @@
 //! Read in the order one call runs:
 //!
 //! - [`connection`]: the connection file (connector path and pin, field values,
-//!   access token, endpoint overrides, limits).
+//!   access token, endpoint overrides, limits); [`documents`]: where a
+//!   long-running host keeps them (a directory, or a store for replicas).
 //! - [`secrets`]: field values from direct input, the environment, a file or
 //!   a credential asset in Vault, cached with a TTL.
 //! - [`oauth`]: the OAuth2 connection: connect, token store, refresh, scope check.
@@ -33,6 +34,7 @@
 pub mod catalogue;
 pub mod check;
 pub mod connection;
+pub mod documents;
 pub mod egress;
 pub mod invoke;
 pub mod logging;

@@ -19,6 +19,7 @@ mod oauth;
 mod page;
 mod pagination;
 mod quota;
+mod replicas;
 mod secrets;
 mod serve;
 mod session;

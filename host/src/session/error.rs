@@ -25,6 +25,9 @@ pub enum SessionError {
     /// A secret field could not be resolved.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// A connection kept in a store could not be read or written.
+    #[error(transparent)]
+    Document(#[from] crate::documents::DocumentError),
     /// `--all-pages` (or `serve`'s pages) on an activity that does not page.
     #[error("activity {activity:?} cannot be followed page by page: {reason}\nhint: list activities take a `cursor` and return `next_cursor`; call this one on its own")]
     NotPaged {
@@ -112,6 +115,10 @@ impl SessionError {
             SessionError::QuotaExhausted(_) => ErrorClass::QuotaExhausted,
             SessionError::QuotaUnavailable { .. } => ErrorClass::SecretUnresolvable,
             SessionError::Secret(_) => ErrorClass::SecretUnresolvable,
+            SessionError::Document(crate::documents::DocumentError::Store { .. }) => {
+                ErrorClass::SecretUnresolvable
+            }
+            SessionError::Document(_) => ErrorClass::Configuration,
             SessionError::OAuth(e) => ErrorClass::of_oauth(e),
             SessionError::Invoke(e) => ErrorClass::of_invoke(e),
         }
