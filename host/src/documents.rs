@@ -257,20 +257,8 @@ impl Documents {
         let Some((text, stamp)) = self.read(name).await? else {
             return Err(DocumentError::Conflict(name.clone()));
         };
-        let mut document: toml_edit::DocumentMut =
-            text.parse().map_err(|_| ConnectionError::Parse {
-                path: self.label(name),
-                line: 0,
-                key: String::new(),
-                message: "the connection changed and no longer parses".into(),
-            })?;
-        let table = document
-            .entry("oauth")
-            .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
-        for (key, value) in entries {
-            table[*key] = toml_edit::value(value.as_str());
-        }
-        self.write(name, &document.to_string(), Some(stamp)).await
+        let text = crate::connection::with_oauth_keys(&self.label(name), &text, entries)?;
+        self.write(name, &text, Some(stamp)).await
     }
 
     fn folder(&self) -> AssetRef {
