@@ -112,6 +112,7 @@ fn runtimes() -> anyhow::Result<(Runtime, Runtime)> {
             max_idle_per_origin: 0,
             ..PoolSettings::default()
         },
+        ..RuntimeSettings::default()
     })?;
     Ok((pooled, before))
 }
