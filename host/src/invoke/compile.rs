@@ -21,7 +21,11 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use wasmtime::component::Component;
 use wasmtime::Engine;
+
+use super::artifact::{self, Artifact, ArtifactCache};
+use super::{engine, Backend, InvokeError, Limits};
 
 /// The hidden subcommand the compiler child runs.
 pub const COMPILER_SUBCOMMAND: &str = "compile-component";
@@ -92,6 +96,74 @@ pub fn compile_in_child_processes() {
         }
     };
     let _ = CHILD_PROGRAM.set(program);
+}
+
+impl super::Runtime {
+    /// The backend for a connector under `limits`, its compiled component
+    /// (pooled when the limits and the component fit a slot), and when the
+    /// work on it began (after waiting for a turn to compile).
+    pub(super) async fn compile(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        limits: &Limits,
+    ) -> Result<(&Backend, Component, Instant), InvokeError> {
+        let pooled = self.pooled.as_ref().filter(|_| engine::fits_slots(limits));
+        let backend = match pooled {
+            Some(pooled) => pooled,
+            None => self.on_demand()?,
+        };
+        let (artifact, began) = self
+            .artifact(&backend.engine, bytes)
+            .await
+            .map_err(|f| f.into_error(path, &self.loading))?;
+        let load_error = |e: wasmtime::Error| InvokeError::Load {
+            path: path.to_owned(),
+            reason: format!("{e:#}"),
+        };
+        // SAFETY: the artifact is this host's compiler's output for these
+        // bytes, fresh or read back from the cache under a valid MAC.
+        let deserialize = |engine| unsafe { Component::deserialize(engine, artifact.code()) };
+        match deserialize(&backend.engine) {
+            Ok(component) => return Ok((backend, component, began)),
+            Err(e) if pooled.is_some() && engine::does_not_fit_slots(&e) => {
+                tracing::debug!("the component does not fit a pooled slot: {e:#}");
+            }
+            Err(e) => return Err(load_error(e)),
+        }
+        let backend = self.on_demand()?;
+        let component = deserialize(&backend.engine).map_err(load_error)?;
+        Ok((backend, component, began))
+    }
+
+    /// The compiled form of `bytes`: from the cache when this installation
+    /// wrote it, else compiled (within the deadline) and cached.
+    async fn artifact(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+    ) -> Result<(Artifact, Instant), Failure> {
+        let cache = self.cache.get_or_init(ArtifactCache::open).as_ref();
+        // A content address, not a pin: BLAKE3 is 3x faster than SHA-256 here.
+        let name = artifact::name(&blake3::hash(bytes).to_hex(), &compatibility(engine));
+        if let Some(artifact) = cache.and_then(|c| c.get(&name)) {
+            return Ok((artifact, Instant::now()));
+        }
+        // The semaphore is never closed. Waiting for a turn does not count
+        // against this component's deadline.
+        let _permit = self.compiles.acquire().await.ok();
+        let began = Instant::now();
+        tracing::info!(
+            artifact = name,
+            bytes = bytes.len(),
+            "compiling a component"
+        );
+        let compiled = precompile(engine, bytes, &self.loading).await?;
+        if let Some(cache) = cache {
+            cache.put(&name, &compiled);
+        }
+        Ok((Artifact::fresh(compiled), began))
+    }
 }
 
 /// The engine's compatibility hash as hex: artifacts are only exchanged

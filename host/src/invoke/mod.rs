@@ -23,7 +23,6 @@ mod store;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde_json::Value;
 use wasmtime::component::types::ComponentItem;
@@ -45,7 +44,7 @@ pub use json::InputError;
 pub use limits::Limits;
 
 use crate::egress::{Origin, Transport};
-use artifact::{Artifact, ArtifactCache};
+use artifact::ArtifactCache;
 use store::CallState;
 
 impl Connector {
@@ -205,75 +204,6 @@ impl Runtime {
         }
         let backend = Backend::new(0)?;
         Ok(self.on_demand.get_or_init(|| backend))
-    }
-
-    /// The backend for a connector under `limits`, its compiled component
-    /// (pooled when the limits and the component fit a slot), and when the
-    /// work on it began (after waiting for a turn to compile).
-    async fn compile(
-        &self,
-        path: &Path,
-        bytes: &[u8],
-        limits: &Limits,
-    ) -> Result<(&Backend, Component, Instant), InvokeError> {
-        let pooled = self.pooled.as_ref().filter(|_| engine::fits_slots(limits));
-        let backend = match pooled {
-            Some(pooled) => pooled,
-            None => self.on_demand()?,
-        };
-        let (artifact, began) = self
-            .artifact(&backend.engine, bytes)
-            .await
-            .map_err(|f| f.into_error(path, &self.loading))?;
-        let load_error = |e: wasmtime::Error| InvokeError::Load {
-            path: path.to_owned(),
-            reason: format!("{e:#}"),
-        };
-        // SAFETY: the artifact is this host's compiler's output for these
-        // bytes, fresh or read back from the cache under a valid MAC.
-        let deserialize = |engine| unsafe { Component::deserialize(engine, artifact.code()) };
-        match deserialize(&backend.engine) {
-            Ok(component) => return Ok((backend, component, began)),
-            Err(e) if pooled.is_some() && engine::does_not_fit_slots(&e) => {
-                tracing::debug!("the component does not fit a pooled slot: {e:#}");
-            }
-            Err(e) => return Err(load_error(e)),
-        }
-        let backend = self.on_demand()?;
-        let component = deserialize(&backend.engine).map_err(load_error)?;
-        Ok((backend, component, began))
-    }
-
-    /// The compiled form of `bytes`: from the cache when this installation
-    /// wrote it, else compiled (within the deadline) and cached.
-    async fn artifact(
-        &self,
-        engine: &Engine,
-        bytes: &[u8],
-    ) -> Result<(Artifact, Instant), compile::Failure> {
-        let cache = self.cache.get_or_init(ArtifactCache::open).as_ref();
-        // A content address, not a pin: BLAKE3 is 3x faster than SHA-256 here.
-        let name = artifact::name(
-            &blake3::hash(bytes).to_hex(),
-            &compile::compatibility(engine),
-        );
-        if let Some(artifact) = cache.and_then(|c| c.get(&name)) {
-            return Ok((artifact, Instant::now()));
-        }
-        // The semaphore is never closed. Waiting for a turn does not count
-        // against this component's deadline.
-        let _permit = self.compiles.acquire().await.ok();
-        let began = Instant::now();
-        tracing::info!(
-            artifact = name,
-            bytes = bytes.len(),
-            "compiling a component"
-        );
-        let compiled = compile::precompile(engine, bytes, &self.loading).await?;
-        if let Some(cache) = cache {
-            cache.put(&name, &compiled);
-        }
-        Ok((Artifact::fresh(compiled), began))
     }
 
     /// Compiles (or loads from cache) a connector and reads its description,

@@ -56,16 +56,7 @@ pub async fn list_connectors(Extract(state): Extract<Arc<State>>) -> Answer {
     let entries = state.catalogue.entries().await;
     let list: Vec<Value> = entries
         .iter()
-        .map(|e| match &e.loaded {
-            Ok(c) => {
-                let info = c.info();
-                json!({"name": info.name, "version": info.version, "description": info.description,
-                    "file": e.file.display().to_string(), "sha256": e.sha256,
-                    "activities": info.activities.len(), "fields": info.fields})
-            }
-            Err(reason) => json!({"file": e.file.display().to_string(), "sha256": e.sha256,
-                "error": crate::redact::untrusted(reason)}),
-        })
+        .map(crate::catalogue::Entry::summary)
         .collect();
     ok(json!({ "connectors": list }))
 }
@@ -100,7 +91,7 @@ pub async fn list_stores(Extract(state): Extract<Arc<State>>) -> Answer {
 /// `GET /api/connections`: each connection's name, connector file and, when
 /// the catalogue has that file, the connector's name.
 pub async fn list_connections(Extract(state): Extract<Arc<State>>) -> Answer {
-    let entries = state.catalogue.entries().await;
+    let entries = state.catalogue.current();
     let mut list = Vec::new();
     for name in state.connection_names() {
         let file = Connection::load(&state.connection_file(&name))
@@ -165,7 +156,7 @@ pub async fn get_connection(
 
 async fn read_view(state: &State, name: &str) -> Answer {
     let connection = load(state, name)?;
-    let entry = state.catalogue.entries().await.into_iter().find(|e| {
+    let entry = state.catalogue.current().into_iter().find(|e| {
         std::fs::canonicalize(&e.file).ok() == std::fs::canonicalize(&connection.connector).ok()
     });
     let declared = entry

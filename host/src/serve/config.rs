@@ -13,6 +13,9 @@
 //!
 //! [endpoints]                        # written into new connections (e.g. the sandbox)
 //! "https://api.cc.email" = "http://127.0.0.1:8911"
+//!
+//! [names]                            # which file a connector name means when
+//! "constant-contact" = "cc_connector.wasm"  # several components claim it
 //! ```
 
 use std::collections::BTreeMap;
@@ -41,6 +44,9 @@ pub struct Config {
     pub stores_toml: String,
     /// `[endpoints]` as TOML text, copied into the connections the page creates.
     pub endpoints_toml: String,
+    /// `[names]`: connector name → the file in the connectors directory that
+    /// has it when several components claim it.
+    pub names: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -55,6 +61,8 @@ struct RawConfig {
     stores: BTreeMap<String, toml::Value>,
     #[serde(default)]
     endpoints: BTreeMap<String, String>,
+    #[serde(default)]
+    names: BTreeMap<String, String>,
 }
 
 impl Config {
@@ -96,6 +104,16 @@ impl Config {
             .map(|r| r.into_source())
             .transpose()
             .map_err(|p| format!("serve config: api_token: {p}"))?;
+        for (name, file) in &raw.names {
+            let plain = Path::new(file)
+                .file_name()
+                .is_some_and(|f| f == file.as_str());
+            if !plain || !file.ends_with(".wasm") {
+                return Err(format!(
+                    "serve config [names] {name:?} = {file:?}: give the name of a *.wasm file in the connectors directory, without a directory"
+                ));
+            }
+        }
         Ok(Config {
             listen,
             connectors: base.join(raw.connectors.unwrap_or_else(|| "connectors".into())),
@@ -104,6 +122,7 @@ impl Config {
             api_token,
             stores_toml: table("stores", &raw.stores),
             endpoints_toml: table("endpoints", &raw.endpoints),
+            names: raw.names,
         })
     }
 }

@@ -85,12 +85,18 @@ pub async fn connector(
     state: &State,
     name: &str,
 ) -> Result<(Entry, Arc<crate::Connector>), ApiError> {
-    let entry = state.catalogue.find(name).await.ok_or_else(|| {
-        not_found(format!(
-            "no connector named {}\nhint: GET /api/connectors lists them; components go in {}",
-            crate::redact::untrusted(name),
+    use crate::catalogue::LookupError;
+    let entry = state.catalogue.find(name).await.map_err(|e| match e {
+        LookupError::NotFound(_) => not_found(format!(
+            "{e}\nhint: GET /api/connectors lists them; components go in {}",
             state.catalogue.dir().display()
-        ))
+        )),
+        LookupError::Loading { .. } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "connector_loading",
+            e.to_string(),
+        ),
+        _ => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
     })?;
     let loaded = entry
         .loaded

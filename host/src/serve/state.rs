@@ -94,7 +94,8 @@ impl State {
             .iter()
             .find(|(_, c)| c.read_write)
             .map(|(name, c)| (name.clone(), Arc::new(VaultStore::new(c.clone()))));
-        let catalogue = Catalogue::new(runtime.clone(), &config.connectors);
+        let catalogue =
+            Catalogue::new(runtime.clone(), &config.connectors).with_names(config.names.clone());
         Ok(State {
             config,
             runtime,
@@ -144,15 +145,8 @@ impl State {
             return Ok(cached.session.clone());
         }
         let connection = Connection::load(&path)?;
-        connection.read_connector()?; // the pin
-        let connector = self
-            .catalogue
-            .by_file(&connection.connector)
-            .await
-            .map_err(|reason| crate::InvokeError::Load {
-                path: connection.connector.clone(),
-                reason,
-            })?;
+        // Checks the pin against the bytes the catalogue compiled.
+        let connector = self.catalogue.for_connection(&connection).await?;
         let session = Arc::new(Session::with_connector(connection, connector).await?);
         self.lock_sessions().insert(
             name.to_owned(),
