@@ -2,6 +2,7 @@
 //! the real sandbox, over loopback. One binary so wasmtime links once.
 
 mod activities;
+mod catalogue;
 mod cli;
 mod conformance;
 mod egress;

@@ -368,6 +368,9 @@ pub fn run_compiler_child(
     if rustix::process::getppid().is_none_or(|p| p.as_raw_nonzero().get() == 1) {
         return Err("the parent process is gone".into());
     }
+    // Serving calls comes first: the compiler gets what the cores have left.
+    // (Per thread on Linux: set before the compiler's threads start.)
+    let _ = rustix::process::nice(10);
     rlimit::setrlimit(rlimit::Resource::AS, memory_bytes, memory_bytes)
         .map_err(|e| format!("cannot limit the compiler's memory: {e}"))?;
     rlimit::setrlimit(rlimit::Resource::CPU, cpu_seconds, cpu_seconds)
