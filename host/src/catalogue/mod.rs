@@ -197,7 +197,10 @@ impl Catalogue {
     ///
     /// Why it is not loaded.
     pub async fn by_file(&self, file: &Path) -> Result<Arc<Connector>, String> {
-        self.entry(file).await?.loaded
+        let entry = self.entry(file).await;
+        entry
+            .map_err(|e| format!("cannot read connector file {}: {e}", file.display()))?
+            .loaded
     }
 
     /// The loaded connector of `connection`: its file, whose bytes (those
@@ -211,27 +214,32 @@ impl Catalogue {
         connection: &Connection,
     ) -> Result<Arc<Connector>, SessionError> {
         let path = &connection.connector;
+        let entry = self
+            .entry(path)
+            .await
+            .map_err(|source| ConnectionError::ReadConnector {
+                path: path.clone(),
+                source,
+            })?;
+        let pin = connection.connector_sha256.as_ref();
+        // An empty digest: the file was not read, and the reason says why.
+        if let Some(expected) = pin.filter(|p| !entry.sha256.is_empty() && **p != entry.sha256) {
+            return Err(ConnectionError::PinMismatch {
+                path: path.clone(),
+                expected: expected.clone(),
+                actual: entry.sha256,
+            }
+            .into());
+        }
         let load = |reason| InvokeError::Load {
             path: path.clone(),
             reason,
         };
-        let entry = self.entry(path).await.map_err(load)?;
-        if let Some(expected) = &connection.connector_sha256 {
-            if entry.status != Status::Skipped && &entry.sha256 != expected {
-                return Err(ConnectionError::PinMismatch {
-                    path: path.clone(),
-                    expected: expected.clone(),
-                    actual: entry.sha256,
-                }
-                .into());
-            }
-        }
         Ok(entry.loaded.map_err(load)?)
     }
 
-    async fn entry(&self, file: &Path) -> Result<Entry, String> {
-        let meta = std::fs::metadata(file)
-            .map_err(|e| format!("cannot read connector file {}: {e}", file.display()))?;
+    async fn entry(&self, file: &Path) -> std::io::Result<Entry> {
+        let meta = std::fs::metadata(file)?;
         let slot = self.slot(file, Fingerprint::of(&meta));
         settle([&slot], self.patience()).await;
         Ok(entry(file, &slot))
@@ -286,12 +294,7 @@ impl Catalogue {
     fn snapshot(&self, slots: &[(PathBuf, Slot)]) -> Vec<Entry> {
         let mut entries: Vec<Entry> = slots.iter().map(|(file, slot)| entry(file, slot)).collect();
         let conflicts = names::conflicts(&claims(&entries), &self.choices);
-        let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
-        let now: BTreeSet<String> = conflicts.iter().map(ToString::to_string).collect();
-        for text in now.difference(&warned) {
-            tracing::warn!("{text}");
-        }
-        *warned = now;
+        self.warn_once(&entries, &conflicts);
         for conflict in conflicts {
             for entry in &mut entries {
                 if conflict.files.iter().any(|f| f == file_name(&entry.file)) {
@@ -300,6 +303,28 @@ impl Catalogue {
             }
         }
         entries
+    }
+
+    /// Logs each name conflict and each unusable `[names]` choice once,
+    /// while it lasts.
+    fn warn_once(&self, entries: &[Entry], conflicts: &[Conflict]) {
+        let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
+        let mut now: BTreeSet<String> = conflicts.iter().map(ToString::to_string).collect();
+        // While files load, a choice may merely not be loaded yet.
+        let settled = entries.iter().all(|e| e.status != Status::Loading);
+        for name in self.choices.keys().filter(|_| settled) {
+            if let Resolution::Unavailable { chosen } = resolve(name, entries, &self.choices) {
+                let unavailable = LookupError::Unavailable {
+                    name: name.clone(),
+                    chosen,
+                };
+                now.insert(unavailable.to_string());
+            }
+        }
+        for text in now.difference(&warned) {
+            tracing::warn!("{text}");
+        }
+        *warned = now;
     }
 
     fn lock_slots(&self) -> std::sync::MutexGuard<'_, BTreeMap<PathBuf, Slot>> {
