@@ -413,3 +413,28 @@ fn requests_at_once_for_a_new_component_compile_it_once() {
         .count();
     assert_eq!(compiles, 1, "{stderr}");
 }
+
+#[test]
+fn a_pinned_connection_runs_only_the_bytes_it_pins() {
+    use sha2::Digest;
+    let serve = Serve::start("", &[]);
+    probe_connection(&serve, "pinned");
+    let probe = std::fs::read(component("probe_connector")).unwrap();
+    let file = serve.connection_file("pinned");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let pin = format!("{:x}", sha2::Sha256::digest(&probe));
+    std::fs::write(&file, format!("connector_sha256 = \"{pin}\"\n{text}")).unwrap();
+    assert_eq!(echo(&serve, "pinned").0, 200);
+    // The component replaced in place by another one; the session opened again.
+    let connector = serve.dir().join("connectors/probe_connector.wasm");
+    std::fs::copy(component("legacy_connector"), &connector).unwrap();
+    std::fs::write(&file, std::fs::read(&file).unwrap()).unwrap();
+    let path = "/api/connections/pinned/activities/echo";
+    let (status, refused, _) = timed(&serve, "POST", path, Some(&echo_input()));
+    assert_ne!(status, 200, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("the connection pins {pin}")),
+        "{refused}"
+    );
+}

@@ -123,7 +123,11 @@ impl super::Runtime {
         };
         // SAFETY: the artifact is this host's compiler's output for these
         // bytes, fresh or read back from the cache under a valid MAC.
-        let deserialize = |engine| unsafe { Component::deserialize(engine, artifact.code()) };
+        let deserialize = |engine| {
+            blocking(bytes.len(), || unsafe {
+                Component::deserialize(engine, artifact.code())
+            })
+        };
         match deserialize(&backend.engine) {
             Ok(component) => return Ok((backend, component, began)),
             Err(e) if pooled.is_some() && engine::does_not_fit_slots(&e) => {
@@ -146,7 +150,7 @@ impl super::Runtime {
         let cache = self.cache.get_or_init(ArtifactCache::open).as_ref();
         // A content address, not a pin: BLAKE3 is 3x faster than SHA-256 here.
         let name = artifact::name(&blake3::hash(bytes).to_hex(), &compatibility(engine));
-        if let Some(artifact) = cache.and_then(|c| c.get(&name)) {
+        if let Some(artifact) = blocking(bytes.len(), || cache.and_then(|c| c.get(&name))) {
             return Ok((artifact, Instant::now()));
         }
         // The semaphore is never closed. Waiting for a turn does not count
@@ -160,9 +164,23 @@ impl super::Runtime {
         );
         let compiled = precompile(engine, bytes, &self.loading).await?;
         if let Some(cache) = cache {
-            cache.put(&name, &compiled);
+            blocking(bytes.len(), || cache.put(&name, &compiled));
         }
         Ok((Artifact::fresh(compiled), began))
+    }
+}
+
+/// Runs file and memory work proportional to a component of `size` bytes:
+/// in place for a usual one (well under a millisecond), and for a large
+/// one off the async worker, so other requests go on meanwhile.
+fn blocking<T>(size: usize, work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let large = size > 4 << 20;
+    match Handle::try_current() {
+        Ok(handle) if large && handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
     }
 }
 
