@@ -123,11 +123,8 @@ impl super::Runtime {
         };
         // SAFETY: the artifact is this host's compiler's output for these
         // bytes, fresh or read back from the cache under a valid MAC.
-        let deserialize = |engine| {
-            blocking(bytes.len(), || unsafe {
-                Component::deserialize(engine, artifact.code())
-            })
-        };
+        let deserialize =
+            |engine| blocking(bytes.len(), || unsafe { artifact.deserialize(engine) });
         match deserialize(&backend.engine) {
             Ok(component) => return Ok((backend, component, began)),
             Err(e) if pooled.is_some() && engine::does_not_fit_slots(&e) => {
@@ -166,7 +163,7 @@ impl super::Runtime {
         if let Some(cache) = cache {
             blocking(bytes.len(), || cache.put(&name, &compiled));
         }
-        Ok((Artifact::fresh(compiled), began))
+        Ok((Artifact::Fresh(compiled), began))
     }
 }
 

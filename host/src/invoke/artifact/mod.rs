@@ -9,6 +9,12 @@
 //! is checked before wasmtime sees a byte. An artifact that fails the check
 //! is never loaded: the component is compiled again and the file replaced.
 //!
+//! The MAC trails the artifact (wasmtime's ELF reader ignores what follows
+//! its sections), so wasmtime maps the checked file itself, through
+//! `/proc/self/fd`, rather than a copy: Constant Contact's 1.6 MB artifact
+//! loads in 1.2 ms that way against 2.4 ms read, checked and copied (and
+//! 0.56 ms with no check at all), on this machine under load.
+//!
 //! The key is 32 random bytes in `installation.key` inside the cache
 //! directory, 0600. The directory (`CONNECTOR_HOST_CACHE_DIR`, default the
 //! user cache directory) must belong to this user and not be writable by
@@ -18,18 +24,22 @@
 //! the check changes nothing.
 
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
+
+use wasmtime::component::Component;
+use wasmtime::Engine;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
-/// The key file's name inside the cache directory.
-const KEY_FILE: &str = "installation.key";
+mod key;
 
-/// What an artifact file starts with: its format, then its MAC.
-const MAGIC: &[u8; 8] = b"chmac\x00\x01\x00";
-const HEADER: usize = MAGIC.len() + blake3::OUT_LEN;
+use key::{key, private, random_u64, KEY_FILE};
+
+/// What follows the artifact in its file: the format, then the MAC.
+const MAGIC: &[u8; 8] = b"chmac\x00\x02\x00";
+const TRAILER: usize = MAGIC.len() + blake3::OUT_LEN;
 
 /// An artifact larger than this is not read (a sane bound, far above any
 /// real component's: Constant Contact's is 1.6 MB).
@@ -42,21 +52,36 @@ pub(crate) struct ArtifactCache {
     key: [u8; blake3::KEY_LEN],
 }
 
-/// A compiled component: read from the cache (MAC checked) or just compiled.
-pub(crate) struct Artifact {
-    bytes: Vec<u8>,
-    start: usize,
+/// A compiled component: in the cache (its MAC checked) or just compiled.
+pub(crate) enum Artifact {
+    /// The open cache file; the artifact is all but its trailer.
+    Cached(std::fs::File),
+    /// What the compiler produced.
+    Fresh(Vec<u8>),
 }
 
 impl Artifact {
-    /// What the compiler produced.
-    pub(crate) fn fresh(bytes: Vec<u8>) -> Artifact {
-        Artifact { bytes, start: 0 }
-    }
-
-    /// The serialized component, for `Component::deserialize`.
-    pub(crate) fn code(&self) -> &[u8] {
-        &self.bytes[self.start..]
+    /// The component.
+    ///
+    /// # Safety
+    ///
+    /// The artifact must be this host's compiler's output: fresh from it,
+    /// or in the cache under a valid MAC (what [`ArtifactCache::get`] gives).
+    pub(crate) unsafe fn deserialize(&self, engine: &Engine) -> wasmtime::Result<Component> {
+        match self {
+            Artifact::Fresh(bytes) => Component::deserialize(engine, bytes),
+            // The file whose MAC was checked, through its open descriptor:
+            // whatever its name points to by now.
+            Artifact::Cached(file) if Path::new("/proc/self/fd").is_dir() => {
+                Component::deserialize_file(engine, format!("/proc/self/fd/{}", file.as_raw_fd()))
+            }
+            Artifact::Cached(file) => {
+                let (mut file, mut bytes) = (file, Vec::new());
+                std::io::Seek::rewind(&mut file)?;
+                file.read_to_end(&mut bytes)?;
+                Component::deserialize(engine, &bytes[..bytes.len().saturating_sub(TRAILER)])
+            }
+        }
     }
 }
 
@@ -121,32 +146,30 @@ impl ArtifactCache {
             }
             _ => return self.unusable(name, "it is not a regular file"),
         };
-        if !(HEADER as u64..=MAX_ARTIFACT).contains(&size) {
+        if !(TRAILER as u64..=MAX_ARTIFACT).contains(&size) {
             return self.unusable(name, &format!("its size ({size} bytes) is impossible"));
         }
-        let mut bytes = Vec::with_capacity(size as usize);
-        if let Err(e) = std::fs::File::from(fd)
-            .take(MAX_ARTIFACT)
-            .read_to_end(&mut bytes)
-        {
-            return self.unusable(name, &format!("cannot read it: {e}"));
-        }
-        let (magic, rest) = bytes.split_at(MAGIC.len());
-        let (mac, code) = rest.split_at(blake3::OUT_LEN.min(rest.len()));
-        // `blake3::Hash` compares in constant time.
-        let valid = magic == MAGIC
-            && <[u8; blake3::OUT_LEN]>::try_from(mac)
-                .is_ok_and(|mac| blake3::Hash::from(mac) == self.mac(name, code));
+        let valid = match Mapping::of(&fd, size as usize) {
+            Ok(mapping) => self.carries_mac(name, mapping.bytes()),
+            Err(e) => return self.unusable(name, &format!("cannot read it: {e}")),
+        };
         if !valid {
             return self.unusable(
                 name,
                 "it does not carry this installation's MAC (planted, altered, or written by another installation)",
             );
         }
-        Some(Artifact {
-            bytes,
-            start: HEADER,
-        })
+        Some(Artifact::Cached(fd.into()))
+    }
+
+    /// Whether `file` (an artifact and its trailer) carries the MAC of `name`.
+    fn carries_mac(&self, name: &str, file: &[u8]) -> bool {
+        let (code, trailer) = file.split_at(file.len() - TRAILER);
+        let (magic, mac) = trailer.split_at(MAGIC.len());
+        // `blake3::Hash` compares in constant time.
+        magic == MAGIC
+            && <[u8; blake3::OUT_LEN]>::try_from(mac)
+                .is_ok_and(|mac| blake3::Hash::from(mac) == self.mac(name, code))
     }
 
     /// Stores `artifact` as `name`, atomically: a reader sees the old file
@@ -155,7 +178,7 @@ impl ArtifactCache {
         let temporary = format!(".tmp-{}-{:016x}", std::process::id(), random_u64());
         let written = self.write_new(
             &temporary,
-            &[MAGIC, self.mac(name, artifact).as_bytes(), artifact],
+            &[artifact, MAGIC, self.mac(name, artifact).as_bytes()],
         );
         let stored = written.and_then(|()| {
             rustix::fs::renameat(&self.fd, &temporary, &self.fd, name).map_err(Into::into)
@@ -198,84 +221,44 @@ impl ArtifactCache {
     }
 }
 
-/// Checks that `fd` is of `kind`, belongs to this user, and has none of
-/// the permission bits in `forbidden`.
-fn private(fd: &OwnedFd, kind: FileType, forbidden: u32) -> Result<(), String> {
-    let stat = rustix::fs::fstat(fd).map_err(|e| format!("cannot be examined: {e}"))?;
-    let me = rustix::process::geteuid().as_raw();
-    let mode = stat.st_mode & 0o7777;
-    if FileType::from_raw_mode(stat.st_mode) != kind {
-        return Err(format!("is not a {kind:?}"));
-    }
-    if stat.st_uid != me {
-        return Err(format!(
-            "belongs to uid {}, not to this user (uid {me})",
-            stat.st_uid
-        ));
-    }
-    if mode & forbidden != 0 {
-        return Err(format!(
-            "has mode {mode:04o}: others than its owner may {}",
-            if forbidden == 0o022 {
-                "write to it"
-            } else {
-                "use it"
-            }
-        ));
-    }
-    Ok(())
+/// A read-only view of a whole file, for the MAC: what the page cache
+/// holds, without copying it.
+struct Mapping {
+    at: *mut std::ffi::c_void,
+    len: usize,
 }
 
-/// The installation's key: read, or made once (by whichever process links
-/// its new key file into place first).
-fn key(dir: &OwnedFd) -> Result<[u8; blake3::KEY_LEN], String> {
-    for _ in 0..3 {
-        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
-        match rustix::fs::openat(dir, KEY_FILE, flags, Mode::empty()) {
-            Ok(fd) => return read_key(fd),
-            Err(Errno::NOENT) => make_key(dir)?,
-            Err(e) => return Err(format!("cannot open it: {e}")),
-        }
+impl Mapping {
+    fn of(fd: &OwnedFd, len: usize) -> std::io::Result<Mapping> {
+        use rustix::mm::{MapFlags, ProtFlags};
+        // SAFETY: a fresh private read-only mapping, unmapped on drop and
+        // read only through `bytes` while it lives. A file cut short while
+        // mapped raises SIGBUS, as wasmtime's own mapping of it would; only
+        // this user can write the (checked) directory.
+        let at = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ,
+                MapFlags::PRIVATE,
+                fd,
+                0,
+            )
+        }?;
+        Ok(Mapping { at, len })
     }
-    Err("it keeps disappearing".into())
-}
 
-fn read_key(fd: OwnedFd) -> Result<[u8; blake3::KEY_LEN], String> {
-    private(&fd, FileType::RegularFile, 0o077)?;
-    let mut key = [0u8; blake3::KEY_LEN];
-    let mut file = std::fs::File::from(fd);
-    file.read_exact(&mut key)
-        .map_err(|e| format!("cannot be read: {e}"))?;
-    if file.read(&mut [0u8; 1]).map_err(|e| e.to_string())? != 0 {
-        return Err(format!("is longer than {} bytes", blake3::KEY_LEN));
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `len` readable bytes at `at`, mapped until `self` drops.
+        unsafe { std::slice::from_raw_parts(self.at.cast::<u8>(), self.len) }
     }
-    Ok(key)
 }
 
-/// Writes a fresh key beside the final name and links it into place; a
-/// key another process linked first wins (the link fails, this one goes).
-fn make_key(dir: &OwnedFd) -> Result<(), String> {
-    let mut key = [0u8; blake3::KEY_LEN];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
-    let temporary = format!(".key-{}-{:016x}", std::process::id(), random_u64());
-    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let made = rustix::fs::openat(dir, &temporary, flags, Mode::from_raw_mode(0o600))
-        .map_err(std::io::Error::from)
-        .and_then(|fd| std::fs::File::from(fd).write_all(&key))
-        .map_err(|e| format!("cannot write a new key: {e}"));
-    let linked = made.and_then(|()| {
-        match rustix::fs::linkat(dir, &temporary, dir, KEY_FILE, AtFlags::empty()) {
-            Ok(()) | Err(Errno::EXIST) => Ok(()),
-            Err(e) => Err(format!("cannot put a new key in place: {e}")),
-        }
-    });
-    let _ = rustix::fs::unlinkat(dir, &temporary, AtFlags::empty());
-    linked
-}
-
-/// Unique enough for a temporary file name.
-fn random_u64() -> u64 {
-    rand::RngCore::next_u64(&mut rand::rngs::OsRng)
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `of`, no longer borrowed.
+        let _ = unsafe { rustix::mm::munmap(self.at, self.len) };
+    }
 }
 
 #[cfg(test)]
@@ -292,18 +275,39 @@ mod tests {
     fn an_artifact_reads_back_only_under_its_own_name_and_unaltered() {
         let (_dir, cache) = cache();
         cache.put("a.cwasm", b"code of a");
-        assert_eq!(cache.get("a.cwasm").unwrap().code(), b"code of a");
+        let Some(Artifact::Cached(mut file)) = cache.get("a.cwasm") else {
+            panic!("not read back")
+        };
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).unwrap();
+        assert_eq!(&bytes[..bytes.len() - TRAILER], b"code of a");
         // Another artifact renamed: its MAC binds its own name.
         std::fs::copy(cache.dir.join("a.cwasm"), cache.dir.join("b.cwasm")).unwrap();
         assert!(cache.get("b.cwasm").is_none());
         // One byte changed.
         let mut bytes = std::fs::read(cache.dir.join("a.cwasm")).unwrap();
-        *bytes.last_mut().unwrap() ^= 1;
+        bytes[0] ^= 1;
         std::fs::write(cache.dir.join("a.cwasm"), &bytes).unwrap();
         assert!(cache.get("a.cwasm").is_none());
-        // A plain artifact with no header at all.
-        std::fs::write(cache.dir.join("c.cwasm"), b"\x7fELF plain").unwrap();
+        // A plain artifact with no trailer at all.
+        std::fs::write(
+            cache.dir.join("c.cwasm"),
+            b"\x7fELF plain, longer than a trailer is",
+        )
+        .unwrap();
         assert!(cache.get("c.cwasm").is_none());
+    }
+
+    #[test]
+    fn wasmtime_maps_a_cached_artifact_with_its_trailer() {
+        let (_dir, cache) = cache();
+        let engine = Engine::new(&super::super::engine::config()).unwrap();
+        let component = wat::parse_str("(component (core module (func (export \"f\"))))").unwrap();
+        cache.put("c.cwasm", &engine.precompile_component(&component).unwrap());
+        let artifact = cache.get("c.cwasm").unwrap();
+        assert!(matches!(artifact, Artifact::Cached(_)));
+        // SAFETY: compiled just above, by this engine.
+        unsafe { artifact.deserialize(&engine) }.unwrap();
     }
 
     #[test]
