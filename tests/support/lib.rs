@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod browser;
+pub mod generated;
 pub mod openapi;
 pub mod openbao;
 pub mod origin;

@@ -1,6 +1,7 @@
 //! The command line: one file per verb.
 
 pub mod check;
+pub mod compile;
 pub mod connect;
 pub mod describe;
 pub mod exit;
@@ -28,11 +29,17 @@ enum Command {
     Status(status::Status),
     Serve(serve::Serve),
     Mcp(mcp::Mcp),
+    #[command(name = "compile-component", hide = true)]
+    CompileComponent(compile::CompileComponent),
 }
 
 impl Cli {
     /// Runs the chosen command.
     pub async fn execute(self) -> anyhow::Result<()> {
+        // This binary has the compiler subcommand: compile in child
+        // processes, which are stopped at the deadline (a compile bomb
+        // otherwise keeps a core busy for minutes).
+        connector_host::invoke::compile_in_child_processes();
         match self.command {
             Command::Describe(c) => c.execute().await,
             Command::Run(c) => c.execute().await,
@@ -41,6 +48,7 @@ impl Cli {
             Command::Status(c) => c.execute().await,
             Command::Serve(c) => c.execute().await,
             Command::Mcp(c) => c.execute().await,
+            Command::CompileComponent(c) => c.execute(),
         }
     }
 }

@@ -15,18 +15,16 @@
 //! limits apply through the store limiter. Either way the limiter, not the
 //! slot size, is what refuses a call, so errors name the `[limits]` setting.
 //!
-//! Components are compiled once and kept as precompiled artifacts keyed by
-//! the component's sha256 and the engine's compatibility hash, so a later
-//! process loads in microseconds instead of compiling again.
+//! Components are compiled by [`super::compile`] and kept in
+//! [`super::artifact`]'s cache; both use [`config`], so an artifact
+//! compiled anywhere fits either engine.
 
-use std::hash::{BuildHasher, Hash, Hasher};
-use std::path::PathBuf;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use super::compile::LoadSettings;
 use super::limits::Limits;
 use super::store::CallState;
 use super::InvokeError;
@@ -48,6 +46,10 @@ pub struct RuntimeSettings {
     /// The outgoing connection pool (`CONNECTOR_HOST_MAX_IDLE_PER_ORIGIN`,
     /// `CONNECTOR_HOST_MAX_CONNECTIONS_PER_ORIGIN`).
     pub connections: PoolSettings,
+    /// How components are compiled and how long and large they may be
+    /// (`CONNECTOR_HOST_COMPILE_SECONDS`, `CONNECTOR_HOST_MAX_COMPONENT_MIB`,
+    /// `CONNECTOR_HOST_COMPILE_MIB`).
+    pub loading: LoadSettings,
 }
 
 impl Default for RuntimeSettings {
@@ -55,6 +57,7 @@ impl Default for RuntimeSettings {
         RuntimeSettings {
             pooled_calls: DEFAULT_POOLED_CALLS,
             connections: PoolSettings::default(),
+            loading: LoadSettings::default(),
         }
     }
 }
@@ -93,6 +96,16 @@ impl RuntimeSettings {
             "CONNECTOR_HOST_MAX_CONNECTIONS_PER_ORIGIN",
             &mut pool.max_connections_per_origin,
         )?;
+        let loading = &mut settings.loading;
+        let mut seconds = loading.timeout.as_secs() as usize;
+        read("CONNECTOR_HOST_COMPILE_SECONDS", &mut seconds)?;
+        loading.timeout = Duration::from_secs(seconds.max(1) as u64);
+        let mut mib = (loading.max_component_bytes >> 20) as usize;
+        read("CONNECTOR_HOST_MAX_COMPONENT_MIB", &mut mib)?;
+        loading.max_component_bytes = (mib.max(1) as u64) << 20;
+        let mut mib = (loading.compiler_memory_bytes >> 20) as usize;
+        read("CONNECTOR_HOST_COMPILE_MIB", &mut mib)?;
+        loading.compiler_memory_bytes = (mib.max(64) as u64) << 20;
         Ok(settings)
     }
 }
@@ -113,12 +126,21 @@ pub(crate) fn does_not_fit_slots(error: &wasmtime::Error) -> bool {
     format!("{error:#}").contains("pooling allocator")
 }
 
-/// Builds an engine: async calls and epoch interruption for deadlines;
-/// pooled with room for `pooled_calls` calls at once, or on demand for 0.
-pub(crate) fn engine(pooled_calls: u32) -> wasmtime::Result<Engine> {
+/// What every engine shares, and all that decides how code is compiled: an
+/// artifact compiled under it (by the compiler child process, which has no
+/// instance pool) deserializes into the pooled and the on-demand engine
+/// alike (both have the same `precompile_compatibility_hash`).
+pub(crate) fn config() -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    config
+}
+
+/// Builds an engine: async calls and epoch interruption for deadlines;
+/// pooled with room for `pooled_calls` calls at once, or on demand for 0.
+pub(crate) fn engine(pooled_calls: u32) -> wasmtime::Result<Engine> {
+    let mut config = config();
     let engine = if pooled_calls == 0 {
         Engine::new(&config)?
     } else {
@@ -195,59 +217,4 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<CallState>> {
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     Ok(linker)
-}
-
-/// Compiles `bytes`, or loads the artifact an earlier run left in the cache.
-pub(crate) fn component(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
-    let Some(path) = cache_path(engine, bytes) else {
-        return Component::new(engine, bytes);
-    };
-    if path.exists() {
-        // SAFETY: only this function writes files in the cache directory, which
-        // is private to the user (0700), and the name binds the artifact to the
-        // exact component bytes and engine configuration.
-        match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(component) => return Ok(component),
-            Err(e) => {
-                tracing::warn!(path = %path.display(), "ignoring unusable cached artifact: {e}")
-            }
-        }
-    }
-    let component = Component::new(engine, bytes)?;
-    if let Err(e) = store_artifact(&path, &component.serialize()?) {
-        tracing::warn!(path = %path.display(), "cannot cache compiled component: {e}");
-    }
-    Ok(component)
-}
-
-fn cache_path(engine: &Engine, bytes: &[u8]) -> Option<PathBuf> {
-    let dir = std::env::var_os("CONNECTOR_HOST_CACHE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| dirs::cache_dir().map(|d| d.join("connector-host")))?;
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut hasher);
-    let digest = hex::encode(Sha256::digest(bytes));
-    Some(dir.join(format!("{digest}-{:016x}.cwasm", hasher.finish())))
-}
-
-/// Writes atomically so a concurrent process never loads a half-written file.
-fn store_artifact(path: &std::path::Path, artifact: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().expect("cache paths have a parent");
-    create_private_dir(dir)?;
-    let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), rand_suffix()));
-    std::fs::write(&tmp, artifact)?;
-    std::fs::rename(&tmp, path)
-}
-
-fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
-}
-
-/// Unique enough for a temporary file name: `RandomState` is randomly seeded.
-fn rand_suffix() -> u64 {
-    std::collections::hash_map::RandomState::new().hash_one(std::time::SystemTime::now())
 }

@@ -25,6 +25,17 @@ pub enum InvokeError {
         /// What went wrong.
         reason: String,
     },
+    /// Loading the component passed a bound: its size, the time to compile
+    /// and describe it, or the compiler's memory.
+    #[error("cannot load connector {path}: {what}\nhint: a component is rarely this large or slow to compile (a compile bomb?); if you trust it, raise {setting}")]
+    LoadLimit {
+        /// The connector file.
+        path: PathBuf,
+        /// What passed which bound.
+        what: String,
+        /// The environment variable that sets it.
+        setting: &'static str,
+    },
     /// The component loads but breaks the connector contract.
     #[error("{path} is not a usable connector: {}", Untrusted(.reason))]
     Contract {

@@ -1,12 +1,16 @@
 //! Loading a connector and running one activity.
 //!
-//! A [`Runtime`] holds the engine and linker; [`Runtime::load`] compiles (or
-//! loads from cache) a component, asks it to `describe` itself and finds every
-//! described activity among its exports by reflection. [`Connector::call`]
+//! A [`Runtime`] holds the engine and linker; [`Runtime::load`] compiles (in
+//! a child process, see [`compile`]) or takes from the MAC-checked cache
+//! ([`artifact`]) a component, asks it to `describe` itself and finds every
+//! described activity among its exports by reflection, all within a
+//! deadline and a size bound ([`LoadSettings`]). [`Connector::call`]
 //! then runs one activity in a fresh store with a deadline, a memory cap and
 //! the egress policy of [`crate::egress`].
 
+mod artifact;
 mod call;
+mod compile;
 mod engine;
 mod error;
 mod info;
@@ -26,6 +30,9 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, 
 use wasmtime::Engine;
 
 pub use call::CallOptions;
+pub use compile::{
+    compile_in_child_processes, run_compiler_child, Compiler, LoadSettings, COMPILER_SUBCOMMAND,
+};
 pub use engine::{RuntimeSettings, DEFAULT_POOLED_CALLS};
 
 pub use error::{error_case, InvokeError};
@@ -37,6 +44,7 @@ pub use json::InputError;
 pub use limits::Limits;
 
 use crate::egress::{Origin, Transport};
+use artifact::ArtifactCache;
 use store::CallState;
 
 impl Connector {
@@ -62,6 +70,12 @@ pub struct Runtime {
     /// For connectors that do not fit a slot; made when first needed.
     on_demand: std::sync::OnceLock<Backend>,
     transport: Arc<Transport>,
+    loading: LoadSettings,
+    /// Opened (and its directory checked) when first needed; `None` when refused.
+    cache: std::sync::OnceLock<Option<ArtifactCache>>,
+    /// Compiles at once: each may take a core and its memory limit until
+    /// its deadline, so a directory full of compile bombs takes no more.
+    compiles: tokio::sync::Semaphore,
 }
 
 /// One engine and its linker.
@@ -169,11 +183,20 @@ impl Runtime {
             0 => None,
             calls => Some(Backend::new(calls)?),
         };
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Ok(Runtime {
             pooled,
             on_demand: std::sync::OnceLock::new(),
             transport: Arc::new(Transport::with_settings(settings.connections.clone())),
+            loading: settings.loading.clone(),
+            cache: std::sync::OnceLock::new(),
+            compiles: tokio::sync::Semaphore::new(cores),
         })
+    }
+
+    /// How components are compiled, and the bounds on loading them.
+    pub fn loading(&self) -> &LoadSettings {
+        &self.loading
     }
 
     fn on_demand(&self) -> Result<&Backend, InvokeError> {
@@ -184,51 +207,75 @@ impl Runtime {
         Ok(self.on_demand.get_or_init(|| backend))
     }
 
-    /// The backend for a connector under `limits`, and its compiled component:
-    /// pooled when the limits and the component fit a slot.
-    fn compile(
-        &self,
-        bytes: &[u8],
-        limits: &Limits,
-    ) -> Result<(&Backend, Component), wasmtime::Error> {
-        if let Some(pooled) = self.pooled.as_ref().filter(|_| engine::fits_slots(limits)) {
-            match engine::component(&pooled.engine, bytes) {
-                Ok(component) => return Ok((pooled, component)),
-                Err(e) if engine::does_not_fit_slots(&e) => {
-                    tracing::debug!("the component does not fit a pooled slot: {e:#}");
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        let backend = self
-            .on_demand()
-            .map_err(|e| wasmtime::Error::msg(e.to_string()))?;
-        Ok((backend, engine::component(&backend.engine, bytes)?))
-    }
-
-    /// Compiles (or loads from cache) a connector and reads its description.
+    /// Compiles (or loads from cache) a connector and reads its description,
+    /// all within [`LoadSettings::timeout`].
     ///
     /// # Errors
     ///
     /// [`InvokeError::Load`] when the bytes are not a component this host can
-    /// link, [`InvokeError::Contract`] when `describe` is missing or fails, or
-    /// a described activity has no matching export.
+    /// link, are larger than [`LoadSettings::max_component_bytes`], or take
+    /// longer than [`LoadSettings::timeout`]; [`InvokeError::Contract`] when
+    /// `describe` is missing or fails, or a described activity has no
+    /// matching export.
     pub async fn load(
         &self,
         path: &Path,
         bytes: &[u8],
         limits: &Limits,
     ) -> Result<Connector, InvokeError> {
+        let limit = |what: String, setting| InvokeError::LoadLimit {
+            path: path.to_owned(),
+            what,
+            setting,
+        };
+        let max = self.loading.max_component_bytes;
+        if bytes.len() as u64 > max {
+            return Err(limit(
+                format!(
+                    "it is {} bytes, more than the {} MiB a component may have (CONNECTOR_HOST_MAX_COMPONENT_MIB)",
+                    bytes.len(),
+                    max >> 20
+                ),
+                "CONNECTOR_HOST_MAX_COMPONENT_MIB",
+            ));
+        }
+        let (backend, component, began) = self.compile(path, bytes, limits).await?;
+        let loading = self.load_compiled(path, backend, component, limits);
+        tokio::time::timeout_at((began + self.loading.timeout).into(), loading)
+            .await
+            .unwrap_or_else(|_| {
+                Err(limit(
+                    format!(
+                        "loading (compiling, reflecting on its exports, describe) took longer than {} s, the limit (CONNECTOR_HOST_COMPILE_SECONDS)",
+                        self.loading.timeout.as_secs()
+                    ),
+                    "CONNECTOR_HOST_COMPILE_SECONDS",
+                ))
+            })
+    }
+
+    /// Links, reflects and describes a compiled connector.
+    async fn load_compiled(
+        &self,
+        path: &Path,
+        backend: &Backend,
+        component: Component,
+        limits: &Limits,
+    ) -> Result<Connector, InvokeError> {
         let load_error = |e: wasmtime::Error| InvokeError::Load {
             path: path.to_owned(),
             reason: format!("{e:#}"),
         };
-        let (backend, component) = self.compile(bytes, limits).map_err(load_error)?;
         let pre = backend
             .linker
             .instantiate_pre(&component)
             .map_err(load_error)?;
-        let exports = exported_functions(&backend.engine, &component);
+        // Linear in the exports, but a component may have very many: off the
+        // async workers, so other requests go on meanwhile.
+        let (engine, reflected) = (backend.engine.clone(), component.clone());
+        let exports = tokio::task::spawn_blocking(move || exported_functions(&engine, &reflected))
+            .await
+            .map_err(|e| load_error(wasmtime::Error::msg(e.to_string())))?;
         let contract = |reason: String| InvokeError::Contract {
             path: path.to_owned(),
             reason,

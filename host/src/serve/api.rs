@@ -86,16 +86,7 @@ pub async fn list_connectors(Extract(state): Extract<Arc<State>>) -> Answer {
     let entries = state.catalogue.entries().await;
     let list: Vec<Value> = entries
         .iter()
-        .map(|e| match &e.loaded {
-            Ok(c) => {
-                let info = c.info();
-                json!({"name": info.name, "version": info.version, "description": info.description,
-                    "file": e.file.display().to_string(), "sha256": e.sha256,
-                    "activities": info.activities.len(), "fields": info.fields})
-            }
-            Err(reason) => json!({"file": e.file.display().to_string(), "sha256": e.sha256,
-                "error": crate::redact::untrusted(reason)}),
-        })
+        .map(crate::catalogue::Entry::summary)
         .collect();
     ok(json!({ "connectors": list }))
 }
@@ -130,7 +121,7 @@ pub async fn list_stores(Extract(state): Extract<Arc<State>>) -> Answer {
 /// `GET /api/connections`: each connection's name, connector file and, when
 /// the catalogue has that file, the connector's name.
 pub async fn list_connections(Extract(state): Extract<Arc<State>>) -> Answer {
-    let entries = state.catalogue.entries().await;
+    let entries = state.catalogue.current();
     let mut list = Vec::new();
     for name in state.connection_names().await {
         let file = match state.documents.load(&name).await {
@@ -198,7 +189,7 @@ async fn read_view(state: &State, name: &str) -> Answer {
     let Loaded {
         name, connection, ..
     } = load(state, name).await?;
-    let entry = state.catalogue.entries().await.into_iter().find(|e| {
+    let entry = state.catalogue.current().into_iter().find(|e| {
         std::fs::canonicalize(&e.file).ok() == std::fs::canonicalize(&connection.connector).ok()
     });
     let declared = entry

@@ -18,6 +18,9 @@
 //!
 //! [endpoints]                        # written into new connections (e.g. the sandbox)
 //! "https://api.cc.email" = "http://127.0.0.1:8911"
+//!
+//! [names]                            # which file a connector name means when
+//! "constant-contact" = "cc_connector.wasm"  # several components claim it
 //! ```
 
 use std::collections::BTreeMap;
@@ -51,6 +54,9 @@ pub struct Config {
     pub endpoints_toml: String,
     /// How `serve` guards itself against its clients.
     pub guards: Guards,
+    /// `[names]`: connector name → the file in the connectors directory that
+    /// has it when several components claim it.
+    pub names: BTreeMap<String, String>,
 }
 
 /// How `serve` guards itself against its clients: slow or idle
@@ -99,6 +105,8 @@ struct RawConfig {
     max_connections_per_client: Option<usize>,
     sign_in_attempts: Option<u32>,
     sign_in_lockout_seconds: Option<u64>,
+    #[serde(default)]
+    names: BTreeMap<String, String>,
 }
 
 impl Config {
@@ -141,6 +149,16 @@ impl Config {
             .map(|r| r.into_source())
             .transpose()
             .map_err(|p| format!("serve config: api_token: {p}"))?;
+        for (name, file) in &raw.names {
+            let plain = Path::new(file)
+                .file_name()
+                .is_some_and(|f| f == file.as_str());
+            if !plain || !file.ends_with(".wasm") {
+                return Err(format!(
+                    "serve config [names] {name:?} = {file:?}: give the name of a *.wasm file in the connectors directory, without a directory"
+                ));
+            }
+        }
         Ok(Config {
             guards,
             listen,
@@ -151,6 +169,7 @@ impl Config {
             api_token,
             stores_toml: table("stores", &raw.stores),
             endpoints_toml: table("endpoints", &raw.endpoints),
+            names: raw.names,
         })
     }
 }

@@ -121,18 +121,26 @@ pub async fn connector(
     state: &State,
     name: &str,
 ) -> Result<(Entry, Arc<crate::Connector>), ApiError> {
+    use crate::catalogue::LookupError;
     // Only a `Name` can name a connector; anything else is simply unknown.
-    let entry = if crate::name::is_name(name) {
-        state.catalogue.find(name).await
-    } else {
-        None
-    };
-    let entry = entry.ok_or_else(|| {
-        not_found(format!(
-            "no connector named {}\nhint: GET /api/connectors lists them; components go in {}",
-            crate::redact::untrusted(name),
+    if !crate::name::is_name(name) {
+        let unknown = LookupError::NotFound(name.to_owned());
+        return Err(not_found(format!(
+            "{unknown}\nhint: GET /api/connectors lists them; components go in {}",
             state.catalogue.dir().display()
-        ))
+        )));
+    }
+    let entry = state.catalogue.find(name).await.map_err(|e| match e {
+        LookupError::NotFound(_) => not_found(format!(
+            "{e}\nhint: GET /api/connectors lists them; components go in {}",
+            state.catalogue.dir().display()
+        )),
+        LookupError::Loading { .. } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "connector_loading",
+            e.to_string(),
+        ),
+        _ => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
     })?;
     let loaded = entry
         .loaded

@@ -109,7 +109,8 @@ impl State {
             .iter()
             .find(|(_, c)| c.read_write)
             .map(|(name, c)| (name.clone(), Arc::new(VaultStore::new(c.clone()))));
-        let catalogue = Catalogue::new(runtime.clone(), &config.connectors);
+        let catalogue =
+            Catalogue::new(runtime.clone(), &config.connectors).with_names(config.names.clone());
         let documents = documents(&config, &stores)?;
         Ok(State {
             runtime,
@@ -166,15 +167,8 @@ impl State {
             return Ok(cached.session.clone());
         }
         let (connection, seen) = self.documents.load(name).await?.ok_or_else(missing)?;
-        connection.read_connector()?; // the pin
-        let connector = self
-            .catalogue
-            .by_file(&connection.connector)
-            .await
-            .map_err(|reason| crate::InvokeError::Load {
-                path: connection.connector.clone(),
-                reason,
-            })?;
+        // Checks the pin against the bytes the catalogue compiled.
+        let connector = self.catalogue.for_connection(&connection).await?;
         let session = Arc::new(Session::with_connector(connection, connector).await?);
         self.lock_sessions().insert(
             name.clone(),
