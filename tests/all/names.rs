@@ -102,7 +102,24 @@ fn a_connector_cannot_name_a_field_that_leaves_its_place() {
         )
         .unwrap();
     }
-    let listed = serve.call("GET", "/api/connectors", None).json;
+    // The catalogue loads new files in the background: wait until none is loading.
+    let started = std::time::Instant::now();
+    let listed = loop {
+        let listed = serve.call("GET", "/api/connectors", None).json;
+        let loading = listed["connectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["state"] == "loading");
+        if !loading {
+            break listed;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(180),
+            "{listed}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
     let entries = listed["connectors"].as_array().unwrap();
     for i in 0..climbing.len() {
         let file = format!("hostile-{i}.wasm");
