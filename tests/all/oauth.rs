@@ -6,7 +6,7 @@
 
 use connector_tests::browser::Browser;
 use connector_tests::openbao::OpenBao;
-use connector_tests::signin::{self, PASSWORD, USER};
+use connector_tests::signin;
 use connector_tests::*;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -53,15 +53,7 @@ fn browser_sign_in_with_an_sms_code_connects_and_the_tokens_work() {
     let connecting = Connecting::start(&connection, &[]);
     let browser = Browser::start();
     browser.goto(&connecting.prompt);
-    browser.wait_for("#username");
-    browser.fill("#username", USER);
-    browser.fill("#password", PASSWORD);
-    browser.click("#sign-in");
-    browser.wait_for("#send-code");
-    browser.click("#send-code");
-    browser.wait_for("#code");
-    browser.fill("#code", &signin::phone_code(&sandbox.url, USER));
-    browser.click("#verify");
+    signin::in_browser(&browser, &sandbox.url);
     browser.wait_for_url(|u| u.starts_with(&app.redirect), Duration::from_secs(15));
     assert!(browser.text("#done").contains("Connector host"));
     let out = connecting.finish();

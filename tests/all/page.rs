@@ -14,7 +14,7 @@ use std::time::Duration;
 use connector_tests::browser::Browser;
 use connector_tests::openbao::OpenBao;
 use connector_tests::serve::{Serve, API_TOKEN};
-use connector_tests::signin::{phone_code, PASSWORD, USER};
+use connector_tests::signin;
 use connector_tests::*;
 use serde_json::{json, Value};
 
@@ -157,14 +157,7 @@ fn the_seed_flow_adds_checks_connects_and_runs_an_activity_in_a_real_browser() {
     browser.wait_for_url(|u| u.starts_with(&sandbox.url), Duration::from_secs(15));
     browser.wait_for("#username");
     assert_clean(&browser, "provider sign-in", &[]);
-    browser.fill("#username", USER);
-    browser.fill("#password", PASSWORD);
-    browser.click("#sign-in");
-    browser.wait_for("#send-code");
-    browser.click("#send-code");
-    browser.wait_for("#code");
-    browser.fill("#code", &phone_code(&sandbox.url, USER));
-    browser.click("#verify");
+    signin::in_browser(&browser, &sandbox.url);
     let back = format!("{}/#connection=cc-page", serve.url);
     browser.wait_for_url(|u| u == back, Duration::from_secs(15));
     browser.wait_for("#connection-status[data-state='connected']");

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use connector_tests::browser::Browser;
 use connector_tests::serve::{get, open_start_link, PageSession, Serve, API_TOKEN};
-use connector_tests::signin::{phone_code, PASSWORD, USER};
 use connector_tests::*;
 use serde_json::{json, Value};
 
@@ -361,15 +360,7 @@ fn every_api_answer_is_no_store_and_nosniff_and_error_pages_carry_the_page_heade
 /// The person's steps on the sandbox's sign-in pages, in `browser` (at the
 /// provider's sign-in page): sign-in, "Send code", the code, "Verify".
 fn provider_steps(browser: &Browser, sandbox: &Sandbox) {
-    browser.wait_for("#username");
-    browser.fill("#username", USER);
-    browser.fill("#password", PASSWORD);
-    browser.click("#sign-in");
-    browser.wait_for("#send-code");
-    browser.click("#send-code");
-    browser.wait_for("#code");
-    browser.fill("#code", &phone_code(&sandbox.url, USER));
-    browser.click("#verify");
+    connector_tests::signin::in_browser(browser, &sandbox.url);
 }
 
 /// Waits until `browser` shows serve's callback page and returns its sentence.

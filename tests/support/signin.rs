@@ -86,6 +86,20 @@ fn get_page(agent: &ureq::Agent, url: &str) -> String {
         .unwrap()
 }
 
+/// The person's steps on the sandbox's sign-in pages in a real browser
+/// (at the provider's sign-in page): sign in, "Send code", the code, "Verify".
+pub fn in_browser(browser: &crate::browser::Browser, sandbox_url: &str) {
+    browser.wait_for("#username");
+    browser.fill("#username", USER);
+    browser.fill("#password", PASSWORD);
+    browser.click("#sign-in");
+    browser.wait_for("#send-code");
+    browser.click("#send-code");
+    browser.wait_for("#code");
+    browser.fill("#code", &phone_code(sandbox_url, USER));
+    browser.click("#verify");
+}
+
 /// Signs in at `authorize_url` (sign-in, "Send code", the code, then
 /// `action`) and returns where the sandbox redirects the browser (`Location`).
 pub fn sign_in(sandbox_url: &str, authorize_url: &str, action: &str) -> String {
