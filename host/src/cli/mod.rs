@@ -8,6 +8,7 @@ pub mod mcp;
 pub mod run;
 pub mod serve;
 pub mod status;
+pub mod worker;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +29,7 @@ enum Command {
     Status(status::Status),
     Serve(serve::Serve),
     Mcp(mcp::Mcp),
+    Worker(worker::Worker),
 }
 
 impl Cli {
@@ -41,6 +43,7 @@ impl Cli {
             Command::Status(c) => c.execute().await,
             Command::Serve(c) => c.execute().await,
             Command::Mcp(c) => c.execute().await,
+            Command::Worker(c) => c.execute().await,
         }
     }
 }

@@ -295,6 +295,15 @@ impl Sending {
                     return Err(HttpError::ConnectionReadTimeout);
                 }
             }
+            if let Some(gate) = &self.policy.gate {
+                if let Err(reason) = (gate.0)().await {
+                    self.note(EgressEvent::Held {
+                        origin: origin(),
+                        reason,
+                    });
+                    return Err(HttpError::HttpRequestDenied);
+                }
+            }
             let Some(request) = resendable.request(&mut stream) else {
                 return Err(HttpError::HttpRequestBodySize(None));
             };
@@ -458,6 +467,7 @@ mod tests {
             rate: None,
             tls: Default::default(),
             progress: None,
+            gate: None,
         };
         EgressHooks::new(
             Arc::new(policy),

@@ -14,7 +14,7 @@ use super::output::{self, Budget, Stop};
 use super::store::CallState;
 use super::{engine, json, Activity, Connector, InputError, InvokeError};
 use crate::egress::{
-    bound_origins, Credential, EgressEvent, EgressPolicy, Origin, Progress, RateLimiter,
+    bound_origins, Credential, EgressEvent, EgressPolicy, Origin, Progress, RateLimiter, SendGate,
     TlsSettings,
 };
 
@@ -35,6 +35,8 @@ pub struct CallOptions {
     pub tls: TlsSettings,
     /// Told of each request the call sends.
     pub progress: Option<Progress>,
+    /// Passed before each request goes out (see [`SendGate`]).
+    pub gate: Option<SendGate>,
 }
 
 /// What the guest returned: its success value or its error value.
@@ -95,6 +97,7 @@ impl Connector {
             rate: options.rate.clone(),
             tls: options.tls.clone(),
             progress: options.progress.clone(),
+            gate: options.gate.clone(),
         });
         let events = Arc::new(Mutex::new(Vec::new()));
         let returned = self
@@ -138,6 +141,7 @@ impl Connector {
             rate: None,
             tls: TlsSettings::default(),
             progress: None,
+            gate: None,
         });
         match self
             .run("describe", describe, &[], policy, Arc::default(), limits)

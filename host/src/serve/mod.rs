@@ -249,7 +249,7 @@ fn write_token(file: &std::path::Path, token: &SecretString) -> anyhow::Result<(
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown() {
+pub(crate) async fn shutdown() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

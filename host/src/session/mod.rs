@@ -29,7 +29,7 @@ pub use error::{ErrorClass, SessionError};
 
 use self::credential::Credentials;
 use crate::connection::Connection;
-use crate::egress::{bound_origins, EgressEvent, Progress, RateLimiter};
+use crate::egress::{bound_origins, EgressEvent, Progress, RateLimiter, SendGate};
 use crate::invoke::{error_case, ActivityInfo, CallOptions, Connector, InvokeError, Runtime};
 use crate::oauth::TokenManager;
 use crate::secrets::Resolver;
@@ -137,6 +137,14 @@ impl Session {
         self.credentials.tokens()
     }
 
+    /// What the API's limits count against, as a digest (never a secret):
+    /// the OAuth application (client id at its token URL) or the static
+    /// credential's sources. Connections with the same key share a rate
+    /// limiter in a process, and a worker's task queue across processes.
+    pub fn application_key(&self) -> [u8; 32] {
+        self.credentials.rate_key(&self.connection)
+    }
+
     /// Runs `activity` with `input` (DESIGN §4) and returns its result.
     ///
     /// # Errors
@@ -158,6 +166,23 @@ impl Session {
         input: &Value,
         progress: Option<Progress>,
     ) -> Result<Value, SessionError> {
+        self.call_gated(activity, input, progress, None).await
+    }
+
+    /// [`Session::call_reporting`], each request passing `gate` before it
+    /// goes out (the worker's at-most-once evidence, see [`SendGate`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::call`]; a request the gate held back fails the call
+    /// with [`EgressEvent::Held`] among its events.
+    pub async fn call_gated(
+        &self,
+        activity: &str,
+        input: &Value,
+        progress: Option<Progress>,
+        gate: Option<SendGate>,
+    ) -> Result<Value, SessionError> {
         let info = self.activity(activity)?;
         let (mut renewed, mut rate_retries) = (false, 0);
         let mut rejected: Option<SecretString> = None;
@@ -174,6 +199,7 @@ impl Session {
                 rate: self.rate.clone(),
                 tls: self.connection.tls.clone(),
                 progress: progress.clone(),
+                gate: gate.clone(),
             };
             let error = match self.connector.call(activity, input, &options).await {
                 Ok(value) => return Ok(value),

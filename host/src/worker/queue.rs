@@ -1,0 +1,133 @@
+//! One task queue per application (API key): every connection whose calls
+//! count against the same API limits shares a queue, so Temporal's
+//! server-side task-queue rate limit holds the API's per-second limit across
+//! every worker on every machine (Temporal's "one task queue per
+//! rate-limited downstream API"). The in-process limiter and the 429
+//! handling stay behind it as the second line.
+//!
+//! The name is deterministic, so every worker agrees and a workflow author
+//! knows it in advance: `<connector>.<client id>` for an OAuth app whose
+//! client id is not secret (Constant Contact's API key:
+//! `constant-contact.0b7c…`), else `<connector>.<digest>` of the app or
+//! credential (never the value). Only `A-Z a-z 0-9 . - _` appear in it.
+//!
+//! The limit counts activities the server hands out, not HTTP requests, and
+//! is global only when the queue has one partition (the README says how).
+
+use temporalio_client::tonic::IntoRequest;
+use temporalio_client::Connection;
+use temporalio_common::protos::temporal::api::enums::v1::TaskQueueType;
+use temporalio_common::protos::temporal::api::taskqueue::v1::RateLimit as QueueRate;
+use temporalio_common::protos::temporal::api::workflowservice::v1::update_task_queue_config_request::RateLimitUpdate;
+use temporalio_common::protos::temporal::api::workflowservice::v1::UpdateTaskQueueConfigRequest;
+
+use crate::Session;
+
+/// The longest part of a queue name taken from a client id.
+const MAX_CLIENT_ID: usize = 100;
+
+/// The share of the API's per-second limit the queue hands out: activities
+/// are dispatched evenly, but reach the API with a little jitter, and two
+/// that drift closer would put one request too many into a one-second
+/// window. Measured in the app-wide test (tests/all/worker.rs).
+const RATE_SHARE: f64 = 0.9;
+
+/// Windows at most this long are rates (spaced by the queue); longer ones
+/// are quotas (counted, not spaced: 10,000 a day is no rate to space at).
+const LONGEST_RATE_WINDOW: u32 = 60;
+
+/// The task queue of `session`'s application.
+pub fn queue_name(session: &Session) -> String {
+    let connector = &session.connector().info().name;
+    let app = match session.tokens() {
+        Some(tokens) if !client_id_is_secret(session) => {
+            let id: String = tokens
+                .settings()
+                .client_id
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .take(MAX_CLIENT_ID)
+                .collect();
+            if id.is_empty() {
+                digest(session)
+            } else {
+                id
+            }
+        }
+        _ => digest(session),
+    };
+    format!("{connector}.{app}")
+}
+
+/// Whether the connector marks its `client_id` field secret.
+fn client_id_is_secret(session: &Session) -> bool {
+    let fields = &session.connector().info().fields;
+    fields.iter().any(|f| f.name == "client_id" && f.secret)
+}
+
+fn digest(session: &Session) -> String {
+    format!("app-{}", &hex::encode(session.application_key())[..16])
+}
+
+/// The activities per second the queue may hand out, from the connection's
+/// `[limits] rate_limits` or the connector's declared limits (as the
+/// session's limiter uses them); `None` when nothing limits the rate.
+pub fn per_second(session: &Session) -> Option<f64> {
+    let limits = session
+        .connection()
+        .rate_limits
+        .as_deref()
+        .unwrap_or(&session.connector().info().rate_limits);
+    limits
+        .iter()
+        .filter(|l| l.requests > 0 && l.seconds > 0 && l.seconds <= LONGEST_RATE_WINDOW)
+        .map(|l| f64::from(l.requests) / f64::from(l.seconds) * RATE_SHARE)
+        .reduce(f64::min)
+}
+
+/// Sets the queue's activity rate limit on the server (idempotent: every
+/// worker of the queue sets the same value).
+///
+/// # Errors
+///
+/// A sentence naming the queue and Temporal's answer.
+pub async fn set_rate_limit(
+    connection: &Connection,
+    namespace: &str,
+    identity: &str,
+    queue: &str,
+    per_second: f64,
+) -> Result<(), String> {
+    let request = UpdateTaskQueueConfigRequest {
+        namespace: namespace.to_owned(),
+        identity: identity.to_owned(),
+        task_queue: queue.to_owned(),
+        task_queue_type: TaskQueueType::Activity as i32,
+        update_queue_rate_limit: Some(RateLimitUpdate {
+            rate_limit: Some(QueueRate {
+                requests_per_second: per_second as f32,
+            }),
+            reason: "the API's per-second limit for this application (connector-host worker)"
+                .into(),
+        }),
+        ..Default::default()
+    };
+    let mut service = connection.workflow_service();
+    service
+        .update_task_queue_config(request.into_request())
+        .await
+        .map(|_| ())
+        .map_err(|status| {
+            format!(
+                "cannot set the rate limit of task queue {queue:?}: Temporal answered {:?}: {}\nhint: the worker's identity needs permission to update task queue config; the in-process limiter still holds this process to the API's limit",
+                status.code(),
+                crate::redact::untrusted(status.message())
+            )
+        })
+}
