@@ -22,3 +22,4 @@ mod serve;
 mod session;
 mod template;
 mod transport;
+mod worker;

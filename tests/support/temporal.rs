@@ -152,17 +152,24 @@ impl Temporal {
         }
     }
 
-    /// A workflow's whole history as `temporal workflow show --output json` prints it.
+    /// A workflow's whole history as `temporal workflow show --output json`
+    /// prints it, followed by every payload's data decoded (the JSON holds
+    /// them in base64, where a canary would hide from a plain search).
     pub fn history(&self, workflow_id: &str) -> String {
-        self.cli(&[
-            "workflow",
-            "show",
-            "--workflow-id",
-            workflow_id,
-            "--output",
-            "json",
-        ])
-        .unwrap_or_else(|e| panic!("temporal workflow show {workflow_id}: {e}"))
+        let text = self
+            .cli(&[
+                "workflow",
+                "show",
+                "--workflow-id",
+                workflow_id,
+                "--output",
+                "json",
+            ])
+            .unwrap_or_else(|e| panic!("temporal workflow show {workflow_id}: {e}"));
+        let json: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        let mut decoded = String::new();
+        payload_data(&json, &mut decoded);
+        format!("{text}\n{decoded}")
     }
 
     /// Runs the workflows of `plan` (see `tests/temporal/driver.py`) with the
@@ -195,6 +202,27 @@ impl Drop for Temporal {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Appends every base64 `data` field under `value`, decoded, to `out`.
+fn payload_data(value: &Value, out: &mut String) {
+    use base64::Engine as _;
+    match value {
+        Value::Object(map) => {
+            for (key, field) in map {
+                match (key.as_str(), field) {
+                    ("data", Value::String(text)) => {
+                        let bytes = base64::engine::general_purpose::STANDARD.decode(text);
+                        out.push_str(&String::from_utf8_lossy(&bytes.unwrap_or_default()));
+                        out.push('\n');
+                    }
+                    _ => payload_data(field, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| payload_data(item, out)),
+        _ => {}
     }
 }
 
