@@ -44,7 +44,7 @@ mod bindings {
         path: ["../wit/sdk", "../wit/constant-contact"],
         world: "constant-contact:connector/connector",
         // `activity-error` and the describe records are the SDK's own types.
-        with: { "connector:sdk/types@0.2.0": connector_sdk::types },
+        with: { "connector:sdk/types@0.3.0": connector_sdk::types },
         // The records are the API's JSON: `connector_sdk::json` reads and writes them.
         additional_derives: [serde::Serialize, serde::Deserialize],
         generate_all,
@@ -65,7 +65,7 @@ mod segments;
 mod sign_up_forms;
 mod tags;
 
-use connector_sdk::types::{ClientAuth, ConnectorInfo, RateLimit};
+use connector_sdk::types::{ClientAuth, ConnectorInfo, LimitScope, LimitWindow, RateLimit};
 use connector_sdk::{cursor, Api, Auth, Describe, Field};
 
 /// The type the host calls into: every area module implements its `Guest` trait on it.
@@ -138,15 +138,18 @@ const INFO: Describe = Describe {
     // The only origin the connector calls. Tests and demos point it elsewhere with a
     // connection-level origin override in the host, not in this code.
     origins: &["https://api.cc.email"],
-    // Per application: 4 requests a second and 10,000 a day (reference §2.3).
+    // Per application (every account connected through one API key): 4 requests
+    // a second, and 10,000 a day that reset at 00:00 UTC (reference §2.3).
     rate_limits: &[
         RateLimit {
             requests: 4,
-            seconds: 1,
+            per: LimitScope::Application,
+            window: LimitWindow::Sliding(1),
         },
         RateLimit {
             requests: 10_000,
-            seconds: 86_400,
+            per: LimitScope::Application,
+            window: LimitWindow::Daily(0),
         },
     ],
     areas: &[

@@ -34,10 +34,12 @@ fn every_described_activity_has_scopes_flags_schemas_and_a_fixture() {
     let out = described("cc_connector");
     assert_eq!(out["name"], "constant-contact");
     assert_eq!(out["egress_origins"], json!(["https://api.cc.email"]));
-    // 4 requests a second and 10,000 a day (reference §2.3).
+    // 4 requests a second and 10,000 a day per application, the day
+    // resetting at 00:00 UTC (reference §2.3).
     assert_eq!(
         out["rate_limits"],
-        json!([{"requests": 4, "seconds": 1}, {"requests": 10000, "seconds": 86400}])
+        json!([{"requests": 4, "per": "application", "window": {"sliding": 1}},
+               {"requests": 10000, "per": "application", "window": {"daily": 0}}])
     );
     let offered = out["auth"]["oauth2"]["scopes"].as_array().unwrap().clone();
     assert!(offered.contains(&json!("offline_access")));
@@ -331,5 +333,9 @@ fn the_compiler_does_not_flood_the_log_at_trace() {
         !log.contains("cranelift") && !log.contains("regalloc2"),
         "a compiler line reached the log"
     );
-    assert!(log.len() < 1 << 20, "{} bytes of log for one describe", log.len());
+    assert!(
+        log.len() < 1 << 20,
+        "{} bytes of log for one describe",
+        log.len()
+    );
 }

@@ -48,8 +48,9 @@ fn assert_clean(browser: &Browser, step: &str, tokens: &[String]) {
     }
 }
 
-/// Signs in to the page with the API token.
-fn sign_in(browser: &Browser, serve: &Serve) {
+/// Signs in to the page with the API token; checks that the tab holds the
+/// page session's secret and that script can read no cookie.
+pub(crate) fn sign_in(browser: &Browser, serve: &Serve) {
     browser.goto(&serve.url);
     browser.wait_for("#token");
     assert_clean(browser, "sign-in form", &[]);
@@ -57,6 +58,21 @@ fn sign_in(browser: &Browser, serve: &Serve) {
     browser.click("#sign-in");
     browser.wait_for("#add-connection");
     assert_clean(browser, "connections list", &[]);
+    assert_eq!(
+        browser.execute("return document.cookie"),
+        json!(""),
+        "a cookie is readable by script (and so by a page on another port)"
+    );
+    let secret = browser.execute("return sessionStorage.getItem('ch_csrf')");
+    let secret = secret.as_str().unwrap_or_default();
+    assert!(
+        secret.len() == 64 && secret.chars().all(|c| c.is_ascii_hexdigit()),
+        "the tab holds the page session's secret"
+    );
+    assert!(
+        !browser.page_source().contains(secret),
+        "the secret is not in the page"
+    );
 }
 
 /// The access and refresh tokens OpenBao holds for `connection`.
@@ -384,6 +400,34 @@ fn run_result(browser: &Browser) -> Value {
 /// Selects Run and returns what the probe's `echo` echoed.
 fn run_echo(browser: &Browser) -> Value {
     run_result(browser)["echoed"].clone()
+}
+
+#[test]
+fn a_tab_without_the_sessions_secret_signs_in_again_and_comes_back() {
+    let serve = Serve::start("", &[]);
+    let created = serve.call(
+        "POST",
+        "/api/connections",
+        Some(&json!({"name": "back-here", "connector": "probe"})),
+    );
+    assert_eq!(created.status, 201);
+    let browser = Browser::start();
+    sign_in(&browser, &serve);
+    // A tab with the cookie but not the secret (a new tab): the cookie
+    // alone opens nothing, so the page asks for the token again...
+    browser.execute("sessionStorage.removeItem('ch_csrf')");
+    browser.goto(&format!("{}/#connection=back-here", serve.url));
+    browser.wait_for("#token");
+    assert!(browser.current_url().ends_with("/sign-in"));
+    browser.fill("#token", API_TOKEN);
+    browser.click("#sign-in");
+    // ...and then shows what the address named.
+    browser.wait_for_url(
+        |u| u.ends_with("/#connection=back-here"),
+        Duration::from_secs(10),
+    );
+    browser.wait_for("#activity option[value='echo']");
+    assert_eq!(browser.execute("return document.cookie"), json!(""));
 }
 
 #[test]

@@ -2,9 +2,10 @@
 //! connections (typed secrets never echoed nor written in plain text),
 //! Connect through the sandbox's sign-in, activity calls with every error
 //! class as an HTTP status, NDJSON pages, concurrency, replicas, shutdown.
+//! Page sessions and sign-ins are in `signin`; the listener in `listen`.
 
 use connector_tests::openbao::OpenBao;
-use connector_tests::serve::{Serve, API_TOKEN};
+use connector_tests::serve::{get, open_start_link, Serve, API_TOKEN};
 use connector_tests::signin;
 use connector_tests::*;
 use serde_json::{json, Value};
@@ -27,7 +28,7 @@ pub(crate) fn register_app(sandbox: &Sandbox, serve: &Serve, client_id: &str) {
 }
 
 /// Creates CC connection `name` with the app's client id and (typed) secret.
-fn create_cc(serve: &Serve, name: &str, client_id: &str, extra: Value) -> Value {
+pub(crate) fn create_cc(serve: &Serve, name: &str, client_id: &str, extra: Value) -> Value {
     let mut draft = json!({"name": name, "connector": "constant-contact",
         "fields": {"client_id": {"value": client_id}, "client_secret": {"value": CANARIES[1]}}});
     if let (Some(d), Some(e)) = (draft.as_object_mut(), extra.as_object()) {
@@ -38,26 +39,24 @@ fn create_cc(serve: &Serve, name: &str, client_id: &str, extra: Value) -> Value 
     created.json
 }
 
-/// Connect through the API: the sign-in URL, the sandbox's pages, the redirect.
+/// Connect through the API, as its person does: the one-time start link
+/// opened in a browser (which it binds), the sandbox's pages, the redirect
+/// back to that browser.
 fn connect(serve: &Serve, sandbox: &Sandbox, name: &str) {
     let started = serve.call("POST", &format!("/api/connections/{name}/connect"), None);
     assert_eq!(started.status, 200, "{started:#?}");
-    let authorize = started.json["authorize_url"].as_str().unwrap();
-    let location = signin::sign_in(&sandbox.url, authorize, "verify");
+    let link = started.json["authorize_url"].as_str().unwrap();
+    let (binding, provider) = open_start_link(link);
+    let location = signin::sign_in(&sandbox.url, &provider, "verify");
     assert!(
         location.starts_with(&format!("{}/oauth/callback", serve.url)),
         "{location}"
     );
-    let back = ureq::builder()
-        .redirects(0)
-        .build()
-        .get(&location)
-        .call()
-        .unwrap();
+    let back = get(&location, Some(&binding));
     assert_eq!(
         back.status(),
-        303,
-        "the callback sends the browser back to the page"
+        200,
+        "the browser that opened the link finishes the sign-in"
     );
 }
 
@@ -605,124 +604,6 @@ fn two_replicas_share_a_connection_without_losing_its_refresh_token_or_showing_a
     );
 }
 
-/// A page session's cookies, from signing in with the API token.
-fn page_session(serve: &Serve) -> (String, String) {
-    let agent = ureq::builder().redirects(0).build();
-    let answer = agent
-        .post(&format!("{}/sign-in", serve.url))
-        .send_form(&[("token", API_TOKEN)])
-        .unwrap();
-    assert_eq!(answer.status(), 303);
-    let cookies: Vec<String> = answer
-        .all("set-cookie")
-        .iter()
-        .map(|c| c.split(';').next().unwrap().to_owned())
-        .collect();
-    let find = |name: &str| {
-        cookies
-            .iter()
-            .find(|c| c.starts_with(name))
-            .unwrap()
-            .clone()
-    };
-    (find("ch_session="), find("ch_csrf="))
-}
-
-fn page_call(
-    serve: &Serve,
-    method: &str,
-    path: &str,
-    cookies: &str,
-    csrf: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let agent = ureq::builder().redirects(0).build();
-    let mut request = agent
-        .request(method, &format!("{}{path}", serve.url))
-        .set("Cookie", cookies);
-    if let Some(csrf) = csrf {
-        request = request.set("X-CSRF-Token", csrf);
-    }
-    let response = match body {
-        Some(b) => request.send_json(b),
-        None => request.call(),
-    };
-    let response = match response {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{e}"),
-    };
-    (
-        response.status(),
-        response.into_json().unwrap_or(Value::Null),
-    )
-}
-
-#[test]
-fn page_sessions_need_their_csrf_token_and_a_sign_in_is_bound_to_its_browser() {
-    let sandbox = Sandbox::start();
-    let serve = Serve::start(&endpoints(&sandbox), &[]);
-    register_app(&sandbox, &serve, "app-page");
-    let (session, csrf_cookie) = page_session(&serve);
-    let csrf = csrf_cookie.trim_start_matches("ch_csrf=").to_owned();
-    let cookies = format!("{session}; {csrf_cookie}");
-    assert_eq!(
-        page_call(&serve, "GET", "/api/connections", &cookies, None, None).0,
-        200
-    );
-    let draft = json!({"name": "pg", "connector": "constant-contact",
-        "fields": {"client_id": {"value": "app-page"}, "client_secret": {"value": CANARIES[1]}}});
-    let (status, body) = page_call(
-        &serve,
-        "POST",
-        "/api/connections",
-        &cookies,
-        None,
-        Some(draft.clone()),
-    );
-    assert_eq!(
-        status, 403,
-        "a change without the CSRF token is refused: {body}"
-    );
-    let (status, _) = page_call(
-        &serve,
-        "POST",
-        "/api/connections",
-        &cookies,
-        Some(&csrf),
-        Some(draft),
-    );
-    assert_eq!(status, 201);
-    // Connect started in this browser session...
-    let (status, started) = page_call(
-        &serve,
-        "POST",
-        "/api/connections/pg/connect",
-        &cookies,
-        Some(&csrf),
-        None,
-    );
-    assert_eq!(status, 200, "{started}");
-    let location = signin::sign_in(
-        &sandbox.url,
-        started["authorize_url"].as_str().unwrap(),
-        "verify",
-    );
-    // ...is refused when the redirect arrives in another one.
-    let (other, _) = page_session(&serve);
-    let agent = ureq::builder().redirects(0).build();
-    let answer = match agent.get(&location).set("Cookie", &other).call() {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{e}"),
-    };
-    assert_eq!(answer.status(), 403);
-    assert!(answer
-        .into_string()
-        .unwrap()
-        .contains("another browser session"));
-    let status = serve.call("GET", "/api/connections/pg/status", None).json;
-    assert_eq!(status["connected"], false, "nothing was stored");
-}
-
 #[test]
 fn the_api_token_may_be_a_credential_asset_and_unknown_paths_are_plain_404s() {
     let bao = OpenBao::start();
@@ -736,7 +617,10 @@ fn the_api_token_may_be_a_credential_asset_and_unknown_paths_are_plain_404s() {
         &config,
         &[
             ("VAULT_TOKEN", &bao.root_token),
-            ("CONNECTOR_HOST_API_TOKEN", "another-token-0000000000"),
+            (
+                "CONNECTOR_HOST_API_TOKEN",
+                "another-token-0000000000-1b2c3d4e5f6a7b8c",
+            ),
         ],
     );
     assert_eq!(serve.call("GET", "/api/connectors", None).status, 200);
@@ -746,7 +630,7 @@ fn the_api_token_may_be_a_credential_asset_and_unknown_paths_are_plain_404s() {
                 "GET",
                 "/api/connectors",
                 None,
-                Some("another-token-0000000000")
+                Some("another-token-0000000000-1b2c3d4e5f6a7b8c")
             )
             .status,
         401

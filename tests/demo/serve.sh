@@ -97,7 +97,6 @@ bold "The connection page is at $PAGE"
 cat <<TEXT
 
   Sign in with the API token:  $CONNECTOR_HOST_API_TOKEN
-  (or open $PAGE/sign-in?token=$CONNECTOR_HOST_API_TOKEN)
 
   Then: Add connection, search "constant", and fill the form:
     API key (client_id):  $CLIENT_ID

@@ -259,6 +259,13 @@ impl Browser {
         }
     }
 
+    /// Runs `script` (a function body; `return` gives the value) in the
+    /// current page and returns what it returned.
+    pub fn execute(&self, script: &str) -> Value {
+        let body = json!({ "script": script, "args": [] });
+        self.command("POST", "/execute/sync", Some(body))
+    }
+
     /// Saves a PNG screenshot of the viewport to `path` (for debugging).
     pub fn screenshot(&self, path: impl AsRef<Path>) {
         let path = path.as_ref();

@@ -10,6 +10,8 @@ use crate::types::{
     Activity, ApiKey, AuthScheme, BasicAuth, ClientAuth, ConnectionField, ConnectorInfo,
     KeyPlacement, Oauth2, RateLimit,
 };
+#[cfg(test)]
+use crate::types::{LimitScope, LimitWindow};
 
 /// One activity's metadata, beside its function in the area file.
 ///
@@ -276,6 +278,7 @@ impl Describe {
                 .flat_map(|area| area.iter().map(ActivityMeta::build))
                 .collect(),
             rate_limits: self.rate_limits.to_vec(),
+            triggers: Vec::new(),
         }
     }
 }
@@ -309,7 +312,8 @@ mod tests {
         origins: &["https://api.example.com"],
         rate_limits: &[RateLimit {
             requests: 4,
-            seconds: 1,
+            per: LimitScope::Application,
+            window: LimitWindow::Sliding(1),
         }],
         areas: &[
             &[READ],
@@ -344,10 +348,11 @@ mod tests {
         assert_eq!(info.activities[0].required_scopes, ["things:read"]);
         assert!(matches!(&info.auth, AuthScheme::Bearer(f) if f == "token"));
         assert!(info.fields[0].secret);
-        assert_eq!(
-            (info.rate_limits[0].requests, info.rate_limits[0].seconds),
-            (4, 1)
-        );
+        assert_eq!(info.rate_limits[0].requests, 4);
+        assert!(matches!(
+            info.rate_limits[0].window,
+            LimitWindow::Sliding(1)
+        ));
         assert_eq!(info.egress_origins, ["https://api.example.com"]);
     }
 }

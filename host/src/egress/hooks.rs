@@ -289,12 +289,16 @@ impl Sending {
         let (resendable, mut stream) = Resendable::new(request).await?;
         let mut resends = 0;
         loop {
-            if let Some(rate) = &self.policy.rate {
-                if !rate.acquire(self.policy.deadline).await {
-                    self.note(EgressEvent::DeadlineReached { origin: origin() });
-                    return Err(HttpError::ConnectionReadTimeout);
-                }
-            }
+            let ticket = match &self.policy.rate {
+                Some(rate) => match rate.acquire(self.policy.deadline).await {
+                    Some(ticket) => Some(ticket),
+                    None => {
+                        self.note(EgressEvent::DeadlineReached { origin: origin() });
+                        return Err(HttpError::ConnectionReadTimeout);
+                    }
+                },
+                None => None,
+            };
             if let Some(gate) = &self.policy.gate {
                 if let Err(reason) = (gate.0)().await {
                     self.note(EgressEvent::Held {
@@ -317,17 +321,21 @@ impl Sending {
                     &self.policy.tls,
                     first_byte.min(self.wait(None)),
                 )
-                .await
-                .map_err(|e| {
-                    match e.problem {
-                        Some(problem) => self.explain(problem),
-                        None if Instant::now() >= self.policy.deadline => {
-                            self.note(EgressEvent::DeadlineReached { origin: origin() })
-                        }
-                        None => {}
+                .await;
+            // Answered (or failed): the API has counted it by now, if at all.
+            if let Some(ticket) = ticket {
+                ticket.answered();
+            }
+            let response = response.map_err(|e| {
+                match e.problem {
+                    Some(problem) => self.explain(problem),
+                    None if Instant::now() >= self.policy.deadline => {
+                        self.note(EgressEvent::DeadlineReached { origin: origin() })
                     }
-                    e.code
-                })?;
+                    None => {}
+                }
+                e.code
+            })?;
             if response.status() != StatusCode::TOO_MANY_REQUESTS
                 || resends == RESENDS
                 || resendable.body.is_none()

@@ -26,19 +26,99 @@ pub struct ConnectorInfo {
     pub egress_origins: Vec<String>,
     /// Every activity.
     pub activities: Vec<ActivityInfo>,
-    /// Rate limits per access token (sdk 0.2.0; none from 0.1.0 components).
+    /// The API's limits (sdk 0.2.0: per access token, sliding; 0.3.0: what
+    /// each counts against and over which window; none from 0.1.0).
     #[serde(default)]
     pub rate_limits: Vec<RateLimit>,
+    /// Polling triggers (sdk 0.3.0; none before).
+    #[serde(default)]
+    pub triggers: Vec<TriggerInfo>,
 }
 
-/// `rate-limit`: at most `requests` per `seconds`, per access token.
+/// `rate-limit`: at most `requests` per `window`, counted against `per`.
+///
+/// Read from 0.3.0's `{requests, per, window}` and from 0.2.0's (and old
+/// connection files') `{requests, seconds}`, which is per token, sliding;
+/// a connection file may also write `seconds = N` beside `per`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawRateLimit")]
 pub struct RateLimit {
     /// Requests allowed in each window.
     pub requests: u32,
-    /// The window's length.
-    pub seconds: u32,
+    /// What the requests count against.
+    pub per: LimitScope,
+    /// The window.
+    pub window: LimitWindow,
+}
+
+/// `limit-scope`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitScope {
+    /// Every request of the application (API key, OAuth client).
+    Application,
+    /// Every request for one account (one connection).
+    Account,
+    /// Every request with one access token.
+    Token,
+}
+
+/// `limit-window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitWindow {
+    /// The last this many seconds.
+    Sliding(u32),
+    /// A UTC calendar day starting this many seconds after midnight.
+    Daily(u32),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimit {
+    requests: u32,
+    per: Option<LimitScope>,
+    seconds: Option<u32>,
+    window: Option<LimitWindow>,
+}
+
+impl TryFrom<RawRateLimit> for RateLimit {
+    type Error = String;
+
+    fn try_from(raw: RawRateLimit) -> Result<RateLimit, String> {
+        let window = match (raw.seconds, raw.window) {
+            (Some(seconds), None) => LimitWindow::Sliding(seconds),
+            (None, Some(window)) => window,
+            _ => return Err("a rate limit has `seconds` or `window`, not both".into()),
+        };
+        if let LimitWindow::Daily(offset) = window {
+            if offset >= 86_400 {
+                return Err("a daily window starts less than 86400 seconds after midnight".into());
+            }
+        }
+        Ok(RateLimit {
+            requests: raw.requests,
+            per: raw.per.unwrap_or(LimitScope::Token),
+            window,
+        })
+    }
+}
+
+/// `trigger`: an exported poll function and how often to call it (sdk 0.3.0).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TriggerInfo {
+    /// Export name, e.g. `contact-updated`.
+    pub name: String,
+    /// Name for people.
+    pub display_name: String,
+    /// What it reports.
+    pub description: String,
+    /// Scopes the access token must carry.
+    pub required_scopes: Vec<String>,
+    /// Seconds between polls by default.
+    pub default_interval_seconds: u32,
+    /// The shortest interval allowed.
+    pub minimum_interval_seconds: u32,
 }
 
 /// `auth-scheme`: `"none"`, `{"oauth2": {...}}`, or (sdk 0.2.0) a static

@@ -31,7 +31,7 @@ pub use engine::{RuntimeSettings, DEFAULT_POOLED_CALLS};
 pub use error::{error_case, InvokeError};
 pub use info::{
     ActivityInfo, ApiKey, AuthScheme, BasicAuth, ConnectionField, ConnectorInfo, KeyPlacement,
-    OAuth2, RateLimit,
+    LimitScope, LimitWindow, OAuth2, RateLimit, TriggerInfo,
 };
 pub use json::InputError;
 pub use limits::Limits;
@@ -48,7 +48,8 @@ impl Connector {
 
 /// The interfaces a connector exports its metadata from, newest first: a
 /// component built against an older `connector:sdk` still loads.
-const METADATA_INTERFACES: [&str; 2] = [
+const METADATA_INTERFACES: [&str; 3] = [
+    "connector:sdk/metadata@0.3.0",
     "connector:sdk/metadata@0.2.0",
     "connector:sdk/metadata@0.1.0",
 ];
@@ -349,6 +350,7 @@ fn placeholder_info() -> ConnectorInfo {
         egress_origins: Vec::new(),
         activities: Vec::new(),
         rate_limits: Vec::new(),
+        triggers: Vec::new(),
     }
 }
 

@@ -277,6 +277,7 @@ mod tests {
             egress_origins: Vec::new(),
             activities: Vec::new(),
             rate_limits: Vec::new(),
+            triggers: Vec::new(),
         };
         assert!(pinned
             .check(

@@ -1,30 +1,39 @@
 //! Who may use `serve`: API clients with the API token (`Authorization:
 //! Bearer …`), and browsers with a page session made from that token.
 //!
-//! Invariants: every `/api` and `/mcp` request is authenticated; a page
-//! session is an HttpOnly cookie (`SameSite=Lax`, so the provider's redirect
-//! back to `/oauth/callback` still carries it) plus a CSRF token that every
-//! request that changes something must echo in `X-CSRF-Token` (a page on
-//! another origin cannot read it); tokens are compared in constant time and
-//! never logged.
+//! A page session is two halves: an HttpOnly cookie, and a secret the
+//! sign-in answer gives the tab once (the page keeps it in
+//! `sessionStorage`) and that every `/api` and `/mcp` request, GET
+//! included, must carry in `X-CSRF-Token`. Cookies are not port-scoped: a
+//! server on another port of this host is sent the cookie, and a page there
+//! reads any cookie script may read. So no cookie is readable by script,
+//! and the cookie alone is useless. Over https the cookie is also `Secure`
+//! and `__Host-` prefixed (no subdomain or other scheme can set it).
+//!
+//! Invariants: every `/api` and `/mcp` request is authenticated; tokens
+//! are compared as SHA-256 digests in constant time (neither their bytes
+//! nor their length leak through timing) and never logged; wrong tokens
+//! count against the client's address ([`super::throttle`]).
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State as Extract};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::extract::{ConnectInfo, Request, State as Extract};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::listen::client;
 use super::state::{PageSession, State};
+use super::throttle::{seconds, Gate};
 
-/// The page session cookie.
-pub const SESSION_COOKIE: &str = "ch_session";
-/// The cookie the page's script reads the CSRF token from.
-pub const CSRF_COOKIE: &str = "ch_csrf";
-/// The header that must carry it.
+/// The page session cookie over plain http.
+const SESSION_COOKIE: &str = "ch_session";
+/// The header that must carry the page session's secret.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// How long a page session lasts.
 const PAGE_SESSION: Duration = Duration::from_secs(12 * 3600);
@@ -38,7 +47,8 @@ pub enum Caller {
     Page(String),
 }
 
-/// 32 random bytes, hex: session ids, CSRF tokens, generated API tokens.
+/// 32 random bytes, hex: session ids, CSRF secrets, sign-in bindings,
+/// generated API tokens.
 pub fn random_token() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 32];
@@ -46,10 +56,61 @@ pub fn random_token() -> String {
     hex::encode(bytes)
 }
 
-/// Whether `candidate` is the API token.
-pub fn is_api_token(state: &State, candidate: &str) -> bool {
-    let expected = state.api_token.expose_secret().as_bytes();
-    bool::from(expected.ct_eq(candidate.as_bytes()))
+/// Whether two secrets are equal, in time that depends on neither.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
+    bool::from(a.ct_eq(&b))
+}
+
+/// The address a request came from (set by the accept loop).
+pub fn peer(extensions: &axum::http::Extensions) -> IpAddr {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| client(c.0.ip()))
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+/// Checks a token sent by `from`: refused unread while `from` is locked
+/// out; a wrong one counts against it.
+pub fn check_token(state: &State, from: IpAddr, candidate: &str) -> Result<(), Refusal> {
+    if let Gate::Locked(wait) = state.throttle.gate(from) {
+        return Err(Refusal::Locked(seconds(wait)));
+    }
+    if same_secret(state.api_token.expose_secret(), candidate) {
+        state.throttle.right(from);
+        return Ok(());
+    }
+    match state.throttle.wrong(from) {
+        Gate::Open => Err(Refusal::BadToken),
+        Gate::Locked(wait) => Err(Refusal::Locked(seconds(wait))),
+    }
+}
+
+/// The page session cookie's name: `__Host-` prefixed when browsers reach
+/// this server over https.
+pub fn session_cookie(state: &State) -> &'static str {
+    if secure(state) {
+        "__Host-ch_session"
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// Whether browsers reach this server over https (cookies are then `Secure`).
+pub fn secure(state: &State) -> bool {
+    state.config.public_url().starts_with("https://")
+}
+
+/// A `Set-Cookie` value: HttpOnly, `SameSite=Lax` (the provider's redirect
+/// back to `/oauth/callback` is a cross-site navigation that must carry
+/// it), `Path=/`, and `Secure` over https.
+pub fn set_cookie(state: &State, name: &str, value: &str, age: Duration) -> HeaderValue {
+    let secure = if secure(state) { "; Secure" } else { "" };
+    let cookie = format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        age.as_secs()
+    );
+    HeaderValue::from_str(&cookie).expect("cookie names and values are ASCII")
 }
 
 /// The value of cookie `name`, if sent.
@@ -64,21 +125,33 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-/// The caller, if the request is authenticated. Requests from a page
-/// session that change something must carry its CSRF token.
-pub fn caller(state: &State, method: &Method, headers: &HeaderMap) -> Result<Caller, Refusal> {
-    if let Some(token) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    {
-        return if is_api_token(state, token.trim()) {
-            Ok(Caller::Api)
-        } else {
-            Err(Refusal::BadToken)
-        };
+/// The page session the request's cookie names, if it is live (without
+/// its secret: this only chooses which static page to serve).
+pub fn page_session(state: &State, headers: &HeaderMap) -> Option<String> {
+    let id = cookie(headers, session_cookie(state))?;
+    let sessions = state
+        .page_sessions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    sessions
+        .get(&id)
+        .filter(|s| s.started.elapsed() < PAGE_SESSION)
+        .map(|_| id)
+}
+
+/// The caller, if the request is authenticated: the API token in
+/// `Authorization`, or a page session's cookie with its secret in
+/// [`CSRF_HEADER`].
+pub fn caller(state: &State, from: IpAddr, headers: &HeaderMap) -> Result<Caller, Refusal> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        return check_token(state, from, token.trim()).map(|()| Caller::Api);
     }
-    let id = cookie(headers, SESSION_COOKIE).ok_or(Refusal::NoCredential)?;
+    let id = cookie(headers, session_cookie(state)).ok_or(Refusal::NoCredential)?;
     let sessions = state
         .page_sessions
         .lock()
@@ -87,19 +160,19 @@ pub fn caller(state: &State, method: &Method, headers: &HeaderMap) -> Result<Cal
         .get(&id)
         .filter(|s| s.started.elapsed() < PAGE_SESSION)
         .ok_or(Refusal::NoCredential)?;
-    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     let sent = headers
         .get(CSRF_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !safe && !bool::from(session.csrf.as_bytes().ct_eq(sent.as_bytes())) {
+    if !same_secret(&session.csrf, sent) {
         return Err(Refusal::Csrf);
     }
     Ok(Caller::Page(id))
 }
 
-/// Starts a page session; the `Set-Cookie` headers to send.
-pub fn start_page_session(state: &State) -> [String; 2] {
+/// Starts a page session: its `Set-Cookie` header and the secret to give
+/// the tab (once: it is never served again).
+pub fn start_page_session(state: &State) -> (HeaderValue, String) {
     let (id, csrf) = (random_token(), random_token());
     let mut sessions = state
         .page_sessions
@@ -113,44 +186,58 @@ pub fn start_page_session(state: &State) -> [String; 2] {
             started: Instant::now(),
         },
     );
-    let age = PAGE_SESSION.as_secs();
-    [
-        format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={age}"),
-        format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; Max-Age={age}"),
-    ]
+    let cookie = set_cookie(state, session_cookie(state), &id, PAGE_SESSION);
+    (cookie, csrf)
 }
 
 /// Why a request was not let in.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     /// No token and no page session.
     NoCredential,
     /// A token that is not the API token.
     BadToken,
-    /// A page request that changes something without the CSRF token.
+    /// A page session's cookie without its secret.
     Csrf,
+    /// Too many wrong tokens from this address: locked out for these seconds.
+    Locked(u64),
+}
+
+impl Refusal {
+    /// The status and the sentence.
+    pub fn explain(self) -> (StatusCode, String) {
+        match self {
+            Refusal::NoCredential => (
+                StatusCode::UNAUTHORIZED,
+                "this API needs the API token: send `Authorization: Bearer <token>`, or sign in on the page".into(),
+            ),
+            Refusal::BadToken => (StatusCode::UNAUTHORIZED, "the API token is not the one this server was started with".into()),
+            Refusal::Csrf => (
+                StatusCode::FORBIDDEN,
+                "this request has the page session's cookie but not its secret (X-CSRF-Token); sign in again on the page".into(),
+            ),
+            Refusal::Locked(wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many wrong API tokens from your address: every token is refused for {wait} more seconds"),
+            ),
+        }
+    }
 }
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let (status, message) = match self {
-            Refusal::NoCredential => (
-                StatusCode::UNAUTHORIZED,
-                "this API needs the API token: send `Authorization: Bearer <token>`, or sign in on the page",
-            ),
-            Refusal::BadToken => (StatusCode::UNAUTHORIZED, "the API token is not the one this server was started with"),
-            Refusal::Csrf => (
-                StatusCode::FORBIDDEN,
-                "this request changes something and lacks the page's CSRF token (X-CSRF-Token)",
-            ),
-        };
-        let body = serde_json::json!({"error": {"class": "unauthenticated", "message": message}});
+        let (status, message) = self.explain();
+        let body = serde_json::json!({"error": {"class": "unauthenticated", "message": message, "hint": null}});
         let mut response = (status, axum::Json(body)).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
+        let headers = response.headers_mut();
+        match self {
+            Refusal::Locked(wait) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            }
+            Refusal::NoCredential | Refusal::BadToken => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Refusal::Csrf => {}
         }
         response
     }
@@ -163,7 +250,8 @@ pub async fn require(
     mut request: Request,
     next: Next,
 ) -> Response {
-    match caller(&state, request.method(), request.headers()) {
+    let from = peer(request.extensions());
+    match caller(&state, from, request.headers()) {
         Ok(who) => {
             request.extensions_mut().insert(who);
             next.run(request).await

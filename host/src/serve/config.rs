@@ -6,6 +6,10 @@
 //! connections = "connections"        # directory of connection files
 //! public_url = "http://127.0.0.1:8080" # where browsers reach serve (OAuth redirects come back here)
 //! api_token = { env = "CONNECTOR_HOST_API_TOKEN" }   # any field source; required beyond loopback
+//! header_read_timeout_seconds = 10   # a request head must arrive within this (idle keep-alive too)
+//! max_connections_per_client = 2048  # open connections from one address (an IPv6 /64)
+//! sign_in_attempts = 5               # wrong API tokens from one address before a lockout
+//! sign_in_lockout_seconds = 300      # how long the lockout lasts
 //!
 //! [stores.vault]                     # credential stores offered on the page; the first
 //! address = "http://127.0.0.1:8200"  # read-write one keeps secrets typed on the page
@@ -18,6 +22,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -41,6 +46,37 @@ pub struct Config {
     pub stores_toml: String,
     /// `[endpoints]` as TOML text, copied into the connections the page creates.
     pub endpoints_toml: String,
+    /// How `serve` guards itself against its clients.
+    pub guards: Guards,
+}
+
+/// How `serve` guards itself against its clients: slow or idle
+/// connections, many connections from one address, and token guessing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Guards {
+    /// A connection must send a whole request head within this of opening
+    /// or of its last answer (so it also bounds an idle keep-alive).
+    pub header_read_timeout: Duration,
+    /// Connections open at once from one client address (an IPv6 /64).
+    pub max_connections_per_client: usize,
+    /// Wrong API tokens one client address may send before a lockout.
+    pub sign_in_attempts: u32,
+    /// How long a lockout lasts.
+    pub sign_in_lockout: Duration,
+}
+
+impl Default for Guards {
+    fn default() -> Guards {
+        Guards {
+            header_read_timeout: Duration::from_secs(10),
+            // On loopback every local client is one address: `make bench`
+            // holds 1,000 idle keep-alive connections from 127.0.0.1 beside
+            // its client's pool, and a platform in front of serve as many.
+            max_connections_per_client: 2048,
+            sign_in_attempts: 5,
+            sign_in_lockout: Duration::from_secs(300),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -55,6 +91,10 @@ struct RawConfig {
     stores: BTreeMap<String, toml::Value>,
     #[serde(default)]
     endpoints: BTreeMap<String, String>,
+    header_read_timeout_seconds: Option<u64>,
+    max_connections_per_client: Option<usize>,
+    sign_in_attempts: Option<u32>,
+    sign_in_lockout_seconds: Option<u64>,
 }
 
 impl Config {
@@ -91,12 +131,14 @@ impl Config {
         let listen = raw
             .listen
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let guards = guards(&raw)?;
         let api_token = raw
             .api_token
             .map(|r| r.into_source())
             .transpose()
             .map_err(|p| format!("serve config: api_token: {p}"))?;
         Ok(Config {
+            guards,
             listen,
             connectors: base.join(raw.connectors.unwrap_or_else(|| "connectors".into())),
             connections: base.join(raw.connections.unwrap_or_else(|| "connections".into())),
@@ -106,6 +148,52 @@ impl Config {
             endpoints_toml: table("endpoints", &raw.endpoints),
         })
     }
+}
+
+/// The guards the file sets, each checked to be within its bounds.
+fn guards(raw: &RawConfig) -> Result<Guards, String> {
+    let default = Guards::default();
+    let bounded = |key: &str, value: Option<u64>, low: u64, high: u64, default: u64| {
+        let value = value.unwrap_or(default);
+        if (low..=high).contains(&value) {
+            Ok(value)
+        } else {
+            Err(format!(
+                "serve config: {key} = {value} is out of bounds\nhint: use a value from {low} to {high}"
+            ))
+        }
+    };
+    let seconds = |key, value, high, default: Duration| {
+        bounded(key, value, 1, high, default.as_secs()).map(Duration::from_secs)
+    };
+    Ok(Guards {
+        header_read_timeout: seconds(
+            "header_read_timeout_seconds",
+            raw.header_read_timeout_seconds,
+            600,
+            default.header_read_timeout,
+        )?,
+        max_connections_per_client: bounded(
+            "max_connections_per_client",
+            raw.max_connections_per_client.map(|n| n as u64),
+            1,
+            1 << 20,
+            default.max_connections_per_client as u64,
+        )? as usize,
+        sign_in_attempts: bounded(
+            "sign_in_attempts",
+            raw.sign_in_attempts.map(u64::from),
+            1,
+            1000,
+            u64::from(default.sign_in_attempts),
+        )? as u32,
+        sign_in_lockout: seconds(
+            "sign_in_lockout_seconds",
+            raw.sign_in_lockout_seconds,
+            86_400,
+            default.sign_in_lockout,
+        )?,
+    })
 }
 
 /// `[name.key]` tables (stores) or `[name]` with `"key" = value` lines (endpoints), as TOML.

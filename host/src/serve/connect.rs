@@ -1,24 +1,31 @@
-//! Connect on `serve`: start an OAuth sign-in (the answer is the provider's
-//! sign-in URL), and take the provider's redirect back at `/oauth/callback`.
+//! Connect on `serve`: start an OAuth sign-in, open it in a browser, and
+//! take the provider's redirect back at `/oauth/callback`.
 //!
-//! Invariants: the PKCE verifier never leaves the server; the `state` is
-//! bound to the page session that started the sign-in, so a redirect that
-//! arrives in another browser is refused; a sign-in is good for ten minutes
-//! and once; the first connect pins the OAuth endpoints in the connection.
+//! Invariants: the PKCE verifier never leaves the server; a sign-in is
+//! finished only in the browser that started it: a page-started one in the
+//! page session that asked (the answer is the provider's URL), an
+//! API-started one in the browser that first opened its one-time start
+//! link `/oauth/start/{link}` (the answer is that link; opening it sets a
+//! binding cookie, then redirects to the provider). A redirect arriving in
+//! any other browser is refused and the real sign-in stays pending; a
+//! sign-in is good for ten minutes and once; the first connect pins the
+//! OAuth endpoints in the connection.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Path, Query, State as Extract};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use serde_json::json;
 
-use super::auth::{cookie, Caller, SESSION_COOKIE};
+use super::auth::{cookie, random_token, same_secret, session_cookie, set_cookie, Caller};
 use super::errors::ApiError;
-use super::state::{PendingSignIn, State};
+use super::headers::secured;
+use super::state::{Binding, PendingSignIn, State};
+use crate::name::Name;
 use crate::oauth::{requested_scopes, Authorization};
 use crate::SessionError;
 
@@ -63,61 +70,159 @@ pub async fn start(
         oauth.scopes.as_deref(),
     );
     let authorization = Authorization::start(tokens.settings(), &scopes);
-    let url = authorization.url.to_string();
+    let (bound_to, url) = match caller {
+        Caller::Page(id) => (Binding::Page(id), authorization.url.to_string()),
+        Caller::Api => {
+            let link = random_token();
+            let url = format!("{}/oauth/start/{link}", state.config.public_url());
+            (Binding::Link { link, opened: None }, url)
+        }
+    };
+    remember(&state, name, bound_to, authorization);
+    let answer = json!({"authorize_url": url, "scopes": scopes, "expires_in": SIGN_IN.as_secs()});
+    Ok(Json(answer).into_response())
+}
+
+/// Keeps a started sign-in until its redirect comes back (or it expires).
+fn remember(state: &State, connection: Name, bound_to: Binding, authorization: Authorization) {
     let mut sign_ins = state.sign_ins.lock().unwrap_or_else(|e| e.into_inner());
     sign_ins.retain(|_, s| s.started.elapsed() < SIGN_IN);
     sign_ins.insert(
         authorization.state().to_owned(),
         PendingSignIn {
-            connection: name,
-            page_session: match caller {
-                Caller::Page(id) => Some(id),
-                Caller::Api => None,
-            },
+            connection,
+            bound_to,
             authorization,
             started: Instant::now(),
         },
     );
-    Ok(Json(json!({"authorize_url": url, "scopes": scopes})).into_response())
 }
 
-/// `GET /oauth/callback`: the provider's redirect. Finishes the sign-in and
-/// sends the browser back to the connection on the page.
+/// The binding cookie of start link `link` (named by its first 16 digits,
+/// so a browser may hold several sign-ins at once).
+fn link_cookie(state: &State, link: &str) -> String {
+    let prefix = if super::auth::secure(state) {
+        "__Host-"
+    } else {
+        ""
+    };
+    format!("{prefix}ch_signin_{}", &link[..16])
+}
+
+/// `GET /oauth/start/{link}`: the one-time start link of an API-started
+/// sign-in. The first browser to open it is bound to the sign-in (a
+/// cookie) and sent to the provider; any later opening is refused.
+pub async fn open_link(Extract(state): Extract<Arc<State>>, Path(link): Path<String>) -> Response {
+    let mut sign_ins = state.sign_ins.lock().unwrap_or_else(|e| e.into_inner());
+    let found = sign_ins.values_mut().find(|p| {
+        matches!(&p.bound_to, Binding::Link { link: l, .. } if same_secret(l, &link))
+            && p.started.elapsed() < SIGN_IN
+    });
+    let Some(pending) = found else {
+        return page_error(
+            StatusCode::NOT_FOUND,
+            "this sign-in link is unknown or expired (a link is good for ten minutes); start Connect again",
+        );
+    };
+    let Binding::Link { link, opened } = &mut pending.bound_to else {
+        unreachable!("found by its link")
+    };
+    if opened.is_some() {
+        return page_error(
+            StatusCode::GONE,
+            "this sign-in link was already opened (a link opens once, in one browser); start Connect again",
+        );
+    }
+    let value = random_token();
+    *opened = Some(value.clone());
+    let cookie = set_cookie(&state, &link_cookie(&state, link), &value, SIGN_IN);
+    let mut response = secured(Redirect::to(pending.authorization.url.as_str()));
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    response
+}
+
+/// Whether the request comes from the browser `binding` names.
+fn bound_here(state: &State, binding: &Binding, headers: &HeaderMap) -> bool {
+    match binding {
+        Binding::Page(id) => {
+            cookie(headers, session_cookie(state)).is_some_and(|sent| same_secret(&sent, id))
+        }
+        Binding::Link { link, opened } => {
+            let sent = cookie(headers, &link_cookie(state, link));
+            matches!((opened, sent), (Some(value), Some(sent)) if same_secret(&sent, value))
+        }
+    }
+}
+
+/// What the callback does with a `state`.
+enum Found {
+    /// Unknown, expired or used.
+    Unknown,
+    /// Another browser's: refused, the sign-in stays pending.
+    Elsewhere(&'static str),
+    /// This browser's: taken out, to be finished.
+    Here(Box<PendingSignIn>),
+}
+
+/// Looks the sign-in up and takes it out only when this browser may finish it.
+fn take(state: &State, headers: &HeaderMap, key: Option<&String>) -> Found {
+    let mut sign_ins = state.sign_ins.lock().unwrap_or_else(|e| e.into_inner());
+    sign_ins.retain(|_, s| s.started.elapsed() < SIGN_IN);
+    let Some(pending) = key.and_then(|k| sign_ins.get(k)) else {
+        return Found::Unknown;
+    };
+    if !bound_here(state, &pending.bound_to, headers) {
+        return Found::Elsewhere(match pending.bound_to {
+            Binding::Page(_) => "this sign-in was started in another browser session; it is refused here (possible CSRF) and stays open for the browser that started it. To connect from this browser, start Connect here",
+            Binding::Link { .. } => "this sign-in belongs to the browser that opened its start link, and this browser did not; it is refused here (possible CSRF) and stays open for that browser",
+        });
+    }
+    key.and_then(|k| sign_ins.remove(k))
+        .map_or(Found::Unknown, |p| Found::Here(Box::new(p)))
+}
+
+/// `GET /oauth/callback`: the provider's redirect. Finishes the sign-in
+/// and sends a page-started one back to the connection on the page.
 pub async fn callback(
     Extract(state): Extract<Arc<State>>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let pending = params.get("state").and_then(|s| {
-        let mut sign_ins = state.sign_ins.lock().unwrap_or_else(|e| e.into_inner());
-        sign_ins.remove(s)
-    });
-    let Some(pending) = pending.filter(|p| p.started.elapsed() < SIGN_IN) else {
-        return page_error(
-            StatusCode::BAD_REQUEST,
-            "this sign-in is unknown, expired or already used; start Connect again",
-        );
-    };
-    if let Some(started_by) = &pending.page_session {
-        if cookie(&headers, SESSION_COOKIE).as_ref() != Some(started_by) {
+    let pending = match take(&state, &headers, params.get("state")) {
+        Found::Unknown => {
             return page_error(
-                StatusCode::FORBIDDEN,
-                "this sign-in was started in another browser session; it is refused (possible CSRF). Start Connect again here",
-            );
+                StatusCode::BAD_REQUEST,
+                "this sign-in is unknown, expired or already used; start Connect again",
+            )
         }
-    }
+        Found::Elsewhere(why) => return page_error(StatusCode::FORBIDDEN, why),
+        Found::Here(pending) => *pending,
+    };
     let name = pending.connection.clone();
-    match finish(&state, pending, &params).await {
-        Ok(()) => Redirect::to(&format!("/#connection={name}")).into_response(),
-        Err(error) => {
-            let body = error.body();
-            let message = body["error"]["message"]
-                .as_str()
-                .unwrap_or("the sign-in failed")
-                .to_owned();
-            page_error(StatusCode::BAD_GATEWAY, &message)
-        }
+    let link = match &pending.bound_to {
+        Binding::Link { link, .. } => Some(link_cookie(&state, link)),
+        Binding::Page(_) => None,
+    };
+    if let Err(error) = finish(&state, pending, &params).await {
+        let body = error.body();
+        let message = body["error"]["message"]
+            .as_str()
+            .unwrap_or("the sign-in failed")
+            .to_owned();
+        return page_error(StatusCode::BAD_GATEWAY, &message);
     }
+    let Some(link) = link else {
+        return secured(Redirect::to(&format!("/#connection={name}")));
+    };
+    // An API-started sign-in: this browser may have no page session.
+    let mut response = page(
+        StatusCode::OK,
+        "Connected",
+        &format!("Connection {name} is signed in. You may close this tab."),
+    );
+    let gone = set_cookie(&state, &link, "", Duration::ZERO);
+    response.headers_mut().append(header::SET_COOKIE, gone);
+    response
 }
 
 async fn finish(
@@ -154,13 +259,17 @@ async fn finish(
 }
 
 fn page_error(status: StatusCode, message: &str) -> Response {
+    page(status, "Connect failed", message)
+}
+
+/// A small page: `title` and `message` (escaped; from a server, cleaned).
+fn page(status: StatusCode, title: &str, message: &str) -> Response {
     let text = crate::redact::untrusted(message);
     let escaped = text
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;");
-    (status, Html(format!(
-        "<!doctype html><meta charset=utf-8><title>Connect failed</title><h1>Connect failed</h1><p id=error>{escaped}</p><p><a href=/>Back to the connections</a></p>"
-    )))
-        .into_response()
+    secured((status, Html(format!(
+        "<!doctype html><html lang=en><meta charset=utf-8><title>{title}</title><link rel=stylesheet href=/app.css><main class=sign-in><h1>{title}</h1><p id=message>{escaped}</p><p><a href=/>Back to the connections</a></p></main>"
+    ))))
 }

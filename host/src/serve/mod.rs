@@ -5,16 +5,19 @@
 //! # Layout
 //!
 //! - [`config`]: the settings (file and flags).
+//! - `listen`: the accept loop (header-read deadline, connections per client).
 //! - `state`: what requests share: the catalogue, one session per
 //!   connection, sign-ins in progress, page sessions.
-//! - `auth`: the API token and page sessions (cookie + CSRF).
+//! - `auth`, `throttle`: the API token and page sessions (cookie + the
+//!   tab's secret); wrong tokens counted per client, lockouts.
 //! - `api`, `connections`, `connect`, `errors`: the JSON API, connection
 //!   files, the OAuth sign-in, errors as HTTP answers.
-//! - `page`: the connection page.
+//! - `page`, `headers`: the connection page; every answer's headers.
 //!
 //! Invariants: loopback by default; an API token on every `/api` call and
 //! always (a server listening beyond loopback refuses to start without one
-//! given to it); no secret in a page, an answer or a log line.
+//! given to it; one shorter than 32 characters, or of few distinct
+//! characters, is refused); no secret in a page, an answer or a log line.
 
 mod api;
 mod auth;
@@ -22,8 +25,11 @@ pub mod config;
 mod connect;
 mod connections;
 mod errors;
+mod headers;
+mod listen;
 mod page;
 mod state;
+mod throttle;
 
 use std::sync::Arc;
 
@@ -80,13 +86,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     let stop = tokio_util::sync::CancellationToken::new();
     let stopping = stop.clone();
-    axum::serve(listener, router(state, stop))
-        .with_graceful_shutdown(async move {
-            shutdown().await;
-            // MCP's streams end too, so the server can finish.
-            stopping.cancel();
-        })
-        .await?;
+    let guards = state.config.guards;
+    let stopped = async move {
+        shutdown().await;
+        // MCP's streams end too, so the server can finish.
+        stopping.cancel();
+    };
+    listen::serve(listener, router(state, stop), guards, stopped).await?;
     eprintln!("stopped: every call in flight finished");
     Ok(())
 }
@@ -161,7 +167,8 @@ fn router(state: Arc<State>, stop: tokio_util::sync::CancellationToken) -> Route
         .route("/", get(page::index))
         .route("/js/{file}", get(page::script))
         .route("/app.css", get(page::style))
-        .route("/sign-in", get(page::sign_in_link).post(page::sign_in))
+        .route("/sign-in", get(page::sign_in_form).post(page::sign_in))
+        .route("/oauth/start/{link}", get(connect::open_link))
         .route("/oauth/callback", get(connect::callback))
         .route(
             "/openapi.json",
@@ -172,6 +179,7 @@ fn router(state: Arc<State>, stop: tokio_util::sync::CancellationToken) -> Route
                 )
             }),
         )
+        .layer(middleware::from_fn(headers::every_answer))
         .with_state(state)
 }
 
@@ -200,10 +208,8 @@ async fn api_token(config: &Config) -> anyhow::Result<SecretString> {
             }
             plain => crate::secrets::resolve_plain("api_token", plain)?,
         };
-        if token.expose_secret().len() < 16 {
-            anyhow::bail!("the API token is shorter than 16 characters\nhint: use a long random value, e.g. `openssl rand -hex 32`");
-        }
         crate::redact::remember(&token);
+        strong(&token)?;
         return Ok(token);
     }
     if !config.listen.ip().is_loopback() {
@@ -222,6 +228,25 @@ async fn api_token(config: &Config) -> anyhow::Result<SecretString> {
     );
     Ok(token)
 }
+
+/// Refuses an API token that can be guessed: shorter than
+/// [`MIN_TOKEN`] characters, or of fewer than 8 distinct characters
+/// (`aaaa…`, `passwordpassword…`). Says why, never what.
+fn strong(token: &SecretString) -> anyhow::Result<()> {
+    let text = token.expose_secret();
+    let distinct: std::collections::BTreeSet<char> = text.chars().collect();
+    let why = if text.chars().count() < MIN_TOKEN {
+        format!("is shorter than {MIN_TOKEN} characters")
+    } else if distinct.len() < 8 {
+        format!("has only {} distinct characters", distinct.len())
+    } else {
+        return Ok(());
+    };
+    anyhow::bail!("the API token {why}: it could be guessed\nhint: use a long random value, e.g. `openssl rand -hex 32`")
+}
+
+/// The shortest API token `serve` accepts.
+const MIN_TOKEN: usize = 32;
 
 fn token_file() -> std::path::PathBuf {
     std::env::var_os("CONNECTOR_HOST_DATA_DIR")

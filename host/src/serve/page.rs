@@ -6,27 +6,33 @@
 //! address names (the list, the connector search, one connection);
 //! `connection.js` and `fields.js` make the connection's form, Check and
 //! Connect; `runner.js` and `schema-form.js` the activity runner; `api.js`
-//! calls the JSON API with the CSRF token; `dom.js` builds elements.
+//! calls the JSON API with the page session's secret, which `signed-in.js`
+//! takes from the sign-in answer into the tab; `dom.js` builds elements.
 //!
 //! Invariants: only this origin's own script runs (the CSP forbids inline
 //! script and style and `eval`), text from the server is only ever set as
-//! text, pages are never framed or cached, and no page holds a secret (the
-//! API returns none; the script empties secret inputs once saved).
+//! text, every page carries the headers of [`super::headers::secured`], and
+//! no page holds a secret (the API returns none; the script empties secret
+//! inputs once saved) but the sign-in answer, which holds the page
+//! session's own secret, once.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State as Extract};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, Request, State as Extract};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, Response};
 
-use super::auth::{caller, is_api_token, start_page_session};
+use super::auth::{check_token, page_session, peer, start_page_session, Refusal};
+use super::headers::secured;
 use super::state::State;
 
 const INDEX: &str = include_str!("page/index.html");
 const STYLE: &str = include_str!("page/app.css");
 const SIGN_IN: &str = include_str!("page/sign-in.html");
+const SIGNED_IN: &str = include_str!("page/signed-in.html");
+/// The most a sign-in form's body may hold.
+const FORM_LIMIT: usize = 4096;
 
 /// The page's script: plain ES modules, `app.js` first; each is served at
 /// `/js/<name>`.
@@ -38,32 +44,16 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("fields.js", include_str!("page/fields.js")),
     ("runner.js", include_str!("page/runner.js")),
     ("schema-form.js", include_str!("page/schema-form.js")),
+    ("signed-in.js", include_str!("page/signed-in.js")),
 ];
 
-/// Headers every page carries: no framing (clickjacking), no sniffing, and a
-/// policy that lets only this origin's own script run.
-fn secured(body: impl IntoResponse) -> Response {
-    const HEADERS: [(header::HeaderName, &str); 5] = [
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::CONTENT_SECURITY_POLICY, "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"),
-        (header::CACHE_CONTROL, "no-store"),
-    ];
-    let mut response = body.into_response();
-    for (name, value) in HEADERS {
-        response
-            .headers_mut()
-            .insert(name, header::HeaderValue::from_static(value));
-    }
-    response
-}
-
-/// `GET /`: the page, or the sign-in form without a page session.
+/// `GET /`: the page to a browser with a live page session's cookie, else
+/// the sign-in form. The page holds no data: it asks the API, with the
+/// secret the tab was given at sign-in.
 pub async fn index(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
-    match caller(&state, &axum::http::Method::GET, &headers) {
-        Ok(_) => secured(Html(INDEX)),
-        Err(_) => secured(Html(SIGN_IN)),
+    match page_session(&state, &headers) {
+        Some(_) => secured(Html(INDEX)),
+        None => secured(Html(SIGN_IN)),
     }
 }
 
@@ -84,42 +74,94 @@ pub async fn style() -> Response {
     secured(([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE))
 }
 
-/// `POST /sign-in` (form field `token`): a page session for the API token.
-pub async fn sign_in(
-    Extract(state): Extract<Arc<State>>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let token = form.get("token").map(String::as_str).unwrap_or_default();
-    session_for(&state, token.trim())
-}
-
-/// `GET /sign-in?token=…`: the same, for a link (the token leaves the
-/// address bar at once: the answer is a redirect).
-pub async fn sign_in_link(
-    Extract(state): Extract<Arc<State>>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let token = query.get("token").map(String::as_str).unwrap_or_default();
-    session_for(&state, token.trim())
-}
-
-fn session_for(state: &State, token: &str) -> Response {
-    if !is_api_token(state, token) {
-        return secured((
-            StatusCode::UNAUTHORIZED,
-            Html(SIGN_IN.replace(
-                "<!--error-->",
-                "<p id=sign-in-error>That is not this server's API token.</p>",
-            )),
-        ));
-    }
-    let cookies = start_page_session(state);
-    let mut response = Redirect::to("/").into_response();
-    for cookie in cookies {
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            header::HeaderValue::from_str(&cookie).expect("cookies are ASCII"),
+/// `GET /sign-in`: the form. A token in the address is never accepted
+/// (it would stay in the browser's history and in proxies' logs).
+pub async fn sign_in_form(RawQuery(query): RawQuery) -> Response {
+    let in_link = query
+        .is_some_and(|q| url::form_urlencoded::parse(q.as_bytes()).any(|(key, _)| key == "token"));
+    if in_link {
+        return form(
+            StatusCode::BAD_REQUEST,
+            "A token in a link is never accepted (links stay in the browser's history and in proxies' logs). Paste it here.",
         );
     }
-    secured(response)
+    secured(Html(SIGN_IN))
+}
+
+/// `POST /sign-in` (form field `token`): a page session for the API token,
+/// refused (429, `Retry-After`) while the client's address is locked out.
+pub async fn sign_in(Extract(state): Extract<Arc<State>>, request: Request) -> Response {
+    let from = peer(request.extensions());
+    let existing = page_session(&state, request.headers());
+    let Ok(body) = axum::body::to_bytes(request.into_body(), FORM_LIMIT).await else {
+        return form(StatusCode::PAYLOAD_TOO_LARGE, "That form is too large.");
+    };
+    match check_token(&state, from, &token_in(&body)) {
+        Ok(()) => signed_in(&state, existing),
+        Err(refusal) => refused(refusal),
+    }
+}
+
+/// The `token` field of a form body, trimmed.
+fn token_in(body: &Bytes) -> String {
+    url::form_urlencoded::parse(body)
+        .find(|(key, _)| key == "token")
+        .map(|(_, value)| value.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// The sign-in form again, saying why.
+fn refused(refusal: Refusal) -> Response {
+    let (status, sentence) = match refusal {
+        Refusal::Locked(wait) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many wrong tokens from your address: every token, even the right one, is refused for {wait} more seconds."),
+        ),
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            "That is not this server's API token.".to_owned(),
+        ),
+    };
+    let mut response = form(status, &sentence);
+    if let Refusal::Locked(wait) = refusal {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    }
+    response
+}
+
+/// The form with `sentence` (plain text from this file) above it.
+fn form(status: StatusCode, sentence: &str) -> Response {
+    let error = format!("<p id=sign-in-error role=alert>{sentence}</p>");
+    secured((status, Html(SIGN_IN.replace("<!--error-->", &error))))
+}
+
+/// The answer to the right token: the session cookie, and a page that
+/// gives the tab the session's secret (the one answer that holds it).
+/// A browser that already has a live session keeps it (its other tabs go
+/// on working) and this tab gets its secret: it just proved the token.
+fn signed_in(state: &State, existing: Option<String>) -> Response {
+    let reused = existing.and_then(|id| {
+        let mut sessions = state
+            .page_sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let session = sessions.get_mut(&id)?;
+        session.started = std::time::Instant::now();
+        Some(session.csrf.clone())
+    });
+    let (cookie, secret) = match reused {
+        Some(secret) => (None, secret),
+        None => {
+            let (cookie, secret) = start_page_session(state);
+            (Some(cookie), secret)
+        }
+    };
+    // The secret is 64 hex digits: nothing to escape.
+    let mut response = secured(Html(SIGNED_IN.replace("<!--secret-->", &secret)));
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
 }

@@ -11,6 +11,7 @@ use std::time::{Instant, SystemTime};
 use secrecy::SecretString;
 
 use super::config::Config;
+use super::throttle::Throttle;
 use crate::catalogue::Catalogue;
 use crate::name::Name;
 use crate::oauth::Authorization;
@@ -21,12 +22,27 @@ use crate::{Connection, Runtime, Session, SessionError};
 pub struct PendingSignIn {
     /// The connection.
     pub connection: Name,
-    /// The page session that started it (`None` when an API client did).
-    pub page_session: Option<String>,
+    /// Which browser may finish it.
+    pub bound_to: Binding,
     /// The sign-in (state and PKCE verifier).
     pub authorization: Authorization,
     /// When it was started (pending sign-ins expire).
     pub started: Instant,
+}
+
+/// Which browser may finish a sign-in.
+pub enum Binding {
+    /// The page session that started it (its cookie's value).
+    Page(String),
+    /// An API client started it: the first browser to open the one-time
+    /// start link `/oauth/start/{link}` gets cookie `ch_signin_{link}`
+    /// (with the value kept here) and only that browser may finish it.
+    Link {
+        /// The start link's id (random, given only to the API client).
+        link: String,
+        /// The binding cookie's value, once a browser opened the link.
+        opened: Option<String>,
+    },
 }
 
 /// A browser's session on the page.
@@ -67,6 +83,8 @@ pub struct State {
     pub sign_ins: Mutex<HashMap<String, PendingSignIn>>,
     /// Page sessions by their cookie's value.
     pub page_sessions: Mutex<HashMap<String, PageSession>>,
+    /// Wrong API tokens and lockouts by client address.
+    pub throttle: Throttle,
 }
 
 impl State {
@@ -87,7 +105,6 @@ impl State {
             .map(|(name, c)| (name.clone(), Arc::new(VaultStore::new(c.clone()))));
         let catalogue = Catalogue::new(runtime.clone(), &config.connectors);
         Ok(State {
-            config,
             runtime,
             catalogue,
             stores,
@@ -97,6 +114,8 @@ impl State {
             connectors: Mutex::default(),
             sign_ins: Mutex::default(),
             page_sessions: Mutex::default(),
+            throttle: Throttle::new(&config.guards),
+            config,
         })
     }
 

@@ -25,6 +25,20 @@ use crate::oauth::{OAuthSettings, TokenManager, TokenStore};
 use crate::secrets::vault::VaultStore;
 use crate::secrets::{FieldSource, Resolver};
 
+/// The OAuth access token a call used, and when it expires (unix ms).
+pub(crate) struct Used {
+    pub(crate) token: SecretString,
+    pub(crate) expires_at: u64,
+}
+
+impl Used {
+    /// Whether the token had run out by now: a 401 for it says nothing of
+    /// the connection, only that the call waited past its life.
+    pub(crate) fn ran_out(&self) -> bool {
+        crate::oauth::store::now() >= self.expires_at
+    }
+}
+
 /// How a credential is built from resolved field values.
 pub(crate) enum Shape {
     /// `Authorization: Bearer <value>`.
@@ -165,21 +179,26 @@ impl Credentials {
     }
 
     /// The credential for one call of `activity`, and the access token it
-    /// used (to tell the token manager which one was refused). For OAuth the
-    /// scopes are checked first; `rejected` forces a refresh.
+    /// used (to tell the token manager which one was refused) with its
+    /// expiry. For OAuth the scopes are checked first; `rejected` forces a
+    /// refresh.
     pub(crate) async fn current(
         &self,
         resolver: &Resolver,
         activity: &ActivityInfo,
         rejected: Option<&SecretString>,
-    ) -> Result<(Option<Credential>, Option<SecretString>), SessionError> {
+    ) -> Result<(Option<Credential>, Option<Used>), SessionError> {
         match self {
             Credentials::None => Ok((None, None)),
             Credentials::OAuth(manager) => {
                 let record = manager.fresh(rejected).await?;
                 manager.check_scopes(&record, &activity.name, &activity.required_scopes)?;
                 let credential = Credential::bearer(&record.access_token);
-                Ok((Some(credential), Some(record.access_token)))
+                let used = Used {
+                    token: record.access_token,
+                    expires_at: record.expires_at,
+                };
+                Ok((Some(credential), Some(used)))
             }
             Credentials::Fields { shape, sources } => {
                 let mut values = Vec::with_capacity(sources.len());

@@ -30,9 +30,16 @@ pub use error::{ErrorClass, SessionError};
 use self::credential::Credentials;
 use crate::connection::Connection;
 use crate::egress::{bound_origins, EgressEvent, Progress, RateLimiter, SendGate};
-use crate::invoke::{error_case, ActivityInfo, CallOptions, Connector, InvokeError, Runtime};
+use crate::invoke::{
+    error_case, ActivityInfo, CallOptions, Connector, InvokeError, LimitScope, RateLimit, Runtime,
+};
 use crate::oauth::TokenManager;
 use crate::secrets::Resolver;
+
+/// How often a call is tried again with a new token when the API refused
+/// one that had run out by then (the call waited past its life, e.g. for the
+/// rate limiter): that is no sign the connection needs connecting again.
+const RAN_OUT_RETRIES: u32 = 3;
 
 /// How often a retry-safe activity is retried when the API rate-limits it
 /// (requests refused with 429 are already resent by the egress hook; this
@@ -100,9 +107,7 @@ impl Session {
             .rate_limits
             .as_deref()
             .unwrap_or(&connector.info().rate_limits);
-        // One limiter per application or credential in the process, so two
-        // connections on one API key share the API's allowance.
-        let rate = RateLimiter::shared(credentials.rate_key(&connection), limits);
+        let rate = limiter(&connection, &credentials, limits);
         Ok(Session {
             connection,
             connector,
@@ -184,7 +189,7 @@ impl Session {
         gate: Option<SendGate>,
     ) -> Result<Value, SessionError> {
         let info = self.activity(activity)?;
-        let (mut renewed, mut rate_retries) = (false, 0);
+        let (mut renewed, mut rate_retries, mut ran_out) = (false, 0, 0);
         let mut rejected: Option<SecretString> = None;
         loop {
             let (credential, used) = self
@@ -213,6 +218,20 @@ impl Session {
                     error: e, events, ..
                 } if error_case(e) == Some("unauthorized")
                     && refused_credential(events)
+                    && used.as_ref().is_some_and(|u| u.ran_out())
+                    && ran_out < RAN_OUT_RETRIES =>
+                {
+                    tracing::info!(
+                        activity,
+                        "the access token ran out while the call waited; retrying with a fresh one"
+                    );
+                    ran_out += 1;
+                    rejected = used.map(|u| u.token);
+                }
+                InvokeError::Activity {
+                    error: e, events, ..
+                } if error_case(e) == Some("unauthorized")
+                    && refused_credential(events)
                     && !renewed
                     && self.credentials.renewable() =>
                 {
@@ -222,7 +241,7 @@ impl Session {
                     );
                     renewed = true;
                     self.credentials.forget(&self.resolver).await;
-                    rejected = used;
+                    rejected = used.map(|u| u.token);
                 }
                 InvokeError::Activity { error: e, .. }
                     if info.retry_safe
@@ -258,6 +277,32 @@ impl Session {
                 .into()
             })
     }
+}
+
+/// The connection's rate limiter: limits per application shared by every
+/// connection on that application (or static credential) in the process,
+/// so two connections on one API key share the API's allowance; limits per
+/// account or token by this connection alone.
+fn limiter(
+    connection: &Connection,
+    credentials: &Credentials,
+    limits: &[RateLimit],
+) -> Option<Arc<RateLimiter>> {
+    use sha2::{Digest, Sha256};
+    let application = credentials.rate_key(connection);
+    let own: [u8; 32] = Sha256::new()
+        .chain_update(application)
+        .chain_update(connection.path.to_string_lossy().as_bytes())
+        .finalize()
+        .into();
+    let of = |wanted: fn(LimitScope) -> bool| -> Vec<RateLimit> {
+        limits.iter().copied().filter(|l| wanted(l.per)).collect()
+    };
+    let groups = [
+        (application, of(|p| p == LimitScope::Application)),
+        (own, of(|p| p != LimitScope::Application)),
+    ];
+    RateLimiter::shared(&groups).map(Arc::new)
 }
 
 fn refused_credential(events: &[EgressEvent]) -> bool {

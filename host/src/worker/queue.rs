@@ -21,6 +21,7 @@ use temporalio_common::protos::temporal::api::taskqueue::v1::RateLimit as QueueR
 use temporalio_common::protos::temporal::api::workflowservice::v1::update_task_queue_config_request::RateLimitUpdate;
 use temporalio_common::protos::temporal::api::workflowservice::v1::UpdateTaskQueueConfigRequest;
 
+use crate::invoke::{LimitScope, LimitWindow};
 use crate::Session;
 
 /// The longest part of a queue name taken from a client id.
@@ -32,8 +33,9 @@ const MAX_CLIENT_ID: usize = 100;
 /// window. Measured in the app-wide test (tests/all/worker.rs).
 const RATE_SHARE: f64 = 0.9;
 
-/// Windows at most this long are rates (spaced by the queue); longer ones
-/// are quotas (counted, not spaced: 10,000 a day is no rate to space at).
+/// Sliding windows at most this long are rates the queue spaces; longer
+/// ones, and calendar days, are quotas (counted, not spaced: 10,000 a day is
+/// no rate to space at).
 const LONGEST_RATE_WINDOW: u32 = 60;
 
 /// The task queue of `session`'s application.
@@ -75,9 +77,11 @@ fn digest(session: &Session) -> String {
     format!("app-{}", &hex::encode(session.application_key())[..16])
 }
 
-/// The activities per second the queue may hand out, from the connection's
-/// `[limits] rate_limits` or the connector's declared limits (as the
-/// session's limiter uses them); `None` when nothing limits the rate.
+/// The activities per second the queue may hand out: the tightest sliding
+/// limit per application, from the connection's `[limits] rate_limits` or
+/// the connector's declared limits (as the session's limiter takes them);
+/// `None` when nothing limits the application's rate. Limits per account or
+/// token are not the queue's: the in-process limiter keeps them.
 pub fn per_second(session: &Session) -> Option<f64> {
     let limits = session
         .connection()
@@ -86,8 +90,13 @@ pub fn per_second(session: &Session) -> Option<f64> {
         .unwrap_or(&session.connector().info().rate_limits);
     limits
         .iter()
-        .filter(|l| l.requests > 0 && l.seconds > 0 && l.seconds <= LONGEST_RATE_WINDOW)
-        .map(|l| f64::from(l.requests) / f64::from(l.seconds) * RATE_SHARE)
+        .filter(|l| l.per == LimitScope::Application && l.requests > 0)
+        .filter_map(|l| match l.window {
+            LimitWindow::Sliding(seconds) if (1..=LONGEST_RATE_WINDOW).contains(&seconds) => {
+                Some(f64::from(l.requests) / f64::from(seconds) * RATE_SHARE)
+            }
+            _ => None,
+        })
         .reduce(f64::min)
 }
 

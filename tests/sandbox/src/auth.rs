@@ -46,10 +46,16 @@ pub const ALL_SCOPES: [&str; 5] = [
     "offline_access",
 ];
 
+/// The application of tokens given on the command line or through the control API
+/// without one: the rate limit and the daily quota count per application.
+pub const DEFAULT_APP: &str = "sandbox-default-app";
+
 /// What a token grants.
 #[derive(Clone, Debug)]
 struct Grant {
     scopes: BTreeSet<String>,
+    /// The application (OAuth client id) the token was issued to.
+    app: String,
     /// `None` for tokens that never expire (those given on the command line).
     expires_at: Option<Instant>,
 }
@@ -61,15 +67,17 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    /// Registers `token` with `scopes`, valid for `lifetime` from now (forever when `None`).
-    /// Registering a known token again replaces its grant.
+    /// Registers `token` of application `app` with `scopes`, valid for `lifetime` from
+    /// now (forever when `None`). Registering a known token again replaces its grant.
     pub fn insert(
         &self,
         token: impl Into<String>,
+        app: &str,
         scopes: impl IntoIterator<Item = String>,
         lifetime: Option<Duration>,
     ) {
         let grant = Grant {
+            app: app.to_owned(),
             scopes: scopes.into_iter().collect(),
             expires_at: lifetime.map(|l| Instant::now() + l),
         };
@@ -88,22 +96,28 @@ impl Tokens {
             .is_some()
     }
 
-    /// The scopes of `token` at `now`; `None` when it is unknown or has expired.
-    fn check(&self, token: &str, now: Instant) -> Option<BTreeSet<String>> {
+    /// The grant of `token` at `now`; `None` when it is unknown or has expired.
+    fn check(&self, token: &str, now: Instant) -> Option<Grant> {
         let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
         let grant = table.get(token)?;
         match grant.expires_at {
             Some(expires_at) if expires_at <= now => None,
-            _ => Some(grant.scopes.clone()),
+            _ => Some(grant.clone()),
         }
+    }
+
+    /// The application of the token an `Authorization` header carries, if it is known.
+    pub fn app_of(&self, headers: &HeaderMap) -> Option<String> {
+        let table = self.table.read().unwrap_or_else(PoisonError::into_inner);
+        table.get(bearer(headers)?).map(|g| g.app.clone())
     }
 }
 
 /// The authenticated caller, put in the request's extensions by [`authenticate`].
 #[derive(Clone, Debug)]
 pub struct Caller {
-    /// The bearer token (the rate limit is counted per token).
-    pub token: String,
+    /// The application it was issued to (the rate limit and quota count per application).
+    pub app: String,
     scopes: BTreeSet<String>,
 }
 
@@ -119,12 +133,12 @@ pub async fn authenticate(
     let Some(token) = bearer(request.headers()) else {
         return ApiError::unauthorized().into_response();
     };
-    let Some(scopes) = sandbox.tokens.check(token, Instant::now()) else {
+    let Some(grant) = sandbox.tokens.check(token, Instant::now()) else {
         return ApiError::unauthorized().into_response();
     };
     let caller = Caller {
-        token: token.to_owned(),
-        scopes,
+        app: grant.app,
+        scopes: grant.scopes,
     };
     request.extensions_mut().insert(caller);
     next.run(request).await
@@ -194,9 +208,10 @@ mod tests {
     #[test]
     fn expired_and_unknown_tokens_are_refused() {
         let tokens = Tokens::default();
-        tokens.insert("forever", ["contact_data".to_owned()], None);
+        tokens.insert("forever", DEFAULT_APP, ["contact_data".to_owned()], None);
         tokens.insert(
             "brief",
+            DEFAULT_APP,
             ["contact_data".to_owned()],
             Some(Duration::from_secs(60)),
         );

@@ -108,20 +108,23 @@ async fn rate_limit(State(sandbox): State<Sandbox>) -> Json<Settings> {
 struct RateLimitInput {
     enabled: Option<bool>,
     per_second: Option<u32>,
+    daily: Option<u32>,
 }
 
 async fn set_rate_limit(
     State(sandbox): State<Sandbox>,
     JsonBody(input): JsonBody<RateLimitInput>,
 ) -> Result<Json<Settings>, ApiError> {
-    if input.per_second == Some(0) {
+    if input.per_second == Some(0) || input.daily == Some(0) {
         return Err(ApiError::bad_request(
-            "per_second must be at least 1; use enabled: false to switch the limit off",
+            "per_second and daily must be at least 1; use enabled: false to switch the limits off",
         ));
     }
-    Ok(Json(
-        sandbox.throttle.configure(input.enabled, input.per_second),
-    ))
+    Ok(Json(sandbox.throttle.configure(
+        input.enabled,
+        input.per_second,
+        input.daily,
+    )))
 }
 
 async fn requests(State(sandbox): State<Sandbox>) -> Json<Vec<Entry>> {
@@ -136,6 +139,8 @@ async fn clear_requests(State(sandbox): State<Sandbox>) -> StatusCode {
 #[derive(Debug, Deserialize)]
 struct TokenInput {
     token: Option<String>,
+    /// The application it belongs to (default: the command line's).
+    app: Option<String>,
     #[serde(default)]
     scopes: Vec<String>,
     expires_in: Option<u64>,
@@ -154,6 +159,7 @@ async fn add_token(
     let body = json!({ "scopes": input.scopes, "expires_in": input.expires_in });
     sandbox.tokens.insert(
         token,
+        input.app.as_deref().unwrap_or(crate::auth::DEFAULT_APP),
         input.scopes,
         input.expires_in.map(Duration::from_secs),
     );

@@ -131,6 +131,15 @@ impl ApiError {
         )
     }
 
+    /// 429: the application's daily quota is spent; it clears at 00:00 UTC (reference §2.3).
+    pub fn quota_exceeded() -> ApiError {
+        ApiError::object(
+            StatusCode::TOO_MANY_REQUESTS,
+            "quota_exceeded",
+            "Daily quota exceeded. The quota resets at 00:00 UTC.",
+        )
+    }
+
     /// 429: more than 1,000 bulk activities queued for the account (spec, bulk activity
     /// endpoints); a single object like the other 429s.
     pub fn queue_full() -> ApiError {

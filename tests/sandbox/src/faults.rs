@@ -166,14 +166,29 @@ pub struct Entry {
     authorization: Option<String>,
     /// The body as JSON (a string when it is not JSON), `null` when empty.
     body: Value,
+    /// When it arrived: milliseconds since the sandbox started (tests check that no
+    /// one-second window of an application holds more than its limit).
+    at_ms: f64,
+    /// The application its token belongs to, when the token is known.
+    app: Option<String>,
     /// `null` until the answer is known.
     status: Option<u16>,
 }
 
 /// The log of `/v3` requests, oldest first.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RequestLog {
     entries: Mutex<(u64, Vec<Entry>)>,
+    started: std::time::Instant,
+}
+
+impl Default for RequestLog {
+    fn default() -> RequestLog {
+        RequestLog {
+            entries: Mutex::default(),
+            started: std::time::Instant::now(),
+        }
+    }
 }
 
 impl RequestLog {
@@ -232,6 +247,8 @@ pub async fn record(State(sandbox): State<Sandbox>, request: Request, next: Next
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         body: logged_body(&bytes),
         status: None,
+        at_ms: sandbox.requests.started.elapsed().as_secs_f64() * 1000.0,
+        app: sandbox.tokens.app_of(&parts.headers),
     };
     // Never log the Authorization header to stderr: it is a credential.
     let line = format!("{} {}", entry.method, entry.path);

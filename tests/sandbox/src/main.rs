@@ -52,7 +52,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use anyhow::{bail, Context};
 use clap::Parser;
 
-use crate::auth::{Tokens, ALL_SCOPES};
+use crate::auth::{Tokens, ALL_SCOPES, DEFAULT_APP};
 use crate::oauth::{App, User};
 use crate::state::Sandbox;
 
@@ -80,9 +80,14 @@ struct Cli {
     #[arg(long = "token", value_name = "TOKEN=SCOPES", value_parser = parse_token)]
     tokens: Vec<(String, Vec<String>)>,
 
-    /// Switch off the 4 requests per second limit (it can be switched at run time too).
+    /// Switch off the 4 requests per second limit and the daily quota (both can be
+    /// switched at run time too).
     #[arg(long)]
     no_rate_limit: bool,
+
+    /// Requests each application may make per UTC day (the real API's is 10,000).
+    #[arg(long, value_name = "N", default_value_t = throttle::DEFAULT_DAILY)]
+    daily_quota: u32,
 
     /// Register an OAuth2 application; repeatable.
     ///
@@ -151,10 +156,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let tokens = Tokens::default();
     if cli.tokens.is_empty() {
-        tokens.insert(DEFAULT_TOKEN, ALL_SCOPES.map(str::to_owned), None);
+        tokens.insert(
+            DEFAULT_TOKEN,
+            DEFAULT_APP,
+            ALL_SCOPES.map(str::to_owned),
+            None,
+        );
     }
     for (token, scopes) in cli.tokens {
-        tokens.insert(token, scopes, None);
+        tokens.insert(token, DEFAULT_APP, scopes, None);
     }
     let oauth = oauth::Server::new(
         cli.apps,
@@ -163,6 +173,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         cli.device_interval,
     );
     let sandbox = Sandbox::new(tokens, !cli.no_rate_limit, oauth);
+    sandbox
+        .throttle
+        .configure(None, None, Some(cli.daily_quota.max(1)));
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(cli.host, cli.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", cli.host, cli.port))?;

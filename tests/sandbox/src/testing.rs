@@ -12,7 +12,7 @@ use axum::Router;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use crate::auth::{Tokens, ALL_SCOPES};
+use crate::auth::{Tokens, ALL_SCOPES, DEFAULT_APP};
 use crate::oauth;
 use crate::state::Sandbox;
 
@@ -25,10 +25,10 @@ impl Client {
     /// A fresh sandbox with the test tokens.
     pub fn new() -> Client {
         let tokens = Tokens::default();
-        tokens.insert("all", ALL_SCOPES.map(str::to_owned), None);
-        tokens.insert("none", Vec::new(), None);
+        tokens.insert("all", DEFAULT_APP, ALL_SCOPES.map(str::to_owned), None);
+        tokens.insert("none", DEFAULT_APP, Vec::new(), None);
         for scope in ALL_SCOPES {
-            tokens.insert(scope, [scope.to_owned()], None);
+            tokens.insert(scope, DEFAULT_APP, [scope.to_owned()], None);
         }
         let oauth = oauth::Server::new(Vec::new(), Vec::new(), 3600, 5);
         let sandbox = Sandbox::new(tokens, false, oauth);

@@ -1,15 +1,42 @@
 // The JSON API, as the page uses it (the OpenAPI document is /openapi.json).
 //
-// The browser sends the page session's HttpOnly cookie by itself. Every
-// request that changes something must also carry the CSRF token, which the
-// server put in the readable `ch_csrf` cookie: a page on another origin can
-// make the browser send the cookie, but cannot read this one to echo it.
+// The browser sends the page session's HttpOnly cookie by itself; every
+// request, reads included, must also carry the session's secret, which the
+// sign-in answer gave this tab once (signed-in.js) and which lives only in
+// the tab's sessionStorage. Cookies are not port-scoped, so a page or a
+// server on another port of this host may see the cookie; it cannot see
+// the secret, and the cookie alone opens nothing.
 
 import { el } from "./dom.js";
 
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|; )ch_csrf=([^;]*)/);
-  return match ? decodeURIComponent(match[1]) : "";
+const SECRET = "ch_csrf";
+const RETURN = "ch_return";
+
+/** Keeps the page session's secret in this tab (from the sign-in answer). */
+export function keepSecret(secret) {
+  sessionStorage.setItem(SECRET, secret);
+}
+
+/** Whether this tab holds a page session's secret. */
+export function hasSecret() {
+  return Boolean(sessionStorage.getItem(SECRET));
+}
+
+/** Where the person was going before signing in (an address's `#…`), once. */
+export function takeReturn() {
+  const where = sessionStorage.getItem(RETURN) || "";
+  sessionStorage.removeItem(RETURN);
+  return where.startsWith("#") ? where : "";
+}
+
+/**
+ * Sends the person to the sign-in form, remembering where they were (a new
+ * tab has the cookie but not the secret; a restarted server forgets both).
+ */
+export function signInAgain() {
+  sessionStorage.removeItem(SECRET);
+  sessionStorage.setItem(RETURN, window.location.hash);
+  window.location.assign("/sign-in");
 }
 
 /**
@@ -22,17 +49,12 @@ export async function api(method, path, body) {
   try {
     response = await fetch(path, {
       method,
-      headers: { "content-type": "application/json", "x-csrf-token": csrfToken() },
+      headers: { "content-type": "application/json", "x-csrf-token": sessionStorage.getItem(SECRET) || "" },
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: "same-origin",
     });
   } catch (e) {
     return failure(0, "network", `no answer from the server: ${e.message}`);
-  }
-  if (response.status === 401) {
-    // The page session is over (it lasts 12 hours, and a restarted server
-    // forgets it): the sign-in form is at /.
-    window.location.assign("/");
   }
   const text = await response.text();
   let parsed = null;
@@ -41,6 +63,10 @@ export async function api(method, path, body) {
   } catch {
     return failure(response.status, "internal", `the server answered ${response.status} with something that is not JSON`);
   }
+  // 401: the page session is over (it lasts 12 hours; a restarted server
+  // forgets it). 403 "unauthenticated": this tab lacks its secret.
+  const refused = parsed && parsed.error && parsed.error.class === "unauthenticated";
+  if (response.status === 401 || (response.status === 403 && refused)) signInAgain();
   return { ok: response.ok, status: response.status, body: parsed };
 }
 

@@ -10,7 +10,7 @@
 // this origin's own script runs (the server's CSP forbids inline script,
 // inline style and eval).
 
-import { api, errorView, segment } from "./api.js";
+import { api, errorView, hasSecret, segment, signInAgain } from "./api.js";
 import { byId, el, fill, show } from "./dom.js";
 import { openConnection, openNewConnection } from "./connection.js";
 
@@ -127,4 +127,7 @@ function connectorItem(connector) {
 
 byId("add-connection").addEventListener("click", () => (window.location.hash = "add"));
 window.addEventListener("hashchange", route);
-route();
+// A tab without the page session's secret (a new tab, or one signed in
+// before the server restarted) signs in again first.
+if (hasSecret()) route();
+else signInAgain();

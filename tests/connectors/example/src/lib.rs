@@ -12,7 +12,7 @@ mod bindings {
     wit_bindgen::generate!({
         path: ["../../../wit/sdk", "wit"],
         world: "example:notes/connector",
-        with: { "connector:sdk/types@0.2.0": connector_sdk::types },
+        with: { "connector:sdk/types@0.3.0": connector_sdk::types },
         additional_derives: [serde::Serialize, serde::Deserialize],
         generate_all,
     });

@@ -22,7 +22,7 @@ mod bindings {
     wit_bindgen::generate!({
         path: ["../../../wit/sdk", "wit"],
         world: "test:probe/probe-connector",
-        with: { "connector:sdk/types@0.2.0": connector_sdk::types },
+        with: { "connector:sdk/types@0.3.0": connector_sdk::types },
         generate_all,
     });
 }

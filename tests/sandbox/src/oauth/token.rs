@@ -216,6 +216,7 @@ impl Context<'_> {
         let registered = scopes.iter().cloned();
         self.sandbox.tokens.insert(
             access_token.clone(),
+            &self.app.client_id,
             registered,
             Some(Duration::from_secs(lifetime)),
         );
