@@ -53,4 +53,4 @@ pub use invoke::{
     CallOptions, Connector, ConnectorInfo, InvokeError, Limits, Runtime, RuntimeSettings,
 };
 pub use name::{AssetName, Name, NameError};
-pub use session::{ErrorClass, Session, SessionError};
+pub use session::{CallHooks, ErrorClass, Session, SessionError};

@@ -250,7 +250,8 @@ impl Worker {
         connections: &Path,
         env: &[(&str, &str)],
     ) -> Worker {
-        let data: PathBuf = connections.join("../data");
+        // Where `connect` keeps a connection's tokens (`crate::data_env`).
+        let data: PathBuf = connections.join("data");
         let mut child = Command::new(bin("connector-host"))
             .arg("worker")
             .args(["--connectors", &connectors.display().to_string()])

@@ -339,6 +339,7 @@ impl Sending {
             if response.status() != StatusCode::TOO_MANY_REQUESTS
                 || resends == RESENDS
                 || resendable.body.is_none()
+                || self.policy.caller_retries_429
             {
                 return Ok(response);
             }
@@ -476,6 +477,7 @@ mod tests {
             tls: Default::default(),
             progress: None,
             gate: None,
+            caller_retries_429: false,
         };
         EgressHooks::new(
             Arc::new(policy),

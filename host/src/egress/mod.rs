@@ -143,6 +143,11 @@ pub struct EgressPolicy {
     pub progress: Option<Progress>,
     /// Passed before each request goes out.
     pub gate: Option<SendGate>,
+    /// The front end retries a request the API refused with 429 itself,
+    /// through a queue that holds the API's rate across processes: the
+    /// hook hands the 429 to the guest at once instead of sending again
+    /// (a resend would pass that queue by).
+    pub caller_retries_429: bool,
 }
 
 /// The declared origins a credential goes to: every declared `https` origin,

@@ -37,6 +37,9 @@ pub struct CallOptions {
     pub progress: Option<Progress>,
     /// Passed before each request goes out (see [`SendGate`]).
     pub gate: Option<SendGate>,
+    /// A 429 goes back to the guest at once: the caller retries it (see
+    /// [`EgressPolicy::caller_retries_429`]).
+    pub caller_retries_429: bool,
 }
 
 /// What the guest returned: its success value or its error value.
@@ -98,6 +101,7 @@ impl Connector {
             tls: options.tls.clone(),
             progress: options.progress.clone(),
             gate: options.gate.clone(),
+            caller_retries_429: options.caller_retries_429,
         });
         let events = Arc::new(Mutex::new(Vec::new()));
         let returned = self
@@ -142,6 +146,7 @@ impl Connector {
             tls: TlsSettings::default(),
             progress: None,
             gate: None,
+            caller_retries_429: false,
         });
         match self
             .run("describe", describe, &[], policy, Arc::default(), limits)

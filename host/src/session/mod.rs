@@ -46,6 +46,19 @@ const RAN_OUT_RETRIES: u32 = 3;
 /// covers connectors that report `rate-limited` after that).
 const RATE_LIMIT_RETRIES: u32 = 3;
 
+/// How a front end takes part in one call ([`Session::call_with`]).
+#[derive(Debug, Clone, Default)]
+pub struct CallHooks {
+    /// Told of each request sent.
+    pub progress: Option<Progress>,
+    /// Passed before each request goes out ([`SendGate`]).
+    pub gate: Option<SendGate>,
+    /// The caller retries what the API refused with 429 itself, through a
+    /// queue that holds the API's rate across processes (the worker): the
+    /// host neither resends the request nor retries the call.
+    pub caller_retries_429: bool,
+}
+
 /// An opened connection, ready for calls.
 pub struct Session {
     connection: Connection,
@@ -171,23 +184,32 @@ impl Session {
         input: &Value,
         progress: Option<Progress>,
     ) -> Result<Value, SessionError> {
-        self.call_gated(activity, input, progress, None).await
+        let hooks = CallHooks {
+            progress,
+            ..CallHooks::default()
+        };
+        self.call_with(activity, input, hooks).await
     }
 
-    /// [`Session::call_reporting`], each request passing `gate` before it
-    /// goes out (the worker's at-most-once evidence, see [`SendGate`]).
+    /// [`Session::call`] with a front end's [`CallHooks`]: progress, a gate
+    /// each request passes before it goes out (the worker's at-most-once
+    /// evidence), and rate-limit retries left to the caller.
     ///
     /// # Errors
     ///
     /// As [`Session::call`]; a request the gate held back fails the call
     /// with [`EgressEvent::Held`] among its events.
-    pub async fn call_gated(
+    pub async fn call_with(
         &self,
         activity: &str,
         input: &Value,
-        progress: Option<Progress>,
-        gate: Option<SendGate>,
+        hooks: CallHooks,
     ) -> Result<Value, SessionError> {
+        let CallHooks {
+            progress,
+            gate,
+            caller_retries_429,
+        } = hooks;
         let info = self.activity(activity)?;
         let (mut renewed, mut rate_retries, mut ran_out) = (false, 0, 0);
         let mut rejected: Option<SecretString> = None;
@@ -205,6 +227,7 @@ impl Session {
                 tls: self.connection.tls.clone(),
                 progress: progress.clone(),
                 gate: gate.clone(),
+                caller_retries_429,
             };
             let error = match self.connector.call(activity, input, &options).await {
                 Ok(value) => return Ok(value),
@@ -245,6 +268,7 @@ impl Session {
                 }
                 InvokeError::Activity { error: e, .. }
                     if info.retry_safe
+                        && !caller_retries_429
                         && rate_retries < RATE_LIMIT_RETRIES
                         && error_case(e) == Some("rate_limited") =>
                 {

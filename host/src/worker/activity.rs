@@ -1,6 +1,6 @@
 //! One activity attempt: `<connection>.<activity>` resolved on this queue,
 //! its one JSON argument checked, the call run through
-//! [`Session::call_gated`] with heartbeats, and the outcome turned into
+//! [`Session::call_with`] with heartbeats, and the outcome turned into
 //! Temporal's completion: the result, a typed failure, or cancelled.
 //!
 //! Invariants: an activity that is not retry-safe sends nothing once an
@@ -27,7 +27,7 @@ use super::payload;
 use super::routes::Routes;
 use super::Temporal;
 use crate::invoke::ActivityInfo;
-use crate::{ErrorClass, Session};
+use crate::{CallHooks, ErrorClass, Session};
 
 /// Heartbeat interval when the workflow set no heartbeat timeout (it also
 /// bounds how late a cancellation is noticed).
@@ -86,8 +86,14 @@ pub async fn run(
         interval: beat_interval(&start),
     });
     tracing::info!(activity = kind, attempt = start.attempt, "activity started");
-    let gate = (!info.retry_safe).then(|| beats.gate());
-    let call = session.call_gated(&info.name, &input, Some(beats.progress()), gate);
+    let hooks = CallHooks {
+        progress: Some(beats.progress()),
+        gate: (!info.retry_safe).then(|| beats.gate()),
+        // A 429 goes back through the queue (a retry with a pause), whose
+        // rate every worker shares; a resend from here would pass it by.
+        caller_retries_429: true,
+    };
+    let call = session.call_with(&info.name, &input, hooks);
     let outcome = tokio::select! {
         outcome = call => outcome,
         stopped = beats.stopped() => return cancelled(kind, stopped),
