@@ -152,10 +152,8 @@ impl Temporal {
         }
     }
 
-    /// A workflow's whole history as `temporal workflow show --output json`
-    /// prints it, followed by every payload's data decoded (the JSON holds
-    /// them in base64, where a canary would hide from a plain search).
-    pub fn history(&self, workflow_id: &str) -> String {
+    /// A workflow's history as `temporal workflow show --output json` prints it.
+    pub fn history_json(&self, workflow_id: &str) -> Value {
         let text = self
             .cli(&[
                 "workflow",
@@ -166,10 +164,17 @@ impl Temporal {
                 "json",
             ])
             .unwrap_or_else(|e| panic!("temporal workflow show {workflow_id}: {e}"));
-        let json: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
+    /// A workflow's whole history as JSON text, followed by every payload's
+    /// data decoded (the JSON holds them in base64, where a canary would hide
+    /// from a plain search).
+    pub fn history(&self, workflow_id: &str) -> String {
+        let json = self.history_json(workflow_id);
         let mut decoded = String::new();
         payload_data(&json, &mut decoded);
-        format!("{text}\n{decoded}")
+        format!("{json:#}\n{decoded}")
     }
 
     /// Runs the workflows of `plan` (see `tests/temporal/driver.py`) with the
