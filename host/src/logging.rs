@@ -7,8 +7,8 @@
 //!    trace (secrets included), `reqwest` every URL at debug (a userpass
 //!    login's URL holds the user name), and `rmcp` every JSON-RPC message at
 //!    trace (an MCP tool call's arguments: users' personal data), and
-//!    Temporal's SDK core, client and HTTP/2 every task, payload and frame
-//!    at debug and trace (activity inputs and results, the same data);
+//!    Temporal's SDK core and client every task and payload at debug and
+//!    trace (activity inputs and results, the same data);
 //! 2. every line is passed through [`redact::secrets_removed`], which blanks
 //!    any secret value this process has resolved, whoever logged it;
 //! 3. control characters are escaped ([`redact::terminal`]), so guest or
@@ -36,7 +36,6 @@ const HELD_BACK: &[&str] = &[
     "temporalio_sdk_core=info",
     "temporalio_client=info",
     "temporalio_common=info",
-    "h2=info",
 ];
 
 /// Targets that flood at debug and trace (Cranelift and wasmtime's compiler

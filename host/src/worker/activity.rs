@@ -55,29 +55,10 @@ pub async fn run(
     stop: CancellationToken,
 ) -> ActivityExecutionResult {
     let kind = start.activity_type.as_str();
-    let Some((session, info)) = resolve(queue, kind) else {
-        let served = queue.routes.activity_types(&queue.name);
-        return failed(failure::unknown_activity(kind, &queue.name, &served));
+    let (session, info, input) = match prepare(queue, &start) {
+        Ok(prepared) => prepared,
+        Err(refused) => return failed(refused),
     };
-    let input = match payload::input(&start.input) {
-        Ok(input) => input,
-        Err(problem) => {
-            let message = format!("activity {kind:?}: {problem}");
-            return failed(failure::worker_refusal(
-                ErrorClass::InvalidInput.name(),
-                message,
-                true,
-            ));
-        }
-    };
-    if !info.retry_safe && earlier_attempt_may_have_sent(&start) {
-        tracing::warn!(
-            activity = kind,
-            attempt = start.attempt,
-            "not sent again: an earlier attempt may have reached the API"
-        );
-        return failed(failure::may_already_be_applied(kind, start.attempt));
-    }
     let beats = Heartbeats::start(Target {
         connection: queue.temporal.connection.clone(),
         namespace: queue.temporal.namespace.clone(),
@@ -111,6 +92,30 @@ pub async fn run(
         "activity ended"
     );
     result
+}
+
+/// What the attempt runs, or why it runs nothing: an activity this queue
+/// does not serve, an argument that is not one JSON value, or a retry of an
+/// activity that is not retry-safe after an attempt that may have sent.
+fn prepare(queue: &Queue, start: &Start) -> Result<(Arc<Session>, ActivityInfo, Value), Verdict> {
+    let kind = start.activity_type.as_str();
+    let Some((session, info)) = resolve(queue, kind) else {
+        let served = queue.routes.activity_types(&queue.name);
+        return Err(failure::unknown_activity(kind, &queue.name, &served));
+    };
+    let input = payload::input(&start.input).map_err(|problem| {
+        let message = format!("activity {kind:?}: {problem}");
+        failure::worker_refusal(ErrorClass::InvalidInput.name(), message, true)
+    })?;
+    if !info.retry_safe && earlier_attempt_may_have_sent(start) {
+        tracing::warn!(
+            activity = kind,
+            attempt = start.attempt,
+            "not sent again: an earlier attempt may have reached the API"
+        );
+        return Err(failure::may_already_be_applied(kind, start.attempt));
+    }
+    Ok((session, info, input))
 }
 
 /// The session and activity `kind` names, if this queue serves them.

@@ -118,11 +118,20 @@ pub fn may_already_be_applied(activity_type: &str, attempt: u32) -> Verdict {
 /// in every Temporal SDK: a worker that serves it may start (or the
 /// connection file may appear) before the next attempt.
 pub fn unknown_activity(activity_type: &str, queue: &str, served: &[String]) -> Verdict {
-    let served = if served.is_empty() {
-        "nothing yet".to_owned()
-    } else {
-        served.join(", ")
-    };
+    // The names this queue serves, the first few (a queue may serve hundreds).
+    const SHOWN: usize = 20;
+    let mut listed = served
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if served.is_empty() {
+        listed = "nothing yet".to_owned();
+    } else if served.len() > SHOWN {
+        listed.push_str(&format!(" and {} more", served.len() - SHOWN));
+    }
+    let served = listed;
     Verdict {
         kind: UNKNOWN_ACTIVITY,
         message: format!(

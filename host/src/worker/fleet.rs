@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use temporalio_common::protos::coresdk::activity_task::activity_task::Variant;
+use temporalio_common::protos::coresdk::activity_task::Start;
 use temporalio_common::protos::coresdk::ActivityTaskCompletion;
 use temporalio_common::worker::WorkerTaskTypes;
 use temporalio_sdk_core::{
@@ -227,7 +229,7 @@ impl<S: ConnectionSource> Fleet<S> {
 /// Polls one queue until its core worker shuts down; each attempt runs on
 /// its own task and is completed when it ends.
 async fn poll(core: Arc<CoreWorker>, queue: Arc<Queue>) {
-    let running: Arc<Mutex<HashMap<Vec<u8>, CancellationToken>>> = Arc::default();
+    let running: Running = Arc::default();
     loop {
         let task = match core.poll_activity_task().await {
             Ok(task) => task,
@@ -245,18 +247,8 @@ async fn poll(core: Arc<CoreWorker>, queue: Arc<Queue>) {
             Some(Variant::Start(start)) => {
                 let stop = CancellationToken::new();
                 lock(&running).insert(token.clone(), stop.clone());
-                let (core, queue, running) = (core.clone(), queue.clone(), running.clone());
-                tokio::spawn(async move {
-                    let result = activity::run(&queue, token.clone(), start, stop).await;
-                    lock(&running).remove(&token);
-                    let completion = ActivityTaskCompletion {
-                        task_token: token,
-                        result: Some(result),
-                    };
-                    if let Err(error) = core.complete_activity_task(completion).await {
-                        tracing::warn!(%error, "could not complete an activity task");
-                    }
-                });
+                let attempt = attempt(core.clone(), queue.clone(), running.clone());
+                tokio::spawn(attempt(token, start, stop));
             }
             Some(Variant::Cancel(_)) => {
                 if let Some(stop) = lock(&running).get(&token) {
@@ -268,6 +260,30 @@ async fn poll(core: Arc<CoreWorker>, queue: Arc<Queue>) {
     }
     core.shutdown().await;
 }
+
+/// Runs an attempt and completes its task.
+fn attempt(
+    core: Arc<CoreWorker>,
+    queue: Arc<Queue>,
+    running: Running,
+) -> impl FnOnce(Vec<u8>, Start, CancellationToken) -> BoxFuture<'static, ()> {
+    move |token, start, stop| {
+        Box::pin(async move {
+            let result = activity::run(&queue, token.clone(), start, stop).await;
+            lock(&running).remove(&token);
+            let completion = ActivityTaskCompletion {
+                task_token: token,
+                result: Some(result),
+            };
+            if let Err(error) = core.complete_activity_task(completion).await {
+                tracing::warn!(%error, "could not complete an activity task");
+            }
+        })
+    }
+}
+
+/// The attempts running on a queue, by task token, with their stop signals.
+type Running = Arc<Mutex<HashMap<Vec<u8>, CancellationToken>>>;
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())

@@ -226,21 +226,11 @@ async fn beat(
             () = shared.wake.notified() => {}
         }
         let generation = shared.generation.load(Ordering::SeqCst);
-        let details = json!({
-            "may_have_sent": shared.may_have_sent.load(Ordering::SeqCst),
-            "requests_sent": shared.requests_sent.load(Ordering::SeqCst),
-        });
-        let request = RecordActivityTaskHeartbeatRequest {
-            task_token: target.task_token.clone(),
-            details: Some(Payloads {
-                payloads: vec![payload::to_payload(&details)],
-            }),
-            identity: target.identity.clone(),
-            namespace: target.namespace.clone(),
-            ..Default::default()
-        };
-        let sent = service.record_activity_task_heartbeat(request.into_request());
-        let error = match sent.await {
+        let request = heartbeat(&target, &shared);
+        let error = match service
+            .record_activity_task_heartbeat(request.into_request())
+            .await
+        {
             Ok(reply) => {
                 let reply = reply.into_inner();
                 if reply.cancel_requested || reply.activity_paused || reply.activity_reset {
@@ -261,5 +251,22 @@ async fn beat(
             }
         };
         answered.send_replace(Answered { generation, error });
+    }
+}
+
+/// A heartbeat with the attempt's details now (counts, never content).
+fn heartbeat(target: &Target, shared: &Shared) -> RecordActivityTaskHeartbeatRequest {
+    let details = json!({
+        "may_have_sent": shared.may_have_sent.load(Ordering::SeqCst),
+        "requests_sent": shared.requests_sent.load(Ordering::SeqCst),
+    });
+    RecordActivityTaskHeartbeatRequest {
+        task_token: target.task_token.clone(),
+        details: Some(Payloads {
+            payloads: vec![payload::to_payload(&details)],
+        }),
+        identity: target.identity.clone(),
+        namespace: target.namespace.clone(),
+        ..Default::default()
     }
 }
