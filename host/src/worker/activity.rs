@@ -57,7 +57,7 @@ pub async fn run(
     let kind = start.activity_type.as_str();
     let (session, info, input) = match prepare(queue, &start) {
         Ok(prepared) => prepared,
-        Err(refused) => return failed(refused),
+        Err(refused) => return failed(*refused),
     };
     let beats = Heartbeats::start(Target {
         connection: queue.temporal.connection.clone(),
@@ -97,15 +97,26 @@ pub async fn run(
 /// What the attempt runs, or why it runs nothing: an activity this queue
 /// does not serve, an argument that is not one JSON value, or a retry of an
 /// activity that is not retry-safe after an attempt that may have sent.
-fn prepare(queue: &Queue, start: &Start) -> Result<(Arc<Session>, ActivityInfo, Value), Verdict> {
+fn prepare(
+    queue: &Queue,
+    start: &Start,
+) -> Result<(Arc<Session>, ActivityInfo, Value), Box<Verdict>> {
     let kind = start.activity_type.as_str();
     let Some((session, info)) = resolve(queue, kind) else {
         let served = queue.routes.activity_types(&queue.name);
-        return Err(failure::unknown_activity(kind, &queue.name, &served));
+        return Err(Box::new(failure::unknown_activity(
+            kind,
+            &queue.name,
+            &served,
+        )));
     };
     let input = payload::input(&start.input).map_err(|problem| {
         let message = format!("activity {kind:?}: {problem}");
-        failure::worker_refusal(ErrorClass::InvalidInput.name(), message, true)
+        Box::new(failure::worker_refusal(
+            ErrorClass::InvalidInput.name(),
+            message,
+            true,
+        ))
     })?;
     if !info.retry_safe && earlier_attempt_may_have_sent(start) {
         tracing::warn!(
@@ -113,7 +124,10 @@ fn prepare(queue: &Queue, start: &Start) -> Result<(Arc<Session>, ActivityInfo, 
             attempt = start.attempt,
             "not sent again: an earlier attempt may have reached the API"
         );
-        return Err(failure::may_already_be_applied(kind, start.attempt));
+        return Err(Box::new(failure::may_already_be_applied(
+            kind,
+            start.attempt,
+        )));
     }
     Ok((session, info, input))
 }
