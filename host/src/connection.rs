@@ -272,8 +272,19 @@ impl Connection {
     ///
     /// As [`Connection::load`], without the read.
     pub fn parse(path: &Path, text: &str) -> Result<Connection, ConnectionError> {
+        Self::parse_in(path, path.parent().unwrap_or(Path::new(".")), text)
+    }
+
+    /// Parses connection text that names itself `path` (in errors, and as
+    /// its identity) with relative paths resolved against `base`: a
+    /// connection kept in a store names its connector relative to the
+    /// connectors directory of whichever machine reads it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::load`], without the read.
+    pub fn parse_in(path: &Path, base: &Path, text: &str) -> Result<Connection, ConnectionError> {
         let raw: RawConnection = parse_toml(path, text)?;
-        let base = path.parent().unwrap_or(Path::new("."));
         let invalid = |place: String, problem: String| ConnectionError::Invalid {
             path: path.to_owned(),
             place,
@@ -389,23 +400,11 @@ impl Connection {
             source,
         };
         let text = std::fs::read_to_string(&self.path).map_err(read)?;
-        let mut document: toml_edit::DocumentMut =
-            text.parse().map_err(|_| ConnectionError::Parse {
-                path: self.path.clone(),
-                line: 0,
-                key: String::new(),
-                message: "the file changed and no longer parses".into(),
-            })?;
-        let table = document
-            .entry("oauth")
-            .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
-        for (key, value) in entries {
-            table[*key] = toml_edit::value(value.as_str());
-        }
+        let text = with_oauth_keys(&self.path, &text, entries)?;
         let tmp = self
             .path
             .with_extension(format!("toml.tmp-{}", std::process::id()));
-        std::fs::write(&tmp, document.to_string()).map_err(write)?;
+        std::fs::write(&tmp, text).map_err(write)?;
         if let Ok(metadata) = std::fs::metadata(&self.path) {
             std::fs::set_permissions(&tmp, metadata.permissions()).map_err(write)?;
         }
@@ -426,6 +425,17 @@ impl Connection {
         })
     }
 
+    /// The store that counts the API's calendar quotas across processes: the
+    /// one tokens are kept in, else the first read-write one; `None` when
+    /// there is none (they are then counted per process).
+    pub fn quota_store(&self) -> Option<(&str, &VaultConfig)> {
+        let token = self.token_store.as_deref();
+        token
+            .and_then(|name| self.stores.get_key_value(name))
+            .or_else(|| self.stores.iter().find(|(_, c)| c.read_write))
+            .map(|(name, config)| (name.as_str(), config))
+    }
+
     /// A resolver over this connection's credential stores.
     pub fn resolver(&self) -> Resolver {
         let stores = self
@@ -440,6 +450,33 @@ impl Connection {
             .collect();
         Resolver::new(stores)
     }
+}
+
+/// Connection `text` (of `path`, for errors) with `key = value` pairs set in
+/// its `[oauth]` table (created if absent), everything else as written.
+///
+/// # Errors
+///
+/// [`ConnectionError::Parse`] when the text no longer parses.
+pub(crate) fn with_oauth_keys(
+    path: &Path,
+    text: &str,
+    entries: &[(&str, String)],
+) -> Result<String, ConnectionError> {
+    let mut document: toml_edit::DocumentMut =
+        text.parse().map_err(|_| ConnectionError::Parse {
+            path: path.to_owned(),
+            line: 0,
+            key: String::new(),
+            message: "the connection changed and no longer parses".into(),
+        })?;
+    let table = document
+        .entry("oauth")
+        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+    for (key, value) in entries {
+        table[*key] = toml_edit::value(value.as_str());
+    }
+    Ok(document.to_string())
 }
 
 /// Tokens are written back where they are kept, so that store must exist and be writable.

@@ -10,10 +10,13 @@
 //! Read in the order one call runs:
 //!
 //! - [`connection`]: the connection file (connector path and pin, field values,
-//!   access token, endpoint overrides, limits).
+//!   access token, endpoint overrides, limits); [`documents`]: where a
+//!   long-running host keeps them (a directory, or a store for replicas).
 //! - [`secrets`]: field values from direct input, the environment, a file or
 //!   a credential asset in Vault, cached with a TTL.
 //! - [`oauth`]: the OAuth2 connection: connect, token store, refresh, scope check.
+//! - [`quota`]: calendar quotas (requests a day per application), counted
+//!   across processes in the credential store.
 //! - [`egress`]: the HTTP hook every guest request passes through: deny
 //!   undeclared origins, apply overrides, inject the bearer token, cap bodies.
 //! - [`invoke`]: the engine, the loaded connector, one store per call with its
@@ -34,12 +37,14 @@
 pub mod catalogue;
 pub mod check;
 pub mod connection;
+pub mod documents;
 pub mod egress;
 pub mod invoke;
 pub mod logging;
 pub mod mcp;
 pub mod name;
 pub mod oauth;
+pub mod quota;
 pub mod redact;
 pub mod secrets;
 pub mod serve;

@@ -25,7 +25,13 @@ fn main() -> ExitCode {
             return ExitCode::from(cli::exit::INTERNAL);
         }
     };
-    match runtime.block_on(args.execute()) {
+    let outcome = runtime.block_on(async {
+        let outcome = args.execute().await;
+        // Quota units this process reserved and did not spend go back.
+        connector_host::quota::release_all().await;
+        outcome
+    });
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // Guest and server text inside was escaped where it entered; this

@@ -127,6 +127,16 @@ fn describe_prints_a_readable_summary() {
         "{}",
         out.stdout
     );
+    // The API's limits, with what they count against.
+    assert!(
+        out.stdout
+            .contains("limit:  4 requests per 1 s per application\n")
+            && out
+                .stdout
+                .contains("limit:  10000 requests a day per application, resetting at 00:00 UTC\n"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

@@ -18,6 +18,8 @@ mod names;
 mod oauth;
 mod page;
 mod pagination;
+mod quota;
+mod replicas;
 mod secrets;
 mod serve;
 mod session;

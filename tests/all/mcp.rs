@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 /// Runs the Python SDK client on `plan` against `server` (its arguments after
 /// the plan file); returns its report. Checks its output for canaries.
-fn python(plan: &Value, server: &[&str]) -> Value {
+pub(crate) fn python(plan: &Value, server: &[&str]) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plan.json");
     std::fs::write(&file, plan.to_string()).unwrap();

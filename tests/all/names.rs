@@ -259,16 +259,16 @@ fn deleting_a_connection_deletes_exactly_its_own_secrets() {
         )
         .unwrap()
     };
-    assert!(read("prod/fields/probe_key").is_success());
+    assert!(read("secrets/prod/probe_key").is_success());
     assert_eq!(
         vault.call("DELETE", "/api/connections/prod", None).status,
         204
     );
     assert!(
-        !read("prod/fields/probe_key").is_success(),
+        !read("secrets/prod/probe_key").is_success(),
         "prod's secret is gone"
     );
-    let kept: Value = read("prod-eu/fields/probe_key").body;
+    let kept: Value = read("secrets/prod-eu/probe_key").body;
     assert_eq!(kept["data"]["data"]["value"], "prod-eu-key-70c146");
     assert_eq!(check(&vault, "prod-eu"), 200);
 }

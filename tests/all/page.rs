@@ -77,7 +77,7 @@ pub(crate) fn sign_in(browser: &Browser, serve: &Serve) {
 
 /// The access and refresh tokens OpenBao holds for `connection`.
 fn oauth_tokens(bao: &OpenBao, connection: &str) -> Vec<String> {
-    let path = format!("secret/data/connectors/{connection}/oauth-tokens");
+    let path = format!("secret/data/connectors/tokens/{connection}");
     let record = bao.root_ok(None, "GET", &path, None);
     ["access_token", "refresh_token"]
         .iter()
@@ -271,14 +271,14 @@ fn a_secret_typed_on_the_page_goes_to_the_store_and_leaves_the_form() {
     );
     let help = browser.text("#field-client_secret-help");
     assert!(
-        help.contains("Now from credential asset 'typed/fields/client_secret' in store 'vault'"),
+        help.contains("Now from credential asset 'secrets/typed/client_secret' in store 'vault'"),
         "{help}"
     );
     assert_clean(&browser, "saved", &[]);
     let stored = bao.root_ok(
         None,
         "GET",
-        "secret/data/connectors/typed/fields/client_secret",
+        "secret/data/connectors/secrets/typed/client_secret",
         None,
     );
     assert!(
@@ -296,7 +296,7 @@ fn a_secret_typed_on_the_page_goes_to_the_store_and_leaves_the_form() {
     assert_eq!(field("client_id")["value"], "app-typed-2");
     assert_eq!(
         field("client_secret")["source"],
-        "credential asset 'typed/fields/client_secret' in store 'vault'"
+        "credential asset 'secrets/typed/client_secret' in store 'vault'"
     );
     assert_clean(&browser, "saved again", &[]);
 }

@@ -248,19 +248,19 @@ fn a_typed_secret_goes_into_the_store_or_a_private_file_and_is_never_echoed() {
         secret["source"]
             .as_str()
             .unwrap()
-            .contains("credential asset 'cc-vault/fields/client_secret'"),
+            .contains("credential asset 'secrets/cc-vault/client_secret'"),
         "{secret}"
     );
     let text = std::fs::read_to_string(with_store.connection_file("cc-vault")).unwrap();
     assert_no_canary(&text);
     assert!(
-        text.contains("asset = \"cc-vault/fields/client_secret\""),
+        text.contains("asset = \"secrets/cc-vault/client_secret\""),
         "{text}"
     );
     let stored = bao.root_ok(
         None,
         "GET",
-        "secret/data/connectors/cc-vault/fields/client_secret",
+        "secret/data/connectors/secrets/cc-vault/client_secret",
         None,
     );
     assert!(

@@ -60,6 +60,28 @@ pub async fn load(path: &std::path::Path) -> anyhow::Result<Connector> {
     super::load_connector(&wasm, &bytes, &limits).await
 }
 
+/// "4 requests per 1 s per application", "10000 requests a day per
+/// application, resetting at 00:00 UTC".
+fn limit_text(limit: &connector_host::invoke::RateLimit) -> String {
+    use connector_host::invoke::{LimitScope, LimitWindow};
+    let per = match limit.per {
+        LimitScope::Application => "application",
+        LimitScope::Account => "account",
+        LimitScope::Token => "access token",
+    };
+    match limit.window {
+        LimitWindow::Sliding(seconds) => {
+            format!("{} requests per {seconds} s per {per}", limit.requests)
+        }
+        LimitWindow::Daily(offset) => format!(
+            "{} requests a day per {per}, resetting at {:02}:{:02} UTC",
+            limit.requests,
+            offset / 3600,
+            offset % 3600 / 60
+        ),
+    }
+}
+
 fn as_text(connector: &Connector) -> String {
     let info = connector.info();
     let mut out = format!("{} {}\n  {}\n\n", info.name, info.version, info.description);
@@ -104,10 +126,11 @@ fn as_text(connector: &Connector) -> String {
             ));
         }
     }
-    out.push_str(&format!(
-        "egress: {}\n\nactivities:\n",
-        info.egress_origins.join(", ")
-    ));
+    out.push_str(&format!("egress: {}\n", info.egress_origins.join(", ")));
+    for limit in &info.rate_limits {
+        out.push_str(&format!("limit:  {}\n", limit_text(limit)));
+    }
+    out.push_str("\nactivities:\n");
     for a in &info.activities {
         let scopes = if a.required_scopes.is_empty() {
             "none".into()

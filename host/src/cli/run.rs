@@ -7,7 +7,7 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use clap::Args;
-use connector_host::Session;
+use connector_host::{Session, SessionError};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
@@ -96,8 +96,12 @@ async fn batch(
             Err(error) => {
                 let code = super::exit::code(&error);
                 let message = format!("{error:#}");
+                // The class, as serve and MCP name it, for scripts to branch on.
+                let class = error
+                    .downcast_ref::<SessionError>()
+                    .map(|e| e.class().name());
                 (
-                    json!({ "error": { "message": message, "exit_code": code } }),
+                    json!({ "error": { "message": message, "class": class, "exit_code": code } }),
                     Some(code),
                 )
             }

@@ -26,6 +26,7 @@ impl Status {
                 "connection {}: static access token (no [oauth] table)",
                 connection.path.display()
             );
+            print_quotas(&session).await;
             return Ok(());
         };
         println!("connection {}", connection.path.display());
@@ -67,6 +68,18 @@ impl Status {
             }
             Err(other) => return Err(other.into()),
         }
+        print_quotas(&session).await;
         Ok(())
+    }
+}
+
+/// One line per calendar quota: the limit, what is left, when it resets.
+async fn print_quotas(session: &connector_host::Session) {
+    for q in session.quotas().await {
+        let left = q.requests.saturating_sub(q.reserved);
+        println!(
+            "quota:      {} a day for {}: {left} left ({} reserved by every process, {} held unspent here), resets {} (counted in {})",
+            q.requests, q.app, q.reserved, q.held_here, q.resets_at, q.counted_in
+        );
     }
 }

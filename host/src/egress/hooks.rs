@@ -287,6 +287,7 @@ impl Sending {
     ) -> Result<http::Response<hyper::body::Incoming>, HttpError> {
         let origin = || self.admitted.asked.to_string();
         let (resendable, mut stream) = Resendable::new(request).await?;
+        self.take_quotas().await?;
         let mut resends = 0;
         loop {
             let ticket = match &self.policy.rate {
@@ -363,6 +364,30 @@ impl Sending {
             }
             resends += 1;
         }
+    }
+
+    /// Takes one request from each calendar quota; a spent or uncountable
+    /// quota denies the request before anything is sent. Resends after a
+    /// 429 take none: the API did not count the refused request.
+    async fn take_quotas(&self) -> Result<(), HttpError> {
+        for quota in &self.policy.quotas {
+            let event = match quota.take().await {
+                Ok(()) => continue,
+                Err(crate::quota::QuotaError::Exhausted(spent)) => {
+                    EgressEvent::QuotaExhausted(spent)
+                }
+                Err(crate::quota::QuotaError::Store { store, error }) => {
+                    EgressEvent::QuotaUnavailable {
+                        store,
+                        reason: error.to_string(),
+                    }
+                }
+            };
+            tracing::info!(%event, "request not sent");
+            self.note(event);
+            return Err(HttpError::HttpRequestDenied);
+        }
+        Ok(())
     }
 
     /// The response as the guest reads it, noting a refused credential.
@@ -474,6 +499,7 @@ mod tests {
             max_concurrent: 2,
             deadline: Instant::now() + Duration::from_secs(5),
             rate: None,
+            quotas: Vec::new(),
             tls: Default::default(),
             progress: None,
             gate: None,

@@ -137,6 +137,8 @@ pub struct EgressPolicy {
     pub deadline: Instant,
     /// The connection's rate limiter, shared by its calls.
     pub rate: Option<Arc<RateLimiter>>,
+    /// Calendar quotas each request takes one from before it is sent.
+    pub quotas: Vec<Arc<crate::quota::Quota>>,
     /// The connection's TLS trust (`[tls]`).
     pub tls: TlsSettings,
     /// Told of each request sent.
@@ -236,6 +238,16 @@ pub enum EgressEvent {
     },
     /// A CA file named by the host or the connection cannot be used.
     CaFileUnusable(CaFileProblem),
+    /// A calendar quota was spent: the request was not sent.
+    QuotaExhausted(crate::quota::Exhausted),
+    /// The store that counts a quota could not be used: the request was not
+    /// sent (fail closed).
+    QuotaUnavailable {
+        /// The store's name.
+        store: String,
+        /// Why, as a clause (never a value).
+        reason: String,
+    },
     /// The front end's [`SendGate`] held a request back: it was not sent.
     Held {
         /// The declared origin.
@@ -286,6 +298,15 @@ impl fmt::Display for EgressEvent {
             EgressEvent::CredentialRefused { origin } => {
                 write!(f, "{} refused the credential (HTTP 401)", Untrusted(origin))
             }
+            EgressEvent::QuotaExhausted(spent) => write!(
+                f,
+                "{spent}; the request was not sent\nhint: wait until then, or ask the API's provider for a larger quota"
+            ),
+            EgressEvent::QuotaUnavailable { store, reason } => write!(
+                f,
+                "the quota's count in store '{store}' cannot be used ({}); the request was not sent\nhint: check that the store is reachable and its token may read and write its path",
+                Untrusted(reason)
+            ),
             EgressEvent::TlsRefused { origin, reason } => write!(
                 f,
                 "TLS to {} failed: {reason}\nhint: if the API uses a private CA, or traffic passes a TLS-inspecting proxy, add that CA's PEM file as [tls] ca_file in the connection file (or {HOST_CA_FILE} for the whole host)",

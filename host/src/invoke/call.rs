@@ -31,6 +31,8 @@ pub struct CallOptions {
     pub token_origins: Option<Vec<Origin>>,
     /// The connection's rate limiter, shared by its calls.
     pub rate: Option<Arc<RateLimiter>>,
+    /// Calendar quotas every request takes one from.
+    pub quotas: Vec<Arc<crate::quota::Quota>>,
     /// The connection's TLS trust (`[tls]`; the system's store when empty).
     pub tls: TlsSettings,
     /// Told of each request the call sends.
@@ -98,6 +100,7 @@ impl Connector {
             max_concurrent: limits.max_concurrent_requests,
             deadline: Instant::now() + limits.timeout,
             rate: options.rate.clone(),
+            quotas: options.quotas.clone(),
             tls: options.tls.clone(),
             progress: options.progress.clone(),
             gate: options.gate.clone(),
@@ -143,6 +146,7 @@ impl Connector {
             max_concurrent: 0,
             deadline: Instant::now() + limits.timeout,
             rate: None,
+            quotas: Vec::new(),
             tls: TlsSettings::default(),
             progress: None,
             gate: None,

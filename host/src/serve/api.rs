@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use super::connections::{self, Draft};
 use super::errors::ApiError;
 use super::state::State;
+use crate::documents::Stamp;
 use crate::name::Name;
 use crate::oauth::store::now;
 use crate::oauth::OAuthError;
@@ -42,20 +43,42 @@ fn unknown_connection(name: &str) -> ApiError {
 /// The connection `name` names: 404, as for any connection that does not
 /// exist, unless it is a [`Name`] and its file is there (so a path trick
 /// learns nothing a wrong name would not).
-pub(super) fn known(state: &State, name: &str) -> Result<Name, ApiError> {
+pub(super) async fn known(state: &State, name: &str) -> Result<Name, ApiError> {
     let name = Name::parse(name, "connection name").map_err(|_| unknown_connection(name))?;
-    if !state.connection_file(&name).exists() {
+    if state.stamp(&name).await?.is_none() {
         return Err(unknown_connection(&name));
     }
     Ok(name)
 }
 
-/// The connection file of `name`, parsed.
-fn load(state: &State, name: &str) -> Result<(Name, Connection), ApiError> {
-    let name = known(state, name)?;
-    let connection = Connection::load(&state.connection_file(&name))
+/// Connection `name` as it is now: parsed, with its text and stamp (a
+/// change writes back against that stamp).
+pub(super) struct Loaded {
+    pub name: Name,
+    pub connection: Connection,
+    pub text: String,
+    pub stamp: Stamp,
+}
+
+/// Connection `name`, read and parsed.
+async fn load(state: &State, name: &str) -> Result<Loaded, ApiError> {
+    let name = Name::parse(name, "connection name").map_err(|_| unknown_connection(name))?;
+    let found = state
+        .documents
+        .read(&name)
+        .await
         .map_err(|e| ApiError::from(SessionError::from(e)))?;
-    Ok((name, connection))
+    let (text, stamp) = found.ok_or_else(|| unknown_connection(&name))?;
+    let connection = state
+        .documents
+        .parse(&name, &text)
+        .map_err(|e| ApiError::from(SessionError::from(e)))?;
+    Ok(Loaded {
+        name,
+        connection,
+        text,
+        stamp,
+    })
 }
 
 /// `GET /api/connectors`: every component, with its sha256.
@@ -109,10 +132,11 @@ pub async fn list_stores(Extract(state): Extract<Arc<State>>) -> Answer {
 pub async fn list_connections(Extract(state): Extract<Arc<State>>) -> Answer {
     let entries = state.catalogue.entries().await;
     let mut list = Vec::new();
-    for name in state.connection_names() {
-        let file = Connection::load(&state.connection_file(&name))
-            .ok()
-            .map(|c| c.connector);
+    for name in state.connection_names().await {
+        let file = match state.documents.load(&name).await {
+            Ok(Some((connection, _))) => Some(connection.connector),
+            _ => None,
+        };
         let connector = file.as_ref().and_then(|f| connector_name(&entries, f));
         let file = file.map(|f| f.display().to_string());
         list.push(json!({"name": name, "connector": connector, "connector_file": file}));
@@ -142,7 +166,7 @@ pub async fn create_connection(
         .as_deref()
         .ok_or_else(|| invalid("name: required".into()))?;
     let name = Name::parse(text, "connection name").map_err(|e| invalid(format!("name: {e}")))?;
-    if state.connection_file(&name).exists() {
+    if state.stamp(&name).await?.is_some() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
@@ -171,7 +195,9 @@ pub async fn get_connection(
 }
 
 async fn read_view(state: &State, name: &str) -> Answer {
-    let (name, connection) = load(state, name)?;
+    let Loaded {
+        name, connection, ..
+    } = load(state, name).await?;
     let entry = state.catalogue.entries().await.into_iter().find(|e| {
         std::fs::canonicalize(&e.file).ok() == std::fs::canonicalize(&connection.connector).ok()
     });
@@ -194,9 +220,9 @@ pub async fn update_connection(
     Path(name): Path<String>,
     Json(draft): Json<Draft>,
 ) -> Answer {
-    let (name, existing) = load(&state, &name)?;
-    connections::write(&state, &name, draft, Some(&existing)).await?;
-    read_view(&state, &name).await
+    let existing = load(&state, &name).await?;
+    connections::write(&state, &existing.name, draft, Some(&existing)).await?;
+    read_view(&state, &existing.name).await
 }
 
 /// `DELETE /api/connections/{name}`.
@@ -204,7 +230,7 @@ pub async fn delete_connection(
     Extract(state): Extract<Arc<State>>,
     Path(name): Path<String>,
 ) -> Answer {
-    let name = known(&state, &name)?;
+    let name = known(&state, &name).await?;
     connections::remove(&state, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -214,7 +240,7 @@ pub async fn check_connection(
     Extract(state): Extract<Arc<State>>,
     Path(name): Path<String>,
 ) -> Answer {
-    let (_, connection) = load(&state, &name)?;
+    let connection = load(&state, &name).await?.connection;
     let report = crate::check::check(&state.runtime, &connection).await;
     let lines: Vec<Value> = report
         .lines
@@ -231,10 +257,11 @@ pub async fn check_connection(
 
 /// `GET /api/connections/{name}/status`: connected, scopes, expiry, endpoints.
 pub async fn status(Extract(state): Extract<Arc<State>>, Path(name): Path<String>) -> Answer {
-    let name = known(&state, &name)?;
+    let name = known(&state, &name).await?;
     let session = state.session(&name).await.map_err(ApiError::from)?;
+    let quotas = session.quotas().await;
     let Some(tokens) = session.tokens() else {
-        return ok(json!({"oauth": false, "connected": true}));
+        return ok(json!({"oauth": false, "connected": true, "quotas": quotas}));
     };
     let endpoints = &tokens.settings().endpoints;
     let pinned = tokens.settings().pinned.then(|| {
@@ -246,10 +273,11 @@ pub async fn status(Extract(state): Extract<Arc<State>>, Path(name): Path<String
             "oauth": true, "connected": true, "scopes": record.scopes,
             "expires_in_seconds": (record.expires_at as i64 - now() as i64) / 1000,
             "refresh_token": record.refresh_token.is_some(), "tokens": tokens.store().describe(),
-            "endpoints": pinned,
+            "endpoints": pinned, "quotas": quotas,
         })),
         Err(OAuthError::NotConnected { .. }) => ok(json!({
             "oauth": true, "connected": false, "tokens": tokens.store().describe(), "endpoints": pinned,
+            "quotas": quotas,
         })),
         Err(other) => Err(SessionError::from(other).into()),
     }
@@ -261,7 +289,7 @@ pub async fn run(
     Path((name, activity)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Answer {
-    let name = known(&state, &name)?;
+    let name = known(&state, &name).await?;
     let input = parse_input(&body)?;
     let session = state.session(&name).await.map_err(ApiError::from)?;
     let output = session
@@ -279,7 +307,7 @@ pub async fn all_pages(
     Path((name, activity)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Answer {
-    let name = known(&state, &name)?;
+    let name = known(&state, &name).await?;
     let input = parse_input(&body)?;
     let session = state.session(&name).await.map_err(ApiError::from)?;
     session

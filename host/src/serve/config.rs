@@ -3,7 +3,8 @@
 //! ```toml
 //! listen = "127.0.0.1:8080"          # loopback by default
 //! connectors = "connectors"          # directory of *.wasm, relative to this file
-//! connections = "connections"        # directory of connection files
+//! connections = "connections"        # directory of connection files (one machine), or
+//! connections_store = "vault"        # keep them in this read-write store (replicas share them)
 //! public_url = "http://127.0.0.1:8080" # where browsers reach serve (OAuth redirects come back here)
 //! api_token = { env = "CONNECTOR_HOST_API_TOKEN" }   # any field source; required beyond loopback
 //! header_read_timeout_seconds = 10   # a request head must arrive within this (idle keep-alive too)
@@ -37,6 +38,8 @@ pub struct Config {
     pub connectors: PathBuf,
     /// The connections directory.
     pub connections: PathBuf,
+    /// The store connections are kept in instead (every replica sees them).
+    pub connections_store: Option<String>,
     /// The base URL browsers use (the OAuth redirect is `<public_url>/oauth/callback`);
     /// `http://<listen>` when not set.
     pub public_url: Option<String>,
@@ -85,6 +88,7 @@ struct RawConfig {
     listen: Option<SocketAddr>,
     connectors: Option<PathBuf>,
     connections: Option<PathBuf>,
+    connections_store: Option<String>,
     public_url: Option<String>,
     api_token: Option<RawSource>,
     #[serde(default)]
@@ -142,6 +146,7 @@ impl Config {
             listen,
             connectors: base.join(raw.connectors.unwrap_or_else(|| "connectors".into())),
             connections: base.join(raw.connections.unwrap_or_else(|| "connections".into())),
+            connections_store: raw.connections_store,
             public_url: raw.public_url,
             api_token,
             stores_toml: table("stores", &raw.stores),

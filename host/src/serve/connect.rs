@@ -39,7 +39,7 @@ pub async fn start(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     // Every route takes a connection's name only as a `Name` it knows.
-    let name = super::api::known(&state, &name)?;
+    let name = super::api::known(&state, &name).await?;
     let session = state.session(&name).await.map_err(ApiError::from)?;
     let Some(tokens) = session.tokens() else {
         return Err(ApiError::new(
@@ -50,9 +50,12 @@ pub async fn start(
     };
     let connection = session.connection();
     if !tokens.settings().pinned {
-        connection
-            .set_oauth_keys(&tokens.settings().endpoints.entries())
+        state
+            .documents
+            .set_oauth_keys(&name, &tokens.settings().endpoints.entries())
+            .await
             .map_err(|e| ApiError::from(SessionError::from(e)))?;
+        state.forget_session(&name);
         let listed = tokens.settings().listed_in.as_ref();
         tracing::info!(
             connection = name.as_str(),

@@ -8,7 +8,7 @@
 //!   credential asset there; without one it goes into a 0600 file beside the
 //!   connections, which the connection names with `{ file = … }`;
 //! - where it goes is built from the connection's and the field's [`Name`]s,
-//!   never pasted from text: `<connection>/fields/<field>` in the store,
+//!   never pasted from text: `secrets/<connection>/<field>` in the store,
 //!   `.secrets/<connection>/<field>` on disk. No name holds a `/` or a dot,
 //!   so no (connection, field) pair can reach another's place or leave its
 //!   own, whatever a connector declares or a client sends;
@@ -23,22 +23,27 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::api::Loaded;
 use super::errors::ApiError;
 use super::state::State;
 use crate::catalogue::Entry;
+use crate::documents::{create_private_dir, write_private, DocumentError, Documents};
 use crate::invoke::{AuthScheme, ConnectionField};
 use crate::name::{AssetName, Name};
 use crate::secrets::{AssetKind, AssetRef, FieldSource, SecretData};
 use crate::Connection;
 
-/// The store path of a secret typed into `field` of `connection`.
+/// The store path of a secret typed into `field` of `connection`:
+/// `secrets/<connection>/<field>`. Each kind of thing the host keeps in a
+/// store has a first segment of its own (`secrets`, `tokens`,
+/// `connections`, `quotas`), so no name can make one reach another.
 pub fn typed_secret_asset(connection: &Name, field: &Name) -> AssetName {
-    AssetName::join(&[connection, &segment("fields"), field])
+    AssetName::join(&[&segment("secrets"), connection, field])
 }
 
-/// The store path of `connection`'s OAuth token record.
+/// The store path of `connection`'s OAuth token record: `tokens/<connection>`.
 pub fn token_asset(connection: &Name) -> AssetName {
-    AssetName::join(&[connection, &segment("oauth-tokens")])
+    AssetName::join(&[&segment("tokens"), connection])
 }
 
 /// A fixed path segment of this module's own.
@@ -141,7 +146,7 @@ pub async fn write(
     state: &State,
     name: &Name,
     draft: Draft,
-    existing: Option<&Connection>,
+    existing: Option<&Loaded>,
 ) -> Result<(), ApiError> {
     let (entry, connector) = connector(state, &draft.connector).await?;
     let info = connector.info();
@@ -170,7 +175,7 @@ pub async fn write(
             FieldValue::Keep(false) => {
                 return Err(invalid(format!("fields.{field}: keep is `true` or absent")))
             }
-            FieldValue::Keep(true) => match existing.and_then(|c| c.fields.get(field)) {
+            FieldValue::Keep(true) => match existing.and_then(|e| e.connection.fields.get(field)) {
                 Some(source) => source_item(source),
                 None => return Err(invalid(format!("fields.{field}: there is nothing to keep"))),
             },
@@ -190,10 +195,7 @@ pub async fn write(
         }
     }
     let mut document = match existing {
-        Some(c) => std::fs::read_to_string(&c.path)
-            .ok()
-            .and_then(|t| t.parse::<toml_edit::DocumentMut>().ok())
-            .unwrap_or_default(),
+        Some(e) => e.text.parse::<toml_edit::DocumentMut>().unwrap_or_default(),
         None => new_document(state, name, &entry.file, &info.auth)?,
     };
     document["fields"] = toml_edit::Item::Table(fields);
@@ -205,18 +207,21 @@ pub async fn write(
             oauth["scopes"] = toml_edit::value(toml_edit::Array::from_iter(scopes.iter()));
         }
     }
-    let path = state.connection_file(name);
-    // Parse what would be written, so an unusable file is never left behind.
-    Connection::parse(&path, &document.to_string()).map_err(|e| invalid(e.to_string()))?;
-    write_private(&path, document.to_string().as_bytes()).map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("cannot write {}: {e}", path.display()),
-        )
-    })?;
+    let text = document.to_string();
+    // Parse what would be written, so an unusable connection is never left behind.
+    state
+        .documents
+        .parse(name, &text)
+        .map_err(|e| invalid(e.to_string()))?;
+    let expected = existing.map(|e| e.stamp);
+    let written = state.documents.write(name, &text, expected).await;
     state.forget_session(name);
-    Ok(())
+    written.map_err(|e| match e {
+        DocumentError::Conflict(_) => {
+            ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
+        }
+        other => ApiError::from(crate::SessionError::from(other)),
+    })
 }
 
 /// The tables a new connection starts with: its connector, the OAuth
@@ -229,6 +234,15 @@ fn new_document(
     auth: &AuthScheme,
 ) -> Result<toml_edit::DocumentMut, ApiError> {
     let connector = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
+    // A connection kept in a store names its connector by file name: each
+    // machine reads it against its own connectors directory.
+    let connector = match &state.documents {
+        Documents::Store { .. } => std::fs::canonicalize(&state.config.connectors)
+            .ok()
+            .and_then(|dir| connector.strip_prefix(dir).ok().map(Path::to_owned))
+            .unwrap_or(connector),
+        Documents::Directory(_) => connector,
+    };
     let mut document = toml_edit::DocumentMut::new();
     document["connector"] = toml_edit::value(connector.display().to_string());
     document["fields"] = toml_edit::table();
@@ -420,8 +434,10 @@ pub fn view(
 /// by a prefix, so `prod` never touches `prod-eu`'s. A store that cannot
 /// delete stops the removal before anything local is gone (try again).
 pub async fn remove(state: &State, name: &Name) -> Result<(), ApiError> {
-    let path = state.connection_file(name);
-    let connection = Connection::load(&path).ok();
+    let connection = match state.documents.load(name).await {
+        Ok(found) => found.map(|(c, _)| c),
+        Err(_) => None,
+    };
     if let (Some((store_name, store)), Some(connection)) = (&state.secret_store, &connection) {
         for asset in store_assets(store_name, name, connection) {
             store.delete_secret(&asset).await.map_err(|e| {
@@ -437,7 +453,14 @@ pub async fn remove(state: &State, name: &Name) -> Result<(), ApiError> {
             })?;
         }
     }
-    std::fs::remove_file(&path).map_err(|_| not_found(format!("no connection named {name}")))?;
+    let removed = state
+        .documents
+        .remove(name)
+        .await
+        .map_err(|e| ApiError::from(crate::SessionError::from(e)))?;
+    if !removed {
+        return Err(not_found(format!("no connection named {name}")));
+    }
     let dir = secrets_dir(state, name);
     if let Err(e) = std::fs::remove_dir_all(&dir) {
         if e.kind() != std::io::ErrorKind::NotFound {
@@ -492,30 +515,4 @@ fn same_file(a: &Path, b: &Path) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
     }
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
-}
-
-/// Writes `bytes` to `path` atomically with mode 0600 (connection files
-/// name where secrets are; secret files hold them).
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    create_private_dir(dir)?;
-    let tmp: PathBuf = path.with_extension(format!("tmp-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
 }

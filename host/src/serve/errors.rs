@@ -16,6 +16,8 @@ pub struct ApiError {
     status: StatusCode,
     class: &'static str,
     text: String,
+    /// Seconds until retrying can succeed (a spent quota's reset).
+    retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -25,6 +27,7 @@ impl ApiError {
             status,
             class,
             text: text.into(),
+            retry_after: None,
         }
     }
 
@@ -45,17 +48,31 @@ impl ApiError {
 impl From<SessionError> for ApiError {
     fn from(error: SessionError) -> ApiError {
         let class = error.class();
+        let retry_after = match &error {
+            SessionError::QuotaExhausted(spent) => {
+                Some((spent.resets_at - chrono::Utc::now()).num_seconds().max(1))
+            }
+            _ => None,
+        };
         ApiError {
             status: status(class, &error),
             class: class.name(),
             text: error.to_string(),
+            retry_after,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        response
     }
 }
 

@@ -6,13 +6,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 
 use super::config::Config;
 use super::throttle::Throttle;
 use crate::catalogue::Catalogue;
+use crate::documents::{Documents, Stamp};
 use crate::name::Name;
 use crate::oauth::Authorization;
 use crate::secrets::vault::{VaultConfig, VaultStore};
@@ -54,12 +55,13 @@ pub struct PageSession {
 }
 
 struct Cached {
-    seen: Seen,
+    seen: Stamp,
     session: Arc<Session>,
 }
 
-/// A file's modification time and length, as `catalogue::stat` gives them.
-type Seen = (SystemTime, u64);
+/// How long a store document's stamp is trusted before it is read again:
+/// a change on another replica is seen within this.
+const STAMP_FRESH: Duration = Duration::from_secs(2);
 
 /// The process's shared state.
 pub struct State {
@@ -75,10 +77,14 @@ pub struct State {
     pub secret_store: Option<(String, Arc<VaultStore>)>,
     /// What API clients must present.
     pub api_token: SecretString,
+    /// Where the connections are: a directory, or a store's documents.
+    pub documents: Documents,
     sessions: Mutex<HashMap<Name, Cached>>,
-    /// The connector file each connection file names, as of the file's stat:
-    /// the MCP tool list is rebuilt on every call, without parsing them all.
-    connectors: Mutex<HashMap<Name, (Seen, PathBuf)>>,
+    /// The connector file each connection names, as of its stamp: the MCP
+    /// tool list is rebuilt on every call, without parsing them all.
+    connectors: Mutex<HashMap<Name, (Stamp, PathBuf)>>,
+    /// Store documents' stamps as last read, and when.
+    stamps: Mutex<HashMap<Name, (Instant, Option<Stamp>)>>,
     /// Sign-ins by their `state`.
     pub sign_ins: Mutex<HashMap<String, PendingSignIn>>,
     /// Page sessions by their cookie's value.
@@ -104,14 +110,17 @@ impl State {
             .find(|(_, c)| c.read_write)
             .map(|(name, c)| (name.clone(), Arc::new(VaultStore::new(c.clone()))));
         let catalogue = Catalogue::new(runtime.clone(), &config.connectors);
+        let documents = documents(&config, &stores)?;
         Ok(State {
             runtime,
             catalogue,
             stores,
             secret_store,
             api_token,
+            documents,
             sessions: Mutex::default(),
             connectors: Mutex::default(),
+            stamps: Mutex::default(),
             sign_ins: Mutex::default(),
             page_sessions: Mutex::default(),
             throttle: Throttle::new(&config.guards),
@@ -119,45 +128,44 @@ impl State {
         })
     }
 
-    /// The file of connection `name`: `<name>.toml` in the connections
-    /// directory (a [`Name`] holds no separator or dot, so it stays there).
-    pub fn connection_file(&self, name: &Name) -> PathBuf {
-        self.config.connections.join(format!("{name}.toml"))
+    /// The connections, sorted (none when they cannot be listed).
+    pub async fn connection_names(&self) -> Vec<Name> {
+        match self.documents.names().await {
+            Ok(names) => names,
+            Err(error) => {
+                tracing::warn!(%error, "cannot list the connections");
+                Vec::new()
+            }
+        }
     }
 
-    /// The connections, by their files' names, sorted; a file whose stem is
-    /// not a [`Name`] is not a connection of this server.
-    pub fn connection_names(&self) -> Vec<Name> {
-        let Ok(dir) = std::fs::read_dir(&self.config.connections) else {
-            return Vec::new();
-        };
-        let mut names: Vec<Name> = dir
-            .flatten()
-            .filter_map(|e| {
-                let path = e.path();
-                if path.extension()? != "toml" {
-                    return None;
-                }
-                Name::parse(path.file_stem()?.to_str()?, "connection name").ok()
-            })
-            .collect();
-        names.sort();
-        names
+    /// Connection `name`'s stamp: a file's every time, a store document's
+    /// as read within the last [`STAMP_FRESH`]. `None` when it does not exist.
+    pub async fn stamp(&self, name: &Name) -> Result<Option<Stamp>, SessionError> {
+        if let Documents::Directory(_) = self.documents {
+            return Ok(self.documents.stamp(name).await?);
+        }
+        let known = self.lock_stamps().get(name).copied();
+        if let Some((_, stamp)) = known.filter(|(at, _)| at.elapsed() < STAMP_FRESH) {
+            return Ok(stamp);
+        }
+        let stamp = self.documents.stamp(name).await?;
+        self.lock_stamps()
+            .insert(name.clone(), (Instant::now(), stamp));
+        Ok(stamp)
     }
 
-    /// The session of connection `name`, opened again when its file changed.
+    /// The session of connection `name`, opened again when it changed.
     pub async fn session(&self, name: &Name) -> Result<Arc<Session>, SessionError> {
-        let path = self.connection_file(name);
-        let seen = std::fs::metadata(&path)
-            .and_then(|m| Ok((m.modified()?, m.len())))
-            .map_err(|source| crate::ConnectionError::Read {
-                path: path.clone(),
-                source,
-            })?;
+        let missing = || crate::ConnectionError::Read {
+            path: self.documents.label(name),
+            source: std::io::ErrorKind::NotFound.into(),
+        };
+        let seen = self.stamp(name).await?.ok_or_else(missing)?;
         if let Some(cached) = self.lock_sessions().get(name).filter(|c| c.seen == seen) {
             return Ok(cached.session.clone());
         }
-        let connection = Connection::load(&path)?;
+        let (connection, seen) = self.documents.load(name).await?.ok_or_else(missing)?;
         connection.read_connector()?; // the pin
         let connector = self
             .catalogue
@@ -181,6 +189,7 @@ impl State {
     /// Forgets the cached session of `name` (its file was written or removed).
     pub fn forget_session(&self, name: &Name) {
         self.lock_sessions().remove(name);
+        self.lock_stamps().remove(name);
         self.connectors
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -190,6 +199,30 @@ impl State {
     fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<Name, Cached>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    fn lock_stamps(&self) -> std::sync::MutexGuard<'_, HashMap<Name, (Instant, Option<Stamp>)>> {
+        self.stamps.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Where the config keeps connections: its `connections_store` (a
+/// read-write KV v2 store of `[stores]`), else its connections directory.
+fn documents(config: &Config, stores: &BTreeMap<String, VaultConfig>) -> Result<Documents, String> {
+    let Some(name) = &config.connections_store else {
+        return Ok(Documents::Directory(config.connections.clone()));
+    };
+    let store = stores.get(name).ok_or_else(|| {
+        format!(
+            "serve config: connections_store {name:?} is not defined under [stores] (defined: {})",
+            stores.keys().cloned().collect::<Vec<_>>().join(", ")
+        )
+    })?;
+    if !store.read_write || store.kv_version != 2 {
+        return Err(format!(
+            "serve config: connections_store {name:?} must be a read-write KV v2 store (connections are written with check-and-set)\nhint: set mode = \"read-write\" on [stores.{name}], on a KV v2 mount"
+        ));
+    }
+    Ok(Documents::in_store(name, store, &config.connectors))
 }
 
 /// The config's `[stores]`, parsed as a connection file would parse them.
@@ -213,17 +246,26 @@ pub(crate) fn parse_stores(config: &Config) -> Result<BTreeMap<String, VaultConf
 }
 
 impl State {
-    /// The connector file connection `name` names; its file is parsed again
-    /// only when it changed. `None` when it cannot be read or parsed.
-    fn connector_file(&self, name: &Name) -> Option<PathBuf> {
-        let path = self.connection_file(name);
-        let seen = crate::catalogue::stat(&path)?;
-        let mut known = self.connectors.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, file)) = known.get(name).filter(|(at, _)| *at == seen) {
-            return Some(file.clone());
+    /// The connector file connection `name` names; it is parsed again only
+    /// when it changed. `None` when it cannot be read or parsed.
+    async fn connector_file(&self, name: &Name) -> Option<PathBuf> {
+        let seen = self.stamp(name).await.ok()??;
+        let known = self
+            .connectors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .filter(|(at, _)| *at == seen)
+            .map(|(_, file)| file.clone());
+        if known.is_some() {
+            return known;
         }
-        let file = Connection::load(&path).ok()?.connector;
-        known.insert(name.clone(), (seen, file.clone()));
+        let (connection, seen) = self.documents.load(name).await.ok()??;
+        let file = connection.connector;
+        self.connectors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.clone(), (seen, file.clone()));
         Some(file)
     }
 }
@@ -231,8 +273,8 @@ impl State {
 impl crate::mcp::ToolSource for State {
     async fn connections(&self) -> Vec<crate::mcp::Exposed> {
         let mut exposed = Vec::new();
-        for name in self.connection_names() {
-            let Some(file) = self.connector_file(&name) else {
+        for name in self.connection_names().await {
+            let Some(file) = self.connector_file(&name).await else {
                 continue;
             };
             if let Ok(connector) = self.catalogue.by_file(&file).await {

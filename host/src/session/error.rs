@@ -25,12 +25,26 @@ pub enum SessionError {
     /// A secret field could not be resolved.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// A connection kept in a store could not be read or written.
+    #[error(transparent)]
+    Document(#[from] crate::documents::DocumentError),
     /// `--all-pages` (or `serve`'s pages) on an activity that does not page.
     #[error("activity {activity:?} cannot be followed page by page: {reason}\nhint: list activities take a `cursor` and return `next_cursor`; call this one on its own")]
     NotPaged {
         /// The activity.
         activity: String,
         /// Why not.
+        reason: String,
+    },
+    /// A calendar quota of the API is spent (no request was sent for it).
+    #[error("{0}; the call stopped before its next request\nhint: wait until then, or ask the API's provider for a larger quota")]
+    QuotaExhausted(crate::quota::Exhausted),
+    /// The store that counts a quota cannot be used (fail closed).
+    #[error("the quota's count in store '{store}' cannot be used ({}); the call stopped before its next request\nhint: check that the store is reachable and that its token may read and write its `quotas/` path", crate::redact::Untrusted(.reason))]
+    QuotaUnavailable {
+        /// The store.
+        store: String,
+        /// Why.
         reason: String,
     },
     /// The connection lacks a field the connector's credential needs.
@@ -98,7 +112,13 @@ impl SessionError {
                 ErrorClass::Configuration
             }
             SessionError::NotPaged { .. } => ErrorClass::InvalidInput,
+            SessionError::QuotaExhausted(_) => ErrorClass::QuotaExhausted,
+            SessionError::QuotaUnavailable { .. } => ErrorClass::SecretUnresolvable,
             SessionError::Secret(_) => ErrorClass::SecretUnresolvable,
+            SessionError::Document(crate::documents::DocumentError::Store { .. }) => {
+                ErrorClass::SecretUnresolvable
+            }
+            SessionError::Document(_) => ErrorClass::Configuration,
             SessionError::OAuth(e) => ErrorClass::of_oauth(e),
             SessionError::Invoke(e) => ErrorClass::of_invoke(e),
         }

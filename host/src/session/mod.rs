@@ -31,9 +31,11 @@ use self::credential::Credentials;
 use crate::connection::Connection;
 use crate::egress::{bound_origins, EgressEvent, Progress, RateLimiter, SendGate};
 use crate::invoke::{
-    error_case, ActivityInfo, CallOptions, Connector, InvokeError, LimitScope, RateLimit, Runtime,
+    error_case, ActivityInfo, CallOptions, Connector, InvokeError, LimitScope, LimitWindow,
+    RateLimit, Runtime,
 };
 use crate::oauth::TokenManager;
+use crate::quota::{Quota, QuotaState};
 use crate::secrets::Resolver;
 
 /// How often a call is tried again with a new token when the API refused
@@ -66,6 +68,7 @@ pub struct Session {
     resolver: Resolver,
     credentials: Credentials,
     rate: Option<Arc<RateLimiter>>,
+    quotas: Vec<Arc<Quota>>,
 }
 
 impl Session {
@@ -121,12 +124,14 @@ impl Session {
             .as_deref()
             .unwrap_or(&connector.info().rate_limits);
         let rate = limiter(&connection, &credentials, limits);
+        let quotas = quotas(&connection, &credentials, limits, &connector.info().name);
         Ok(Session {
             connection,
             connector,
             resolver,
             credentials,
             rate,
+            quotas,
         })
     }
 
@@ -161,6 +166,15 @@ impl Session {
     /// limiter in a process, and a worker's task queue across processes.
     pub fn application_key(&self) -> [u8; 32] {
         self.credentials.rate_key(&self.connection)
+    }
+
+    /// The API's calendar quotas for this connection, and what is left.
+    pub async fn quotas(&self) -> Vec<QuotaState> {
+        let mut states = Vec::with_capacity(self.quotas.len());
+        for quota in &self.quotas {
+            states.push(quota.state().await);
+        }
+        states
     }
 
     /// Runs `activity` with `input` (DESIGN §4) and returns its result.
@@ -211,6 +225,10 @@ impl Session {
             caller_retries_429,
         } = hooks;
         let info = self.activity(activity)?;
+        // A quota this process already found spent fails the call at once.
+        for quota in &self.quotas {
+            quota.check().map_err(SessionError::QuotaExhausted)?;
+        }
         let (mut renewed, mut rate_retries, mut ran_out) = (false, 0, 0);
         let mut rejected: Option<SecretString> = None;
         loop {
@@ -224,6 +242,7 @@ impl Session {
                 credential,
                 token_origins: self.connection.token_origins.clone(),
                 rate: self.rate.clone(),
+                quotas: self.quotas.clone(),
                 tls: self.connection.tls.clone(),
                 progress: progress.clone(),
                 gate: gate.clone(),
@@ -233,6 +252,9 @@ impl Session {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
+            if let Some(quota) = quota_error(&error) {
+                return Err(quota);
+            }
             match &error {
                 // Only a 401 the host itself saw on a credentialed request
                 // renews: a connector that merely claims `unauthorized` must
@@ -303,6 +325,73 @@ impl Session {
     }
 }
 
+/// The connection's calendar quotas (its daily limits), counted in its
+/// quota store across processes: per application shared with every
+/// connection on that application, per account or token its own.
+fn quotas(
+    connection: &Connection,
+    credentials: &Credentials,
+    limits: &[RateLimit],
+    connector: &str,
+) -> Vec<Arc<Quota>> {
+    let application = credentials.rate_key(connection);
+    limits
+        .iter()
+        .filter_map(|limit| {
+            let LimitWindow::Daily(offset) = limit.window else {
+                return None;
+            };
+            let (key, app) = match limit.per {
+                LimitScope::Application => (
+                    application,
+                    format!("application {}", &hex::encode(application)[..8]),
+                ),
+                _ => {
+                    let own = connection_key(connection, application);
+                    (own, format!("connection {}", &hex::encode(own)[..8]))
+                }
+            };
+            let app = format!("{connector} {app}");
+            let base = format!("quotas/{connector}/{}", &hex::encode(key)[..16]);
+            let base = crate::name::AssetName::parse(&base, "quota path").ok()?;
+            let store = connection.quota_store();
+            Some(Quota::shared(
+                key,
+                limit.requests,
+                offset,
+                app,
+                &base,
+                store,
+            ))
+        })
+        .collect()
+}
+
+/// A key of this connection's own, derived from its application's.
+fn connection_key(connection: &Connection, application: [u8; 32]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::new()
+        .chain_update(application)
+        .chain_update(connection.path.to_string_lossy().as_bytes())
+        .finalize()
+        .into()
+}
+
+/// A call that stopped on a calendar quota, as the quota's own error.
+fn quota_error(error: &InvokeError) -> Option<SessionError> {
+    let InvokeError::Activity { events, .. } = error else {
+        return None;
+    };
+    events.iter().find_map(|event| match event {
+        EgressEvent::QuotaExhausted(spent) => Some(SessionError::QuotaExhausted(spent.clone())),
+        EgressEvent::QuotaUnavailable { store, reason } => Some(SessionError::QuotaUnavailable {
+            store: store.clone(),
+            reason: reason.clone(),
+        }),
+        _ => None,
+    })
+}
+
 /// The connection's rate limiter: limits per application shared by every
 /// connection on that application (or static credential) in the process,
 /// so two connections on one API key share the API's allowance; limits per
@@ -312,13 +401,8 @@ fn limiter(
     credentials: &Credentials,
     limits: &[RateLimit],
 ) -> Option<Arc<RateLimiter>> {
-    use sha2::{Digest, Sha256};
     let application = credentials.rate_key(connection);
-    let own: [u8; 32] = Sha256::new()
-        .chain_update(application)
-        .chain_update(connection.path.to_string_lossy().as_bytes())
-        .finalize()
-        .into();
+    let own = connection_key(connection, application);
     let of = |wanted: fn(LimitScope) -> bool| -> Vec<RateLimit> {
         limits.iter().copied().filter(|l| wanted(l.per)).collect()
     };

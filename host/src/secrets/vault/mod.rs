@@ -104,6 +104,16 @@ impl VaultStore {
         self.run(move |session| session.delete_secret(&asset))
     }
 
+    /// The keys directly below the folder `folder` names (`/`-suffixed for
+    /// sub-folders); none when it does not exist.
+    pub fn list<'a>(
+        &'a self,
+        folder: &'a AssetRef,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        let folder = folder.clone();
+        self.run(move |session| session.list(&folder))
+    }
+
     /// Writes a record with check-and-set; `Ok(None)` on a version conflict.
     pub fn write_record<'a>(
         &'a self,

@@ -216,6 +216,34 @@ impl Session {
         }
     }
 
+    /// The keys directly below `folder` (a path below the store's data
+    /// path; KV v2 metadata or KV v1), `/`-suffixed for sub-folders; none
+    /// when the folder does not exist.
+    pub(super) fn list(&mut self, folder: &AssetRef) -> Result<Vec<String>, StoreError> {
+        let location = self.config.location(folder);
+        let path = self.config.metadata_path(folder);
+        let reply = self
+            .client()?
+            .call_endpoint::<Value>(HttpVerb::LIST, &path, None, None);
+        let data = match reply {
+            Ok(EndpointResponse::VaultResponse(r)) => r.data.unwrap_or(Value::Null),
+            Ok(EndpointResponse::Empty) => return Ok(Vec::new()),
+            Err(e) => {
+                return match self.explain_read_error(e, &location) {
+                    StoreError::NotFound { .. } => Ok(Vec::new()),
+                    other => Err(other),
+                }
+            }
+        };
+        Ok(data["keys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect())
+    }
+
     /// What the token's policy allows on each path.
     pub(super) fn capabilities(
         &mut self,
