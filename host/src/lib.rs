@@ -24,6 +24,9 @@
 //! - [`session`]: an opened connection and the one call pipeline over all of
 //!   the above ([`Session::call`]), which every front end uses.
 //!
+//! The front ends over it: the CLI (`src/cli/`), [`serve`], [`mcp`] and,
+//! with the `worker` feature, `worker` (Temporal).
+//!
 //! Nothing reaches back up this list. Beside it, [`name`] holds the names
 //! that become parts of paths (connections, fields, activities, assets) and
 //! cannot escape them, [`redact`] makes text safe to show (guest and server
@@ -46,11 +49,13 @@ pub mod redact;
 pub mod secrets;
 pub mod serve;
 pub mod session;
+#[cfg(feature = "worker")]
+pub mod worker;
 
 pub use connection::{Connection, ConnectionError};
-pub use egress::{EgressPolicy, Origin};
+pub use egress::{EgressPolicy, Origin, SendGate};
 pub use invoke::{
     CallOptions, Connector, ConnectorInfo, InvokeError, Limits, Runtime, RuntimeSettings,
 };
 pub use name::{AssetName, Name, NameError};
-pub use session::{ErrorClass, Session, SessionError};
+pub use session::{CallHooks, ErrorClass, Session, SessionError};

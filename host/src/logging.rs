@@ -6,7 +6,9 @@
 //!    the filter says: `hashicorp_vault` prints every Vault response body at
 //!    trace (secrets included), `reqwest` every URL at debug (a userpass
 //!    login's URL holds the user name), and `rmcp` every JSON-RPC message at
-//!    trace (an MCP tool call's arguments: users' personal data);
+//!    trace (an MCP tool call's arguments: users' personal data), and
+//!    Temporal's SDK core and client every task and payload at debug and
+//!    trace (activity inputs and results, the same data);
 //! 2. every line is passed through [`redact::secrets_removed`], which blanks
 //!    any secret value this process has resolved, whoever logged it;
 //! 3. control characters are escaped ([`redact::terminal`]), so guest or
@@ -27,7 +29,14 @@ use crate::redact;
 pub const ENV: &str = "CONNECTOR_HOST_LOG";
 
 /// Directives that win over the user's filter (see the module docs).
-const HELD_BACK: &[&str] = &["hashicorp_vault=off", "reqwest=info", "rmcp=info"];
+const HELD_BACK: &[&str] = &[
+    "hashicorp_vault=off",
+    "reqwest=info",
+    "rmcp=info",
+    "temporalio_sdk_core=info",
+    "temporalio_client=info",
+    "temporalio_common=info",
+];
 
 /// Targets that flood at debug and trace (Cranelift and wasmtime's compiler
 /// print every function they compile): capped at info unless the user's

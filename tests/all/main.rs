@@ -27,3 +27,4 @@ mod session;
 mod signin;
 mod template;
 mod transport;
+mod worker;

@@ -22,6 +22,7 @@ pub mod proxy;
 pub mod recorder;
 pub mod serve;
 pub mod signin;
+pub mod temporal;
 
 /// Secret values planted in connections; no output may ever contain them.
 pub const CANARIES: &[&str] = &["canary-access-token-5b1e0c", "canary-client-secret-9d42aa"];

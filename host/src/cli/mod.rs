@@ -9,6 +9,7 @@ pub mod mcp;
 pub mod run;
 pub mod serve;
 pub mod status;
+pub mod worker;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +32,7 @@ enum Command {
     Mcp(mcp::Mcp),
     #[command(name = "compile-component", hide = true)]
     CompileComponent(compile::CompileComponent),
+    Worker(worker::Worker),
 }
 
 impl Cli {
@@ -49,6 +51,7 @@ impl Cli {
             Command::Serve(c) => c.execute().await,
             Command::Mcp(c) => c.execute().await,
             Command::CompileComponent(c) => c.execute(),
+            Command::Worker(c) => c.execute().await,
         }
     }
 }

@@ -300,6 +300,15 @@ impl Sending {
                 },
                 None => None,
             };
+            if let Some(gate) = &self.policy.gate {
+                if let Err(reason) = (gate.0)().await {
+                    self.note(EgressEvent::Held {
+                        origin: origin(),
+                        reason,
+                    });
+                    return Err(HttpError::HttpRequestDenied);
+                }
+            }
             let Some(request) = resendable.request(&mut stream) else {
                 return Err(HttpError::HttpRequestBodySize(None));
             };
@@ -331,6 +340,7 @@ impl Sending {
             if response.status() != StatusCode::TOO_MANY_REQUESTS
                 || resends == RESENDS
                 || resendable.body.is_none()
+                || self.policy.caller_retries_429
             {
                 return Ok(response);
             }
@@ -492,6 +502,8 @@ mod tests {
             quotas: Vec::new(),
             tls: Default::default(),
             progress: None,
+            gate: None,
+            caller_retries_429: false,
         };
         EgressHooks::new(
             Arc::new(policy),

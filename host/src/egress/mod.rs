@@ -99,6 +99,23 @@ impl std::fmt::Debug for Progress {
     }
 }
 
+/// Awaited before each request of a call goes out (after the rate limiter,
+/// before the transport): a front end that must make something durable
+/// before the API can see a request does it here (the Temporal worker
+/// records an acknowledged heartbeat, its evidence that a retry may find the
+/// work applied). `Err` holds the request back: it is never sent, the guest
+/// sees it refused, and the call's events say why.
+#[derive(Clone)]
+pub struct SendGate(
+    pub Arc<dyn Fn() -> futures::future::BoxFuture<'static, Result<(), String>> + Send + Sync>,
+);
+
+impl std::fmt::Debug for SendGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SendGate")
+    }
+}
+
 /// What a connector may reach during one call, and with which credential.
 #[derive(Debug)]
 pub struct EgressPolicy {
@@ -126,6 +143,13 @@ pub struct EgressPolicy {
     pub tls: TlsSettings,
     /// Told of each request sent.
     pub progress: Option<Progress>,
+    /// Passed before each request goes out.
+    pub gate: Option<SendGate>,
+    /// The front end retries a request the API refused with 429 itself,
+    /// through a queue that holds the API's rate across processes: the
+    /// hook hands the 429 to the guest at once instead of sending again
+    /// (a resend would pass that queue by).
+    pub caller_retries_429: bool,
 }
 
 /// The declared origins a credential goes to: every declared `https` origin,
@@ -224,6 +248,13 @@ pub enum EgressEvent {
         /// Why, as a clause (never a value).
         reason: String,
     },
+    /// The front end's [`SendGate`] held a request back: it was not sent.
+    Held {
+        /// The declared origin.
+        origin: String,
+        /// Why, as a clause.
+        reason: String,
+    },
     /// The proxy from the environment could not open a tunnel to an origin.
     ProxyFailed {
         /// The declared origin.
@@ -288,6 +319,11 @@ impl fmt::Display for EgressEvent {
                 p.setting,
                 Untrusted(&p.problem),
                 p.setting
+            ),
+            EgressEvent::Held { origin, reason } => write!(
+                f,
+                "a request to {} was held back before it was sent: {reason}",
+                Untrusted(origin)
             ),
             EgressEvent::ProxyFailed { origin, proxy, problem } => write!(
                 f,

@@ -14,7 +14,7 @@ use super::output::{self, Budget, Stop};
 use super::store::CallState;
 use super::{engine, json, Activity, Connector, InputError, InvokeError};
 use crate::egress::{
-    bound_origins, Credential, EgressEvent, EgressPolicy, Origin, Progress, RateLimiter,
+    bound_origins, Credential, EgressEvent, EgressPolicy, Origin, Progress, RateLimiter, SendGate,
     TlsSettings,
 };
 
@@ -37,6 +37,11 @@ pub struct CallOptions {
     pub tls: TlsSettings,
     /// Told of each request the call sends.
     pub progress: Option<Progress>,
+    /// Passed before each request goes out (see [`SendGate`]).
+    pub gate: Option<SendGate>,
+    /// A 429 goes back to the guest at once: the caller retries it (see
+    /// [`EgressPolicy::caller_retries_429`]).
+    pub caller_retries_429: bool,
 }
 
 /// What the guest returned: its success value or its error value.
@@ -98,6 +103,8 @@ impl Connector {
             quotas: options.quotas.clone(),
             tls: options.tls.clone(),
             progress: options.progress.clone(),
+            gate: options.gate.clone(),
+            caller_retries_429: options.caller_retries_429,
         });
         let events = Arc::new(Mutex::new(Vec::new()));
         let returned = self
@@ -142,6 +149,8 @@ impl Connector {
             quotas: Vec::new(),
             tls: TlsSettings::default(),
             progress: None,
+            gate: None,
+            caller_retries_429: false,
         });
         match self
             .run("describe", describe, &[], policy, Arc::default(), limits)

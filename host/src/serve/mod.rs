@@ -97,6 +97,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where `config` keeps connections: its connections directory, or its
+/// `connections_store` (the worker reads them where `serve` writes them).
+///
+/// # Errors
+///
+/// A sentence when the stores or the connections store are unusable.
+pub fn documents(config: &Config) -> Result<crate::documents::Documents, String> {
+    let stores = state::parse_stores(config)?;
+    state::documents(config, &stores)
+}
+
 /// MCP over Streamable HTTP at `/mcp`: the current revision statelessly,
 /// older ones with sessions; only this server's own hosts and origin.
 fn mcp_service(
@@ -274,7 +285,7 @@ fn write_token(file: &std::path::Path, token: &SecretString) -> anyhow::Result<(
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown() {
+pub(crate) async fn shutdown() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -201,7 +201,10 @@ impl State {
 
 /// Where the config keeps connections: its `connections_store` (a
 /// read-write KV v2 store of `[stores]`), else its connections directory.
-fn documents(config: &Config, stores: &BTreeMap<String, VaultConfig>) -> Result<Documents, String> {
+pub(crate) fn documents(
+    config: &Config,
+    stores: &BTreeMap<String, VaultConfig>,
+) -> Result<Documents, String> {
     let Some(name) = &config.connections_store else {
         return Ok(Documents::Directory(config.connections.clone()));
     };

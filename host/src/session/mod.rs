@@ -29,7 +29,7 @@ pub use error::{ErrorClass, SessionError};
 
 use self::credential::Credentials;
 use crate::connection::Connection;
-use crate::egress::{bound_origins, EgressEvent, Progress, RateLimiter};
+use crate::egress::{bound_origins, EgressEvent, Progress, RateLimiter, SendGate};
 use crate::invoke::{
     error_case, ActivityInfo, CallOptions, Connector, InvokeError, LimitScope, LimitWindow,
     RateLimit, Runtime,
@@ -47,6 +47,19 @@ const RAN_OUT_RETRIES: u32 = 3;
 /// (requests refused with 429 are already resent by the egress hook; this
 /// covers connectors that report `rate-limited` after that).
 const RATE_LIMIT_RETRIES: u32 = 3;
+
+/// How a front end takes part in one call ([`Session::call_with`]).
+#[derive(Debug, Clone, Default)]
+pub struct CallHooks {
+    /// Told of each request sent.
+    pub progress: Option<Progress>,
+    /// Passed before each request goes out ([`SendGate`]).
+    pub gate: Option<SendGate>,
+    /// The caller retries what the API refused with 429 itself, through a
+    /// queue that holds the API's rate across processes (the worker): the
+    /// host neither resends the request nor retries the call.
+    pub caller_retries_429: bool,
+}
 
 /// An opened connection, ready for calls.
 pub struct Session {
@@ -147,6 +160,14 @@ impl Session {
         self.credentials.tokens()
     }
 
+    /// What the API's limits count against, as a digest (never a secret):
+    /// the OAuth application (client id at its token URL) or the static
+    /// credential's sources. Connections with the same key share a rate
+    /// limiter in a process, and a worker's task queue across processes.
+    pub fn application_key(&self) -> [u8; 32] {
+        self.credentials.rate_key(&self.connection)
+    }
+
     /// The API's calendar quotas for this connection, and what is left.
     pub async fn quotas(&self) -> Vec<QuotaState> {
         let mut states = Vec::with_capacity(self.quotas.len());
@@ -177,6 +198,32 @@ impl Session {
         input: &Value,
         progress: Option<Progress>,
     ) -> Result<Value, SessionError> {
+        let hooks = CallHooks {
+            progress,
+            ..CallHooks::default()
+        };
+        self.call_with(activity, input, hooks).await
+    }
+
+    /// [`Session::call`] with a front end's [`CallHooks`]: progress, a gate
+    /// each request passes before it goes out (the worker's at-most-once
+    /// evidence), and rate-limit retries left to the caller.
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::call`]; a request the gate held back fails the call
+    /// with [`EgressEvent::Held`] among its events.
+    pub async fn call_with(
+        &self,
+        activity: &str,
+        input: &Value,
+        hooks: CallHooks,
+    ) -> Result<Value, SessionError> {
+        let CallHooks {
+            progress,
+            gate,
+            caller_retries_429,
+        } = hooks;
         let info = self.activity(activity)?;
         // A quota this process already found spent fails the call at once.
         for quota in &self.quotas {
@@ -198,6 +245,8 @@ impl Session {
                 quotas: self.quotas.clone(),
                 tls: self.connection.tls.clone(),
                 progress: progress.clone(),
+                gate: gate.clone(),
+                caller_retries_429,
             };
             let error = match self.connector.call(activity, input, &options).await {
                 Ok(value) => return Ok(value),
@@ -241,6 +290,7 @@ impl Session {
                 }
                 InvokeError::Activity { error: e, .. }
                     if info.retry_safe
+                        && !caller_retries_429
                         && rate_retries < RATE_LIMIT_RETRIES
                         && error_case(e) == Some("rate_limited") =>
                 {

@@ -1,0 +1,93 @@
+//! Where a worker's connections come from, behind one small trait: a
+//! directory of connection files on this machine ([`Directory`]), and
+//! whatever else keeps connection documents (the credential store's KV,
+//! added beside it) without the worker changing.
+//!
+//! [`Kept`] reads them where `serve` keeps them ([`crate::documents`]).
+//!
+//! A source says which connections exist and a stamp for each that changes
+//! when the connection does; the worker opens a connection again only when
+//! its stamp changed, so a rescan every few seconds costs a directory read.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::catalogue::Catalogue;
+use crate::documents::Documents;
+use crate::name::Name;
+use crate::{Runtime, Session, SessionError};
+
+/// Changes whenever the connection's document changes (for a file, its
+/// modification time and length; for a store, its version).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp(pub String);
+
+/// Where the connections a worker serves are kept.
+pub trait ConnectionSource: Send + Sync + 'static {
+    /// Every connection there now, with its stamp, in a stable order.
+    fn list(&self) -> impl Future<Output = Vec<(Name, Stamp)>> + Send;
+
+    /// Opens connection `name`: its connector loaded (pinned), its
+    /// credentials set up, ready for calls.
+    fn open(&self, name: &Name) -> impl Future<Output = Result<Session, SessionError>> + Send;
+
+    /// Where the connections are, for people (a directory, a store path).
+    fn describe(&self) -> String;
+}
+
+/// The connections a `serve` with the same settings keeps: files in a
+/// directory, or documents in a credential store ([`Documents`]), their
+/// connectors loaded once per component file by a [`Catalogue`] (as `serve`
+/// does), pins checked against the bytes compiled.
+pub struct Kept {
+    documents: Documents,
+    catalogue: Catalogue,
+}
+
+impl Kept {
+    /// The connections `documents` keeps, with `connectors` as the directory
+    /// of components (connection files may name others too).
+    pub fn new(runtime: Arc<Runtime>, connectors: &std::path::Path, documents: Documents) -> Kept {
+        Kept {
+            documents,
+            catalogue: Catalogue::new(runtime, connectors),
+        }
+    }
+}
+
+impl ConnectionSource for Kept {
+    async fn list(&self) -> Vec<(Name, Stamp)> {
+        let names = match self.documents.names().await {
+            Ok(names) => names,
+            Err(error) => {
+                tracing::warn!(%error, "cannot list the connections");
+                return Vec::new();
+            }
+        };
+        let mut found = Vec::with_capacity(names.len());
+        for name in names {
+            if let Ok(Some(stamp)) = self.documents.stamp(&name).await {
+                found.push((name, Stamp(format!("{stamp:?}"))));
+            }
+        }
+        found
+    }
+
+    async fn open(&self, name: &Name) -> Result<Session, SessionError> {
+        let missing = || crate::ConnectionError::Read {
+            path: self.documents.label(name),
+            source: std::io::ErrorKind::NotFound.into(),
+        };
+        let (connection, _) = self.documents.load(name).await?.ok_or_else(missing)?;
+        // Checks the pin against the bytes the catalogue compiled.
+        let connector = self.catalogue.for_connection(&connection).await?;
+        Session::with_connector(connection, connector).await
+    }
+
+    fn describe(&self) -> String {
+        match &self.documents {
+            Documents::Directory(dir) => dir.display().to_string(),
+            Documents::Store { name, .. } => format!("store '{name}' connections/"),
+        }
+    }
+}
