@@ -21,7 +21,7 @@
 //!   and says so.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -149,9 +149,8 @@ impl Quota {
     ) -> Arc<Quota> {
         let id = (key, requests, offset, counter_id(store.map(|(_, c)| c)));
         let mut registry = registry().lock().unwrap_or_else(|e| e.into_inner());
-        registry.retain(|_, q| q.strong_count() > 0);
-        if let Some(quota) = registry.get(&id).and_then(Weak::upgrade) {
-            return quota;
+        if let Some(quota) = registry.get(&id) {
+            return quota.clone();
         }
         let counter = match store {
             Some((name, config)) => Counter::Store {
@@ -169,7 +168,7 @@ impl Quota {
             local: tokio::sync::Mutex::default(),
             spent_day: Mutex::default(),
         });
-        registry.insert(id, Arc::downgrade(&quota));
+        registry.insert(id, quota.clone());
         quota
     }
 
@@ -394,7 +393,11 @@ fn block(left: u32) -> u32 {
     (left / 20).clamp(1, MAX_BLOCK).min(left)
 }
 
-type Registry = Mutex<HashMap<([u8; 32], u32, u32, String), Weak<Quota>>>;
+/// Held for the life of the process (one entry per quota and store, so
+/// few): units reserved by a session that has since been dropped (a
+/// connection changed or removed, a worker's fleet stopped) stay with the
+/// next session of the same quota, and [`release_all`] still finds them.
+type Registry = Mutex<HashMap<([u8; 32], u32, u32, String), Arc<Quota>>>;
 
 fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
@@ -416,7 +419,7 @@ pub async fn release_all() {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .values()
-        .filter_map(Weak::upgrade)
+        .cloned()
         .collect();
     for quota in quotas {
         quota.release().await;

@@ -3,6 +3,7 @@
 
 mod activities;
 mod agents;
+mod beyond;
 mod catalogue;
 mod cli;
 mod conformance;

@@ -75,12 +75,12 @@ impl Dirs {
 }
 
 /// One step of a workflow plan (see `tests/temporal/driver.py`).
-fn step(activity: &str, input: Value) -> Value {
+pub(crate) fn step(activity: &str, input: Value) -> Value {
     json!({"activity": activity, "input": input, "retry": {"maximum_attempts": 3, "initial_interval_ms": 100}})
 }
 
 /// The step results of workflow `index` of a driver report.
-fn results(report: &Value, index: usize) -> &Vec<Value> {
+pub(crate) fn results(report: &Value, index: usize) -> &Vec<Value> {
     report["workflows"][index]["results"]
         .as_array()
         .expect("results")
@@ -93,7 +93,7 @@ fn attempts(report: &Value, workflow: usize, index: usize) -> u64 {
         .expect("attempt")
 }
 
-fn assert_no_canary_in_history(temporal: &Temporal, report: &Value) {
+pub(crate) fn assert_no_canary_in_history(temporal: &Temporal, report: &Value) {
     for workflow in report["workflows"].as_array().unwrap() {
         let history = temporal.history(workflow["id"].as_str().unwrap());
         assert!(

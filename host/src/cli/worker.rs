@@ -60,9 +60,11 @@ impl Worker {
     async fn run(self) -> anyhow::Result<()> {
         use connector_host::worker::{self, Kept, Settings};
         use std::sync::Arc;
-        let config = connector_host::serve::Config::load(self.config.as_deref())
+        let mut config = connector_host::serve::Config::load(self.config.as_deref())
             .map_err(anyhow::Error::msg)?;
-        let connectors = self.connectors.unwrap_or_else(|| config.connectors.clone());
+        if let Some(dir) = self.connectors {
+            config.connectors = dir;
+        }
         let runtime = Arc::new(connector_host::Runtime::new()?);
         // Where serve with the same settings keeps them: a directory, or
         // (`connections_store`) the credential store, shared by every machine.
@@ -70,7 +72,7 @@ impl Worker {
             Some(dir) => connector_host::documents::Documents::Directory(dir),
             None => connector_host::serve::documents(&config).map_err(anyhow::Error::msg)?,
         };
-        let source = Kept::new(runtime, &connectors, documents);
+        let source = Kept::new(runtime, &config.connectors, documents).with_names(config.names);
         let settings = Settings {
             address: self.temporal_address,
             namespace: self.namespace,

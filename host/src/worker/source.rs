@@ -53,6 +53,16 @@ impl Kept {
             catalogue: Catalogue::new(runtime, connectors),
         }
     }
+
+    /// Which file has a connector name several components claim (the serve
+    /// config's `[names]`).
+    #[must_use]
+    pub fn with_names(self, names: std::collections::BTreeMap<String, String>) -> Kept {
+        Kept {
+            catalogue: self.catalogue.with_names(names),
+            ..self
+        }
+    }
 }
 
 impl ConnectionSource for Kept {
