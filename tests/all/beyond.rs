@@ -12,6 +12,7 @@ use connector_tests::temporal::{Temporal, Worker};
 use connector_tests::*;
 use serde_json::{json, Value};
 
+use crate::quota::{next_midnight, until_refused};
 use crate::worker::{assert_no_canary_in_history, results, step};
 
 /// A directory standing in for another machine: its own connectors
@@ -75,43 +76,89 @@ fn a_worker_serves_the_connections_serve_keeps_in_the_store() {
     );
 }
 
-/// A static-token Constant Contact connection whose only limit is a daily
-/// quota of `daily` per application, counted in `bao`.
-fn quota_connection(sandbox: &Sandbox, bao: &OpenBao, daily: u32) -> String {
-    format!(
-        "connector = {:?}\n[token]\naccess_token = \"{TOKEN}\"\n[endpoints]\n\"https://api.cc.email\" = \"{}\"\n[limits]\nrate_limits = [{{ requests = {daily}, per = \"application\", window = {{ daily = 0 }} }}]\n[stores.vault]\naddress = \"{}\"\nmode = \"read-write\"\npath = \"connectors\"\n",
-        component("cc_connector").display().to_string(),
-        sandbox.url,
-        bao.addr
-    )
+/// A static-token Constant Contact connection `q` whose only limit is a
+/// daily quota of `daily` per application, counted in OpenBao, kept in
+/// `serve`'s connections directory and served by two workers.
+struct QuotaRig {
+    sandbox: Sandbox,
+    temporal: Temporal,
+    serve: Serve,
+    workers: [Worker; 2],
+    _bao: OpenBao,
 }
 
-/// Calls `q` through `serve` until the quota refuses; counts those that went.
-fn serve_until_refused(serve: &Serve, sent: &AtomicU32) {
-    loop {
-        let answer = serve.call(
-            "POST",
-            "/api/connections/q/activities/list-user-privileges",
-            Some(&json!({})),
+impl QuotaRig {
+    /// The sandbox started with `args` (plus the token).
+    fn start(args: &[&str], daily: u32) -> QuotaRig {
+        let token = format!("{TOKEN}={ALL_SCOPES}");
+        let sandbox = Sandbox::start_with(&[args, &["--token", &token]].concat());
+        let (bao, temporal) = (OpenBao::start(), Temporal::start());
+        let env = [("VAULT_TOKEN", bao.root_token.as_str())];
+        let serve = Serve::start("", &env);
+        let text = format!(
+            "connector = {:?}\n[token]\naccess_token = \"{TOKEN}\"\n[endpoints]\n\"https://api.cc.email\" = \"{}\"\n[limits]\nrate_limits = [{{ requests = {daily}, per = \"application\", window = {{ daily = 0 }} }}]\n[stores.vault]\naddress = \"{}\"\nmode = \"read-write\"\npath = \"connectors\"\n",
+            component("cc_connector").display().to_string(),
+            sandbox.url,
+            bao.addr
         );
-        if answer.status != 200 {
-            assert_eq!(
-                answer.json["error"]["class"], "quota_exhausted",
-                "{answer:#?}"
-            );
-            return;
+        std::fs::write(serve.connection_file("q"), text).unwrap();
+        let (connectors, connections) = (
+            serve.dir().join("connectors"),
+            serve.dir().join("connections"),
+        );
+        let workers = [(); 2].map(|()| Worker::start(&temporal, &connectors, &connections, &env));
+        QuotaRig {
+            sandbox,
+            temporal,
+            serve,
+            workers,
+            _bao: bao,
         }
-        sent.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Two workflows of `calls` list-user-privileges steps each, on `q`'s queue.
+    fn plan(&self, id: &str, calls: usize) -> Value {
+        let queue = self.workers[0].queue_of("q");
+        assert_eq!(
+            queue,
+            self.workers[1].queue_of("q"),
+            "one queue per application"
+        );
+        let steps: Vec<Value> = (0..calls)
+            .map(|_| step("q.list-user-privileges", json!({})))
+            .collect();
+        json!({"task_queue": queue, "workflows": [
+            {"id": format!("{id}-a"), "steps": steps}, {"id": format!("{id}-b"), "steps": steps}]})
+    }
+
+    /// SIGTERM to both workers, each of which must exit cleanly.
+    fn stop_workers(&mut self) {
+        for worker in &mut self.workers {
+            assert_eq!(worker.stop().0, 0);
+        }
+    }
+
+    /// The quota's count in the store, as serve's status shows it.
+    fn reserved(&self) -> u64 {
+        let status = self
+            .serve
+            .call("GET", "/api/connections/q/status", None)
+            .json;
+        status["quotas"][0]["reserved"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{status}"))
     }
 }
 
 /// Steps that succeeded in workflow `index`; the last must be the quota's
-/// refusal, non-retryable (nothing retries into tomorrow).
-fn succeeded_until_refused(report: &Value, index: usize) -> u32 {
+/// refusal, non-retryable (nothing retries into tomorrow), naming its reset.
+fn succeeded_until_refused(report: &Value, index: usize, midnight: &str) -> u32 {
     let steps = results(report, index);
     let last = &steps.last().expect("a step")["error"];
     assert_eq!(last["type"], "quota_exhausted", "{report:#}");
     assert_eq!(last["non_retryable"], true, "{report:#}");
+    let message = last["message"].as_str().unwrap_or_default();
+    assert!(message.contains(midnight), "{report:#}");
     let ok = steps.iter().filter(|s| s.get("ok").is_some()).count();
     assert_eq!(ok + 1, steps.len(), "{report:#}");
     u32::try_from(ok).unwrap()
@@ -119,61 +166,35 @@ fn succeeded_until_refused(report: &Value, index: usize) -> u32 {
 
 #[test]
 fn a_daily_quota_holds_across_serve_and_two_workers() {
-    let sandbox = Sandbox::start_with(&[
-        "--daily-quota",
-        "50",
-        "--token",
-        &format!("{TOKEN}={ALL_SCOPES}"),
-    ]);
-    sandbox.control("rate-limit", json!({"per_second": 1000}));
-    let (bao, temporal) = (OpenBao::start(), Temporal::start());
-    let env = [("VAULT_TOKEN", bao.root_token.as_str())];
-    let serve = Serve::start("", &env);
-    std::fs::write(
-        serve.connection_file("q"),
-        quota_connection(&sandbox, &bao, 50),
-    )
-    .unwrap();
-    let (connectors, connections) = (
-        serve.dir().join("connectors"),
-        serve.dir().join("connections"),
-    );
-    let mut workers = [
-        Worker::start(&temporal, &connectors, &connections, &env),
-        Worker::start(&temporal, &connectors, &connections, &env),
-    ];
-    let queue = workers[0].queue_of("q");
-    assert_eq!(queue, workers[1].queue_of("q"));
+    let mut rig = QuotaRig::start(&["--daily-quota", "50"], 50);
+    // Only the daily quota: the per-second limit would add 429s to the count.
+    rig.sandbox
+        .control("rate-limit", json!({"per_second": 1000}));
     // Two workflows of up to 40 calls each, and serve, all at once: more
     // than the quota, so every one of them meets its end.
-    let calls: Vec<Value> = (0..40)
-        .map(|_| step("q.list-user-privileges", json!({})))
-        .collect();
-    let plan = json!({"task_queue": queue, "workflows": [
-        {"id": "quota-a", "steps": calls}, {"id": "quota-b", "steps": calls}]});
-    let sent = AtomicU32::new(0);
+    let plan = rig.plan("quota", 40);
+    let (sent, midnight) = (AtomicU32::new(0), next_midnight());
     let report = std::thread::scope(|s| {
         s.spawn(|| {
             // serve joins once the workers are spending (it would otherwise
             // spend everything while the workflows start).
-            while sandbox.requests().len() < 10 {
+            while rig.sandbox.requests().len() < 10 {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            serve_until_refused(&serve, &sent);
+            until_refused(&rig.serve, &sent, &midnight);
         });
-        temporal.run_workflows(&plan)
+        rig.temporal.run_workflows(&plan)
     });
-    let by_workflows = succeeded_until_refused(&report, 0) + succeeded_until_refused(&report, 1);
+    let by_workflows = succeeded_until_refused(&report, 0, &midnight)
+        + succeeded_until_refused(&report, 1, &midnight);
     let by_serve = sent.load(Ordering::SeqCst);
     assert!(by_workflows >= 10, "{by_workflows} by the workers");
     // What the workers reserved and did not spend goes back when they stop,
     // and serve may spend it: the whole quota, not one request more.
-    for worker in &mut workers {
-        let (code, _) = worker.stop();
-        assert_eq!(code, 0);
-    }
-    serve_until_refused(&serve, &sent);
-    let statuses: Vec<u64> = sandbox
+    rig.stop_workers();
+    until_refused(&rig.serve, &sent, &midnight);
+    let statuses: Vec<u64> = rig
+        .sandbox
         .requests()
         .iter()
         .filter_map(|r| r["status"].as_u64())
@@ -187,43 +208,10 @@ fn a_daily_quota_holds_across_serve_and_two_workers() {
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
 }
 
-/// The quota's count in the store, as serve's status shows it.
-fn reserved(serve: &Serve) -> u64 {
-    let status = serve.call("GET", "/api/connections/q/status", None).json;
-    status["quotas"][0]["reserved"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{status}"))
-}
-
 #[test]
 fn a_stopping_worker_hands_back_the_units_it_reserved_and_did_not_spend() {
-    let sandbox = Sandbox::start_with(&[
-        "--no-rate-limit",
-        "--token",
-        &format!("{TOKEN}={ALL_SCOPES}"),
-    ]);
-    let (bao, temporal) = (OpenBao::start(), Temporal::start());
-    let env = [("VAULT_TOKEN", bao.root_token.as_str())];
-    let serve = Serve::start("", &env);
-    std::fs::write(
-        serve.connection_file("q"),
-        quota_connection(&sandbox, &bao, 1000),
-    )
-    .unwrap();
-    let (connectors, connections) = (
-        serve.dir().join("connectors"),
-        serve.dir().join("connections"),
-    );
-    let mut workers = [
-        Worker::start(&temporal, &connectors, &connections, &env),
-        Worker::start(&temporal, &connectors, &connections, &env),
-    ];
-    let calls: Vec<Value> = (0..10)
-        .map(|_| step("q.list-user-privileges", json!({})))
-        .collect();
-    let plan = json!({"task_queue": workers[0].queue_of("q"), "workflows": [
-        {"id": "spend-a", "steps": calls}, {"id": "spend-b", "steps": calls}]});
-    let report = temporal.run_workflows(&plan);
+    let mut rig = QuotaRig::start(&["--no-rate-limit"], 1000);
+    let report = rig.temporal.run_workflows(&rig.plan("spend", 10));
     for index in 0..2 {
         assert!(
             results(&report, index)
@@ -234,11 +222,9 @@ fn a_stopping_worker_hands_back_the_units_it_reserved_and_did_not_spend() {
     }
     // Blocks double (1, 2, 4, ...): however the 20 calls were split, the
     // workers hold more than they spent.
-    let held = reserved(&serve);
+    let held = rig.reserved();
     assert!(held > 20, "{held} reserved for 20 calls");
-    for worker in &mut workers {
-        assert_eq!(worker.stop().0, 0);
-    }
-    assert_eq!(reserved(&serve), 20, "only what was spent stays counted");
-    assert_eq!(sandbox.requests().len(), 20);
+    rig.stop_workers();
+    assert_eq!(rig.reserved(), 20, "only what was spent stays counted");
+    assert_eq!(rig.sandbox.requests().len(), 20);
 }

@@ -22,7 +22,7 @@ fn connection_text(sandbox: &Sandbox, bao: &OpenBao, daily: u32) -> String {
 }
 
 /// The UTC midnight after now, as the quota error writes it.
-fn next_midnight() -> String {
+pub(crate) fn next_midnight() -> String {
     let out = std::process::Command::new("date")
         .args(["-u", "-d", "tomorrow", "+%Y-%m-%dT00:00:00Z"])
         .output()
@@ -31,7 +31,7 @@ fn next_midnight() -> String {
 }
 
 /// Calls through `serve` until the quota refuses one; the calls that went.
-fn until_refused(serve: &Serve, sent: &AtomicU32, midnight: &str) {
+pub(crate) fn until_refused(serve: &Serve, sent: &AtomicU32, midnight: &str) {
     loop {
         let answer = serve.call(
             "POST",
