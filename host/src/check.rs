@@ -7,8 +7,10 @@
 
 use serde::Serialize;
 
-use crate::invoke::{ConnectionField, Limits, Runtime};
+use crate::egress::bound_origins;
+use crate::invoke::{ConnectionField, Connector, Limits, Runtime};
 use crate::secrets::{AssetRef, FieldSource, Resolver};
+use crate::session::overrides;
 use crate::Connection;
 
 /// What a check found.
@@ -43,8 +45,16 @@ impl Report {
 /// Checks `connection`: its connector, every field, the required fields the
 /// connector declares, and the token store.
 pub async fn check(runtime: &Runtime, connection: &Connection) -> Report {
-    let (connector, declared) = connector_line(runtime, connection).await;
+    let (connector, loaded) = connector_line(runtime, connection).await;
+    let declared = loaded
+        .as_ref()
+        .map(|c| c.info().fields.clone())
+        .unwrap_or_default();
     let mut lines = vec![connector];
+    if let Some(connector) = &loaded {
+        lines.extend(endpoints_line(connection, connector));
+        lines.extend(token_origins_line(connection, connector));
+    }
     let resolver = connection.resolver();
     for (name, source) in entries(connection) {
         lines.push(field_line(&resolver, connection, &name, source).await);
@@ -77,11 +87,43 @@ fn entries(connection: &Connection) -> Vec<(String, &FieldSource)> {
     fields.chain(token).collect()
 }
 
-/// Loads the connector (checking its pin); also returns the fields it declares.
-async fn connector_line(
-    runtime: &Runtime,
-    connection: &Connection,
-) -> (Line, Vec<ConnectionField>) {
+/// `[endpoints]`, when there are any: each key must be an origin the
+/// connector reaches (a typo would otherwise redirect nothing).
+fn endpoints_line(connection: &Connection, connector: &Connector) -> Option<Line> {
+    if connection.endpoints.is_empty() {
+        return None;
+    }
+    let known = overrides::redirectable(connection, connector);
+    let redirects: Vec<String> = connection
+        .endpoints
+        .iter()
+        .map(|(from, to)| format!("{from} -> {to}"))
+        .collect();
+    Some(Line {
+        what: "endpoints".into(),
+        source: "[endpoints]".into(),
+        outcome: overrides::check(connection, &known).map(|()| redirects.join(", ")),
+    })
+}
+
+/// `[token] origins`, when set: origins the connector declares, https or
+/// redirected.
+fn token_origins_line(connection: &Connection, connector: &Connector) -> Option<Line> {
+    let narrowed = connection.token_origins.as_deref()?;
+    let outcome =
+        bound_origins(connector.origins(), &connection.endpoints, Some(narrowed)).map(|bound| {
+            let names: Vec<String> = bound.iter().map(ToString::to_string).collect();
+            format!("the credential goes only to {}", names.join(", "))
+        });
+    Some(Line {
+        what: "token origins".into(),
+        source: "[token] origins".into(),
+        outcome,
+    })
+}
+
+/// Loads the connector (checking its pin).
+async fn connector_line(runtime: &Runtime, connection: &Connection) -> (Line, Option<Connector>) {
     let limits: &Limits = &connection.limits;
     let loaded = match connection.read_connector() {
         Ok(bytes) => runtime
@@ -90,20 +132,18 @@ async fn connector_line(
             .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
-    let (outcome, fields) = match loaded {
+    let (outcome, connector) = match loaded {
         Ok(c) => {
             let info = c.info();
-            (
-                Ok(format!(
-                    "{} {}, {} activities",
-                    info.name,
-                    info.version,
-                    info.activities.len()
-                )),
-                info.fields.clone(),
-            )
+            let summary = format!(
+                "{} {}, {} activities",
+                info.name,
+                info.version,
+                info.activities.len()
+            );
+            (Ok(summary), Some(c))
         }
-        Err(e) => (Err(e), Vec::new()),
+        Err(e) => (Err(e), None),
     };
     let pin = if connection.connector_sha256.is_some() {
         " (sha256 pinned)"
@@ -115,7 +155,7 @@ async fn connector_line(
         source: format!("{}{pin}", connection.connector.display()),
         outcome,
     };
-    (line, fields)
+    (line, connector)
 }
 
 async fn field_line(
@@ -131,7 +171,7 @@ async fn field_line(
         outcome: Ok("resolves".into()),
     };
     if let Err(e) = resolver.resolve(field, source).await {
-        line.outcome = Err(format!("{e}").replace('\n', "\n      "));
+        line.outcome = Err(e.to_string());
         return line;
     }
     if let FieldSource::Asset(asset) = source {
@@ -155,7 +195,7 @@ async fn policy_check(
     let caps = store
         .capabilities(std::slice::from_ref(asset))
         .await
-        .map_err(|e| format!("{e}\n      hint: {}", e.hint()))?;
+        .map_err(|e| format!("{e}\nhint: {}", e.hint()))?;
     let caps = caps.into_iter().next().unwrap_or_default();
     let has = |c: &str| caps.iter().any(|x| x == c || x == "root");
     let writes = name.starts_with("token") && connection.token_store.as_deref() == Some(store_name);
@@ -167,7 +207,7 @@ async fn policy_check(
     match needed.iter().find(|c| !has(c)) {
         None => Ok(format!("resolves; policy allows {}", needed.join(" and "))),
         Some(missing) => Err(format!(
-            "resolves, but the policy lacks `{missing}` on this path (has: {})\n      hint: grant {} on {}",
+            "resolves, but the policy lacks `{missing}` on this path (has: {})\nhint: grant {} on {}",
             if caps.is_empty() { "nothing".into() } else { caps.join(", ") },
             needed.join(" and "),
             store.location(asset)
@@ -194,7 +234,7 @@ async fn token_store_line(resolver: &Resolver, connection: &Connection) -> Optio
                 ))
             }
         }
-        Err(e) => Err(format!("{e}\n      hint: {}", e.hint())),
+        Err(e) => Err(format!("{e}\nhint: {}", e.hint())),
     };
     Some(Line {
         what: "token store".into(),
@@ -212,7 +252,7 @@ fn required_fields(connection: &Connection, declared: &[ConnectionField]) -> Vec
             what: format!("field {}", f.name),
             source: "not set".into(),
             outcome: Err(format!(
-                "the connector requires it ({})\n      hint: add it under [fields]",
+                "the connector requires it ({})\nhint: add it under [fields]",
                 f.label
             )),
         })

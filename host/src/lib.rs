@@ -49,6 +49,7 @@ pub mod redact;
 pub mod secrets;
 pub mod serve;
 pub mod session;
+pub mod suggest;
 #[cfg(feature = "worker")]
 pub mod worker;
 

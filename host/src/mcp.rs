@@ -32,6 +32,7 @@ use serde_json::{json, Map, Value};
 use crate::egress::Progress;
 use crate::invoke::{ActivityInfo, Connector};
 use crate::name::Name;
+use crate::session::remedy::{Front, Rendered};
 use crate::{Session, SessionError};
 
 /// How long a client may keep the tool list before asking again.
@@ -442,7 +443,9 @@ impl<S: ToolSource> ServerHandler for Server<S> {
                 result
             }
             Err(error) => {
-                let text = crate::redact::secrets_removed(&error.to_string());
+                // Worded for the person behind the agent: no server path,
+                // no command line, what to ask for.
+                let text = Rendered::for_front(&error, Front::Mcp, connection.as_str()).text();
                 tracing::info!(tool = %request.name, class = error.class().name(), "tool call failed");
                 CallToolResult::error(vec![ContentBlock::text(text)])
             }

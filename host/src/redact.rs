@@ -49,6 +49,36 @@ pub fn untrusted(text: &str) -> String {
     Untrusted(text).to_string()
 }
 
+/// `text` with every absolute file path cut to its last part
+/// (`/srv/connections/acme.toml` → `acme.toml`), for answers that leave the
+/// server: its layout is nobody's business but the operator's. A path is a
+/// `/` that starts a word (not one inside a URL), up to the next space or
+/// quote; `/api/`, `/mcp`, `/oauth/` and `/openapi.json` are routes and stay.
+pub fn without_paths(text: &str) -> String {
+    const ROUTES: [&str; 4] = ["/api/", "/mcp", "/oauth/", "/openapi.json"];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('/') {
+        let starts_word = rest[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| c.is_whitespace() || "(\"'`=,".contains(c));
+        out.push_str(&rest[..at]);
+        let end = rest[at..]
+            .find(|c: char| c.is_whitespace() || "\"'`),".contains(c))
+            .map_or(rest.len(), |e| at + e);
+        let word = &rest[at..end];
+        if starts_word && !ROUTES.iter().any(|r| word.starts_with(r)) && word.len() > 1 {
+            out.push_str(word.rsplit('/').find(|p| !p.is_empty()).unwrap_or_default());
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Characters that must not reach a terminal, a page or an agent as they
 /// are: C0 and C1 controls, DEL, and every character that is invisible or
 /// changes how text around it reads: Unicode's Default_Ignorable_Code_Point
@@ -414,5 +444,23 @@ mod tests {
             parser_message("invalid basic string \"CAN"),
             "invalid basic string …"
         );
+    }
+
+    #[test]
+    fn server_paths_are_cut_to_their_last_part_and_routes_and_urls_stay() {
+        use super::without_paths;
+        assert_eq!(
+            without_paths("connection file /srv/x/connections/acme.toml: [fields] id is needed"),
+            "connection file acme.toml: [fields] id is needed"
+        );
+        assert_eq!(
+            without_paths("cannot use file '/home/op/.vault-token' (see /tmp/a/b/)"),
+            "cannot use file '.vault-token' (see b)"
+        );
+        assert_eq!(
+            without_paths("POST /api/connections/x/connect, https://api.cc.email/v3/x and 3/4"),
+            "POST /api/connections/x/connect, https://api.cc.email/v3/x and 3/4"
+        );
+        assert_eq!(without_paths("/"), "/");
     }
 }

@@ -17,6 +17,7 @@ mod limits;
 mod listen;
 mod mcp;
 mod names;
+mod newcomer;
 mod oauth;
 mod page;
 mod pagination;

@@ -218,8 +218,13 @@ fn tool_errors_say_what_failed_and_what_to_do() {
         "a connection that is not connected lists its tools"
     );
     let not_connected = call(&report, 0)["text"].as_str().unwrap().to_owned();
+    // Worded for the person behind the agent: what to ask for, never a
+    // command line or a path on the server.
     assert!(
-        not_connected.contains("not connected") && not_connected.contains("connector-host connect"),
+        not_connected.contains("not connected")
+            && not_connected.contains("hint: ask the user to connect 'unconnected' again")
+            && !not_connected.contains("connector-host")
+            && !not_connected.contains(&*unconnected.dir().to_string_lossy()),
         "{not_connected}"
     );
     let scope = call(&report, 1);
@@ -249,7 +254,11 @@ fn a_hostile_connector_under_mcp_is_contained_as_under_the_cli() {
     let report = python(&plan, &args);
     let text = |i: usize| call(&report, i)["text"].as_str().unwrap().to_owned();
     assert!(text(0).contains("not a public address"), "{}", text(0));
-    assert!(text(1).contains("max_output_mib"), "{}", text(1));
+    assert!(
+        text(1).contains("output limit") && text(1).contains("hint: ask for less"),
+        "{}",
+        text(1)
+    );
     assert!(
         !text(2).contains('\u{1b}') && text(2).contains("\\u{1b}"),
         "{}",

@@ -337,7 +337,8 @@ impl Entry {
     /// component cannot be used by its name (loading, failed, skipped, or
     /// in a name conflict).
     pub fn summary(&self) -> Value {
-        let file = self.file.display().to_string();
+        // A file name, never the server's path to it.
+        let file = file_name(&self.file);
         let mut summary = match &self.loaded {
             Ok(c) => {
                 let info = c.info();
@@ -357,7 +358,8 @@ impl Entry {
     }
 }
 
-fn file_name(file: &Path) -> &str {
+/// The last part of `file`'s path ("" when it has none), as answers show it.
+pub fn file_name(file: &Path) -> &str {
     file.file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default()

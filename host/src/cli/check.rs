@@ -45,7 +45,8 @@ fn print_report(report: &Report) {
     for line in &report.lines {
         let status = match &line.outcome {
             Ok(detail) => format!("OK      {detail}"),
-            Err(reason) => format!("FAILED  {reason}"),
+            // A hint (or any further line) stays under the line it explains.
+            Err(reason) => format!("FAILED  {}", reason.trim().replace('\n', "\n      ")),
         };
         println!("  {:<26} {}\n      {status}", line.what, line.source);
     }

@@ -173,11 +173,15 @@ pub fn bound_origins(
     };
     for origin in narrowed {
         if !declared.contains(origin) {
-            return Err(format!("{origin} is not an origin the connector declares"));
+            let names: Vec<String> = declared.iter().map(ToString::to_string).collect();
+            return Err(format!(
+                "[token] origins: {origin} is not an origin the connector declares\nhint: use one of: {}",
+                names.join(", ")
+            ));
         }
         if !eligible(origin) {
             return Err(format!(
-                "{origin} is plain http: a credential goes there only when [endpoints] redirects it"
+                "[token] origins: {origin} is plain http: a credential goes there only when [endpoints] redirects it\nhint: list only https origins the connector declares"
             ));
         }
     }

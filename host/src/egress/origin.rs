@@ -45,6 +45,16 @@ impl Origin {
         })
     }
 
+    /// The origin of a URL (its path and query dropped); `None` for other
+    /// schemes, credentials in it, or no host.
+    pub fn of_url(url: &url::Url) -> Option<Origin> {
+        let mut bare = url.clone();
+        bare.set_path("");
+        bare.set_query(None);
+        bare.set_fragment(None);
+        Origin::parse(bare.as_str()).ok()
+    }
+
     /// The origin of a request URI as the guest built it.
     pub(crate) fn of_uri(uri: &Uri) -> Option<Origin> {
         let scheme = uri.scheme_str()?.to_ascii_lowercase();

@@ -66,19 +66,14 @@ impl Connector {
         input: &Value,
         options: &CallOptions,
     ) -> Result<Value, InvokeError> {
-        let target = self
-            .activities
-            .get(activity)
-            .ok_or_else(|| InvokeError::UnknownActivity {
+        let target = self.activities.get(activity).ok_or_else(|| {
+            let names: Vec<&str> = self.activities.keys().map(String::as_str).collect();
+            InvokeError::UnknownActivity {
                 connector: self.info.name.clone(),
                 name: activity.to_owned(),
-                available: self
-                    .activities
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
+                hint: crate::suggest::hint(activity, &names, "its activities are"),
+            }
+        })?;
         let args = arguments(&target.params, input).map_err(|error| InvokeError::Input {
             activity: activity.to_owned(),
             error,

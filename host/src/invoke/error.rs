@@ -45,16 +45,14 @@ pub enum InvokeError {
         reason: String,
     },
     /// No activity by that name.
-    #[error(
-        "connector {connector:?} has no activity {name:?}\nhint: its activities are: {available}"
-    )]
+    #[error("connector {connector:?} has no activity {name:?}\nhint: {hint}")]
     UnknownActivity {
         /// The connector's name.
         connector: String,
         /// The name asked for.
         name: String,
-        /// Comma-separated names that exist.
-        available: String,
+        /// The closest name that exists, and every one ([`crate::suggest::hint`]).
+        hint: String,
     },
     /// The JSON input does not fit the activity's input type.
     #[error("invalid input for activity {activity:?}: {error}\nhint: `connector-host describe` shows the input schema")]
@@ -98,8 +96,10 @@ pub enum InvokeError {
         /// Which slots ran out (wasmtime's words).
         what: String,
     },
-    /// The connection binds the credential to origins it may not go to.
-    #[error("[token] origins: {0}\nhint: list only https origins the connector declares (see `connector-host describe`)")]
+    /// The connection binds the credential to origins it may not go to, or
+    /// redirects an origin the connector never reaches (the sentence says
+    /// which, with its hint).
+    #[error("{0}")]
     Binding(String),
     /// The guest trapped (a panic, usually).
     #[error("activity {activity:?} crashed inside the connector: {}{}", Untrusted(.message), guest_output(.guest_stderr))]

@@ -210,6 +210,19 @@ pub enum SecretError {
     },
 }
 
+impl SecretError {
+    /// The field whose value could not be resolved.
+    pub fn field(&self) -> &str {
+        match self {
+            SecretError::EnvMissing { field, .. }
+            | SecretError::File { field, .. }
+            | SecretError::Store { field, .. }
+            | SecretError::Fetch { field, .. }
+            | SecretError::KeyMissing { field, .. } => field,
+        }
+    }
+}
+
 /// Resolves field sources, caching what stores return.
 pub struct Resolver {
     stores: BTreeMap<String, Arc<dyn CredentialStore>>,

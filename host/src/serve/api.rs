@@ -29,12 +29,16 @@ fn ok(value: Value) -> Answer {
     Ok(Json(value).into_response())
 }
 
-fn unknown_connection(name: &str) -> ApiError {
+fn unknown_connection(name: &str, like: Option<&str>) -> ApiError {
+    let hint = match like {
+        Some(like) => format!("did you mean \"{like}\"? GET /api/connections lists them"),
+        None => "GET /api/connections lists them".into(),
+    };
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
         format!(
-            "no connection named {}\nhint: GET /api/connections lists them",
+            "no connection named {}\nhint: {hint}",
             crate::redact::untrusted(name)
         ),
     )
@@ -44,9 +48,13 @@ fn unknown_connection(name: &str) -> ApiError {
 /// exist, unless it is a [`Name`] and its file is there (so a path trick
 /// learns nothing a wrong name would not).
 pub(super) async fn known(state: &State, name: &str) -> Result<Name, ApiError> {
-    let name = Name::parse(name, "connection name").map_err(|_| unknown_connection(name))?;
+    let name = Name::parse(name, "connection name").map_err(|_| unknown_connection(name, None))?;
     if state.stamp(&name).await?.is_none() {
-        return Err(unknown_connection(&name));
+        // Only a well-formed name gets a suggestion: a path trick learns
+        // nothing a wrong name would not.
+        let names = state.connection_names().await;
+        let like = crate::suggest::closest(&name, names.iter().map(Name::as_str));
+        return Err(unknown_connection(&name, like));
     }
     Ok(name)
 }
@@ -62,13 +70,13 @@ pub(super) struct Loaded {
 
 /// Connection `name`, read and parsed.
 async fn load(state: &State, name: &str) -> Result<Loaded, ApiError> {
-    let name = Name::parse(name, "connection name").map_err(|_| unknown_connection(name))?;
+    let name = known(state, name).await?;
     let found = state
         .documents
         .read(&name)
         .await
         .map_err(|e| ApiError::from(SessionError::from(e)))?;
-    let (text, stamp) = found.ok_or_else(|| unknown_connection(&name))?;
+    let (text, stamp) = found.ok_or_else(|| unknown_connection(&name, None))?;
     let connection = state
         .documents
         .parse(&name, &text)
@@ -99,7 +107,7 @@ pub async fn describe_connector(
     let (entry, connector) = connections::connector(&state, &name).await?;
     let mut description = connector.description();
     description["sha256"] = Value::String(entry.sha256);
-    description["file"] = Value::String(entry.file.display().to_string());
+    description["file"] = Value::String(crate::catalogue::file_name(&entry.file).to_owned());
     ok(description)
 }
 
@@ -129,10 +137,34 @@ pub async fn list_connections(Extract(state): Extract<Arc<State>>) -> Answer {
             _ => None,
         };
         let connector = file.as_ref().and_then(|f| connector_name(&entries, f));
-        let file = file.map(|f| f.display().to_string());
-        list.push(json!({"name": name, "connector": connector, "connector_file": file}));
+        // A file name, never the server's path to it.
+        let file = file.as_deref().map(crate::catalogue::file_name);
+        let status = list_status(&state, &name).await;
+        list.push(
+            json!({"name": name, "connector": connector, "connector_file": file, "status": status}),
+        );
     }
     ok(json!({ "connections": list }))
+}
+
+/// A connection's state for the list: `ready` (static credentials),
+/// `connected` or `not_connected` (OAuth), or `broken` with the error's
+/// class (what `status` and a call would say in full).
+async fn list_status(state: &State, name: &Name) -> Value {
+    let session = match state.session(name).await {
+        Ok(session) => session,
+        Err(error) => return json!({"state": "broken", "class": error.class().name()}),
+    };
+    let Some(tokens) = session.tokens() else {
+        return json!({"state": "ready"});
+    };
+    match tokens.current().await {
+        Ok(_) => json!({"state": "connected"}),
+        Err(OAuthError::NotConnected { .. }) => json!({"state": "not_connected"}),
+        Err(error) => {
+            json!({"state": "broken", "class": SessionError::from(error).class().name()})
+        }
+    }
 }
 
 /// The name of the loaded connector whose component is `file`.
@@ -249,7 +281,7 @@ pub async fn check_connection(
 /// `GET /api/connections/{name}/status`: connected, scopes, expiry, endpoints.
 pub async fn status(Extract(state): Extract<Arc<State>>, Path(name): Path<String>) -> Answer {
     let name = known(&state, &name).await?;
-    let session = state.session(&name).await.map_err(ApiError::from)?;
+    let session = state.session(&name).await.map_err(ApiError::on(&name))?;
     let quotas = session.quotas().await;
     let Some(tokens) = session.tokens() else {
         return ok(json!({"oauth": false, "connected": true, "quotas": quotas}));
@@ -282,11 +314,11 @@ pub async fn run(
 ) -> Answer {
     let name = known(&state, &name).await?;
     let input = parse_input(&body)?;
-    let session = state.session(&name).await.map_err(ApiError::from)?;
+    let session = state.session(&name).await.map_err(ApiError::on(&name))?;
     let output = session
         .call(&activity, &input)
         .await
-        .map_err(ApiError::from)?;
+        .map_err(ApiError::on(&name))?;
     ok(output)
 }
 
@@ -300,10 +332,10 @@ pub async fn all_pages(
 ) -> Answer {
     let name = known(&state, &name).await?;
     let input = parse_input(&body)?;
-    let session = state.session(&name).await.map_err(ApiError::from)?;
+    let session = state.session(&name).await.map_err(ApiError::on(&name))?;
     session
         .check_paged(&activity, &input)
-        .map_err(ApiError::from)?;
+        .map_err(ApiError::on(&name))?;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(16);
     tokio::spawn(async move {
         let Ok(records) = session.records(&activity, input) else {
@@ -313,7 +345,7 @@ pub async fn all_pages(
         while let Some(record) = records.next().await {
             let line = match record {
                 Ok(record) => format!("{record}\n"),
-                Err(error) => format!("{}\n", ApiError::from(error).body()),
+                Err(error) => format!("{}\n", ApiError::on(&name)(error).body()),
             };
             if sender.send(Ok(line)).await.is_err() {
                 return; // the client went away

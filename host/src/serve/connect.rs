@@ -40,7 +40,7 @@ pub async fn start(
 ) -> Result<Response, ApiError> {
     // Every route takes a connection's name only as a `Name` it knows.
     let name = super::api::known(&state, &name).await?;
-    let session = state.session(&name).await.map_err(ApiError::from)?;
+    let session = state.session(&name).await.map_err(ApiError::on(&name))?;
     let Some(tokens) = session.tokens() else {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -236,7 +236,7 @@ async fn finish(
     let session = state
         .session(&pending.connection)
         .await
-        .map_err(ApiError::from)?;
+        .map_err(ApiError::on(&pending.connection))?;
     let tokens = session.tokens().ok_or_else(|| {
         ApiError::new(
             StatusCode::CONFLICT,

@@ -28,7 +28,8 @@ use super::errors::ApiError;
 use super::state::State;
 use crate::catalogue::Entry;
 use crate::documents::{create_private_dir, write_private, DocumentError, Documents};
-use crate::invoke::{AuthScheme, ConnectionField};
+use crate::egress::Origin;
+use crate::invoke::{AuthScheme, ConnectionField, ConnectorInfo};
 use crate::name::{AssetName, Name};
 use crate::secrets::{AssetKind, AssetRef, FieldSource, SecretData};
 use crate::Connection;
@@ -161,14 +162,11 @@ pub async fn write(
     let mut fields = toml_edit::Table::new();
     for (field, value) in &draft.fields {
         let Some(declared) = info.fields.iter().find(|f| &f.name == field) else {
+            let names: Vec<&str> = info.fields.iter().map(|f| f.name.as_str()).collect();
             return Err(invalid(format!(
-                "fields.{}: the connector has no such field (it has: {})",
+                "fields.{}: the connector has no such field\nhint: {}",
                 crate::redact::untrusted(field),
-                info.fields
-                    .iter()
-                    .map(|f| f.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                crate::suggest::hint(field, &names, "its fields are")
             )));
         };
         // Declared names were checked when the connector loaded.
@@ -204,7 +202,7 @@ pub async fn write(
     }
     let mut document = match existing {
         Some(e) => e.text.parse::<toml_edit::DocumentMut>().unwrap_or_default(),
-        None => new_document(state, name, &entry.file, &info.auth)?,
+        None => new_document(state, name, &entry.file, info)?,
     };
     document["fields"] = toml_edit::Item::Table(fields);
     if let Some(scopes) = &draft.scopes {
@@ -239,7 +237,7 @@ fn new_document(
     state: &State,
     name: &Name,
     file: &Path,
-    auth: &AuthScheme,
+    info: &ConnectorInfo,
 ) -> Result<toml_edit::DocumentMut, ApiError> {
     let connector = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
     // A connection kept in a store names its connector by file name: each
@@ -254,7 +252,7 @@ fn new_document(
     let mut document = toml_edit::DocumentMut::new();
     document["connector"] = toml_edit::value(connector.display().to_string());
     document["fields"] = toml_edit::table();
-    if matches!(auth, AuthScheme::Oauth2(_)) {
+    if matches!(info.auth, AuthScheme::Oauth2(_)) {
         let mut oauth = toml_edit::Table::new();
         oauth["redirect_uri"] =
             toml_edit::value(format!("{}/oauth/callback", state.config.public_url()));
@@ -275,6 +273,22 @@ fn new_document(
         .map_err(|_| invalid("the server's [stores] or [endpoints] do not form a connection"))?;
     for (key, item) in shared.iter() {
         document[key] = item.clone();
+    }
+    // Only the overrides this connector can use: the server's list serves
+    // every connector, and an origin a connector never reaches is an error.
+    if let Some(endpoints) = document
+        .get_mut("endpoints")
+        .and_then(|e| e.as_table_like_mut())
+    {
+        let reached = crate::session::overrides::reached(info);
+        let unused: Vec<String> = endpoints
+            .iter()
+            .map(|(key, _)| key.to_owned())
+            .filter(|key| !Origin::parse(key).is_ok_and(|o| reached.contains(&o)))
+            .collect();
+        for key in unused {
+            endpoints.remove(&key);
+        }
     }
     Ok(document)
 }

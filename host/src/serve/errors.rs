@@ -3,12 +3,16 @@
 //! `{"error": {"class", "message", "hint"}}` with the same sentences the CLI
 //! prints.
 
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
 use crate::invoke::{error_case, InvokeError};
+use crate::name::Name;
+use crate::session::remedy::{Front, Remedy, Rendered};
 use crate::{redact, ErrorClass, SessionError};
 
 /// An error answer.
@@ -18,6 +22,8 @@ pub struct ApiError {
     text: String,
     /// Seconds until retrying can succeed (a spent quota's reset).
     retry_after: Option<i64>,
+    /// What to do, as data (the page acts on it).
+    remedy: Option<Remedy>,
 }
 
 impl ApiError {
@@ -28,6 +34,29 @@ impl ApiError {
             class,
             text: text.into(),
             retry_after: None,
+            remedy: None,
+        }
+    }
+
+    /// Words a failed call on connection `name` for the API and the page.
+    pub fn on(name: &Name) -> impl Fn(SessionError) -> ApiError + '_ {
+        move |error| ApiError::rendered(&error, name.as_str())
+    }
+
+    fn rendered(error: &SessionError, connection: &str) -> ApiError {
+        let retry_after = match error {
+            SessionError::QuotaExhausted(spent) => {
+                Some((spent.resets_at - chrono::Utc::now()).num_seconds().max(1))
+            }
+            _ => None,
+        };
+        let said = Rendered::for_front(error, Front::Api, connection);
+        ApiError {
+            status: status(error.class(), error),
+            class: said.class,
+            text: said.text(),
+            retry_after,
+            remedy: Some(said.remedy),
         }
     }
 
@@ -37,29 +66,22 @@ impl ApiError {
         let (hints, message): (Vec<&str>, Vec<&str>) =
             text.lines().partition(|l| l.starts_with("hint: "));
         let hint: Vec<&str> = hints.iter().map(|h| &h[6..]).collect();
-        json!({"error": {
+        let mut body = json!({"error": {
             "class": self.class,
             "message": message.join("\n"),
             "hint": if hint.is_empty() { Value::Null } else { Value::String(hint.join("\n")) },
-        }})
+        }});
+        if let Some(remedy) = &self.remedy {
+            body["error"]["remedy"] = serde_json::to_value(remedy).unwrap_or_default();
+        }
+        body
     }
 }
 
 impl From<SessionError> for ApiError {
+    /// For errors where no connection is named (its routes then read `<name>`).
     fn from(error: SessionError) -> ApiError {
-        let class = error.class();
-        let retry_after = match &error {
-            SessionError::QuotaExhausted(spent) => {
-                Some((spent.resets_at - chrono::Utc::now()).num_seconds().max(1))
-            }
-            _ => None,
-        };
-        ApiError {
-            status: status(class, &error),
-            class: class.name(),
-            text: error.to_string(),
-            retry_after,
-        }
+        ApiError::rendered(&error, "<name>")
     }
 }
 
@@ -104,5 +126,99 @@ fn status(class: ErrorClass, error: &SessionError) -> StatusCode {
         ErrorClass::QuotaExhausted => StatusCode::TOO_MANY_REQUESTS,
         ErrorClass::ConnectorBroken => StatusCode::BAD_GATEWAY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Middleware over `/api`: an error the framework answered itself (a wrong
+/// method, a body that is not JSON, a malformed body) gets the JSON error
+/// shape every other error has, with its headers (`Allow`) kept.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .unwrap_or_default();
+    let allow = parts
+        .headers
+        .get(header::ALLOW)
+        .and_then(|a| a.to_str().ok());
+    let error = framework_error(status, &String::from_utf8_lossy(&text), allow);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    let mut answer = error.into_response();
+    for (name, value) in &parts.headers {
+        answer.headers_mut().entry(name).or_insert(value.clone());
+    }
+    answer
+}
+
+/// The class, sentence and hint for what the framework refused. Its text
+/// may quote the body (serde quotes the value it could not take), so quoted
+/// parts are left out: a secret sent in the wrong place is never echoed.
+fn framework_error(status: StatusCode, text: &str, allow: Option<&str>) -> ApiError {
+    let said = redact::untrusted(&unquoted(text.trim()));
+    let (class, text) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            match allow {
+                Some(allow) => format!("this route does not take that method\nhint: it takes {allow}"),
+                None => "this route does not take that method\nhint: /openapi.json lists each route's methods".into(),
+            },
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            format!("{said}\nhint: send the body as JSON with `Content-Type: application/json`"),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ("too_large", format!("{said}\nhint: send a smaller body"))
+        }
+        StatusCode::NOT_FOUND => (
+            "not_found",
+            "no such route\nhint: /openapi.json lists the routes".into(),
+        ),
+        s if s.is_client_error() => (
+            "invalid_request",
+            format!("{said}\nhint: the body must be JSON as /openapi.json describes"),
+        ),
+        _ => (
+            "internal",
+            "the server failed to answer\nhint: try again; the server's log says why".into(),
+        ),
+    };
+    ApiError::new(status, class, text)
+}
+
+/// `text` with every double-quoted part replaced by `"…"`.
+fn unquoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut parts = text.split('"');
+    out.push_str(parts.next().unwrap_or_default());
+    for (index, part) in parts.enumerate() {
+        out.push('"');
+        out.push_str(if index % 2 == 0 { "…" } else { part });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unquoted;
+
+    #[test]
+    fn quoted_parts_are_left_out() {
+        assert_eq!(
+            unquoted(r#"fields.x: invalid type: string "s3cret", expected a map at line 1"#),
+            r#"fields.x: invalid type: string "…", expected a map at line 1"#
+        );
+        assert_eq!(unquoted("no quotes"), "no quotes");
+        assert_eq!(unquoted(r#"odd "open"#), r#"odd "…"#);
     }
 }

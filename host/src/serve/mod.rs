@@ -171,6 +171,7 @@ fn router(state: Arc<State>, stop: tokio_util::sync::CancellationToken) -> Route
             "/api/connections/{name}/activities/{activity}/pages",
             post(api::all_pages),
         )
+        .route_layer(middleware::from_fn(errors::json_errors))
         .nest_service("/mcp", mcp_service(&state, stop))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require));
     Router::new()

@@ -16,7 +16,9 @@
 
 mod credential;
 mod error;
+pub mod overrides;
 mod pages;
+pub mod remedy;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -112,6 +114,11 @@ impl Session {
         connector: Arc<Connector>,
     ) -> Result<Session, SessionError> {
         let resolver = connection.resolver();
+        overrides::check(
+            &connection,
+            &overrides::redirectable(&connection, &connector),
+        )
+        .map_err(InvokeError::Binding)?;
         bound_origins(
             connector.origins(),
             &connection.endpoints,
@@ -310,15 +317,11 @@ impl Session {
             .iter()
             .find(|a| a.name == name)
             .ok_or_else(|| {
+                let names: Vec<&str> = info.activities.iter().map(|a| a.name.as_str()).collect();
                 InvokeError::UnknownActivity {
                     connector: info.name.clone(),
                     name: name.to_owned(),
-                    available: info
-                        .activities
-                        .iter()
-                        .map(|a| a.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    hint: crate::suggest::hint(name, &names, "its activities are"),
                 }
                 .into()
             })

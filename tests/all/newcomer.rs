@@ -1,0 +1,248 @@
+//! What a new user meets (issue 17): mistakes that used to pass silently
+//! are errors that name the fix, in every front end.
+
+use connector_tests::serve::{Serve, API_TOKEN};
+use connector_tests::*;
+use serde_json::{json, Value};
+
+#[test]
+fn an_endpoints_key_the_connector_never_reaches_stops_check_and_run() {
+    let sandbox = Sandbox::start();
+    // `emial`: without the check, the override was ignored and the call
+    // went to the real origin ("host unreachable", exit 1).
+    let typo = ConnectionFile::new(
+        &component("cc_connector"),
+        &format!(
+            "[fields]\nclient_id = \"demo-client\"\n[token]\naccess_token = \"{TOKEN}\"\n[endpoints]\n\"https://api.cc.emial\" = \"{}\"\n",
+            sandbox.url
+        ),
+    );
+    let file = typo.path.display().to_string();
+    let expected = [
+        "[endpoints] \"https://api.cc.emial\" is not an origin the connector reaches",
+        "hint: use one of: https://api.cc.email, https://authz.constantcontact.com",
+    ];
+    let check = host(&["check", &file]);
+    assert_eq!(check.code, 3, "{check:#?}");
+    assert!(
+        check.stdout.contains("  endpoints ")
+            && check.stdout.contains(&format!("FAILED  {}", expected[0]))
+            && check.stdout.contains(&format!("\n      {}", expected[1])),
+        "{check:#?}"
+    );
+    run(&typo, "list-contact-lists", &json!({})).fails_with(3, &expected);
+    assert!(sandbox.requests().is_empty(), "nothing was sent");
+    // The OAuth server's origin may be redirected (the sandbox signs in there).
+    let fine = ConnectionFile::constant_contact_with(
+        &sandbox,
+        TOKEN,
+        &format!(
+            "\"https://authz.constantcontact.com\" = \"{}\"\n",
+            sandbox.url
+        ),
+    );
+    let check = host(&["check", &fine.path.display().to_string()]);
+    assert!(
+        check.stdout.contains("OK      https://api.cc.email -> "),
+        "{check:#?}"
+    );
+    run(&fine, "list-contact-lists", &json!({})).ok();
+}
+
+#[test]
+fn a_token_origin_the_connector_does_not_declare_names_the_ones_it_does() {
+    let sandbox = Sandbox::start();
+    let typo = ConnectionFile::constant_contact_with(&sandbox, TOKEN, "");
+    let text = std::fs::read_to_string(&typo.path).unwrap().replace(
+        "[token]\n",
+        "[token]\norigins = [\"https://api.cc.emial\"]\n",
+    );
+    std::fs::write(&typo.path, text).unwrap();
+    let expected = [
+        "[token] origins: https://api.cc.emial is not an origin the connector declares",
+        "hint: use one of: https://api.cc.email",
+    ];
+    run(&typo, "list-contact-lists", &json!({})).fails_with(3, &expected);
+    let check = host(&["check", &typo.path.display().to_string()]);
+    assert_eq!(check.code, 3, "{check:#?}");
+    assert!(check.stdout.contains(expected[0]), "{check:#?}");
+}
+
+/// The API's error body for `method path` sent with `content_type`.
+fn raw(serve: &Serve, method: &str, path: &str, content_type: &str, body: &str) -> (u16, Value) {
+    let answer = ureq::request(method, &format!("{}{path}", serve.url))
+        .set("Authorization", &format!("Bearer {API_TOKEN}"))
+        .set("Content-Type", content_type)
+        .send_string(body);
+    let response = match answer {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {path}: {e}"),
+    };
+    let status = response.status();
+    (status, response.into_json().unwrap_or(Value::Null))
+}
+
+/// An error answer as a person of the API or the page needs it: its class
+/// and remedy, no command line, no path on the server, no secret.
+fn assert_worded_for_the_api(serve: &Serve, answer: &Value, class: &str, action: &str) {
+    let error = &answer["error"];
+    assert_eq!(error["class"], class, "{answer:#}");
+    assert_eq!(error["remedy"]["action"], action, "{answer:#}");
+    let text = format!("{} {}", error["message"], error["hint"]);
+    assert!(!text.contains("connector-host"), "{answer:#}");
+    assert!(
+        !text.contains(&*serve.dir().to_string_lossy()),
+        "{answer:#}"
+    );
+    assert!(!text.contains("/tmp/"), "{answer:#}");
+    assert_no_canary(&text);
+}
+
+#[test]
+fn every_api_error_is_json_with_its_remedy_and_no_server_path_or_command() {
+    let sandbox = Sandbox::start();
+    let serve = Serve::start(
+        &format!("[endpoints]\n\"https://api.cc.email\" = \"{}\"\n\"https://authz.constantcontact.com\" = \"{}\"\n", sandbox.url, sandbox.url),
+        &[],
+    );
+    crate::serve::create_cc(&serve, "acme", "demo-client", json!({}));
+    let call = |path: &str, body: Value| serve.call("POST", path, Some(&body));
+    // Not connected: connect, through the page or the API's route.
+    let answer = call(
+        "/api/connections/acme/activities/list-contact-lists",
+        json!({}),
+    );
+    assert_eq!(answer.status, 409);
+    assert_worded_for_the_api(&serve, &answer.json, "needs_connect", "connect");
+    let hint = answer.json["error"]["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("POST /api/connections/acme/connect"),
+        "{hint}"
+    );
+    // A wrong input names its path; an activity spelt with `_` is found.
+    std::fs::write(
+        serve.connection_file("fixed"),
+        format!(
+            "connector = {:?}\n[token]\naccess_token = \"{TOKEN}\"\n[endpoints]\n\"https://api.cc.email\" = \"{}\"\n",
+            component("cc_connector").display().to_string(),
+            sandbox.url
+        ),
+    )
+    .unwrap();
+    let answer = call(
+        "/api/connections/fixed/activities/list-contact-lists",
+        json!({"limit": "two"}),
+    );
+    assert_worded_for_the_api(&serve, &answer.json, "invalid_input", "fix_input");
+    assert_eq!(answer.json["error"]["remedy"]["path"], "input.limit");
+    let answer = call(
+        "/api/connections/fixed/activities/create_contact_list",
+        json!({}),
+    );
+    assert_eq!(answer.status, 404);
+    let hint = answer.json["error"]["hint"].as_str().unwrap();
+    assert!(
+        hint.starts_with("did you mean \"create-contact-list\"?"),
+        "{hint}"
+    );
+    let answer = serve.call("GET", "/api/connections/acm", None);
+    assert!(answer.json["error"]["hint"]
+        .as_str()
+        .unwrap()
+        .starts_with("did you mean \"acme\"?"));
+    // A field the connector lacks.
+    let draft = json!({"name": "x", "connector": "constant-contact",
+        "fields": {"client-id": {"value": "demo-client"}}});
+    let answer = serve.call("POST", "/api/connections", Some(&draft));
+    assert_eq!(answer.status, 422);
+    assert!(
+        answer.json["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .starts_with("did you mean \"client_id\"?"),
+        "{:#}",
+        answer.json
+    );
+    // A connection file an operator got wrong: no path, the check route.
+    std::fs::write(
+        serve.connection_file("typo"),
+        format!(
+            "connector = {:?}\n[token]\naccess_token = \"{TOKEN}\"\n[endpoints]\n\"https://api.cc.emial\" = \"{}\"\n",
+            component("cc_connector").display().to_string(),
+            sandbox.url
+        ),
+    )
+    .unwrap();
+    let answer = call(
+        "/api/connections/typo/activities/list-contact-lists",
+        json!({}),
+    );
+    assert_worded_for_the_api(&serve, &answer.json, "configuration", "fix_connection");
+    // A secret that does not resolve names its field.
+    std::fs::write(
+        serve.connection_file("unset"),
+        format!(
+            "connector = {:?}\n[token]\naccess_token = {{ env = \"NEWCOMER_UNSET_TOKEN\" }}\n",
+            component("cc_connector").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let answer = call(
+        "/api/connections/unset/activities/list-contact-lists",
+        json!({}),
+    );
+    assert_worded_for_the_api(&serve, &answer.json, "secret_unresolvable", "fix_asset");
+    // What the framework refuses is JSON too: 415 and 405 (with Allow).
+    let (status, body) = raw(&serve, "POST", "/api/connections", "text/plain", "{}");
+    assert_eq!(status, 415);
+    assert_eq!(body["error"]["class"], "unsupported_media_type", "{body:#}");
+    let (status, body) = raw(
+        &serve,
+        "PATCH",
+        "/api/connections/acme",
+        "application/json",
+        "{}",
+    );
+    assert_eq!(status, 405);
+    assert_eq!(body["error"]["class"], "method_not_allowed", "{body:#}");
+    assert!(
+        body["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("/openapi.json"),
+        "{body:#}"
+    );
+    // A body serde cannot take is refused without quoting what was sent.
+    let (status, body) = raw(
+        &serve,
+        "POST",
+        "/api/connections",
+        "application/json",
+        &format!(
+            "{{\"name\": \"y\", \"connector\": \"probe\", \"fields\": {{\"probe_key\": \"{}\"}}}}",
+            CANARIES[0]
+        ),
+    );
+    assert!(status == 400 || status == 422, "{status} {body:#}");
+    assert!(!body.to_string().contains(CANARIES[0]), "{body:#}");
+    // The list says each connection's state, and names files, not paths.
+    let listed = serve.call("GET", "/api/connections", None).json;
+    let state = |name: &str| {
+        listed["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(|c| c["status"].clone())
+            .unwrap()
+    };
+    assert_eq!(state("acme"), json!({"state": "not_connected"}));
+    assert_eq!(
+        state("typo"),
+        json!({"state": "broken", "class": "configuration"})
+    );
+    assert!(
+        !listed.to_string().contains(&*serve.dir().to_string_lossy()),
+        "{listed:#}"
+    );
+}
