@@ -266,6 +266,20 @@ impl Browser {
         self.command("POST", "/execute/sync", Some(body))
     }
 
+    /// Runs `script` as an asynchronous function body: it calls its last
+    /// argument with the value to return (WebDriver's execute/async).
+    pub fn execute_async(&self, script: &str) -> Value {
+        let body = json!({ "script": script, "args": [] });
+        self.command("POST", "/execute/async", Some(body))
+    }
+
+    /// Resizes the browser's window to `width` × `height` CSS pixels (a
+    /// phone's width, say).
+    pub fn resize(&self, width: u32, height: u32) {
+        let rect = json!({ "width": width, "height": height });
+        self.command("POST", "/window/rect", Some(rect));
+    }
+
     /// Saves a PNG screenshot of the viewport to `path` (for debugging).
     pub fn screenshot(&self, path: impl AsRef<Path>) {
         let path = path.as_ref();
