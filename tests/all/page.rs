@@ -486,3 +486,61 @@ fn text_from_the_server_is_shown_as_text_never_as_markup() {
         "no element was made from it"
     );
 }
+
+#[test]
+fn a_saved_credential_asset_is_shown_and_one_part_changes_in_place() {
+    let bao = OpenBao::start();
+    bao.kv2_put(
+        "secret",
+        "connectors/cc-app",
+        json!({"client_secret": CANARIES[1]}),
+    );
+    let serve = Serve::start(&config(&bao, None), &[("VAULT_TOKEN", &bao.root_token)]);
+    let asset =
+        json!({"store": "vault", "name": "cc-app", "type": "secret", "key": "client_secrte"});
+    let draft = json!({"name": "in-place", "connector": "constant-contact",
+        "fields": {"client_id": {"value": "app"}, "client_secret": {"asset": asset}}});
+    assert_eq!(
+        serve.call("POST", "/api/connections", Some(&draft)).status,
+        201
+    );
+    let browser = Browser::start();
+    sign_in(&browser, &serve);
+    browser.goto(&format!("{}/#connection=in-place", serve.url));
+
+    // The four parts are shown, the key's typo among them, in inputs already filled.
+    let summary = browser.text("#field-client_secret-asset-summary");
+    for part in [
+        "Store: vault",
+        "Asset: cc-app",
+        "Type: secret",
+        "Key: client_secrte",
+    ] {
+        assert!(summary.contains(part), "{summary}");
+    }
+    let value = |css: &str| browser.wait_for(css).property("value");
+    assert_eq!(value("#field-client_secret-source"), json!("asset"));
+    assert_eq!(value("#field-client_secret-asset"), json!("cc-app"));
+    assert_eq!(value("#field-client_secret-key"), json!("client_secrte"));
+
+    // Check finds the typo, and saves nothing.
+    let file = std::fs::read_to_string(serve.connection_file("in-place")).unwrap();
+    browser.click("#check");
+    browser.wait_for("#check-summary[data-ok='false']");
+    assert_eq!(
+        std::fs::read_to_string(serve.connection_file("in-place")).unwrap(),
+        file
+    );
+
+    // Only the key is retyped; Check passes, Save keeps the other three parts.
+    browser.fill("#field-client_secret-key", "client_secret");
+    browser.click("#check");
+    browser.wait_for("#check-summary[data-ok='true']");
+    save(&browser);
+    let file = std::fs::read_to_string(serve.connection_file("in-place")).unwrap();
+    assert!(
+        file.contains(r#"client_secret = { asset = "cc-app", store = "vault", type = "secret", key = "client_secret" }"#),
+        "{file}"
+    );
+    assert_clean(&browser, "asset in place", &[]);
+}
