@@ -199,6 +199,15 @@ fn every_state_of_the_page_has_a_screenshot_and_no_serious_accessibility_violati
     browser.wait_for("#connection-status[data-state='connected']");
     looks.take(&browser, "390px");
     let overflow = overflows(&browser);
+    browser.resize(1280, 1024);
+    browser.color_scheme("dark");
+    looks.take(&browser, "dark");
+    browser.goto(&format!("{}/#add", serve.url));
+    looks.take_at(
+        &browser,
+        "dark-catalogue",
+        "[data-connector='constant-contact']",
+    );
     looks.finish();
     assert!(!overflow, "the page scrolls sideways at 390 px");
 }

@@ -280,6 +280,15 @@ impl Browser {
         self.command("POST", "/window/rect", Some(rect));
     }
 
+    /// Makes the page see `prefers-color-scheme: dark` (or light) through
+    /// chromedriver's DevTools passthrough (Emulation.setEmulatedMedia).
+    pub fn color_scheme(&self, scheme: &str) {
+        let features = json!([{ "name": "prefers-color-scheme", "value": scheme }]);
+        let body =
+            json!({ "cmd": "Emulation.setEmulatedMedia", "params": { "features": features } });
+        self.command("POST", "/goog/cdp/execute", Some(body));
+    }
+
     /// Saves a PNG screenshot of the viewport to `path` (for debugging).
     pub fn screenshot(&self, path: impl AsRef<Path>) {
         let path = path.as_ref();

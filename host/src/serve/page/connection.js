@@ -75,8 +75,8 @@ export async function openConnection(name, signin, errorClass) {
 // address that carries the outcome could be forged by another site.
 const OUTCOMES = {
   connected: ["✓", "Connected", "The sign-in worked: activities can use this connection now."],
-  declined: ["✕", "The sign-in was declined", "Access was not granted at the provider's page, so nothing was connected. Select Try again to sign in again and approve the access."],
-  failed: ["✕", "The sign-in did not finish", "The provider sent the browser back without tokens. Check the connection's settings (Check shows each one), then Try again."],
+  declined: ["✕", "The sign-in was declined", "Access was not granted at the provider's page, so no new tokens were saved (the connection keeps what it had). Select Try again to sign in again and approve the access."],
+  failed: ["✕", "The sign-in did not finish", "The provider sent the browser back without tokens, so none were saved. Check the connection's settings (Check shows each one), then Try again."],
 };
 
 /** The outcome of the sign-in that just came back, if any. */
