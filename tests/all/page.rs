@@ -130,7 +130,7 @@ fn the_seed_flow_adds_checks_connects_and_runs_an_activity_in_a_real_browser() {
     browser.fill("#field-client_secret-key", "client_secret");
     assert_clean(&browser, "connection form", &[]);
 
-    // Check saves the connection, then shows each line of the report.
+    // Check shows each line of the report, and saves nothing.
     browser.click("#check");
     let summary = browser.wait_for("#check-summary");
     let lines = browser.text("#check-lines");
@@ -144,7 +144,18 @@ fn the_seed_flow_adds_checks_connects_and_runs_an_activity_in_a_real_browser() {
         "{lines}"
     );
     assert!(!lines.contains("Failed"), "{lines}");
+    assert!(browser
+        .text("#check-summary")
+        .ends_with("Nothing was saved."));
+    assert!(
+        !serve.connection_file("cc-page").exists(),
+        "Check saved the connection"
+    );
     assert_clean(&browser, "check", &[]);
+
+    // Connect saves first.
+    browser.click("#connect");
+    browser.wait_for_url(|u| u.starts_with(&sandbox.url), Duration::from_secs(15));
     let file = std::fs::read_to_string(serve.connection_file("cc-page")).unwrap();
     assert!(
         file.contains(r#"client_secret = { asset = "cc-app", store = "vault", type = "secret", key = "client_secret" }"#),
@@ -152,15 +163,15 @@ fn the_seed_flow_adds_checks_connects_and_runs_an_activity_in_a_real_browser() {
     );
     assert_no_canary(&file);
 
-    // Connect: the sandbox's sign-in page, its SMS step, and back.
-    browser.click("#connect");
-    browser.wait_for_url(|u| u.starts_with(&sandbox.url), Duration::from_secs(15));
+    // The sandbox's sign-in page, its SMS step, and back to a success screen.
     browser.wait_for("#username");
     assert_clean(&browser, "provider sign-in", &[]);
     signin::in_browser(&browser, &sandbox.url);
     let back = format!("{}/#connection=cc-page", serve.url);
-    browser.wait_for_url(|u| u == back, Duration::from_secs(15));
+    browser.wait_for_url(|u| u.starts_with(&back), Duration::from_secs(15));
     browser.wait_for("#connection-status[data-state='connected']");
+    assert_eq!(browser.text("#outcome-title"), "Connected");
+    browser.click("#outcome-continue");
     let tokens = oauth_tokens(&bao, "cc-page");
     assert_eq!(
         tokens.len(),
@@ -316,7 +327,10 @@ fn the_runner_builds_a_form_for_every_kind_of_input_and_a_json_view() {
         serde_json::from_str(area.property("value").as_str().unwrap()).unwrap()
     };
     assert_eq!(prefilled("pair"), json!(["", 0]));
-    assert_eq!(prefilled("permissions"), json!(["read"]));
+    // A list of enum values (WIT flags) is a multi-select.
+    let permissions = browser.wait_for("[data-path='permissions']");
+    assert_eq!(permissions.property("tagName"), json!("SELECT"));
+    assert_eq!(permissions.property("multiple"), json!(true));
     assert_eq!(prefilled("shape"), json!("nothing"));
     assert_eq!(prefilled("inner.numbers"), json!([0]));
     assert_eq!(
@@ -333,13 +347,15 @@ fn the_runner_builds_a_form_for_every_kind_of_input_and_a_json_view() {
     browser.fill("[data-path='shape']", r#"{"circle": 1.5}"#);
     browser.fill("[data-path='inner.name']", "n");
     browser.fill("[data-path='inner.maybe']", "7");
+    browser.click("[data-path='permissions'] option[value='read']");
+    browser.click("[data-path='permissions'] option[value='execute']");
     let echoed = run_echo(&browser);
     assert_eq!(
         echoed,
         json!({"text": "hi", "count": 3, "offset": -2, "ratio": 0.5, "enabled": true,
             "note": null, "tags": ["a", "b"], "color": "green", "shape": {"circle": 1.5},
             "inner": {"name": "n", "numbers": [0], "maybe": 7}, "pair": ["", 0],
-            "permissions": ["read"]}),
+            "permissions": ["read", "execute"]}),
         "the optional note left empty is left out"
     );
 
@@ -374,6 +390,27 @@ fn the_runner_builds_a_form_for_every_kind_of_input_and_a_json_view() {
             .as_deref(),
         Some("true")
     );
+
+    // A value out of the schema's bounds is refused, naming the bound,
+    // before anything is sent (the page's requests are counted). The
+    // probe's `count` is a u32: minimum 0. See: issue 17, item 5.
+    browser.fill("[data-path='shape']", r#"{"circle": 1.5}"#);
+    browser.execute(
+        "window.sent = 0; const send = window.fetch; window.fetch = (...a) => { window.sent += 1; return send(...a); };",
+    );
+    browser.fill("[data-path='count']", "-1");
+    browser.click("#run");
+    let error = browser.text("[data-test='run-error-message']");
+    assert_eq!(error, "input.count: at least 0 (minimum)");
+    assert_eq!(
+        browser.execute("return window.sent"),
+        json!(0),
+        "nothing was sent"
+    );
+    browser.fill("[data-path='count']", "1");
+    assert_eq!(run_echo(&browser)["count"], 1);
+    // The call, then the status read again after it.
+    assert_eq!(browser.execute("return window.sent"), json!(2));
     assert_clean(&browser, "runner", &[]);
 }
 
@@ -387,7 +424,9 @@ fn run_result(browser: &Browser) -> Value {
         "{}",
         output.text()
     );
-    serde_json::from_str(&output.text()).expect("the result is JSON")
+    // The JSON view is behind Show JSON; its text is there all the same.
+    let json = output.property("textContent");
+    serde_json::from_str(json.as_str().unwrap_or_default()).expect("the result is JSON")
 }
 
 /// Selects Run and returns what the probe's `echo` echoed.
@@ -446,4 +485,62 @@ fn text_from_the_server_is_shown_as_text_never_as_markup() {
         !html.contains("id=\"injected\""),
         "no element was made from it"
     );
+}
+
+#[test]
+fn a_saved_credential_asset_is_shown_and_one_part_changes_in_place() {
+    let bao = OpenBao::start();
+    bao.kv2_put(
+        "secret",
+        "connectors/cc-app",
+        json!({"client_secret": CANARIES[1]}),
+    );
+    let serve = Serve::start(&config(&bao, None), &[("VAULT_TOKEN", &bao.root_token)]);
+    let asset =
+        json!({"store": "vault", "name": "cc-app", "type": "secret", "key": "client_secrte"});
+    let draft = json!({"name": "in-place", "connector": "constant-contact",
+        "fields": {"client_id": {"value": "app"}, "client_secret": {"asset": asset}}});
+    assert_eq!(
+        serve.call("POST", "/api/connections", Some(&draft)).status,
+        201
+    );
+    let browser = Browser::start();
+    sign_in(&browser, &serve);
+    browser.goto(&format!("{}/#connection=in-place", serve.url));
+
+    // The four parts are shown, the key's typo among them, in inputs already filled.
+    let summary = browser.text("#field-client_secret-asset-summary");
+    for part in [
+        "Store: vault",
+        "Asset: cc-app",
+        "Type: secret",
+        "Key: client_secrte",
+    ] {
+        assert!(summary.contains(part), "{summary}");
+    }
+    let value = |css: &str| browser.wait_for(css).property("value");
+    assert_eq!(value("#field-client_secret-source"), json!("asset"));
+    assert_eq!(value("#field-client_secret-asset"), json!("cc-app"));
+    assert_eq!(value("#field-client_secret-key"), json!("client_secrte"));
+
+    // Check finds the typo, and saves nothing.
+    let file = std::fs::read_to_string(serve.connection_file("in-place")).unwrap();
+    browser.click("#check");
+    browser.wait_for("#check-summary[data-ok='false']");
+    assert_eq!(
+        std::fs::read_to_string(serve.connection_file("in-place")).unwrap(),
+        file
+    );
+
+    // Only the key is retyped; Check passes, Save keeps the other three parts.
+    browser.fill("#field-client_secret-key", "client_secret");
+    browser.click("#check");
+    browser.wait_for("#check-summary[data-ok='true']");
+    save(&browser);
+    let file = std::fs::read_to_string(serve.connection_file("in-place")).unwrap();
+    assert!(
+        file.contains(r#"client_secret = { asset = "cc-app", store = "vault", type = "secret", key = "client_secret" }"#),
+        "{file}"
+    );
+    assert_clean(&browser, "asset in place", &[]);
 }

@@ -42,7 +42,7 @@ pub(crate) fn create_cc(serve: &Serve, name: &str, client_id: &str, extra: Value
 /// Connect through the API, as its person does: the one-time start link
 /// opened in a browser (which it binds), the sandbox's pages, the redirect
 /// back to that browser.
-fn connect(serve: &Serve, sandbox: &Sandbox, name: &str) {
+pub(crate) fn connect(serve: &Serve, sandbox: &Sandbox, name: &str) {
     let started = serve.call("POST", &format!("/api/connections/{name}/connect"), None);
     assert_eq!(started.status, 200, "{started:#?}");
     let link = started.json["authorize_url"].as_str().unwrap();

@@ -266,6 +266,29 @@ impl Browser {
         self.command("POST", "/execute/sync", Some(body))
     }
 
+    /// Runs `script` as an asynchronous function body: it calls its last
+    /// argument with the value to return (WebDriver's execute/async).
+    pub fn execute_async(&self, script: &str) -> Value {
+        let body = json!({ "script": script, "args": [] });
+        self.command("POST", "/execute/async", Some(body))
+    }
+
+    /// Resizes the browser's window to `width` × `height` CSS pixels (a
+    /// phone's width, say).
+    pub fn resize(&self, width: u32, height: u32) {
+        let rect = json!({ "width": width, "height": height });
+        self.command("POST", "/window/rect", Some(rect));
+    }
+
+    /// Makes the page see `prefers-color-scheme: dark` (or light) through
+    /// chromedriver's DevTools passthrough (Emulation.setEmulatedMedia).
+    pub fn color_scheme(&self, scheme: &str) {
+        let features = json!([{ "name": "prefers-color-scheme", "value": scheme }]);
+        let body =
+            json!({ "cmd": "Emulation.setEmulatedMedia", "params": { "features": features } });
+        self.command("POST", "/goog/cdp/execute", Some(body));
+    }
+
     /// Saves a PNG screenshot of the viewport to `path` (for debugging).
     pub fn screenshot(&self, path: impl AsRef<Path>) {
         let path = path.as_ref();

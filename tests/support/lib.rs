@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod axe;
 pub mod browser;
 pub mod generated;
 pub mod openapi;

@@ -69,7 +69,7 @@ pub(super) struct Loaded {
 }
 
 /// Connection `name`, read and parsed.
-async fn load(state: &State, name: &str) -> Result<Loaded, ApiError> {
+pub(super) async fn load(state: &State, name: &str) -> Result<Loaded, ApiError> {
     let name = known(state, name).await?;
     let found = state
         .documents
@@ -265,17 +265,7 @@ pub async fn check_connection(
 ) -> Answer {
     let connection = load(&state, &name).await?.connection;
     let report = crate::check::check(&state.runtime, &connection).await;
-    let lines: Vec<Value> = report
-        .lines
-        .iter()
-        .map(|l| match &l.outcome {
-            Ok(detail) => json!({"what": l.what, "source": l.source, "ok": true, "detail": detail}),
-            Err(reason) => {
-                json!({"what": l.what, "source": l.source, "ok": false, "detail": reason})
-            }
-        })
-        .collect();
-    ok(json!({"ok": report.failures() == 0, "stores": report.stores, "lines": lines}))
+    ok(super::check::report_json(&report))
 }
 
 /// `GET /api/connections/{name}/status`: connected, scopes, expiry, endpoints.
@@ -291,8 +281,8 @@ pub async fn status(Extract(state): Extract<Arc<State>>, Path(name): Path<String
         json!({"authorize_url": redact::without_userinfo(endpoints.authorize.as_str()),
             "token_url": redact::without_userinfo(endpoints.token.as_str())})
     });
-    match tokens.current().await {
-        Ok((record, _)) => ok(json!({
+    match in_use(tokens).await {
+        Ok(record) => ok(json!({
             "oauth": true, "connected": true, "scopes": record.scopes,
             "expires_in_seconds": (record.expires_at as i64 - now() as i64) / 1000,
             "refresh_token": record.refresh_token.is_some(), "tokens": tokens.store().describe(),
@@ -302,8 +292,28 @@ pub async fn status(Extract(state): Extract<Arc<State>>, Path(name): Path<String
             "oauth": true, "connected": false, "tokens": tokens.store().describe(), "endpoints": pinned,
             "quotas": quotas,
         })),
+        Err(other @ OAuthError::Reconnect { .. }) => ok(json!({
+            "oauth": true, "connected": false, "tokens": tokens.store().describe(), "endpoints": pinned,
+            "quotas": quotas, "reason": ApiError::from(SessionError::from(other)).body()["error"],
+        })),
         Err(other) => Err(SessionError::from(other).into()),
     }
+}
+
+/// The token a call would use now: the stored record (the newest: another
+/// process or replica may have renewed it), or, when that one has expired
+/// and can be renewed, the one the renewal gives, as a call's own step
+/// would (one refresh at a time across processes; `Reconnect` when the
+/// refresh token is refused). So the status never says "expired" while
+/// calls succeed, nor "connected" while they would fail.
+async fn in_use(
+    tokens: &crate::oauth::TokenManager,
+) -> Result<crate::oauth::store::TokenRecord, OAuthError> {
+    let (record, _) = tokens.current().await?;
+    if record.expires_at > now() || record.refresh_token.is_none() {
+        return Ok(record);
+    }
+    tokens.fresh(None).await
 }
 
 /// `POST /api/connections/{name}/activities/{activity}`: the body is the input.

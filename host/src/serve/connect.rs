@@ -206,8 +206,19 @@ pub async fn callback(
         Binding::Link { link, .. } => Some(link_cookie(&state, link)),
         Binding::Page(_) => None,
     };
+    let declined = params.get("error").map(String::as_str) == Some("access_denied");
     if let Err(error) = finish(&state, pending, &params).await {
         let body = error.body();
+        if link.is_none() {
+            // A page-started sign-in goes back to the page, which shows the
+            // outcome with Try again. Only a word of ours and an error class
+            // travel in the address: a forged link can show nothing else.
+            let outcome = if declined { "declined" } else { "failed" };
+            let class = body["error"]["class"].as_str().unwrap_or("internal");
+            return secured(Redirect::to(&format!(
+                "/#connection={name}&signin={outcome}&class={class}"
+            )));
+        }
         let message = body["error"]["message"]
             .as_str()
             .unwrap_or("the sign-in failed")
@@ -215,7 +226,9 @@ pub async fn callback(
         return page_error(StatusCode::BAD_GATEWAY, &message);
     }
     let Some(link) = link else {
-        return secured(Redirect::to(&format!("/#connection={name}")));
+        return secured(Redirect::to(&format!(
+            "/#connection={name}&signin=connected"
+        )));
     };
     // An API-started sign-in: this browser may have no page session.
     let mut response = page(

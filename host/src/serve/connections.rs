@@ -150,6 +150,17 @@ pub async fn connector(
     Ok((entry, loaded))
 }
 
+/// What happens to a secret typed into a draft.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Typed {
+    /// Kept: written to the read-write store or a 0600 file, and the
+    /// connection names where (a connection being saved).
+    Kept,
+    /// Held in the text only, in memory, never written anywhere (a draft
+    /// being checked: see [`super::check`]).
+    InMemory,
+}
+
 /// Creates (`existing` = None) or rewrites a connection from `draft`.
 pub async fn write(
     state: &State,
@@ -157,63 +168,7 @@ pub async fn write(
     draft: Draft,
     existing: Option<&Loaded>,
 ) -> Result<(), ApiError> {
-    let (entry, connector) = connector(state, &draft.connector).await?;
-    let info = connector.info();
-    let mut fields = toml_edit::Table::new();
-    for (field, value) in &draft.fields {
-        let Some(declared) = info.fields.iter().find(|f| &f.name == field) else {
-            let names: Vec<&str> = info.fields.iter().map(|f| f.name.as_str()).collect();
-            return Err(invalid(format!(
-                "fields.{}: the connector has no such field\nhint: {}",
-                crate::redact::untrusted(field),
-                crate::suggest::hint(field, &names, "its fields are")
-            )));
-        };
-        // Declared names were checked when the connector loaded.
-        let field_name =
-            Name::parse(&declared.name, "field name").map_err(|e| invalid(e.to_string()))?;
-        let item = match value {
-            FieldValue::Value(v) if declared.secret => {
-                secret_source(state, name, &field_name, v).await?
-            }
-            FieldValue::Value(v) => toml_edit::value(v.expose_secret()),
-            FieldValue::Asset(choice) => asset_source(state, field, choice)?,
-            FieldValue::Keep(false) => {
-                return Err(invalid(format!("fields.{field}: keep is `true` or absent")))
-            }
-            FieldValue::Keep(true) => match existing.and_then(|e| e.connection.fields.get(field)) {
-                Some(source) => source_item(source),
-                None => return Err(invalid(format!("fields.{field}: there is nothing to keep"))),
-            },
-        };
-        fields.insert(field, item);
-    }
-    for required in info
-        .fields
-        .iter()
-        .filter(|f| f.required && f.default_value.is_none())
-    {
-        if !fields.contains_key(&required.name) {
-            return Err(invalid(format!(
-                "fields.{}: required ({})",
-                required.name, required.label
-            )));
-        }
-    }
-    let mut document = match existing {
-        Some(e) => e.text.parse::<toml_edit::DocumentMut>().unwrap_or_default(),
-        None => new_document(state, name, &entry.file, info)?,
-    };
-    document["fields"] = toml_edit::Item::Table(fields);
-    if let Some(scopes) = &draft.scopes {
-        if let Some(oauth) = document
-            .get_mut("oauth")
-            .and_then(toml_edit::Item::as_table_mut)
-        {
-            oauth["scopes"] = toml_edit::value(toml_edit::Array::from_iter(scopes.iter()));
-        }
-    }
-    let text = document.to_string();
+    let text = document(state, name, &draft, existing, Typed::Kept).await?;
     // Parse what would be written, so an unusable connection is never left behind.
     state
         .documents
@@ -228,6 +183,87 @@ pub async fn write(
         }
         other => ApiError::from(crate::SessionError::from(other)),
     })
+}
+
+/// The connection file's text for `draft`: `existing`'s with its fields
+/// replaced, or a new one. Typed secrets are kept or held as `typed` says.
+pub async fn document(
+    state: &State,
+    name: &Name,
+    draft: &Draft,
+    existing: Option<&Loaded>,
+    typed: Typed,
+) -> Result<String, ApiError> {
+    let (entry, connector) = connector(state, &draft.connector).await?;
+    let info = connector.info();
+    let fields = fields_table(state, name, draft, existing, &info.fields, typed).await?;
+    let mut document = match existing {
+        Some(e) => e.text.parse::<toml_edit::DocumentMut>().unwrap_or_default(),
+        None => new_document(state, name, &entry.file, info)?,
+    };
+    document["fields"] = toml_edit::Item::Table(fields);
+    if let Some(scopes) = &draft.scopes {
+        if let Some(oauth) = document
+            .get_mut("oauth")
+            .and_then(toml_edit::Item::as_table_mut)
+        {
+            oauth["scopes"] = toml_edit::value(toml_edit::Array::from_iter(scopes.iter()));
+        }
+    }
+    Ok(document.to_string())
+}
+
+/// The `[fields]` table for `draft`: each field checked against what the
+/// connector declares, required ones present.
+async fn fields_table(
+    state: &State,
+    name: &Name,
+    draft: &Draft,
+    existing: Option<&Loaded>,
+    declared: &[ConnectionField],
+    typed: Typed,
+) -> Result<toml_edit::Table, ApiError> {
+    let mut fields = toml_edit::Table::new();
+    for (field, value) in &draft.fields {
+        let Some(declared) = declared.iter().find(|f| &f.name == field) else {
+            let names: Vec<&str> = declared.iter().map(|f| f.name.as_str()).collect();
+            return Err(invalid(format!(
+                "fields.{}: the connector has no such field\nhint: {}",
+                crate::redact::untrusted(field),
+                crate::suggest::hint(field, &names, "its fields are")
+            )));
+        };
+        // Declared names were checked when the connector loaded.
+        let field_name =
+            Name::parse(&declared.name, "field name").map_err(|e| invalid(e.to_string()))?;
+        let item = match value {
+            FieldValue::Value(v) if declared.secret && typed == Typed::Kept => {
+                secret_source(state, name, &field_name, v).await?
+            }
+            FieldValue::Value(v) => toml_edit::value(v.expose_secret()),
+            FieldValue::Asset(choice) => asset_source(state, field, choice)?,
+            FieldValue::Keep(false) => {
+                return Err(invalid(format!("fields.{field}: keep is `true` or absent")))
+            }
+            FieldValue::Keep(true) => match existing.and_then(|e| e.connection.fields.get(field)) {
+                Some(source) => source_item(source),
+                None => return Err(invalid(format!("fields.{field}: there is nothing to keep"))),
+            },
+        };
+        fields.insert(field, item);
+    }
+    for required in declared
+        .iter()
+        .filter(|f| f.required && f.default_value.is_none())
+    {
+        if !fields.contains_key(&required.name) {
+            return Err(invalid(format!(
+                "fields.{}: required ({})",
+                required.name, required.label
+            )));
+        }
+    }
+    Ok(fields)
 }
 
 /// The tables a new connection starts with: its connector, the OAuth
@@ -437,6 +473,7 @@ pub fn view(
                 "name": f.name, "label": f.label, "secret": f.secret, "required": f.required,
                 "source": source.map_or("not set".to_owned(), |s| s.to_string()),
                 "value": value,
+                "asset": source.and_then(asset_parts),
             })
         })
         .collect();
@@ -448,6 +485,26 @@ pub fn view(
         "oauth": connection.oauth.is_some(),
         "fields": fields,
     })
+}
+
+/// A credential asset's parts as the page edits them (store, name, type,
+/// key or part); names only, never a value. `None` for other sources.
+fn asset_parts(source: &FieldSource) -> Option<Value> {
+    let FieldSource::Asset(asset) = source else {
+        return None;
+    };
+    let mut parts = json!({"store": asset.store, "name": asset.name.as_str()});
+    match &asset.kind {
+        AssetKind::Secret { key } => {
+            parts["type"] = json!("secret");
+            parts["key"] = json!(key);
+        }
+        AssetKind::Credential { part } => {
+            parts["type"] = json!("credential");
+            parts["part"] = json!(part.as_str());
+        }
+    }
+    Some(parts)
 }
 
 /// Removes a connection: its typed secrets and token record in the store,

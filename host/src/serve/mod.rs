@@ -21,6 +21,7 @@
 
 mod api;
 mod auth;
+mod check;
 pub mod config;
 mod connect;
 mod connections;
@@ -160,6 +161,8 @@ fn router(state: Arc<State>, stop: tokio_util::sync::CancellationToken) -> Route
                 .put(api::update_connection)
                 .delete(api::delete_connection),
         )
+        .route("/api/connections/check", check::named_check())
+        .route("/api/session", axum::routing::delete(page::sign_out))
         .route("/api/connections/{name}/check", post(api::check_connection))
         .route("/api/connections/{name}/status", get(api::status))
         .route("/api/connections/{name}/connect", post(connect::start))

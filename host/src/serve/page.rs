@@ -5,7 +5,8 @@
 //! In `page/`: `index.html` is the skeleton and `app.js` shows what the
 //! address names (the list, the connector search, one connection);
 //! `connection.js` and `fields.js` make the connection's form, Check and
-//! Connect; `runner.js` and `schema-form.js` the activity runner; `api.js`
+//! Connect; `runner.js`, `schema-form.js` and `results.js` the activity runner
+//! (forms from the input schema, results as tables); `api.js`
 //! calls the JSON API with the page session's secret, which `signed-in.js`
 //! takes from the sign-in answer into the tab; `dom.js` builds elements.
 //!
@@ -21,9 +22,12 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, Request, State as Extract};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, Response};
+use axum::response::{Html, IntoResponse, Response};
 
-use super::auth::{check_token, page_session, peer, start_page_session, Refusal};
+use super::auth::{
+    check_token, page_session, peer, session_cookie, set_cookie, start_page_session, Caller,
+    Refusal,
+};
 use super::headers::secured;
 use super::state::State;
 
@@ -43,6 +47,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("connection.js", include_str!("page/connection.js")),
     ("fields.js", include_str!("page/fields.js")),
     ("runner.js", include_str!("page/runner.js")),
+    ("results.js", include_str!("page/results.js")),
     ("schema-form.js", include_str!("page/schema-form.js")),
     ("signed-in.js", include_str!("page/signed-in.js")),
 ];
@@ -163,5 +168,36 @@ fn signed_in(state: &State, existing: Option<String>) -> Response {
     if let Some(cookie) = cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
+    response
+}
+
+/// `DELETE /api/session`: signs the page session out. The session is
+/// dropped on the server (its cookie and secret open nothing from now on,
+/// in every tab) and the browser is told to forget the cookie. Behind the
+/// API's guard, so it needs the cookie and the tab's secret (no other site
+/// can sign a person out); an API client has no session to end (422).
+pub async fn sign_out(
+    Extract(state): Extract<Arc<State>>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Response {
+    let Caller::Page(id) = caller else {
+        let body = serde_json::json!({"error": {"class": "invalid_input",
+            "message": "this request carries the API token, not a page session: there is no session to end",
+            "hint": null}});
+        return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response();
+    };
+    state
+        .page_sessions
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&id);
+    let gone = set_cookie(
+        &state,
+        session_cookie(&state),
+        "",
+        std::time::Duration::ZERO,
+    );
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().append(header::SET_COOKIE, gone);
     response
 }

@@ -80,8 +80,30 @@ export function segment(name) {
 }
 
 /**
- * An error answer as elements: the message, then its hint on a line of
- * its own (the same sentences the CLI prints).
+ * Signs this tab out: the server drops the page session (its cookie and
+ * secret open nothing from then on) and the tab forgets the secret.
+ */
+export async function signOut() {
+  await api("DELETE", "/api/session");
+  sessionStorage.removeItem(SECRET);
+  window.location.assign("/sign-in");
+}
+
+// What the page does for a remedy's action (connection.js and runner.js
+// register theirs): `connect` runs the connect flow, `field` and `input`
+// put the cursor where the fix goes.
+const remedies = {};
+
+/** Registers the page's handler for remedy `action`. */
+export function onRemedy(action, handler) {
+  remedies[action] = handler;
+}
+
+/**
+ * An error answer as elements: the message, then what to do. A `remedy`
+ * (`{"action", "field"?, "scopes"?, "until"?, "path"?}`) becomes the action
+ * it names (a Connect again button, a jump to the field or input, the time
+ * to wait); without one, the hint's text.
  */
 export function errorView(body, testName = "error") {
   const error = (body && body.error) || { class: "internal", message: "the server gave no reason" };
@@ -89,6 +111,36 @@ export function errorView(body, testName = "error") {
     "div",
     { className: "error", role: "alert", "data-test": testName, "data-class": error.class },
     el("p", { className: "error-message", "data-test": `${testName}-message` }, error.message || ""),
-    error.hint ? el("p", { className: "error-hint", "data-test": `${testName}-hint` }, "Hint: ", error.hint) : null,
+    remedyView(error.remedy, testName) ||
+      (error.hint ? el("p", { className: "error-hint", "data-test": `${testName}-hint` }, "What to do: ", error.hint) : null),
   );
+}
+
+/** A remedy as an action; null when there is nothing to do or nothing known. */
+function remedyView(remedy, testName) {
+  if (!remedy || !remedy.action || remedy.action === "none") return null;
+  const button = (text, run) =>
+    el("div", { className: "actions" },
+      el("button", { type: "button", className: "primary", "data-test": `${testName}-remedy`, on: { click: run } }, text));
+  const say = (...text) => el("p", { className: "error-hint", "data-test": `${testName}-hint` }, ...text);
+  switch (remedy.action) {
+    case "connect": {
+      const scopes = (remedy.scopes || []).length ? ` (with ${remedy.scopes.join(", ")})` : "";
+      return [say(`Sign in with the provider again${scopes}.`), button("Connect again", () => remedies.connect && remedies.connect())];
+    }
+    case "set_field":
+    case "fix_asset":
+      return button(remedy.action === "fix_asset" ? `Fix the credential asset of ${remedy.field || "the field"}` : `Set ${remedy.field || "the field"}`,
+        () => remedies.field && remedies.field(remedy.field));
+    case "fix_input":
+      return button(`Fix the input${remedy.path ? ` at ${remedy.path}` : ""}`, () => remedies.input && remedies.input(remedy.path));
+    case "wait":
+      return say(remedy.until ? `Try again after ${new Date(remedy.until).toLocaleString()}.` : "Wait a moment, then try again.");
+    case "retry":
+      return say("Try again: this may pass on a second attempt.");
+    case "fix_connector":
+      return say("The connector itself needs fixing: tell whoever maintains it.");
+    default:
+      return null;
+  }
 }

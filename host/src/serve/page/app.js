@@ -10,7 +10,7 @@
 // this origin's own script runs (the server's CSP forbids inline script,
 // inline style and eval).
 
-import { api, errorView, hasSecret, segment, signInAgain } from "./api.js";
+import { api, errorView, hasSecret, segment, signInAgain, signOut } from "./api.js";
 import { byId, el, fill, show } from "./dom.js";
 import { openConnection, openNewConnection } from "./connection.js";
 
@@ -25,7 +25,8 @@ function route() {
   const params = new URLSearchParams(window.location.hash.slice(1));
   if (params.get("connection")) {
     showView("connection-view");
-    return openConnection(params.get("connection"));
+    // After a sign-in the callback adds its outcome (`signin`, `class`).
+    return openConnection(params.get("connection"), params.get("signin"), params.get("class"));
   }
   if (params.get("new")) {
     showView("connection-view");
@@ -47,12 +48,12 @@ async function showList() {
   if (!answer.ok) return fill(body, el("tr", {}, el("td", { colSpan: 3 }, errorView(answer.body))));
   const connections = answer.body.connections;
   show(byId("no-connections"), connections.length === 0);
-  show(byId("connections"), connections.length > 0);
+  show(byId("connections-box"), connections.length > 0);
   fill(body, connections.map(connectionRow));
 }
 
 function connectionRow(connection) {
-  const state = el("td", { "data-test": "connection-state", "data-state": "unknown" }, "…");
+  const state = el("td", { "data-test": "connection-state", "data-state": "unknown" }, el("span", { className: "pill" }, "…"));
   fillState(connection.name, state);
   return el(
     "tr",
@@ -68,11 +69,11 @@ async function fillState(name, cell) {
   const answer = await api("GET", `/api/connections/${segment(name)}/status`);
   if (!answer.ok) {
     cell.dataset.state = "error";
-    return fill(cell, `Unknown: ${answer.body.error.message}`);
+    return fill(cell, el("span", { className: "pill" }, "Unknown"), " ", answer.body.error.message);
   }
   const status = answer.body;
   cell.dataset.state = status.connected ? "connected" : "not-connected";
-  fill(cell, !status.oauth ? "Ready" : status.connected ? "Connected" : "Not connected");
+  fill(cell, el("span", { className: "pill" }, !status.oauth ? "Ready" : status.connected ? "Connected" : "Not connected"));
 }
 
 // The catalogue, fetched each time the search opens (components come and go
@@ -115,17 +116,33 @@ function connectorItem(connector) {
     return el("li", { className: "broken" }, el("strong", {}, connector.file), ": cannot be loaded: ", connector.error);
   }
   const choose = () => (window.location.hash = `new=${encodeURIComponent(connector.name)}`);
+  const title = connector.display_name || connector.name;
   return el(
     "li",
     {},
     el("button", { type: "button", className: "connector", "data-connector": connector.name, on: { click: choose } },
-      el("strong", {}, connector.name), ` ${connector.version}`),
-    el("p", { className: "help" }, connector.description || "",
-      ` · ${connector.activities} activities · sha256 ${String(connector.sha256).slice(0, 12)}…`),
+      icon(connector, title),
+      el("span", { className: "connector-text" },
+        el("span", { className: "connector-name" }, title),
+        el("span", { className: "connector-about" }, connector.description || ""),
+        el("span", { className: "connector-about" }, `${connector.name} ${connector.version} · ${connector.activities} activities`))),
   );
 }
 
+/**
+ * The connector's icon: only a `data:image/svg+xml;base64,` URL, shown by
+ * an <img> (an image cannot run script or reach the page); else a letter.
+ */
+function icon(connector, title) {
+  const url = typeof connector.icon === "string" ? connector.icon : "";
+  if (/^data:image\/svg\+xml;base64,[A-Za-z0-9+/=]+$/.test(url)) {
+    return el("img", { className: "avatar", src: url, alt: "", width: 40, height: 40 });
+  }
+  return el("span", { className: "avatar", "aria-hidden": "true" }, (title.match(/[A-Za-z0-9]/) || ["?"])[0].toUpperCase());
+}
+
 byId("add-connection").addEventListener("click", () => (window.location.hash = "add"));
+byId("sign-out").addEventListener("click", signOut);
 window.addEventListener("hashchange", route);
 // A tab without the page session's secret (a new tab, or one signed in
 // before the server restarted) signs in again first.

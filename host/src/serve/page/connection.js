@@ -6,14 +6,29 @@
 // inputs are emptied and rebuilt from the server's view, which only says
 // where each secret comes from.
 
-import { api, errorView, segment } from "./api.js";
+import { api, errorView, onRemedy, segment } from "./api.js";
 import { byId, el, fill, label, show } from "./dom.js";
 import { fieldRow } from "./fields.js";
 import { closeRunner, openRunner } from "./runner.js";
 
 // The connection on screen: its name (null while new), the connector's
 // description, each field's row, and whether the form has unsaved changes.
-const state = { name: null, connector: null, rows: [], dirty: false };
+const state = { name: null, connector: null, rows: [], dirty: false, status: null };
+
+// Remedies on error answers: Connect again runs the connect flow; a field
+// named by one gets the cursor (its asset's name when it has an asset).
+onRemedy("connect", () => connect());
+onRemedy("field", (name) => {
+  const input = document.getElementById(`field-${name}-asset`) && !byId(`field-${name}-asset-choice`).hidden
+    ? byId(`field-${name}-asset`)
+    : document.getElementById(`field-${name}`);
+  if (input) input.focus();
+});
+
+/** Reads the status again (after a call: the call may have renewed the token). */
+export async function refreshStatus() {
+  if (state.name !== null) primary(await showStatus());
+}
 
 /** Shows the form for a new connection to `connectorName`. */
 export async function openNewConnection(connectorName) {
@@ -30,8 +45,12 @@ export async function openNewConnection(connectorName) {
   closeRunner();
 }
 
-/** Shows connection `name`: its form, its status and the runner. */
-export async function openConnection(name) {
+/**
+ * Shows connection `name`: its form, its status and the runner; after a
+ * sign-in, `signin` (`connected`, `declined`, `failed`) and the error's
+ * `errorClass` say how it ended, shown above everything with Try again.
+ */
+export async function openConnection(name, signin, errorClass) {
   const view = await api("GET", `/api/connections/${segment(name)}`);
   if (!view.ok) return failed(view.body);
   if (!view.body.connector) {
@@ -46,8 +65,59 @@ export async function openConnection(name) {
   document.title = `${name} · connector-host`;
   fill(byId("connection-title"), name);
   renderForm(view.body, stores.ok ? stores.body.stores : []);
-  await showStatus();
+  const status = await showStatus();
   openRunner(name, described.body);
+  showOutcome(signin, errorClass);
+  primary(status);
+}
+
+// What each outcome of a sign-in says. Only these words are shown: the
+// address that carries the outcome could be forged by another site.
+const OUTCOMES = {
+  connected: ["✓", "Connected", "The sign-in worked: activities can use this connection now."],
+  declined: ["✕", "The sign-in was declined", "Access was not granted at the provider's page, so no new tokens were saved (the connection keeps what it had). Select Try again to sign in again and approve the access."],
+  failed: ["✕", "The sign-in did not finish", "The provider sent the browser back without tokens, so none were saved. Check the connection's settings (Check shows each one), then Try again."],
+};
+
+/** The outcome of the sign-in that just came back, if any. */
+function showOutcome(signin, errorClass) {
+  const box = byId("signin-outcome");
+  const outcome = OUTCOMES[signin];
+  if (!outcome) return show(box, false);
+  // Reloading the page should not show it again.
+  history.replaceState(null, "", `#connection=${encodeURIComponent(state.name)}`);
+  const [mark, title, text] = outcome;
+  const done = signin === "connected";
+  box.dataset.outcome = signin;
+  fill(box,
+    el("p", { className: "mark", "aria-hidden": "true" }, mark),
+    el("h2", { id: "outcome-title", tabIndex: -1 }, title),
+    el("p", { id: "outcome-text" }, text),
+    !done && /^[a-z_]+$/.test(errorClass || "") ? el("p", { className: "help" }, `Error class: ${errorClass}`) : null,
+    el("div", { className: "actions" },
+      done
+        ? el("button", { id: "outcome-continue", type: "button", className: "primary", on: { click: () => dismiss(box) } }, "Continue")
+        : el("button", { id: "try-again", type: "button", className: "primary", on: { click: connect } }, "Try again"),
+      done ? null : el("button", { id: "outcome-dismiss", type: "button", on: { click: () => dismiss(box) } }, "Not now")));
+  show(box, true);
+  box.querySelector("h2").focus();
+}
+
+function dismiss(box) {
+  show(box, false);
+  primary(state.status);
+}
+
+/**
+ * One primary button per screen: Create for a new connection, Connect for
+ * one that is not signed in, else Run (the runner's).
+ */
+function primary(status) {
+  state.status = status;
+  const outcome = !byId("signin-outcome").hidden;
+  const needsSignIn = status && status.oauth && !status.connected;
+  const target = outcome ? null : state.name === null ? "save" : needsSignIn ? "connect" : "run";
+  for (const id of ["save", "connect", "run"]) byId(id).classList.toggle("primary", id === target);
 }
 
 /** The view could not be opened: say why, with nothing else on it. */
@@ -58,6 +128,7 @@ function failed(body) {
   show(byId("connection-form"), false);
   show(byId("connection-status"), false);
   show(byId("check-results"), false);
+  show(byId("signin-outcome"), false);
   closeRunner();
 }
 
@@ -118,18 +189,14 @@ function defaultName() {
 async function save() {
   const form = byId("connection-form");
   if (!form.reportValidity()) return false;
-  const draft = { connector: state.connector.name, fields: {} };
-  for (const row of state.rows) {
-    const value = row.read();
-    if (value !== undefined) draft.fields[row.name] = value;
-  }
+  const body = draft();
   const name = state.name ?? byId("connection-name").value;
   const creating = state.name === null;
-  if (creating) draft.name = name;
+  if (!creating) delete body.name;
   message(el("p", { className: "busy" }, "Saving…"));
   const answer = creating
-    ? await api("POST", "/api/connections", draft)
-    : await api("PUT", `/api/connections/${segment(name)}`, draft);
+    ? await api("POST", "/api/connections", body)
+    : await api("PUT", `/api/connections/${segment(name)}`, body);
   if (!answer.ok) {
     message(errorView(answer.body, "save-error"));
     return false;
@@ -148,12 +215,27 @@ async function saved() {
   return state.dirty || state.name === null ? save() : true;
 }
 
-/** Checks the connection: every field resolves, the store's policy allows it. */
+/** The form as the API's draft (what Save would send). */
+function draft() {
+  const out = { connector: state.connector.name, fields: {} };
+  for (const row of state.rows) {
+    const value = row.read();
+    if (value !== undefined) out.fields[row.name] = value;
+  }
+  const name = state.name ?? byId("connection-name").value;
+  if (name) out.name = name;
+  return out;
+}
+
+/**
+ * Checks the form as it is, without saving anything: every field resolves,
+ * the store's policy allows it (POST /api/connections/check).
+ */
 async function check() {
-  if (!(await saved())) return;
-  const answer = await api("POST", `/api/connections/${segment(state.name)}/check`);
   const results = byId("check-results");
   show(results, true);
+  fill(results, el("h2", {}, "Check"), el("p", { className: "busy" }, "Checking…"));
+  const answer = await api("POST", "/api/connections/check", draft());
   if (!answer.ok) {
     fill(results, el("h2", {}, "Check"), errorView(answer.body, "check-error"));
     return;
@@ -164,7 +246,8 @@ async function check() {
     results,
     el("h2", {}, "Check"),
     el("p", { id: "check-summary", "data-ok": String(report.ok) },
-      report.ok ? "Everything resolves." : `${failures} of ${report.lines.length} checks failed.`),
+      report.ok ? "Everything resolves." : `${failures} of ${report.lines.length} checks failed.`,
+      state.dirty || state.name === null ? " Nothing was saved." : ""),
     el("ul", { id: "check-lines" }, report.lines.map(checkLine)),
     report.stores.length ? el("p", { className: "help" }, "Stores: ", report.stores.map(([n, d]) => `${n}: ${d}`).join("; ")) : null,
   );
@@ -218,14 +301,23 @@ async function showStatus() {
   const answer = await api("GET", `/api/connections/${segment(state.name)}/status`);
   if (!answer.ok) {
     box.dataset.state = "error";
-    return fill(box, errorView(answer.body, "status-error"));
+    fill(box, errorView(answer.body, "status-error"));
+    return null;
   }
   const status = answer.body;
   box.dataset.state = status.connected ? "connected" : "not-connected";
   byId("connect").textContent = status.oauth && status.connected ? "Connect again" : "Connect";
-  if (!status.oauth) return fill(box, el("p", { className: "state" }, "Ready: this connector needs no sign-in."));
+  if (!status.oauth) {
+    fill(box, el("p", { className: "state" }, "Ready: this connector needs no sign-in."));
+    return status;
+  }
   if (!status.connected) {
-    return fill(box, el("p", { className: "state" }, "Not connected."), el("p", {}, "Select Connect to sign in with the provider."));
+    // A refused refresh token: say why, as the calls would.
+    const why = status.reason ? el("p", { id: "status-reason" }, status.reason.message) : null;
+    fill(box, el("p", { className: "state" }, "Not connected."), why,
+      el("p", {}, status.reason ? "Select Connect again to sign in with the provider." : "Select Connect to sign in with the provider."));
+    if (status.reason) byId("connect").textContent = "Connect again";
+    return status;
   }
   fill(
     box,
@@ -235,6 +327,7 @@ async function showStatus() {
       el("dt", {}, "Access token"), el("dd", { id: "status-expiry" }, expiry(status)),
       el("dt", {}, "Tokens kept in"), el("dd", {}, status.tokens || "")),
   );
+  return status;
 }
 
 function expiry(status) {

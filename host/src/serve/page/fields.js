@@ -57,14 +57,21 @@ function secretRow(field, set, stores) {
     // from, or saved to, the browser's password manager.
     autocomplete: "new-password",
   });
+  // A saved asset is shown in place, its four parts editable; any other
+  // saved source (a typed value, a file) can only be kept or replaced.
+  // A secret typed on the page is kept by the server as its own asset
+  // (`secrets/<connection>/<field>`): that is a typed value to keep, not an
+  // asset the person chose.
+  const typedHere = set && set.asset && set.asset.name.endsWith(`/${field.name}`) && set.asset.name.startsWith("secrets/");
+  const saved = set && set.asset && !typedHere ? set.asset : null;
   const menu = el(
     "select",
     { id: `${id}-source`, "aria-label": `How ${text} is given`, "data-test": "value-menu" },
-    set ? el("option", { value: "keep" }, "Keep the current value") : null,
+    set && !saved ? el("option", { value: "keep" }, "Keep the current value") : null,
     el("option", { value: "value" }, "Type the value"),
-    el("option", { value: "asset", disabled: stores.length === 0 }, "Use credential asset"),
+    el("option", { value: "asset", disabled: stores.length === 0 && !saved, selected: Boolean(saved) }, "Use credential asset"),
   );
-  const asset = assetChoice(id, text, stores);
+  const asset = assetChoice(id, text, stores, saved);
   const element = el(
     "div",
     { className: "field secret", "data-field": field.name },
@@ -101,16 +108,21 @@ function keptWhere(stores) {
  * "Use credential asset": the store, the asset's name, its type, and the
  * key of a Secret asset or the part of a Credential asset.
  */
-function assetChoice(id, text, stores) {
+function assetChoice(id, text, stores, saved) {
+  const was = saved || {};
+  const names = stores.map((s) => s.name);
+  // A store the server no longer has stays selectable, so the asset is shown as saved.
+  const extra = was.store && !names.includes(was.store) ? [{ name: was.store, description: "not configured on this server" }] : [];
   const store = el("select", { id: `${id}-store` },
-    stores.map((s) => el("option", { value: s.name }, `${s.name} — ${s.description}`)));
-  const name = el("input", { id: `${id}-asset`, type: "text", autocomplete: "off", spellcheck: false });
+    [...stores, ...extra].map((s) => el("option", { value: s.name, selected: s.name === was.store }, `${s.name} — ${s.description}`)));
+  const name = el("input", { id: `${id}-asset`, type: "text", autocomplete: "off", spellcheck: false, value: was.name || "" });
   const type = el("select", { id: `${id}-type` },
-    el("option", { value: "secret" }, "Secret (one value)"),
-    el("option", { value: "credential" }, "Credential (username and password)"));
-  const key = el("input", { id: `${id}-key`, type: "text", autocomplete: "off", placeholder: "value" });
+    el("option", { value: "secret", selected: was.type !== "credential" }, "Secret (one value)"),
+    el("option", { value: "credential", selected: was.type === "credential" }, "Credential (username and password)"));
+  const key = el("input", { id: `${id}-key`, type: "text", autocomplete: "off", placeholder: "value", value: was.key && was.key !== "value" ? was.key : "" });
   const part = el("select", { id: `${id}-part` },
-    el("option", { value: "password" }, "password"), el("option", { value: "username" }, "username"));
+    el("option", { value: "password", selected: was.part !== "username" }, "password"),
+    el("option", { value: "username", selected: was.part === "username" }, "username"));
   const keyRow = el("div", {}, label(key.id, "Key", false), key,
     el("p", { className: "help" }, "The key inside the Secret asset; value when empty."));
   const partRow = el("div", {}, label(part.id, "Part", true), part);
@@ -118,6 +130,9 @@ function assetChoice(id, text, stores) {
     "fieldset",
     { id: `${id}-asset-choice`, className: "asset-choice" },
     el("legend", {}, `Credential asset for ${text}`),
+    saved ? el("ul", { className: "asset-summary", id: `${id}-asset-summary`, "aria-label": "Saved asset" },
+      el("li", {}, `Store: ${was.store || "default"}`), el("li", {}, `Asset: ${was.name}`),
+      el("li", {}, `Type: ${was.type}`), el("li", {}, was.type === "credential" ? `Part: ${was.part}` : `Key: ${was.key}`)) : null,
     label(store.id, "Store", true), store,
     label(name.id, "Asset name", true), name,
     el("p", { className: "help" }, "Appended to the store's path, as in the store's description."),

@@ -2,9 +2,18 @@
 // generated from its input schema (or edit the input as JSON), Run, and see
 // the result or the error with its hint.
 
-import { api, errorView, segment } from "./api.js";
+import { api, errorView, onRemedy, segment } from "./api.js";
 import { byId, el, fill, show } from "./dom.js";
+import { refreshStatus } from "./connection.js";
+import { resultView } from "./results.js";
 import { InputError, schemaForm } from "./schema-form.js";
+
+// "Fix the input at /a/b": the cursor goes to that input.
+onRemedy("input", (pointer) => {
+  const path = String(pointer || "").split("/").filter(Boolean).join(".");
+  const input = path && document.querySelector(`[data-path="${CSS.escape(path)}"]`);
+  if (input) input.focus();
+});
 
 // The runner shows one connection at a time.
 const state = { connection: null, activities: [], form: null };
@@ -72,7 +81,7 @@ function renderActivity() {
 
 /** The generated form for `activity`, filled from `initial` when given. */
 function buildForm(activity, initial) {
-  state.form = schemaForm(activity.input_schema || {}, initial);
+  state.form = schemaForm(activity.input_schema || {}, initial, pickerSource);
   fill(byId("activity-inputs"), state.form.element);
 }
 
@@ -126,28 +135,49 @@ async function run(event) {
     showInputError(e);
     return;
   }
+  // Bounds are checked above, with the path named; what is left to the
+  // browser is a required input left empty.
+  if (!byId("activity-form").reportValidity()) return;
   const button = byId("run");
   button.disabled = true;
   fill(byId("run-output"), el("p", { className: "busy" }, `Running ${activity.display_name || activity.name}…`));
-  const path = `/api/connections/${segment(state.connection)}/activities/${segment(activity.name)}`;
-  const answer = await api("POST", path, input);
+  const answer = await call(activity.name, input);
   button.disabled = false;
   if (answer.ok) {
-    fill(
-      byId("run-output"),
-      el("h3", {}, "Result"),
-      el("pre", { id: "result", tabIndex: 0, "data-test": "result" }, JSON.stringify(answer.body, null, 2)),
-    );
+    fill(byId("run-output"), el("h3", {}, "Result"), resultView(answer.body));
   } else {
     const errorClass = answer.body && answer.body.error ? answer.body.error.class : "error";
     fill(byId("run-output"), el("h3", {}, `Failed (${answer.status}, ${errorClass})`), errorView(answer.body, "run-error"));
   }
+  // A call may have renewed the token (or found it revoked): say so.
+  refreshStatus();
+}
+
+/** Calls `activity` of the connection on screen with `input`. */
+function call(activity, input) {
+  return api("POST", `/api/connections/${segment(state.connection)}/activities/${segment(activity)}`, input);
+}
+
+/**
+ * The options of an id picker (`x-source`: `{activity, items, value,
+ * label}`): one call of the list activity, its `items` as value and label.
+ */
+async function pickerSource(source) {
+  const known = state.activities.some((a) => a.name === source.activity);
+  if (!known) return { options: [], error: `the connector has no activity ${source.activity}` };
+  const answer = await call(source.activity, {});
+  if (!answer.ok) return { options: [], error: (answer.body && answer.body.error && answer.body.error.message) || "the list failed" };
+  const items = Array.isArray(answer.body) ? answer.body : (answer.body || {})[source.items];
+  const options = (Array.isArray(items) ? items : [])
+    .filter((item) => item && item[source.value] !== undefined)
+    .map((item) => ({ value: String(item[source.value]), label: String(item[source.label] ?? item[source.value]) }));
+  return { options, error: null };
 }
 
 /** A value the form could not read: say where, and put the cursor there. */
 function showInputError(error) {
   if (!(error instanceof InputError)) throw error;
-  fill(byId("run-output"), errorView({ error: { class: "invalid_input", message: error.message } }, "run-error"));
+  fill(byId("run-output"), errorView({ error: { class: "invalid_input", message: error.message, hint: "nothing was sent: correct the value and Run again" } }, "run-error"));
   if (error.input) {
     error.input.setAttribute("aria-invalid", "true");
     error.input.focus();

@@ -1,11 +1,15 @@
 // Forms generated from an activity's input JSON Schema, as the host writes
 // it for the component's WIT types (host/src/invoke/schema.rs): records are
 // objects with `properties` and `required`, an `option<T>` is
-// `{"anyOf": [T, {"type": "null"}]}`, enums are strings with `enum`.
+// `{"anyOf": [T, {"type": "null"}]}` or plain, enums are strings with `enum`;
+// bounds a connector states (`minimum`, `maxLength`, `pattern`, `format`…)
+// and `x-source` (an id of another resource) come with them.
 //
-// Strings, numbers, integers, booleans, enums (as selects) and nested
-// objects get inputs; arrays, tuples, variants and anything else get a JSON
-// text area. Each builder returns `{ element, read }`, where `read()` gives
+// Strings (with date, date-time and email inputs), numbers, integers,
+// booleans, enums (selects), lists of enum values (multi-selects), ids
+// (pickers fed by a list activity) and nested objects get inputs; other
+// arrays, tuples, variants and anything else get a JSON text area. Values
+// out of the schema's bounds are refused before anything is sent. Each builder returns `{ element, read }`, where `read()` gives
 // `{ present, value }` or throws an `InputError` naming the JSON path, the
 // way the server's own errors do.
 
@@ -25,21 +29,42 @@ const ABSENT = { present: false };
  * The form for `schema`, filled from `initial` (an input value) when given.
  * An object schema gets one input per property; anything else one JSON area.
  */
-export function schemaForm(schema, initial) {
+export function schemaForm(schema, initial, pickerSource) {
+  context.pickerSource = pickerSource || null;
   if (isObject(schema)) {
     return objectFields(schema, [], true, initial ?? {});
   }
   return jsonField(schema, [], "Input (JSON)", true, initial);
 }
 
-/** `{schema, optional}`: an `option<T>`'s T, and whether it was one. */
+// How id pickers get their options (runner.js calls the list activity).
+const context = { pickerSource: null };
+
+/**
+ * `{schema, optional}`: an `option<T>`'s T, and whether it was one. An
+ * optional field may come as `anyOf [T, {type: null}]`, as `type: [T,
+ * "null"]`, or plain (`{type: T}`, optional by not being required).
+ */
 export function unwrap(schema) {
   const cases = schema && schema.anyOf;
   if (Array.isArray(cases) && cases.length === 2) {
     const other = cases.find((c) => c.type !== "null");
-    if (other && cases.some((c) => c.type === "null")) return { schema: other, optional: true };
+    if (other && cases.some((c) => c.type === "null")) return { schema: { ...other, ...annotations(schema) }, optional: true };
+  }
+  if (schema && Array.isArray(schema.type) && schema.type.includes("null")) {
+    const types = schema.type.filter((t) => t !== "null");
+    if (types.length === 1) return { schema: { ...schema, type: types[0] }, optional: true };
   }
   return { schema: schema || {}, optional: false };
+}
+
+/** Keywords beside an `anyOf` that still describe the value. */
+function annotations(schema) {
+  const out = {};
+  for (const key of ["x-source", "description", "title", "format", "minimum", "maximum", "minLength", "maxLength", "pattern"]) {
+    if (schema[key] !== undefined) out[key] = schema[key];
+  }
+  return out;
 }
 
 function isObject(schema) {
@@ -107,6 +132,12 @@ function field(property, path, mustFill, initial) {
   const { schema } = unwrap(property);
   const name = path[path.length - 1];
   const text = humanize(name);
+  if (schema["x-source"] && schema.type === "string") return pickerField(schema, path, text, mustFill, initial, false);
+  if (schema.type === "array" && schema.items) {
+    const { schema: items } = unwrap(schema.items);
+    if (items["x-source"] && items.type === "string") return pickerField({ ...items, ...bounds(schema) }, path, text, mustFill, initial, true);
+    if (Array.isArray(items.enum) && items.type === "string") return multiField(schema, items.enum, path, text, mustFill, initial);
+  }
   if (Array.isArray(schema.enum) && schema.type === "string") return enumField(schema, path, text, mustFill, initial);
   switch (schema.type) {
     case "string": return textField(schema, path, text, mustFill, initial);
@@ -143,12 +174,140 @@ function row(path, text, mustFill, input, about) {
   );
 }
 
+/** An array's own bounds (`minItems`, `maxItems`). */
+function bounds(schema) {
+  const out = {};
+  if (schema.minItems !== undefined) out.minItems = schema.minItems;
+  if (schema.maxItems !== undefined) out.maxItems = schema.maxItems;
+  return out;
+}
+
+// String formats with an input of their own.
+const FORMATS = { "date-time": "datetime-local", date: "date", email: "email" };
+
+/**
+ * Text, with the schema's bounds (`minLength`, `maxLength`, `pattern`) and
+ * format (`date-time`, `date`, `email` get the browser's own inputs),
+ * checked before anything is sent.
+ */
 function textField(schema, path, text, mustFill, initial) {
-  const input = el("input", { type: "text", value: typeof initial === "string" ? initial : "" });
-  if (schema.maxLength) input.maxLength = schema.maxLength;
-  const about = schema.maxLength === 1 ? "one character" : "text";
-  const read = () => (input.value === "" ? ABSENT : { present: true, value: input.value });
+  const type = FORMATS[schema.format] || "text";
+  const start = typeof initial === "string" ? (type === "datetime-local" ? localTime(initial) : initial) : "";
+  const input = el("input", { type, value: start });
+  if (Number.isSafeInteger(schema.maxLength)) input.maxLength = schema.maxLength;
+  if (Number.isSafeInteger(schema.minLength)) input.minLength = schema.minLength;
+  if (typeof schema.pattern === "string") input.setAttribute("pattern", schema.pattern);
+  const about = [
+    schema.maxLength === 1 ? "one character" : { "date-time": "date and time", date: "date", email: "email address" }[schema.format] || "text",
+    lengths(schema),
+    schema.pattern ? `matching ${schema.pattern}` : null,
+  ].filter(Boolean).join(", ");
+  const read = () => {
+    if (input.value === "") return ABSENT;
+    checkText(schema, path, input);
+    const value = type === "datetime-local" ? new Date(input.value).toISOString() : input.value;
+    return { present: true, value };
+  };
   return { element: row(path, text, mustFill, input, about), read };
+}
+
+function lengths(schema) {
+  const [min, max] = [schema.minLength, schema.maxLength];
+  if (min && max) return `${min} to ${max} characters`;
+  if (max && max > 1) return `at most ${max} characters`;
+  if (min) return `at least ${min} characters`;
+  return null;
+}
+
+/** Refuses text out of its bounds, naming the bound. */
+function checkText(schema, path, input) {
+  const length = [...input.value].length;
+  if (input.validity.typeMismatch || input.validity.badInput) throw new InputError(path, `not a valid ${schema.format}`, input);
+  if (schema.minLength && length < schema.minLength) throw new InputError(path, `at least ${schema.minLength} characters (minLength)`, input);
+  if (schema.maxLength && length > schema.maxLength) throw new InputError(path, `at most ${schema.maxLength} characters (maxLength)`, input);
+  if (typeof schema.pattern === "string") {
+    let matches = true;
+    try {
+      matches = new RegExp(schema.pattern, "u").test(input.value);
+    } catch {
+      // A pattern this browser cannot compile is left to the server.
+    }
+    if (!matches) throw new InputError(path, `does not match the pattern ${schema.pattern}`, input);
+  }
+}
+
+/** An RFC 3339 time as a datetime-local input's value (the browser's time zone). */
+function localTime(text) {
+  const time = new Date(text);
+  if (Number.isNaN(time.getTime())) return "";
+  const local = new Date(time.getTime() - time.getTimezoneOffset() * 60000);
+  return local.toISOString().slice(0, 16);
+}
+
+/** A list of distinct values from an enum: a multi-select. */
+function multiField(schema, values, path, text, mustFill, initial) {
+  const chosen = new Set(Array.isArray(initial) ? initial : []);
+  const select = el("select", { multiple: true, size: Math.min(values.length, 6) },
+    values.map((value) => el("option", { value, selected: chosen.has(value) }, value)));
+  const read = () => {
+    const value = [...select.selectedOptions].map((o) => o.value);
+    if (!value.length) return mustFill ? { present: true, value } : ABSENT;
+    checkItems(schema, path, select, value.length);
+    return { present: true, value };
+  };
+  const about = `choose any of: ${values.join(", ")} (Ctrl or ⌘ to choose several)`;
+  return { element: row(path, text, mustFill, select, about), read };
+}
+
+function checkItems(schema, path, input, count) {
+  if (schema.minItems && count < schema.minItems) throw new InputError(path, `choose at least ${schema.minItems} (minItems)`, input);
+  if (schema.maxItems && count > schema.maxItems) throw new InputError(path, `choose at most ${schema.maxItems} (maxItems)`, input);
+}
+
+/**
+ * An id of another resource (`x-source`): a select filled from the list
+ * activity the annotation names (several for a list); when that list
+ * cannot be had, a text input for the id.
+ */
+function pickerField(schema, path, text, mustFill, initial, many) {
+  const source = schema["x-source"];
+  const chosen = new Set(many ? (Array.isArray(initial) ? initial : []) : [initial]);
+  const select = el("select", { multiple: many, "data-source": source.activity },
+    many ? null : el("option", { value: "" }, "Loading…"));
+  const status = el("span", {}, `one of the results of ${source.activity}`);
+  let typed = null;
+  const element = row(path, text, mustFill, select, "");
+  element.querySelector(".help").append(status);
+  if (context.pickerSource) {
+    context.pickerSource(source).then(({ options, error }) => {
+      if (error) {
+        typed = el("input", { type: "text", value: many ? (initial || []).join(", ") : initial || "" });
+        typed.id = select.id;
+        typed.setAttribute("data-path", path.join("."));
+        typed.setAttribute("aria-describedby", select.getAttribute("aria-describedby"));
+        typed.required = select.required;
+        select.replaceWith(typed);
+        status.textContent = `type the id${many ? "s, separated by commas" : ""} (${source.activity} failed: ${error})`;
+        return;
+      }
+      select.replaceChildren(
+        many ? null : el("option", { value: "" }, "— choose —"),
+        ...options.map((o) => el("option", { value: o.value, selected: chosen.has(o.value) }, `${o.label} (${o.value})`)),
+      );
+      status.textContent = `one of ${options.length} from ${source.activity}`;
+    });
+  }
+  const read = () => {
+    if (typed) {
+      if (typed.value.trim() === "") return ABSENT;
+      return { present: true, value: many ? typed.value.split(",").map((v) => v.trim()).filter(Boolean) : typed.value };
+    }
+    const value = [...select.selectedOptions].map((o) => o.value).filter(Boolean);
+    if (!value.length) return ABSENT;
+    if (many) checkItems(schema, path, select, value.length);
+    return { present: true, value: many ? value : value[0] };
+  };
+  return { element, read };
 }
 
 function enumField(schema, path, text, mustFill, initial) {
@@ -165,13 +324,17 @@ function numberField(schema, path, text, mustFill, initial) {
   // 64-bit bounds do not fit a double; the server checks those exactly.
   if (Number.isSafeInteger(schema.minimum)) input.min = String(schema.minimum);
   if (Number.isSafeInteger(schema.maximum)) input.max = String(schema.maximum);
-  const range = input.min && input.max ? ` from ${input.min} to ${input.max}` : "";
-  const about = integer ? `whole number${range}` : "number";
+  const range = input.min && input.max ? ` from ${input.min} to ${input.max}`
+    : input.min ? ` of at least ${input.min}` : input.max ? ` of at most ${input.max}` : "";
+  const about = `${integer ? "whole number" : "number"}${range}`;
   const read = () => {
     if (input.validity.badInput) throw new InputError(path, "not a number", input);
     if (input.value === "") return ABSENT;
     const value = Number(input.value);
     if (integer && !Number.isInteger(value)) throw new InputError(path, "not a whole number", input);
+    // The schema's bounds, before anything is sent (the API's own, when the connector states them).
+    if (input.min !== "" && value < Number(input.min)) throw new InputError(path, `at least ${input.min} (minimum)`, input);
+    if (input.max !== "" && value > Number(input.max)) throw new InputError(path, `at most ${input.max} (maximum)`, input);
     return { present: true, value };
   };
   return { element: row(path, text, mustFill, input, about), read };

@@ -112,14 +112,31 @@ fn page(title: &str, body: &str) -> Response {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · Constant Contact (sandbox)</title>
 <style>
-  body {{ font-family: system-ui, sans-serif; max-width: 26rem; margin: 3rem auto; padding: 0 1rem; }}
-  label, input, button {{ display: block; width: 100%; margin: .4rem 0; font-size: 1rem; }}
-  input {{ padding: .4rem; box-sizing: border-box; }}
-  #error {{ color: #b00020; }}
+  /* The connection page's look (host/src/serve/page/app.css): the same
+     tokens, light and dark, visible focus, one primary button. */
+  :root {{ color-scheme: light dark; --bg: #f6f7f9; --surface: #fff; --ink: #1b2130; --muted: #4f596b; --line: #d6dae1;
+    --accent: #1d4ed8; --accent-ink: #fff; --bad: #b42318; --bad-soft: #fdecea; }}
+  @media (prefers-color-scheme: dark) {{ :root {{ --bg: #0f1420; --surface: #171d2b; --ink: #e6e9ef; --muted: #a9b1c0;
+    --line: #2e3748; --accent: #8ab4ff; --accent-ink: #0b1220; --bad: #ff8a80; --bad-soft: #3a1c1c; }} }}
+  * {{ box-sizing: border-box; }}
+  body {{ margin: 0; background: var(--bg); color: var(--ink); font: 1rem/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }}
+  main {{ max-width: 26rem; margin: 2rem auto; padding: 1.5rem; background: var(--surface); border: 1px solid var(--line); border-radius: .5rem; }}
+  .brand {{ color: var(--muted); font-size: .875rem; margin: 0; }}
+  h1 {{ font-size: 1.44rem; margin: .25rem 0 1rem; }}
+  label {{ display: block; font-weight: 600; margin: 1rem 0 .25rem; }}
+  input {{ display: block; width: 100%; font: inherit; color: var(--ink); background: var(--surface); padding: .5rem .75rem;
+    border: 1px solid var(--line); border-radius: .3rem; min-height: 2.5rem; }}
+  button {{ display: block; width: 100%; font: inherit; font-weight: 600; min-height: 2.5rem; margin-top: .75rem; padding: .5rem 1rem;
+    border-radius: .3rem; border: 1px solid var(--line); background: var(--surface); color: var(--ink); cursor: pointer; }}
+  form > button:first-of-type, #sign-in, #send-code, #verify, #approve {{ background: var(--accent); border-color: var(--accent); color: var(--accent-ink); }}
+  :focus-visible {{ outline: 3px solid var(--accent); outline-offset: 2px; }}
+  #error {{ color: var(--bad); background: var(--bad-soft); border-left: 4px solid var(--bad); padding: .5rem .75rem; border-radius: .3rem; }}
+  #resend-form button {{ border: 0; background: none; color: var(--accent); text-decoration: underline; font-weight: 400; }}
 </style>
 </head>
 <body>
 <main>
+<p class="brand">Constant Contact (sandbox)</p>
 <h1>{title}</h1>
 {body}
 </main>
