@@ -172,6 +172,7 @@ const INFO: Describe = Describe {
     origins: &["$ORIGIN"],
     rate_limits: &[],
     areas: &[items::ACTIVITIES],
+    icon: None,
 };
 
 impl exports::connector::sdk::metadata::Guest for Connector {
@@ -184,11 +185,15 @@ EOF
 cat >"$DIR/src/items.rs" <<EOF
 //! Items: the activities' metadata, then one short function each.
 
-use connector_sdk::check::{check, range};
+use connector_sdk::check::{check, range, Bound};
 use connector_sdk::{ActivityError, ActivityMeta};
 
 use crate::exports::${SNAKE}::connector::items::{GetItemInput, Guest, Item, ItemsPage, ListItemsInput};
 use crate::{Connector, API};
+
+/// The API's bounds on \`list-items\`: \`describe\` states them (hosts show
+/// them in schemas and refuse input outside them) and the activity checks them.
+const LIST_ITEMS: &[Bound] = &[range("limit", 1, 100)];
 
 /// This area's activities, as \`describe\` reports them.
 pub const ACTIVITIES: &[ActivityMeta] = &[
@@ -206,6 +211,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         description: "Lists items, one page at a time.",
         scopes: &[],
         pitfalls: &["Pass next_cursor back as cursor for the next page."],
+        bounds: &[LIST_ITEMS],
         ..ActivityMeta::READ
     },
 ];
@@ -218,7 +224,7 @@ impl Guest for Connector {
 
     /// Lists items, one page per call. \`GET /items\`. Retry-safe and read-only.
     fn list_items(input: ListItemsInput) -> Result<ItemsPage, ActivityError> {
-        check(&input, &[range("limit", 1, 100)])?;
+        check(&input, LIST_ITEMS)?;
         API.get("/items")
             .queries(&input, &["cursor"])
             .cursor(input.cursor.as_deref())

@@ -101,11 +101,14 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         description: "Lists recent bulk activities, optionally by state, one page at a time.",
         scopes: &["contact_data"],
         pitfalls: &["state processing also lists activities not yet started (initialized)."],
+        bounds: &[LIST_ACTIVITIES],
         ..ActivityMeta::READ
     },
 ];
 
 /// The source bounds every bulk body shares.
+const LIST_ACTIVITIES: &[Bound] = &[range("limit", 1, 500)];
+
 const SOURCE: &[Bound] = &[
     items("source.contact_ids", 1, 500),
     items("source.list_ids", 1, 50),
@@ -237,7 +240,7 @@ impl Guest for Connector {
     /// `GET /v3/activities` — <https://developer.constantcontact.com/api_guide/activity_status_collection.html>.
     /// Scope `contact_data`. Retry-safe and read-only: a read.
     fn list_activities(input: ListActivitiesInput) -> Result<BulkActivitiesPage, ActivityError> {
-        check(&input, &[range("limit", 1, 500)])?;
+        check(&input, LIST_ACTIVITIES)?;
         CC.get("/v3/activities")
             .queries(&input, &["cursor"])
             .cursor(input.cursor.as_deref())

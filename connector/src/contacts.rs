@@ -7,7 +7,9 @@
 //! - Sub-resources (custom fields, lists, phones, addresses, tags, notes) come back
 //!   only when asked for with `include=`; the WIT marks them `none` when not included.
 
-use connector_sdk::check::{any_of, check, date_time, email, items, max_len, range, Bound};
+use connector_sdk::check::{
+    any_of, check, date_time, email, items, listed_by, max_len, range, Bound,
+};
 use connector_sdk::json::{merge, remove, to_value};
 use connector_sdk::serde_json::Value;
 use connector_sdk::{ActivityError, ActivityMeta};
@@ -34,6 +36,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "A contact on no list cannot be reached by campaigns.",
             "create_source is write-once.",
         ],
+        bounds: &[PERSON, CONTACT],
         ..ActivityMeta::CREATE
     },
     ActivityMeta {
@@ -46,6 +49,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "A change made by someone else between the read and the write is overwritten.",
             "Updating a deleted contact revives it.",
         ],
+        bounds: &[PERSON, CONTACT],
         ..ActivityMeta::UPDATE
     },
     ActivityMeta {
@@ -66,6 +70,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "Deleted contacts are left out unless status includes deleted or all.",
             "email is an exact match; with a cursor the other filters are ignored.",
         ],
+        bounds: &[LIST_CONTACTS],
         ..ActivityMeta::READ
     },
     ActivityMeta {
@@ -127,6 +132,19 @@ const CONTACT: &[Bound] = &[
 ];
 
 /// What `update-contact` reads back: every sub-resource, so the PUT keeps them all.
+/// `list-contacts`' filters.
+const LIST_CONTACTS: &[Bound] = &[
+    range("limit", 1, 500),
+    items("lists", 0, 25),
+    items("tags", 0, 50),
+    date_time("updated_after"),
+    date_time("updated_before"),
+    date_time("created_after"),
+    date_time("created_before"),
+    listed_by("lists", "list-contact-lists", "lists", "list_id", "name"),
+    listed_by("tags", "list-tags", "tags", "tag_id", "name"),
+];
+
 const EVERY_SUB_RESOURCE: &str =
     "custom_fields,list_memberships,phone_numbers,street_addresses,taggings,notes";
 
@@ -187,16 +205,7 @@ impl Guest for Connector {
     /// `GET /v3/contacts` — <https://developer.constantcontact.com/api_reference/index.html#!/Contacts/getContacts>.
     /// Scope `contact_data`. Retry-safe and read-only: a read.
     fn list_contacts(input: ListContactsInput) -> Result<ContactsPage, ActivityError> {
-        let bounds = [
-            range("limit", 1, 500),
-            items("lists", 0, 25),
-            items("tags", 0, 50),
-            date_time("updated_after"),
-            date_time("updated_before"),
-            date_time("created_after"),
-            date_time("created_before"),
-        ];
-        check(&input, &bounds)?;
+        check(&input, LIST_CONTACTS)?;
         // The input's fields are the endpoint's filters, name for name.
         CC.get("/v3/contacts")
             .queries(&input, &["cursor"])

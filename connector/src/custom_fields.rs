@@ -27,6 +27,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "Labels are unique (conflict otherwise); an account has at most 100 custom fields.",
             "choices apply to the select types only, which need at least one.",
         ],
+        bounds: &[FIELD],
         ..ActivityMeta::CREATE
     },
     ActivityMeta {
@@ -35,6 +36,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         description: "Lists the account's custom fields, one page at a time.",
         scopes: &["contact_data"],
         pitfalls: &["At most 100 per page (the API's default is 50)."],
+        bounds: &[LIST_FIELDS],
         ..ActivityMeta::READ
     },
     ActivityMeta {
@@ -54,6 +56,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "choices replaces the list: a choice left out is removed, and its values with it.",
             "Keep a choice by sending its choice_id; one without an id is added.",
         ],
+        bounds: &[FIELD],
         ..ActivityMeta::UPDATE
     },
     ActivityMeta {
@@ -75,6 +78,7 @@ const FIELD: &[Bound] = &[
 
 /// What `CustomFieldPutRequest` takes, and what a choice as read has beyond it.
 const WRITABLE: &[&str] = &["label", "choices"];
+const LIST_FIELDS: &[Bound] = &[range("limit", 1, 100)];
 const CHOICE_READ_ONLY: &[&str] = &[
     "choices.custom_field_id",
     "choices.created_at",
@@ -99,7 +103,7 @@ impl Guest for Connector {
     /// `GET /v3/contact_custom_fields` — <https://developer.constantcontact.com/api_reference/index.html#!/Contacts_Custom_Fields/getCustomFields>.
     /// Scope `contact_data`. Retry-safe and read-only: a read.
     fn list_custom_fields(input: ListCustomFieldsInput) -> Result<CustomFieldsPage, ActivityError> {
-        check(&input, &[range("limit", 1, 100)])?;
+        check(&input, LIST_FIELDS)?;
         CC.get("/v3/contact_custom_fields")
             .queries(&input, &["cursor"])
             .cursor(input.cursor.as_deref())

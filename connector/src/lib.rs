@@ -164,6 +164,7 @@ const INFO: Describe = Describe {
         reports::ACTIVITIES,
         segments::ACTIVITIES,
     ],
+    icon: Some(include_str!("icon.svg")),
 };
 
 impl exports::connector::sdk::metadata::Guest for Connector {

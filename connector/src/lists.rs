@@ -3,7 +3,7 @@
 //! A contact joins lists through its `list_memberships`; a campaign's primary
 //! email activity names its recipients as `contact_list_ids`.
 
-use connector_sdk::check::{check, len, range};
+use connector_sdk::check::{check, len, listed_by, range, Bound};
 use connector_sdk::json::{merge, pick, to_value};
 use connector_sdk::serde_json::Value;
 use connector_sdk::{ActivityError, ActivityMeta};
@@ -27,6 +27,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "name is an exact, full-name match; with a cursor the other filters are ignored.",
             "membership_count is filled only with include_membership_count.",
         ],
+        bounds: &[LIST_LISTS],
         ..ActivityMeta::READ
     },
     ActivityMeta {
@@ -35,6 +36,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         description: "Creates a contact list; list names are unique.",
         scopes: &["contact_data"],
         pitfalls: &["List names are unique: a repeat is a conflict (409)."],
+        bounds: &[NAME],
         ..ActivityMeta::CREATE
     },
     ActivityMeta {
@@ -43,6 +45,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         description: "Gets one contact list, optionally with its number of members.",
         scopes: &["contact_data"],
         pitfalls: &["A deleted list is still returned, with deleted_at set."],
+        bounds: &[LIST_ID],
         ..ActivityMeta::READ
     },
     ActivityMeta {
@@ -54,6 +57,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "The new name must be unused (else conflict).",
             "A change made by someone else between the read and the write is overwritten.",
         ],
+        bounds: &[NAME, LIST_ID],
         ..ActivityMeta::UPDATE
     },
     ActivityMeta {
@@ -65,12 +69,22 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "The contacts stay, off the list; poll get-activity to know when they are off.",
             "Cannot be undone: campaigns sent to the list lose it as a recipient.",
         ],
+        bounds: &[LIST_ID],
         ..ActivityMeta::DELETE
     },
 ];
 
 /// What `ListInput`, the body of `PUT /contact_lists/{list_id}`, may hold.
 const WRITABLE: &[&str] = &["name", "description", "favorite"];
+const LIST_LISTS: &[Bound] = &[range("limit", 1, 1000)];
+const NAME: &[Bound] = &[len("name", 1, 255)];
+const LIST_ID: &[Bound] = &[listed_by(
+    "list_id",
+    "list-contact-lists",
+    "lists",
+    "list_id",
+    "name",
+)];
 
 impl Guest for Connector {
     /// Lists contact lists, one page per call.
@@ -79,7 +93,7 @@ impl Guest for Connector {
     /// <https://developer.constantcontact.com/api_reference/index.html#!/Contact_Lists/getLists>.
     /// Scope `contact_data`. Retry-safe and read-only: a read.
     fn list_contact_lists(input: ListContactListsInput) -> Result<ContactListsPage, ActivityError> {
-        check(&input, &[range("limit", 1, 1000)])?;
+        check(&input, LIST_LISTS)?;
         // The API takes `all` or `active`; the WIT's bool asks for the count of all members.
         let members = input.include_membership_count.filter(|b| *b).map(|_| "all");
         CC.get("/v3/contact_lists")
@@ -96,7 +110,7 @@ impl Guest for Connector {
     /// Scope `contact_data`. Not retry-safe: a repeat answers 409 (names are unique).
     /// Not destructive: it only adds.
     fn create_contact_list(input: CreateContactListInput) -> Result<ContactList, ActivityError> {
-        check(&input, &[len("name", 1, 255)])?;
+        check(&input, NAME)?;
         CC.post("/v3/contact_lists").body(&input).json()
     }
 
@@ -118,7 +132,7 @@ impl Guest for Connector {
     /// Scope `contact_data`. Retry-safe: it writes the same values each time.
     /// Destructive: the values it replaces are gone.
     fn update_contact_list(input: UpdateContactListInput) -> Result<ContactList, ActivityError> {
-        check(&input, &[len("name", 1, 255)])?;
+        check(&input, NAME)?;
         // The PUT replaces the list: send what it has, with the changes laid over.
         let current: Value = CC
             .get("/v3/contact_lists")

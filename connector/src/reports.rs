@@ -5,7 +5,7 @@
 //! `primary_email` activity) and per contact (`get-contact-activity-details`).
 //! The API computes them some time after a send; they only ever grow.
 
-use connector_sdk::check::{check, items, range};
+use connector_sdk::check::{check, items, range, Bound};
 use connector_sdk::{ActivityError, ActivityMeta};
 
 use crate::exports::constant_contact::connector::reports::{
@@ -16,6 +16,8 @@ use crate::exports::constant_contact::connector::reports::{
 use crate::{Connector, CC};
 
 /// This area's activities, as `describe` reports them.
+const LIST_SUMMARIES: &[Bound] = &[range("limit", 1, 500)];
+
 pub const ACTIVITIES: &[ActivityMeta] = &[
     ActivityMeta {
         name: "list-campaign-summaries",
@@ -26,6 +28,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "Only campaigns sent at least once are listed, most recently sent first.",
             "aggregate_percents covers every campaign, not just this page.",
         ],
+        bounds: &[LIST_SUMMARIES],
         ..ActivityMeta::READ
     },
     ActivityMeta {
@@ -57,7 +60,7 @@ impl Guest for Connector {
     fn list_campaign_summaries(
         input: ListCampaignSummariesInput,
     ) -> Result<CampaignSummariesPage, ActivityError> {
-        check(&input, &[range("limit", 1, 500)])?;
+        check(&input, LIST_SUMMARIES)?;
         CC.get("/v3/reports/summary_reports/email_campaign_summaries")
             .queries(&input, &["cursor"])
             .cursor(input.cursor.as_deref())

@@ -4,7 +4,7 @@
 //! Segments are made in Constant Contact's pages; the connector reads them.
 //! Unlike most ids, a segment id is an integer.
 
-use connector_sdk::check::{check, range};
+use connector_sdk::check::{check, range, Bound};
 use connector_sdk::{ActivityError, ActivityMeta};
 
 use crate::exports::constant_contact::connector::segments::{
@@ -13,6 +13,8 @@ use crate::exports::constant_contact::connector::segments::{
 use crate::{Connector, CC};
 
 /// This area's activities, as `describe` reports them.
+const LIST_SEGMENTS: &[Bound] = &[range("limit", 1, 1000)];
+
 pub const ACTIVITIES: &[ActivityMeta] = &[
     ActivityMeta {
         name: "list-segments",
@@ -20,6 +22,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         description: "Lists the account's segments, by date or name, one page at a time.",
         scopes: &["contact_data"],
         pitfalls: &["Listed segments carry no criteria: use get-segment for those."],
+        bounds: &[LIST_SEGMENTS],
         ..ActivityMeta::READ
     },
     ActivityMeta {
@@ -38,7 +41,7 @@ impl Guest for Connector {
     /// `GET /v3/segments` — <https://developer.constantcontact.com/api_guide/segments_get_all.html>.
     /// Scope `contact_data`. Retry-safe and read-only: a read.
     fn list_segments(input: ListSegmentsInput) -> Result<SegmentsPage, ActivityError> {
-        check(&input, &[range("limit", 1, 1000)])?;
+        check(&input, LIST_SEGMENTS)?;
         CC.get("/v3/segments")
             .queries(&input, &["cursor"])
             .cursor(input.cursor.as_deref())

@@ -3,7 +3,7 @@
 //! A contact carries its tags as `taggings`, a list of tag ids; tagging many
 //! contacts at once is a bulk activity (`add-tags-to-contacts`, in `bulk`).
 
-use connector_sdk::check::{check, len, range, Bound};
+use connector_sdk::check::{check, len, listed_by, range, Bound};
 use connector_sdk::{ActivityError, ActivityMeta};
 
 use crate::bulk::activity;
@@ -22,6 +22,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         description: "Lists the account's tags, one page at a time.",
         scopes: &["contact_data"],
         pitfalls: &["contacts_count is filled only with include_count."],
+        bounds: &[LIST_TAGS],
         ..ActivityMeta::READ
     },
     ActivityMeta {
@@ -30,6 +31,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         description: "Gets one tag, optionally with how many contacts carry it.",
         scopes: &["contact_data"],
         pitfalls: &["A deleted tag is not found (404) at once, before its contacts are un-tagged."],
+        bounds: &[TAG_ID],
         ..ActivityMeta::READ
     },
     ActivityMeta {
@@ -38,6 +40,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         description: "Creates a tag; tag names are unique.",
         scopes: &["contact_data"],
         pitfalls: &["Names are unique, ignoring case: a repeat is a conflict (409)."],
+        bounds: &[NAME],
         ..ActivityMeta::CREATE
     },
     ActivityMeta {
@@ -46,6 +49,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         description: "Renames a tag.",
         scopes: &["contact_data"],
         pitfalls: &["The new name must be unused, ignoring case (else conflict)."],
+        bounds: &[NAME, TAG_ID],
         ..ActivityMeta::UPDATE
     },
     ActivityMeta {
@@ -57,12 +61,15 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "The tag is gone at once; poll get-activity to know when contacts are un-tagged.",
             "Cannot be undone: a new tag with the same name is a different tag.",
         ],
+        bounds: &[TAG_ID],
         ..ActivityMeta::DELETE
     },
 ];
 
 /// `TagPost` and `TagPut`: 1 to 255 characters.
-const NAME: [Bound; 1] = [len("name", 1, 255)];
+const NAME: &[Bound] = &[len("name", 1, 255)];
+const LIST_TAGS: &[Bound] = &[range("limit", 1, 500)];
+const TAG_ID: &[Bound] = &[listed_by("tag_id", "list-tags", "tags", "tag_id", "name")];
 
 impl Guest for Connector {
     /// Lists tags, one page per call.
@@ -70,7 +77,7 @@ impl Guest for Connector {
     /// `GET /v3/contact_tags` — <https://developer.constantcontact.com/api_reference/index.html#!/Contact_Tags/getTags>.
     /// Scope `contact_data`. Retry-safe and read-only: a read.
     fn list_tags(input: ListTagsInput) -> Result<TagsPage, ActivityError> {
-        check(&input, &[range("limit", 1, 500)])?;
+        check(&input, LIST_TAGS)?;
         CC.get("/v3/contact_tags")
             .queries(&input, &["cursor"])
             .cursor(input.cursor.as_deref())
@@ -94,7 +101,7 @@ impl Guest for Connector {
     /// Scope `contact_data`. Not retry-safe: a repeat answers 409 (names are unique).
     /// Not destructive: it only adds.
     fn create_tag(input: CreateTagInput) -> Result<Tag, ActivityError> {
-        check(&input, &NAME)?;
+        check(&input, NAME)?;
         CC.post("/v3/contact_tags").body(&input).json()
     }
 
@@ -104,7 +111,7 @@ impl Guest for Connector {
     /// Scope `contact_data`. Retry-safe: it writes the same name each time.
     /// Destructive: the old name is gone.
     fn update_tag(input: UpdateTagInput) -> Result<Tag, ActivityError> {
-        check(&input, &NAME)?;
+        check(&input, NAME)?;
         CC.put("/v3/contact_tags")
             .id("tag_id", &input.tag_id)
             .body_except(&input, &["tag_id"])

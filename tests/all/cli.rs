@@ -162,7 +162,7 @@ fn bad_input_names_the_json_path_and_never_reaches_the_api() {
         ),
         (
             json!({"create_source": "account", "birthday_month": 300}),
-            "input.birthday_month: expected an integer from 0 to 255, found one out of range",
+            "input.birthday_month: at most 12 (maximum)",
         ),
         (
             json!({"create_source": "account", "list_memberships": ["a", 7]}),

@@ -246,3 +246,78 @@ fn every_api_error_is_json_with_its_remedy_and_no_server_path_or_command() {
         "{listed:#}"
     );
 }
+
+#[test]
+fn schemas_carry_the_apis_bounds_and_the_host_refuses_input_outside_them() {
+    let sandbox = Sandbox::start();
+    let cc = ConnectionFile::constant_contact(&sandbox);
+    // Out of the API's 1–500, refused before the connector runs: nothing sent.
+    for limit in [0, 501] {
+        run(&cc, "list-contacts", &json!({"limit": limit})).fails_with(
+            2,
+            &[
+                "input.limit: at most 500 (maximum)",
+                "input.limit: at least 1 (minimum)",
+            ][usize::from(limit == 0)..][..1],
+        );
+    }
+    assert!(sandbox.requests().is_empty(), "{:?}", sandbox.requests());
+    assert_eq!(run(&cc, "list-contacts", &json!({"limit": 2})).code, 0);
+    // The probe never checks `iterations` itself: only the host stops it.
+    let probe = ConnectionFile::new(&component("probe_connector"), "");
+    run(&probe, "spin", &json!({"iterations": 2_000_000}))
+        .fails_with(2, &["input.iterations: at most 1000000 (maximum)"]);
+    assert_eq!(
+        run(&probe, "spin", &json!({"iterations": 10})).ok()["iterations"],
+        10
+    );
+    // The schemas say so: the bounds, plain optional types, pickers' sources.
+    let described = host(&[
+        "describe",
+        "--json",
+        &component("cc_connector").display().to_string(),
+    ]);
+    let info: Value = serde_json::from_str(&described.stdout).unwrap();
+    let activity = |name: &str| {
+        info["activities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap()["input_schema"]
+            .clone()
+    };
+    let list = activity("list-contacts");
+    assert_eq!(
+        list["properties"]["limit"],
+        json!({"type": "integer", "minimum": 1.0, "maximum": 500.0})
+    );
+    assert_eq!(list["properties"]["updated_after"]["format"], "date-time");
+    assert_eq!(list["properties"]["lists"]["maxItems"], 25);
+    assert_eq!(
+        list["properties"]["lists"]["items"]["x-source"],
+        json!({"activity": "list-contact-lists", "items": "lists", "value": "list_id", "label": "name"})
+    );
+    let create = activity("create-contact");
+    assert_eq!(
+        create["properties"]["email_address"]["properties"]["address"]["format"],
+        "email"
+    );
+    // The icon, as an image URL only.
+    let serve = Serve::start("", &[]);
+    let listed = serve.call("GET", "/api/connectors", None).json;
+    let cc_entry = listed["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "constant-contact")
+        .unwrap()
+        .clone();
+    assert!(
+        cc_entry["icon"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/svg+xml;base64,"),
+        "{cc_entry:#}"
+    );
+}

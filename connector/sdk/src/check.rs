@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use crate::error::invalid_input;
 use crate::json;
-use crate::types::ActivityError;
+use crate::types::{ActivityError, Constraint, ValueSource};
 
 /// One bound from the API's spec.
 #[derive(Clone, Copy, Debug)]
@@ -41,6 +41,83 @@ pub enum Bound {
     Email(&'static str),
     /// At least one of these fields is given.
     AnyOf(&'static [&'static str]),
+    /// Valid values are listed by another activity (for pickers; not
+    /// checked): (path, activity, the result's key of the items, each item's
+    /// key of the value, of the label).
+    Source(
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    ),
+}
+
+/// Values of `path` are listed by `activity`: its result holds them under
+/// `items`, each item's `value` the value and `label` its name.
+pub const fn listed_by(
+    path: &'static str,
+    activity: &'static str,
+    items: &'static str,
+    value: &'static str,
+    label: &'static str,
+) -> Bound {
+    Bound::Source(path, activity, items, value, label)
+}
+
+impl Bound {
+    /// The `constraint` record `describe` states, if this bound is one
+    /// (`AnyOf` spans fields, so it is the activity's to check alone).
+    pub fn constraint(&self) -> Option<Constraint> {
+        let at = |path: &str| Constraint {
+            path: path.into(),
+            minimum: None,
+            maximum: None,
+            min_length: None,
+            max_length: None,
+            min_items: None,
+            max_items: None,
+            format: None,
+            source: None,
+        };
+        let count = |n: usize| u32::try_from(n).ok();
+        Some(match *self {
+            Bound::Len(p, min, max) => Constraint {
+                min_length: count(min).filter(|m| *m > 0),
+                max_length: count(max),
+                ..at(p)
+            },
+            Bound::Items(p, min, max) => Constraint {
+                min_items: count(min).filter(|m| *m > 0),
+                max_items: count(max),
+                ..at(p)
+            },
+            #[allow(clippy::cast_precision_loss)] // API bounds are far below 2^53
+            Bound::Range(p, min, max) => Constraint {
+                minimum: Some(min as f64),
+                maximum: Some(max as f64),
+                ..at(p)
+            },
+            Bound::DateTime(p) => Constraint {
+                format: Some("date-time".into()),
+                ..at(p)
+            },
+            Bound::Email(p) => Constraint {
+                format: Some("email".into()),
+                ..at(p)
+            },
+            Bound::Source(p, activity, items, value, label) => Constraint {
+                source: Some(ValueSource {
+                    activity: activity.into(),
+                    items: items.into(),
+                    value: value.into(),
+                    label: label.into(),
+                }),
+                ..at(p)
+            },
+            Bound::AnyOf(_) => return None,
+        })
+    }
 }
 
 /// `maxLength`.
@@ -106,6 +183,7 @@ fn check_one(value: &Value, bound: &Bound) -> Result<(), ActivityError> {
         Bound::AnyOf(_) => return Ok(()),
         Bound::Items(p, ..) => p,
         Bound::Len(p, ..) | Bound::Range(p, ..) | Bound::DateTime(p) | Bound::Email(p) => p,
+        Bound::Source(..) => return Ok(()),
     };
     for (at, found) in values(value, path) {
         // A bound on one value applies to each item of a list of them.

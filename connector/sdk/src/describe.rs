@@ -6,9 +6,10 @@
 //! its `describe` export is `INFO.build()`. A new activity adds one entry to its
 //! area's list and nothing else.
 
+use crate::check::Bound;
 use crate::types::{
-    Activity, ApiKey, AuthScheme, BasicAuth, ClientAuth, ConnectionField, ConnectorInfo,
-    KeyPlacement, Oauth2, RateLimit,
+    Activity, ActivityError, ApiKey, AuthScheme, BasicAuth, ClientAuth, ConnectionField,
+    ConnectorInfo, KeyPlacement, Oauth2, RateLimit,
 };
 #[cfg(test)]
 use crate::types::{LimitScope, LimitWindow};
@@ -52,6 +53,12 @@ pub struct ActivityMeta {
     pub destructive: bool,
     /// What callers get wrong, one sentence each (shown to people and agents).
     pub pitfalls: &'static [&'static str],
+    /// The API's bounds on input values, which the WIT types cannot say, in
+    /// groups (so shared groups compose in a `const`): `describe` states
+    /// them, the host shows them in schemas and checks them before the
+    /// activity runs, and the activity checks them too
+    /// ([`ActivityMeta::check`]).
+    pub bounds: &'static [&'static [Bound]],
 }
 
 /// A connection field, e.g. a client id or an API key.
@@ -133,6 +140,8 @@ pub struct Describe {
     pub rate_limits: &'static [RateLimit],
     /// Each area's `ACTIVITIES`, concatenated in this order.
     pub areas: &'static [&'static [ActivityMeta]],
+    /// An SVG icon for catalogues (at most 16 KiB; shown only as an image).
+    pub icon: Option<&'static str>,
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
@@ -151,6 +160,7 @@ impl ActivityMeta {
         read_only: true,
         destructive: false,
         pitfalls: &[],
+        bounds: &[],
     };
 
     /// Adds something new: not retry-safe (a repeat adds it again or conflicts),
@@ -176,6 +186,16 @@ impl ActivityMeta {
     /// again), not destructive.
     pub const ACTION: ActivityMeta = ActivityMeta::CREATE;
 
+    /// Checks `input` against [`ActivityMeta::bounds`] (the host has too,
+    /// but a connector may run under a host that does not).
+    ///
+    /// # Errors
+    ///
+    /// `invalid-input` naming the first field out of bounds, and the bound.
+    pub fn check<T: serde::Serialize + ?Sized>(&self, input: &T) -> Result<(), ActivityError> {
+        crate::check::check(input, &self.bounds.concat())
+    }
+
     /// The WIT record.
     pub fn build(&self) -> Activity {
         let display_name = match self.display_name {
@@ -192,6 +212,11 @@ impl ActivityMeta {
             read_only: self.read_only,
             destructive: self.destructive,
             pitfalls: strings(self.pitfalls),
+            constraints: self
+                .bounds
+                .iter()
+                .flat_map(|group| group.iter().filter_map(Bound::constraint))
+                .collect(),
         }
     }
 }
@@ -279,6 +304,7 @@ impl Describe {
                 .collect(),
             rate_limits: self.rate_limits.to_vec(),
             triggers: Vec::new(),
+            icon: self.icon.map(Into::into),
         }
     }
 }
@@ -323,6 +349,7 @@ mod tests {
                 ..ActivityMeta::DELETE
             }],
         ],
+        icon: None,
     };
 
     #[test]

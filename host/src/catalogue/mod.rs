@@ -344,7 +344,7 @@ impl Entry {
                 let info = c.info();
                 json!({"name": info.name, "version": info.version, "description": info.description,
                     "file": file, "sha256": self.sha256, "activities": info.activities.len(),
-                    "fields": info.fields, "state": self.status})
+                    "fields": info.fields, "state": self.status, "icon": icon_url(info.icon.as_deref())})
             }
             Err(reason) => json!({"file": file, "sha256": self.sha256, "state": self.status,
                 "error": crate::redact::untrusted(reason)}),
@@ -356,6 +356,21 @@ impl Entry {
         }
         summary
     }
+}
+
+/// A connector's icon as a `data:image/svg+xml;base64,` URL for an `<img>`
+/// (where SVG runs no script), or `None` unless it is SVG of at most 16 KiB.
+pub fn icon_url(icon: Option<&str>) -> Option<String> {
+    use base64::Engine;
+    let icon = icon?.trim();
+    let body = icon.strip_prefix("<?xml").map_or(icon, |rest| {
+        rest.split_once("?>")
+            .map_or("", |(_, after)| after.trim_start())
+    });
+    (icon.len() <= 16 * 1024 && body.starts_with("<svg")).then(|| {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(icon);
+        format!("data:image/svg+xml;base64,{encoded}")
+    })
 }
 
 /// The last part of `file`'s path ("" when it has none), as answers show it.

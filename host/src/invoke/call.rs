@@ -12,7 +12,7 @@ use wasmtime::{Store, Trap};
 use super::limits::{Limits, Refusal};
 use super::output::{self, Budget, Stop};
 use super::store::CallState;
-use super::{engine, json, Activity, Connector, InputError, InvokeError};
+use super::{constraints, engine, json, Activity, Connector, InputError, InvokeError};
 use crate::egress::{
     bound_origins, Credential, EgressEvent, EgressPolicy, Origin, Progress, RateLimiter, SendGate,
     TlsSettings,
@@ -72,6 +72,14 @@ impl Connector {
                 connector: self.info.name.clone(),
                 name: activity.to_owned(),
                 hint: crate::suggest::hint(activity, &names, "its activities are"),
+            }
+        })?;
+        // The connector's stated bounds, before anything of it runs.
+        let stated = self.info.activities.iter().find(|a| a.name == activity);
+        constraints::check(input, stated.map_or(&[][..], |a| &a.constraints)).map_err(|error| {
+            InvokeError::Input {
+                activity: activity.to_owned(),
+                error,
             }
         })?;
         let args = arguments(&target.params, input).map_err(|error| InvokeError::Input {

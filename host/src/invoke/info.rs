@@ -33,6 +33,9 @@ pub struct ConnectorInfo {
     /// Polling triggers (sdk 0.3.0; none before).
     #[serde(default)]
     pub triggers: Vec<TriggerInfo>,
+    /// An SVG icon (sdk 0.3.0), shown only as an image.
+    #[serde(default)]
+    pub icon: Option<String>,
 }
 
 /// `rate-limit`: at most `requests` per `window`, counted against `per`.
@@ -229,6 +232,9 @@ pub struct ActivityInfo {
     /// What callers get wrong (sdk 0.2.0).
     #[serde(default)]
     pub pitfalls: Vec<String>,
+    /// Bounds on the input the WIT types cannot say (sdk 0.3.0).
+    #[serde(default)]
+    pub constraints: Vec<super::constraints::Constraint>,
 }
 
 impl ConnectorInfo {

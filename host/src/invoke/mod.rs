@@ -11,6 +11,7 @@
 mod artifact;
 mod call;
 mod compile;
+pub mod constraints;
 mod engine;
 mod error;
 mod info;
@@ -343,6 +344,15 @@ impl Runtime {
             );
         }
         connector.info = info;
+        // A bound on no field would bound nothing: refuse it at load.
+        for activity in &connector.info.activities {
+            if let Some(Err(reason)) = connector.constrained_schema(&activity.name) {
+                return Err(InvokeError::Contract {
+                    path: connector.path.clone(),
+                    reason: format!("activity {:?}: {reason}", activity.name),
+                });
+            }
+        }
         Ok(connector)
     }
 }
@@ -398,6 +408,7 @@ fn placeholder_info() -> ConnectorInfo {
         activities: Vec::new(),
         rate_limits: Vec::new(),
         triggers: Vec::new(),
+        icon: None,
     }
 }
 
@@ -467,11 +478,19 @@ impl Connector {
         info
     }
 
-    /// JSON Schema of an activity's input, or `None` for an unknown activity.
+    /// JSON Schema of an activity's input with the bounds its connector
+    /// states, optional fields as plain types (`null` is still taken), or
+    /// `None` for an unknown activity.
     pub fn input_schema(&self, activity: &str) -> Option<Value> {
-        self.activities
-            .get(activity)
-            .map(|a| schema::of_params(&a.params))
+        self.constrained_schema(activity)?.ok()
+    }
+
+    fn constrained_schema(&self, activity: &str) -> Option<Result<Value, String>> {
+        let mut schema = schema::of_params(&self.activities.get(activity)?.params);
+        let stated = self.info.activities.iter().find(|a| a.name == activity);
+        let outcome = constraints::apply(&mut schema, stated.map_or(&[][..], |a| &a.constraints));
+        constraints::plain_optionals(&mut schema);
+        Some(outcome.map(|()| schema))
     }
 
     /// JSON Schema of an activity's success value (the `ok` of its `result`).

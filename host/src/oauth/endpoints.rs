@@ -278,6 +278,7 @@ mod tests {
             activities: Vec::new(),
             rate_limits: Vec::new(),
             triggers: Vec::new(),
+            icon: None,
         };
         assert!(pinned
             .check(

@@ -54,6 +54,7 @@ const fn probe(name: &'static str, description: &'static str) -> ActivityMeta {
         read_only: true,
         destructive: false,
         pitfalls: &[],
+        bounds: &[],
     }
 }
 
@@ -88,12 +89,17 @@ const INFO: Describe = Describe {
             destructive: true,
             ..probe("fetch", "Sends one HTTP request and returns the answer.")
         },
-        probe("spin", "Counts to `iterations`, or forever."),
+        // Bounded by the host alone: the probe itself never checks it.
+        ActivityMeta {
+            bounds: &[&[connector_sdk::check::range("iterations", 0, 1_000_000)]],
+            ..probe("spin", "Counts to `iterations`, or forever.")
+        },
         probe("allocate", "Allocates and touches the given number of MiB."),
         probe("check", "Succeeds with no output, or fails as asked."),
         probe("remember", "Leaves a marker in global state and memory."),
         probe("scan", "Looks for a marker an earlier call left."),
     ]],
+    icon: None,
 };
 
 /// What `remember` leaves in global state.
