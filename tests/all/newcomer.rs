@@ -225,6 +225,21 @@ fn every_api_error_is_json_with_its_remedy_and_no_server_path_or_command() {
     );
     assert!(status == 400 || status == 422, "{status} {body:#}");
     assert!(!body.to_string().contains(CANARIES[0]), "{body:#}");
+    // Status and check reports name no path on the server either.
+    for (method, route) in [
+        ("GET", "/api/connections/acme/status"),
+        ("POST", "/api/connections/typo/check"),
+    ] {
+        let answer = serve.call(method, route, Some(&json!({})));
+        assert!(
+            !answer.text.contains(&*serve.dir().to_string_lossy()),
+            "{route}: {}",
+            answer.text
+        );
+        assert!(!answer.text.contains("/tmp/"), "{route}: {}", answer.text);
+        let components = component("cc_connector").parent().unwrap().display().to_string();
+        assert!(!answer.text.contains(&components), "{route}: {}", answer.text);
+    }
     // The list says each connection's state, and names files, not paths.
     let listed = serve.call("GET", "/api/connections", None).json;
     let state = |name: &str| {

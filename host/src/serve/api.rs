@@ -285,15 +285,15 @@ pub async fn status(Extract(state): Extract<Arc<State>>, Path(name): Path<String
         Ok(record) => ok(json!({
             "oauth": true, "connected": true, "scopes": record.scopes,
             "expires_in_seconds": (record.expires_at as i64 - now() as i64) / 1000,
-            "refresh_token": record.refresh_token.is_some(), "tokens": tokens.store().describe(),
+            "refresh_token": record.refresh_token.is_some(), "tokens": redact::without_paths(&tokens.store().describe()),
             "endpoints": pinned, "quotas": quotas,
         })),
         Err(OAuthError::NotConnected { .. }) => ok(json!({
-            "oauth": true, "connected": false, "tokens": tokens.store().describe(), "endpoints": pinned,
+            "oauth": true, "connected": false, "tokens": redact::without_paths(&tokens.store().describe()), "endpoints": pinned,
             "quotas": quotas,
         })),
         Err(other @ OAuthError::Reconnect { .. }) => ok(json!({
-            "oauth": true, "connected": false, "tokens": tokens.store().describe(), "endpoints": pinned,
+            "oauth": true, "connected": false, "tokens": redact::without_paths(&tokens.store().describe()), "endpoints": pinned,
             "quotas": quotas, "reason": ApiError::from(SessionError::from(other)).body()["error"],
         })),
         Err(other) => Err(SessionError::from(other).into()),

@@ -68,14 +68,17 @@ async fn existing(state: &State, name: &Name, named: bool) -> Result<Option<Load
 /// A check report as JSON: every line (what, where from, ok, detail) and
 /// the stores; never a value.
 pub fn report_json(report: &crate::check::Report) -> Value {
+    // The server's paths are the operator's business, not the page's.
+    let shown = crate::redact::without_paths;
     let lines: Vec<Value> = report
         .lines
         .iter()
-        .map(|l| match &l.outcome {
-            Ok(detail) => json!({"what": l.what, "source": l.source, "ok": true, "detail": detail}),
-            Err(reason) => {
-                json!({"what": l.what, "source": l.source, "ok": false, "detail": reason})
-            }
+        .map(|l| {
+            let (ok, detail) = match &l.outcome {
+                Ok(detail) => (true, detail),
+                Err(reason) => (false, reason),
+            };
+            json!({"what": l.what, "source": shown(&l.source), "ok": ok, "detail": shown(detail)})
         })
         .collect();
     json!({"ok": report.failures() == 0, "stores": report.stores, "lines": lines})
