@@ -16,6 +16,7 @@ use connector_host::mcp::subset::{self, Subset};
 use connector_host::mcp::Server;
 use connector_host::{Name, Runtime};
 
+use super::exit::{self, Failed};
 use super::mcp_config::{self, Client};
 
 /// Serve the activities of one or more connections as MCP tools over stdio.
@@ -72,15 +73,21 @@ impl Mcp {
         let server = Server::new(Arc::new(opened))
             .with_subset(subset.clone())
             .with_unserved(unserved.clone());
-        let server = match server.shown().await {
-            0 => {
-                let reason = refusal(&unserved, &subset);
-                tracing::error!("{reason}");
-                server.refusing(reason)
-            }
-            _ => server,
-        };
-        connector_host::mcp::serve_stdio(server).await
+        for reason in &unserved {
+            tracing::error!("not served: {reason}");
+        }
+        if server.shown().await > 0 {
+            return connector_host::mcp::serve_stdio(server).await;
+        }
+        // The client is answered with the reason; the exit code and stderr
+        // say it too, for whoever reads the client's server log.
+        let reason = refusal(&unserved, &subset);
+        let _ = connector_host::mcp::serve_stdio(server.refusing(reason.clone())).await;
+        Err(Failed {
+            message: reason,
+            code: exit::CONFIG,
+        }
+        .into())
     }
 }
 
