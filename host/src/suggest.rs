@@ -25,7 +25,7 @@ pub fn closest<'a>(asked: &str, names: impl IntoIterator<Item = &'a str>) -> Opt
 
 /// A hint's text: "did you mean `x`?" when one is close, else every name
 /// (`what` says what they are, e.g. "its activities are").
-pub fn hint<'a>(asked: &str, names: &[&'a str], what: &str) -> String {
+pub fn hint(asked: &str, names: &[&str], what: &str) -> String {
     match closest(asked, names.iter().copied()) {
         Some(name) => format!("did you mean \"{name}\"? ({what}: {})", names.join(", ")),
         None => format!("{what}: {}", names.join(", ")),

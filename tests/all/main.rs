@@ -6,6 +6,7 @@ mod agents;
 mod beyond;
 mod catalogue;
 mod cli;
+mod clients;
 mod conformance;
 mod egress;
 mod errors;

@@ -178,7 +178,7 @@ fn every_api_error_is_json_with_its_remedy_and_no_server_path_or_command() {
         json!({}),
     );
     assert_worded_for_the_api(&serve, &answer.json, "configuration", "fix_connection");
-    // A secret that does not resolve names its field.
+    // A secret from an unset variable: set the field (no asset involved).
     std::fs::write(
         serve.connection_file("unset"),
         format!(
@@ -191,7 +191,8 @@ fn every_api_error_is_json_with_its_remedy_and_no_server_path_or_command() {
         "/api/connections/unset/activities/list-contact-lists",
         json!({}),
     );
-    assert_worded_for_the_api(&serve, &answer.json, "secret_unresolvable", "fix_asset");
+    assert_worded_for_the_api(&serve, &answer.json, "secret_unresolvable", "set_field");
+    assert_eq!(answer.json["error"]["remedy"]["field"], "access_token");
     // What the framework refuses is JSON too: 415 and 405 (with Allow).
     let (status, body) = raw(&serve, "POST", "/api/connections", "text/plain", "{}");
     assert_eq!(status, 415);
@@ -237,8 +238,16 @@ fn every_api_error_is_json_with_its_remedy_and_no_server_path_or_command() {
             answer.text
         );
         assert!(!answer.text.contains("/tmp/"), "{route}: {}", answer.text);
-        let components = component("cc_connector").parent().unwrap().display().to_string();
-        assert!(!answer.text.contains(&components), "{route}: {}", answer.text);
+        let components = component("cc_connector")
+            .parent()
+            .unwrap()
+            .display()
+            .to_string();
+        assert!(
+            !answer.text.contains(&components),
+            "{route}: {}",
+            answer.text
+        );
     }
     // The list says each connection's state, and names files, not paths.
     let listed = serve.call("GET", "/api/connections", None).json;

@@ -6,6 +6,7 @@ pub mod connect;
 pub mod describe;
 pub mod exit;
 pub mod mcp;
+pub mod mcp_config;
 pub mod run;
 pub mod serve;
 pub mod status;

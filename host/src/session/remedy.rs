@@ -14,6 +14,7 @@ use crate::egress::EgressEvent;
 use crate::invoke::InvokeError;
 use crate::oauth::OAuthError;
 use crate::redact;
+use crate::secrets::SecretError;
 
 /// What would make the call succeed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -91,6 +92,12 @@ impl SessionError {
         Some(match self {
             SessionError::MissingField { field, .. } => Remedy::SetField {
                 field: field.clone(),
+            },
+            // A variable or a file the operator names: set it, no asset.
+            SessionError::Secret(
+                error @ (SecretError::EnvMissing { .. } | SecretError::File { .. }),
+            ) => Remedy::SetField {
+                field: error.field().to_owned(),
             },
             SessionError::Secret(error) => Remedy::FixAsset {
                 field: Some(error.field().to_owned()),
@@ -226,7 +233,7 @@ fn advice(remedy: &Remedy, front: Front, connection: &str) -> Option<String> {
             granting(scopes)
         ),
         (Remedy::Connect { scopes }, Front::Mcp) => format!(
-            "ask the user to connect '{connection}' again on the connection page{}; a tool cannot do it",
+            "ask the user to connect '{connection}' again{} (on the connection page, or with the platform's connect step); a tool cannot do it",
             granting(scopes)
         ),
         (Remedy::SetField { field }, Front::Api) => format!(
