@@ -15,6 +15,13 @@ use crate::exports::constant_contact::connector::account::{
 };
 use crate::{Connector, CC};
 
+/// `update-account-summary`'s bounds.
+const ACCOUNT_SUMMARY: &[Bound] = &[
+    email("contact_email"),
+    max_len("contact_phone", 25),
+    len("country_code", 2, 2),
+];
+
 /// This area's activities, as `describe` reports them.
 pub const ACTIVITIES: &[ActivityMeta] = &[
     ActivityMeta {
@@ -63,6 +70,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         description: "Changes the given fields of the account's profile; the others are kept.",
         scopes: &["account_update"],
         pitfalls: &["Only the account owner may change it (else forbidden)."],
+        bounds: &[ACCOUNT_SUMMARY],
         ..ActivityMeta::UPDATE
     },
     ActivityMeta {
@@ -82,6 +90,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "A full replace: lines left out are removed.",
             "US and CA addresses need state_code and postal_code; others may not have state_code.",
         ],
+        bounds: &[ADDRESS],
         ..ActivityMeta::UPDATE
     },
 ];
@@ -161,12 +170,7 @@ impl Guest for Connector {
     fn update_account_summary(
         input: UpdateAccountSummaryInput,
     ) -> Result<AccountSummary, ActivityError> {
-        let bounds = [
-            email("contact_email"),
-            max_len("contact_phone", 25),
-            len("country_code", 2, 2),
-        ];
-        check(&input, &bounds)?;
+        check(&input, ACCOUNT_SUMMARY)?;
         CC.put("/v3/account/summary").body(&input).json()
     }
 

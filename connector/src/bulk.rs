@@ -34,6 +34,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         ],
         // Retry-safe: a member added twice is a member once.
         retry_safe: true,
+        bounds: &[LIST_IDS, SOURCE],
         ..ActivityMeta::ACTION
     },
     ActivityMeta {
@@ -45,6 +46,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "It runs in the background: poll get-activity until state is completed.",
             "all_active_contacts empties the lists.",
         ],
+        bounds: &[LIST_IDS, SOURCE],
         ..ActivityMeta::DELETE
     },
     ActivityMeta {
@@ -54,6 +56,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         scopes: &["contact_data"],
         pitfalls: &["It runs in the background: poll get-activity until state is completed."],
         retry_safe: true,
+        bounds: &[TAG_IDS, SOURCE],
         ..ActivityMeta::ACTION
     },
     ActivityMeta {
@@ -62,6 +65,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         description: "Removes tags from many contacts at once; the tags themselves stay.",
         scopes: &["contact_data"],
         pitfalls: &["It runs in the background: poll get-activity until state is completed."],
+        bounds: &[TAG_IDS, SOURCE],
         ..ActivityMeta::DELETE
     },
     ActivityMeta {
@@ -109,6 +113,9 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
 /// The source bounds every bulk body shares.
 const LIST_ACTIVITIES: &[Bound] = &[range("limit", 1, 500)];
 
+const LIST_IDS: &[Bound] = &[items("list_ids", 1, 50)];
+const TAG_IDS: &[Bound] = &[items("tag_ids", 1, 50)];
+
 const SOURCE: &[Bound] = &[
     items("source.contact_ids", 1, 500),
     items("source.list_ids", 1, 50),
@@ -150,7 +157,7 @@ impl Guest for Connector {
     fn add_contacts_to_lists(
         input: AddContactsToListsInput,
     ) -> Result<BulkActivity, ActivityError> {
-        check(&input, &[&[items("list_ids", 1, 50)], SOURCE].concat())?;
+        check(&input, &[LIST_IDS, SOURCE].concat())?;
         activity(CC.post("/v3/activities/add_list_memberships").body(&input))
     }
 
@@ -167,7 +174,7 @@ impl Guest for Connector {
                 "`source.segment_id` is accepted only when adding",
             ));
         }
-        check(&input, &[&[items("list_ids", 1, 50)], SOURCE].concat())?;
+        check(&input, &[LIST_IDS, SOURCE].concat())?;
         activity(
             CC.post("/v3/activities/remove_list_memberships")
                 .body(&input),
@@ -179,7 +186,7 @@ impl Guest for Connector {
     /// `POST /v3/activities/contacts_taggings_add` (201) — <https://developer.constantcontact.com/api_guide/tags_add_contacts.html>.
     /// Scope `contact_data`. Retry-safe: a tag added twice is there once. Not destructive.
     fn add_tags_to_contacts(input: TaggingsInput) -> Result<BulkActivity, ActivityError> {
-        check(&input, &[&[items("tag_ids", 1, 50)], SOURCE].concat())?;
+        check(&input, &[TAG_IDS, SOURCE].concat())?;
         activity(CC.post("/v3/activities/contacts_taggings_add").body(&input))
     }
 
@@ -189,7 +196,7 @@ impl Guest for Connector {
     /// Scope `contact_data`. Retry-safe: removing twice removes once.
     /// Destructive: the taggings are gone.
     fn remove_tags_from_contacts(input: TaggingsInput) -> Result<BulkActivity, ActivityError> {
-        check(&input, &[&[items("tag_ids", 1, 50)], SOURCE].concat())?;
+        check(&input, &[TAG_IDS, SOURCE].concat())?;
         activity(
             CC.post("/v3/activities/contacts_taggings_remove")
                 .body(&input),

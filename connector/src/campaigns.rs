@@ -5,7 +5,7 @@
 //! gets tested and scheduled. So most activities here first read the campaign to
 //! find its primary email activity ([`primary_activity_id`]), then act on that.
 
-use connector_sdk::check::{check, date_time, email, items, len, max_len, range};
+use connector_sdk::check::{check, date_time, email, items, len, max_len, range, Bound};
 use connector_sdk::json::{merge, remove, to_value};
 use connector_sdk::serde_json::{json, Value};
 use connector_sdk::{invalid_input, ActivityError, ActivityMeta};
@@ -19,6 +19,28 @@ use crate::exports::constant_contact::connector::campaigns::{
 };
 use crate::{Connector, CC};
 
+/// `list-email-campaigns`' filters.
+const LIST_CAMPAIGNS: &[Bound] = &[
+    range("limit", 1, 500),
+    date_time("before_date"),
+    date_time("after_date"),
+];
+
+/// `create-email-campaign`'s bounds.
+const NEW_CAMPAIGN: &[Bound] = &[
+    len("name", 1, 80),
+    max_len("from_name", 100),
+    max_len("from_email", 80),
+    max_len("reply_to_email", 80),
+    email("from_email"),
+    email("reply_to_email"),
+    max_len("preheader", 200),
+    max_len("html_content", 150_000),
+];
+
+/// A campaign's name.
+const NAME: &[Bound] = &[len("name", 1, 80)];
+
 /// This area's activities, as `describe` reports them.
 pub const ACTIVITIES: &[ActivityMeta] = &[
     ActivityMeta {
@@ -30,6 +52,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "Deleted (Removed) campaigns are listed too; the dates filter on updated_at.",
             "List results carry no activities: use get-email-campaign for those.",
         ],
+        bounds: &[LIST_CAMPAIGNS],
         ..ActivityMeta::READ
     },
     ActivityMeta {
@@ -53,6 +76,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "html_content needs [[trackingImage]] in its body for reporting.",
             "Names are unique (conflict otherwise); recipients are set later with update-email-campaign.",
         ],
+        bounds: &[NEW_CAMPAIGN],
         ..ActivityMeta::CREATE
     },
     ActivityMeta {
@@ -96,6 +120,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         description: "Renames a campaign, in one request.",
         scopes: &["campaign_data"],
         pitfalls: &["Names are unique (else conflict); a Removed campaign cannot be renamed."],
+        bounds: &[NAME],
         ..ActivityMeta::UPDATE
     },
     ActivityMeta {
@@ -192,12 +217,7 @@ impl Guest for Connector {
     fn list_email_campaigns(
         input: ListEmailCampaignsInput,
     ) -> Result<EmailCampaignsPage, ActivityError> {
-        let bounds = [
-            range("limit", 1, 500),
-            date_time("before_date"),
-            date_time("after_date"),
-        ];
-        check(&input, &bounds)?;
+        check(&input, LIST_CAMPAIGNS)?;
         CC.get("/v3/emails")
             .queries(&input, &["cursor"])
             .cursor(input.cursor.as_deref())
@@ -223,17 +243,7 @@ impl Guest for Connector {
     fn create_email_campaign(
         input: CreateEmailCampaignInput,
     ) -> Result<EmailCampaign, ActivityError> {
-        let bounds = [
-            len("name", 1, 80),
-            max_len("from_name", 100),
-            max_len("from_email", 80),
-            max_len("reply_to_email", 80),
-            email("from_email"),
-            email("reply_to_email"),
-            max_len("preheader", 200),
-            max_len("html_content", 150_000),
-        ];
-        check(&input, &bounds)?;
+        check(&input, NEW_CAMPAIGN)?;
         let mut activity = to_value(&input)?;
         remove(&mut activity, &["name"]);
         // 5 = custom code, the only format the API creates; it takes one activity here.
@@ -331,7 +341,7 @@ impl Guest for Connector {
     fn rename_email_campaign(
         input: RenameEmailCampaignInput,
     ) -> Result<EmailCampaign, ActivityError> {
-        check(&input, &[len("name", 1, 80)])?;
+        check(&input, NAME)?;
         CC.patch("/v3/emails")
             .id("campaign_id", &input.campaign_id)
             .body_except(&input, &["campaign_id"])

@@ -18,6 +18,15 @@ use crate::{Connector, CC};
 /// This area's activities, as `describe` reports them.
 const LIST_SUMMARIES: &[Bound] = &[range("limit", 1, 500)];
 
+/// `get-contact-activity-details`' bounds.
+const CONTACT_ACTIVITY: &[Bound] = &[
+    items("tracking_activities_list", 1, 10),
+    range("limit", 1, 100),
+];
+
+/// At most ten activities at once.
+const STATS: &[Bound] = &[items("campaign_activity_ids", 1, 10)];
+
 pub const ACTIVITIES: &[ActivityMeta] = &[
     ActivityMeta {
         name: "list-campaign-summaries",
@@ -40,6 +49,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "Takes campaign activity ids (the primary_email of get-email-campaign), not campaign ids.",
             "An id without stats (never sent) is reported in errors, not as a failure.",
         ],
+        bounds: &[STATS],
         ..ActivityMeta::READ
     },
     ActivityMeta {
@@ -48,6 +58,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         description: "Lists what one contact did with the emails sent to them, newest first.",
         scopes: &["contact_data"],
         pitfalls: &["Name at least one kind of activity in tracking_activities_list."],
+        bounds: &[CONTACT_ACTIVITY],
         ..ActivityMeta::READ
     },
 ];
@@ -74,7 +85,7 @@ impl Guest for Connector {
     fn get_campaign_activity_stats(
         input: GetCampaignActivityStatsInput,
     ) -> Result<CampaignActivityStats, ActivityError> {
-        check(&input, &[items("campaign_activity_ids", 1, 10)])?;
+        check(&input, STATS)?;
         // The ids go into the path, comma-separated (`,` is kept as is).
         CC.get("/v3/reports/stats/email_campaign_activities")
             .id(
@@ -91,11 +102,7 @@ impl Guest for Connector {
     fn get_contact_activity_details(
         input: GetContactActivityDetailsInput,
     ) -> Result<ContactActivityPage, ActivityError> {
-        let bounds = [
-            items("tracking_activities_list", 1, 10),
-            range("limit", 1, 100),
-        ];
-        check(&input, &bounds)?;
+        check(&input, CONTACT_ACTIVITY)?;
         CC.get("/v3/reports/contact_reports")
             .id("contact_id", &input.contact_id)
             .path("/activity_details")

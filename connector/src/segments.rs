@@ -15,6 +15,9 @@ use crate::{Connector, CC};
 /// This area's activities, as `describe` reports them.
 const LIST_SEGMENTS: &[Bound] = &[range("limit", 1, 1000)];
 
+/// Segment ids are positive 32-bit integers.
+const SEGMENT_ID: &[Bound] = &[range("segment_id", 1, 2_147_483_647)];
+
 pub const ACTIVITIES: &[ActivityMeta] = &[
     ActivityMeta {
         name: "list-segments",
@@ -31,6 +34,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         description: "Gets one segment with its criteria.",
         scopes: &["contact_data"],
         pitfalls: &["Segment ids are integers, unlike list and tag ids."],
+        bounds: &[SEGMENT_ID],
         ..ActivityMeta::READ
     },
 ];
@@ -53,7 +57,7 @@ impl Guest for Connector {
     /// `GET /v3/segments/{segment_id}` — <https://developer.constantcontact.com/api_guide/segments_get_single.html>.
     /// Scope `contact_data`. Retry-safe and read-only: a read.
     fn get_segment(input: GetSegmentInput) -> Result<Segment, ActivityError> {
-        check(&input, &[range("segment_id", 1, i64::from(i32::MAX))])?;
+        check(&input, SEGMENT_ID)?;
         CC.get("/v3/segments")
             .id("segment_id", &input.segment_id.to_string())
             .json()

@@ -4,7 +4,7 @@
 //! custom fields; it never removes any. It also opts the person in (they signed up),
 //! so use it only with their consent.
 
-use connector_sdk::check::{check, email, items, max_len};
+use connector_sdk::check::{check, email, items, max_len, Bound};
 use connector_sdk::json::fill;
 use connector_sdk::{ActivityError, ActivityMeta};
 
@@ -13,6 +13,22 @@ use crate::exports::constant_contact::connector::sign_up_forms::{
     Guest, SignUpFormInput, SignUpResult,
 };
 use crate::{Connector, CC};
+
+/// The form's own bounds (the person's are the contacts area's).
+const FORM: &[Bound] = &[
+    // A plain string here, at most 50 characters (80 on `/contacts`).
+    max_len("email_address", 50),
+    email("email_address"),
+    items("list_memberships", 1, 50),
+    max_len("phone_number", 25),
+    max_len("street_address.street", 255),
+    max_len("street_address.city", 50),
+    max_len("street_address.state", 50),
+    max_len("street_address.postal_code", 50),
+    max_len("street_address.country", 50),
+    items("custom_fields", 0, 50),
+    max_len("custom_fields.value", 255),
+];
 
 /// This area's activities, as `describe` reports them.
 pub const ACTIVITIES: &[ActivityMeta] = &[ActivityMeta {
@@ -29,6 +45,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[ActivityMeta {
     ],
     // Not retry-safe: each call may opt the person in again.
     retry_safe: false,
+    bounds: &[PERSON, FORM],
     ..ActivityMeta::UPDATE
 }];
 
@@ -40,21 +57,7 @@ impl Guest for Connector {
     /// Scope `contact_data`. Not retry-safe: each call may re-opt-in the contact.
     /// Destructive: the fields it is given replace the contact's.
     fn submit_sign_up_form(input: SignUpFormInput) -> Result<SignUpResult, ActivityError> {
-        let bounds = [
-            // A plain string here, at most 50 characters (80 on `/contacts`).
-            max_len("email_address", 50),
-            email("email_address"),
-            items("list_memberships", 1, 50),
-            max_len("phone_number", 25),
-            max_len("street_address.street", 255),
-            max_len("street_address.city", 50),
-            max_len("street_address.state", 50),
-            max_len("street_address.postal_code", 50),
-            max_len("street_address.country", 50),
-            items("custom_fields", 0, 50),
-            max_len("custom_fields.value", 255),
-        ];
-        check(&input, &[PERSON, &bounds].concat())?;
+        check(&input, &[PERSON, FORM].concat())?;
         let reply = CC.post("/v3/contacts/sign_up_form").body(&input).send()?;
         let mut result = reply.value()?;
         // The status says what happened when a server leaves `action` out.

@@ -100,7 +100,14 @@ fn the_example_connector_runs_against_its_api() {
         .fails_with(1, &["not found", "note n9 not found"]);
     // Refused before sending: the API still has three notes.
     run(&connection, "create-note", &json!({"text": ""}))
-        .fails_with(1, &["invalid input", "`text` is shorter than 1 character"]);
+        // The bound the connector states: refused by the host before it runs.
+        .fails_with(
+            2,
+            &[
+                "invalid input",
+                "input.text: at least 1 character (minLength)",
+            ],
+        );
     let all = run(&connection, "list-notes", &json!({})).ok();
     assert_eq!(all["notes"].as_array().unwrap().len(), 3);
     // The key is the connection's: with another one the API says no.

@@ -345,3 +345,48 @@ fn schemas_carry_the_apis_bounds_and_the_host_refuses_input_outside_them() {
         "{cc_entry:#}"
     );
 }
+
+#[test]
+fn a_refused_vault_login_says_which_token_was_used_and_what_to_set() {
+    let bao = connector_tests::openbao::OpenBao::start();
+    let cc = ConnectionFile::new(
+        &component("cc_connector"),
+        &format!(
+            "[token]\naccess_token = {{ asset = \"cc-token\", store = \"vault\" }}\n[stores.vault]\naddress = \"{}\"\n",
+            bao.addr
+        ),
+    );
+    let file = cc.path.display().to_string();
+    let args = ["run", file.as_str(), "list-contact-lists"];
+    let home = tempfile::tempdir().unwrap();
+    let home_dir = home.path().display().to_string();
+    // No VAULT_TOKEN and no ~/.vault-token: say both.
+    host_env(&args, &[("HOME", &home_dir)]).fails_with(
+        6,
+        &[
+            "Vault login with no token failed: VAULT_TOKEN is not set and ~/.vault-token does not exist",
+            "hint: set VAULT_TOKEN",
+        ],
+    );
+    // A stale token left by an old `vault login`: the file is named.
+    std::fs::write(home.path().join(".vault-token"), "s.stale-login-token").unwrap();
+    host_env(&args, &[("HOME", &home_dir)]).fails_with(
+        6,
+        &[
+            "Vault login with a token from ~/.vault-token",
+            "hint: ~/.vault-token holds a token Vault refuses",
+        ],
+    );
+    // VAULT_TOKEN wins over the file, and is named when refused.
+    host_env(
+        &args,
+        &[("HOME", &home_dir), ("VAULT_TOKEN", "s.revoked-token")],
+    )
+    .fails_with(
+        6,
+        &[
+            "Vault login with a token from VAULT_TOKEN",
+            "hint: VAULT_TOKEN holds a token Vault refuses",
+        ],
+    );
+}

@@ -22,7 +22,7 @@ use crate::serve::{endpoints, register_app};
 
 /// Serve's config: a read-write OpenBao store, and the sandbox standing in
 /// for the API and the authorization server.
-fn config(bao: &OpenBao, sandbox: Option<&Sandbox>) -> String {
+pub(crate) fn config(bao: &OpenBao, sandbox: Option<&Sandbox>) -> String {
     let store = format!(
         "[stores.vault]\naddress = \"{}\"\nmode = \"read-write\"\npath = \"connectors\"\n",
         bao.addr
@@ -489,13 +489,7 @@ fn text_from_the_server_is_shown_as_text_never_as_markup() {
 
 #[test]
 fn a_saved_credential_asset_is_shown_and_one_part_changes_in_place() {
-    let bao = OpenBao::start();
-    bao.kv2_put(
-        "secret",
-        "connectors/cc-app",
-        json!({"client_secret": CANARIES[1]}),
-    );
-    let serve = Serve::start(&config(&bao, None), &[("VAULT_TOKEN", &bao.root_token)]);
+    let (_bao, serve) = crate::page_api::serve_with_app_secret();
     let asset =
         json!({"store": "vault", "name": "cc-app", "type": "secret", "key": "client_secrte"});
     let draft = json!({"name": "in-place", "connector": "constant-contact",

@@ -11,14 +11,21 @@ use connector_tests::serve::Serve;
 use connector_tests::*;
 use serde_json::json;
 
-use crate::serve::{connect, endpoints, register_app};
+use crate::serve::{connect, register_app};
 
-fn config(bao: &OpenBao, sandbox: Option<&Sandbox>) -> String {
-    format!(
-        "[stores.vault]\naddress = \"{}\"\nmode = \"read-write\"\npath = \"connectors\"\n{}",
-        bao.addr,
-        sandbox.map(endpoints).unwrap_or_default()
-    )
+use crate::page::config;
+
+/// OpenBao holding the app's client secret as asset `cc-app`, and a `serve`
+/// whose read-write store it is.
+pub(crate) fn serve_with_app_secret() -> (OpenBao, Serve) {
+    let bao = OpenBao::start();
+    bao.kv2_put(
+        "secret",
+        "connectors/cc-app",
+        json!({"client_secret": CANARIES[1]}),
+    );
+    let serve = Serve::start(&config(&bao, None), &[("VAULT_TOKEN", &bao.root_token)]);
+    (bao, serve)
 }
 
 /// Every file and directory under `dir`, with its size.
@@ -66,13 +73,7 @@ fn store(bao: &OpenBao) -> BTreeSet<(String, String)> {
 
 #[test]
 fn check_on_a_draft_writes_nothing_and_reports_each_field() {
-    let bao = OpenBao::start();
-    bao.kv2_put(
-        "secret",
-        "connectors/cc-app",
-        json!({"client_secret": CANARIES[1]}),
-    );
-    let serve = Serve::start(&config(&bao, None), &[("VAULT_TOKEN", &bao.root_token)]);
+    let (bao, serve) = serve_with_app_secret();
     let (files, assets) = (tree(serve.dir()), store(&bao));
 
     // A typed secret (which Save would keep in the store), and an asset.
@@ -107,13 +108,7 @@ fn check_on_a_draft_writes_nothing_and_reports_each_field() {
 
 #[test]
 fn check_on_a_draft_of_a_saved_connection_keeps_its_other_fields() {
-    let bao = OpenBao::start();
-    bao.kv2_put(
-        "secret",
-        "connectors/cc-app",
-        json!({"client_secret": CANARIES[1]}),
-    );
-    let serve = Serve::start(&config(&bao, None), &[("VAULT_TOKEN", &bao.root_token)]);
+    let (_bao, serve) = serve_with_app_secret();
     let asset =
         json!({"store": "vault", "name": "cc-app", "type": "secret", "key": "client_secret"});
     let created = serve.call("POST", "/api/connections", Some(&json!({"name": "saved",

@@ -290,7 +290,10 @@ fn each_failure_is_distinct_and_names_field_asset_store_and_path() {
         &bao,
         "{ asset = \"cc-token\" }",
         "auth = { method = \"token\", token = \"not-a-token\" }",
-        &["login with token failed", "invalid, expired or revoked"],
+        &[
+            "login with a token written in the connection file failed",
+            "invalid, expired or revoked",
+        ],
     );
     let read_only = connection(&sandbox, &bao, "{ asset = \"cc-token\" }", &root);
     let text = std::fs::read_to_string(&read_only.path)

@@ -80,13 +80,31 @@ pub fn apply(schema: &mut Value, constraints: &[Constraint]) -> Result<(), Strin
 }
 
 /// The schema of the values at `path` (a list's at the end), through
-/// objects' properties, lists' items and optional values.
+/// objects' properties, lists' items, optional values and variants' cases
+/// (`source.contact_ids` is the `contact-ids` case of variant `source`).
 fn find<'s>(schema: &'s mut Value, path: &str) -> Option<&'s mut Value> {
     let mut here = schema;
     for key in path.split('.') {
-        here = through(here)?.get_mut("properties")?.get_mut(key)?;
+        here = property(through(here)?, key)?;
     }
     Some(here)
+}
+
+/// `key` among an object's properties, or among those of its cases.
+fn property<'s>(schema: &'s mut Value, key: &str) -> Option<&'s mut Value> {
+    if schema
+        .get("properties")
+        .is_some_and(|p| p.get(key).is_some())
+    {
+        return schema.get_mut("properties")?.get_mut(key);
+    }
+    schema
+        .get_mut("oneOf")?
+        .as_array_mut()?
+        .iter_mut()
+        .find(|case| case.get("properties").is_some_and(|p| p.get(key).is_some()))?
+        .get_mut("properties")?
+        .get_mut(key)
 }
 
 /// The object schema under lists and optionals, to step into.
@@ -266,7 +284,8 @@ fn single(c: &Constraint, value: &Value) -> Option<String> {
         Value::String(s) => {
             let n = u32::try_from(s.chars().count()).unwrap_or(u32::MAX);
             if let Some(min) = c.min_length.filter(|m| n < *m) {
-                return Some(format!("at least {min} characters (minLength)"));
+                let s = if min == 1 { "" } else { "s" };
+                return Some(format!("at least {min} character{s} (minLength)"));
             }
             if let Some(max) = c.max_length.filter(|m| n > *m) {
                 return Some(format!("at most {max} characters (maxLength)"));
@@ -353,6 +372,25 @@ mod tests {
         assert_eq!(
             p["people"]["items"]["properties"]["email"]["format"],
             "email"
+        );
+    }
+
+    #[test]
+    fn a_path_goes_into_the_case_of_a_variant_that_has_the_key() {
+        let mut s = json!({"type": "object", "required": ["source"], "properties": {
+            "source": {"oneOf": [
+                {"type": "object", "properties": {"contact_ids": {"type": "array", "items": {"type": "string"}}}},
+                {"const": "all_active_contacts"}
+            ]}
+        }});
+        let ids = Constraint {
+            max_items: Some(500),
+            ..bound("source.contact_ids")
+        };
+        apply(&mut s, &[ids]).unwrap();
+        assert_eq!(
+            s["properties"]["source"]["oneOf"][0]["properties"]["contact_ids"]["maxItems"],
+            500
         );
     }
 

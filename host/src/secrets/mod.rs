@@ -78,7 +78,8 @@ pub enum StoreError {
     /// Login was refused, or the token is invalid or expired.
     #[error("Vault login with {method} failed: {}", Untrusted(.reason))]
     AuthFailed {
-        /// `token`, `approle`, `userpass`.
+        /// How it logged in (`a token from VAULT_TOKEN`, `approle`, …:
+        /// [`VaultAuth::login`](vault::VaultAuth::login)), or `no token`.
         method: String,
         /// Vault's reason.
         reason: String,
@@ -134,9 +135,9 @@ impl StoreError {
     /// What the person should do next.
     pub fn hint(&self) -> &'static str {
         match self {
+            StoreError::AuthFailed { method, .. } => auth_hint(method),
             StoreError::Unreachable { .. } => "check the store's address (or VAULT_ADDR) and that Vault is running",
             StoreError::Sealed { .. } => "ask the Vault operators to unseal it",
-            StoreError::AuthFailed { .. } => "check the store's [auth] settings; a token may have expired or been revoked",
             StoreError::PermissionDenied { .. } => "grant the store's Vault identity `read` on this path (see the README's policy example)",
             StoreError::NotFound { .. } => "create the secret there, or fix the asset name, external_name, path or version",
             StoreError::WrongKvVersion { .. } => "set kv_version in the store to the mount's version",
@@ -145,6 +146,19 @@ impl StoreError {
             StoreError::Config(_) => "fix the store's settings in the connection file",
             StoreError::Other { .. } => "see Vault's message above",
         }
+    }
+}
+
+/// What to do when a login failed, by what was used to log in.
+fn auth_hint(login: &str) -> &'static str {
+    if login == "no token" {
+        "set VAULT_TOKEN (or run `vault login`, which writes ~/.vault-token), or give the store a token, approle or userpass login"
+    } else if login.contains("~/.vault-token") {
+        "~/.vault-token holds a token Vault refuses (a stale login?): run `vault login` again, or set VAULT_TOKEN"
+    } else if login.contains("VAULT_TOKEN") {
+        "VAULT_TOKEN holds a token Vault refuses (expired or revoked): set a current one"
+    } else {
+        "check the store's login in [stores.NAME] (token, approle or userpass); a token may have expired or been revoked"
     }
 }
 

@@ -71,8 +71,9 @@ impl SessionError {
             return remedy;
         }
         match self.class() {
-            ErrorClass::NeedsConnect => Remedy::Connect { scopes: Vec::new() },
-            ErrorClass::MissingScope => Remedy::Connect { scopes: Vec::new() },
+            ErrorClass::NeedsConnect | ErrorClass::MissingScope => {
+                Remedy::Connect { scopes: Vec::new() }
+            }
             ErrorClass::InvalidInput => Remedy::FixInput { path: None },
             ErrorClass::SecretUnresolvable => Remedy::FixAsset { field: None },
             ErrorClass::LimitHit if self.waiting_may_pass() => Remedy::Retry,

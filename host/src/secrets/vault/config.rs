@@ -87,6 +87,26 @@ impl VaultAuth {
         }
     }
 
+    /// How it logs in, for errors: which token (`a token from VAULT_TOKEN`,
+    /// `a token from ~/.vault-token`, …), or the method's name.
+    pub fn login(&self) -> String {
+        let VaultAuth::Token(source) = self else {
+            return self.method().into();
+        };
+        match source {
+            FieldSource::Env(var) => format!("a token from {var}"),
+            FieldSource::File(path) if path.ends_with(".vault-token") => {
+                "a token from ~/.vault-token (the Vault CLI's last login)".into()
+            }
+            FieldSource::File(path) => format!(
+                "a token from file {}",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            ),
+            FieldSource::Literal(_) => "a token written in the connection file".into(),
+            FieldSource::Asset(asset) => format!("a token from asset '{}'", asset.name),
+        }
+    }
+
     /// `token`, `approle` or `userpass`.
     pub fn method(&self) -> &'static str {
         match self {

@@ -317,8 +317,16 @@ impl Session {
     }
 
     fn login(&mut self) -> Result<(), StoreError> {
-        let method = self.config.auth.method();
+        let method = self.config.auth.login();
         let token = match self.config.auth.clone() {
+            VaultAuth::Token(FieldSource::File(path))
+                if path.ends_with(".vault-token") && !path.exists() =>
+            {
+                return Err(StoreError::AuthFailed {
+                    method: "no token".into(),
+                    reason: "VAULT_TOKEN is not set and ~/.vault-token does not exist".into(),
+                });
+            }
             VaultAuth::Token(source) => plain(&source, "token")?,
             VaultAuth::AppRole {
                 role_id,
@@ -350,7 +358,7 @@ impl Session {
         )
         .map_err(|e| match self.error(e, "auth/token/lookup-self") {
             StoreError::PermissionDenied { .. } => StoreError::AuthFailed {
-                method: method.into(),
+                method: method.clone(),
                 reason: "the token is invalid, expired or revoked".into(),
             },
             other => other,
@@ -360,7 +368,7 @@ impl Session {
         self.renewable = data.and_then(|d| d.renewable).unwrap_or(false);
         self.expires_at = (!ttl.is_zero()).then(|| Instant::now() + ttl);
         self.client = Some(client);
-        tracing::debug!(method, "logged in to vault");
+        tracing::debug!(method = self.config.auth.method(), "logged in to vault");
         Ok(())
     }
 
@@ -396,13 +404,13 @@ impl Session {
     }
 
     fn post_login(&self, path: &str, body: &Value) -> Result<SecretString, StoreError> {
-        let reply = self.post(path, None, body, self.config.auth.method())?;
+        let reply = self.post(path, None, body, &self.config.auth.login())?;
         reply["auth"]["client_token"]
             .as_str()
             .map(|t| SecretString::from(t.to_owned()))
             .inspect(crate::redact::remember)
             .ok_or_else(|| StoreError::AuthFailed {
-                method: self.config.auth.method().into(),
+                method: self.config.auth.login(),
                 reason: "no client token in the answer".into(),
             })
     }
