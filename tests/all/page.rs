@@ -411,6 +411,16 @@ fn the_runner_builds_a_form_for_every_kind_of_input_and_a_json_view() {
     assert_eq!(run_echo(&browser)["count"], 1);
     // The call, then the status read again after it.
     assert_eq!(browser.execute("return window.sent"), json!(2));
+    // A bound the connector states in `describe` (the probe's spin: at most
+    // 1,000,000 iterations), merged into the schema by the host, is refused
+    // the same way, before anything is sent.
+    browser.click("#activity option[value='spin']");
+    browser.fill("[data-path='iterations']", "2000000");
+    browser.execute("window.sent = 0;");
+    browser.click("#run");
+    let error = browser.text("[data-test='run-error-message']");
+    assert_eq!(error, "input.iterations: at most 1000000 (maximum)");
+    assert_eq!(browser.execute("return window.sent"), json!(0));
     assert_clean(&browser, "runner", &[]);
 }
 

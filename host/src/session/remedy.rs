@@ -234,7 +234,7 @@ fn advice(remedy: &Remedy, front: Front, connection: &str) -> Option<String> {
             granting(scopes)
         ),
         (Remedy::Connect { scopes }, Front::Mcp) => format!(
-            "ask the user to connect '{connection}' again{} (on the connection page, or with the platform's connect step); a tool cannot do it",
+            "ask the user to connect '{connection}' again{}; a tool cannot do it",
             granting(scopes)
         ),
         (Remedy::SetField { field }, Front::Api) => format!(
