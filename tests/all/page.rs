@@ -548,3 +548,57 @@ fn a_saved_credential_asset_is_shown_and_one_part_changes_in_place() {
     );
     assert_clean(&browser, "asset in place", &[]);
 }
+
+#[test]
+fn errors_on_the_page_name_no_server_path_and_offer_their_remedy() {
+    let sandbox = Sandbox::start();
+    let serve = Serve::start(&endpoints(&sandbox), &[]);
+    crate::serve::create_cc(&serve, "not-yet", "demo-client", json!({}));
+    // Files that name the catalogue's own copy, as the page's connections do.
+    let connector = serve
+        .dir()
+        .join("connectors/cc_connector.wasm")
+        .display()
+        .to_string();
+    let typo = format!(
+        "connector = {connector:?}\n[token]\naccess_token = \"{TOKEN}\"\n[endpoints]\n\"https://api.cc.emial\" = \"{}\"\n",
+        sandbox.url
+    );
+    std::fs::write(serve.connection_file("typo"), typo).unwrap();
+    let unset = format!(
+        "connector = {connector:?}\n[token]\naccess_token = {{ env = \"PAGE_UNSET_TOKEN\" }}\n"
+    );
+    std::fs::write(serve.connection_file("unset"), unset).unwrap();
+    let browser = Browser::start();
+    sign_in(&browser, &serve);
+    let components = component("cc_connector")
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    // Each class as the page shows it: its remedy as a button or a sentence,
+    // and never a command line or a path on the server.
+    for (name, class, remedy) in [
+        ("not-yet", "needs_connect", Some("Connect again")),
+        ("typo", "configuration", None),
+        ("unset", "secret_unresolvable", Some("Set access_token")),
+    ] {
+        browser.goto(&format!("{}/?{name}#connection={name}", serve.url));
+        // Run what opens; a connection that cannot open at all (the typo)
+        // says why where its status would be.
+        if name != "typo" {
+            browser.click("#activity option[value='list-contact-lists']");
+            browser.click("#run");
+        }
+        browser.wait_for(&format!("[role='alert'][data-class='{class}']"));
+        let shown = browser.text("#app");
+        for never in ["connector-host", "/tmp/", components.as_str()] {
+            assert!(!shown.contains(never), "{name}: {never:?} in {shown}");
+        }
+        if let Some(button) = remedy {
+            assert_eq!(browser.text("[data-test$='-remedy']"), button, "{shown}");
+        }
+        assert_clean(&browser, name, &[]);
+    }
+    assert!(sandbox.requests().is_empty(), "nothing reached the API");
+}

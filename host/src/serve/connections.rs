@@ -471,7 +471,7 @@ pub fn view(
             };
             json!({
                 "name": f.name, "label": f.label, "secret": f.secret, "required": f.required,
-                "source": source.map_or("not set".to_owned(), |s| s.to_string()),
+                "source": source.map_or("not set".to_owned(), |s| crate::redact::without_paths(&s.to_string())),
                 "value": value,
                 "asset": source.and_then(asset_parts),
             })
@@ -480,7 +480,7 @@ pub fn view(
     json!({
         "name": name,
         "connector": entry.and_then(|e| e.loaded.as_ref().ok()).map(|c| c.info().name.clone()),
-        "connector_file": connection.connector.display().to_string(),
+        "connector_file": crate::catalogue::file_name(&connection.connector),
         "connector_sha256": entry.map(|e| e.sha256.clone()),
         "oauth": connection.oauth.is_some(),
         "fields": fields,
