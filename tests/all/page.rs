@@ -602,3 +602,38 @@ fn errors_on_the_page_name_no_server_path_and_offer_their_remedy() {
     }
     assert!(sandbox.requests().is_empty(), "nothing reached the API");
 }
+
+#[test]
+fn ids_are_picked_from_the_list_activity_the_schema_names_and_cards_show_the_icon() {
+    let sandbox = Sandbox::start();
+    let serve = Serve::start(&endpoints(&sandbox), &[]);
+    let connector = serve.dir().join("connectors/cc_connector.wasm");
+    let text = format!(
+        "connector = {:?}\n[token]\naccess_token = \"{TOKEN}\"\n[endpoints]\n\"https://api.cc.email\" = \"{}\"\n",
+        connector.display().to_string(),
+        sandbox.url
+    );
+    std::fs::write(serve.connection_file("picks"), text).unwrap();
+    let cli = ConnectionFile::existing(serve.connection_file("picks"));
+    let list = run(&cli, "create-contact-list", &json!({"name": "Picked list"})).ok();
+    let id = list["list_id"].as_str().unwrap().to_owned();
+    let browser = Browser::start();
+    sign_in(&browser, &serve);
+    // The catalogue's card carries the connector's icon as an image.
+    browser.goto(&format!("{}/#add", serve.url));
+    let icon = browser.wait_for("[data-connector='constant-contact'] img.avatar");
+    assert!(
+        icon.attribute("src")
+            .unwrap_or_default()
+            .starts_with("data:image/svg+xml;base64,"),
+        "the card's icon is the connector's SVG, as an image"
+    );
+    // `list_id` is picked from list-contact-lists: name and id, then run.
+    browser.goto(&format!("{}/?picks#connection=picks", serve.url));
+    browser.click("#activity option[value='get-contact-list']");
+    let option = format!("[data-path='list_id'] option[value='{id}']");
+    assert_eq!(browser.text(&option), format!("Picked list ({id})"));
+    browser.click(&option);
+    assert_eq!(run_result(&browser)["name"], "Picked list");
+    assert_clean(&browser, "picker", &[]);
+}
