@@ -77,6 +77,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "Deleted contacts keep their address reserved: create-contact with it is a conflict.",
             "update-contact or submit-sign-up-form revives a deleted contact.",
         ],
+        bounds: &[DELETE],
         ..ActivityMeta::DELETE
     },
     ActivityMeta {
@@ -115,6 +116,11 @@ const LIST_ACTIVITIES: &[Bound] = &[range("limit", 1, 500)];
 
 const LIST_IDS: &[Bound] = &[items("list_ids", 1, 50)];
 const TAG_IDS: &[Bound] = &[items("tag_ids", 1, 50)];
+/// `delete-contacts`: at most 500 contacts, or the members of at most 50 lists.
+const DELETE: &[Bound] = &[
+    items("contacts.contact_ids", 1, 500),
+    items("contacts.list_ids", 1, 50),
+];
 
 const SOURCE: &[Bound] = &[
     items("source.contact_ids", 1, 500),
@@ -208,8 +214,7 @@ impl Guest for Connector {
     /// `POST /v3/activities/contact_delete` (201) — <https://developer.constantcontact.com/api_guide/contacts_delete_bulk.html>.
     /// Scope `contact_data`. Retry-safe: deleted twice is deleted. Destructive.
     fn delete_contacts(input: DeleteContactsInput) -> Result<BulkActivity, ActivityError> {
-        let bounds = [items("contact_ids", 1, 500), items("list_ids", 1, 50)];
-        check(&input.contacts, &bounds)?;
+        check(&input, DELETE)?;
         activity(
             CC.post("/v3/activities/contact_delete")
                 .body(&input.contacts),

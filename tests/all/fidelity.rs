@@ -377,7 +377,7 @@ fn bounds_from_the_spec_are_refused_before_anything_is_sent() {
         (
             "delete-contacts",
             json!({"contacts": {"list_ids": (0..51).map(|i| format!("{i}")).collect::<Vec<_>>()}}),
-            "`list_ids` has 51 items; 1 to 50",
+            "`contacts.list_ids` has 51 items; 1 to 50",
         ),
         (
             "import-contacts",
