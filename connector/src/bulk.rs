@@ -90,6 +90,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "Custom fields are named by their name (Vehicle_make), not their label or id.",
             "Bad rows are counted in status.error_count when the activity completes.",
         ],
+        bounds: &[IMPORT, ROW],
         ..ActivityMeta::UPDATE
     },
     ActivityMeta {
@@ -128,6 +129,9 @@ const SOURCE: &[Bound] = &[
     items("source.tag_ids", 1, 50),
     items("exclude.contact_ids", 0, 500),
 ];
+
+/// An import's size: at most 40,000 rows into at most 50 lists.
+const IMPORT: &[Bound] = &[items("import_data", 1, 40_000), items("list_ids", 1, 50)];
 
 /// An import row's bounds (`JsonImportContact`).
 const ROW: &[Bound] = &[
@@ -227,8 +231,7 @@ impl Guest for Connector {
     /// Scope `contact_data`. Retry-safe: rows are matched by email, so a repeat
     /// writes the same values. Destructive: the fields given replace the contacts'.
     fn import_contacts(input: ImportContactsInput) -> Result<BulkActivity, ActivityError> {
-        let lists = [items("import_data", 1, 40_000), items("list_ids", 1, 50)];
-        check(&input, &[&lists, ROW].concat())?;
+        check(&input, &[IMPORT, ROW].concat())?;
         let mut body = to_value(&input)?;
         for row in body["import_data"].as_array_mut().into_iter().flatten() {
             custom_fields_as_keys(row);

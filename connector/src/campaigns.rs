@@ -89,6 +89,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "contact_list_ids replaces the recipients and drops a segment (lists or a segment, not both).",
             "Only draft or sent emails can be edited; a Removed campaign cannot be renamed.",
         ],
+        bounds: &[NAME, CAMPAIGN_CHANGES],
         ..ActivityMeta::UPDATE
     },
     ActivityMeta {
@@ -154,6 +155,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
             "Only primary_email activities in draft or sent status can be edited.",
             "Recipients are lists or one segment, not both: setting one drops the other.",
         ],
+        bounds: &[ACTIVITY_CHANGES],
         ..ActivityMeta::UPDATE
     },
     ActivityMeta {
@@ -191,6 +193,12 @@ macro_rules! changes {
         ]
     };
 }
+
+/// `update-email-campaign`'s bounds on the primary email's changes.
+const CAMPAIGN_CHANGES: &[Bound] = &changes!("primary_email.");
+
+/// `update-campaign-activity`'s bounds, on its `changes`.
+const ACTIVITY_CHANGES: &[Bound] = &changes!("changes.");
 
 /// Asks `GET /emails/activities/{id}` for the content; it is left out by default.
 const ACTIVITY_INCLUDES: &str = "html_content,physical_address_in_footer";
@@ -264,10 +272,7 @@ impl Guest for Connector {
         if input.name.is_none() && input.primary_email.is_none() {
             return Err(invalid_input("give `name`, `primary_email` or both"));
         }
-        check(
-            &input,
-            &[&[len("name", 1, 80)], &changes!("primary_email.")[..]].concat(),
-        )?;
+        check(&input, &[NAME, CAMPAIGN_CHANGES].concat())?;
         if let Some(name) = &input.name {
             let rename = json!({ "name": name });
             CC.patch("/v3/emails")
@@ -381,7 +386,7 @@ impl Guest for Connector {
     fn update_campaign_activity(
         input: UpdateCampaignActivityInput,
     ) -> Result<EmailCampaignActivity, ActivityError> {
-        check(&input, &changes!("changes."))?;
+        check(&input, ACTIVITY_CHANGES)?;
         edit_activity(&input.campaign_activity_id, input.changes)
     }
 
