@@ -93,7 +93,6 @@ fn endpoints_line(connection: &Connection, connector: &Connector) -> Option<Line
     if connection.endpoints.is_empty() {
         return None;
     }
-    let known = overrides::redirectable(connection, connector);
     let redirects: Vec<String> = connection
         .endpoints
         .iter()
@@ -102,7 +101,7 @@ fn endpoints_line(connection: &Connection, connector: &Connector) -> Option<Line
     Some(Line {
         what: "endpoints".into(),
         source: "[endpoints]".into(),
-        outcome: overrides::check(connection, &known).map(|()| redirects.join(", ")),
+        outcome: overrides::check(connection, connector).map(|()| redirects.join(", ")),
     })
 }
 

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use connector_tests::serve::{Serve, API_TOKEN};
+use connector_tests::serve::API_TOKEN;
 use connector_tests::*;
 use serde_json::{json, Value};
 
@@ -315,13 +315,7 @@ fn a_subset_leaves_exactly_the_named_tools_over_stdio_and_at_mcp() {
         "{outside}"
     );
 
-    let serve = Serve::start(
-        &format!(
-            "[endpoints]\n\"https://probe.example\" = \"{}\"\n",
-            sandbox.url
-        ),
-        &[],
-    );
+    let serve = crate::mcp::serve_for_probe(&sandbox);
     for name in ["p1", "p2"] {
         let made = serve.call(
             "POST",
@@ -491,13 +485,7 @@ fn print_config_names_the_variables_a_connection_reads_never_their_values() {
 #[test]
 fn print_config_http_reaches_serve_with_the_token_put_in_its_placeholder() {
     let sandbox = Sandbox::start();
-    let serve = Serve::start(
-        &format!(
-            "[endpoints]\n\"https://probe.example\" = \"{}\"\n",
-            sandbox.url
-        ),
-        &[],
-    );
+    let serve = crate::mcp::serve_for_probe(&sandbox);
     let made = serve.call(
         "POST",
         "/api/connections",

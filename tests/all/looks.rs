@@ -9,14 +9,13 @@ use std::time::Duration;
 
 use connector_tests::axe::{self, Audit};
 use connector_tests::browser::Browser;
-use connector_tests::openbao::OpenBao;
 use connector_tests::serve::Serve;
-use connector_tests::signin::{self, PASSWORD, USER};
+use connector_tests::signin;
 use connector_tests::*;
 use serde_json::json;
 
 use crate::page::sign_in;
-use crate::serve::{endpoints, register_app};
+use crate::serve::register_app;
 
 /// Screenshots and audits taken so far, in order.
 struct Looks {
@@ -72,18 +71,6 @@ impl Looks {
     }
 }
 
-/// The person's steps on the sandbox's pages up to the code, then Decline.
-fn decline_in_browser(browser: &Browser, sandbox: &Sandbox) {
-    browser.wait_for("#username");
-    browser.fill("#username", USER);
-    browser.fill("#password", PASSWORD);
-    browser.click("#sign-in");
-    browser.click("#send-code");
-    browser.wait_for("#code");
-    browser.fill("#code", &signin::phone_code(&sandbox.url, USER));
-    browser.click("#decline");
-}
-
 /// Whether the page is wider than the window (a horizontal scroll bar).
 fn overflows(browser: &Browser) -> bool {
     let widths = browser.execute(
@@ -95,18 +82,11 @@ fn overflows(browser: &Browser) -> bool {
 #[test]
 fn every_state_of_the_page_has_a_screenshot_and_no_serious_accessibility_violation() {
     let sandbox = Sandbox::start();
-    let bao = OpenBao::start();
-    bao.kv2_put(
-        "secret",
-        "connectors/cc-app",
-        json!({"client_secret": CANARIES[1]}),
+    let bao = crate::page::bao_with_app_secret();
+    let serve = Serve::start(
+        &crate::page::config(&bao, Some(&sandbox)),
+        &[("VAULT_TOKEN", &bao.root_token)],
     );
-    let config = format!(
-        "[stores.vault]\naddress = \"{}\"\nmode = \"read-write\"\npath = \"connectors\"\n{}",
-        bao.addr,
-        endpoints(&sandbox)
-    );
-    let serve = Serve::start(&config, &[("VAULT_TOKEN", &bao.root_token)]);
     register_app(&sandbox, &serve, "app-looks");
     let browser = Browser::start();
     let mut looks = Looks::new();
@@ -184,7 +164,7 @@ fn every_state_of_the_page_has_a_screenshot_and_no_serious_accessibility_violati
 
     browser.click("#connect");
     browser.wait_for_url(|u| u.starts_with(&sandbox.url), Duration::from_secs(15));
-    decline_in_browser(&browser, &sandbox);
+    signin::in_browser_then(&browser, &sandbox.url, "#decline");
     browser.wait_for_url(|u| u.starts_with(&serve.url), Duration::from_secs(15));
     browser.wait_for("#signin-outcome[data-outcome='declined']");
     assert_eq!(browser.text("#outcome-title"), "The sign-in was declined");

@@ -273,16 +273,21 @@ fn a_hostile_connector_under_mcp_is_contained_as_under_the_cli() {
     assert!((0..4).all(|i| call(&report, i)["is_error"] == true));
 }
 
-#[test]
-fn serve_offers_the_same_tools_at_mcp_behind_its_token() {
-    let sandbox = Sandbox::start();
-    let serve = Serve::start(
+/// `serve` with the probe's origin sent to `sandbox`.
+pub(crate) fn serve_for_probe(sandbox: &Sandbox) -> Serve {
+    Serve::start(
         &format!(
             "[endpoints]\n\"https://probe.example\" = \"{}\"\n",
             sandbox.url
         ),
         &[],
-    );
+    )
+}
+
+#[test]
+fn serve_offers_the_same_tools_at_mcp_behind_its_token() {
+    let sandbox = Sandbox::start();
+    let serve = serve_for_probe(&sandbox);
     assert_eq!(
         serve
             .call(

@@ -30,6 +30,18 @@ pub(crate) fn config(bao: &OpenBao, sandbox: Option<&Sandbox>) -> String {
     format!("{store}{}", sandbox.map(endpoints).unwrap_or_default())
 }
 
+/// OpenBao holding the app's client secret (a canary) as credential asset
+/// `cc-app`, key `client_secret`.
+pub(crate) fn bao_with_app_secret() -> OpenBao {
+    let bao = OpenBao::start();
+    bao.kv2_put(
+        "secret",
+        "connectors/cc-app",
+        json!({"client_secret": CANARIES[1]}),
+    );
+    bao
+}
+
 /// Checks the page as the browser has it now: no canary, no API token, none of `tokens`.
 fn assert_clean(browser: &Browser, step: &str, tokens: &[String]) {
     let html = browser.page_source();
@@ -88,13 +100,8 @@ fn oauth_tokens(bao: &OpenBao, connection: &str) -> Vec<String> {
 #[test]
 fn the_seed_flow_adds_checks_connects_and_runs_an_activity_in_a_real_browser() {
     let sandbox = Sandbox::start();
-    let bao = OpenBao::start();
     // The security team's side: the app's client secret as a credential asset.
-    bao.kv2_put(
-        "secret",
-        "connectors/cc-app",
-        json!({"client_secret": CANARIES[1]}),
-    );
+    let bao = bao_with_app_secret();
     let mut serve = Serve::start(
         &config(&bao, Some(&sandbox)),
         &[("VAULT_TOKEN", &bao.root_token)],

@@ -18,12 +18,7 @@ use crate::page::config;
 /// OpenBao holding the app's client secret as asset `cc-app`, and a `serve`
 /// whose read-write store it is.
 pub(crate) fn serve_with_app_secret() -> (OpenBao, Serve) {
-    let bao = OpenBao::start();
-    bao.kv2_put(
-        "secret",
-        "connectors/cc-app",
-        json!({"client_secret": CANARIES[1]}),
-    );
+    let bao = crate::page::bao_with_app_secret();
     let serve = Serve::start(&config(&bao, None), &[("VAULT_TOKEN", &bao.root_token)]);
     (bao, serve)
 }

@@ -89,6 +89,12 @@ fn get_page(agent: &ureq::Agent, url: &str) -> String {
 /// The person's steps on the sandbox's sign-in pages in a real browser
 /// (at the provider's sign-in page): sign in, "Send code", the code, "Verify".
 pub fn in_browser(browser: &crate::browser::Browser, sandbox_url: &str) {
+    in_browser_then(browser, sandbox_url, "#verify");
+}
+
+/// As [`in_browser`], ending with `button` on the code page (`#verify` or
+/// `#decline`).
+pub fn in_browser_then(browser: &crate::browser::Browser, sandbox_url: &str, button: &str) {
     browser.wait_for("#username");
     browser.fill("#username", USER);
     browser.fill("#password", PASSWORD);
@@ -97,7 +103,7 @@ pub fn in_browser(browser: &crate::browser::Browser, sandbox_url: &str) {
     browser.click("#send-code");
     browser.wait_for("#code");
     browser.fill("#code", &phone_code(sandbox_url, USER));
-    browser.click("#verify");
+    browser.click(button);
 }
 
 /// Signs in at `authorize_url` (sign-in, "Send code", the code, then

@@ -131,7 +131,7 @@ fn status(class: ErrorClass, error: &SessionError) -> StatusCode {
 
 /// Middleware over `/api`: an error the framework answered itself (a wrong
 /// method, a body that is not JSON, a malformed body) gets the JSON error
-/// shape every other error has, with its headers (`Allow`) kept.
+/// shape every other error has, with the framework's headers kept.
 pub async fn json_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
@@ -146,11 +146,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
     let text = axum::body::to_bytes(body, 16 * 1024)
         .await
         .unwrap_or_default();
-    let allow = parts
-        .headers
-        .get(header::ALLOW)
-        .and_then(|a| a.to_str().ok());
-    let error = framework_error(status, &String::from_utf8_lossy(&text), allow);
+    let error = framework_error(status, &String::from_utf8_lossy(&text));
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.remove(header::CONTENT_TYPE);
     let mut answer = error.into_response();
@@ -163,15 +159,14 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
 /// The class, sentence and hint for what the framework refused. Its text
 /// may quote the body (serde quotes the value it could not take), so quoted
 /// parts are left out: a secret sent in the wrong place is never echoed.
-fn framework_error(status: StatusCode, text: &str, allow: Option<&str>) -> ApiError {
+fn framework_error(status: StatusCode, text: &str) -> ApiError {
     let said = redact::untrusted(&unquoted(text.trim()));
     let (class, text) = match status {
+        // axum's 405 at a route layer carries no `Allow`: the document has them.
         StatusCode::METHOD_NOT_ALLOWED => (
             "method_not_allowed",
-            match allow {
-                Some(allow) => format!("this route does not take that method\nhint: it takes {allow}"),
-                None => "this route does not take that method\nhint: /openapi.json lists each route's methods".into(),
-            },
+            "this route does not take that method\nhint: /openapi.json lists each route's methods"
+                .into(),
         ),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
             "unsupported_media_type",

@@ -114,11 +114,7 @@ impl Session {
         connector: Arc<Connector>,
     ) -> Result<Session, SessionError> {
         let resolver = connection.resolver();
-        overrides::check(
-            &connection,
-            &overrides::redirectable(&connection, &connector),
-        )
-        .map_err(InvokeError::Binding)?;
+        overrides::check(&connection, &connector).map_err(InvokeError::Binding)?;
         bound_origins(
             connector.origins(),
             &connection.endpoints,

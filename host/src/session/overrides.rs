@@ -55,13 +55,18 @@ fn add_server(known: &mut Vec<Origin>, server: Option<&Endpoints>) {
     }
 }
 
-/// Every `[endpoints]` key of `connection` is one of `known`.
+/// Every `[endpoints]` key of `connection` is an origin `connector` reaches
+/// (the provider list is read only when there are overrides to check).
 ///
 /// # Errors
 ///
 /// A sentence naming the first key that is not, the origins it could be,
 /// and what happens otherwise.
-pub fn check(connection: &Connection, known: &[Origin]) -> Result<(), String> {
+pub fn check(connection: &Connection, connector: &Connector) -> Result<(), String> {
+    if connection.endpoints.is_empty() {
+        return Ok(());
+    }
+    let known = redirectable(connection, connector);
     let Some((stray, _)) = connection
         .endpoints
         .iter()
