@@ -556,58 +556,272 @@ fn a_saved_credential_asset_is_shown_and_one_part_changes_in_place() {
     assert_clean(&browser, "asset in place", &[]);
 }
 
+/// One way to meet each error class: a connection, an activity, its input
+/// (as the API and MCP send it, and as the page's form is filled).
+struct Case {
+    class: &'static str,
+    connection: &'static str,
+    activity: &'static str,
+    input: Value,
+    form: &'static [(&'static str, &'static str)],
+}
+
+/// The error classes a user can meet, each through the page (Chromium), the
+/// API and MCP (the official Python SDK on `/mcp`): its class and remedy,
+/// never a command line or a path on the server. `invalid_input` is not sent
+/// from the page: its form refuses the input first (the bounds test).
 #[test]
-fn errors_on_the_page_name_no_server_path_and_offer_their_remedy() {
-    let sandbox = Sandbox::start();
+fn every_error_class_is_worded_for_the_page_the_api_and_mcp_with_no_path_or_command() {
+    let sandbox = Sandbox::start_with(&[
+        "--no-rate-limit",
+        "--token",
+        &format!("{TOKEN}={ALL_SCOPES}"),
+        "--token",
+        "reader-token-classes=account_read",
+        "--token",
+        "quota-token-classes=account_read",
+    ]);
     let serve = Serve::start(&endpoints(&sandbox), &[]);
     crate::serve::create_cc(&serve, "not-yet", "demo-client", json!({}));
-    // Files that name the catalogue's own copy, as the page's connections do.
-    let connector = serve
-        .dir()
-        .join("connectors/cc_connector.wasm")
-        .display()
-        .to_string();
-    let typo = format!(
-        "connector = {connector:?}\n[token]\naccess_token = \"{TOKEN}\"\n[endpoints]\n\"https://api.cc.emial\" = \"{}\"\n",
-        sandbox.url
+    let catalogue = serve.dir().join("connectors/cc_connector.wasm");
+    let write = |name: &str, connector: &std::path::Path, rest: &str| {
+        let text = format!(
+            "connector = {:?}\n{rest}[endpoints]\n\"https://api.cc.email\" = \"{}\"\n",
+            connector.display().to_string(),
+            sandbox.url
+        );
+        std::fs::write(serve.connection_file(name), text).unwrap();
+    };
+    let token = |t: &str| format!("[token]\naccess_token = \"{t}\"\n");
+    write("fixed", &catalogue, &token(TOKEN));
+    write("reader", &catalogue, &token("reader-token-classes"));
+    write(
+        "unset",
+        &catalogue,
+        "[token]\naccess_token = { env = \"PAGE_UNSET_TOKEN\" }\n",
     );
-    std::fs::write(serve.connection_file("typo"), typo).unwrap();
-    let unset = format!(
-        "connector = {connector:?}\n[token]\naccess_token = {{ env = \"PAGE_UNSET_TOKEN\" }}\n"
+    // The hostile connector, in the catalogue as the page's connections are.
+    let hostile = serve.dir().join("connectors/hostile_connector.wasm");
+    std::fs::copy(component("hostile_connector"), &hostile).unwrap();
+    std::fs::write(
+        serve.connection_file("evil"),
+        format!(
+            "connector = {:?}\n{}",
+            hostile.display().to_string(),
+            token(TOKEN)
+        ),
+    )
+    .unwrap();
+    write(
+        "quota",
+        &catalogue,
+        &format!(
+            "{}[limits]\nrate_limits = [{{ requests = 1, per = \"application\", window = {{ daily = 0 }} }}]\n",
+            token("quota-token-classes")
+        ),
     );
-    std::fs::write(serve.connection_file("unset"), unset).unwrap();
-    let browser = Browser::start();
-    sign_in(&browser, &serve);
+    // An `[endpoints]` key the connector never reaches.
+    std::fs::write(
+        serve.connection_file("typo"),
+        format!(
+            "connector = {:?}\n{}[endpoints]\n\"https://api.cc.emial\" = \"{}\"\n",
+            catalogue.display().to_string(),
+            token(TOKEN),
+            sandbox.url
+        ),
+    )
+    .unwrap();
+    let fixed = ConnectionFile::existing(serve.connection_file("fixed"));
+    run(&fixed, "create-contact-list", &json!({"name": "Taken"})).ok();
+    let spent = serve.call(
+        "POST",
+        "/api/connections/quota/activities/list-user-privileges",
+        Some(&json!({})),
+    );
+    assert_eq!(spent.status, 200, "the day's one request: {spent:#?}");
+    let case = |class, connection, activity, input: Value, form| Case {
+        class,
+        connection,
+        activity,
+        input,
+        form,
+    };
+    let cases = [
+        case(
+            "needs_connect",
+            "not-yet",
+            "list-contact-lists",
+            json!({}),
+            &[],
+        ),
+        case(
+            "invalid_input",
+            "fixed",
+            "list-contact-lists",
+            json!({"limit": 0}),
+            &[],
+        ),
+        case(
+            "missing_scope",
+            "reader",
+            "create-contact-list",
+            json!({"name": "No"}),
+            &[("name", "No")],
+        ),
+        case(
+            "secret_unresolvable",
+            "unset",
+            "list-contact-lists",
+            json!({}),
+            &[],
+        ),
+        case(
+            "api_refused",
+            "fixed",
+            "create-contact-list",
+            json!({"name": "Taken"}),
+            &[("name", "Taken")],
+        ),
+        case(
+            "limit_hit",
+            "evil",
+            "huge-result",
+            json!({"count": 3000000}),
+            &[("count", "3000000")],
+        ),
+        case(
+            "quota_exhausted",
+            "quota",
+            "list-user-privileges",
+            json!({}),
+            &[],
+        ),
+        case(
+            "connector_broken",
+            "evil",
+            "fetch",
+            json!({"url": "http://169.254.169.254/latest/meta-data", "headers": []}),
+            &[
+                ("url", "http://169.254.169.254/latest/meta-data"),
+                ("headers", "[]"),
+            ],
+        ),
+        case(
+            "configuration",
+            "typo",
+            "list-contact-lists",
+            json!({}),
+            &[],
+        ),
+    ];
     let components = component("cc_connector")
         .parent()
         .unwrap()
         .display()
         .to_string();
-    // Each class as the page shows it: its remedy as a button or a sentence,
-    // and never a command line or a path on the server.
-    for (name, class, remedy) in [
-        ("not-yet", "needs_connect", Some("Connect again")),
-        ("typo", "configuration", None),
-        ("unset", "secret_unresolvable", Some("Set access_token")),
-    ] {
-        browser.goto(&format!("{}/?{name}#connection={name}", serve.url));
-        // Run what opens; a connection that cannot open at all (the typo)
-        // says why where its status would be.
-        if name != "typo" {
-            browser.click("#activity option[value='list-contact-lists']");
+    let server_paths = [
+        serve.dir().display().to_string(),
+        components,
+        "/tmp/".to_owned(),
+    ];
+    let clean = |front: &str, case: &Case, text: &str| {
+        for never in server_paths
+            .iter()
+            .map(String::as_str)
+            .chain(["connector-host"])
+        {
+            assert!(
+                !text.contains(never),
+                "{front}, {}: {never:?} in {text}",
+                case.class
+            );
+        }
+        assert_no_canary(text);
+    };
+
+    // The API: the class, a remedy, and nothing of the server.
+    for case in &cases {
+        let answer = serve.call(
+            "POST",
+            &format!(
+                "/api/connections/{}/activities/{}",
+                case.connection, case.activity
+            ),
+            Some(&case.input),
+        );
+        assert_eq!(answer.json["error"]["class"], case.class, "{answer:#?}");
+        assert!(
+            answer.json["error"]["remedy"]["action"].is_string(),
+            "{answer:#?}"
+        );
+        clean("API", case, &answer.text);
+    }
+    // A static token the API refuses for a scope is replaced, not connected.
+    let scope = serve.call(
+        "POST",
+        "/api/connections/reader/activities/create-contact-list",
+        Some(&json!({"name": "No"})),
+    );
+    assert_eq!(
+        scope.json["error"]["remedy"],
+        json!({"action": "set_field", "field": "access_token"}),
+        "{scope:#?}"
+    );
+
+    // MCP: a tool error that says what to do.
+    let calls: Vec<Value> = cases
+        .iter()
+        .map(|c| json!({"tool": format!("{}__{}", c.connection, c.activity), "arguments": c.input}))
+        .collect();
+    let url = format!("{}/mcp", serve.url);
+    let report = crate::mcp::python(&json!({"calls": calls}), &["http", &url, API_TOKEN]);
+    for (i, case) in cases.iter().enumerate() {
+        let answer = &report["calls"][i];
+        assert_eq!(answer["is_error"], true, "{}: {answer}", case.class);
+        let text = answer["text"].as_str().unwrap();
+        assert!(text.contains("hint: "), "{}: {text}", case.class);
+        clean("MCP", case, text);
+    }
+
+    // The page: the class as an alert, its remedy as a button or a sentence.
+    let browser = Browser::start();
+    sign_in(&browser, &serve);
+    for case in cases.iter().filter(|c| c.class != "invalid_input") {
+        let name = case.connection;
+        browser.goto(&format!("{}/?{}#connection={name}", serve.url, case.class));
+        // A connection that cannot open at all (the typo) says why where
+        // its status would be; the others run the activity.
+        if case.class != "configuration" {
+            browser.click(&format!("#activity option[value='{}']", case.activity));
+            for (path, value) in case.form {
+                browser.fill(&format!("[data-path='{path}']"), value);
+            }
             browser.click("#run");
         }
-        browser.wait_for(&format!("[role='alert'][data-class='{class}']"));
+        browser.wait_for(&format!("[role='alert'][data-class='{}']", case.class));
         let shown = browser.text("#app");
-        for never in ["connector-host", "/tmp/", components.as_str()] {
-            assert!(!shown.contains(never), "{name}: {never:?} in {shown}");
-        }
-        if let Some(button) = remedy {
-            assert_eq!(browser.text("[data-test$='-remedy']"), button, "{shown}");
-        }
-        assert_clean(&browser, name, &[]);
+        clean("page", case, &shown);
+        assert!(
+            !shown.contains("/api/"),
+            "{}: an API route on the page: {shown}",
+            case.class
+        );
+        let remedy = browser.execute(
+            "const r = document.querySelector(\"[data-test$='-remedy'], [data-test$='-hint']\"); return r && r.textContent",
+        );
+        assert!(
+            remedy.as_str().is_some_and(|r| !r.is_empty()),
+            "{}: no remedy shown in {shown}",
+            case.class
+        );
+        assert_clean(&browser, case.class, &[]);
     }
-    assert!(sandbox.requests().is_empty(), "nothing reached the API");
+    let sent: Vec<Value> = sandbox.requests();
+    assert!(
+        sent.iter()
+            .all(|r| r["path"] != "/v3/user/privileges" || r["status"] == 200),
+        "nothing went past the quota: {sent:#?}"
+    );
 }
 
 #[test]

@@ -100,6 +100,7 @@ impl IntoResponse for ApiError {
 
 /// The status for a class; the API's own refusals keep their meaning.
 fn status(class: ErrorClass, error: &SessionError) -> StatusCode {
+    let error = error.met();
     match class {
         ErrorClass::InvalidInput => match error {
             SessionError::Invoke(InvokeError::UnknownActivity { .. }) => StatusCode::NOT_FOUND,

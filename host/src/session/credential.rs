@@ -17,7 +17,7 @@ use http::HeaderName;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use super::SessionError;
+use super::{ErrorClass, SessionError};
 use crate::connection::Connection;
 use crate::egress::Credential;
 use crate::invoke::{ActivityInfo, AuthScheme, Connector, InvokeError, KeyPlacement};
@@ -165,6 +165,26 @@ impl Credentials {
             }
         }
         digest.finalize().into()
+    }
+
+    /// `error`, saying which field to change when the API refused a
+    /// credential that came from the connection's own fields (connecting
+    /// again is an OAuth remedy; these can only be replaced).
+    pub(crate) fn worded(&self, error: SessionError) -> SessionError {
+        let Credentials::Fields { sources, .. } = self else {
+            return error;
+        };
+        let refused = matches!(
+            error.class(),
+            ErrorClass::NeedsConnect | ErrorClass::MissingScope
+        );
+        match sources.first() {
+            Some((field, _)) if refused => SessionError::CredentialRefused {
+                field: field.clone(),
+                source: Box::new(error),
+            },
+            _ => error,
+        }
     }
 
     /// Whether a refused credential can be replaced by another.

@@ -47,6 +47,16 @@ pub enum SessionError {
         /// Why.
         reason: String,
     },
+    /// The API refused the connection's own credential (a 401, or a 403 for
+    /// a scope it lacks). It is not an OAuth token: connecting again cannot
+    /// help, only another value for `field`.
+    #[error("{source}")]
+    CredentialRefused {
+        /// The field that holds the credential (e.g. `access_token`).
+        field: String,
+        /// What the call met.
+        source: Box<SessionError>,
+    },
     /// The connection lacks a field the connector's credential needs.
     #[error("connection file {path}: [fields] {field} is needed for {why}\nhint: add it under [fields] (a literal, {{ env = … }}, {{ file = … }} or {{ asset = … }})")]
     MissingField {
@@ -121,6 +131,15 @@ impl SessionError {
             SessionError::Document(_) => ErrorClass::Configuration,
             SessionError::OAuth(e) => ErrorClass::of_oauth(e),
             SessionError::Invoke(e) => ErrorClass::of_invoke(e),
+            SessionError::CredentialRefused { source, .. } => source.class(),
+        }
+    }
+
+    /// The error the call met, below any wording the session added.
+    pub fn met(&self) -> &SessionError {
+        match self {
+            SessionError::CredentialRefused { source, .. } => source.met(),
+            other => other,
         }
     }
 }

@@ -222,6 +222,17 @@ impl Session {
         input: &Value,
         hooks: CallHooks,
     ) -> Result<Value, SessionError> {
+        self.calling(activity, input, hooks)
+            .await
+            .map_err(|error| self.credentials.worded(error))
+    }
+
+    async fn calling(
+        &self,
+        activity: &str,
+        input: &Value,
+        hooks: CallHooks,
+    ) -> Result<Value, SessionError> {
         let CallHooks {
             progress,
             gate,

@@ -91,7 +91,8 @@ impl SessionError {
     /// A remedy the variant itself names (a field, scopes, a path, a time).
     fn specific_remedy(&self) -> Option<Remedy> {
         Some(match self {
-            SessionError::MissingField { field, .. } => Remedy::SetField {
+            SessionError::MissingField { field, .. }
+            | SessionError::CredentialRefused { field, .. } => Remedy::SetField {
                 field: field.clone(),
             },
             // A variable or a file the operator names: set it, no asset.
@@ -128,7 +129,7 @@ impl SessionError {
     /// A limit that was about time or company (a deadline, a full pool, the
     /// rate), not about the size of the work.
     fn waiting_may_pass(&self) -> bool {
-        match self {
+        match self.met() {
             SessionError::Invoke(InvokeError::Deadline { .. } | InvokeError::Busy { .. }) => true,
             SessionError::Invoke(InvokeError::Activity { events, .. }) => events
                 .iter()
@@ -139,7 +140,7 @@ impl SessionError {
 
     /// An API refusal that may pass on its own (5xx, 429, transport).
     fn retry_may_pass(&self) -> bool {
-        let SessionError::Invoke(InvokeError::Activity { error, .. }) = self else {
+        let SessionError::Invoke(InvokeError::Activity { error, .. }) = self.met() else {
             return true;
         };
         !matches!(

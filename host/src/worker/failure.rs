@@ -174,7 +174,7 @@ pub fn worker_refusal(kind: &'static str, message: String, nothing_applied: bool
 
 /// The error's case (e.g. `conflict`) and HTTP status, when it has them.
 fn case_and_status(error: &SessionError) -> (Option<&str>, Option<u64>) {
-    match error {
+    match error.met() {
         SessionError::Invoke(InvokeError::Activity { error, .. }) => {
             let status = error
                 .as_object()

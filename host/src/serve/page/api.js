@@ -111,13 +111,16 @@ export function errorView(body, testName = "error") {
     "div",
     { className: "error", role: "alert", "data-test": testName, "data-class": error.class },
     el("p", { className: "error-message", "data-test": `${testName}-message` }, error.message || ""),
-    remedyView(error.remedy, testName) ||
+    remedyView(error.remedy, testName, error.hint || "") ||
       (error.hint ? el("p", { className: "error-hint", "data-test": `${testName}-hint` }, "What to do: ", error.hint) : null),
   );
 }
 
-/** A remedy as an action; null when there is nothing to do or nothing known. */
-function remedyView(remedy, testName) {
+/**
+ * A remedy as an action; null when there is nothing to do or nothing known.
+ * The hint's lines that name API routes are for API users, not the page's.
+ */
+function remedyView(remedy, testName, hint) {
   if (!remedy || !remedy.action || remedy.action === "none") return null;
   const button = (text, run) =>
     el("div", { className: "actions" },
@@ -138,6 +141,12 @@ function remedyView(remedy, testName) {
       return say(remedy.until ? `Try again after ${new Date(remedy.until).toLocaleString()}.` : "Wait a moment, then try again.");
     case "retry":
       return say("Try again: this may pass on a second attempt.");
+    case "ask_for_less":
+      return say(`Ask for less (a smaller limit or page), or raise the connection's limit ${remedy.setting}.`);
+    case "fix_connection": {
+      const specific = hint.split("\n").filter((line) => line && !line.includes("/api/"));
+      return say([...specific, "Fix the connection's settings: Check says what is wrong."].join(". "));
+    }
     case "fix_connector":
       return say("The connector itself needs fixing: tell whoever maintains it.");
     default:
