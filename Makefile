@@ -35,7 +35,7 @@ WORKER_FEATURE := --features connector-host/worker
 # Debian packages are installed as root (CI runs as root; elsewhere via sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all tools components host test demo serve worker bench fmt lint new-connector
+.PHONY: all tools components host test test-build demo serve worker bench fmt lint new-connector
 
 all: components host
 
@@ -87,9 +87,13 @@ host:
 ## the tests' dev-dependencies turn on more features of shared crates (libc,
 ## tokio, rustls, rmcp…), so a separate `make host` build would compile about
 ## 130 crates twice (8 minutes on a fresh 2-core machine).
-test: tools components
-	$(CARGO) build --workspace $(NOT_GUESTS) $(WORKER_FEATURE) --bins --tests
+test: tools components test-build
 	$(CARGO) test --workspace $(NOT_GUESTS) $(WORKER_FEATURE)
+
+## The binaries and the tests, as `make test` builds them (then
+## `cargo test -p connector-tests --features connector-host/worker --test all MODULE::`).
+test-build:
+	$(CARGO) build --workspace $(NOT_GUESTS) $(WORKER_FEATURE) --bins --tests
 	$(CARGO) test -p cc-connector --lib
 
 ## A realistic session against the built-in sandbox.
