@@ -25,6 +25,7 @@ use crate::secrets::vault::{VaultConfig, VaultStore};
 use crate::secrets::{AssetKind, AssetRef, SecretData, StoreError};
 
 /// Where the connections are.
+#[derive(Clone)]
 pub enum Documents {
     /// `<dir>/<name>.toml` files.
     Directory(PathBuf),
@@ -36,6 +37,9 @@ pub enum Documents {
         store: Arc<VaultStore>,
         /// The directory connectors are named relative to.
         connectors: PathBuf,
+        /// The folder below the store's path that holds the documents:
+        /// `connections`, or `tenants/<tenant>/connections`.
+        folder: AssetName,
     },
 }
 
@@ -76,6 +80,35 @@ impl Documents {
             name: name.to_owned(),
             store: Arc::new(VaultStore::new(config.clone())),
             connectors: connectors.to_owned(),
+            folder: AssetName::parse(FOLDER, "folder").expect("a fixed name"),
+        }
+    }
+
+    /// Tenant `tenant`'s connections, beside these: the directory
+    /// `tenants/<tenant>/` inside this one, or the folder
+    /// `tenants/<tenant>/connections` in the same store. Built from the
+    /// tenant's [`Name`] alone, so no tenant's place is inside another's.
+    pub fn for_tenant(&self, tenant: &Name) -> Documents {
+        let tenants = Name::parse(TENANTS, "folder").expect("a fixed name");
+        match self {
+            Documents::Directory(dir) => {
+                Documents::Directory(dir.join(TENANTS).join(tenant.as_str()))
+            }
+            Documents::Store {
+                name,
+                store,
+                connectors,
+                ..
+            } => Documents::Store {
+                name: name.clone(),
+                store: store.clone(),
+                connectors: connectors.clone(),
+                folder: AssetName::join(&[
+                    &tenants,
+                    tenant,
+                    &Name::parse(FOLDER, "folder").expect("a fixed name"),
+                ]),
+            },
         }
     }
 
@@ -83,9 +116,11 @@ impl Documents {
     pub fn label(&self, name: &Name) -> PathBuf {
         match self {
             Documents::Directory(dir) => dir.join(format!("{name}.toml")),
-            Documents::Store { name: store, .. } => {
-                PathBuf::from(format!("store '{store}' connections/{name}"))
-            }
+            Documents::Store {
+                name: store,
+                folder,
+                ..
+            } => PathBuf::from(format!("store '{store}' {folder}/{name}")),
         }
     }
 
@@ -117,6 +152,38 @@ impl Documents {
         };
         names.sort();
         Ok(names)
+    }
+
+    /// The tenants with a place beside these connections (see
+    /// [`Documents::for_tenant`]), sorted; `default` is not among them.
+    ///
+    /// # Errors
+    ///
+    /// [`DocumentError::Store`] when the store cannot be listed.
+    pub async fn tenants(&self) -> Result<Vec<Name>, DocumentError> {
+        let parse = |text: &str| Name::parse(text, "tenant").ok();
+        let mut tenants: Vec<Name> = match self {
+            Documents::Directory(dir) => std::fs::read_dir(dir.join(TENANTS))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .filter_map(|e| parse(e.file_name().to_str()?))
+                .collect(),
+            Documents::Store { store, .. } => {
+                let folder = AssetName::parse(TENANTS, "folder").expect("a fixed name");
+                store
+                    .list(&asset(folder, self.store_name()))
+                    .await
+                    .map_err(|e| self.store_error(e))?
+                    .iter()
+                    .filter_map(|key| parse(key.strip_suffix('/')?))
+                    .collect()
+            }
+        };
+        tenants.retain(|t| t.as_str() != DEFAULT_TENANT);
+        tenants.sort();
+        Ok(tenants)
     }
 
     /// The document's text and stamp; `None` when there is none.
@@ -262,15 +329,20 @@ impl Documents {
     }
 
     fn folder(&self) -> AssetRef {
-        asset(
-            AssetName::parse(FOLDER, "folder").expect("a fixed name"),
-            self.store_name(),
-        )
+        asset(self.folder_name(), self.store_name())
     }
 
     fn document(&self, name: &Name) -> AssetRef {
-        let folder = Name::parse(FOLDER, "folder").expect("a fixed name");
-        asset(AssetName::join(&[&folder, name]), self.store_name())
+        let text = format!("{}/{name}", self.folder_name());
+        let path = AssetName::parse(&text, "document").expect("a folder and a name");
+        asset(path, self.store_name())
+    }
+
+    fn folder_name(&self) -> AssetName {
+        match self {
+            Documents::Store { folder, .. } => folder.clone(),
+            Documents::Directory(_) => AssetName::parse(FOLDER, "folder").expect("a fixed name"),
+        }
     }
 
     fn store_name(&self) -> String {
@@ -290,6 +362,10 @@ impl Documents {
 
 /// The folder below the store's path that holds the documents.
 const FOLDER: &str = "connections";
+/// The folder of tenants' own places (documents, secrets, tokens).
+pub const TENANTS: &str = "tenants";
+/// The tenant whose places are the single-tenant layout (no `tenants/…`).
+pub const DEFAULT_TENANT: &str = "default";
 /// The document's one key: the connection's TOML.
 const TEXT: &str = "connection";
 

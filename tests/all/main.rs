@@ -31,5 +31,6 @@ mod serve;
 mod session;
 mod signin;
 mod template;
+mod tenants;
 mod transport;
 mod worker;

@@ -32,7 +32,10 @@ fn wrong_tokens_lock_the_address_out_with_a_429_and_even_the_right_one_is_refuse
     for guess in 0..2 {
         let (status, _, cookie, text) = form_answer(serve.sign_in(&format!("guess-{guess}"), None));
         assert_eq!((status, cookie), (401, false), "{text}");
-        assert!(text.contains("not this server's API token"), "{text}");
+        assert!(
+            text.contains("neither this server's API token nor a live tenant token"),
+            "{text}"
+        );
     }
     // The third wrong token locks the address out: its answer says so.
     let (status, retry, _, text) = form_answer(serve.sign_in("guess-2", None));

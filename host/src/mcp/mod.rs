@@ -59,13 +59,21 @@ pub struct Exposed {
 
 /// Where the tools come from: a fixed set of sessions (stdio) or `serve`'s
 /// connections directory.
+///
+/// Each method is given the request's extensions (over HTTP they hold the
+/// request's `http::request::Parts`, and so who sent it): `serve` answers
+/// with the caller's own tenant's connections.
 pub trait ToolSource: Send + Sync + 'static {
     /// The connections whose activities are tools, in a fixed order.
-    fn connections(&self) -> impl std::future::Future<Output = Vec<Exposed>> + Send;
+    fn connections(
+        &self,
+        request: &Extensions,
+    ) -> impl std::future::Future<Output = Vec<Exposed>> + Send;
     /// The session that runs connection `name`'s calls.
     fn session(
         &self,
         name: &Name,
+        request: &Extensions,
     ) -> impl std::future::Future<Output = Result<Arc<Session>, SessionError>> + Send;
 }
 
@@ -73,7 +81,7 @@ pub trait ToolSource: Send + Sync + 'static {
 pub struct Sessions(pub Vec<(Name, Arc<Session>)>);
 
 impl ToolSource for Sessions {
-    async fn connections(&self) -> Vec<Exposed> {
+    async fn connections(&self, _: &Extensions) -> Vec<Exposed> {
         self.0
             .iter()
             .map(|(name, session)| Exposed {
@@ -83,7 +91,7 @@ impl ToolSource for Sessions {
             .collect()
     }
 
-    async fn session(&self, name: &Name) -> Result<Arc<Session>, SessionError> {
+    async fn session(&self, name: &Name, _: &Extensions) -> Result<Arc<Session>, SessionError> {
         Ok(self
             .0
             .iter()
@@ -100,8 +108,12 @@ type Entry = (Tool, Name, String);
 /// holding the connector keeps the identity check sound).
 type Built = Vec<(Name, Arc<Connector>)>;
 
-/// The last tool list and what it was built from.
-type ToolCache = std::sync::Mutex<Option<(Built, Arc<Vec<Entry>>)>>;
+/// The last tool lists and what each was built from (one per set of
+/// connections: `serve`'s tenants each have theirs).
+type ToolCache = std::sync::Mutex<Vec<(Built, Arc<Vec<Entry>>)>>;
+
+/// How many tool lists are kept.
+const TOOL_LISTS: usize = 16;
 
 /// The MCP server over a [`ToolSource`].
 pub struct Server<S> {
@@ -164,7 +176,7 @@ impl<S: ToolSource> Server<S> {
     /// How many tools the server's own subset shows.
     pub async fn shown(&self) -> usize {
         let subset = self.subset.clone();
-        self.tools()
+        self.tools(&Extensions::new())
             .await
             .iter()
             .filter(|entry| admitted(&subset, entry))
@@ -199,8 +211,9 @@ impl<S: ToolSource> Server<S> {
         activity: &str,
         input: &Value,
         progress: Option<Progress>,
+        request: &Extensions,
     ) -> Result<Value, SessionError> {
-        let session = self.source.session(connection).await?;
+        let session = self.source.session(connection, request).await?;
         session.call_reporting(activity, input, progress).await
     }
 
@@ -257,7 +270,15 @@ impl<S: ToolSource> Server<S> {
         let progress = Progress(Arc::new(move |_| {
             let _ = sender.send(());
         }));
-        let outcome = self.call(connection, activity, input, Some(progress)).await;
+        let outcome = self
+            .call(
+                connection,
+                activity,
+                input,
+                Some(progress),
+                &context.extensions,
+            )
+            .await;
         let _ = end.send(());
         let requests = forwarding.await.unwrap_or(0);
         notify(requests + 1, Some(requests + 1), "done".into()).await;
@@ -265,8 +286,8 @@ impl<S: ToolSource> Server<S> {
     }
 
     /// Every tool, with the connection and activity it runs.
-    async fn tools(&self) -> Arc<Vec<Entry>> {
-        let connections = self.source.connections().await;
+    async fn tools(&self, request: &Extensions) -> Arc<Vec<Entry>> {
+        let connections = self.source.connections(request).await;
         let built: Built = connections
             .iter()
             .map(|c| (c.name.clone(), c.connector.clone()))
@@ -279,7 +300,7 @@ impl<S: ToolSource> Server<S> {
                     .all(|((a, x), (b, y))| a == b && Arc::ptr_eq(x, y))
         };
         let mut cache = self.tools.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, tools)) = cache.as_ref().filter(|(key, _)| same(key)) {
+        if let Some((_, tools)) = cache.iter().find(|(key, _)| same(key)) {
             return tools.clone();
         }
         let prefixed = connections.len() > 1;
@@ -302,7 +323,10 @@ impl<S: ToolSource> Server<S> {
             })
             .collect();
         let tools = Arc::new(tools);
-        *cache = Some((built, tools.clone()));
+        if cache.len() == TOOL_LISTS {
+            cache.remove(0);
+        }
+        cache.push((built, tools.clone()));
         tools
     }
 }
@@ -494,7 +518,7 @@ impl<S: ToolSource> ServerHandler for Server<S> {
         self.refused()?;
         let subset = self.subset_of(&context.extensions)?;
         let tools = self
-            .tools()
+            .tools(&context.extensions)
             .await
             .iter()
             .filter(|entry| admitted(&subset, entry))
@@ -519,7 +543,7 @@ impl<S: ToolSource> ServerHandler for Server<S> {
     ) -> Result<CallToolResponse, ErrorData> {
         self.refused()?;
         let subset = self.subset_of(&context.extensions)?;
-        let tools = self.tools().await;
+        let tools = self.tools(&context.extensions).await;
         // A tool outside the subset is no tool at all for this client.
         let Some((found, connection, activity)) = tools
             .iter()
@@ -535,7 +559,10 @@ impl<S: ToolSource> ServerHandler for Server<S> {
         };
         let input = Value::Object(request.arguments.unwrap_or_default());
         let outcome = match context.meta.get_progress_token() {
-            None => self.call(connection, activity, &input, None).await,
+            None => {
+                self.call(connection, activity, &input, None, &context.extensions)
+                    .await
+            }
             Some(token) => {
                 self.call_with_progress(connection, activity, &input, token, &context)
                     .await

@@ -98,7 +98,7 @@ async fn load(
 }
 
 impl ToolSource for Opened {
-    async fn connections(&self) -> Vec<Exposed> {
+    async fn connections(&self, _: &rmcp::model::Extensions) -> Vec<Exposed> {
         self.slots
             .iter()
             .map(|slot| Exposed {
@@ -108,7 +108,11 @@ impl ToolSource for Opened {
             .collect()
     }
 
-    async fn session(&self, name: &Name) -> Result<Arc<Session>, SessionError> {
+    async fn session(
+        &self,
+        name: &Name,
+        _: &rmcp::model::Extensions,
+    ) -> Result<Arc<Session>, SessionError> {
         let slot = self
             .slots
             .iter()

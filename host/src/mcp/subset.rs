@@ -66,6 +66,8 @@ impl Subset {
                     }
                 }
                 "read_only" => subset.read_only = flag(&value)?,
+                // `serve`'s operator chooses a tenant this way (see serve::space).
+                "tenant" => {}
                 other => {
                     return Err(format!(
                         "the /mcp URL has an unknown parameter {:?}\nhint: the parameters are connections, tools and read_only, e.g. /mcp?connections=acme&tools=list-*&read_only=true",

@@ -3,10 +3,8 @@
 //! (the catalogue, [`crate::Session::call`], [`crate::check`]) and renders
 //! the answer; errors go through [`ApiError`].
 
-use std::sync::Arc;
-
 use axum::body::Body;
-use axum::extract::{Path, State as Extract};
+use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::connections::{self, Draft};
 use super::errors::ApiError;
-use super::state::State;
+use super::space::Scope;
 use crate::documents::Stamp;
 use crate::name::Name;
 use crate::oauth::store::now;
@@ -47,12 +45,12 @@ fn unknown_connection(name: &str, like: Option<&str>) -> ApiError {
 /// The connection `name` names: 404, as for any connection that does not
 /// exist, unless it is a [`Name`] and its file is there (so a path trick
 /// learns nothing a wrong name would not).
-pub(super) async fn known(state: &State, name: &str) -> Result<Name, ApiError> {
+pub(super) async fn known(scope: &Scope, name: &str) -> Result<Name, ApiError> {
     let name = Name::parse(name, "connection name").map_err(|_| unknown_connection(name, None))?;
-    if state.stamp(&name).await?.is_none() {
+    if scope.stamp(&name).await?.is_none() {
         // Only a well-formed name gets a suggestion: a path trick learns
         // nothing a wrong name would not.
-        let names = state.connection_names().await;
+        let names = scope.connection_names().await;
         let like = crate::suggest::closest(&name, names.iter().map(Name::as_str));
         return Err(unknown_connection(&name, like));
     }
@@ -69,16 +67,16 @@ pub(super) struct Loaded {
 }
 
 /// Connection `name`, read and parsed.
-pub(super) async fn load(state: &State, name: &str) -> Result<Loaded, ApiError> {
-    let name = known(state, name).await?;
-    let found = state
-        .documents
+pub(super) async fn load(scope: &Scope, name: &str) -> Result<Loaded, ApiError> {
+    let name = known(scope, name).await?;
+    let found = scope
+        .documents()
         .read(&name)
         .await
         .map_err(|e| ApiError::from(SessionError::from(e)))?;
     let (text, stamp) = found.ok_or_else(|| unknown_connection(&name, None))?;
-    let connection = state
-        .documents
+    let connection = scope
+        .documents()
         .parse(&name, &text)
         .map_err(|e| ApiError::from(SessionError::from(e)))?;
     Ok(Loaded {
@@ -90,8 +88,8 @@ pub(super) async fn load(state: &State, name: &str) -> Result<Loaded, ApiError> 
 }
 
 /// `GET /api/connectors`: every component, with its sha256.
-pub async fn list_connectors(Extract(state): Extract<Arc<State>>) -> Answer {
-    let entries = state.catalogue.entries().await;
+pub async fn list_connectors(scope: Scope) -> Answer {
+    let entries = scope.catalogue.entries().await;
     let list: Vec<Value> = entries
         .iter()
         .map(crate::catalogue::Entry::summary)
@@ -100,11 +98,8 @@ pub async fn list_connectors(Extract(state): Extract<Arc<State>>) -> Answer {
 }
 
 /// `GET /api/connectors/{name}`: its description with every schema.
-pub async fn describe_connector(
-    Extract(state): Extract<Arc<State>>,
-    Path(name): Path<String>,
-) -> Answer {
-    let (entry, connector) = connections::connector(&state, &name).await?;
+pub async fn describe_connector(scope: Scope, Path(name): Path<String>) -> Answer {
+    let (entry, connector) = connections::connector(&scope, &name).await?;
     let mut description = connector.description();
     description["sha256"] = Value::String(entry.sha256);
     description["file"] = Value::String(crate::catalogue::file_name(&entry.file).to_owned());
@@ -113,9 +108,9 @@ pub async fn describe_connector(
 
 /// `GET /api/stores`: the credential stores the page offers for "Use
 /// credential asset", and which one keeps secrets typed on the page.
-pub async fn list_stores(Extract(state): Extract<Arc<State>>) -> Answer {
-    let keeper = state.secret_store.as_ref().map(|(name, _)| name.as_str());
-    let list: Vec<Value> = state
+pub async fn list_stores(scope: Scope) -> Answer {
+    let keeper = scope.secret_store.as_ref().map(|(name, _)| name.as_str());
+    let list: Vec<Value> = scope
         .stores
         .iter()
         .map(|(name, config)| {
@@ -128,18 +123,18 @@ pub async fn list_stores(Extract(state): Extract<Arc<State>>) -> Answer {
 
 /// `GET /api/connections`: each connection's name, connector file and, when
 /// the catalogue has that file, the connector's name.
-pub async fn list_connections(Extract(state): Extract<Arc<State>>) -> Answer {
-    let entries = state.catalogue.current();
+pub async fn list_connections(scope: Scope) -> Answer {
+    let entries = scope.catalogue.current();
     let mut list = Vec::new();
-    for name in state.connection_names().await {
-        let file = match state.documents.load(&name).await {
+    for name in scope.connection_names().await {
+        let file = match scope.documents().load(&name).await {
             Ok(Some((connection, _))) => Some(connection.connector),
             _ => None,
         };
         let connector = file.as_ref().and_then(|f| connector_name(&entries, f));
         // A file name, never the server's path to it.
         let file = file.as_deref().map(crate::catalogue::file_name);
-        let status = list_status(&state, &name).await;
+        let status = list_status(&scope, &name).await;
         list.push(
             json!({"name": name, "connector": connector, "connector_file": file, "status": status}),
         );
@@ -147,11 +142,11 @@ pub async fn list_connections(Extract(state): Extract<Arc<State>>) -> Answer {
     ok(json!({ "connections": list }))
 }
 
-/// A connection's state for the list: `ready` (static credentials),
+/// A connection's scope for the list: `ready` (static credentials),
 /// `connected` or `not_connected` (OAuth), or `broken` with the error's
 /// class (what `status` and a call would say in full).
-async fn list_status(state: &State, name: &Name) -> Value {
-    let session = match state.session(name).await {
+async fn list_status(scope: &Scope, name: &Name) -> Value {
+    let session = match scope.session(name).await {
         Ok(session) => session,
         Err(error) => return json!({"state": "broken", "class": error.class().name()}),
     };
@@ -178,10 +173,7 @@ fn connector_name(entries: &[crate::catalogue::Entry], file: &std::path::Path) -
 }
 
 /// `POST /api/connections`: creates one from a [`Draft`].
-pub async fn create_connection(
-    Extract(state): Extract<Arc<State>>,
-    Json(draft): Json<Draft>,
-) -> Answer {
+pub async fn create_connection(scope: Scope, Json(draft): Json<Draft>) -> Answer {
     let invalid =
         |text: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", text);
     let text = draft
@@ -189,7 +181,7 @@ pub async fn create_connection(
         .as_deref()
         .ok_or_else(|| invalid("name: required".into()))?;
     let name = Name::parse(text, "connection name").map_err(|e| invalid(format!("name: {e}")))?;
-    if state.stamp(&name).await?.is_some() {
+    if scope.stamp(&name).await?.is_some() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
@@ -198,8 +190,8 @@ pub async fn create_connection(
             ),
         ));
     }
-    connections::write(&state, &name, draft, None).await?;
-    let mut response = read_view(&state, &name).await?;
+    connections::write(&scope, &name, draft, None).await?;
+    let mut response = read_view(&scope, &name).await?;
     *response.status_mut() = StatusCode::CREATED;
     response.headers_mut().insert(
         header::LOCATION,
@@ -210,18 +202,15 @@ pub async fn create_connection(
 }
 
 /// `GET /api/connections/{name}`: where each field comes from (never a secret).
-pub async fn get_connection(
-    Extract(state): Extract<Arc<State>>,
-    Path(name): Path<String>,
-) -> Answer {
-    read_view(&state, &name).await
+pub async fn get_connection(scope: Scope, Path(name): Path<String>) -> Answer {
+    read_view(&scope, &name).await
 }
 
-async fn read_view(state: &State, name: &str) -> Answer {
+async fn read_view(scope: &Scope, name: &str) -> Answer {
     let Loaded {
         name, connection, ..
-    } = load(state, name).await?;
-    let entry = state.catalogue.current().into_iter().find(|e| {
+    } = load(scope, name).await?;
+    let entry = scope.catalogue.current().into_iter().find(|e| {
         std::fs::canonicalize(&e.file).ok() == std::fs::canonicalize(&connection.connector).ok()
     });
     let declared = entry
@@ -239,39 +228,33 @@ async fn read_view(state: &State, name: &str) -> Answer {
 
 /// `PUT /api/connections/{name}`: replaces its fields (`{"keep": true}` keeps one).
 pub async fn update_connection(
-    Extract(state): Extract<Arc<State>>,
+    scope: Scope,
     Path(name): Path<String>,
     Json(draft): Json<Draft>,
 ) -> Answer {
-    let existing = load(&state, &name).await?;
-    connections::write(&state, &existing.name, draft, Some(&existing)).await?;
-    read_view(&state, &existing.name).await
+    let existing = load(&scope, &name).await?;
+    connections::write(&scope, &existing.name, draft, Some(&existing)).await?;
+    read_view(&scope, &existing.name).await
 }
 
 /// `DELETE /api/connections/{name}`.
-pub async fn delete_connection(
-    Extract(state): Extract<Arc<State>>,
-    Path(name): Path<String>,
-) -> Answer {
-    let name = known(&state, &name).await?;
-    connections::remove(&state, &name).await?;
+pub async fn delete_connection(scope: Scope, Path(name): Path<String>) -> Answer {
+    let name = known(&scope, &name).await?;
+    connections::remove(&scope, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST /api/connections/{name}/check`: the check report (never a value).
-pub async fn check_connection(
-    Extract(state): Extract<Arc<State>>,
-    Path(name): Path<String>,
-) -> Answer {
-    let connection = load(&state, &name).await?.connection;
-    let report = crate::check::check(&state.runtime, &connection).await;
+pub async fn check_connection(scope: Scope, Path(name): Path<String>) -> Answer {
+    let connection = load(&scope, &name).await?.connection;
+    let report = crate::check::check(&scope.runtime, &connection).await;
     ok(super::check::report_json(&report))
 }
 
 /// `GET /api/connections/{name}/status`: connected, scopes, expiry, endpoints.
-pub async fn status(Extract(state): Extract<Arc<State>>, Path(name): Path<String>) -> Answer {
-    let name = known(&state, &name).await?;
-    let session = state.session(&name).await.map_err(ApiError::on(&name))?;
+pub async fn status(scope: Scope, Path(name): Path<String>) -> Answer {
+    let name = known(&scope, &name).await?;
+    let session = scope.session(&name).await.map_err(ApiError::on(&name))?;
     let quotas = session.quotas().await;
     let Some(tokens) = session.tokens() else {
         return ok(json!({"oauth": false, "connected": true, "quotas": quotas}));
@@ -318,13 +301,13 @@ async fn in_use(
 
 /// `POST /api/connections/{name}/activities/{activity}`: the body is the input.
 pub async fn run(
-    Extract(state): Extract<Arc<State>>,
+    scope: Scope,
     Path((name, activity)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Answer {
-    let name = known(&state, &name).await?;
+    let name = known(&scope, &name).await?;
     let input = parse_input(&body)?;
-    let session = state.session(&name).await.map_err(ApiError::on(&name))?;
+    let session = scope.session(&name).await.map_err(ApiError::on(&name))?;
     let output = session
         .call(&activity, &input)
         .await
@@ -336,13 +319,13 @@ pub async fn run(
 /// `next_cursor`, one record per NDJSON line; an error ends the stream with
 /// a last `{"error": …}` line.
 pub async fn all_pages(
-    Extract(state): Extract<Arc<State>>,
+    scope: Scope,
     Path((name, activity)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Answer {
-    let name = known(&state, &name).await?;
+    let name = known(&scope, &name).await?;
     let input = parse_input(&body)?;
-    let session = state.session(&name).await.map_err(ApiError::on(&name))?;
+    let session = scope.session(&name).await.map_err(ApiError::on(&name))?;
     session
         .check_paged(&activity, &input)
         .map_err(ApiError::on(&name))?;

@@ -1,5 +1,6 @@
-//! Who may use `serve`: API clients with the API token (`Authorization:
-//! Bearer …`), and browsers with a page session made from that token.
+//! Who may use `serve`: API clients with a token (`Authorization: Bearer
+//! …`): the server's own (the operator's) or a tenant's
+//! ([`super::tenants`]), and browsers with a page session made from one.
 //!
 //! A page session is two halves: an HttpOnly cookie, and a secret the
 //! sign-in answer gives the tab once (the page keeps it in
@@ -29,6 +30,7 @@ use subtle::ConstantTimeEq;
 
 use super::listen::client;
 use super::state::{PageSession, State};
+use super::tenants::Principal;
 use super::throttle::{seconds, Gate};
 
 /// The page session cookie over plain http.
@@ -41,10 +43,24 @@ const PAGE_SESSION: Duration = Duration::from_secs(12 * 3600);
 /// Who a request comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Caller {
-    /// An API client with the token.
-    Api,
-    /// A browser's page session (its cookie value).
-    Page(String),
+    /// An API client with a token.
+    Api(Principal),
+    /// A browser's page session.
+    Page {
+        /// Its cookie's value.
+        id: String,
+        /// Whose token it was made from.
+        principal: Principal,
+    },
+}
+
+impl Caller {
+    /// Whose token the request carries, directly or through a page session.
+    pub fn principal(&self) -> &Principal {
+        match self {
+            Caller::Api(principal) | Caller::Page { principal, .. } => principal,
+        }
+    }
 }
 
 /// 32 random bytes, hex: session ids, CSRF secrets, sign-in bindings,
@@ -70,15 +86,33 @@ pub fn peer(extensions: &axum::http::Extensions) -> IpAddr {
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
-/// Checks a token sent by `from`: refused unread while `from` is locked
-/// out; a wrong one counts against it.
-pub fn check_token(state: &State, from: IpAddr, candidate: &str) -> Result<(), Refusal> {
+/// Checks a token sent by `from`: the operator's, or a live tenant token.
+/// Refused unread while `from` is locked out; a wrong one counts against it.
+pub async fn check_token(
+    state: &State,
+    from: IpAddr,
+    candidate: &str,
+) -> Result<Principal, Refusal> {
     if let Gate::Locked(wait) = state.throttle.gate(from) {
         return Err(Refusal::Locked(seconds(wait)));
     }
     if same_secret(state.api_token.expose_secret(), candidate) {
         state.throttle.right(from);
-        return Ok(());
+        return Ok(Principal::Operator);
+    }
+    match state.tenant_tokens.find(candidate).await {
+        Ok(Some(issued)) => {
+            state.throttle.right(from);
+            return Ok(Principal::Tenant {
+                tenant: issued.tenant,
+                token: issued.id,
+            });
+        }
+        Ok(None) => {}
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the tenant tokens");
+            return Err(Refusal::Unavailable);
+        }
     }
     match state.throttle.wrong(from) {
         Gate::Open => Err(Refusal::BadToken),
@@ -139,40 +173,50 @@ pub fn page_session(state: &State, headers: &HeaderMap) -> Option<String> {
         .map(|_| id)
 }
 
-/// The caller, if the request is authenticated: the API token in
+/// The caller, if the request is authenticated: a token in
 /// `Authorization`, or a page session's cookie with its secret in
-/// [`CSRF_HEADER`].
-pub fn caller(state: &State, from: IpAddr, headers: &HeaderMap) -> Result<Caller, Refusal> {
+/// [`CSRF_HEADER`] (and the token it was made from still live).
+pub async fn caller(state: &State, from: IpAddr, headers: &HeaderMap) -> Result<Caller, Refusal> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = value
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
-        return check_token(state, from, token.trim()).map(|()| Caller::Api);
+        return check_token(state, from, token.trim())
+            .await
+            .map(Caller::Api);
     }
     let id = cookie(headers, session_cookie(state)).ok_or(Refusal::NoCredential)?;
-    let sessions = state
-        .page_sessions
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let session = sessions
-        .get(&id)
-        .filter(|s| s.started.elapsed() < PAGE_SESSION)
-        .ok_or(Refusal::NoCredential)?;
-    let sent = headers
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !same_secret(&session.csrf, sent) {
-        return Err(Refusal::Csrf);
+    let principal = {
+        let sessions = state
+            .page_sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let session = sessions
+            .get(&id)
+            .filter(|s| s.started.elapsed() < PAGE_SESSION)
+            .ok_or(Refusal::NoCredential)?;
+        let sent = headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !same_secret(&session.csrf, sent) {
+            return Err(Refusal::Csrf);
+        }
+        session.principal.clone()
+    };
+    if let Principal::Tenant { token, .. } = &principal {
+        if !state.tenant_tokens.live(token).await {
+            return Err(Refusal::NoCredential);
+        }
     }
-    Ok(Caller::Page(id))
+    Ok(Caller::Page { id, principal })
 }
 
-/// Starts a page session: its `Set-Cookie` header and the secret to give
-/// the tab (once: it is never served again).
-pub fn start_page_session(state: &State) -> (HeaderValue, String) {
+/// Starts a page session for `principal`: its `Set-Cookie` header and the
+/// secret to give the tab (once: it is never served again).
+pub fn start_page_session(state: &State, principal: Principal) -> (HeaderValue, String) {
     let (id, csrf) = (random_token(), random_token());
     let mut sessions = state
         .page_sessions
@@ -182,6 +226,7 @@ pub fn start_page_session(state: &State) -> (HeaderValue, String) {
     sessions.insert(
         id.clone(),
         PageSession {
+            principal,
             csrf: csrf.clone(),
             started: Instant::now(),
         },
@@ -195,12 +240,14 @@ pub fn start_page_session(state: &State) -> (HeaderValue, String) {
 pub enum Refusal {
     /// No token and no page session.
     NoCredential,
-    /// A token that is not the API token.
+    /// A token that is neither the API token nor a live tenant token.
     BadToken,
     /// A page session's cookie without its secret.
     Csrf,
     /// Too many wrong tokens from this address: locked out for these seconds.
     Locked(u64),
+    /// The tenants' tokens cannot be read now.
+    Unavailable,
 }
 
 impl Refusal {
@@ -211,7 +258,11 @@ impl Refusal {
                 StatusCode::UNAUTHORIZED,
                 "this API needs the API token: send `Authorization: Bearer <token>`, or sign in on the page".into(),
             ),
-            Refusal::BadToken => (StatusCode::UNAUTHORIZED, "the API token is not the one this server was started with".into()),
+            Refusal::BadToken => (StatusCode::UNAUTHORIZED, "the token is neither this server's API token nor a live tenant token (a revoked one is refused)".into()),
+            Refusal::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the tenants' tokens cannot be read now; try again shortly".into(),
+            ),
             Refusal::Csrf => (
                 StatusCode::FORBIDDEN,
                 "this request has the page session's cookie but not its secret (X-CSRF-Token); sign in again on the page".into(),
@@ -237,7 +288,7 @@ impl IntoResponse for Refusal {
             Refusal::NoCredential | Refusal::BadToken => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Refusal::Csrf => {}
+            Refusal::Csrf | Refusal::Unavailable => {}
         }
         response
     }
@@ -251,7 +302,7 @@ pub async fn require(
     next: Next,
 ) -> Response {
     let from = peer(request.extensions());
-    match caller(&state, from, request.headers()) {
+    match caller(&state, from, request.headers()).await {
         Ok(who) => {
             request.extensions_mut().insert(who);
             next.run(request).await

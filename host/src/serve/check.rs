@@ -11,7 +11,6 @@
 
 use std::sync::Arc;
 
-use axum::extract::State as Extract;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -21,6 +20,7 @@ use zeroize::Zeroizing;
 use super::api::Loaded;
 use super::connections::{self, Draft, Typed};
 use super::errors::ApiError;
+use super::space::Scope;
 use super::state::State;
 use crate::name::Name;
 
@@ -28,10 +28,7 @@ use crate::name::Name;
 const UNNAMED: &str = "draft";
 
 /// `POST /api/connections/check`: the check report of a draft, nothing saved.
-pub async fn check_draft(
-    Extract(state): Extract<Arc<State>>,
-    Json(draft): Json<Draft>,
-) -> Result<Response, ApiError> {
+pub async fn check_draft(scope: Scope, Json(draft): Json<Draft>) -> Result<Response, ApiError> {
     let name = match draft.name.as_deref() {
         Some(text) => Name::parse(text, "connection name").map_err(|e| {
             ApiError::new(
@@ -42,27 +39,27 @@ pub async fn check_draft(
         })?,
         None => Name::parse(UNNAMED, "connection name").expect("a name"),
     };
-    let existing = existing(&state, &name, draft.name.is_some()).await?;
+    let existing = existing(&scope, &name, draft.name.is_some()).await?;
     let text = Zeroizing::new(
-        connections::document(&state, &name, &draft, existing.as_ref(), Typed::InMemory).await?,
+        connections::document(&scope, &name, &draft, existing.as_ref(), Typed::InMemory).await?,
     );
-    let connection = state.documents.parse(&name, &text).map_err(|e| {
+    let connection = scope.documents().parse(&name, &text).map_err(|e| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_input",
             e.to_string(),
         )
     })?;
-    let report = crate::check::check(&state.runtime, &connection).await;
+    let report = crate::check::check(&scope.runtime, &connection).await;
     Ok(Json(report_json(&report)).into_response())
 }
 
 /// The saved connection a named draft edits, if there is one.
-async fn existing(state: &State, name: &Name, named: bool) -> Result<Option<Loaded>, ApiError> {
-    if !named || state.stamp(name).await?.is_none() {
+async fn existing(scope: &Scope, name: &Name, named: bool) -> Result<Option<Loaded>, ApiError> {
+    if !named || scope.stamp(name).await?.is_none() {
         return Ok(None);
     }
-    super::api::load(state, name.as_str()).await.map(Some)
+    super::api::load(scope, name.as_str()).await.map(Some)
 }
 
 /// A check report as JSON: every line (what, where from, ok, detail) and
@@ -92,9 +89,7 @@ pub fn named_check() -> axum::routing::MethodRouter<Arc<State>> {
     use axum::routing::post;
     let name = || Path("check".to_owned());
     post(check_draft)
-        .get(move |s: Extract<Arc<State>>| super::api::get_connection(s, name()))
-        .put(move |s: Extract<Arc<State>>, draft: Json<Draft>| {
-            super::api::update_connection(s, name(), draft)
-        })
-        .delete(move |s: Extract<Arc<State>>| super::api::delete_connection(s, name()))
+        .get(move |s: Scope| super::api::get_connection(s, name()))
+        .put(move |s: Scope, draft: Json<Draft>| super::api::update_connection(s, name(), draft))
+        .delete(move |s: Scope| super::api::delete_connection(s, name()))
 }

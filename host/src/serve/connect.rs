@@ -24,6 +24,7 @@ use serde_json::json;
 use super::auth::{cookie, random_token, same_secret, session_cookie, set_cookie, Caller};
 use super::errors::ApiError;
 use super::headers::secured;
+use super::space::Scope;
 use super::state::{Binding, PendingSignIn, State};
 use crate::name::Name;
 use crate::oauth::{requested_scopes, Authorization};
@@ -34,13 +35,13 @@ const SIGN_IN: Duration = Duration::from_secs(600);
 
 /// `POST /api/connections/{name}/connect`: the URL to send the person to.
 pub async fn start(
-    Extract(state): Extract<Arc<State>>,
+    scope: Scope,
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     // Every route takes a connection's name only as a `Name` it knows.
-    let name = super::api::known(&state, &name).await?;
-    let session = state.session(&name).await.map_err(ApiError::on(&name))?;
+    let name = super::api::known(&scope, &name).await?;
+    let session = scope.session(&name).await.map_err(ApiError::on(&name))?;
     let Some(tokens) = session.tokens() else {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -50,12 +51,12 @@ pub async fn start(
     };
     let connection = session.connection();
     if !tokens.settings().pinned {
-        state
-            .documents
+        scope
+            .documents()
             .set_oauth_keys(&name, &tokens.settings().endpoints.entries())
             .await
             .map_err(|e| ApiError::from(SessionError::from(e)))?;
-        state.forget_session(&name);
+        scope.forget_session(&name);
         let listed = tokens.settings().listed_in.as_ref();
         tracing::info!(
             connection = name.as_str(),
@@ -74,25 +75,27 @@ pub async fn start(
     );
     let authorization = Authorization::start(tokens.settings(), &scopes);
     let (bound_to, url) = match caller {
-        Caller::Page(id) => (Binding::Page(id), authorization.url.to_string()),
-        Caller::Api => {
+        Caller::Page { id, .. } => (Binding::Page(id), authorization.url.to_string()),
+        Caller::Api(_) => {
             let link = random_token();
-            let url = format!("{}/oauth/start/{link}", state.config.public_url());
+            let url = format!("{}/oauth/start/{link}", scope.config.public_url());
             (Binding::Link { link, opened: None }, url)
         }
     };
-    remember(&state, name, bound_to, authorization);
+    remember(&scope, name, bound_to, authorization);
     let answer = json!({"authorize_url": url, "scopes": scopes, "expires_in": SIGN_IN.as_secs()});
     Ok(Json(answer).into_response())
 }
 
 /// Keeps a started sign-in until its redirect comes back (or it expires).
-fn remember(state: &State, connection: Name, bound_to: Binding, authorization: Authorization) {
-    let mut sign_ins = state.sign_ins.lock().unwrap_or_else(|e| e.into_inner());
+fn remember(scope: &Scope, connection: Name, bound_to: Binding, authorization: Authorization) {
+    let mut sign_ins = scope.sign_ins.lock().unwrap_or_else(|e| e.into_inner());
     sign_ins.retain(|_, s| s.started.elapsed() < SIGN_IN);
     sign_ins.insert(
         authorization.state().to_owned(),
         PendingSignIn {
+            tenant: scope.space.tenant.clone(),
+            principal: scope.principal.clone(),
             connection,
             bound_to,
             authorization,
@@ -242,11 +245,13 @@ pub async fn callback(
 }
 
 async fn finish(
-    state: &State,
+    state: &Arc<State>,
     pending: PendingSignIn,
     params: &HashMap<String, String>,
 ) -> Result<(), ApiError> {
-    let session = state
+    // In the tenant the sign-in was started in, whoever's browser it is.
+    let scope = Scope::new(state.clone(), pending.principal.clone(), &pending.tenant);
+    let session = scope
         .session(&pending.connection)
         .await
         .map_err(ApiError::on(&pending.connection))?;

@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 use super::api::Loaded;
 use super::errors::ApiError;
-use super::state::State;
+use super::space::Scope;
 use crate::catalogue::Entry;
 use crate::documents::{create_private_dir, write_private, DocumentError, Documents};
 use crate::egress::Origin;
@@ -35,31 +35,31 @@ use crate::secrets::{AssetKind, AssetRef, FieldSource, SecretData};
 use crate::Connection;
 
 /// The store path of a secret typed into `field` of `connection`:
-/// `secrets/<connection>/<field>`. Each kind of thing the host keeps in a
-/// store has a first segment of its own (`secrets`, `tokens`,
-/// `connections`, `quotas`), so no name can make one reach another.
-pub fn typed_secret_asset(connection: &Name, field: &Name) -> AssetName {
-    AssetName::join(&[&segment("secrets"), connection, field])
+/// `secrets/<connection>/<field>` in the tenant's records. Each kind of
+/// thing the host keeps in a store has a first segment of its own
+/// (`secrets`, `tokens`, `connections`, `quotas`, `tenants`, `api-tokens`),
+/// so no name can make one reach another.
+fn typed_secret_asset(scope: &Scope, connection: &Name, field: &Name) -> AssetName {
+    scope.space.asset("secrets", &[connection, field])
 }
 
-/// The store path of `connection`'s OAuth token record: `tokens/<connection>`.
-pub fn token_asset(connection: &Name) -> AssetName {
-    AssetName::join(&[&segment("tokens"), connection])
+/// The store path of `connection`'s OAuth token record: `tokens/<connection>`
+/// in the tenant's records.
+fn token_asset(scope: &Scope, connection: &Name) -> AssetName {
+    scope.space.asset("tokens", &[connection])
 }
 
-/// A fixed path segment of this module's own.
-fn segment(text: &str) -> Name {
-    Name::parse(text, "path segment").expect("this module's segments are names")
-}
-
-/// The directory of `connection`'s typed secrets kept in files.
-fn secrets_dir(state: &State, connection: &Name) -> PathBuf {
-    state
-        .config
-        .connections
-        .join(".secrets")
-        .join(connection.as_str())
-}
+/// The first segments of the host's own records in a store: no credential
+/// asset chosen through the API may be below them (one tenant would
+/// otherwise name another's typed secret or token record).
+const HOST_RECORDS: [&str; 6] = [
+    "secrets",
+    "tokens",
+    "connections",
+    "quotas",
+    "tenants",
+    "api-tokens",
+];
 
 /// A connection as the API takes it.
 #[derive(Deserialize)]
@@ -119,7 +119,7 @@ fn not_found(text: impl Into<String>) -> ApiError {
 
 /// The catalogue entry for `name`, loaded.
 pub async fn connector(
-    state: &State,
+    scope: &Scope,
     name: &str,
 ) -> Result<(Entry, Arc<crate::Connector>), ApiError> {
     use crate::catalogue::LookupError;
@@ -128,13 +128,13 @@ pub async fn connector(
         let unknown = LookupError::NotFound(name.to_owned());
         return Err(not_found(format!(
             "{unknown}\nhint: GET /api/connectors lists them; components go in {}",
-            state.catalogue.dir().display()
+            scope.catalogue.dir().display()
         )));
     }
-    let entry = state.catalogue.find(name).await.map_err(|e| match e {
+    let entry = scope.catalogue.find(name).await.map_err(|e| match e {
         LookupError::NotFound(_) => not_found(format!(
             "{e}\nhint: GET /api/connectors lists them; components go in {}",
-            state.catalogue.dir().display()
+            scope.catalogue.dir().display()
         )),
         LookupError::Loading { .. } => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -163,20 +163,20 @@ pub enum Typed {
 
 /// Creates (`existing` = None) or rewrites a connection from `draft`.
 pub async fn write(
-    state: &State,
+    scope: &Scope,
     name: &Name,
     draft: Draft,
     existing: Option<&Loaded>,
 ) -> Result<(), ApiError> {
-    let text = document(state, name, &draft, existing, Typed::Kept).await?;
+    let text = document(scope, name, &draft, existing, Typed::Kept).await?;
     // Parse what would be written, so an unusable connection is never left behind.
-    state
-        .documents
+    scope
+        .documents()
         .parse(name, &text)
         .map_err(|e| invalid(e.to_string()))?;
     let expected = existing.map(|e| e.stamp);
-    let written = state.documents.write(name, &text, expected).await;
-    state.forget_session(name);
+    let written = scope.documents().write(name, &text, expected).await;
+    scope.forget_session(name);
     written.map_err(|e| match e {
         DocumentError::Conflict(_) => {
             ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
@@ -188,18 +188,18 @@ pub async fn write(
 /// The connection file's text for `draft`: `existing`'s with its fields
 /// replaced, or a new one. Typed secrets are kept or held as `typed` says.
 pub async fn document(
-    state: &State,
+    scope: &Scope,
     name: &Name,
     draft: &Draft,
     existing: Option<&Loaded>,
     typed: Typed,
 ) -> Result<String, ApiError> {
-    let (entry, connector) = connector(state, &draft.connector).await?;
+    let (entry, connector) = connector(scope, &draft.connector).await?;
     let info = connector.info();
-    let fields = fields_table(state, name, draft, existing, &info.fields, typed).await?;
+    let fields = fields_table(scope, name, draft, existing, &info.fields, typed).await?;
     let mut document = match existing {
         Some(e) => e.text.parse::<toml_edit::DocumentMut>().unwrap_or_default(),
-        None => new_document(state, name, &entry.file, info)?,
+        None => new_document(scope, name, &entry.file, info)?,
     };
     document["fields"] = toml_edit::Item::Table(fields);
     if let Some(scopes) = &draft.scopes {
@@ -216,7 +216,7 @@ pub async fn document(
 /// The `[fields]` table for `draft`: each field checked against what the
 /// connector declares, required ones present.
 async fn fields_table(
-    state: &State,
+    scope: &Scope,
     name: &Name,
     draft: &Draft,
     existing: Option<&Loaded>,
@@ -238,10 +238,10 @@ async fn fields_table(
             Name::parse(&declared.name, "field name").map_err(|e| invalid(e.to_string()))?;
         let item = match value {
             FieldValue::Value(v) if declared.secret && typed == Typed::Kept => {
-                secret_source(state, name, &field_name, v).await?
+                secret_source(scope, name, &field_name, v).await?
             }
             FieldValue::Value(v) => toml_edit::value(v.expose_secret()),
-            FieldValue::Asset(choice) => asset_source(state, field, choice)?,
+            FieldValue::Asset(choice) => asset_source(scope, field, choice)?,
             FieldValue::Keep(false) => {
                 return Err(invalid(format!("fields.{field}: keep is `true` or absent")))
             }
@@ -270,7 +270,7 @@ async fn fields_table(
 /// redirect back to this server, where tokens live, the server's stores and
 /// endpoint overrides.
 fn new_document(
-    state: &State,
+    scope: &Scope,
     name: &Name,
     file: &Path,
     info: &ConnectorInfo,
@@ -278,8 +278,8 @@ fn new_document(
     let connector = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
     // A connection kept in a store names its connector by file name: each
     // machine reads it against its own connectors directory.
-    let connector = match &state.documents {
-        Documents::Store { .. } => std::fs::canonicalize(&state.config.connectors)
+    let connector = match &scope.documents() {
+        Documents::Store { .. } => std::fs::canonicalize(&scope.config.connectors)
             .ok()
             .and_then(|dir| connector.strip_prefix(dir).ok().map(Path::to_owned))
             .unwrap_or(connector),
@@ -291,18 +291,18 @@ fn new_document(
     if matches!(info.auth, AuthScheme::Oauth2(_)) {
         let mut oauth = toml_edit::Table::new();
         oauth["redirect_uri"] =
-            toml_edit::value(format!("{}/oauth/callback", state.config.public_url()));
+            toml_edit::value(format!("{}/oauth/callback", scope.config.public_url()));
         document["oauth"] = toml_edit::Item::Table(oauth);
-        if let Some((store, _)) = &state.secret_store {
+        if let Some((store, _)) = &scope.secret_store {
             let mut token = toml_edit::Table::new();
             token["store"] = toml_edit::value(store.as_str());
-            token["asset"] = toml_edit::value(token_asset(name).as_str());
+            token["asset"] = toml_edit::value(token_asset(scope, name).as_str());
             document["token"] = toml_edit::Item::Table(token);
         }
     }
     let shared = format!(
         "{}\n{}",
-        state.config.stores_toml, state.config.endpoints_toml
+        scope.config.stores_toml, scope.config.endpoints_toml
     );
     let shared: toml_edit::DocumentMut = shared
         .parse()
@@ -331,13 +331,13 @@ fn new_document(
 
 /// Where a typed secret goes: an asset in the read-write store, or a 0600 file.
 async fn secret_source(
-    state: &State,
+    scope: &Scope,
     connection: &Name,
     field: &Name,
     value: &SecretString,
 ) -> Result<toml_edit::Item, ApiError> {
-    if let Some((store_name, store)) = &state.secret_store {
-        let asset = typed_secret_ref(store_name, connection, field);
+    if let Some((store_name, store)) = &scope.secret_store {
+        let asset = typed_secret_ref(scope, store_name, connection, field);
         let data = SecretData::from([("value".to_owned(), value.clone())]);
         store.write_secret(&asset, data).await.map_err(|e| {
             ApiError::new(
@@ -354,7 +354,7 @@ async fn secret_source(
         table.insert("store", store_name.as_str().into());
         return Ok(toml_edit::value(table));
     }
-    let dir = secrets_dir(state, connection);
+    let dir = scope.space.secrets_dir(connection);
     let file = dir.join(field.as_str());
     create_private_dir(&dir)
         .and_then(|()| write_private(&file, value.expose_secret().as_bytes()))
@@ -375,9 +375,9 @@ async fn secret_source(
 }
 
 /// The reference to `field`'s typed secret in the store `store`.
-fn typed_secret_ref(store: &str, connection: &Name, field: &Name) -> AssetRef {
+fn typed_secret_ref(scope: &Scope, store: &str, connection: &Name, field: &Name) -> AssetRef {
     AssetRef {
-        name: typed_secret_asset(connection, field),
+        name: typed_secret_asset(scope, connection, field),
         external_name: None,
         store: Some(store.to_owned()),
         kind: AssetKind::Secret {
@@ -388,18 +388,25 @@ fn typed_secret_ref(store: &str, connection: &Name, field: &Name) -> AssetRef {
 }
 
 fn asset_source(
-    state: &State,
+    scope: &Scope,
     field: &str,
     choice: &AssetChoice,
 ) -> Result<toml_edit::Item, ApiError> {
-    if !state.stores.contains_key(&choice.store) {
+    if !scope.stores.contains_key(&choice.store) {
         return Err(invalid(format!(
             "fields.{field}.asset.store: no store of that name (stores: {})",
-            state.stores.keys().cloned().collect::<Vec<_>>().join(", ")
+            scope.stores.keys().cloned().collect::<Vec<_>>().join(", ")
         )));
     }
     let name = AssetName::parse(&choice.name, "asset name")
         .map_err(|e| invalid(format!("fields.{field}.asset.name: {e}")))?;
+    let first = name.split('/').next().unwrap_or_default();
+    if HOST_RECORDS.iter().any(|r| r.eq_ignore_ascii_case(first)) {
+        return Err(invalid(format!(
+            "fields.{field}.asset.name: {first}/ is where this server keeps its own records, not a credential asset\nhint: name an asset of your own in store '{}'",
+            choice.store
+        )));
+    }
     let mut table = toml_edit::InlineTable::new();
     table.insert("asset", name.as_str().into());
     table.insert("store", choice.store.as_str().into());
@@ -512,63 +519,63 @@ fn asset_parts(source: &FieldSource) -> Option<Value> {
 /// the connection's own name and its file's field sources; nothing is found
 /// by a prefix, so `prod` never touches `prod-eu`'s. A store that cannot
 /// delete stops the removal before anything local is gone (try again).
-pub async fn remove(state: &State, name: &Name) -> Result<(), ApiError> {
-    let connection = match state.documents.load(name).await {
+pub async fn remove(scope: &Scope, name: &Name) -> Result<(), ApiError> {
+    let connection = match scope.documents().load(name).await {
         Ok(found) => found.map(|(c, _)| c),
         Err(_) => None,
     };
-    if let (Some((store_name, store)), Some(connection)) = (&state.secret_store, &connection) {
-        for asset in store_assets(store_name, name, connection) {
+    if let (Some((store_name, store)), Some(connection)) = (&scope.secret_store, &connection) {
+        for asset in store_assets(scope, store_name, name, connection) {
             store.delete_secret(&asset).await.map_err(|e| {
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "secret_unresolvable",
                     format!(
                         "cannot delete {} from store '{store_name}': {e}\nhint: {}; the connection is kept, try again",
-                        state.stores.get(store_name).map_or_else(String::new, |c| c.location(&asset)),
+                        scope.stores.get(store_name).map_or_else(String::new, |c| c.location(&asset)),
                         e.hint()
                     ),
                 )
             })?;
         }
     }
-    let removed = state
-        .documents
+    let removed = scope
+        .documents()
         .remove(name)
         .await
         .map_err(|e| ApiError::from(crate::SessionError::from(e)))?;
     if !removed {
         return Err(not_found(format!("no connection named {name}")));
     }
-    let dir = secrets_dir(state, name);
+    let dir = scope.space.secrets_dir(name);
     if let Err(e) = std::fs::remove_dir_all(&dir) {
         if e.kind() != std::io::ErrorKind::NotFound {
             tracing::warn!(dir = %dir.display(), "cannot remove a deleted connection's secrets: {e}");
         }
     }
     if let Some(connection) = &connection {
-        for file in legacy_secret_files(state, name, connection) {
+        for file in legacy_secret_files(scope, name, connection) {
             let _ = std::fs::remove_file(file);
         }
     }
-    state.forget_session(name);
+    scope.forget_session(name);
     Ok(())
 }
 
 /// The store assets this server wrote for `connection`: each field's typed
 /// secret that the file still names, and the token record.
-fn store_assets(store: &str, name: &Name, connection: &Connection) -> Vec<AssetRef> {
+fn store_assets(scope: &Scope, store: &str, name: &Name, connection: &Connection) -> Vec<AssetRef> {
     let mut assets: Vec<AssetRef> = connection
         .fields
         .iter()
         .filter_map(|(field, source)| {
             let field = Name::parse(field, "field name").ok()?;
-            let ours = typed_secret_ref(store, name, &field);
+            let ours = typed_secret_ref(scope, store, name, &field);
             matches!(source, FieldSource::Asset(a) if *a == ours).then_some(ours)
         })
         .collect();
     if let Some(record) = connection.token_record() {
-        if record.store.as_deref() == Some(store) && record.name == token_asset(name) {
+        if record.store.as_deref() == Some(store) && record.name == token_asset(scope, name) {
             assets.push(record);
         }
     }
@@ -577,8 +584,8 @@ fn store_assets(store: &str, name: &Name, connection: &Connection) -> Vec<AssetR
 
 /// Secret files of the layout before names were checked (`.secrets/<connection>-<field>`):
 /// only the file of each field of this connection, named exactly.
-fn legacy_secret_files(state: &State, name: &Name, connection: &Connection) -> Vec<PathBuf> {
-    let dir = state.config.connections.join(".secrets");
+fn legacy_secret_files(scope: &Scope, name: &Name, connection: &Connection) -> Vec<PathBuf> {
+    let dir = scope.config.connections.join(".secrets");
     connection
         .fields
         .iter()

@@ -8,8 +8,11 @@
 //! - `listen`: the accept loop (header-read deadline, connections per client).
 //! - `state`: what requests share: the catalogue, one session per
 //!   connection, sign-ins in progress, page sessions.
-//! - `auth`, `throttle`: the API token and page sessions (cookie + the
-//!   tab's secret); wrong tokens counted per client, lockouts.
+//! - `auth`, `throttle`: tokens (the operator's and tenants') and page
+//!   sessions (cookie + the tab's secret); wrong tokens counted per client,
+//!   lockouts.
+//! - `tenants`, `space`, `admin`: tenants' tokens, each tenant's places and
+//!   sessions (every request works in one tenant), the operator's routes.
 //! - `api`, `connections`, `connect`, `errors`: the JSON API, connection
 //!   files, the OAuth sign-in, errors as HTTP answers.
 //! - `page`, `headers`: the connection page; every answer's headers.
@@ -19,6 +22,7 @@
 //! given to it; one shorter than 32 characters, or of few distinct
 //! characters, is refused); no secret in a page, an answer or a log line.
 
+mod admin;
 mod api;
 mod auth;
 mod check;
@@ -29,7 +33,9 @@ mod errors;
 mod headers;
 mod listen;
 mod page;
+mod space;
 mod state;
+mod tenants;
 mod throttle;
 
 use std::sync::Arc;
@@ -115,7 +121,7 @@ fn mcp_service(
     state: &Arc<State>,
     stop: tokio_util::sync::CancellationToken,
 ) -> rmcp::transport::streamable_http_server::StreamableHttpService<
-    crate::mcp::Server<State>,
+    crate::mcp::Server<space::McpSource>,
     rmcp::transport::streamable_http_server::session::local::LocalSessionManager,
 > {
     use rmcp::transport::streamable_http_server::{
@@ -141,7 +147,7 @@ fn mcp_service(
         .with_allowed_hosts(hosts)
         .with_allowed_origins(origins)
         .with_cancellation_token(stop);
-    let server = crate::mcp::Server::new(state.clone());
+    let server = crate::mcp::Server::new(Arc::new(space::McpSource(state.clone())));
     StreamableHttpService::new(move || Ok(server.clone()), Default::default(), config)
 }
 
@@ -151,6 +157,15 @@ fn router(state: Arc<State>, stop: tokio_util::sync::CancellationToken) -> Route
         .route("/api/connectors", get(api::list_connectors))
         .route("/api/connectors/{name}", get(api::describe_connector))
         .route("/api/stores", get(api::list_stores))
+        .route("/api/tenants", get(admin::list_tenants))
+        .route(
+            "/api/tenants/{tenant}/tokens",
+            get(admin::list_tokens).post(admin::issue),
+        )
+        .route(
+            "/api/tenants/{tenant}/tokens/{id}",
+            axum::routing::delete(admin::revoke),
+        )
         .route(
             "/api/connections",
             get(api::list_connections).post(api::create_connection),

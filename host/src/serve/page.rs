@@ -30,6 +30,7 @@ use super::auth::{
 };
 use super::headers::secured;
 use super::state::State;
+use super::tenants::Principal;
 
 const INDEX: &str = include_str!("page/index.html");
 const STYLE: &str = include_str!("page/app.css");
@@ -101,8 +102,8 @@ pub async fn sign_in(Extract(state): Extract<Arc<State>>, request: Request) -> R
     let Ok(body) = axum::body::to_bytes(request.into_body(), FORM_LIMIT).await else {
         return form(StatusCode::PAYLOAD_TOO_LARGE, "That form is too large.");
     };
-    match check_token(&state, from, &token_in(&body)) {
-        Ok(()) => signed_in(&state, existing),
+    match check_token(&state, from, &token_in(&body)).await {
+        Ok(principal) => signed_in(&state, existing, principal),
         Err(refusal) => refused(refusal),
     }
 }
@@ -122,9 +123,13 @@ fn refused(refusal: Refusal) -> Response {
             StatusCode::TOO_MANY_REQUESTS,
             format!("Too many wrong tokens from your address: every token, even the right one, is refused for {wait} more seconds."),
         ),
+        Refusal::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Tokens cannot be checked right now. Try again shortly.".to_owned(),
+        ),
         _ => (
             StatusCode::UNAUTHORIZED,
-            "That is not this server's API token.".to_owned(),
+            "That is neither this server's API token nor a live tenant token.".to_owned(),
         ),
     };
     let mut response = form(status, &sentence);
@@ -144,14 +149,19 @@ fn form(status: StatusCode, sentence: &str) -> Response {
 
 /// The answer to the right token: the session cookie, and a page that
 /// gives the tab the session's secret (the one answer that holds it).
-/// A browser that already has a live session keeps it (its other tabs go
-/// on working) and this tab gets its secret: it just proved the token.
-fn signed_in(state: &State, existing: Option<String>) -> Response {
+/// A browser that already has a live session of the same token's keeps it
+/// (its other tabs go on working) and this tab gets its secret: it just
+/// proved the token. One of another token's (another tenant) is ended.
+fn signed_in(state: &State, existing: Option<String>, principal: Principal) -> Response {
     let reused = existing.and_then(|id| {
         let mut sessions = state
             .page_sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner());
+        if sessions.get(&id)?.principal != principal {
+            sessions.remove(&id);
+            return None;
+        }
         let session = sessions.get_mut(&id)?;
         session.started = std::time::Instant::now();
         Some(session.csrf.clone())
@@ -159,7 +169,7 @@ fn signed_in(state: &State, existing: Option<String>) -> Response {
     let (cookie, secret) = match reused {
         Some(secret) => (None, secret),
         None => {
-            let (cookie, secret) = start_page_session(state);
+            let (cookie, secret) = start_page_session(state, principal);
             (Some(cookie), secret)
         }
     };
@@ -180,7 +190,7 @@ pub async fn sign_out(
     Extract(state): Extract<Arc<State>>,
     axum::Extension(caller): axum::Extension<Caller>,
 ) -> Response {
-    let Caller::Page(id) = caller else {
+    let Caller::Page { id, .. } = caller else {
         let body = serde_json::json!({"error": {"class": "invalid_input",
             "message": "this request carries the API token, not a page session: there is no session to end",
             "hint": null}});

@@ -1,26 +1,32 @@
 //! What one `serve` process shares between requests: one engine and loaded
-//! connector per component (the catalogue), one [`Session`] per connection
-//! (so one resolver cache and one token manager each, with single-flight
-//! refresh), the sign-ins in progress and the page's browser sessions.
+//! connector per component (the catalogue), each tenant's space (with one
+//! [`crate::Session`] per connection: one resolver cache and one token
+//! manager each, with single-flight refresh), the tenants' tokens, the
+//! sign-ins in progress and the page's browser sessions.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use secrecy::SecretString;
 
 use super::config::Config;
+use super::space::Space;
+use super::tenants::{Principal, TenantTokens};
 use super::throttle::Throttle;
 use crate::catalogue::Catalogue;
-use crate::documents::{Documents, Stamp};
+use crate::documents::Documents;
 use crate::name::Name;
 use crate::oauth::Authorization;
 use crate::secrets::vault::{VaultConfig, VaultStore};
-use crate::{Connection, Runtime, Session, SessionError};
+use crate::{Connection, Runtime};
 
 /// A sign-in started by Connect, waiting for the provider's redirect.
 pub struct PendingSignIn {
+    /// The tenant whose connection it is.
+    pub tenant: Name,
+    /// Who started it.
+    pub principal: Principal,
     /// The connection.
     pub connection: Name,
     /// Which browser may finish it.
@@ -48,20 +54,13 @@ pub enum Binding {
 
 /// A browser's session on the page.
 pub struct PageSession {
+    /// Whose token it was made from (it ends when that token is revoked).
+    pub principal: Principal,
     /// The CSRF token its requests must carry.
     pub csrf: String,
     /// When it was made.
     pub started: Instant,
 }
-
-struct Cached {
-    seen: Stamp,
-    session: Arc<Session>,
-}
-
-/// How long a store document's stamp is trusted before it is read again:
-/// a change on another replica is seen within this.
-const STAMP_FRESH: Duration = Duration::from_secs(2);
 
 /// The process's shared state.
 pub struct State {
@@ -77,14 +76,13 @@ pub struct State {
     pub secret_store: Option<(String, Arc<VaultStore>)>,
     /// What API clients must present.
     pub api_token: SecretString,
-    /// Where the connections are: a directory, or a store's documents.
-    pub documents: Documents,
-    sessions: Mutex<HashMap<Name, Cached>>,
-    /// The connector file each connection names, as of its stamp: the MCP
-    /// tool list is rebuilt on every call, without parsing them all.
-    connectors: Mutex<HashMap<Name, (Stamp, PathBuf)>>,
-    /// Store documents' stamps as last read, and when.
-    stamps: Mutex<HashMap<Name, (Instant, Option<Stamp>)>>,
+    /// Where the default tenant's connections are (a directory, or a
+    /// store's documents); every other tenant's are beside them.
+    documents: Documents,
+    /// Each tenant's places and open sessions, made when first used.
+    spaces: Mutex<HashMap<Name, Arc<Space>>>,
+    /// The tenants' API tokens.
+    pub tenant_tokens: TenantTokens,
     /// Sign-ins by their `state`.
     pub sign_ins: Mutex<HashMap<String, PendingSignIn>>,
     /// Page sessions by their cookie's value.
@@ -118,10 +116,9 @@ impl State {
             stores,
             secret_store,
             api_token,
+            tenant_tokens: TenantTokens::beside(&documents),
             documents,
-            sessions: Mutex::default(),
-            connectors: Mutex::default(),
-            stamps: Mutex::default(),
+            spaces: Mutex::default(),
             sign_ins: Mutex::default(),
             page_sessions: Mutex::default(),
             throttle: Throttle::new(&config.guards),
@@ -129,73 +126,19 @@ impl State {
         })
     }
 
-    /// The connections, sorted (none when they cannot be listed).
-    pub async fn connection_names(&self) -> Vec<Name> {
-        match self.documents.names().await {
-            Ok(names) => names,
-            Err(error) => {
-                tracing::warn!(%error, "cannot list the connections");
-                Vec::new()
-            }
-        }
-    }
-
-    /// Connection `name`'s stamp: a file's every time, a store document's
-    /// as read within the last [`STAMP_FRESH`]. `None` when it does not exist.
-    pub async fn stamp(&self, name: &Name) -> Result<Option<Stamp>, SessionError> {
-        if let Documents::Directory(_) = self.documents {
-            return Ok(self.documents.stamp(name).await?);
-        }
-        let known = self.lock_stamps().get(name).copied();
-        if let Some((_, stamp)) = known.filter(|(at, _)| at.elapsed() < STAMP_FRESH) {
-            return Ok(stamp);
-        }
-        let stamp = self.documents.stamp(name).await?;
-        self.lock_stamps()
-            .insert(name.clone(), (Instant::now(), stamp));
-        Ok(stamp)
-    }
-
-    /// The session of connection `name`, opened again when it changed.
-    pub async fn session(&self, name: &Name) -> Result<Arc<Session>, SessionError> {
-        let missing = || crate::ConnectionError::Read {
-            path: self.documents.label(name),
-            source: std::io::ErrorKind::NotFound.into(),
-        };
-        let seen = self.stamp(name).await?.ok_or_else(missing)?;
-        if let Some(cached) = self.lock_sessions().get(name).filter(|c| c.seen == seen) {
-            return Ok(cached.session.clone());
-        }
-        let (connection, seen) = self.documents.load(name).await?.ok_or_else(missing)?;
-        // Checks the pin against the bytes the catalogue compiled.
-        let connector = self.catalogue.for_connection(&connection).await?;
-        let session = Arc::new(Session::with_connector(connection, connector).await?);
-        self.lock_sessions().insert(
-            name.clone(),
-            Cached {
-                seen,
-                session: session.clone(),
-            },
-        );
-        Ok(session)
-    }
-
-    /// Forgets the cached session of `name` (its file was written or removed).
-    pub fn forget_session(&self, name: &Name) {
-        self.lock_sessions().remove(name);
-        self.lock_stamps().remove(name);
-        self.connectors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(name);
-    }
-
-    fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<Name, Cached>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn lock_stamps(&self) -> std::sync::MutexGuard<'_, HashMap<Name, (Instant, Option<Stamp>)>> {
-        self.stamps.lock().unwrap_or_else(|e| e.into_inner())
+    /// Tenant `tenant`'s space (its places and open sessions).
+    pub fn space(&self, tenant: &Name) -> Arc<Space> {
+        let mut spaces = self.spaces.lock().unwrap_or_else(|e| e.into_inner());
+        spaces
+            .entry(tenant.clone())
+            .or_insert_with(|| {
+                Arc::new(Space::new(
+                    tenant.clone(),
+                    &self.documents,
+                    &self.config.connections,
+                ))
+            })
+            .clone()
     }
 }
 
@@ -240,48 +183,4 @@ pub(crate) fn parse_stores(config: &Config) -> Result<BTreeMap<String, VaultConf
         }
     }
     Ok(connection.stores)
-}
-
-impl State {
-    /// The connector file connection `name` names; it is parsed again only
-    /// when it changed. `None` when it cannot be read or parsed.
-    async fn connector_file(&self, name: &Name) -> Option<PathBuf> {
-        let seen = self.stamp(name).await.ok()??;
-        let known = self
-            .connectors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-            .filter(|(at, _)| *at == seen)
-            .map(|(_, file)| file.clone());
-        if known.is_some() {
-            return known;
-        }
-        let (connection, seen) = self.documents.load(name).await.ok()??;
-        let file = connection.connector;
-        self.connectors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(name.clone(), (seen, file.clone()));
-        Some(file)
-    }
-}
-
-impl crate::mcp::ToolSource for State {
-    async fn connections(&self) -> Vec<crate::mcp::Exposed> {
-        let mut exposed = Vec::new();
-        for name in self.connection_names().await {
-            let Some(file) = self.connector_file(&name).await else {
-                continue;
-            };
-            if let Ok(connector) = self.catalogue.by_file(&file).await {
-                exposed.push(crate::mcp::Exposed { name, connector });
-            }
-        }
-        exposed
-    }
-
-    async fn session(&self, name: &Name) -> Result<Arc<Session>, SessionError> {
-        State::session(self, name).await
-    }
 }

@@ -134,7 +134,8 @@ fn prepare(
 
 /// The session and activity `kind` names, if this queue serves them.
 fn resolve(queue: &Queue, kind: &str) -> Option<(Arc<Session>, ActivityInfo)> {
-    let (connection, activity) = kind.split_once('.')?;
+    // Activity names hold no dot: the last one ends the connection's key.
+    let (connection, activity) = kind.rsplit_once('.')?;
     let session = queue.routes.session(connection, &queue.name)?;
     let info = session
         .connector()

@@ -24,10 +24,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::activity::{self, Queue};
 use super::queue::{per_second, queue_name, set_rate_limit};
+use super::routes::Key;
 use super::routes::{Routes, Served};
 use super::source::ConnectionSource;
 use super::Temporal;
-use crate::name::Name;
 use crate::redact;
 
 /// The SDK core times attempts out locally after their timeouts plus this;
@@ -53,7 +53,7 @@ pub struct Fleet<S> {
     routes: Arc<Routes>,
     pollers: HashMap<String, Poller>,
     /// The last error opening each connection (said once, not every rescan).
-    broken: HashMap<Name, String>,
+    broken: HashMap<Key, String>,
     max_concurrent: usize,
 }
 
@@ -97,7 +97,7 @@ impl<S: ConnectionSource> Fleet<S> {
     }
 
     /// Opens (or opens again) connection `name` and serves it.
-    async fn open(&mut self, name: Name, stamp: super::source::Stamp) {
+    async fn open(&mut self, name: Key, stamp: super::source::Stamp) {
         match self.source.open(&name).await {
             Ok(session) => {
                 self.broken.remove(&name);

@@ -12,9 +12,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use super::routes::Key;
 use crate::catalogue::Catalogue;
 use crate::documents::Documents;
-use crate::name::Name;
 use crate::{Runtime, Session, SessionError};
 
 /// Changes whenever the connection's document changes (for a file, its
@@ -24,12 +24,13 @@ pub struct Stamp(pub String);
 
 /// Where the connections a worker serves are kept.
 pub trait ConnectionSource: Send + Sync + 'static {
-    /// Every connection there now, with its stamp, in a stable order.
-    fn list(&self) -> impl Future<Output = Vec<(Name, Stamp)>> + Send;
+    /// Every connection there now, of every tenant, with its stamp, in a
+    /// stable order.
+    fn list(&self) -> impl Future<Output = Vec<(Key, Stamp)>> + Send;
 
     /// Opens connection `name`: its connector loaded (pinned), its
     /// credentials set up, ready for calls.
-    fn open(&self, name: &Name) -> impl Future<Output = Result<Session, SessionError>> + Send;
+    fn open(&self, name: &Key) -> impl Future<Output = Result<Session, SessionError>> + Send;
 
     /// Where the connections are, for people (a directory, a store path).
     fn describe(&self) -> String;
@@ -65,30 +66,59 @@ impl Kept {
     }
 }
 
-impl ConnectionSource for Kept {
-    async fn list(&self) -> Vec<(Name, Stamp)> {
-        let names = match self.documents.names().await {
+impl Kept {
+    /// The documents of `tenant` (`None`: the default one).
+    fn of(&self, tenant: Option<&crate::name::Name>) -> Documents {
+        match tenant {
+            Some(tenant) => self.documents.for_tenant(tenant),
+            None => self.documents.clone(),
+        }
+    }
+
+    /// The connections of `tenant`, with their stamps.
+    async fn list_of(&self, tenant: Option<crate::name::Name>, found: &mut Vec<(Key, Stamp)>) {
+        let documents = self.of(tenant.as_ref());
+        let names = match documents.names().await {
             Ok(names) => names,
             Err(error) => {
                 tracing::warn!(%error, "cannot list the connections");
-                return Vec::new();
+                return;
             }
         };
-        let mut found = Vec::with_capacity(names.len());
-        for name in names {
-            if let Ok(Some(stamp)) = self.documents.stamp(&name).await {
-                found.push((name, Stamp(format!("{stamp:?}"))));
+        for connection in names {
+            if let Ok(Some(stamp)) = documents.stamp(&connection).await {
+                let key = Key {
+                    tenant: tenant.clone(),
+                    connection,
+                };
+                found.push((key, Stamp(format!("{stamp:?}"))));
             }
+        }
+    }
+}
+
+impl ConnectionSource for Kept {
+    async fn list(&self) -> Vec<(Key, Stamp)> {
+        let mut found = Vec::new();
+        self.list_of(None, &mut found).await;
+        let tenants = self.documents.tenants().await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "cannot list the tenants");
+            Vec::new()
+        });
+        for tenant in tenants {
+            self.list_of(Some(tenant), &mut found).await;
         }
         found
     }
 
-    async fn open(&self, name: &Name) -> Result<Session, SessionError> {
+    async fn open(&self, key: &Key) -> Result<Session, SessionError> {
+        let documents = self.of(key.tenant.as_ref());
+        let name = &key.connection;
         let missing = || crate::ConnectionError::Read {
-            path: self.documents.label(name),
+            path: documents.label(name),
             source: std::io::ErrorKind::NotFound.into(),
         };
-        let (connection, _) = self.documents.load(name).await?.ok_or_else(missing)?;
+        let (connection, _) = documents.load(name).await?.ok_or_else(missing)?;
         // Checks the pin against the bytes the catalogue compiled.
         let connector = self.catalogue.for_connection(&connection).await?;
         Session::with_connector(connection, connector).await
