@@ -84,6 +84,19 @@ pub struct Connection {
     pub rate_limits: Option<Vec<RateLimit>>,
     /// TLS trust for the connector's requests (`[tls]`).
     pub tls: TlsSettings,
+    /// `end_user`: the platform's id of the person the connection is for
+    /// (set by a connect link). A label for lists, never used to reach anything.
+    pub end_user: Option<String>,
+}
+
+/// Whether `text` may be an end user's id: 1 to 128 of `A-Z a-z 0-9 . _ : @ + -`
+/// (a platform's user ids and e-mail addresses; nothing a page or a log
+/// would have to escape).
+pub fn is_end_user(text: &str) -> bool {
+    (1..=128).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_:@+".contains(&b))
 }
 
 /// Why a connection file could not be used.
@@ -214,6 +227,7 @@ struct RawConnection {
     oauth: Option<OAuthConfig>,
     #[serde(default)]
     tls: RawTls,
+    end_user: Option<String>,
 }
 
 /// The `[tls]` table.
@@ -353,6 +367,15 @@ impl Connection {
                 .map_err(|p| invalid("[limits]".into(), p))?,
             tls: TlsSettings {
                 ca_file: raw.tls.ca_file.map(|f| base.join(f)),
+            },
+            end_user: match raw.end_user {
+                Some(id) if !is_end_user(&id) => {
+                    return Err(invalid(
+                        "end_user".into(),
+                        "1 to 128 letters, digits or . _ : @ + -".into(),
+                    ))
+                }
+                other => other,
             },
         })
     }

@@ -15,6 +15,7 @@ mod fidelity;
 mod hostile;
 mod isolation;
 mod limits;
+mod links;
 mod listen;
 mod looks;
 mod mcp;

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use crate::serve::{endpoints, register_app};
 
 /// The operator issues a token for `tenant`: its value (shown this once).
-fn issue(serve: &Serve, tenant: &str) -> String {
+pub(crate) fn issue(serve: &Serve, tenant: &str) -> String {
     let path = format!("/api/tenants/{tenant}/tokens");
     let issued = serve.call("POST", &path, Some(&json!({"label": "test"})));
     assert_eq!(issued.status, 201, "{issued:#?}");
@@ -33,7 +33,7 @@ fn remember(token: &str) {
 
 static TOKENS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
-fn assert_no_token(text: &str) {
+pub(crate) fn assert_no_token(text: &str) {
     for token in TOKENS.lock().unwrap().iter() {
         assert!(
             !text.contains(token.as_str()),
@@ -42,7 +42,13 @@ fn assert_no_token(text: &str) {
     }
 }
 
-fn call(serve: &Serve, token: &str, method: &str, path: &str, body: Option<&Value>) -> Answer {
+pub(crate) fn call(
+    serve: &Serve,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Answer {
     let answer = serve.call_as(method, path, body, Some(token));
     assert_no_token(&answer.text);
     answer

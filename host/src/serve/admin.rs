@@ -39,7 +39,7 @@ pub struct NewToken {
 fn operator(caller: &Caller) -> Result<(), ApiError> {
     match caller.principal() {
         Principal::Operator => Ok(()),
-        Principal::Tenant { .. } => Err(ApiError::new(
+        Principal::Tenant { .. } | Principal::EndUser { .. } => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "tenants and their tokens are managed with the server's own API token, not a tenant's",

@@ -4,7 +4,7 @@
 //! the answer; errors go through [`ApiError`].
 
 use axum::body::Body;
-use axum::extract::Path;
+use axum::extract::{Path, RawQuery};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -123,20 +123,28 @@ pub async fn list_stores(scope: Scope) -> Answer {
 
 /// `GET /api/connections`: each connection's name, connector file and, when
 /// the catalogue has that file, the connector's name.
-pub async fn list_connections(scope: Scope) -> Answer {
+pub async fn list_connections(scope: Scope, RawQuery(query): RawQuery) -> Answer {
+    let wanted = query.as_deref().and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "end_user")
+            .map(|(_, v)| v.into_owned())
+    });
     let entries = scope.catalogue.current();
     let mut list = Vec::new();
     for name in scope.connection_names().await {
-        let file = match scope.documents().load(&name).await {
-            Ok(Some((connection, _))) => Some(connection.connector),
-            _ => None,
+        let (file, end_user) = match scope.documents().load(&name).await {
+            Ok(Some((connection, _))) => (Some(connection.connector), connection.end_user),
+            _ => (None, None),
         };
+        if wanted.is_some() && wanted != end_user {
+            continue;
+        }
         let connector = file.as_ref().and_then(|f| connector_name(&entries, f));
         // A file name, never the server's path to it.
         let file = file.as_deref().map(crate::catalogue::file_name);
         let status = list_status(&scope, &name).await;
         list.push(
-            json!({"name": name, "connector": connector, "connector_file": file, "status": status}),
+            json!({"name": name, "connector": connector, "connector_file": file, "status": status, "end_user": end_user}),
         );
     }
     ok(json!({ "connections": list }))

@@ -19,6 +19,8 @@
 //! [endpoints]                        # written into new connections (e.g. the sandbox)
 //! "https://api.cc.email" = "http://127.0.0.1:8911"
 //!
+//! connect_redirects = ["https://app.example.com/connected"]  # where connect links may send people back
+//!
 //! [names]                            # which file a connector name means when
 //! "constant-contact" = "cc_connector.wasm"  # several components claim it
 //! ```
@@ -54,6 +56,8 @@ pub struct Config {
     pub endpoints_toml: String,
     /// How `serve` guards itself against its clients.
     pub guards: Guards,
+    /// Where a connect link may send its person back (exact URLs).
+    pub connect_redirects: Vec<String>,
     /// `[names]`: connector name → the file in the connectors directory that
     /// has it when several components claim it.
     pub names: BTreeMap<String, String>,
@@ -105,6 +109,8 @@ struct RawConfig {
     max_connections_per_client: Option<usize>,
     sign_in_attempts: Option<u32>,
     sign_in_lockout_seconds: Option<u64>,
+    #[serde(default)]
+    connect_redirects: Vec<String>,
     #[serde(default)]
     names: BTreeMap<String, String>,
 }
@@ -159,7 +165,23 @@ impl Config {
                 ));
             }
         }
+        for url in &raw.connect_redirects {
+            let parsed = url::Url::parse(url).ok();
+            let web = parsed.as_ref().is_some_and(|u| {
+                matches!(u.scheme(), "https" | "http")
+                    && u.username().is_empty()
+                    && u.password().is_none()
+                    && u.fragment().is_none()
+            });
+            if !web {
+                return Err(format!(
+                    "serve config: connect_redirects: {} is not an http(s) URL without user name, password or fragment",
+                    crate::redact::url(url)
+                ));
+            }
+        }
         Ok(Config {
+            connect_redirects: raw.connect_redirects,
             guards,
             listen,
             connectors: base.join(raw.connectors.unwrap_or_else(|| "connectors".into())),

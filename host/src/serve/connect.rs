@@ -41,6 +41,29 @@ pub async fn start(
 ) -> Result<Response, ApiError> {
     // Every route takes a connection's name only as a `Name` it knows.
     let name = super::api::known(&scope, &name).await?;
+    let public = scope.config.public_url();
+    let (url, scopes) = begin(&scope, name, None, |authorization| match caller {
+        Caller::Page { id, .. } => (Binding::Page(id), authorization.url.to_string()),
+        Caller::Api(_) => {
+            let link = random_token();
+            let url = format!("{public}/oauth/start/{link}");
+            (Binding::Link { link, opened: None }, url)
+        }
+    })
+    .await?;
+    let answer = json!({"authorize_url": url, "scopes": scopes, "expires_in": SIGN_IN.as_secs()});
+    Ok(Json(answer).into_response())
+}
+
+/// Starts connection `name`'s sign-in (pinning its OAuth endpoints on the
+/// first one), bound to the browser `bind` names: the URL `bind` gives for
+/// it, and the scopes asked for.
+pub(super) async fn begin(
+    scope: &Scope,
+    name: Name,
+    after: Option<super::links::After>,
+    bind: impl FnOnce(&Authorization) -> (Binding, String),
+) -> Result<(String, Vec<String>), ApiError> {
     let session = scope.session(&name).await.map_err(ApiError::on(&name))?;
     let Some(tokens) = session.tokens() else {
         return Err(ApiError::new(
@@ -74,21 +97,19 @@ pub async fn start(
         oauth.scopes.as_deref(),
     );
     let authorization = Authorization::start(tokens.settings(), &scopes);
-    let (bound_to, url) = match caller {
-        Caller::Page { id, .. } => (Binding::Page(id), authorization.url.to_string()),
-        Caller::Api(_) => {
-            let link = random_token();
-            let url = format!("{}/oauth/start/{link}", scope.config.public_url());
-            (Binding::Link { link, opened: None }, url)
-        }
-    };
-    remember(&scope, name, bound_to, authorization);
-    let answer = json!({"authorize_url": url, "scopes": scopes, "expires_in": SIGN_IN.as_secs()});
-    Ok(Json(answer).into_response())
+    let (bound_to, url) = bind(&authorization);
+    remember(scope, name, bound_to, authorization, after);
+    Ok((url, scopes))
 }
 
 /// Keeps a started sign-in until its redirect comes back (or it expires).
-fn remember(scope: &Scope, connection: Name, bound_to: Binding, authorization: Authorization) {
+fn remember(
+    scope: &Scope,
+    connection: Name,
+    bound_to: Binding,
+    authorization: Authorization,
+    after: Option<super::links::After>,
+) {
     let mut sign_ins = scope.sign_ins.lock().unwrap_or_else(|e| e.into_inner());
     sign_ins.retain(|_, s| s.started.elapsed() < SIGN_IN);
     sign_ins.insert(
@@ -99,6 +120,7 @@ fn remember(scope: &Scope, connection: Name, bound_to: Binding, authorization: A
             connection,
             bound_to,
             authorization,
+            after,
             started: Instant::now(),
         },
     );
@@ -106,7 +128,7 @@ fn remember(scope: &Scope, connection: Name, bound_to: Binding, authorization: A
 
 /// The binding cookie of start link `link` (named by its first 16 digits,
 /// so a browser may hold several sign-ins at once).
-fn link_cookie(state: &State, link: &str) -> String {
+pub(super) fn link_cookie(state: &State, link: &str) -> String {
     let prefix = if super::auth::secure(state) {
         "__Host-"
     } else {
@@ -210,7 +232,20 @@ pub async fn callback(
         Binding::Page(_) => None,
     };
     let declined = params.get("error").map(String::as_str) == Some("access_denied");
-    if let Err(error) = finish(&state, pending, &params).await {
+    let after = pending.after.clone();
+    let finished = finish(&state, pending, &params).await;
+    if let (Some(after), Some(link)) = (after, &link) {
+        let outcome = match &finished {
+            Ok(()) => "connected",
+            Err(_) if declined => "declined",
+            Err(_) => "failed",
+        };
+        let mut response = super::link_page::ended(&name, &after, outcome);
+        let gone = set_cookie(&state, link, "", Duration::ZERO);
+        response.headers_mut().append(header::SET_COOKIE, gone);
+        return response;
+    }
+    if let Err(error) = finished {
         let body = error.body();
         if link.is_none() {
             // A page-started sign-in goes back to the page, which shows the
@@ -284,7 +319,7 @@ fn page_error(status: StatusCode, message: &str) -> Response {
 }
 
 /// A small page: `title` and `message` (escaped; from a server, cleaned).
-fn page(status: StatusCode, title: &str, message: &str) -> Response {
+pub(super) fn page(status: StatusCode, title: &str, message: &str) -> Response {
     let text = crate::redact::untrusted(message);
     let escaped = text
         .replace('&', "&amp;")

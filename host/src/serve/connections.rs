@@ -37,7 +37,8 @@ use crate::Connection;
 /// The store path of a secret typed into `field` of `connection`:
 /// `secrets/<connection>/<field>` in the tenant's records. Each kind of
 /// thing the host keeps in a store has a first segment of its own
-/// (`secrets`, `tokens`, `connections`, `quotas`, `tenants`, `api-tokens`),
+/// (`secrets`, `tokens`, `connections`, `quotas`, `tenants`, `api-tokens`,
+/// `connect-links`),
 /// so no name can make one reach another.
 fn typed_secret_asset(scope: &Scope, connection: &Name, field: &Name) -> AssetName {
     scope.space.asset("secrets", &[connection, field])
@@ -52,13 +53,14 @@ fn token_asset(scope: &Scope, connection: &Name) -> AssetName {
 /// The first segments of the host's own records in a store: no credential
 /// asset chosen through the API may be below them (one tenant would
 /// otherwise name another's typed secret or token record).
-const HOST_RECORDS: [&str; 6] = [
+const HOST_RECORDS: [&str; 7] = [
     "secrets",
     "tokens",
     "connections",
     "quotas",
     "tenants",
     "api-tokens",
+    "connect-links",
 ];
 
 /// A connection as the API takes it.
@@ -76,6 +78,9 @@ pub struct Draft {
     /// OAuth scopes to request instead of what the activities need.
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
+    /// The platform's id of the person the connection is for.
+    #[serde(default)]
+    pub end_user: Option<String>,
 }
 
 /// One field: typed in, a credential asset, or (on update) kept as it is.
@@ -91,7 +96,7 @@ pub enum FieldValue {
 }
 
 /// A credential asset picked on the page.
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct AssetChoice {
     /// The store, by name.
@@ -202,6 +207,12 @@ pub async fn document(
         None => new_document(scope, name, &entry.file, info)?,
     };
     document["fields"] = toml_edit::Item::Table(fields);
+    if let Some(end_user) = &draft.end_user {
+        if !crate::connection::is_end_user(end_user) {
+            return Err(invalid("end_user: 1 to 128 letters, digits or . _ : @ + -"));
+        }
+        document["end_user"] = toml_edit::value(end_user.as_str());
+    }
     if let Some(scopes) = &draft.scopes {
         if let Some(oauth) = document
             .get_mut("oauth")
@@ -387,7 +398,7 @@ fn typed_secret_ref(scope: &Scope, store: &str, connection: &Name, field: &Name)
     }
 }
 
-fn asset_source(
+pub(super) fn asset_source(
     scope: &Scope,
     field: &str,
     choice: &AssetChoice,
@@ -490,6 +501,7 @@ pub fn view(
         "connector_file": crate::catalogue::file_name(&connection.connector),
         "connector_sha256": entry.map(|e| e.sha256.clone()),
         "oauth": connection.oauth.is_some(),
+        "end_user": connection.end_user,
         "fields": fields,
     })
 }

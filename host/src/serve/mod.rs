@@ -13,6 +13,8 @@
 //!   lockouts.
 //! - `tenants`, `space`, `admin`: tenants' tokens, each tenant's places and
 //!   sessions (every request works in one tenant), the operator's routes.
+//! - `links`, `link_page`, `record`: connect links and the hosted page
+//!   they open; small records kept beside the connections.
 //! - `api`, `connections`, `connect`, `errors`: the JSON API, connection
 //!   files, the OAuth sign-in, errors as HTTP answers.
 //! - `page`, `headers`: the connection page; every answer's headers.
@@ -31,8 +33,11 @@ mod connect;
 mod connections;
 mod errors;
 mod headers;
+mod link_page;
+mod links;
 mod listen;
 mod page;
+mod record;
 mod space;
 mod state;
 mod tenants;
@@ -157,6 +162,7 @@ fn router(state: Arc<State>, stop: tokio_util::sync::CancellationToken) -> Route
         .route("/api/connectors", get(api::list_connectors))
         .route("/api/connectors/{name}", get(api::describe_connector))
         .route("/api/stores", get(api::list_stores))
+        .route("/api/connect-links", post(links::create))
         .route("/api/tenants", get(admin::list_tenants))
         .route(
             "/api/tenants/{tenant}/tokens",
@@ -199,6 +205,10 @@ fn router(state: Arc<State>, stop: tokio_util::sync::CancellationToken) -> Route
         .route("/app.css", get(page::style))
         .route("/sign-in", get(page::sign_in_form).post(page::sign_in))
         .route("/oauth/start/{link}", get(connect::open_link))
+        .route(
+            "/connect/{id}",
+            get(link_page::open).post(link_page::submit),
+        )
         .route("/oauth/callback", get(connect::callback))
         .route(
             "/openapi.json",

@@ -33,6 +33,9 @@ pub struct PendingSignIn {
     pub bound_to: Binding,
     /// The sign-in (state and PKCE verifier).
     pub authorization: Authorization,
+    /// Where a connect link's person goes once it ends (`None`: not a
+    /// connect link's sign-in).
+    pub after: Option<super::links::After>,
     /// When it was started (pending sign-ins expire).
     pub started: Instant,
 }
@@ -124,6 +127,12 @@ impl State {
             throttle: Throttle::new(&config.guards),
             config,
         })
+    }
+
+    /// Where the default tenant's connections are (records such as connect
+    /// links are kept beside them).
+    pub fn home_documents(&self) -> Documents {
+        self.documents.clone()
     }
 
     /// Tenant `tenant`'s space (its places and open sessions).

@@ -15,19 +15,17 @@
 //! time; a revoked token (and every page session made from it) is refused
 //! within [`FRESH`], without a restart.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::documents::{write_private, Documents};
+use super::record::Record;
+use crate::documents::Documents;
 use crate::name::{AssetName, Name};
-use crate::secrets::vault::VaultStore;
-use crate::secrets::{AssetKind, AssetRef, SecretData};
 
 /// The tenant of the server's own API token when a request names none: its
 /// places are the single-tenant layout (`<connections>/*.toml`, `secrets/…`).
@@ -49,6 +47,13 @@ pub enum Principal {
         /// The token's id (not secret: it names the token in lists and audits).
         token: String,
     },
+    /// A person who opened a connect link of a tenant's.
+    EndUser {
+        /// The tenant.
+        tenant: Name,
+        /// The platform's id of the person.
+        end_user: String,
+    },
 }
 
 impl Principal {
@@ -59,7 +64,7 @@ impl Principal {
     pub fn tenant(&self, asked: Option<&str>) -> Option<Name> {
         match self {
             Principal::Operator => Name::parse(asked.unwrap_or(DEFAULT_TENANT), "tenant").ok(),
-            Principal::Tenant { tenant, .. } => asked
+            Principal::Tenant { tenant, .. } | Principal::EndUser { tenant, .. } => asked
                 .is_none_or(|a| a == tenant.as_str())
                 .then(|| tenant.clone()),
         }
@@ -88,41 +93,22 @@ impl Issued {
     }
 }
 
-/// Where the digests are kept.
-enum Keeper {
-    /// A 0600 JSON file; changes are made under an exclusive lock.
-    File(PathBuf),
-    /// A KV v2 document, changed with check-and-set.
-    Store {
-        name: String,
-        store: Arc<VaultStore>,
-    },
-}
-
 /// The tenants' tokens.
 pub struct TenantTokens {
-    keeper: Keeper,
+    kept: Record<Vec<Issued>>,
     cache: Mutex<Option<(Instant, Arc<Vec<Issued>>)>>,
 }
 
-/// The document's name in a store, and its one key.
-const DOCUMENT: &str = "api-tokens";
-const KEY: &str = "tokens";
-/// The file beside the connections directory's documents.
+/// The file beside the connections, or the document in the store.
 const FILE: &str = ".api-tokens.json";
+const DOCUMENT: &str = "api-tokens";
 
 impl TenantTokens {
     /// Kept where `documents` keeps connections.
     pub fn beside(documents: &Documents) -> TenantTokens {
-        let keeper = match documents {
-            Documents::Directory(dir) => Keeper::File(dir.join(FILE)),
-            Documents::Store { name, store, .. } => Keeper::Store {
-                name: name.clone(),
-                store: store.clone(),
-            },
-        };
+        let document = AssetName::parse(DOCUMENT, "document").expect("a fixed name");
         TenantTokens {
-            keeper,
+            kept: Record::beside(documents, std::path::Path::new(FILE), document),
             cache: Mutex::default(),
         }
     }
@@ -218,8 +204,7 @@ impl TenantTokens {
                 return Ok(all.clone());
             }
         }
-        let (all, _) = self.read().await?;
-        let all = Arc::new(all);
+        let all = Arc::new(self.kept.read().await?.unwrap_or_default());
         *self.lock() = Some((Instant::now(), all.clone()));
         Ok(all)
     }
@@ -228,123 +213,29 @@ impl TenantTokens {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Applies `edit` to the list and writes it back if `edit` says it
-    /// changed it: under the file's lock, or with check-and-set (read again
-    /// and repeated when another replica wrote meanwhile).
+    /// Applies `edit` to the list, kept (see [`Record::change`]).
     async fn change(
         &self,
         edit: impl Fn(&mut Vec<Issued>) -> bool + Send + 'static,
     ) -> Result<bool, String> {
         *self.lock() = None;
-        let changed = match &self.keeper {
-            Keeper::File(file) => {
-                let file = file.clone();
-                tokio::task::spawn_blocking(move || change_file(&file, edit))
-                    .await
-                    .map_err(|e| e.to_string())??
-            }
-            Keeper::Store { .. } => self.change_document(edit).await?,
-        };
+        let changed = self
+            .kept
+            .change(move |kept| {
+                let all = kept.get_or_insert_with(Vec::new);
+                let changed = edit(all);
+                (changed, changed)
+            })
+            .await;
         *self.lock() = None;
-        Ok(changed)
+        changed
     }
-
-    async fn change_document(
-        &self,
-        edit: impl Fn(&mut Vec<Issued>) -> bool,
-    ) -> Result<bool, String> {
-        let Keeper::Store { name, store } = &self.keeper else {
-            unreachable!("called for a store only")
-        };
-        for _ in 0..8 {
-            let (mut all, version) = self.read().await?;
-            if !edit(&mut all) {
-                return Ok(false);
-            }
-            let text = serde_json::to_string(&all).map_err(|e| e.to_string())?;
-            let data = SecretData::from([(KEY.to_owned(), SecretString::from(text))]);
-            match store.write_record(&document(name), data, version).await {
-                Ok(Some(_)) => return Ok(true),
-                Ok(None) => continue, // another replica wrote first: read again
-                Err(e) => return Err(format!("tenant tokens in store '{name}': {e}")),
-            }
-        }
-        Err(format!(
-            "tenant tokens in store '{name}': changed by others on every try\nhint: try again"
-        ))
-    }
-
-    /// The list and its version (0: none yet).
-    async fn read(&self) -> Result<(Vec<Issued>, u64), String> {
-        match &self.keeper {
-            Keeper::File(file) => Ok((read_file(file)?, 0)),
-            Keeper::Store { name, store } => {
-                let found = store.read_record(&document(name)).await.map_err(|e| {
-                    format!("tenant tokens in store '{name}': {e}\nhint: {}", e.hint())
-                })?;
-                let Some((data, version)) = found else {
-                    return Ok((Vec::new(), 0));
-                };
-                let text = data.get(KEY).map(|t| t.expose_secret().to_owned());
-                let all = serde_json::from_str(text.as_deref().unwrap_or("[]"))
-                    .map_err(|e| format!("tenant tokens in store '{name}' are unreadable: {e}"))?;
-                Ok((all, version))
-            }
-        }
-    }
-}
-
-fn document(store: &str) -> AssetRef {
-    AssetRef {
-        name: AssetName::parse(DOCUMENT, "document").expect("a fixed name"),
-        external_name: None,
-        store: Some(store.to_owned()),
-        kind: AssetKind::Secret { key: KEY.into() },
-        version: None,
-    }
-}
-
-fn read_file(file: &std::path::Path) -> Result<Vec<Issued>, String> {
-    match std::fs::read_to_string(file) {
-        Ok(text) => serde_json::from_str(&text)
-            .map_err(|e| format!("tenant tokens in {} are unreadable: {e}", file.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(format!(
-            "cannot read the tenant tokens in {}: {e}",
-            file.display()
-        )),
-    }
-}
-
-/// Read, edit and write the file under an exclusive lock on a lock file
-/// beside it, so two processes never lose each other's change.
-fn change_file(
-    file: &std::path::Path,
-    edit: impl Fn(&mut Vec<Issued>) -> bool,
-) -> Result<bool, String> {
-    let failed =
-        |e: std::io::Error| format!("cannot change the tenant tokens in {}: {e}", file.display());
-    if let Some(dir) = file.parent() {
-        crate::documents::create_private_dir(dir).map_err(failed)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).truncate(false).write(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let lock = options.open(file.with_extension("lock")).map_err(failed)?;
-    lock.lock().map_err(failed)?;
-    let mut all = read_file(file)?;
-    if !edit(&mut all) {
-        return Ok(false);
-    }
-    let text = serde_json::to_vec_pretty(&all).map_err(|e| e.to_string())?;
-    write_private(file, &text).map_err(failed)?;
-    Ok(true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
 
     fn tenant(text: &str) -> Name {
         Name::parse(text, "tenant").unwrap()

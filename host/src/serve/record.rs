@@ -1,0 +1,171 @@
+//! One small JSON record `serve` keeps beside the connections (the tenants'
+//! tokens, a connect link): a 0600 file changed under an exclusive lock, or
+//! a KV v2 document in the connections store changed with check-and-set,
+//! so that every replica sees one history of it and no change is lost.
+
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::documents::{create_private_dir, write_private, Documents};
+use crate::name::AssetName;
+use crate::secrets::vault::VaultStore;
+use crate::secrets::{AssetKind, AssetRef, SecretData};
+
+/// Where a record is.
+enum Place {
+    File(PathBuf),
+    Store {
+        name: String,
+        store: Arc<VaultStore>,
+        asset: AssetName,
+    },
+}
+
+/// A record of type `T`.
+pub struct Record<T> {
+    place: Place,
+    kind: PhantomData<fn() -> T>,
+}
+
+/// The document's one key.
+const KEY: &str = "record";
+
+impl<T: Serialize + DeserializeOwned + Send + 'static> Record<T> {
+    /// The record kept where `documents` keeps connections: the file
+    /// `<dir>/<file>`, or the document `asset` in the store.
+    pub fn beside(documents: &Documents, file: &Path, asset: AssetName) -> Record<T> {
+        let place = match documents {
+            Documents::Directory(dir) => Place::File(dir.join(file)),
+            Documents::Store { name, store, .. } => Place::Store {
+                name: name.clone(),
+                store: store.clone(),
+                asset,
+            },
+        };
+        Record {
+            place,
+            kind: PhantomData,
+        }
+    }
+
+    /// The record; `None` when there is none yet.
+    ///
+    /// # Errors
+    ///
+    /// A sentence when it cannot be read.
+    pub async fn read(&self) -> Result<Option<T>, String> {
+        Ok(self.read_versioned().await?.0)
+    }
+
+    /// Applies `edit` and writes the result back if `edit` says it changed
+    /// it: under the file's lock, or with check-and-set (read again and
+    /// repeated when another replica wrote meanwhile). What `edit` returns.
+    ///
+    /// # Errors
+    ///
+    /// A sentence when it cannot be read or written.
+    pub async fn change<R: Send + 'static>(
+        &self,
+        edit: impl Fn(&mut Option<T>) -> (bool, R) + Send + 'static,
+    ) -> Result<R, String> {
+        match &self.place {
+            Place::File(file) => {
+                let file = file.clone();
+                tokio::task::spawn_blocking(move || change_file(&file, edit))
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+            Place::Store { name, store, asset } => {
+                for _ in 0..8 {
+                    let (mut value, version) = self.read_versioned().await?;
+                    let (changed, answer) = edit(&mut value);
+                    let Some(value) = value.filter(|_| changed) else {
+                        return Ok(answer);
+                    };
+                    let text = serde_json::to_string(&value).map_err(|e| e.to_string())?;
+                    let data = SecretData::from([(KEY.to_owned(), SecretString::from(text))]);
+                    match store
+                        .write_record(&reference(name, asset), data, version)
+                        .await
+                    {
+                        Ok(Some(_)) => return Ok(answer),
+                        Ok(None) => continue, // another replica wrote first: read again
+                        Err(e) => return Err(format!("store '{name}' {asset}: {e}")),
+                    }
+                }
+                Err(format!(
+                    "store '{name}' {asset}: changed by others on every try\nhint: try again"
+                ))
+            }
+        }
+    }
+
+    /// The record and its version (0: none yet).
+    async fn read_versioned(&self) -> Result<(Option<T>, u64), String> {
+        match &self.place {
+            Place::File(file) => Ok((read_file(file)?, 0)),
+            Place::Store { name, store, asset } => {
+                let found = store
+                    .read_record(&reference(name, asset))
+                    .await
+                    .map_err(|e| format!("store '{name}' {asset}: {e}\nhint: {}", e.hint()))?;
+                let Some((data, version)) = found else {
+                    return Ok((None, 0));
+                };
+                let text = data.get(KEY).map(|t| t.expose_secret().to_owned());
+                let value = serde_json::from_str(text.as_deref().unwrap_or("null"))
+                    .map_err(|e| format!("store '{name}' {asset} is unreadable: {e}"))?;
+                Ok((value, version))
+            }
+        }
+    }
+}
+
+fn reference(store: &str, asset: &AssetName) -> AssetRef {
+    AssetRef {
+        name: asset.clone(),
+        external_name: None,
+        store: Some(store.to_owned()),
+        kind: AssetKind::Secret { key: KEY.into() },
+        version: None,
+    }
+}
+
+fn read_file<T: DeserializeOwned>(file: &Path) -> Result<Option<T>, String> {
+    match std::fs::read_to_string(file) {
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|e| format!("{} is unreadable: {e}", file.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", file.display())),
+    }
+}
+
+/// Read, edit and write the file under an exclusive lock on a lock file
+/// beside it, so two processes never lose each other's change.
+fn change_file<T: Serialize + DeserializeOwned, R>(
+    file: &Path,
+    edit: impl Fn(&mut Option<T>) -> (bool, R),
+) -> Result<R, String> {
+    let failed = |e: std::io::Error| format!("cannot change {}: {e}", file.display());
+    if let Some(dir) = file.parent() {
+        create_private_dir(dir).map_err(failed)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let lock = options.open(file.with_extension("lock")).map_err(failed)?;
+    lock.lock().map_err(failed)?;
+    let mut value = read_file(file)?;
+    let (changed, answer) = edit(&mut value);
+    if let Some(value) = value.filter(|_| changed) {
+        let text = serde_json::to_vec_pretty(&value).map_err(|e| e.to_string())?;
+        write_private(file, &text).map_err(failed)?;
+    }
+    Ok(answer)
+}
