@@ -210,6 +210,7 @@ impl WasiHttpHooks for EgressHooks {
             Ok(admitted) => admitted,
             Err(event) => {
                 tracing::warn!(%event, "egress refused");
+                crate::audit::egress_refused(&event);
                 let code = match event {
                     EgressEvent::TooManyRequests { .. } | EgressEvent::TooManyConcurrent { .. } => {
                         wasmtime_wasi_http::Error::ConnectionLimitReached
@@ -228,14 +229,15 @@ impl WasiHttpHooks for EgressHooks {
             admitted,
             options: options.unwrap_or_default(),
         };
-        Box::new(async move {
+        // wasi-http runs this in a task of its own: it keeps the audit context.
+        Box::new(crate::audit::carry(async move {
             let response = sending.send(request).await?;
             let response = sending.for_guest(response, in_flight);
             Ok((
                 response,
                 Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
             ))
-        })
+        }))
     }
 }
 
@@ -276,6 +278,7 @@ impl Sending {
             },
         };
         tracing::warn!(%event, "egress failed");
+        crate::audit::egress_refused(&event);
         self.note(event);
     }
 

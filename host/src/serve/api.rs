@@ -3,6 +3,7 @@
 //! (the catalogue, [`crate::Session::call`], [`crate::check`]) and renders
 //! the answer; errors go through [`ApiError`].
 
+use crate::audit;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -198,7 +199,9 @@ pub async fn create_connection(
             ),
         ));
     }
+    let connector = draft.connector.clone();
     connections::write(&state, &name, draft, None).await?;
+    audit::connection_changed(audit::Change::Created, name.as_str(), Some(&connector));
     let mut response = read_view(&state, &name).await?;
     *response.status_mut() = StatusCode::CREATED;
     response.headers_mut().insert(
@@ -244,7 +247,10 @@ pub async fn update_connection(
     Json(draft): Json<Draft>,
 ) -> Answer {
     let existing = load(&state, &name).await?;
+    let connector = draft.connector.clone();
     connections::write(&state, &existing.name, draft, Some(&existing)).await?;
+    let name = existing.name.as_str();
+    audit::connection_changed(audit::Change::Changed, name, Some(&connector));
     read_view(&state, &existing.name).await
 }
 
@@ -255,6 +261,7 @@ pub async fn delete_connection(
 ) -> Answer {
     let name = known(&state, &name).await?;
     connections::remove(&state, &name).await?;
+    audit::connection_changed(audit::Change::Deleted, name.as_str(), None);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -347,7 +354,7 @@ pub async fn all_pages(
         .check_paged(&activity, &input)
         .map_err(ApiError::on(&name))?;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(16);
-    tokio::spawn(async move {
+    tokio::spawn(audit::carry(async move {
         let Ok(records) = session.records(&activity, input) else {
             return; // checked above
         };
@@ -361,7 +368,7 @@ pub async fn all_pages(
                 return; // the client went away
             }
         }
-    });
+    }));
     let stream =
         futures::stream::unfold(
             receiver,

@@ -253,9 +253,27 @@ pub async fn require(
     let from = peer(request.extensions());
     match caller(&state, from, request.headers()) {
         Ok(who) => {
+            if !crate::audit::enabled() {
+                request.extensions_mut().insert(who);
+                return next.run(request).await;
+            }
+            let actor = audit_actor(&state, &who);
+            // /mcp's handler runs in rmcp's own task: it finds the actor here.
+            request.extensions_mut().insert(actor.clone());
             request.extensions_mut().insert(who);
-            next.run(request).await
+            crate::audit::scope(actor, next.run(request)).await
         }
         Err(refusal) => refusal.into_response(),
     }
+}
+
+/// The audit trail's actor for a caller: the API token by its id (never the
+/// token), or a page session by the id of the token it was made from.
+pub fn audit_actor(state: &State, caller: &Caller) -> crate::audit::Actor {
+    use crate::audit::{token_id, Actor, ActorKind};
+    let id = token_id(state.api_token.expose_secret());
+    Actor::new(match caller {
+        Caller::Api => ActorKind::ApiToken { id },
+        Caller::Page(_) => ActorKind::Page { token: id },
+    })
 }

@@ -81,6 +81,7 @@ pub async fn start(
             (Binding::Link { link, opened: None }, url)
         }
     };
+    crate::audit::connect(name.as_str(), "started");
     remember(&state, name, bound_to, authorization);
     let answer = json!({"authorize_url": url, "scopes": scopes, "expires_in": SIGN_IN.as_secs()});
     Ok(Json(answer).into_response())
@@ -207,7 +208,13 @@ pub async fn callback(
         Binding::Page(_) => None,
     };
     let declined = params.get("error").map(String::as_str) == Some("access_denied");
-    if let Err(error) = finish(&state, pending, &params).await {
+    let caller = match &pending.bound_to {
+        Binding::Link { .. } => Caller::Api,
+        Binding::Page(id) => Caller::Page(id.clone()),
+    };
+    let actor = super::auth::audit_actor(&state, &caller);
+    let finished = crate::audit::scope(actor, finish(&state, pending, &params, declined)).await;
+    if let Err(error) = finished {
         let body = error.body();
         if link.is_none() {
             // A page-started sign-in goes back to the page, which shows the
@@ -245,6 +252,23 @@ async fn finish(
     state: &State,
     pending: PendingSignIn,
     params: &HashMap<String, String>,
+    declined: bool,
+) -> Result<(), ApiError> {
+    let name = pending.connection.clone();
+    let finished = finishing(state, pending, params).await;
+    let outcome = match &finished {
+        Ok(()) => "connected",
+        Err(_) if declined => "declined",
+        Err(_) => "failed",
+    };
+    crate::audit::connect(name.as_str(), outcome);
+    finished
+}
+
+async fn finishing(
+    state: &State,
+    pending: PendingSignIn,
+    params: &HashMap<String, String>,
 ) -> Result<(), ApiError> {
     let session = state
         .session(&pending.connection)
@@ -271,6 +295,7 @@ async fn finish(
         scopes = record.scopes.join(" "),
         "connected"
     );
+    crate::audit::token_issued(pending.connection.as_str(), &record.scopes, "page");
     Ok(())
 }
 
