@@ -12,7 +12,7 @@ use super::{enabled, record, record_for, Context};
 use crate::connection::Connection;
 use crate::egress::EgressEvent;
 use crate::invoke::{ConnectorInfo, InvokeError};
-use crate::secrets::AssetRef;
+use crate::secrets::{AssetRef, SecretData};
 use crate::session::SessionError;
 
 fn fields(value: Value) -> Map<String, Value> {
@@ -32,15 +32,16 @@ pub fn connection_name(connection: &Connection) -> String {
 }
 
 /// `read` (a credential store read of `asset` for `field`), recording
-/// `secret.resolved` or `secret.failed` when it ends. Cached values are
-/// not read again, so they are not recorded again.
-pub async fn reading<T, E: std::fmt::Display>(
+/// `secret.resolved` or `secret.failed` (the store failed, or the secret
+/// lacks the field's key) when it ends. Cached values are not read again,
+/// so they are not recorded again.
+pub async fn reading<E: std::fmt::Display>(
     field: &str,
     store: &str,
     location: String,
     asset: &AssetRef,
-    read: impl Future<Output = Result<T, E>>,
-) -> Result<T, E> {
+    read: impl Future<Output = Result<SecretData, E>>,
+) -> Result<SecretData, E> {
     let outcome = read.await;
     if enabled() {
         let mut f = fields(json!({
@@ -52,7 +53,11 @@ pub async fn reading<T, E: std::fmt::Display>(
             "key": asset.key(),
         }));
         match &outcome {
-            Ok(_) => record("secret.resolved", f),
+            Ok(data) if data.contains_key(asset.key()) => record("secret.resolved", f),
+            Ok(_) => {
+                f.insert("error".into(), Value::from("the secret has no such key"));
+                record("secret.failed", f);
+            }
             Err(error) => {
                 // Store errors name the store and path, never a value.
                 let text = crate::redact::secrets_removed(&error.to_string());
