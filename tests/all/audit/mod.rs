@@ -15,6 +15,7 @@ use crate::page::{bao_with_app_secret, config};
 use crate::serve::{connect, register_app};
 
 mod chain;
+mod oauth;
 mod worker;
 
 /// An e-mail address sent as an activity's input: personal data, never audited.

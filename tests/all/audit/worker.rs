@@ -39,7 +39,10 @@ fn a_workers_activities_are_audited_as_its_identity() {
         step("acme.list-user-privileges", json!({})),
     ]}]});
     let report = temporal.run_workflows(&plan);
-    assert!(results(&report, 0)[0]["ok"]["privileges"].is_array(), "{report:#}");
+    assert!(
+        results(&report, 0)[0]["ok"]["privileges"].is_array(),
+        "{report:#}"
+    );
     let (code, stderr) = worker.stop();
     assert_eq!(code, 0, "{stderr}");
     let lines = lines(&audit);
