@@ -138,10 +138,13 @@ impl EgressHooks {
 /// makes a thousand refused requests.
 const EVENTS_KEPT: usize = 16;
 
-/// Notes `event` once.
+/// Notes `event` once (and audits it if it is a refusal).
 fn record(events: &Mutex<Vec<EgressEvent>>, event: EgressEvent) {
     let mut events = events.lock().unwrap_or_else(|e| e.into_inner());
     if events.len() < EVENTS_KEPT && !events.contains(&event) {
+        // Once per call and origin too: a guest looping on a refused
+        // request cannot flood the audit trail.
+        crate::audit::egress_refused(&event);
         events.push(event);
     }
 }
@@ -210,7 +213,6 @@ impl WasiHttpHooks for EgressHooks {
             Ok(admitted) => admitted,
             Err(event) => {
                 tracing::warn!(%event, "egress refused");
-                crate::audit::egress_refused(&event);
                 let code = match event {
                     EgressEvent::TooManyRequests { .. } | EgressEvent::TooManyConcurrent { .. } => {
                         wasmtime_wasi_http::Error::ConnectionLimitReached
@@ -278,7 +280,6 @@ impl Sending {
             },
         };
         tracing::warn!(%event, "egress failed");
-        crate::audit::egress_refused(&event);
         self.note(event);
     }
 
