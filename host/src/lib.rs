@@ -31,9 +31,11 @@
 //! that become parts of paths (connections, fields, activities, assets) and
 //! cannot escape them, [`redact`] makes text safe to show (guest and server
 //! text escaped, URLs and parser messages cut, remembered secrets blanked)
-//! and [`logging`] keeps secrets and users' input out of the log.
+//! and [`logging`] keeps secrets and users' input out of the log; [`audit`]
+//! writes the tamper-evident trail of who read, changed and ran what.
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod catalogue;
 pub mod check;
 pub mod connection;

@@ -27,6 +27,8 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         let outcome = args.execute().await;
+        // A chain that ends with audit.stopped ended cleanly.
+        connector_host::audit::stop();
         // Quota units this process reserved and did not spend go back.
         connector_host::quota::release_all().await;
         outcome

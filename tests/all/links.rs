@@ -85,21 +85,30 @@ fn request(end_user: &str, connection: &str) -> Value {
         "redirect_url": BACK})
 }
 
-fn rig() -> (Sandbox, OpenBao, Serve) {
+/// The sandbox, OpenBao with the app's secret, and `serve` keeping its
+/// audit trail in `audit`.
+fn rig(audit: &std::path::Path) -> (Sandbox, OpenBao, Serve) {
     let sandbox = Sandbox::start_with(&["--no-rate-limit"]);
     let bao = bao_with_app_secret();
     let settings = format!(
         "connect_redirects = [\"{BACK}\"]\n{}",
         config(&bao, Some(&sandbox))
     );
-    let serve = Serve::start(&settings, &[("VAULT_TOKEN", &bao.root_token)]);
+    let trail = audit.display().to_string();
+    let env = [
+        ("VAULT_TOKEN", bao.root_token.as_str()),
+        ("CONNECTOR_HOST_AUDIT_LOG", trail.as_str()),
+    ];
+    let serve = Serve::start(&settings, &env);
     register_app(&sandbox, &serve, "app-1");
     (sandbox, bao, serve)
 }
 
 #[test]
 fn a_connect_link_connects_one_end_users_account_once_and_sends_them_back() {
-    let (sandbox, _bao, serve) = rig();
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("audit.log");
+    let (sandbox, _bao, serve) = rig(&trail);
     let acme = issue(&serve, "acme");
     let made = link(&serve, &acme, request("user-42", "cc-user-42"));
     assert_eq!(made.status, 201, "{made:#?}");
@@ -191,7 +200,8 @@ fn a_connect_link_connects_one_end_users_account_once_and_sends_them_back() {
 #[test]
 fn a_link_is_refused_for_unregistered_urls_and_secret_values_and_a_declined_sign_in_goes_back_as_declined(
 ) {
-    let (sandbox, _bao, serve) = rig();
+    let dir = tempfile::tempdir().unwrap();
+    let (sandbox, _bao, serve) = rig(&dir.path().join("audit.log"));
     let acme = issue(&serve, "acme");
     for redirect in [
         "https://app.example.com/connected/../evil",

@@ -3,6 +3,7 @@
 
 mod activities;
 mod agents;
+mod audit;
 mod beyond;
 mod catalogue;
 mod cli;

@@ -15,6 +15,9 @@ use connector_tests::serve::{Serve, API_TOKEN};
 use connector_tests::*;
 use serde_json::json;
 
+#[path = "serve_audit.rs"]
+mod audit;
+
 const CALLS: usize = 1000;
 const ASSET: &str = "secret/data/connectors/bench-token";
 
@@ -153,6 +156,7 @@ fn main() {
     );
     println!("Vault reads of the token asset during {} calls through serve: {reads} (goal: 1 per distinct asset)", 20 + serial.len() + parallel.len());
     idle_connections(&serve);
+    audit::audit_on_and_off(&quiet, &text);
 }
 
 /// Issue 10 (d): what `serve` holds for open client connections, each idle

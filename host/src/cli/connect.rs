@@ -28,11 +28,15 @@ pub struct Connect {
     /// Only print the URL; do not try to open a browser.
     #[arg(long)]
     no_browser: bool,
+    #[command(flatten)]
+    audit: super::audit::AuditLog,
 }
 
 impl Connect {
     /// Runs the flow and stores the tokens.
     pub async fn execute(self) -> anyhow::Result<()> {
+        use connector_host::audit;
+        self.audit.start("connect", audit::Actor::cli())?;
         let session = super::open(&self.connection).await?;
         let (connection, connector) = (session.connection(), session.connector());
         let Some(manager) = session.tokens() else {
@@ -77,6 +81,10 @@ impl Connect {
             connect_browser(manager.settings(), &options).await?
         };
         manager.replace(&record).await?;
+        let name = audit::connection_name(connection);
+        let how = if self.device { "device" } else { "browser" };
+        audit::token_issued(&name, &record.scopes, how);
+        audit::connect(&name, "connected");
         let refresh = if record.refresh_token.is_some() {
             "with a refresh token"
         } else {

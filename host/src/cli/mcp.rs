@@ -48,6 +48,8 @@ pub struct Mcp {
     /// With `--print-config http`: `serve`'s /mcp URL.
     #[arg(long, requires = "print_config")]
     url: Option<String>,
+    #[command(flatten)]
+    audit: super::audit::AuditLog,
 }
 
 impl Mcp {
@@ -62,6 +64,8 @@ impl Mcp {
             let text = mcp_config::print(client, &self.connections, &subset, self.url.as_deref())?;
             return super::print_stdout(&text);
         }
+        self.audit
+            .start("mcp", connector_host::audit::Actor::cli())?;
         let (files, mut unserved) = named(&self.connections);
         let runtime = Runtime::new()?;
         let (opened, failed) = Opened::open(&runtime, files).await;

@@ -1,5 +1,6 @@
 //! The command line: one file per verb.
 
+pub mod audit;
 pub mod check;
 pub mod compile;
 pub mod connect;
@@ -34,6 +35,7 @@ enum Command {
     #[command(name = "compile-component", hide = true)]
     CompileComponent(compile::CompileComponent),
     Worker(worker::Worker),
+    Audit(audit::Audit),
 }
 
 impl Cli {
@@ -53,6 +55,7 @@ impl Cli {
             Command::Mcp(c) => c.execute().await,
             Command::CompileComponent(c) => c.execute(),
             Command::Worker(c) => c.execute().await,
+            Command::Audit(c) => c.execute(),
         }
     }
 }

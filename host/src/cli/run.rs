@@ -38,11 +38,15 @@ pub struct Run {
     /// With --batch: calls in flight at once (the connection's rate limit still holds).
     #[arg(long, default_value_t = 1, requires = "batch", value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
+    #[command(flatten)]
+    audit: super::audit::AuditLog,
 }
 
 impl Run {
     /// Opens the connection, runs, prints.
     pub async fn execute(self) -> anyhow::Result<()> {
+        self.audit
+            .start("run", connector_host::audit::Actor::cli())?;
         let session = super::open(&self.connection).await?;
         if self.batch {
             return batch(

@@ -32,11 +32,15 @@ pub struct Serve {
     /// The URL browsers reach this server at (OAuth redirects come back to <url>/oauth/callback).
     #[arg(long)]
     public_url: Option<String>,
+    #[command(flatten)]
+    audit: super::audit::AuditLog,
 }
 
 impl Serve {
     /// Runs until SIGINT or SIGTERM.
     pub async fn execute(self) -> anyhow::Result<()> {
+        use connector_host::audit::{Actor, ActorKind};
+        self.audit.start("serve", Actor::new(ActorKind::Process))?;
         let mut config = Config::load(self.config.as_deref()).map_err(anyhow::Error::msg)?;
         if let Some(listen) = self.listen {
             config.listen = listen;

@@ -45,6 +45,8 @@ pub struct Worker {
     /// Activity attempts run at once per task queue.
     #[arg(long, default_value_t = 64)]
     max_concurrent: usize,
+    #[command(flatten)]
+    audit: super::audit::AuditLog,
 }
 
 impl Worker {
@@ -65,6 +67,12 @@ impl Worker {
         if let Some(dir) = self.connectors {
             config.connectors = dir;
         }
+        let identity = self.identity.unwrap_or_else(default_identity);
+        let actor = connector_host::audit::ActorKind::Worker {
+            identity: identity.clone(),
+        };
+        self.audit
+            .start("worker", connector_host::audit::Actor::new(actor))?;
         let runtime = Arc::new(connector_host::Runtime::new()?);
         // Where serve with the same settings keeps them: a directory, or
         // (`connections_store`) the credential store, shared by every machine.
@@ -76,7 +84,7 @@ impl Worker {
         let settings = Settings {
             address: self.temporal_address,
             namespace: self.namespace,
-            identity: self.identity.unwrap_or_else(default_identity),
+            identity,
             rescan: Duration::from_millis(self.rescan_ms.max(100)),
             max_concurrent: self.max_concurrent.max(1),
         };

@@ -138,10 +138,13 @@ impl EgressHooks {
 /// makes a thousand refused requests.
 const EVENTS_KEPT: usize = 16;
 
-/// Notes `event` once.
+/// Notes `event` once (and audits it if it is a refusal).
 fn record(events: &Mutex<Vec<EgressEvent>>, event: EgressEvent) {
     let mut events = events.lock().unwrap_or_else(|e| e.into_inner());
     if events.len() < EVENTS_KEPT && !events.contains(&event) {
+        // Once per call and origin too: a guest looping on a refused
+        // request cannot flood the audit trail.
+        crate::audit::egress_refused(&event);
         events.push(event);
     }
 }
@@ -228,14 +231,15 @@ impl WasiHttpHooks for EgressHooks {
             admitted,
             options: options.unwrap_or_default(),
         };
-        Box::new(async move {
+        // wasi-http runs this in a task of its own: it keeps the audit context.
+        Box::new(crate::audit::carry(async move {
             let response = sending.send(request).await?;
             let response = sending.for_guest(response, in_flight);
             Ok((
                 response,
                 Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>,
             ))
-        })
+        }))
     }
 }
 

@@ -242,7 +242,7 @@ impl Runtime {
         }
         let (backend, component, began) = self.compile(path, bytes, limits).await?;
         let loading = self.load_compiled(path, backend, component, limits);
-        tokio::time::timeout_at((began + self.loading.timeout).into(), loading)
+        let loaded = tokio::time::timeout_at((began + self.loading.timeout).into(), loading)
             .await
             .unwrap_or_else(|_| {
                 Err(limit(
@@ -252,7 +252,9 @@ impl Runtime {
                     ),
                     "CONNECTOR_HOST_COMPILE_SECONDS",
                 ))
-            })
+            })?;
+        crate::audit::connector_loaded(path, loaded.info(), bytes);
+        Ok(loaded)
     }
 
     /// Links, reflects and describes a compiled connector.

@@ -558,16 +558,19 @@ impl<S: ToolSource> ServerHandler for Server<S> {
             ));
         };
         let input = Value::Object(request.arguments.unwrap_or_default());
-        let outcome = match context.meta.get_progress_token() {
-            None => {
-                self.call(connection, activity, &input, None, &context.extensions)
-                    .await
-            }
-            Some(token) => {
-                self.call_with_progress(connection, activity, &input, token, &context)
-                    .await
+        let calling = async {
+            match context.meta.get_progress_token() {
+                None => {
+                    self.call(connection, activity, &input, None, &context.extensions)
+                        .await
+                }
+                Some(token) => {
+                    self.call_with_progress(connection, activity, &input, token, &context)
+                        .await
+                }
             }
         };
+        let outcome = crate::audit::scope(mcp_actor(&context), calling).await;
         Ok(CallToolResponse::Complete(match outcome {
             Ok(output) => {
                 let text = serde_json::to_string_pretty(&output).unwrap_or_default();
@@ -585,6 +588,31 @@ impl<S: ToolSource> ServerHandler for Server<S> {
                 CallToolResult::error(vec![ContentBlock::text(text)])
             }
         }))
+    }
+}
+
+/// The audit trail's actor for a tool call: the client by the name it gave,
+/// and over HTTP the API token it came with (set by `serve`'s middleware).
+fn mcp_actor(context: &RequestContext<RoleServer>) -> crate::audit::Actor {
+    use crate::audit::{Actor, ActorKind};
+    let name = context
+        .peer
+        .peer_info()
+        .map(|info| info.client_info.name.chars().take(64).collect())
+        .unwrap_or_else(|| "unnamed".to_owned());
+    let over_http = context
+        .extensions
+        .get::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Actor>());
+    let (tenant, token) = match over_http.map(|a| (&a.tenant, &a.kind)) {
+        Some((tenant, ActorKind::ApiToken { id } | ActorKind::Page { token: id })) => {
+            (tenant.clone(), Some(id.clone()))
+        }
+        _ => (None, None),
+    };
+    Actor {
+        tenant,
+        kind: ActorKind::McpClient { name, token },
     }
 }
 

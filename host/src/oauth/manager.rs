@@ -202,6 +202,7 @@ impl TokenManager {
         match flow::refresh(&self.settings, record).await {
             Ok(new) => {
                 tracing::info!("access token refreshed");
+                crate::audit::token_refreshed(&self.connection);
                 if self.store.save(&new, claimed_version).await?.is_none() {
                     tracing::warn!("token record changed while we held the refresh claim");
                 }
@@ -211,6 +212,7 @@ impl TokenManager {
             Err(error) => {
                 // Release the claim so others do not wait for it.
                 let _ = self.store.save(record, claimed_version).await;
+                crate::audit::token_refused(&self.connection, refusal(&error));
                 match error {
                     OAuthError::Server { error, .. } if error == "invalid_grant" => Err(self
                         .reconnect(
@@ -228,4 +230,12 @@ fn expiring(record: &TokenRecord) -> bool {
     let lifetime = record.expires_at.saturating_sub(record.issued_at);
     let margin = (lifetime / 4).min(60_000);
     now() + margin >= record.expires_at
+}
+
+/// The token endpoint's error code for a failed refresh, for the audit trail.
+fn refusal(error: &OAuthError) -> &str {
+    match error {
+        OAuthError::Server { error, .. } => error,
+        _ => "no_answer",
+    }
 }

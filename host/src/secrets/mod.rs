@@ -341,7 +341,7 @@ impl Resolver {
         let key = cache_key(name, store.as_ref(), asset);
         let data = self
             .cache
-            .get_or_fetch(&key, store.ttl(), store.read(asset))
+            .get_or_fetch(&key, store.ttl(), audit_read(field, name, store, asset))
             .await
             .map_err(fetch_error)?;
         match data.get(asset.key()) {
@@ -356,6 +356,17 @@ impl Resolver {
             }),
         }
     }
+}
+
+/// A store read of `asset`, recorded in the audit trail when it ends.
+fn audit_read<'a>(
+    field: &'a str,
+    name: &'a str,
+    store: &'a Arc<dyn CredentialStore>,
+    asset: &'a AssetRef,
+) -> impl std::future::Future<Output = Result<SecretData, StoreError>> + 'a {
+    let location = store.location(asset);
+    crate::audit::reading(field, name, location, asset, store.read(asset))
 }
 
 /// Resolves a source that needs no store (literal, env, file), synchronously.

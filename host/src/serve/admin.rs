@@ -99,6 +99,7 @@ pub async fn issue(
         .await
         .map_err(unavailable)?;
     tracing::info!(tenant = tenant.as_str(), token = %issued.id, "tenant token issued");
+    crate::audit::tenant_token(true, tenant.as_str(), &issued.id);
     let mut body = issued.summary();
     body["token"] = Value::String(value.expose_secret().to_owned());
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
@@ -151,5 +152,6 @@ pub async fn revoke(
         ));
     }
     tracing::info!(tenant = tenant.as_str(), token = %id, "tenant token revoked");
+    crate::audit::tenant_token(false, tenant.as_str(), &id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

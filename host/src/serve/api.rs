@@ -3,6 +3,7 @@
 //! (the catalogue, [`crate::Session::call`], [`crate::check`]) and renders
 //! the answer; errors go through [`ApiError`].
 
+use crate::audit;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery};
 use axum::http::{header, StatusCode};
@@ -198,7 +199,9 @@ pub async fn create_connection(scope: Scope, Json(draft): Json<Draft>) -> Answer
             ),
         ));
     }
+    let connector = draft.connector.clone();
     connections::write(&scope, &name, draft, None).await?;
+    audit::connection_changed(audit::Change::Created, name.as_str(), Some(&connector));
     let mut response = read_view(&scope, &name).await?;
     *response.status_mut() = StatusCode::CREATED;
     response.headers_mut().insert(
@@ -241,7 +244,10 @@ pub async fn update_connection(
     Json(draft): Json<Draft>,
 ) -> Answer {
     let existing = load(&scope, &name).await?;
+    let connector = draft.connector.clone();
     connections::write(&scope, &existing.name, draft, Some(&existing)).await?;
+    let name = existing.name.as_str();
+    audit::connection_changed(audit::Change::Changed, name, Some(&connector));
     read_view(&scope, &existing.name).await
 }
 
@@ -249,6 +255,7 @@ pub async fn update_connection(
 pub async fn delete_connection(scope: Scope, Path(name): Path<String>) -> Answer {
     let name = known(&scope, &name).await?;
     connections::remove(&scope, &name).await?;
+    audit::connection_changed(audit::Change::Deleted, name.as_str(), None);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -338,7 +345,7 @@ pub async fn all_pages(
         .check_paged(&activity, &input)
         .map_err(ApiError::on(&name))?;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(16);
-    tokio::spawn(async move {
+    tokio::spawn(audit::carry(async move {
         let Ok(records) = session.records(&activity, input) else {
             return; // checked above
         };
@@ -352,7 +359,7 @@ pub async fn all_pages(
                 return; // the client went away
             }
         }
-    });
+    }));
     let stream =
         futures::stream::unfold(
             receiver,

@@ -304,9 +304,47 @@ pub async fn require(
     let from = peer(request.extensions());
     match caller(&state, from, request.headers()).await {
         Ok(who) => {
+            if !crate::audit::enabled() {
+                request.extensions_mut().insert(who);
+                return next.run(request).await;
+            }
+            let tenant = who
+                .principal()
+                .tenant(super::space::asked_tenant(request.uri().query()).as_deref());
+            let actor = audit_actor(&state, who.principal(), tenant.as_ref());
+            let actor = match who {
+                Caller::Page { .. } => actor.on_page(),
+                Caller::Api(_) => actor,
+            };
+            // /mcp's handler runs in rmcp's own task: it finds the actor here.
+            request.extensions_mut().insert(actor.clone());
             request.extensions_mut().insert(who);
-            next.run(request).await
+            crate::audit::scope(actor, next.run(request)).await
         }
         Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// The audit trail's actor for a principal working in `tenant`: a token
+/// by its id (never the token: the operator's by the first 8 hex digits of
+/// its SHA-256, a tenant's by its `tok_` id), an end user by the platform's id.
+pub fn audit_actor(
+    state: &State,
+    principal: &Principal,
+    tenant: Option<&crate::name::Name>,
+) -> crate::audit::Actor {
+    use crate::audit::{token_id, Actor, ActorKind};
+    let kind = match principal {
+        Principal::Operator => ActorKind::ApiToken {
+            id: token_id(state.api_token.expose_secret()),
+        },
+        Principal::Tenant { token, .. } => ActorKind::ApiToken { id: token.clone() },
+        Principal::EndUser { end_user, .. } => ActorKind::EndUser {
+            id: end_user.clone(),
+        },
+    };
+    Actor {
+        tenant: tenant.map(ToString::to_string),
+        kind,
     }
 }

@@ -98,6 +98,7 @@ pub(super) async fn begin(
     );
     let authorization = Authorization::start(tokens.settings(), &scopes);
     let (bound_to, url) = bind(&authorization);
+    crate::audit::connect(name.as_str(), "started");
     remember(scope, name, bound_to, authorization, after);
     Ok((url, scopes))
 }
@@ -233,7 +234,12 @@ pub async fn callback(
     };
     let declined = params.get("error").map(String::as_str) == Some("access_denied");
     let after = pending.after.clone();
-    let finished = finish(&state, pending, &params).await;
+    let actor = super::auth::audit_actor(&state, &pending.principal, Some(&pending.tenant));
+    let actor = match link {
+        None => actor.on_page(),
+        Some(_) => actor,
+    };
+    let finished = crate::audit::scope(actor, finish(&state, pending, &params, declined)).await;
     if let (Some(after), Some(link)) = (after, &link) {
         let outcome = match &finished {
             Ok(()) => "connected",
@@ -283,6 +289,23 @@ async fn finish(
     state: &Arc<State>,
     pending: PendingSignIn,
     params: &HashMap<String, String>,
+    declined: bool,
+) -> Result<(), ApiError> {
+    let name = pending.connection.clone();
+    let finished = finishing(state, pending, params).await;
+    let outcome = match &finished {
+        Ok(()) => "connected",
+        Err(_) if declined => "declined",
+        Err(_) => "failed",
+    };
+    crate::audit::connect(name.as_str(), outcome);
+    finished
+}
+
+async fn finishing(
+    state: &Arc<State>,
+    pending: PendingSignIn,
+    params: &HashMap<String, String>,
 ) -> Result<(), ApiError> {
     // In the tenant the sign-in was started in, whoever's browser it is.
     let scope = Scope::new(state.clone(), pending.principal.clone(), &pending.tenant);
@@ -311,6 +334,7 @@ async fn finish(
         scopes = record.scopes.join(" "),
         "connected"
     );
+    crate::audit::token_issued(pending.connection.as_str(), &record.scopes, "page");
     Ok(())
 }
 

@@ -114,7 +114,9 @@ pub async fn submit(
         },
         &link.tenant,
     );
-    if let Err(error) = save(&scope, &link, &form_data).await {
+    let actor = super::auth::audit_actor(&state, &scope.principal, Some(&link.tenant));
+    let saved = crate::audit::scope(actor.clone(), save(&scope, &link, &form_data)).await;
+    if let Err(error) = saved {
         let message = error.body()["error"]["message"]
             .as_str()
             .unwrap_or("")
@@ -149,11 +151,10 @@ pub async fn submit(
         link: digest(&id),
         opened: Some(value),
     };
-    match begin(&scope, link.connection.clone(), Some(after.clone()), |a| {
+    let started = begin(&scope, link.connection.clone(), Some(after.clone()), |a| {
         (binding, a.url.to_string())
-    })
-    .await
-    {
+    });
+    match crate::audit::scope(actor, started).await {
         Ok((url, _)) => onward(&url),
         Err(_) => ended(&link.connection, &after, "failed"),
     }
@@ -223,7 +224,13 @@ async fn save(
         scopes: None,
         end_user: Some(link.end_user.clone()),
     };
-    connections::write(scope, &link.connection, draft, existing.as_ref()).await
+    let change = match existing {
+        Some(_) => crate::audit::Change::Changed,
+        None => crate::audit::Change::Created,
+    };
+    connections::write(scope, &link.connection, draft, existing.as_ref()).await?;
+    crate::audit::connection_changed(change, link.connection.as_str(), Some(&link.connector));
+    Ok(())
 }
 
 /// What the person typed or picked for `field`, if anything.

@@ -222,9 +222,17 @@ impl Session {
         input: &Value,
         hooks: CallHooks,
     ) -> Result<Value, SessionError> {
-        self.calling(activity, input, hooks)
-            .await
-            .map_err(|error| self.credentials.worded(error))
+        crate::audit::in_call(async {
+            let began = std::time::Instant::now();
+            let outcome = self
+                .calling(activity, input, hooks)
+                .await
+                .map_err(|error| self.credentials.worded(error));
+            let info = self.connector.info();
+            crate::audit::activity_run(&self.connection, info, activity, &outcome, began);
+            outcome
+        })
+        .await
     }
 
     async fn calling(
