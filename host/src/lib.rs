@@ -31,7 +31,8 @@
 //! that become parts of paths (connections, fields, activities, assets) and
 //! cannot escape them, [`redact`] makes text safe to show (guest and server
 //! text escaped, URLs and parser messages cut, remembered secrets blanked)
-//! and [`logging`] keeps secrets and users' input out of the log.
+//! and [`logging`] keeps secrets and users' input out of the log;
+//! [`metrics`] counts what the pipeline does for operators.
 #![warn(missing_docs)]
 
 pub mod catalogue;
@@ -42,6 +43,7 @@ pub mod egress;
 pub mod invoke;
 pub mod logging;
 pub mod mcp;
+pub mod metrics;
 pub mod name;
 pub mod oauth;
 pub mod quota;

@@ -29,6 +29,7 @@ mod replicas;
 mod secrets;
 mod serve;
 mod session;
+mod signals;
 mod signin;
 mod template;
 mod transport;

@@ -341,7 +341,11 @@ impl Resolver {
         let key = cache_key(name, store.as_ref(), asset);
         let data = self
             .cache
-            .get_or_fetch(&key, store.ttl(), store.read(asset))
+            .get_or_fetch(
+                &key,
+                store.ttl(),
+                crate::metrics::store_read(name, store.read(asset)),
+            )
             .await
             .map_err(fetch_error)?;
         match data.get(asset.key()) {

@@ -222,9 +222,10 @@ impl Session {
         input: &Value,
         hooks: CallHooks,
     ) -> Result<Value, SessionError> {
-        self.calling(activity, input, hooks)
-            .await
-            .map_err(|error| self.credentials.worded(error))
+        let started = std::time::Instant::now();
+        let result = self.calling(activity, input, hooks).await;
+        crate::metrics::call(self.connector.info(), activity, &result, started);
+        result.map_err(|error| self.credentials.worded(error))
     }
 
     async fn calling(
