@@ -347,3 +347,62 @@ fn the_workers_listener_counts_the_activities_temporal_reports() {
         2.0
     );
 }
+
+#[test]
+fn limit_hits_and_egress_refusals_are_counted_by_setting_and_reason() {
+    let sandbox = Sandbox::start();
+    let serve = Serve::start("", &[("CONNECTOR_HOST_METRICS_TOKEN", METRICS_TOKEN)]);
+    let text = format!(
+        "connector = {:?}\n[token]\naccess_token = \"{TOKEN}\"\n[limits]\nmax_requests = 3\nmax_concurrent_requests = 10\n[endpoints]\n\"https://api.hostile.example\" = \"{}\"\n",
+        component("hostile_connector").display().to_string(),
+        sandbox.url
+    );
+    std::fs::write(serve.connection_file(CONNECTION), text).unwrap();
+    let flood = json!({"url": "https://api.hostile.example/v3/slow", "count": 5});
+    assert!(run(&serve, "flood", &flood) >= 400);
+    let undeclared = json!({"url": "https://undeclared.example/x", "headers": []});
+    assert!(run(&serve, "fetch", &undeclared) >= 400);
+    let (status, text) = fetch(&format!("{}/metrics", serve.url), Some(METRICS_TOKEN));
+    assert_eq!(status, 200, "{text}");
+    promtool(&text);
+    assert_reveals_nothing(&text, &[&sandbox.url, "undeclared.example"]);
+    let hits = [("setting", "max_requests")];
+    assert_eq!(
+        sum(&text, "connector_host_limit_hits_total", &hits),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        sum(&text, "connector_host_limit_hits_total", &[]),
+        1.0,
+        "{text}"
+    );
+    let refused = |reason| {
+        sum(
+            &text,
+            "connector_host_egress_refusals_total",
+            &[("reason", reason)],
+        )
+    };
+    assert_eq!(refused("origin_not_declared"), 1.0, "{text}");
+    assert_eq!(
+        refused("max_requests"),
+        2.0,
+        "the 4th and 5th request: {text}"
+    );
+    let calls = |activity, result| {
+        sum(
+            &text,
+            "connector_host_calls_total",
+            &[("activity", activity), ("result", result)],
+        )
+    };
+    assert_eq!(calls("flood", "limit_hit"), 1.0, "{text}");
+    assert_eq!(calls("fetch", "connector_broken"), 1.0, "{text}");
+    let seen = sandbox.requests().len() as f64;
+    assert_eq!(
+        sum(&text, "connector_host_outgoing_requests_total", &[]),
+        seen,
+        "{text}"
+    );
+}
