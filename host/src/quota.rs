@@ -212,6 +212,11 @@ impl Quota {
         }
         local.held -= 1;
         local.spent += 1;
+        crate::metrics::quota_left(
+            self.app.rsplit(' ').next().unwrap_or_default(),
+            self.requests
+                .saturating_sub(local.reserved.saturating_sub(local.held)),
+        );
         Ok(())
     }
 

@@ -31,6 +31,7 @@ mod replicas;
 mod secrets;
 mod serve;
 mod session;
+mod signals;
 mod signin;
 mod template;
 mod tenants;

@@ -157,6 +157,97 @@ fn main() {
     println!("Vault reads of the token asset during {} calls through serve: {reads} (goal: 1 per distinct asset)", 20 + serial.len() + parallel.len());
     idle_connections(&serve);
     audit::audit_on_and_off(&quiet, &text);
+    metrics_overhead(&text, &quiet);
+}
+
+/// Issue 18: serve with metrics off and on (recorded and scraped), the
+/// same connection, in alternating rounds so drift hits both alike.
+fn metrics_overhead(connection: &str, quiet: &[(&str, &str)]) {
+    const TOKEN_VAR: (&str, &str) = (
+        "CONNECTOR_HOST_METRICS_TOKEN",
+        "bench-metrics-token-2c9a7e41f0b3d856",
+    );
+    let off = Serve::start("", quiet);
+    let on = Serve::start("", &[quiet, &[TOKEN_VAR]].concat());
+    let agent = ureq::AgentBuilder::new()
+        .max_idle_connections_per_host(32)
+        .build();
+    for serve in [&off, &on] {
+        std::fs::write(serve.connection_file("bench"), connection).unwrap();
+    }
+    let mut times: [(Vec<Duration>, Vec<Duration>, Duration); 2] = Default::default();
+    for round in 0..8 {
+        for (i, serve) in [&off, &on].into_iter().enumerate() {
+            let url = format!(
+                "{}/api/connections/bench/activities/list-user-privileges",
+                serve.url
+            );
+            let call = || {
+                let started = Instant::now();
+                let response = agent
+                    .post(&url)
+                    .set("Authorization", &format!("Bearer {API_TOKEN}"))
+                    .send_json(json!({}));
+                assert_eq!(response.expect("a call through serve").status(), 200);
+                started.elapsed()
+            };
+            let warm: Vec<Duration> = (0..CALLS / 8).map(|_| call()).collect();
+            if round == 0 {
+                continue; // warm-up round
+            }
+            times[i].0.extend(warm);
+            let started = Instant::now();
+            let parallel: Vec<Duration> = std::thread::scope(|s| {
+                let workers: Vec<_> = (0..16)
+                    .map(|_| s.spawn(|| (0..CALLS / 128).map(|_| call()).collect::<Vec<_>>()))
+                    .collect();
+                workers
+                    .into_iter()
+                    .flat_map(|w| w.join().unwrap())
+                    .collect()
+            });
+            times[i].2 += started.elapsed();
+            times[i].1.extend(parallel);
+        }
+        // The scraper's share: one scrape a round, as Prometheus would.
+        let scrape = agent
+            .get(&format!("{}/metrics", on.url))
+            .set("Authorization", &format!("Bearer {}", TOKEN_VAR.1))
+            .call();
+        assert_eq!(scrape.expect("a scrape").status(), 200);
+    }
+    println!(
+        "
+serve with metrics off and on, {} calls each (alternating rounds)",
+        times[0].0.len()
+    );
+    println!(
+        "{:<40} {:>10} {:>10} {:>10} {:>12}",
+        "", "p50 c=1", "p99 c=1", "p50 c=16", "calls/s c=16"
+    );
+    let mut rows = Vec::new();
+    for ((serial, parallel, wall), name) in times
+        .iter_mut()
+        .zip(["metrics off", "metrics on (recorded, scraped)"])
+    {
+        let row = (
+            percentile(serial, 0.5),
+            percentile(serial, 0.99),
+            percentile(parallel, 0.5),
+            parallel.len() as f64 / wall.as_secs_f64(),
+        );
+        println!(
+            "{:<40} {:>10.2?} {:>10.2?} {:>10.2?} {:>12.0}",
+            name, row.0, row.1, row.2, row.3
+        );
+        rows.push(row);
+    }
+    println!(
+        "metrics on / off: p50 c=1 {:.3}x, p50 c=16 {:.3}x, calls/s c=16 {:.3}x",
+        rows[1].0.as_secs_f64() / rows[0].0.as_secs_f64(),
+        rows[1].2.as_secs_f64() / rows[0].2.as_secs_f64(),
+        rows[1].3 / rows[0].3
+    );
 }
 
 /// Issue 10 (d): what `serve` holds for open client connections, each idle

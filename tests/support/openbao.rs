@@ -178,6 +178,23 @@ impl OpenBao {
         let _ = self.child.wait();
     }
 
+    /// Starts the server again after [`OpenBao::stop`], on the same port with
+    /// the same root token (a dev server: mounts are back, secrets are not).
+    pub fn restart(&mut self) {
+        self.stop();
+        let port: u16 = self
+            .addr
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("a port");
+        let config = self.dir.path().join("config.hcl");
+        self.child = spawn_server(self.dir.path(), &config, port, &self.root_token);
+        if let Err(failure) = self.wait_ready() {
+            panic!("OpenBao did not restart: {}", failure.message);
+        }
+    }
+
     /// Seals the server: from now on every API call answers 503 "Vault is sealed".
     pub fn seal(&self) {
         self.root_ok(None, "PUT", "sys/seal", None);

@@ -11,6 +11,7 @@ use clap::Args;
 #[command(after_help = "Examples:
   connector-host worker --connectors ./connectors --connections ./connections
   TEMPORAL_ADDRESS=temporal.internal:7233 connector-host worker --config serve.toml
+  connector-host worker --config serve.toml --metrics-listen 127.0.0.1:9464
 
 Each application (OAuth client id, or static credential) gets one task queue,
 <connector>.<client id> (e.g. constant-contact.0b7c...), printed at start with its activities.
@@ -47,6 +48,9 @@ pub struct Worker {
     max_concurrent: usize,
     #[command(flatten)]
     audit: super::audit::AuditLog,
+    /// Serve GET /healthz and /metrics (no token) on this loopback address.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl Worker {
@@ -74,6 +78,10 @@ impl Worker {
         self.audit
             .start("worker", connector_host::audit::Actor::new(actor))?;
         let runtime = Arc::new(connector_host::Runtime::new()?);
+        if let Some(address) = self.metrics_listen {
+            let bound = connector_host::metrics::listen::spawn(address, runtime.clone()).await?;
+            eprintln!("health and metrics on http://{bound}");
+        }
         // Where serve with the same settings keeps them: a directory, or
         // (`connections_store`) the credential store, shared by every machine.
         let documents = match self.connections {

@@ -213,6 +213,7 @@ impl WasiHttpHooks for EgressHooks {
             Ok(admitted) => admitted,
             Err(event) => {
                 tracing::warn!(%event, "egress refused");
+                crate::metrics::egress_refused(&event);
                 let code = match event {
                     EgressEvent::TooManyRequests { .. } | EgressEvent::TooManyConcurrent { .. } => {
                         wasmtime_wasi_http::Error::ConnectionLimitReached
@@ -280,6 +281,7 @@ impl Sending {
             },
         };
         tracing::warn!(%event, "egress failed");
+        crate::metrics::egress_refused(&event);
         self.note(event);
     }
 
@@ -327,6 +329,10 @@ impl Sending {
                     first_byte.min(self.wait(None)),
                 )
                 .await;
+            crate::metrics::outgoing(
+                &self.admitted.asked,
+                response.as_ref().ok().map(|r| r.status()),
+            );
             // Answered (or failed): the API has counted it by now, if at all.
             if let Some(ticket) = ticket {
                 ticket.answered();

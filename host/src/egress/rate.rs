@@ -31,6 +31,8 @@ const MARGIN: Duration = Duration::from_millis(50);
 #[derive(Debug, Clone)]
 pub struct RateLimiter {
     groups: Vec<Arc<Group>>,
+    /// What its first group counts against, as a short digest (metrics' `app`).
+    app: String,
 }
 
 /// The sliding windows of one thing limits count against.
@@ -71,6 +73,7 @@ impl RateLimiter {
         let group = Group::new(limits)?;
         Some(RateLimiter {
             groups: vec![Arc::new(group)],
+            app: "own".into(),
         })
     }
 
@@ -97,13 +100,19 @@ impl RateLimiter {
                 shared.push(group);
             }
         }
-        (!shared.is_empty()).then_some(RateLimiter { groups: shared })
+        let app = groups
+            .first()
+            .map_or_else(String::new, |(key, _)| hex::encode(&key[..4]));
+        (!shared.is_empty()).then_some(RateLimiter {
+            groups: shared,
+            app,
+        })
     }
 
     /// Waits until a request may go under every group, and counts it;
     /// `None` when that would be after `deadline`.
     pub async fn acquire(&self, deadline: Instant) -> Option<Ticket<'_>> {
-        let mut stamps = Vec::with_capacity(self.groups.len());
+        let (mut stamps, since) = (Vec::with_capacity(self.groups.len()), Instant::now());
         for group in &self.groups {
             match group.acquire(deadline).await {
                 Some(id) => stamps.push((&**group, id)),
@@ -114,6 +123,7 @@ impl RateLimiter {
                 }
             }
         }
+        crate::metrics::rate_wait(&self.app, since.elapsed());
         Some(Ticket { stamps })
     }
 

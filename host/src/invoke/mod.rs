@@ -153,6 +153,14 @@ struct Activity {
 }
 
 impl Runtime {
+    /// The pooled engine's instance slots: how many calls hold one now, and
+    /// how many there are; `None` when pooling is off.
+    pub fn pool_use(&self) -> Option<(u32, u32)> {
+        let slots = self.pooled.as_ref()?.slots.as_ref()?;
+        let free = u32::try_from(slots.permits.available_permits()).unwrap_or(u32::MAX);
+        Some((slots.count.saturating_sub(free), slots.count))
+    }
+
     /// Sets up the engine and linker, with [`RuntimeSettings::from_env`].
     ///
     /// # Errors

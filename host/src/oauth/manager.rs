@@ -199,7 +199,7 @@ impl TokenManager {
         record: &TokenRecord,
         claimed_version: u64,
     ) -> Result<TokenRecord, OAuthError> {
-        match flow::refresh(&self.settings, record).await {
+        match crate::metrics::refreshed(flow::refresh(&self.settings, record).await) {
             Ok(new) => {
                 tracing::info!("access token refreshed");
                 crate::audit::token_refreshed(&self.connection);

@@ -366,7 +366,8 @@ fn audit_read<'a>(
     asset: &'a AssetRef,
 ) -> impl std::future::Future<Output = Result<SecretData, StoreError>> + 'a {
     let location = store.location(asset);
-    crate::audit::reading(field, name, location, asset, store.read(asset))
+    let read = crate::metrics::store_read(name, store.read(asset));
+    crate::audit::reading(field, name, location, asset, read)
 }
 
 /// Resolves a source that needs no store (literal, env, file), synchronously.

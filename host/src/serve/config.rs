@@ -61,6 +61,8 @@ pub struct Config {
     /// `[names]`: connector name → the file in the connectors directory that
     /// has it when several components claim it.
     pub names: BTreeMap<String, String>,
+    /// `/metrics` and where it is offered (flags only).
+    pub signals: super::signals::Settings,
 }
 
 /// How `serve` guards itself against its clients: slow or idle
@@ -192,6 +194,7 @@ impl Config {
             stores_toml: table("stores", &raw.stores),
             endpoints_toml: table("endpoints", &raw.endpoints),
             names: raw.names,
+            signals: super::signals::Settings::default(),
         })
     }
 }

@@ -18,6 +18,7 @@
 //! - `api`, `connections`, `connect`, `errors`: the JSON API, connection
 //!   files, the OAuth sign-in, errors as HTTP answers.
 //! - `page`, `headers`: the connection page; every answer's headers.
+//! - [`signals`], `ready`: `/healthz`, `/readyz` and `/metrics`.
 //!
 //! Invariants: loopback by default; an API token on every `/api` call and
 //! always (a server listening beyond loopback refuses to start without one
@@ -37,7 +38,9 @@ mod link_page;
 mod links;
 mod listen;
 mod page;
+mod ready;
 mod record;
+pub mod signals;
 mod space;
 mod state;
 mod tenants;
@@ -88,7 +91,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut config = config;
     // Port 0 means "any": the redirect must name the one actually bound.
     config.listen = address;
+    let apart = match config.signals.metrics_listen {
+        Some(address) => Some(signals::bind(address).await?),
+        None => None,
+    };
+    let settings = config.signals.clone();
     let state = Arc::new(State::new(config, runtime, token).map_err(anyhow::Error::msg)?);
+    let signals = signals::Signals::new(state.clone(), &settings).map_err(anyhow::Error::msg)?;
     // The first line on stdout is the address (tests and scripts read it).
     println!("http://{address}");
     eprintln!(
@@ -98,13 +107,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     let stop = tokio_util::sync::CancellationToken::new();
     let stopping = stop.clone();
+    if let Some(listener) = apart {
+        eprintln!("health and metrics on http://{}", listener.local_addr()?);
+        tokio::spawn(signals::serve_apart(
+            listener,
+            signals.clone(),
+            stop.clone(),
+        ));
+    }
     let guards = state.config.guards;
     let stopped = async move {
         shutdown().await;
         // MCP's streams end too, so the server can finish.
         stopping.cancel();
     };
-    listen::serve(listener, router(state, stop), guards, stopped).await?;
+    listen::serve(listener, router(state, stop, signals), guards, stopped).await?;
     eprintln!("stopped: every call in flight finished");
     Ok(())
 }
@@ -157,7 +174,11 @@ fn mcp_service(
 }
 
 /// Every route, with the API behind the token.
-fn router(state: Arc<State>, stop: tokio_util::sync::CancellationToken) -> Router {
+fn router(
+    state: Arc<State>,
+    stop: tokio_util::sync::CancellationToken,
+    signals: Arc<signals::Signals>,
+) -> Router {
     let api = Router::new()
         .route("/api/connectors", get(api::list_connectors))
         .route("/api/connectors/{name}", get(api::describe_connector))
@@ -200,6 +221,7 @@ fn router(state: Arc<State>, stop: tokio_util::sync::CancellationToken) -> Route
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require));
     Router::new()
         .merge(api)
+        .merge(signals::routes(signals))
         .route("/", get(page::index))
         .route("/js/{file}", get(page::script))
         .route("/app.css", get(page::style))

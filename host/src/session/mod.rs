@@ -224,11 +224,10 @@ impl Session {
     ) -> Result<Value, SessionError> {
         crate::audit::in_call(async {
             let began = std::time::Instant::now();
-            let outcome = self
-                .calling(activity, input, hooks)
-                .await
-                .map_err(|error| self.credentials.worded(error));
+            let result = self.calling(activity, input, hooks).await;
             let info = self.connector.info();
+            crate::metrics::call(info, activity, &result, began);
+            let outcome = result.map_err(|error| self.credentials.worded(error));
             crate::audit::activity_run(&self.connection, info, activity, &outcome, began);
             outcome
         })

@@ -57,8 +57,12 @@ pub async fn run(
     let kind = start.activity_type.as_str();
     let (session, info, input) = match prepare(queue, &start) {
         Ok(prepared) => prepared,
-        Err(refused) => return failed(*refused),
+        Err(refused) => {
+            crate::metrics::worker_refused();
+            return failed(*refused);
+        }
     };
+    crate::metrics::worker_started(&info.name);
     let beats = Heartbeats::start(Target {
         connection: queue.temporal.connection.clone(),
         namespace: queue.temporal.namespace.clone(),
@@ -77,10 +81,12 @@ pub async fn run(
     let call = session.call_with(&info.name, &input, hooks);
     let outcome = tokio::select! {
         outcome = call => outcome,
-        stopped = beats.stopped() => return cancelled(kind, stopped),
-        () = stop.cancelled() => return cancelled(kind, Stop::Cancelled),
+        stopped = beats.stopped() => return cancelled(&info.name, kind, stopped),
+        () = stop.cancelled() => return cancelled(&info.name, kind, Stop::Cancelled),
     };
     let ok = outcome.is_ok();
+    let class = outcome.as_ref().map_or_else(|e| e.class().name(), |_| "ok");
+    crate::metrics::worker_finished(&info.name, class);
     let result = match outcome {
         Ok(value) => succeeded(kind, &value),
         Err(error) => failed(failure_of(&beats, &error, kind, &info).await),
@@ -216,7 +222,8 @@ fn succeeded(kind: &str, value: &Value) -> ActivityExecutionResult {
     }
 }
 
-fn cancelled(kind: &str, why: Stop) -> ActivityExecutionResult {
+fn cancelled(activity: &str, kind: &str, why: Stop) -> ActivityExecutionResult {
+    crate::metrics::worker_finished(activity, "cancelled");
     // Returning here dropped the call's future: its store and instance slot are gone.
     tracing::info!(
         activity = kind,

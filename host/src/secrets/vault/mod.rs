@@ -76,6 +76,12 @@ impl VaultStore {
 }
 
 impl VaultStore {
+    /// Whether the store is reachable and its token good: a token
+    /// lookup-self (logging in first when needed), for readiness probes.
+    pub fn probe(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.run(Session::lookup_self)
+    }
+
     /// Reads a record (e.g. OAuth tokens) and its KV v2 version, bypassing the cache.
     pub fn read_record<'a>(
         &'a self,

@@ -244,6 +244,17 @@ impl Session {
             .collect())
     }
 
+    /// Looks the token up; on failure the client is dropped, so the next
+    /// use logs in again (a restarted server, a revoked token).
+    pub(super) fn lookup_self(&mut self) -> Result<(), StoreError> {
+        let looked_up = self.client()?.lookup();
+        looked_up.map(drop).map_err(|e| {
+            let error = self.error(e, "auth/token/lookup-self");
+            self.client = None;
+            error
+        })
+    }
+
     /// What the token's policy allows on each path.
     pub(super) fn capabilities(
         &mut self,
