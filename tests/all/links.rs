@@ -54,6 +54,23 @@ impl Browser {
     }
 }
 
+/// Sets link `url`'s record to have expired a minute ago.
+fn expire(serve: &Serve, url: &str) {
+    use sha2::Digest;
+    let id = url.rsplit('/').next().unwrap();
+    let digest = format!("{:x}", sha2::Sha256::digest(id.as_bytes()));
+    let file = serve
+        .dir()
+        .join(format!("connections/.connect-links/{digest}.json"));
+    let mut record: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    record["expires_at"] = json!(now - 60);
+    std::fs::write(&file, record.to_string()).unwrap();
+}
+
 fn form_token(page: &str) -> String {
     page.split("name=form_token value=\"")
         .nth(1)
@@ -229,6 +246,21 @@ fn a_link_is_refused_for_unregistered_urls_and_secret_values_and_a_declined_sign
     let mut brief = request("user-1", "cc-1");
     brief["expires_in"] = json!(5);
     assert_eq!(link(&serve, &acme, brief).status, 422);
+    let mut assets = request("user-1", "cc-1");
+    assets["allow_assets"] = json!(true);
+    let refused = link(&serve, &acme, assets);
+    assert_eq!(refused.status, 422, "the operator has not allowed assets");
+    assert!(
+        refused.text.contains("connect_link_assets"),
+        "{}",
+        refused.text
+    );
+
+    // An expired link (its record's time set back) opens nothing.
+    let made = link(&serve, &acme, request("user-1", "cc-old"));
+    let old = made.json["url"].as_str().unwrap().to_owned();
+    expire(&serve, &old);
+    assert_eq!(Browser { cookie: None }.open(&old).0, 410);
 
     // A declined sign-in goes back to the platform as `declined`.
     let made = link(&serve, &acme, request("user-1", "cc-1"));
@@ -259,7 +291,7 @@ fn in_chromium_a_connect_link_goes_from_its_form_through_the_sign_in_and_back() 
     // Back to a page that exists here (the internet is not reachable).
     let back = format!("{}/__sandbox/requests", sandbox.url);
     let settings = format!(
-        "connect_redirects = [\"{back}\"]\n{}",
+        "connect_redirects = [\"{back}\"]\nconnect_link_assets = true\n{}",
         config(&bao, Some(&sandbox))
     );
     let serve = Serve::start(&settings, &[("VAULT_TOKEN", &bao.root_token)]);
@@ -267,6 +299,7 @@ fn in_chromium_a_connect_link_goes_from_its_form_through_the_sign_in_and_back() 
     let acme = issue(&serve, "acme");
     let mut body = request("ada@example.com", "cc-ada");
     body["redirect_url"] = json!(back);
+    body["allow_assets"] = json!(true);
     // The person types the secret (kept in the tenant's place in the store).
     body["fields"]
         .as_object_mut()
@@ -284,9 +317,16 @@ fn in_chromium_a_connect_link_goes_from_its_form_through_the_sign_in_and_back() 
             "{step}: the API token is in the page"
         );
     };
-    browser.goto(made.json["url"].as_str().unwrap());
+    // A redirect in the link's address changes nothing: it is the link's own.
+    let tampered = format!(
+        "{}?redirect_url=https://evil.example/",
+        made.json["url"].as_str().unwrap()
+    );
+    browser.goto(&tampered);
     browser.wait_for("#connect");
     clean("form");
+    // The operator allows assets: the form offers one for the secret field.
+    browser.wait_for("[name='a.client_secret.name']");
     browser.fill("[name='f.client_secret']", CANARIES[1]);
     browser.click("#connect");
     browser.wait_for_url(|u| u.starts_with(&sandbox.url), Duration::from_secs(15));

@@ -179,6 +179,9 @@ fn each_tenant_sees_runs_and_changes_only_its_own_connections_whatever_it_sends(
         "ONLY-GLOBEX",
         "only-globex%00",
         "only-globex.toml",
+        "only-gl%D0%BEbex",     // a Cyrillic o
+        "%EF%BD%8Fnly-globex",  // a fullwidth o
+        "only-globex%E2%80%8B", // a zero-width space
     ] {
         let answer = call(
             &serve,

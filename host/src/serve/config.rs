@@ -20,6 +20,7 @@
 //! "https://api.cc.email" = "http://127.0.0.1:8911"
 //!
 //! connect_redirects = ["https://app.example.com/connected"]  # where connect links may send people back
+//! connect_link_assets = false        # whether a connect link's form may offer "Use credential asset"
 //!
 //! [names]                            # which file a connector name means when
 //! "constant-contact" = "cc_connector.wasm"  # several components claim it
@@ -58,6 +59,9 @@ pub struct Config {
     pub guards: Guards,
     /// Where a connect link may send its person back (exact URLs).
     pub connect_redirects: Vec<String>,
+    /// Whether a connect link may offer its person "Use credential asset"
+    /// (off: people outside the platform never name the operator's assets).
+    pub connect_link_assets: bool,
     /// `[names]`: connector name → the file in the connectors directory that
     /// has it when several components claim it.
     pub names: BTreeMap<String, String>,
@@ -113,6 +117,8 @@ struct RawConfig {
     sign_in_lockout_seconds: Option<u64>,
     #[serde(default)]
     connect_redirects: Vec<String>,
+    #[serde(default)]
+    connect_link_assets: bool,
     #[serde(default)]
     names: BTreeMap<String, String>,
 }
@@ -184,6 +190,7 @@ impl Config {
         }
         Ok(Config {
             connect_redirects: raw.connect_redirects,
+            connect_link_assets: raw.connect_link_assets,
             guards,
             listen,
             connectors: base.join(raw.connectors.unwrap_or_else(|| "connectors".into())),

@@ -134,6 +134,11 @@ pub async fn create(scope: Scope, Json(new): Json<NewLink>) -> Result<Response, 
             ));
         }
     }
+    if new.allow_assets && !scope.config.connect_link_assets {
+        return Err(invalid(
+            "allow_assets: this server does not let connect links offer credential assets\nhint: the operator allows it with connect_link_assets = true in the serve config",
+        ));
+    }
     check_presets(&scope, &new).await?;
     check_owner(&scope, &connection, &new.end_user).await?;
     let id = format!("cl_{}", super::auth::random_token());
