@@ -257,17 +257,7 @@ fn metrics_pass_promtool_count_exactly_the_calls_made_and_need_their_own_token()
 fn the_workers_listener_counts_the_activities_temporal_reports() {
     let (sandbox, temporal) = (Sandbox::start(), Temporal::start());
     let dir = tempfile::tempdir().unwrap();
-    let (connectors, connections) = (
-        dir.path().join("connectors"),
-        dir.path().join("connections"),
-    );
-    std::fs::create_dir_all(&connectors).unwrap();
-    std::fs::create_dir_all(&connections).unwrap();
-    std::fs::copy(
-        component("cc_connector"),
-        connectors.join("cc_connector.wasm"),
-    )
-    .unwrap();
+    let (connectors, connections) = connector_tests::temporal::worker_dirs(dir.path());
     let text = format!(
         "connector = {:?}\n[token]\naccess_token = \"{TOKEN}\"\n[endpoints]\n\"https://api.cc.email\" = \"{}\"\n",
         connectors.join("cc_connector.wasm").display().to_string(),

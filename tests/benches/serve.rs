@@ -15,7 +15,7 @@ use connector_tests::serve::{Serve, API_TOKEN};
 use connector_tests::*;
 use serde_json::json;
 
-#[path = "serve_audit.rs"]
+#[path = "serve/audit.rs"]
 mod audit;
 
 const CALLS: usize = 1000;
@@ -24,6 +24,18 @@ const ASSET: &str = "secret/data/connectors/bench-token";
 fn percentile(times: &mut [Duration], p: f64) -> Duration {
     times.sort();
     times[((times.len() as f64 - 1.0) * p) as usize]
+}
+
+/// One call through serve at `url` with the API token: how long it took.
+fn timed_call(agent: &ureq::Agent, url: &str) -> Duration {
+    let started = Instant::now();
+    let response = agent
+        .post(url)
+        .set("Authorization", &format!("Bearer {API_TOKEN}"))
+        .send_json(json!({}))
+        .expect("a call through serve");
+    assert_eq!(response.status(), 200);
+    started.elapsed()
 }
 
 fn main() {
@@ -51,16 +63,7 @@ fn main() {
         "{}/api/connections/bench/activities/list-user-privileges",
         serve.url
     );
-    let call = |agent: &ureq::Agent| {
-        let started = Instant::now();
-        let response = agent
-            .post(&url)
-            .set("Authorization", &format!("Bearer {API_TOKEN}"))
-            .send_json(json!({}))
-            .expect("a call through serve");
-        assert_eq!(response.status(), 200);
-        started.elapsed()
-    };
+    let call = |agent: &ureq::Agent| timed_call(agent, &url);
     let reads_before = bao.audit_reads(ASSET);
     for _ in 0..20 {
         call(&agent);
@@ -182,15 +185,7 @@ fn metrics_overhead(connection: &str, quiet: &[(&str, &str)]) {
                 "{}/api/connections/bench/activities/list-user-privileges",
                 serve.url
             );
-            let call = || {
-                let started = Instant::now();
-                let response = agent
-                    .post(&url)
-                    .set("Authorization", &format!("Bearer {API_TOKEN}"))
-                    .send_json(json!({}));
-                assert_eq!(response.expect("a call through serve").status(), 200);
-                started.elapsed()
-            };
+            let call = || timed_call(&agent, &url);
             let warm: Vec<Duration> = (0..CALLS / 8).map(|_| call()).collect();
             if round == 0 {
                 continue; // warm-up round

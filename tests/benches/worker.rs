@@ -27,12 +27,7 @@ fn percentile(times: &mut [f64], p: f64) -> f64 {
 fn main() {
     let (sandbox, temporal) = (Sandbox::start(), Temporal::start());
     let dir = tempfile::tempdir().unwrap();
-    let (connectors, connections) = (
-        dir.path().join("connectors"),
-        dir.path().join("connections"),
-    );
-    std::fs::create_dir_all(&connectors).unwrap();
-    std::fs::create_dir_all(&connections).unwrap();
+    let (connectors, connections) = connector_tests::temporal::worker_dirs(dir.path());
     let file = connections.join("bench.toml");
     let text = format!(
         "connector = {:?}\n[token]\naccess_token = \"{TOKEN}\"\n[endpoints]\n\"https://api.cc.email\" = \"{}\"\n[limits]\n# The sandbox runs without its rate limit here: so do the client and the queue.\nrate_limits = []\n",

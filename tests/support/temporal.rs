@@ -388,3 +388,17 @@ impl Drop for Worker {
         }
     }
 }
+
+/// A worker's connectors and connections directories below `root`, made,
+/// with the Constant Contact component in the first.
+pub fn worker_dirs(root: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (connectors, connections) = (root.join("connectors"), root.join("connections"));
+    std::fs::create_dir_all(&connectors).unwrap();
+    std::fs::create_dir_all(&connections).unwrap();
+    std::fs::copy(
+        crate::component("cc_connector"),
+        connectors.join("cc_connector.wasm"),
+    )
+    .unwrap();
+    (connectors, connections)
+}

@@ -12,14 +12,8 @@ use crate::worker::{results, step};
 fn a_workers_activities_are_audited_as_its_identity() {
     let (sandbox, temporal) = (Sandbox::start(), Temporal::start());
     let dir = tempfile::tempdir().unwrap();
-    let (connectors, connections) = (
-        dir.path().join("connectors"),
-        dir.path().join("connections"),
-    );
-    std::fs::create_dir_all(&connectors).unwrap();
-    std::fs::create_dir_all(&connections).unwrap();
+    let (connectors, connections) = connector_tests::temporal::worker_dirs(dir.path());
     let component_file = connectors.join("cc_connector.wasm");
-    std::fs::copy(component("cc_connector"), &component_file).unwrap();
     let body = format!(
         "connector = {:?}\n[fields]\nclient_id = \"demo-client\"\nclient_secret = \"{}\"\n[token]\naccess_token = \"{TOKEN}\"\n[endpoints]\n\"https://api.cc.email\" = \"{}\"\n",
         component_file.display().to_string(),

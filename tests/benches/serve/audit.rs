@@ -6,9 +6,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use connector_tests::serve::{Serve, API_TOKEN};
+use connector_tests::serve::Serve;
 use connector_tests::*;
-use serde_json::json;
 
 /// Calls per turn and concurrency.
 const CALLS: usize = 1000;
@@ -28,16 +27,7 @@ fn measure(serve: &Serve, figures: &mut Figures) {
         "{}/api/connections/bench/activities/list-user-privileges",
         serve.url
     );
-    let call = |agent: &ureq::Agent| {
-        let started = Instant::now();
-        let response = agent
-            .post(&url)
-            .set("Authorization", &format!("Bearer {API_TOKEN}"))
-            .send_json(json!({}))
-            .expect("a call through serve");
-        assert_eq!(response.status(), 200);
-        started.elapsed()
-    };
+    let call = |agent: &ureq::Agent| super::timed_call(agent, &url);
     for _ in 0..20 {
         call(&agent);
     }
