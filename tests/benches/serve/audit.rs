@@ -94,9 +94,9 @@ pub fn audit_on_and_off(env: &[(&str, &str)], connection_text: &str) {
     let (off50, off_rate) = row("audit off", &mut without);
     let (on50, on_rate) = row("audit on (file)", &mut with);
     println!(
-        "audit overhead: p50 {:+.1}% ({:+.1?} a call), throughput at 16 {:+.1}%",
+        "audit overhead: p50 {:+.1}% ({:+.1} µs a call), throughput at 16 {:+.1}%",
         (on50.as_secs_f64() / off50.as_secs_f64() - 1.0) * 100.0,
-        on50.as_secs_f64() - off50.as_secs_f64(),
+        (on50.as_secs_f64() - off50.as_secs_f64()) * 1e6,
         (on_rate / off_rate - 1.0) * 100.0
     );
     drop(on);
