@@ -261,6 +261,15 @@ fn a_link_is_refused_for_unregistered_urls_and_secret_values_and_a_declined_sign
     let old = made.json["url"].as_str().unwrap().to_owned();
     expire(&serve, &old);
     assert_eq!(Browser { cookie: None }.open(&old).0, 410);
+    // Unknown links leave no trace, however many are tried.
+    let kept = serve.dir().join("connections/.connect-links");
+    let files = || std::fs::read_dir(&kept).unwrap().count();
+    let before = files();
+    for i in 0..20 {
+        let unknown = format!("{}/connect/cl_{i:064x}", serve.url);
+        assert_eq!(Browser { cookie: None }.open(&unknown).0, 410);
+    }
+    assert_eq!(files(), before);
 
     // A declined sign-in goes back to the platform as `declined`.
     let made = link(&serve, &acme, request("user-1", "cc-1"));

@@ -57,11 +57,17 @@ pub async fn open(
     if !well_formed(&id) {
         return gone();
     }
+    let kept = links::record(&state.home_documents(), &id);
+    // Only a link that exists is changed: an unknown id leaves no trace
+    // (not even a lock file) however many are tried.
+    if !matches!(kept.read().await, Ok(Some(_))) {
+        return gone();
+    }
     let name = link_cookie(&state, &digest(&id));
     let sent = cookie(&headers, &name).map(|v| digest(&v));
     let (value, token) = (random_token(), random_token());
     let bound = digest(&value);
-    let opened = links::record(&state.home_documents(), &id)
+    let opened = kept
         .change(move |slot| {
             let Some(link) = slot
                 .as_mut()
