@@ -293,6 +293,12 @@ fn each_tenant_sees_runs_and_changes_only_its_own_connections_whatever_it_sends(
     assert_no_token(&stderr);
 }
 
+/// The names of the tools an MCP client report lists.
+fn tool_names(report: &Value) -> Vec<&str> {
+    let tools = report["tools"].as_array().unwrap();
+    tools.iter().map(|t| t["name"].as_str().unwrap()).collect()
+}
+
 #[test]
 fn mcp_with_a_tenant_token_lists_and_calls_only_that_tenants_tools() {
     let sandbox = Sandbox::start_with(&["--no-rate-limit"]);
@@ -307,24 +313,14 @@ fn mcp_with_a_tenant_token_lists_and_calls_only_that_tenants_tools() {
     let url = format!("{}/mcp", serve.url);
     let plan = json!({"calls": [{"tool": "list-contact-lists", "arguments": {}}]});
     let report = crate::mcp::python(&plan, &["http", &url, &acme]);
-    let tools: Vec<&str> = report["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let tools = tool_names(&report);
     // One connection: its tools keep the activities' own names.
     assert!(tools.contains(&"list-contact-lists"), "{tools:?}");
     assert!(tools.iter().all(|t| !t.contains("globex")), "{tools:?}");
     assert_eq!(report["calls"][0]["is_error"], false, "{report}");
     // globex's two connections: prefixed by its own names only.
     let report = crate::mcp::python(&json!({"calls": []}), &["http", &url, &globex]);
-    let tools: Vec<&str> = report["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let tools = tool_names(&report);
     assert!(tools.iter().all(|t| t.starts_with("globex-")), "{tools:?}");
     // Asking for another tenant in the URL shows nothing of it.
     let report = crate::mcp::python(
