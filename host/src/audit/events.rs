@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::{enabled, record, record_for, Context};
 use crate::connection::Connection;
 use crate::egress::EgressEvent;
-use crate::invoke::{ConnectorInfo, InvokeError};
+use crate::invoke::ConnectorInfo;
 use crate::secrets::{AssetRef, SecretData};
 use crate::session::SessionError;
 
@@ -190,35 +190,12 @@ pub fn activity_run(
             "duration_ms": began.elapsed().as_secs_f64() * 1000.0,
         })),
     );
-    if let Some(limit) = outcome.as_ref().err().and_then(limit_of) {
+    if let Some(limit) = outcome.as_ref().err().and_then(SessionError::limit_setting) {
         record(
             "limit.hit",
             fields(json!({"connection": name, "activity": activity, "limit": limit})),
         );
     }
-}
-
-/// The limit that stopped a call, by its setting's name.
-fn limit_of(error: &SessionError) -> Option<String> {
-    let invoke = match error.met() {
-        SessionError::QuotaExhausted(_) => return Some("daily_quota".into()),
-        SessionError::Invoke(e) => e,
-        _ => return None,
-    };
-    Some(match invoke {
-        InvokeError::Deadline { .. } => "timeout_seconds".into(),
-        InvokeError::Memory { .. } => "memory_mib".into(),
-        InvokeError::Limit { setting, .. } => (*setting).into(),
-        InvokeError::Busy { .. } => "instance_pool".into(),
-        InvokeError::Activity { events, .. } => events.iter().find_map(|e| match e {
-            EgressEvent::TooManyRequests { .. } => Some("max_requests".into()),
-            EgressEvent::TooManyConcurrent { .. } => Some("max_concurrent_requests".into()),
-            EgressEvent::ResponseTooLarge { .. } => Some("max_response_bytes".into()),
-            EgressEvent::DeadlineReached { .. } => Some("timeout_seconds".into()),
-            _ => None,
-        })?,
-        _ => return None,
-    })
 }
 
 /// The egress hook refused a request (an undeclared origin, an address

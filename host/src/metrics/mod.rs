@@ -26,7 +26,7 @@ use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::egress::EgressEvent;
-use crate::invoke::{ConnectorInfo, InvokeError};
+use crate::invoke::ConnectorInfo;
 use crate::session::{ErrorClass, SessionError};
 
 pub use names::describe;
@@ -113,31 +113,9 @@ pub fn call<T>(
     counter!("connector_host_calls_total", "connector" => connector, "activity" => activity, "result" => class).increment(1);
     if let Err(error) = result {
         if error.class() == ErrorClass::LimitHit {
-            counter!("connector_host_limit_hits_total", "setting" => limit_setting(error))
+            counter!("connector_host_limit_hits_total", "setting" => error.limit_setting().unwrap_or(bounded::OTHER))
                 .increment(1);
         }
-    }
-}
-
-/// The `[limits]` setting (or pool) a call stopped at.
-fn limit_setting(error: &SessionError) -> &'static str {
-    let SessionError::Invoke(error) = error.met() else {
-        return bounded::OTHER;
-    };
-    match error {
-        InvokeError::Deadline { .. } => "timeout_seconds",
-        InvokeError::Memory { .. } => "memory_mib",
-        InvokeError::Limit { setting, .. } => setting,
-        InvokeError::Busy { .. } => "pooled_calls",
-        InvokeError::Activity { events, .. } => events
-            .iter()
-            .find_map(|e| match e {
-                EgressEvent::TooManyRequests { .. } => Some("max_requests"),
-                EgressEvent::TooManyConcurrent { .. } => Some("max_concurrent_requests"),
-                _ => None,
-            })
-            .unwrap_or(bounded::OTHER),
-        _ => bounded::OTHER,
     }
 }
 

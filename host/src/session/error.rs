@@ -142,6 +142,31 @@ impl SessionError {
             other => other,
         }
     }
+
+    /// The limit that stopped the call, by the name of its setting
+    /// (`[limits]` keys, `pooled_calls`, `daily_quota`); `None` when no
+    /// limit did. One name for the audit trail and the metrics.
+    pub fn limit_setting(&self) -> Option<&'static str> {
+        let invoke = match self.met() {
+            SessionError::QuotaExhausted(_) => return Some("daily_quota"),
+            SessionError::Invoke(e) => e,
+            _ => return None,
+        };
+        match invoke {
+            InvokeError::Deadline { .. } => Some("timeout_seconds"),
+            InvokeError::Memory { .. } => Some("memory_mib"),
+            InvokeError::Limit { setting, .. } => Some(setting),
+            InvokeError::Busy { .. } => Some("pooled_calls"),
+            InvokeError::Activity { events, .. } => events.iter().find_map(|e| match e {
+                EgressEvent::TooManyRequests { .. } => Some("max_requests"),
+                EgressEvent::TooManyConcurrent { .. } => Some("max_concurrent_requests"),
+                EgressEvent::ResponseTooLarge { .. } => Some("max_response_mib"),
+                EgressEvent::DeadlineReached { .. } => Some("timeout_seconds"),
+                _ => None,
+            }),
+            _ => None,
+        }
+    }
 }
 
 impl ErrorClass {
