@@ -26,6 +26,21 @@ fn percentile(times: &mut [Duration], p: f64) -> Duration {
     times[((times.len() as f64 - 1.0) * p) as usize]
 }
 
+/// The benchmark's activity on connection `bench` of `serve`.
+fn bench_url(serve: &Serve) -> String {
+    format!(
+        "{}/api/connections/bench/activities/list-user-privileges",
+        serve.url
+    )
+}
+
+/// An agent keeping up to 32 connections to a host open (16-way runs).
+fn pooled_agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .max_idle_connections_per_host(32)
+        .build()
+}
+
 /// One call through serve at `url` with the API token: how long it took.
 fn timed_call(agent: &ureq::Agent, url: &str) -> Duration {
     let started = Instant::now();
@@ -56,13 +71,8 @@ fn main() {
     );
     let file = serve.connection_file("bench");
     std::fs::write(&file, &text).unwrap();
-    let agent = ureq::AgentBuilder::new()
-        .max_idle_connections_per_host(32)
-        .build();
-    let url = format!(
-        "{}/api/connections/bench/activities/list-user-privileges",
-        serve.url
-    );
+    let agent = pooled_agent();
+    let url = bench_url(&serve);
     let call = |agent: &ureq::Agent| timed_call(agent, &url);
     let reads_before = bao.audit_reads(ASSET);
     for _ in 0..20 {
@@ -172,19 +182,14 @@ fn metrics_overhead(connection: &str, quiet: &[(&str, &str)]) {
     );
     let off = Serve::start("", quiet);
     let on = Serve::start("", &[quiet, &[TOKEN_VAR]].concat());
-    let agent = ureq::AgentBuilder::new()
-        .max_idle_connections_per_host(32)
-        .build();
+    let agent = pooled_agent();
     for serve in [&off, &on] {
         std::fs::write(serve.connection_file("bench"), connection).unwrap();
     }
     let mut times: [(Vec<Duration>, Vec<Duration>, Duration); 2] = Default::default();
     for round in 0..8 {
         for (i, serve) in [&off, &on].into_iter().enumerate() {
-            let url = format!(
-                "{}/api/connections/bench/activities/list-user-privileges",
-                serve.url
-            );
+            let url = bench_url(serve);
             let call = || timed_call(&agent, &url);
             let warm: Vec<Duration> = (0..CALLS / 8).map(|_| call()).collect();
             if round == 0 {

@@ -20,13 +20,8 @@ struct Figures {
 }
 
 fn measure(serve: &Serve, figures: &mut Figures) {
-    let agent = ureq::AgentBuilder::new()
-        .max_idle_connections_per_host(32)
-        .build();
-    let url = format!(
-        "{}/api/connections/bench/activities/list-user-privileges",
-        serve.url
-    );
+    let agent = super::pooled_agent();
+    let url = super::bench_url(serve);
     let call = |agent: &ureq::Agent| super::timed_call(agent, &url);
     for _ in 0..20 {
         call(&agent);
