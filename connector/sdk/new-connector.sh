@@ -172,6 +172,7 @@ const INFO: Describe = Describe {
     origins: &["$ORIGIN"],
     rate_limits: &[],
     areas: &[items::ACTIVITIES],
+    triggers: &[],
     icon: None,
 };
 

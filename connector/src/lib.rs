@@ -164,6 +164,7 @@ const INFO: Describe = Describe {
         reports::ACTIVITIES,
         segments::ACTIVITIES,
     ],
+    triggers: &[],
     icon: Some(include_str!("icon.svg")),
 };
 

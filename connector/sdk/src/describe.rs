@@ -9,7 +9,7 @@
 use crate::check::Bound;
 use crate::types::{
     Activity, ActivityError, ApiKey, AuthScheme, BasicAuth, ClientAuth, ConnectionField,
-    ConnectorInfo, KeyPlacement, Oauth2, RateLimit,
+    ConnectorInfo, KeyPlacement, Oauth2, RateLimit, Trigger,
 };
 #[cfg(test)]
 use crate::types::{LimitScope, LimitWindow};
@@ -140,8 +140,42 @@ pub struct Describe {
     pub rate_limits: &'static [RateLimit],
     /// Each area's `ACTIVITIES`, concatenated in this order.
     pub areas: &'static [&'static [ActivityMeta]],
+    /// Polling triggers (event sources), in the order `describe` lists them.
+    pub triggers: &'static [TriggerMeta],
     /// An SVG icon for catalogues (at most 16 KiB; shown only as an image).
     pub icon: Option<&'static str>,
+}
+
+/// A polling trigger, as `const` data: its export (see `trigger` in
+/// `wit/sdk/sdk.wit` for the function's shape) and how often to poll it.
+#[derive(Clone, Copy, Debug)]
+pub struct TriggerMeta {
+    /// Export name, e.g. `contact-updated`.
+    pub name: &'static str,
+    /// Name for people, e.g. `Contact updated`.
+    pub display_name: &'static str,
+    /// What one event means, and which API filter finds it.
+    pub description: &'static str,
+    /// Scopes the access token must carry.
+    pub scopes: &'static [&'static str],
+    /// Seconds between polls unless a subscription asks otherwise.
+    pub default_interval_seconds: u32,
+    /// The shortest interval a host lets a subscription ask for.
+    pub minimum_interval_seconds: u32,
+}
+
+impl TriggerMeta {
+    /// The `trigger` record `describe` returns.
+    pub fn build(&self) -> Trigger {
+        Trigger {
+            name: self.name.into(),
+            display_name: self.display_name.into(),
+            description: self.description.into(),
+            required_scopes: strings(self.scopes),
+            default_interval_seconds: self.default_interval_seconds,
+            minimum_interval_seconds: self.minimum_interval_seconds,
+        }
+    }
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
@@ -303,7 +337,7 @@ impl Describe {
                 .flat_map(|area| area.iter().map(ActivityMeta::build))
                 .collect(),
             rate_limits: self.rate_limits.to_vec(),
-            triggers: Vec::new(),
+            triggers: self.triggers.iter().map(TriggerMeta::build).collect(),
             icon: self.icon.map(Into::into),
         }
     }
@@ -349,6 +383,7 @@ mod tests {
                 ..ActivityMeta::DELETE
             }],
         ],
+        triggers: &[],
         icon: None,
     };
 

@@ -105,7 +105,7 @@ mod bindings {
 pub use bindings::connector::sdk::types;
 
 pub use api::{Api, Call, Reply};
-pub use describe::{ActivityMeta, Auth, Describe, Field};
+pub use describe::{ActivityMeta, Auth, Describe, Field, TriggerMeta};
 pub use error::invalid_input;
 pub use serde_json;
 pub use types::ActivityError;

@@ -99,6 +99,7 @@ const INFO: Describe = Describe {
         probe("remember", "Leaves a marker in global state and memory."),
         probe("scan", "Looks for a marker an earlier call left."),
     ]],
+    triggers: &[],
     icon: None,
 };
 
