@@ -57,11 +57,23 @@ impl Session {
     /// [`InvokeError::Input`] for a bad `since` or setting, and an
     /// [`InvokeError::Contract`] for an answer that breaks the contract.
     pub async fn poll(&self, trigger: &str, request: &PollRequest) -> Result<Polled, SessionError> {
+        self.poll_with(trigger, request, CallHooks::default()).await
+    }
+
+    /// [`Session::poll`] with a front end's [`CallHooks`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::poll`].
+    pub async fn poll_with(
+        &self,
+        trigger: &str,
+        request: &PollRequest,
+        hooks: CallHooks,
+    ) -> Result<Polled, SessionError> {
         let described = self.trigger_call(trigger)?;
         let input = self.poll_input(trigger, request)?;
-        let output = self
-            .run_described(&described, &input, CallHooks::default(), true)
-            .await?;
+        let output = self.run_described(&described, &input, hooks, true).await?;
         polled(output).map_err(|reason| {
             InvokeError::Contract {
                 path: self.connector.path().to_owned(),
@@ -71,9 +83,35 @@ impl Session {
         })
     }
 
+    /// A poll as JSON in and out (the worker's activity):
+    /// `{"checkpoint"?, "since"?, "settings"?}` → `{"events": [..],
+    /// "checkpoint", "more"}`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::poll`]; an [`InvokeError::Input`] for any other shape.
+    pub async fn poll_json(
+        &self,
+        trigger: &str,
+        input: &Value,
+        hooks: CallHooks,
+    ) -> Result<Value, SessionError> {
+        let request = request_of(input).map_err(|error| InvokeError::Input {
+            activity: trigger.to_owned(),
+            error,
+        })?;
+        let polled = self.poll_with(trigger, &request, hooks).await?;
+        let events: Vec<Value> = polled.events.into_iter().map(|e| e.data).collect();
+        Ok(serde_json::json!({
+            "events": events,
+            "checkpoint": polled.checkpoint,
+            "more": polled.more,
+        }))
+    }
+
     /// The trigger as the pipeline's activity description: read-only and
     /// retry-safe, with its scopes.
-    fn trigger_call(&self, name: &str) -> Result<ActivityInfo, SessionError> {
+    pub(crate) fn trigger_call(&self, name: &str) -> Result<ActivityInfo, SessionError> {
         let info = self.connector.info();
         let Some(trigger) = self.connector.trigger(name) else {
             let names: Vec<&str> = info.triggers.iter().map(|t| t.name.as_str()).collect();
@@ -167,6 +205,50 @@ fn polled(mut output: Value) -> Result<Polled, String> {
         events,
         checkpoint,
         more,
+    })
+}
+
+/// A poll request from JSON: only `checkpoint`, `since` (strings or null)
+/// and `settings` (an object).
+fn request_of(input: &Value) -> Result<PollRequest, InputError> {
+    let refuse = |path: &str, problem: &str| InputError {
+        path: path.into(),
+        problem: problem.into(),
+    };
+    let empty = Map::new();
+    let fields = match input {
+        Value::Null => &empty,
+        Value::Object(fields) => fields,
+        _ => {
+            return Err(refuse(
+                "input",
+                "expected {\"checkpoint\", \"since\", \"settings\"}",
+            ))
+        }
+    };
+    let text = |key: &str| match fields.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(refuse(key, "expected a string or null")),
+    };
+    if let Some(other) = fields
+        .keys()
+        .find(|k| !["checkpoint", "since", "settings"].contains(&k.as_str()))
+    {
+        return Err(refuse(
+            &crate::redact::untrusted(other),
+            "not a poll field; expected checkpoint, since and settings",
+        ));
+    }
+    let settings = match fields.get("settings") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(settings)) => settings.clone(),
+        Some(_) => return Err(refuse("settings", "expected an object")),
+    };
+    Ok(PollRequest {
+        checkpoint: text("checkpoint")?,
+        since: text("since")?,
+        settings,
     })
 }
 
