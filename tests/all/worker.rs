@@ -197,7 +197,10 @@ fn a_workflow_polls_a_trigger_with_the_checkpoint_the_last_poll_returned() {
     let notes = dirs.connection("notes", "example_connector", &body);
     let worker = dirs.worker(&temporal);
     let queue = worker.queue_of("notes");
-    assert!(worker.output().iter().any(|l| l == "  notes.note-created (trigger poll)"));
+    assert!(worker
+        .output()
+        .iter()
+        .any(|l| l == "  notes.note-created (trigger poll)"));
     let poll = |id: &str, input: Value| {
         let plan = json!({"task_queue": queue, "workflows": [{"id": id, "steps": [step("notes.note-created", input)]}]});
         let report = temporal.run_workflows(&plan);
