@@ -104,6 +104,17 @@ impl Watch {
             );
         }
         let name = connection_name(&self.connection);
+        eprintln!(
+            "watch: polling {} every {} s{}; checkpoint in {}",
+            self.trigger,
+            interval.as_secs(),
+            if request.checkpoint.is_some() {
+                ", resuming"
+            } else {
+                ""
+            },
+            file.display()
+        );
         let mut retry = FIRST_RETRY;
         loop {
             match poll_and_print(&session, &self.trigger, &mut request, &file, &name).await {
