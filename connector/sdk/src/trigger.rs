@@ -41,6 +41,10 @@
 
 use serde::{Deserialize, Serialize};
 
+mod time;
+
+pub use time::{format_ms, now_ms, parse_ms};
+
 use crate::error::invalid_input;
 use crate::types::ActivityError;
 
@@ -209,8 +213,7 @@ pub fn poll<T>(
     mut page: impl FnMut(&str, Option<&str>) -> Result<(Vec<T>, Option<String>), ActivityError>,
     change: impl Fn(&T) -> Option<Change<'_>>,
 ) -> Result<Polled<T>, ActivityError> {
-    let state = start(checkpoint, since)?;
-    let Checkpoint { done, walk } = state;
+    let Checkpoint { done, walk } = start(checkpoint, since)?;
     let quiet = walk.as_ref().is_some_and(|w| w.quiet);
     let mut newest = walk
         .as_ref()
@@ -228,12 +231,11 @@ pub fn poll<T>(
             else {
                 continue;
             };
-            if done.covers(at, &id) {
-                continue;
-            }
-            newest.add(at, &id);
-            if event && !quiet {
-                found.push((at, id, record));
+            if !done.covers(at, &id) {
+                newest.add(at, &id);
+                if event && !quiet {
+                    found.push((at, id, record));
+                }
             }
         }
         cursor = next;
@@ -241,15 +243,6 @@ pub fn poll<T>(
             break;
         }
     }
-    found.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    let events = found
-        .into_iter()
-        .map(|(at, id, record)| Found {
-            id: format!("{id}@{}", format_ms(at)),
-            occurred_at: format_ms(at),
-            record,
-        })
-        .collect();
     let next = match cursor {
         Some(next) => Checkpoint {
             done,
@@ -264,12 +257,26 @@ pub fn poll<T>(
             walk: None,
         },
     };
-    Ok(Polled {
+    Ok(polled(found, &next))
+}
+
+/// The events in time order (then by id), with their stable ids.
+fn polled<T>(mut found: Vec<(i64, String, T)>, next: &Checkpoint) -> Polled<T> {
+    found.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let events = found
+        .into_iter()
+        .map(|(at, id, record)| Found {
+            id: format!("{id}@{}", format_ms(at)),
+            occurred_at: format_ms(at),
+            record,
+        })
+        .collect();
+    Polled {
         events,
         more: next.walk.is_some(),
         // Printing a struct of strings cannot fail.
-        checkpoint: serde_json::to_string(&next).unwrap_or_default(),
-    })
+        checkpoint: serde_json::to_string(next).unwrap_or_default(),
+    }
 }
 
 /// Where a poll starts: the checkpoint, else `since`, else a quiet look back.
@@ -305,111 +312,6 @@ fn start(checkpoint: Option<&str>, since: Option<&str>) -> Result<Checkpoint, Ac
             quiet: true,
         }),
     })
-}
-
-/// The guest's wall clock (`wasi:clocks/wall-clock`), in ms since 1970.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// Milliseconds since 1970 as `2026-11-23T10:00:00.000Z`.
-pub fn format_ms(ms: i64) -> String {
-    let (days, rest) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    let (y, m, d) = civil_from_days(days);
-    let (h, min, s, milli) = (
-        rest / 3_600_000,
-        rest / 60_000 % 60,
-        rest / 1000 % 60,
-        rest % 1000,
-    );
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z")
-}
-
-/// An RFC 3339 date-time (`Z` or `±hh:mm`, any fraction, cut to milliseconds)
-/// or a date (midnight UTC) as milliseconds since 1970; `None` otherwise.
-pub fn parse_ms(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = text.get(range)?;
-        part.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let valid = text.get(4..5) == Some("-") && text.get(7..8) == Some("-");
-    if !valid || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let day_ms = days_from_civil(y, m, d) * 86_400_000;
-    if text.len() == 10 {
-        return Some(day_ms);
-    }
-    let sep = text.get(10..11)?;
-    if !sep.eq_ignore_ascii_case("t") || text.get(13..14)? != ":" || text.get(16..17)? != ":" {
-        return None;
-    }
-    let (h, min, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if h > 23 || min > 59 || s > 60 {
-        return None;
-    }
-    let mut rest = &text[19..];
-    let mut milli = 0;
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let padded = format!("{:0<3}", &fraction[..digits.min(3)]);
-        milli = padded.parse::<i64>().ok()?;
-        rest = &fraction[digits..];
-    }
-    let offset_min = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6 && rest.get(3..4) == Some(":") => {
-            let sign = match rest.get(0..1)? {
-                "+" => 1,
-                "-" => -1,
-                _ => return None,
-            };
-            let (oh, om): (i64, i64) = (rest[1..3].parse().ok()?, rest[4..6].parse().ok()?);
-            sign * (oh * 60 + om)
-        }
-        _ => return None,
-    };
-    Some(day_ms + ((h * 60 + min - offset_min) * 60 + s) * 1000 + milli)
-}
-
-// Howard Hinnant's civil calendar algorithms (proleptic Gregorian, exact for
-// every i64 day we meet): <https://howardhinnant.github.io/date_algorithms.html>.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
 }
 
 #[cfg(test)]
