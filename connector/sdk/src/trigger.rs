@@ -20,10 +20,11 @@
 //!   "after" exclusively and stamp changes to the millisecond, so the next query
 //!   asks for changes after the millisecond *before* the newest one reported,
 //!   and the checkpoint remembers the ids already reported at that millisecond
-//!   ([`Mark`]). It remembers at most [`MAX_IDS`]; past that, ids are compared
-//!   with the largest one forgotten (`floor`), which can miss only a change that
-//!   lands at that same millisecond after the poll read it, among more than
-//!   [`MAX_IDS`] others.
+//!   ([`Mark`]). It remembers at most [`MAX_IDS`]; past that (a bulk change)
+//!   the millisecond is closed: ids are compared with the largest one
+//!   forgotten (`floor`) and the next query starts after that millisecond,
+//!   which can miss only a change that lands in it after the poll read it,
+//!   among more than [`MAX_IDS`] others.
 //! - **No order assumed.** The API may list records in any order, so a poll
 //!   never moves the mark before it has read to the last page. When a poll stops
 //!   at [`MAX_PAGES`], the checkpoint keeps the next page's cursor (a [`Walk`])
@@ -220,8 +221,11 @@ pub fn poll<T>(
         .map_or_else(|| done.clone(), |w| w.newest.clone());
     let mut cursor = walk.map(|w| w.next).filter(|next| !next.is_empty());
     // "After" is exclusive: ask from the millisecond before, so the mark's own
-    // millisecond is read again and its unreported changes are found.
-    let after = format_ms(done.ms().saturating_sub(1));
+    // millisecond is read again and its unreported changes are found; unless
+    // that millisecond is full (`floor`): re-reading a bulk change of thousands
+    // would cost pages on every poll, and the floor already closes it.
+    let closed = i64::from(done.floor.is_none());
+    let after = format_ms(done.ms().saturating_sub(closed));
     let mut found = Vec::new();
     for _ in 0..MAX_PAGES {
         let (records, next) = page(&after, cursor.as_deref())?;

@@ -182,3 +182,29 @@ fn bad_checkpoints_and_since_are_invalid_input() {
         assert!(matches!(result, Err(ActivityError::InvalidInput(_))));
     }
 }
+
+#[test]
+fn a_full_millisecond_is_closed_so_idle_polls_do_not_read_it_again() {
+    let mut api = Fake(Vec::new());
+    for i in 0..=MAX_IDS {
+        api.add(&format!("c{i:03}"), "2026-01-01T00:00:01.000Z");
+    }
+    let mut checkpoint = None;
+    let mut seen = 0;
+    loop {
+        let polled = api.poll(checkpoint.as_deref(), Some(T0));
+        seen += polled.events.len();
+        checkpoint = Some(polled.checkpoint);
+        if !polled.more {
+            break;
+        }
+    }
+    assert_eq!(seen, MAX_IDS + 1);
+    let mut asked = Vec::new();
+    let page = |after: &str, _: Option<&str>| {
+        asked.push(after.to_owned());
+        Ok((Vec::<()>::new(), None))
+    };
+    poll(checkpoint.as_deref(), None, page, |_| None).unwrap();
+    assert_eq!(asked, ["2026-01-01T00:00:01.000Z"]);
+}
