@@ -18,6 +18,8 @@
 //!   function per activity: `account`, `contacts`, `custom_fields`, `lists`,
 //!   `sign_up_forms`, `tags`, `bulk` (background activities), `campaigns`,
 //!   `reports`, `segments`.
+//! - `triggers`: the polling triggers (`TRIGGERS`, shown by `describe`), each a
+//!   filter of a list endpoint handed to the SDK's `trigger::poll`.
 //!
 //! HTTP, statuses, JSON, bounds and cursors are the SDK's (`connector/sdk`). The
 //! WIT records are the requests and answers themselves: wit-bindgen derives serde
@@ -64,6 +66,7 @@ mod reports;
 mod segments;
 mod sign_up_forms;
 mod tags;
+mod triggers;
 
 use connector_sdk::types::{ClientAuth, ConnectorInfo, LimitScope, LimitWindow, RateLimit};
 use connector_sdk::{cursor, Api, Auth, Describe, Field};
@@ -97,7 +100,8 @@ const INFO: Describe = Describe {
     name: "constant-contact",
     version: env!("CARGO_PKG_VERSION"),
     description: "Constant Contact V3: the account, contacts, lists, tags, custom fields, \
-                  sign-up forms, bulk activities, email campaigns, reports and segments.",
+                  sign-up forms, bulk activities, email campaigns, reports and segments; \
+                  triggers for contact, campaign and bulk-activity changes.",
     auth: Auth::OAuth2 {
         authorize_url: authz!("/authorize"),
         token_url: authz!("/token"),
@@ -164,7 +168,7 @@ const INFO: Describe = Describe {
         reports::ACTIVITIES,
         segments::ACTIVITIES,
     ],
-    triggers: &[],
+    triggers: triggers::TRIGGERS,
     icon: Some(include_str!("icon.svg")),
 };
 

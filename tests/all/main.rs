@@ -36,5 +36,6 @@ mod signin;
 mod template;
 mod tenants;
 mod transport;
+mod triggers;
 mod watch;
 mod worker;

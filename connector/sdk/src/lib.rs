@@ -24,6 +24,7 @@
 //! - [`cursor`]: where APIs put the next page.
 //! - [`error`]: status → `activity-error`, and the error-body parsers.
 //! - [`http`]: the one `wasi:http` exchange (with `Content-Length` on every body).
+//! - [`trigger`]: polling triggers: the checkpoint, the clock, one poll.
 //!
 //! # How `activity-error` crosses crates
 //!
@@ -82,6 +83,7 @@ pub mod describe;
 pub mod error;
 pub mod http;
 pub mod json;
+pub mod trigger;
 
 /// The generated bindings of `connector:sdk@0.3.0`'s types.
 #[allow(missing_docs)] // generated code; the WIT carries the documentation

@@ -9,6 +9,9 @@
 //! The sandbox clock is the wall clock plus an offset that only grows: `POST
 //! /__sandbox/clock {"advance_seconds": n}` moves it forward, so a test can pass a
 //! campaign's `scheduled_date` (and have its sends recorded) without sleeping.
+//! `{"freeze": true}` stops it at the current millisecond (advancing still moves it)
+//! and `{"freeze": false}` lets it run on from the wall clock, so a test can make
+//! several changes share one millisecond, as they can on the real API.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SubsecRound, Utc};
 use serde::Serializer;
@@ -26,6 +29,42 @@ thread_local! {
     static OFFSET_MS: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
 }
 
+// The wall-clock millisecond the clock is frozen at; `i64::MIN` while it runs.
+#[cfg(not(test))]
+static FROZEN_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(i64::MIN);
+#[cfg(test)]
+thread_local! {
+    static FROZEN_MS: std::cell::Cell<i64> = const { std::cell::Cell::new(i64::MIN) };
+}
+
+#[cfg(not(test))]
+fn frozen_ms() -> i64 {
+    FROZEN_MS.load(std::sync::atomic::Ordering::SeqCst)
+}
+#[cfg(test)]
+fn frozen_ms() -> i64 {
+    FROZEN_MS.with(std::cell::Cell::get)
+}
+
+/// Stops the clock at the current millisecond (`true`) or lets it run on (`false`).
+/// Running on jumps to the wall clock, which is later: stored times stay in order.
+pub fn freeze(frozen: bool) {
+    let value = if frozen {
+        Utc::now().timestamp_millis()
+    } else {
+        i64::MIN
+    };
+    #[cfg(not(test))]
+    FROZEN_MS.store(value, std::sync::atomic::Ordering::SeqCst);
+    #[cfg(test)]
+    FROZEN_MS.with(|f| f.set(value));
+}
+
+/// Whether the clock is frozen.
+pub fn is_frozen() -> bool {
+    frozen_ms() != i64::MIN
+}
+
 #[cfg(not(test))]
 fn offset_ms() -> i64 {
     OFFSET_MS.load(std::sync::atomic::Ordering::SeqCst)
@@ -37,7 +76,12 @@ fn offset_ms() -> i64 {
 
 /// The current sandbox time, cut to milliseconds.
 pub fn now() -> Timestamp {
-    (Utc::now() + Duration::milliseconds(offset_ms())).trunc_subsecs(3)
+    let wall = match frozen_ms() {
+        i64::MIN => Utc::now(),
+        // A value `freeze` took from `Utc::now()`, so always in range.
+        ms => DateTime::from_timestamp_millis(ms).unwrap_or_else(Utc::now),
+    };
+    (wall + Duration::milliseconds(offset_ms())).trunc_subsecs(3)
 }
 
 /// Moves the sandbox clock forward by `seconds` (never back: stored times stay in
@@ -128,5 +172,17 @@ mod tests {
             "2016-03-03T00:00:00.000Z"
         );
         assert!(parse("yesterday").is_none());
+    }
+
+    #[test]
+    fn a_frozen_clock_stays_on_one_millisecond_until_advanced_or_let_go() {
+        freeze(true);
+        let first = now();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        assert_eq!(now(), first);
+        advance(1);
+        assert_eq!(now(), first + Duration::seconds(1));
+        freeze(false);
+        assert!(!is_frozen() && now() > first);
     }
 }

@@ -13,8 +13,8 @@
 //! | `GET` / `DELETE /__sandbox/requests` | the `/v3` request log / clear it (204) |
 //! | `POST /__sandbox/tokens` | `{token, scopes, expires_in?}` → 201 |
 //! | `POST /__sandbox/tokens/revoke` | `{token}` → 204, or 404 when unknown |
-//! | `GET /__sandbox/clock` | `{"now", "offset_seconds"}`: the sandbox clock |
-//! | `POST /__sandbox/clock` | `{"advance_seconds": n}` → 200, the clock moved forward (see `clock`) |
+//! | `GET /__sandbox/clock` | `{"now", "offset_seconds", "frozen"}`: the sandbox clock |
+//! | `POST /__sandbox/clock` | `{"advance_seconds"?: n, "freeze"?: bool}` → 200, the clock moved forward, stopped or let run (see `clock`) |
 //! | `POST /__sandbox/activities/{activity_id}/complete` | `{}` → 200, the bulk activity completed at once (see `bulk`) |
 //! | `POST /__sandbox/segments` | `{name, segment_criteria?, contact_ids, processing_polls?}` → 201 (see `segments`) |
 //! | `POST /__sandbox/campaigns/{campaign_activity_id}/send` | `{}` → 201, sends recorded now (see `reports`) |
@@ -58,23 +58,33 @@ pub fn routes() -> Router<Sandbox> {
 
 /// The sandbox clock.
 async fn clock() -> Json<Value> {
-    Json(json!({ "now": clock::format(&clock::now()), "offset_seconds": clock::offset_seconds() }))
+    Json(json!({
+        "now": clock::format(&clock::now()),
+        "offset_seconds": clock::offset_seconds(),
+        "frozen": clock::is_frozen(),
+    }))
 }
 
 #[derive(Debug, Deserialize)]
 struct ClockInput {
     advance_seconds: Option<u32>,
+    freeze: Option<bool>,
 }
 
-/// Moves the sandbox clock forward; schedules whose time has come are sent at the next
-/// request that reads the account.
+/// Moves the sandbox clock forward, stops or restarts it; schedules whose time has come
+/// are sent at the next request that reads the account.
 async fn advance_clock(JsonBody(input): JsonBody<ClockInput>) -> Result<Json<Value>, ApiError> {
-    let seconds = input.advance_seconds.ok_or_else(|| {
-        ApiError::bad_request(
-            "advance_seconds is missing (a whole number of seconds, never negative)",
-        )
-    })?;
-    clock::advance(seconds);
+    if input.advance_seconds.is_none() && input.freeze.is_none() {
+        return Err(ApiError::bad_request(
+            "give advance_seconds (a whole number of seconds, never negative) or freeze (true or false)",
+        ));
+    }
+    if let Some(frozen) = input.freeze {
+        clock::freeze(frozen);
+    }
+    if let Some(seconds) = input.advance_seconds {
+        clock::advance(seconds);
+    }
     Ok(clock().await)
 }
 

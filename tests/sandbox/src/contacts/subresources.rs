@@ -89,8 +89,12 @@ impl Email {
             self.opt_in_date = Some(now);
         }
         if permission == "unsubscribed" {
-            self.opt_out_source = Some(source.to_owned());
-            self.opt_out_date = Some(now);
+            // Unsubscribing again (a PUT that sends the contact back as it was) keeps
+            // the first opt-out: `optout_after` finds a contact once per opt-out.
+            if self.opt_out_date.is_none() {
+                self.opt_out_source = Some(source.to_owned());
+                self.opt_out_date = Some(now);
+            }
         } else {
             self.opt_out_source = None;
             self.opt_out_date = None;

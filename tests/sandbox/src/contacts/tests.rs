@@ -141,3 +141,59 @@ async fn list_filters_are_honoured_or_refused() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// What the triggers rely on: `*_after` filters are exclusive to the millisecond,
+/// deleting, unsubscribing and list changes touch the times the filters read, and an
+/// unsubscribed contact sent back unchanged keeps its first opt-out.
+#[tokio::test]
+async fn changes_move_the_times_the_after_filters_read() {
+    let client = Client::new();
+    crate::clock::freeze(true);
+    let a = client.contact("a@example.com", &[]).await;
+    let b = client.contact("b@example.com", &[]).await;
+    let (_, stored) = client.get(&format!("/v3/contacts/{a}")).await;
+    let at = stored["updated_at"].as_str().unwrap().to_owned();
+    let before = "2000-01-01T00:00:00.000Z";
+    assert_eq!(count(&client, format!("updated_after={before}")).await, 2);
+    assert_eq!(
+        count(&client, format!("created_after={at}")).await,
+        0,
+        "exclusive"
+    );
+    crate::clock::advance(1);
+    let joined = json!({"email_address": {"address": "a@example.com"},
+        "list_memberships": [SEEDED[0].0], "update_source": "Account"});
+    client.put(&format!("/v3/contacts/{a}"), joined).await;
+    let on_list = format!("lists={}&updated_after={at}", SEEDED[0].0);
+    assert_eq!(count(&client, on_list).await, 1);
+    crate::clock::advance(1);
+    let unsubscribe = json!({"email_address": {"address": "b@example.com",
+        "permission_to_send": "unsubscribed"}, "update_source": "Contact"});
+    client
+        .put(&format!("/v3/contacts/{b}"), unsubscribe.clone())
+        .await;
+    let opt_out = |body: serde_json::Value| body["email_address"]["opt_out_date"].clone();
+    let first = opt_out(client.get(&format!("/v3/contacts/{b}")).await.1);
+    crate::clock::advance(1);
+    client.put(&format!("/v3/contacts/{b}"), unsubscribe).await;
+    assert_eq!(
+        opt_out(client.get(&format!("/v3/contacts/{b}")).await.1),
+        first
+    );
+    assert_eq!(count(&client, format!("optout_after={at}")).await, 1);
+    client.delete(&format!("/v3/contacts/{a}")).await;
+    let (_, gone) = client.get(&format!("/v3/contacts/{a}")).await;
+    assert!(gone["updated_at"].as_str().unwrap() > at.as_str());
+    assert_eq!(
+        count(&client, format!("status=deleted&updated_after={at}")).await,
+        1
+    );
+    let (status, error) = client.get("/v3/contacts?optout_after=soon").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+}
+
+async fn count(client: &Client, query: String) -> usize {
+    let (status, body) = client.get(&format!("/v3/contacts?{query}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["contacts"].as_array().unwrap().len()
+}
