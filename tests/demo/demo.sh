@@ -92,10 +92,25 @@ LIST=$(run create-contact-list '{"name": "Demo customers", "description": "Made 
 echo "$LIST"
 LIST_ID=$(echo "$LIST" | field list_id)
 
+bold "Watch for new contacts: the contact-created trigger starts now"
+watch() { echo "\$ connector-host watch $WORK/connection.toml contact-created --once" >&2; "$HOST" watch "$WORK/connection.toml" contact-created --once 2>/dev/null; }
+rm -f "$WORK/connection.contact-created.checkpoint"
+watch
+echo "(nothing yet; the checkpoint is in $WORK/connection.contact-created.checkpoint)"
+
 bold "Create a contact on it"
 CONTACT=$(run create-contact "{\"email_address\": {\"address\": \"ada@example.com\", \"permission_to_send\": \"implicit\"}, \"first_name\": \"Ada\", \"last_name\": \"Lovelace\", \"create_source\": \"account\", \"list_memberships\": [\"$LIST_ID\"]}")
 echo "$CONTACT"
 CONTACT_ID=$(echo "$CONTACT" | field contact_id)
+
+bold "The trigger fires: the contact-created event, as one JSON line"
+EVENT=$(watch)
+echo "$EVENT" | python3 -c 'import json,sys
+for line in sys.stdin:
+    e = json.loads(line); print("  %s  id=%s  at %s  %s" % (e["type"], e["id"], e["timestamp"], e["data"]["contact"]["email_address"]["address"]))'
+[ "$(echo "$EVENT" | field data.contact.contact_id)" = "$CONTACT_ID" ] || { echo "the trigger did not report the new contact" >&2; exit 1; }
+watch
+echo "(polled again: nothing new, nothing twice)"
 
 bold "Get it back, with its lists"
 run get-contact "{\"contact_id\": \"$CONTACT_ID\", \"include\": [\"list_memberships\"]}"
