@@ -66,4 +66,6 @@ pub use invoke::{
     CallOptions, Connector, ConnectorInfo, InvokeError, Limits, Runtime, RuntimeSettings,
 };
 pub use name::{AssetName, Name, NameError};
-pub use session::{CallHooks, ErrorClass, Session, SessionError};
+pub use session::{
+    CallHooks, ErrorClass, PollRequest, Polled, Session, SessionError, TriggerEvent,
+};

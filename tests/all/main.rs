@@ -36,4 +36,5 @@ mod signin;
 mod template;
 mod tenants;
 mod transport;
+mod watch;
 mod worker;
