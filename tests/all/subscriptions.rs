@@ -529,3 +529,72 @@ fn deleting_the_connection_deletes_its_subscriptions_and_their_secrets() {
     );
     assert_eq!(serve.call("GET", &path, None).status, 404);
 }
+
+#[test]
+fn replicas_sharing_only_openbao_keep_records_and_secrets_there_and_deliver_each_event_once() {
+    use connector_tests::openbao::OpenBao;
+    let (notes, receiver, bao) = (NotesApi::start(), Receiver::start(), OpenBao::start());
+    let config = format!(
+        "connections_store = \"vault\"\n{}[stores.vault]\naddress = \"{}\"\nmode = \"read-write\"\npath = \"platform\"\n",
+        config(&notes, &receiver, 5),
+        bao.addr
+    );
+    let env = [("VAULT_TOKEN", bao.root_token.as_str())];
+    let first = Serve::start(&config, &env);
+    let second = Serve::start(&config, &env);
+    for serve in [&first, &second] {
+        let connectors = serve.dir().join("connectors/example_connector.wasm");
+        std::fs::copy(component("example_connector"), connectors).unwrap();
+    }
+    let draft = json!({"name": "notes", "connector": "notes", "fields": {"token": {"value": KEY}}});
+    assert_eq!(
+        first.call("POST", "/api/connections", Some(&draft)).status,
+        201
+    );
+    let created = subscribe(&first, &receiver);
+    let (id, secret) = (
+        created["id"].as_str().unwrap(),
+        created["secret"].as_str().unwrap(),
+    );
+    let kept = bao.root_ok(
+        None,
+        "GET",
+        &format!("secret/data/platform/webhook-secrets/notes/{id}"),
+        None,
+    );
+    assert_eq!(
+        kept["data"]["data"]["value"], secret,
+        "the secret is in the store"
+    );
+    let record = bao.root_ok(
+        None,
+        "GET",
+        "secret/data/platform/subscriptions/notes",
+        None,
+    );
+    let text = record["data"]["data"]["record"].as_str().unwrap();
+    assert!(
+        text.contains(id) && !text.contains("whsec_"),
+        "the record holds no secret: {text}"
+    );
+    assert!(
+        !first.dir().join("connections/.subscriptions").exists(),
+        "no file is written"
+    );
+    for i in 0..4 {
+        note(
+            if i % 2 == 0 { &first } else { &second },
+            &format!("stored {i}"),
+        );
+    }
+    eventually("four deliveries", || texts(&receiver).len() == 4);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(receiver.deliveries().len(), 4, "each event once");
+    assert_eq!(
+        second.call("DELETE", "/api/connections/notes", None).status,
+        204
+    );
+    let path = format!("secret/data/platform/webhook-secrets/notes/{id}");
+    let gone = bao.call(&bao.root_token, None, "GET", &path, None).unwrap();
+    assert!(!gone.is_success(), "the secret went with the connection");
+}
