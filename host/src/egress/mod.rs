@@ -42,7 +42,7 @@ pub use hooks::EgressHooks;
 pub use origin::Origin;
 pub use rate::RateLimiter;
 pub use tls::{CaFileProblem, TlsSettings, HOST_CA_FILE};
-pub use transport::{PoolSettings, Transport};
+pub use transport::{PoolSettings, Problem, SendError, Transport};
 
 use crate::redact::Untrusted;
 

@@ -204,6 +204,12 @@ impl Runtime {
         })
     }
 
+    /// The process's pooled, address-checking outgoing client (webhook
+    /// deliveries use it too).
+    pub fn transport(&self) -> Arc<Transport> {
+        self.transport.clone()
+    }
+
     /// How components are compiled, and the bounds on loading them.
     pub fn loading(&self) -> &LoadSettings {
         &self.loading
