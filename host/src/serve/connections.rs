@@ -38,7 +38,7 @@ use crate::Connection;
 /// `secrets/<connection>/<field>` in the tenant's records. Each kind of
 /// thing the host keeps in a store has a first segment of its own
 /// (`secrets`, `tokens`, `connections`, `quotas`, `tenants`, `api-tokens`,
-/// `connect-links`),
+/// `connect-links`, `health`),
 /// so no name can make one reach another.
 fn typed_secret_asset(scope: &Scope, connection: &Name, field: &Name) -> AssetName {
     scope.space.asset("secrets", &[connection, field])
@@ -53,7 +53,7 @@ fn token_asset(scope: &Scope, connection: &Name) -> AssetName {
 /// The first segments of the host's own records in a store: no credential
 /// asset chosen through the API may be below them (one tenant would
 /// otherwise name another's typed secret or token record).
-const HOST_RECORDS: [&str; 7] = [
+const HOST_RECORDS: [&str; 8] = [
     "secrets",
     "tokens",
     "connections",
@@ -61,6 +61,7 @@ const HOST_RECORDS: [&str; 7] = [
     "tenants",
     "api-tokens",
     "connect-links",
+    "health",
 ];
 
 /// A connection as the API takes it.
@@ -571,6 +572,7 @@ pub async fn remove(scope: &Scope, name: &Name) -> Result<(), ApiError> {
         }
     }
     scope.forget_session(name);
+    super::health::forget(scope, name).await;
     Ok(())
 }
 
