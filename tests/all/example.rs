@@ -9,16 +9,16 @@ use connector_tests::*;
 use serde_json::{json, Value};
 
 /// The key the API is started with: a canary, so no output may show it.
-const KEY: &str = CANARIES[1];
+pub(crate) const KEY: &str = CANARIES[1];
 
 /// A running `notes-api`, stopped when dropped.
-struct NotesApi {
+pub(crate) struct NotesApi {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl NotesApi {
-    fn start() -> NotesApi {
+    pub(crate) fn start() -> NotesApi {
         let mut child = Command::new(env!("CARGO_BIN_EXE_notes-api"))
             .args(["--key", KEY])
             .stdout(Stdio::piped())
@@ -35,7 +35,7 @@ impl NotesApi {
         }
     }
 
-    fn connection(&self, key: &str) -> ConnectionFile {
+    pub(crate) fn connection(&self, key: &str) -> ConnectionFile {
         let text = format!(
             "[fields]\ntoken = \"{key}\"\n\n[endpoints]\n\"https://notes.example\" = \"{}\"\n",
             self.url

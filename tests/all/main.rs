@@ -37,4 +37,5 @@ mod signin;
 mod template;
 mod tenants;
 mod transport;
+mod watch;
 mod worker;

@@ -39,7 +39,7 @@ pub(crate) fn python(plan: &Value, server: &[&str]) -> Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
-fn stdio(connections: &[&ConnectionFile]) -> Vec<String> {
+pub(crate) fn stdio(connections: &[&ConnectionFile]) -> Vec<String> {
     let mut args = vec![
         "stdio".to_owned(),
         bin("connector-host").display().to_string(),

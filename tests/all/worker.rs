@@ -22,7 +22,7 @@ impl Dirs {
         let root = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(root.path().join("connectors")).unwrap();
         std::fs::create_dir_all(root.path().join("connections")).unwrap();
-        for name in ["cc_connector", "hostile_connector"] {
+        for name in ["cc_connector", "hostile_connector", "example_connector"] {
             let to = root.path().join("connectors").join(format!("{name}.wasm"));
             std::fs::copy(component(name), to).unwrap();
         }
@@ -183,6 +183,47 @@ fn a_workflow_creates_a_list_and_a_contact_and_pages_as_the_cli_does() {
         "unknown_activity",
         "{report:#}"
     );
+}
+
+#[test]
+fn a_workflow_polls_a_trigger_with_the_checkpoint_the_last_poll_returned() {
+    let (temporal, dirs) = (Temporal::start(), Dirs::new());
+    let api = crate::example::NotesApi::start();
+    let body = format!(
+        "[fields]\ntoken = \"{}\"\n\n[endpoints]\n\"https://notes.example\" = \"{}\"\n",
+        crate::example::KEY,
+        api.url
+    );
+    let notes = dirs.connection("notes", "example_connector", &body);
+    let worker = dirs.worker(&temporal);
+    let queue = worker.queue_of("notes");
+    assert!(worker
+        .output()
+        .iter()
+        .any(|l| l == "  notes.note-created (trigger poll)"));
+    let poll = |id: &str, input: Value| {
+        let plan = json!({"task_queue": queue, "workflows": [{"id": id, "steps": [step("notes.note-created", input)]}]});
+        let report = temporal.run_workflows(&plan);
+        assert_no_canary_in_history(&temporal, &report);
+        results(&report, 0)[0]["ok"].clone()
+    };
+    let first = poll("poll-1", json!({}));
+    assert_eq!(
+        first["events"],
+        json!([]),
+        "a first poll starts now: {first}"
+    );
+    let made = run_cli(&notes, "create-note", &json!({"text": "from a workflow"}));
+    let second = poll("poll-2", json!({"checkpoint": first["checkpoint"]}));
+    let events = second["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{second}");
+    assert_eq!(
+        events[0]["id"],
+        format!("created:{}", made["id"].as_str().unwrap())
+    );
+    assert_eq!(events[0]["note"]["text"], "from a workflow");
+    let third = poll("poll-3", json!({"checkpoint": second["checkpoint"]}));
+    assert_eq!(third["events"], json!([]), "nothing twice: {third}");
 }
 
 #[test]

@@ -268,7 +268,7 @@ pub fn host(args: &[&str]) -> Run {
 pub const TRACE_LOG: &str = "trace,wasmtime=debug";
 
 /// The `connector-host` command with the test environment (Vault variables cleared).
-fn host_command(args: &[&str], env: &[(&str, &str)]) -> Command {
+pub fn host_command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(bin("connector-host"));
     command
         .args(args)

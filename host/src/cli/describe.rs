@@ -163,8 +163,35 @@ fn as_text(connector: &Connector) -> String {
             out.push_str(&format!("  {:<26} pitfall: {pitfall}\n", ""));
         }
     }
+    triggers_text(connector, &mut out);
     out.push_str("\nUse --json for the full input and output schemas.\n");
     out
+}
+
+/// The triggers: what each reports, its scopes, settings and intervals.
+fn triggers_text(connector: &Connector, out: &mut String) {
+    let triggers = &connector.info().triggers;
+    if triggers.is_empty() {
+        return;
+    }
+    out.push_str("\ntriggers (connector-host watch <connection> <trigger>):\n");
+    for t in triggers {
+        let scopes = if t.required_scopes.is_empty() {
+            "none".into()
+        } else {
+            t.required_scopes.join(" ")
+        };
+        out.push_str(&format!(
+            "  {:<26} {} (scopes: {scopes}; every {} s by default, at least {} s)\n",
+            t.name, t.display_name, t.default_interval_seconds, t.minimum_interval_seconds
+        ));
+        out.push_str(&format!("  {:<26} {}\n", "", t.description));
+        out.push_str(&format!(
+            "  {:<26} settings: {}\n",
+            "",
+            input_summary(&connector.settings_schema(&t.name))
+        ));
+    }
 }
 
 /// `{contact_id, include?}`: required fields bare, optional ones with `?`.

@@ -11,6 +11,7 @@ pub mod mcp_config;
 pub mod run;
 pub mod serve;
 pub mod status;
+pub mod watch;
 pub mod worker;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,7 @@ enum Command {
     CompileComponent(compile::CompileComponent),
     Worker(worker::Worker),
     Audit(audit::Audit),
+    Watch(watch::Watch),
 }
 
 impl Cli {
@@ -56,6 +58,7 @@ impl Cli {
             Command::CompileComponent(c) => c.execute(),
             Command::Worker(c) => c.execute().await,
             Command::Audit(c) => c.execute(),
+            Command::Watch(c) => c.execute().await,
         }
     }
 }

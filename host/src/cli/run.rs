@@ -207,7 +207,7 @@ fn read_text(source: &str) -> anyhow::Result<String> {
     })
 }
 
-fn read_input(source: &str) -> anyhow::Result<Value> {
+pub(super) fn read_input(source: &str) -> anyhow::Result<Value> {
     let text = read_text(source)?;
     serde_json::from_str(&text)
         .map_err(|e| InputSourceError(format!("--input is not valid JSON: {e}")).into())

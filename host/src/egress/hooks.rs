@@ -77,6 +77,13 @@ impl EgressHooks {
         if !self.policy.allowed.contains(&asked) {
             return Err(denied(asked.to_string()));
         }
+        let method = request.method();
+        if self.policy.read_only && method != http::Method::GET && method != http::Method::HEAD {
+            return Err(EgressEvent::WriteRefused {
+                origin: asked.to_string(),
+                method: method.as_str().chars().take(16).collect(),
+            });
+        }
         if self.sent == self.policy.max_requests {
             return Err(EgressEvent::TooManyRequests {
                 limit: self.policy.max_requests,
@@ -514,6 +521,7 @@ mod tests {
             progress: None,
             gate: None,
             caller_retries_429: false,
+            read_only: false,
         };
         EgressHooks::new(
             Arc::new(policy),
@@ -542,6 +550,27 @@ mod tests {
                 matches!(h.admit(&mut request(uri)), Err(EgressEvent::Denied { .. })),
                 "{uri}"
             );
+        }
+    }
+
+    #[test]
+    fn a_read_only_call_sends_get_and_head_only_and_nothing_else() {
+        let mut h = hooks(&["https://api.cc.email"], &[]);
+        Arc::get_mut(&mut h.policy).unwrap().read_only = true;
+        for method in ["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PURGE"] {
+            let mut r = request("https://api.cc.email/v3/contacts");
+            *r.method_mut() = http::Method::from_bytes(method.as_bytes()).unwrap();
+            let refused = h.admit(&mut r);
+            assert!(
+                matches!(&refused, Err(EgressEvent::WriteRefused { method: m, .. }) if m == method),
+                "{method}"
+            );
+            assert!(r.headers().get(AUTHORIZATION).is_none(), "{method}");
+        }
+        for method in [http::Method::GET, http::Method::HEAD] {
+            let mut r = request("https://api.cc.email/v3/contacts");
+            *r.method_mut() = method.clone();
+            assert!(h.admit(&mut r).is_ok(), "{method}");
         }
     }
 

@@ -42,7 +42,7 @@ pub use hooks::EgressHooks;
 pub use origin::Origin;
 pub use rate::RateLimiter;
 pub use tls::{CaFileProblem, TlsSettings, HOST_CA_FILE};
-pub use transport::{PoolSettings, Transport};
+pub use transport::{PoolSettings, Problem, SendError, Transport};
 
 use crate::redact::Untrusted;
 
@@ -150,6 +150,9 @@ pub struct EgressPolicy {
     /// hook hands the 429 to the guest at once instead of sending again
     /// (a resend would pass that queue by).
     pub caller_retries_429: bool,
+    /// Only `GET` and `HEAD` go out (a trigger poll): anything else is
+    /// refused before it is sent, whatever the connector says of itself.
+    pub read_only: bool,
 }
 
 /// The declared origins a credential goes to: every declared `https` origin,
@@ -259,6 +262,14 @@ pub enum EgressEvent {
         /// Why, as a clause.
         reason: String,
     },
+    /// A read-only call (a trigger poll) tried a method that may change
+    /// something: it was not sent.
+    WriteRefused {
+        /// The declared origin.
+        origin: String,
+        /// The method asked for.
+        method: String,
+    },
     /// The proxy from the environment could not open a tunnel to an origin.
     ProxyFailed {
         /// The declared origin.
@@ -327,6 +338,12 @@ impl fmt::Display for EgressEvent {
             EgressEvent::Held { origin, reason } => write!(
                 f,
                 "a request to {} was held back before it was sent: {reason}",
+                Untrusted(origin)
+            ),
+            EgressEvent::WriteRefused { origin, method } => write!(
+                f,
+                "a {} request to {} was refused: a trigger poll may only read (GET or HEAD)\nhint: the connector's trigger must not change anything; report it to the connector's publisher",
+                Untrusted(method),
                 Untrusted(origin)
             ),
             EgressEvent::ProxyFailed { origin, proxy, problem } => write!(

@@ -42,6 +42,8 @@ pub struct CallOptions {
     /// A 429 goes back to the guest at once: the caller retries it (see
     /// [`EgressPolicy::caller_retries_429`]).
     pub caller_retries_429: bool,
+    /// Only `GET` and `HEAD` may go out (a trigger poll).
+    pub read_only: bool,
 }
 
 /// What the guest returned: its success value or its error value.
@@ -108,6 +110,7 @@ impl Connector {
             progress: options.progress.clone(),
             gate: options.gate.clone(),
             caller_retries_429: options.caller_retries_429,
+            read_only: options.read_only,
         });
         let events = Arc::new(Mutex::new(Vec::new()));
         let returned = self
@@ -154,6 +157,7 @@ impl Connector {
             progress: None,
             gate: None,
             caller_retries_429: false,
+            read_only: true,
         });
         match self
             .run("describe", describe, &[], policy, Arc::default(), limits)

@@ -54,6 +54,16 @@ pub enum InvokeError {
         /// The closest name that exists, and every one ([`crate::suggest::hint`]).
         hint: String,
     },
+    /// No trigger by that name.
+    #[error("connector {connector:?} has no trigger {name:?}\nhint: {hint}")]
+    UnknownTrigger {
+        /// The connector's name.
+        connector: String,
+        /// The name asked for.
+        name: String,
+        /// The closest name that exists, and every one ([`crate::suggest::hint`]).
+        hint: String,
+    },
     /// The JSON input does not fit the activity's input type.
     #[error("invalid input for activity {activity:?}: {error}\nhint: `connector-host describe` shows the input schema")]
     Input {

@@ -273,6 +273,25 @@ impl ConnectorInfo {
                 return Err(format!("`describe` names activity {} twice", activity.name));
             }
         }
+        for (i, trigger) in self.triggers.iter().enumerate() {
+            check(format!("triggers[{i}].name"), &trigger.name, "trigger name")?;
+            let taken = self.triggers[..i].iter().any(|t| t.name == trigger.name)
+                || self.activities.iter().any(|a| a.name == trigger.name);
+            if taken {
+                return Err(format!(
+                    "`describe` names {} twice (a trigger is not an activity)",
+                    trigger.name
+                ));
+            }
+            if trigger.minimum_interval_seconds == 0
+                || trigger.default_interval_seconds < trigger.minimum_interval_seconds
+            {
+                return Err(format!(
+                    "`describe`'s trigger {} needs a minimum interval of at least 1 s and a default no shorter than it",
+                    trigger.name
+                ));
+            }
+        }
         for field in self.auth.fields() {
             if !self.fields.iter().any(|f| f.name == field) {
                 return Err(format!(

@@ -20,6 +20,7 @@ mod limits;
 mod output;
 pub mod schema;
 mod store;
+mod trigger;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -203,6 +204,12 @@ impl Runtime {
         })
     }
 
+    /// The process's pooled, address-checking outgoing client (webhook
+    /// deliveries use it too).
+    pub fn transport(&self) -> Arc<Transport> {
+        self.transport.clone()
+    }
+
     /// How components are compiled, and the bounds on loading them.
     pub fn loading(&self) -> &LoadSettings {
         &self.loading
@@ -336,6 +343,28 @@ impl Runtime {
                 .activities
                 .insert(activity.name.clone(), export.clone());
         }
+        for trigger in &info.triggers {
+            let found = exports
+                .iter()
+                .find(|((iface, name), _)| name == &trigger.name && iface != interface);
+            let (_, export) = found.ok_or_else(|| {
+                contract(format!(
+                    "trigger {:?} is described but not exported",
+                    trigger.name
+                ))
+            })?;
+            if let Some(reason) = trigger::misshapen(export) {
+                return Err(contract(format!(
+                    "trigger {:?} is not shaped as the contract says: {reason}",
+                    trigger.name
+                )));
+            }
+            // Kept with the activities' exports for `call`, but never in
+            // `info.activities`: no front end lists or calls it as one.
+            connector
+                .activities
+                .insert(trigger.name.clone(), export.clone());
+        }
         // An export nobody described cannot be called (the host knows no
         // scopes or flags for it): say so, it is usually a forgotten entry.
         connector.undescribed = exports
@@ -343,6 +372,7 @@ impl Runtime {
             .filter(|(iface, name)| {
                 !iface.starts_with("connector:sdk/")
                     && !info.activities.iter().any(|a| &a.name == name)
+                    && !info.triggers.iter().any(|t| &t.name == name)
             })
             .map(|(_, name)| name.clone())
             .collect();
@@ -485,6 +515,18 @@ impl Connector {
             })
             .collect();
         info["activities"] = Value::Array(activities);
+        let triggers: Vec<Value> = self
+            .info
+            .triggers
+            .iter()
+            .map(|t| {
+                let mut value = serde_json::to_value(t).expect("plain data serializes");
+                value["settings_schema"] = self.settings_schema(&t.name).unwrap_or(Value::Null);
+                value["event_schema"] = self.event_schema(&t.name).unwrap_or(Value::Null);
+                value
+            })
+            .collect();
+        info["triggers"] = Value::Array(triggers);
         info
     }
 

@@ -100,8 +100,13 @@ pub fn call<T>(
         return;
     }
     let connector = bounded::value("connector", &info.name);
-    let activity = match info.activities.iter().find(|a| a.name == activity) {
-        Some(declared) => bounded::value("activity", &declared.name),
+    // A trigger's poll counts under its trigger's name.
+    let declared = info.activities.iter().map(|a| &a.name);
+    let activity = match declared
+        .chain(info.triggers.iter().map(|t| &t.name))
+        .find(|name| *name == activity)
+    {
+        Some(declared) => bounded::value("activity", declared),
         None => bounded::OTHER.to_owned(),
     };
     let class = match result {

@@ -24,6 +24,16 @@
 //!
 //! [names]                            # which file a connector name means when
 //! "constant-contact" = "cc_connector.wasm"  # several components claim it
+//!
+//! [events]                           # subscriptions (see `subscriptions.rs`); all optional
+//! webhook_destinations = ["http://127.0.0.1:9000"]  # origins a webhook URL may use although
+//!                                    # plain http or not public (loopback, private, metadata)
+//! retry_first_ms = 5000              # a failed delivery waits up to this, doubling each time,
+//! retry_max_ms = 3600000             # up to this, with jitter;
+//! attempts = 12                      # after this many it is a dead letter
+//! lease_seconds = 30                 # a replica polls a subscription alone for this long
+//! tick_ms = 1000                     # how often the poller looks for work
+//! timeout_seconds = 15               # how long a receiver has to answer
 //! ```
 
 use std::collections::BTreeMap;
@@ -67,6 +77,8 @@ pub struct Config {
     pub names: BTreeMap<String, String>,
     /// `/metrics` and where it is offered (flags only).
     pub signals: super::signals::Settings,
+    /// Subscriptions: where webhooks may go, retries, leases.
+    pub events: super::subscriptions_config::EventSettings,
 }
 
 /// How `serve` guards itself against its clients: slow or idle
@@ -121,6 +133,8 @@ struct RawConfig {
     connect_link_assets: bool,
     #[serde(default)]
     names: BTreeMap<String, String>,
+    #[serde(default)]
+    events: super::subscriptions_config::RawEvents,
 }
 
 impl Config {
@@ -202,6 +216,7 @@ impl Config {
             endpoints_toml: table("endpoints", &raw.endpoints),
             names: raw.names,
             signals: super::signals::Settings::default(),
+            events: raw.events.settings()?,
         })
     }
 }

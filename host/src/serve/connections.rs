@@ -12,7 +12,8 @@
 //!   `.secrets/<connection>/<field>` on disk. No name holds a `/` or a dot,
 //!   so no (connection, field) pair can reach another's place or leave its
 //!   own, whatever a connector declares or a client sends;
-//! - deleting a connection deletes exactly those places, and its token record.
+//! - deleting a connection deletes exactly those places, its token record,
+//!   and its subscriptions with their secrets.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,7 +39,8 @@ use crate::Connection;
 /// `secrets/<connection>/<field>` in the tenant's records. Each kind of
 /// thing the host keeps in a store has a first segment of its own
 /// (`secrets`, `tokens`, `connections`, `quotas`, `tenants`, `api-tokens`,
-/// `connect-links`, `health`),
+/// `connect-links`, `subscriptions`, `subscription-index`, `webhook-secrets`,
+/// `health`),
 /// so no name can make one reach another.
 fn typed_secret_asset(scope: &Scope, connection: &Name, field: &Name) -> AssetName {
     scope.space.asset("secrets", &[connection, field])
@@ -53,7 +55,7 @@ fn token_asset(scope: &Scope, connection: &Name) -> AssetName {
 /// The first segments of the host's own records in a store: no credential
 /// asset chosen through the API may be below them (one tenant would
 /// otherwise name another's typed secret or token record).
-const HOST_RECORDS: [&str; 8] = [
+const HOST_RECORDS: [&str; 11] = [
     "secrets",
     "tokens",
     "connections",
@@ -61,6 +63,9 @@ const HOST_RECORDS: [&str; 8] = [
     "tenants",
     "api-tokens",
     "connect-links",
+    "subscriptions",
+    "subscription-index",
+    "webhook-secrets",
     "health",
 ];
 
@@ -533,6 +538,9 @@ fn asset_parts(source: &FieldSource) -> Option<Value> {
 /// by a prefix, so `prod` never touches `prod-eu`'s. A store that cannot
 /// delete stops the removal before anything local is gone (try again).
 pub async fn remove(scope: &Scope, name: &Name) -> Result<(), ApiError> {
+    // Its subscriptions and their secrets first: a store that cannot delete
+    // them keeps the connection (try again).
+    super::subscriptions::remove_all(scope, name).await?;
     let connection = match scope.documents().load(name).await {
         Ok(found) => found.map(|(c, _)| c),
         Err(_) => None,

@@ -103,7 +103,9 @@ fn status(class: ErrorClass, error: &SessionError) -> StatusCode {
     let error = error.met();
     match class {
         ErrorClass::InvalidInput => match error {
-            SessionError::Invoke(InvokeError::UnknownActivity { .. }) => StatusCode::NOT_FOUND,
+            SessionError::Invoke(
+                InvokeError::UnknownActivity { .. } | InvokeError::UnknownTrigger { .. },
+            ) => StatusCode::NOT_FOUND,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         },
         ErrorClass::NeedsConnect => StatusCode::CONFLICT,

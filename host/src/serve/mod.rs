@@ -17,6 +17,9 @@
 //!   they open; small records kept beside the connections.
 //! - `api`, `connections`, `connect`, `errors`: the JSON API, connection
 //!   files, the OAuth sign-in, errors as HTTP answers.
+//! - `subscriptions` (`_kept`, `_poller`, `_settings`, `_config`): a
+//!   trigger's events or a connection's health events delivered to a
+//!   webhook URL, signed, retried, in order ([`crate::events`]).
 //! - `page`, `headers`: the connection page; every answer's headers.
 //! - [`signals`], `ready`: `/healthz`, `/readyz` and `/metrics`.
 //! - `health`: the background monitor that renews OAuth tokens ahead of
@@ -46,6 +49,12 @@ mod record;
 pub mod signals;
 mod space;
 mod state;
+mod subscriptions;
+mod subscriptions_config;
+mod subscriptions_core;
+mod subscriptions_kept;
+mod subscriptions_poller;
+mod subscriptions_settings;
 mod tenants;
 mod throttle;
 
@@ -57,6 +66,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub use config::Config;
 use state::State;
+pub use subscriptions_config::EventSettings;
 
 use crate::Runtime;
 
@@ -119,6 +129,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             stop.clone(),
         ));
     }
+    subscriptions_poller::start(state.clone(), stop.clone());
     let guards = state.config.guards;
     let stopped = async move {
         shutdown().await;
@@ -219,6 +230,22 @@ fn router(
         .route(
             "/api/connections/{name}/activities/{activity}/pages",
             post(api::all_pages),
+        )
+        .route(
+            "/api/connections/{name}/subscriptions",
+            get(subscriptions::list).post(subscriptions::create),
+        )
+        .route(
+            "/api/connections/{name}/subscriptions/{id}",
+            get(subscriptions::get).delete(subscriptions::delete),
+        )
+        .route(
+            "/api/connections/{name}/subscriptions/{id}/dead-letters",
+            get(subscriptions::dead_letters),
+        )
+        .route(
+            "/api/connections/{name}/subscriptions/{id}/dead-letters/replay",
+            post(subscriptions::replay),
         )
         .route_layer(middleware::from_fn(errors::json_errors))
         .nest_service("/mcp", mcp_service(&state, stop))

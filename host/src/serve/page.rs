@@ -6,7 +6,8 @@
 //! address names (the list, the connector search, one connection);
 //! `connection.js` and `fields.js` make the connection's form, Check and
 //! Connect; `runner.js`, `schema-form.js` and `results.js` the activity runner
-//! (forms from the input schema, results as tables); `api.js`
+//! (forms from the input schema, results as tables); `triggers.js` the
+//! Triggers section (subscriptions, dead letters, replay); `api.js`
 //! calls the JSON API with the page session's secret, which `signed-in.js`
 //! takes from the sign-in answer into the tab; `dom.js` builds elements.
 //!
@@ -51,6 +52,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("results.js", include_str!("page/results.js")),
     ("schema-form.js", include_str!("page/schema-form.js")),
     ("signed-in.js", include_str!("page/signed-in.js")),
+    ("triggers.js", include_str!("page/triggers.js")),
 ];
 
 /// `GET /`: the page to a browser with a live page session's cookie, else

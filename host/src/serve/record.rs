@@ -105,6 +105,25 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Record<T> {
         }
     }
 
+    /// Removes the record (an absent one is fine).
+    ///
+    /// # Errors
+    ///
+    /// A sentence when it cannot be removed.
+    pub async fn remove(&self) -> Result<(), String> {
+        match &self.place {
+            Place::File(file) => match std::fs::remove_file(file) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(format!("cannot remove {}: {e}", file.display())),
+            },
+            Place::Store { name, store, asset } => store
+                .delete_secret(&reference(name, asset))
+                .await
+                .map_err(|e| format!("store '{name}' {asset}: {e}\nhint: {}", e.hint())),
+        }
+    }
+
     /// The record and its version (0: none yet).
     async fn read_versioned(&self) -> Result<(Option<T>, u64), String> {
         match &self.place {

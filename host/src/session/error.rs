@@ -195,7 +195,9 @@ fn oauth_class(error: &OAuthError) -> ErrorClass {
 fn invoke_class(error: &InvokeError) -> ErrorClass {
     match error {
         InvokeError::Engine(_) => ErrorClass::Internal,
-        InvokeError::Input { .. } | InvokeError::UnknownActivity { .. } => ErrorClass::InvalidInput,
+        InvokeError::Input { .. }
+        | InvokeError::UnknownActivity { .. }
+        | InvokeError::UnknownTrigger { .. } => ErrorClass::InvalidInput,
         InvokeError::Deadline { .. }
         | InvokeError::Memory { .. }
         | InvokeError::Limit { .. }

@@ -18,6 +18,7 @@ mod credential;
 mod error;
 pub mod overrides;
 mod pages;
+mod poll;
 pub mod remedy;
 
 use std::path::Path;
@@ -28,6 +29,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 pub use error::{ErrorClass, SessionError};
+pub use poll::{PollRequest, Polled, TriggerEvent};
 
 use self::credential::Credentials;
 use crate::connection::Connection;
@@ -222,9 +224,24 @@ impl Session {
         input: &Value,
         hooks: CallHooks,
     ) -> Result<Value, SessionError> {
+        let info = self.activity(activity)?.clone();
+        self.run_described(&info, input, hooks, false).await
+    }
+
+    /// One call of a described export (an activity, or a trigger's poll
+    /// when `read_only`) through the whole pipeline, with its audit line
+    /// and metrics.
+    async fn run_described(
+        &self,
+        described: &ActivityInfo,
+        input: &Value,
+        hooks: CallHooks,
+        read_only: bool,
+    ) -> Result<Value, SessionError> {
+        let activity = described.name.as_str();
         crate::audit::in_call(async {
             let began = std::time::Instant::now();
-            let result = self.calling(activity, input, hooks).await;
+            let result = self.calling(described, input, hooks, read_only).await;
             let info = self.connector.info();
             crate::metrics::call(info, activity, &result, began);
             let outcome = result.map_err(|error| self.credentials.worded(error));
@@ -236,16 +253,17 @@ impl Session {
 
     async fn calling(
         &self,
-        activity: &str,
+        info: &ActivityInfo,
         input: &Value,
         hooks: CallHooks,
+        read_only: bool,
     ) -> Result<Value, SessionError> {
         let CallHooks {
             progress,
             gate,
             caller_retries_429,
         } = hooks;
-        let info = self.activity(activity)?;
+        let activity = info.name.as_str();
         // A quota this process already found spent fails the call at once.
         for quota in &self.quotas {
             quota.check().map_err(SessionError::QuotaExhausted)?;
@@ -268,6 +286,7 @@ impl Session {
                 progress: progress.clone(),
                 gate: gate.clone(),
                 caller_retries_429,
+                read_only,
             };
             let error = match self.connector.call(activity, input, &options).await {
                 Ok(value) => return Ok(value),

@@ -78,7 +78,15 @@ pub async fn run(
         // rate every worker shares; a resend from here would pass it by.
         caller_retries_429: true,
     };
-    let call = session.call_with(&info.name, &input, hooks);
+    // A trigger's poll runs as an activity too: checkpoint in, events and
+    // the next checkpoint out, so a Schedule or a workflow can drive it.
+    let call = async {
+        if session.connector().trigger(&info.name).is_some() {
+            session.poll_json(&info.name, &input, hooks).await
+        } else {
+            session.call_with(&info.name, &input, hooks).await
+        }
+    };
     let outcome = tokio::select! {
         outcome = call => outcome,
         stopped = beats.stopped() => return cancelled(&info.name, kind, stopped),
@@ -143,13 +151,11 @@ fn resolve(queue: &Queue, kind: &str) -> Option<(Arc<Session>, ActivityInfo)> {
     // Activity names hold no dot: the last one ends the connection's key.
     let (connection, activity) = kind.rsplit_once('.')?;
     let session = queue.routes.session(connection, &queue.name)?;
-    let info = session
-        .connector()
-        .info()
-        .activities
-        .iter()
-        .find(|a| a.name == activity)?
-        .clone();
+    let described = session.connector().info().activities.iter();
+    let info = match described.into_iter().find(|a| a.name == activity) {
+        Some(info) => info.clone(),
+        None => session.trigger_call(activity).ok()?,
+    };
     Some((session, info))
 }
 

@@ -102,13 +102,18 @@ impl<S: ConnectionSource> Fleet<S> {
             Ok(session) => {
                 self.broken.remove(&name);
                 let queue = queue_name(&session);
-                let activities = &session.connector().info().activities;
+                let info = session.connector().info();
+                let (activities, triggers) = (&info.activities, &info.triggers);
                 println!(
-                    "serving {name} on queue {queue}: {} activities",
-                    activities.len()
+                    "serving {name} on queue {queue}: {} activities, {} trigger polls",
+                    activities.len(),
+                    triggers.len()
                 );
                 for activity in activities {
                     println!("  {name}.{}", activity.name);
+                }
+                for trigger in triggers {
+                    println!("  {name}.{} (trigger poll)", trigger.name);
                 }
                 let session = Arc::new(session);
                 self.routes.insert(

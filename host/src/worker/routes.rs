@@ -89,8 +89,12 @@ impl Routes {
             .iter()
             .filter(|(_, s)| s.queue == queue)
             .flat_map(|(name, s)| {
-                let activities = &s.session.connector().info().activities;
-                activities.iter().map(move |a| format!("{name}.{}", a.name))
+                let info = s.session.connector().info();
+                let activities = info.activities.iter().map(|a| &a.name);
+                let triggers = info.triggers.iter().map(|t| &t.name);
+                activities
+                    .chain(triggers)
+                    .map(move |a| format!("{name}.{a}"))
             })
             .collect();
         types.sort();

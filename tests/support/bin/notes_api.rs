@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! notes-api --key SECRET [--port 0]     # prints its URL, then serves until stopped
-//! GET  /v1/notes?limit=N&cursor=K       → {"notes": [...], "next": "/v1/notes?…" | null}
-//! POST /v1/notes {"text": "…"}          → 201 {"id", "text", "created_at"}
+//! GET  /v1/notes?limit=N&cursor=K       → {"notes": [...], "next": "/v1/notes?…" | null, "latest": N}
+//! GET  /v1/notes?after=N[&created_after=T] → the notes after `nN` (created after T), oldest first
+//! POST /v1/notes {"text": "…"}          → 201 {"id": "n1", "text", "created_at"}
 //! GET  /v1/notes/{id}                   → 200 note | 404 {"message": "…"}
 //! ```
 //!
@@ -80,21 +81,73 @@ fn serve(stream: TcpStream, key: &str, notes: &mut Vec<Value>) {
     );
 }
 
+/// A percent-encoded query value, decoded.
+fn decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn route(method: &str, target: &str, body: &[u8], notes: &mut Vec<Value>) -> (u16, Value) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let param = |name: &str| {
+    let text = |name: &str| {
         query
             .split('&')
             .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
-            .and_then(|v| v.parse::<usize>().ok())
     };
+    let param = |name: &str| text(name).and_then(|v| v.parse::<usize>().ok());
+    let latest = notes.len();
     match (method, path.strip_prefix("/v1/notes")) {
+        ("GET", Some("")) if text("after").is_some() => {
+            let limit = param("limit").unwrap_or(20).clamp(1, 100);
+            let Some(after) = param("after") else {
+                return (400, json!({"message": "after must be a note number"}));
+            };
+            let since = text("created_after").map(decode);
+            let since = match since.as_deref().map(chrono::DateTime::parse_from_rfc3339) {
+                None => None,
+                Some(Ok(t)) => Some(t.with_timezone(&chrono::Utc)),
+                Some(Err(_)) => return (400, json!({"message": "created_after must be RFC 3339"})),
+            };
+            let created = |n: &Value| {
+                n["created_at"]
+                    .as_str()
+                    .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+            };
+            let found: Vec<&Value> = notes
+                .iter()
+                .skip(after.min(latest))
+                .filter(|n| since.is_none_or(|s| created(n).is_some_and(|c| c > s)))
+                .collect();
+            let next = (found.len() > limit).then(|| "more".to_owned());
+            let page: Vec<&Value> = found.into_iter().take(limit).collect();
+            (200, json!({"notes": page, "next": next, "latest": latest}))
+        }
         ("GET", Some("")) => {
             let limit = param("limit").unwrap_or(20).clamp(1, 100);
             let start = param("cursor").unwrap_or(0).min(notes.len());
             let end = (start + limit).min(notes.len());
             let next = (end < notes.len()).then(|| format!("/v1/notes?limit={limit}&cursor={end}"));
-            (200, json!({"notes": notes[start..end], "next": next}))
+            (
+                200,
+                json!({"notes": notes[start..end], "next": next, "latest": latest}),
+            )
         }
         ("POST", Some("")) => {
             let text = serde_json::from_slice::<Value>(body)
@@ -102,8 +155,10 @@ fn route(method: &str, target: &str, body: &[u8], notes: &mut Vec<Value>) -> (u1
                 .and_then(|b| b["text"].as_str().map(str::to_owned));
             match text.filter(|t| !t.trim().is_empty()) {
                 Some(text) => {
+                    let now =
+                        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
                     let note = json!({"id": format!("n{}", notes.len() + 1), "text": text,
-                                      "created_at": "2026-01-01T00:00:00Z"});
+                                      "created_at": now});
                     notes.push(note.clone());
                     (201, note)
                 }

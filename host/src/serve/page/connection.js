@@ -10,6 +10,7 @@ import { api, errorView, onRemedy, segment } from "./api.js";
 import { byId, el, fill, label, show } from "./dom.js";
 import { fieldRow } from "./fields.js";
 import { closeRunner, openRunner } from "./runner.js";
+import { closeTriggers, openTriggers } from "./triggers.js";
 
 // The connection on screen: its name (null while new), the connector's
 // description, each field's row, and whether the form has unsaved changes.
@@ -43,6 +44,7 @@ export async function openNewConnection(connectorName) {
   renderForm(null, stores.ok ? stores.body.stores : []);
   show(byId("connection-status"), false);
   closeRunner();
+  closeTriggers();
 }
 
 /**
@@ -67,6 +69,7 @@ export async function openConnection(name, signin, errorClass) {
   renderForm(view.body, stores.ok ? stores.body.stores : []);
   const status = await showStatus();
   openRunner(name, described.body);
+  openTriggers(name, described.body);
   showOutcome(signin, errorClass);
   primary(status);
 }
@@ -130,6 +133,7 @@ function failed(body) {
   show(byId("check-results"), false);
   show(byId("signin-outcome"), false);
   closeRunner();
+  closeTriggers();
 }
 
 /** The form: a name (new connections only), one row per declared field, the buttons. */

@@ -56,7 +56,7 @@ const INFO: Describe = Describe {
     origins: &["https://notes.example"],
     rate_limits: &[],
     areas: &[notes::ACTIVITIES],
-    triggers: &[],
+    triggers: notes::TRIGGERS,
     icon: None,
 };
 

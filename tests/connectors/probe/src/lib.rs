@@ -30,12 +30,15 @@ mod bindings {
 use bindings::exports::connector::sdk::metadata;
 use bindings::exports::test::probe::probe::{
     AllocateInput, AllocateOutput, CheckInput, EchoInput, EchoOutput, FetchInput, FetchOutput,
-    Guest, RememberInput, RememberOutput, ScanInput, ScanOutput, SpinInput, SpinOutput,
+    FetchedEvent, FetchedEvents, Guest, RememberInput, RememberOutput, ScanInput, ScanOutput,
+    SpinInput, SpinOutput,
 };
 use connector_sdk::http::{method, Request};
 use connector_sdk::types::ConnectorInfo;
 use connector_sdk::types::KeyPlacement;
-use connector_sdk::{invalid_input, ActivityError, ActivityMeta, Auth, Describe, Field};
+use connector_sdk::{
+    invalid_input, ActivityError, ActivityMeta, Auth, Describe, Field, TriggerMeta,
+};
 
 /// The type the host calls into.
 struct Probe;
@@ -99,7 +102,14 @@ const INFO: Describe = Describe {
         probe("remember", "Leaves a marker in global state and memory."),
         probe("scan", "Looks for a marker an earlier call left."),
     ]],
-    triggers: &[],
+    triggers: &[TriggerMeta {
+        name: "fetched",
+        display_name: "Fetched",
+        description: "Sends one request with the method its settings name.",
+        scopes: &[],
+        default_interval_seconds: 60,
+        minimum_interval_seconds: 1,
+    }],
     icon: None,
 };
 
@@ -136,6 +146,24 @@ impl Guest for Probe {
         Ok(EchoOutput {
             greeting: format!("hello, {}", input.text),
             echoed: input,
+        })
+    }
+
+    fn fetched(
+        checkpoint: Option<String>,
+        _since: Option<String>,
+        url: String,
+        method_name: String,
+    ) -> Result<FetchedEvents, ActivityError> {
+        let response = Request::new(method(&method_name), &url)?.send()?;
+        let seen: u64 = checkpoint.as_deref().map_or(0, |c| c.parse().unwrap_or(0)) + 1;
+        Ok(FetchedEvents {
+            events: vec![FetchedEvent {
+                id: format!("fetch-{seen}"),
+                occurred_at: "2026-12-07T00:00:00Z".into(),
+                status: response.status,
+            }],
+            checkpoint: seen.to_string(),
         })
     }
 
