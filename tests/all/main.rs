@@ -34,6 +34,7 @@ mod serve;
 mod session;
 mod signals;
 mod signin;
+mod subscriptions;
 mod template;
 mod tenants;
 mod transport;

@@ -8,7 +8,7 @@ delivery: it is verified with the secret in FILE (read on each request, so
 the test writes it once the subscription exists) and recorded. A delivery
 that fails verification is answered 400; a valid one 200 (or the status set
 with `POST /_control {"status": 503}`), and a valid one whose `webhook-id`
-was seen before is recorded as a duplicate (answered 200: deliveries are
+was accepted before is recorded as a duplicate (answered 200: deliveries are
 at least once, so a receiver de-duplicates by id). Under `/late/` the
 receiver's clock runs 10 minutes ahead: a delivery replayed that much later.
 
@@ -114,9 +114,11 @@ class Handler(BaseHTTPRequestHandler):
             record["error"] = str(error)
         with state.lock:
             if record["verified"]:
-                record["duplicate"] = record["id"] in state.seen
-                state.seen.add(record["id"])
                 status = state.status
+                # Only an accepted delivery counts as seen: a refused one is retried.
+                record["duplicate"] = status < 300 and record["id"] in state.seen
+                if status < 300:
+                    state.seen.add(record["id"])
             else:
                 status = 400
             record["status"] = status

@@ -62,7 +62,14 @@ mod tests {
             max: Duration::from_secs(1),
             attempts: 5,
         };
-        for (attempt, bound) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (40, 1000)] {
+        for (attempt, bound) in [
+            (1, 100),
+            (2, 200),
+            (3, 400),
+            (4, 800),
+            (5, 1000),
+            (40, 1000),
+        ] {
             for _ in 0..50 {
                 let delay = backoff.delay(attempt).as_millis() as u64;
                 assert!(

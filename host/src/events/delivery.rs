@@ -87,7 +87,9 @@ impl Sender {
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature)
             .body(body)
-            .map_err(|_| DeliveryError::Unreachable("the URL is not a valid request target".into()))?;
+            .map_err(|_| {
+                DeliveryError::Unreachable("the URL is not a valid request target".into())
+            })?;
         let answer = self
             .transport
             .send(

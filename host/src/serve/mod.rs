@@ -51,7 +51,6 @@ mod space;
 mod state;
 mod subscriptions;
 mod subscriptions_config;
-mod subscriptions_core;
 mod subscriptions_kept;
 mod subscriptions_poller;
 mod subscriptions_settings;

@@ -33,7 +33,6 @@ use super::space::Scope;
 use super::state::State;
 use super::subscriptions_kept::{self as kept, Entry, Pending, Subscription, HEALTH};
 use super::tenants::Principal;
-use super::subscriptions_core::ConnectorTriggers;
 use crate::events::{Destination, WebhookSecret};
 use crate::name::Name;
 
@@ -86,9 +85,8 @@ pub async fn create(
         .await
         .map_err(|e| invalid(format!("url: {e}")))?;
     if let Some(since) = &new.since {
-        chrono::DateTime::parse_from_rfc3339(since).map_err(|_| {
-            invalid("since: an RFC 3339 time, e.g. 2026-12-07T10:00:00Z")
-        })?;
+        chrono::DateTime::parse_from_rfc3339(since)
+            .map_err(|_| invalid("since: an RFC 3339 time, e.g. 2026-12-07T10:00:00Z"))?;
     }
     let id = Name::parse(&format!("sub_{}", &super::auth::random_token()[..24]), "id")
         .expect("hex digits make a name");
@@ -152,8 +150,12 @@ async fn check_trigger(
         .map_err(ApiError::on(connection))?;
     let connector = session.connector();
     let Some(trigger) = connector.trigger(&new.trigger) else {
-        let names = connector.trigger_names();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let names: Vec<&str> = connector
+            .info()
+            .triggers
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
         return Err(invalid(format!(
             "trigger: the connector has no trigger {}\nhint: {}, or {HEALTH} for health events only",
             crate::redact::untrusted(&new.trigger),
@@ -169,7 +171,9 @@ async fn check_trigger(
             "interval_seconds: from {minimum} (the trigger's minimum) to 86400"
         )));
     }
-    let schema = connector.settings_schema(&new.trigger).unwrap_or(Value::Null);
+    let schema = connector
+        .settings_schema(&new.trigger)
+        .unwrap_or(Value::Null);
     super::subscriptions_settings::check(&schema, &new.settings).map_err(invalid)?;
     Ok(interval)
 }
@@ -352,7 +356,8 @@ pub async fn publish(
         .as_str()
         .map(str::to_owned)
         .unwrap_or_else(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    let envelope = crate::events::envelope(kind, &timestamp, data, connection.as_str(), tenant.as_str());
+    let envelope =
+        crate::events::envelope(kind, &timestamp, data, connection.as_str(), tenant.as_str());
     let body = envelope.to_string();
     let kind = kind.to_owned();
     kept::record(&scope, connection)
@@ -361,7 +366,11 @@ pub async fn publish(
                 return (false, 0);
             };
             let mut queued = 0;
-            for subscription in found.subscriptions.values_mut().filter(|s| s.takes_health()) {
+            for subscription in found
+                .subscriptions
+                .values_mut()
+                .filter(|s| s.takes_health())
+            {
                 let id = message_id(subscription.id.as_str(), &kind, &body);
                 queued += usize::from(queue(subscription, id, &kind, body.clone()));
             }

@@ -79,9 +79,27 @@ impl RawEvents {
                 )
             })?);
         }
-        let first = bounded("retry_first_ms", self.retry_first_ms, 10, 3_600_000, ms(default.backoff.first))?;
-        let max = bounded("retry_max_ms", self.retry_max_ms, first, 86_400_000, ms(default.backoff.max).max(first))?;
-        let lease = bounded("lease_seconds", self.lease_seconds, 2, 3600, default.lease.as_secs())?;
+        let first = bounded(
+            "retry_first_ms",
+            self.retry_first_ms,
+            10,
+            3_600_000,
+            ms(default.backoff.first),
+        )?;
+        let max = bounded(
+            "retry_max_ms",
+            self.retry_max_ms,
+            first,
+            86_400_000,
+            ms(default.backoff.max).max(first),
+        )?;
+        let lease = bounded(
+            "lease_seconds",
+            self.lease_seconds,
+            2,
+            3600,
+            default.lease.as_secs(),
+        )?;
         Ok(EventSettings {
             destinations,
             backoff: Backoff {
@@ -90,7 +108,13 @@ impl RawEvents {
                 attempts: bounded("attempts", self.attempts.map(u64::from), 1, 100, 12)? as u32,
             },
             lease: Duration::from_secs(lease),
-            tick: Duration::from_millis(bounded("tick_ms", self.tick_ms, 50, 60_000, ms(default.tick))?),
+            tick: Duration::from_millis(bounded(
+                "tick_ms",
+                self.tick_ms,
+                50,
+                60_000,
+                ms(default.tick),
+            )?),
             // A delivery ends well within the lease, so no other replica
             // takes the subscription over while one is under way.
             timeout: Duration::from_secs(bounded(

@@ -235,7 +235,9 @@ pub async fn read_secret(
                 .as_ref()
                 .filter(|(n, _)| n == name)
                 .map(|(_, s)| s.clone())
-                .ok_or_else(|| format!("store '{name}' (the webhook secret's) is not configured"))?;
+                .ok_or_else(|| {
+                    format!("store '{name}' (the webhook secret's) is not configured")
+                })?;
             let found = store
                 .read_record(&secret_ref(scope, name, connection, id))
                 .await

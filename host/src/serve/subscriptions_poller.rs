@@ -19,7 +19,6 @@ use tokio_util::sync::CancellationToken;
 use super::space::Scope;
 use super::state::State;
 use super::subscriptions::{message_id, queue};
-use super::subscriptions_core::SessionPoll;
 use super::subscriptions_kept::{self as kept, Entry, Lease, Pending, Subscription, HEALTH};
 use super::tenants::Principal;
 use crate::events::{DeliveryError, Destination, Message, Sender, WebhookSecret};
@@ -132,7 +131,11 @@ impl Worker {
             }
         };
         let now = now();
-        if let Some(head) = subscription.outbox.first().filter(|p| p.next_attempt <= now) {
+        if let Some(head) = subscription
+            .outbox
+            .first()
+            .filter(|p| p.next_attempt <= now)
+        {
             self.deliver(&subscription, head.clone()).await;
             return Step::Again;
         }
@@ -178,8 +181,12 @@ impl Worker {
     async fn deliver(&mut self, subscription: &Subscription, head: Pending) {
         let outcome = self.send(subscription, &head).await;
         match &outcome {
-            Ok(status) => tracing::info!(subscription = %self.id, event = %head.id, status, "delivered"),
-            Err(error) => tracing::info!(subscription = %self.id, event = %head.id, %error, "delivery failed"),
+            Ok(status) => {
+                tracing::info!(subscription = %self.id, event = %head.id, status, "delivered")
+            }
+            Err(error) => {
+                tracing::info!(subscription = %self.id, event = %head.id, %error, "delivery failed")
+            }
         }
         let backoff = self.scope.config.events.backoff;
         let id = self.id.clone();
@@ -201,10 +208,12 @@ impl Worker {
     }
 
     async fn send(&mut self, subscription: &Subscription, head: &Pending) -> Result<u16, String> {
-        let destination = Destination::parse(&subscription.url, &self.scope.config.events.destinations)
-            .map_err(|e| e.to_string())?;
+        let destination =
+            Destination::parse(&subscription.url, &self.scope.config.events.destinations)
+                .map_err(|e| e.to_string())?;
         if self.secret.is_none() {
-            self.secret = Some(kept::read_secret(&self.scope, &self.connection, subscription).await?);
+            self.secret =
+                Some(kept::read_secret(&self.scope, &self.connection, subscription).await?);
         }
         let secret = self.secret.as_ref().expect("read above");
         let message = Message {
@@ -221,7 +230,7 @@ impl Worker {
     /// checkpoint are written together (dropped if another replica kept a
     /// poll from the same checkpoint meanwhile).
     async fn poll(&self, subscription: &Subscription) {
-        let request = super::subscriptions_core::PollRequest {
+        let request = crate::session::PollRequest {
             checkpoint: subscription.checkpoint.clone(),
             since: subscription.since.clone(),
             settings: subscription.settings.clone(),
@@ -250,8 +259,13 @@ impl Worker {
                 match &outcome {
                     Ok(polled) => {
                         for event in &polled.events {
-                            let body = crate::events::envelope(&trigger, &event.occurred_at,
-                                event.data.clone(), connection.as_str(), tenant.as_str());
+                            let body = crate::events::envelope(
+                                &trigger,
+                                &event.occurred_at,
+                                event.data.clone(),
+                                connection.as_str(),
+                                tenant.as_str(),
+                            );
                             let key = message_id(s.id.as_str(), &trigger, &event.id);
                             queue(s, key, &trigger, body.to_string());
                         }

@@ -25,10 +25,7 @@ pub fn check(schema: &Value, settings: &Map<String, Value>) -> Result<(), String
             ));
         };
         if !fits(property, value) {
-            return Err(format!(
-                "settings.{key}: expected {}",
-                expected(property)
-            ));
+            return Err(format!("settings.{key}: expected {}", expected(property)));
         }
     }
     for required in schema["required"].as_array().into_iter().flatten() {
@@ -95,7 +92,11 @@ mod tests {
             "list": {"type": "string"}, "limit": {"type": ["integer", "null"]},
             "status": {"enum": ["a", "b"]}}, "required": ["list", "checkpoint"]});
         assert!(check(&schema, &settings(json!({"list": "x"}))).is_ok());
-        assert!(check(&schema, &settings(json!({"list": "x", "limit": 3, "status": "b"}))).is_ok());
+        assert!(check(
+            &schema,
+            &settings(json!({"list": "x", "limit": 3, "status": "b"}))
+        )
+        .is_ok());
         let wrong = check(&schema, &settings(json!({"list": 3}))).unwrap_err();
         assert!(wrong.starts_with("settings.list: expected"), "{wrong}");
         assert!(check(&schema, &settings(json!({"list": "x", "status": "c"}))).is_err());
