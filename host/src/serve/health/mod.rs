@@ -166,24 +166,22 @@ async fn announce(state: &Arc<State>, tenant: &Name, name: &Name, change: &recor
     }
 }
 
-/// The one place health events leave this module.
-async fn publish(_state: &Arc<State>, tenant: &Name, name: &Name, kind: &str, health: &Health) {
-    let event = envelope(tenant, name, kind, health);
+/// The one place health events leave this module: the log, and every
+/// subscription of the connection that takes health events (their durable
+/// outbox; the webhook id is derived from the data, so the same change
+/// published twice is queued once).
+async fn publish(state: &Arc<State>, tenant: &Name, name: &Name, kind: &str, health: &Health) {
+    let at = rfc3339(health.since);
+    let event = crate::events::envelope(kind, &at, view_of(health), name.as_str(), tenant.as_str());
     tracing::info!(connection = %name, %tenant, event = kind, "connection health event: {event}");
-}
-
-/// The event as every delivery channel carries it.
-pub fn envelope(tenant: &Name, name: &Name, kind: &str, health: &Health) -> Value {
-    let mut event = json!({
-        "type": kind,
-        "timestamp": rfc3339(health.since),
-        "data": view_of(health),
-        "connection": name,
-    });
-    if tenant.as_str() != DEFAULT_TENANT {
-        event["tenant"] = json!(tenant);
+    let mut data = view_of(health);
+    data["occurred_at"] = json!(at);
+    match super::subscriptions::publish(state, tenant, name, kind, data).await {
+        Ok(queued) => tracing::debug!(connection = %name, queued, "health event queued"),
+        Err(error) => {
+            tracing::warn!(connection = %name, %error, "cannot queue the health event")
+        }
     }
-    event
 }
 
 /// Sets the per-state gauge from the last look at each connection.
