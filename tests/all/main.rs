@@ -13,6 +13,7 @@ mod egress;
 mod errors;
 mod example;
 mod fidelity;
+mod health;
 mod hostile;
 mod isolation;
 mod limits;

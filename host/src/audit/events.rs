@@ -152,6 +152,16 @@ pub fn connection_changed(change: Change, connection: &str, connector: Option<&s
     );
 }
 
+/// A connection's health changed (`serve`'s background monitor): `from`
+/// and `to` are fixed state words, `reason` a sentence of the host's own
+/// (names, never a value).
+pub fn connection_health(connection: &str, from: &str, to: &str, reason: &str) {
+    record(
+        "connection.health",
+        fields(json!({"connection": connection, "from": from, "to": to, "reason": reason})),
+    );
+}
+
 /// A tenant's API token was issued (`issued`) or revoked, by its id
 /// ([`super::token_id`]), never the token.
 pub fn tenant_token(issued: bool, tenant: &str, token_id: &str) {

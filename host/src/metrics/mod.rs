@@ -202,6 +202,20 @@ pub async fn store_read<T, E>(
     result
 }
 
+/// A connection's health changed to `to` (a fixed state word).
+pub fn health_transition(to: &'static str) {
+    if enabled() {
+        counter!("connector_host_connection_health_transitions_total", "to" => to).increment(1);
+    }
+}
+
+/// How many connections this process last saw in `state` (a fixed word).
+pub fn health_count(state: &'static str, count: usize) {
+    if enabled() {
+        gauge!("connector_host_connections", "health" => state).set(count as f64);
+    }
+}
+
 /// The instance pool now: slots in use and slots in all.
 pub fn pool(in_use: u32, capacity: u32) {
     if !enabled() {

@@ -41,6 +41,14 @@ pub fn describe() {
         "OAuth refresh-token grants, by result (ok or failed)."
     );
     describe_counter!(
+        "connector_host_connection_health_transitions_total",
+        "Connection health changes serve's monitor recorded, by the state changed to (ok, needs_reauth, unreachable, not_connected, broken)."
+    );
+    describe_gauge!(
+        "connector_host_connections",
+        "Connections by health as this serve process last checked them."
+    );
+    describe_counter!(
         "connector_host_secret_reads_total",
         "Reads from a credential store (cache misses), by store name and result (ok or error)."
     );

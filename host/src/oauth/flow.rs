@@ -234,6 +234,7 @@ fn record(
         claim_until: 0,
         claim_id: String::new(),
         token_url: Some(settings.endpoints.token.to_string()),
+        refused_at: 0,
     };
     record.remember();
     record

@@ -127,21 +127,43 @@ impl TokenManager {
     /// A record whose access token is fresh; `rejected` is a token the API
     /// just answered 401 for, which forces a refresh unless someone already did.
     pub async fn fresh(&self, rejected: Option<&SecretString>) -> Result<TokenRecord, OAuthError> {
+        self.renewed(rejected, 0).await
+    }
+
+    /// A record whose access token lives at least `lead_ms` more: the
+    /// background refresher's step, ahead of any call. The same protocol as
+    /// [`TokenManager::fresh`]: the record is read again under the claim, so
+    /// when another process or replica renewed it meanwhile nothing is spent.
+    pub async fn fresh_for(&self, lead_ms: u64) -> Result<TokenRecord, OAuthError> {
+        self.renewed(None, lead_ms).await
+    }
+
+    async fn renewed(
+        &self,
+        rejected: Option<&SecretString>,
+        lead_ms: u64,
+    ) -> Result<TokenRecord, OAuthError> {
         let refused = |record: &TokenRecord| {
             rejected.is_some_and(|r| r.expose_secret() == record.access_token.expose_secret())
         };
-        if let Some(known) = self.known().filter(|r| !refused(r) && !expiring(r)) {
+        let usable = |record: &TokenRecord| !refused(record) && !due(record, lead_ms);
+        if let Some(known) = self.known().filter(usable) {
             return Ok(known);
         }
         let _one_at_a_time = self.lock.lock().await;
         for _ in 0..WAIT_ROUNDS {
             let (record, version) = self.current().await?;
-            if !refused(&record) && !expiring(&record) {
+            if usable(&record) {
                 self.remember(&record);
                 return Ok(record);
             }
             if record.refresh_token.is_none() {
                 return Err(self.reconnect("the access token has expired and this connection has no refresh token (offline_access was not granted)"));
+            }
+            if record.refused_at != 0 {
+                // Someone (maybe another replica) was told this refresh token
+                // is dead: asking again would only be refused again.
+                return Err(self.reconnect(REFUSED));
             }
             self.check_refresh_target(&record)?;
             if record.claim_until > now() && record.claim_id != self.claim_id {
@@ -210,26 +232,39 @@ impl TokenManager {
                 Ok(new)
             }
             Err(error) => {
-                // Release the claim so others do not wait for it.
-                let _ = self.store.save(record, claimed_version).await;
-                crate::audit::token_refused(&self.connection, refusal(&error));
-                match error {
-                    OAuthError::Server { error, .. } if error == "invalid_grant" => Err(self
-                        .reconnect(
-                        "the refresh token was refused (invalid_grant): it expired or was revoked",
-                    )),
-                    other => Err(other),
+                let dead =
+                    matches!(&error, OAuthError::Server { error, .. } if error == "invalid_grant");
+                // Release the claim so others do not wait for it; a refused
+                // refresh token is marked so that nobody spends it again.
+                let mut released = record.clone();
+                if dead {
+                    released.refused_at = now();
                 }
+                let _ = self.store.save(&released, claimed_version).await;
+                crate::audit::token_refused(&self.connection, refusal(&error));
+                if dead {
+                    return Err(self.reconnect(REFUSED));
+                }
+                Err(error)
             }
         }
     }
 }
+
+/// Why a connection whose refresh token was refused needs a reconnect.
+const REFUSED: &str = "the refresh token was refused (invalid_grant): it expired or was revoked";
 
 /// True when less than a quarter of the token's life (at most a minute) is left.
 fn expiring(record: &TokenRecord) -> bool {
     let lifetime = record.expires_at.saturating_sub(record.issued_at);
     let margin = (lifetime / 4).min(60_000);
     now() + margin >= record.expires_at
+}
+
+/// True when the token should be renewed before use: it is expiring, or
+/// lives less than `lead_ms` more.
+fn due(record: &TokenRecord, lead_ms: u64) -> bool {
+    expiring(record) || now() + lead_ms >= record.expires_at
 }
 
 /// The token endpoint's error code for a failed refresh, for the audit trail.

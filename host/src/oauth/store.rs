@@ -37,6 +37,11 @@ pub struct TokenRecord {
     /// The (pinned) token URL that issued these tokens; their refresh token
     /// is sent nowhere else. `None` in records from before pinning.
     pub token_url: Option<String>,
+    /// When the authorization server refused this record's refresh token
+    /// (`invalid_grant`; unix milliseconds), 0 if it never did: nobody spends
+    /// that token again, in this process or another, until a reconnect
+    /// replaces the record.
+    pub refused_at: u64,
 }
 
 /// Now, in unix milliseconds (access tokens may live only seconds in tests).
@@ -66,6 +71,9 @@ impl TokenRecord {
         if let Some(url) = &self.token_url {
             data.insert("token_url".into(), plain(url.clone()));
         }
+        if self.refused_at != 0 {
+            data.insert("refused_at".into(), plain(self.refused_at.to_string()));
+        }
         data
     }
 
@@ -93,6 +101,7 @@ impl TokenRecord {
             claim_until: number("claim_until"),
             claim_id: text("claim_id").unwrap_or_default(),
             token_url: text("token_url"),
+            refused_at: number("refused_at"),
         };
         record.remember();
         Some(record)
@@ -253,6 +262,7 @@ mod tests {
             claim_until: 0,
             claim_id: String::new(),
             token_url: None,
+            refused_at: 0,
         }
     }
 

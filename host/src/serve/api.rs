@@ -144,8 +144,9 @@ pub async fn list_connections(scope: Scope, RawQuery(query): RawQuery) -> Answer
         // A file name, never the server's path to it.
         let file = file.as_deref().map(crate::catalogue::file_name);
         let status = list_status(&scope, &name).await;
+        let health = super::health::view(&scope, &name).await;
         list.push(
-            json!({"name": name, "connector": connector, "connector_file": file, "status": status, "end_user": end_user}),
+            json!({"name": name, "connector": connector, "connector_file": file, "status": status, "health": health, "end_user": end_user}),
         );
     }
     ok(json!({ "connections": list }))
@@ -229,12 +230,9 @@ async fn read_view(scope: &Scope, name: &str) -> Answer {
         .and_then(|e| e.loaded.as_ref().ok())
         .map(|c| c.info().fields.clone())
         .unwrap_or_default();
-    ok(connections::view(
-        &name,
-        &connection,
-        &declared,
-        entry.as_ref(),
-    ))
+    let mut view = connections::view(&name, &connection, &declared, entry.as_ref());
+    view["health"] = super::health::view(scope, &name).await;
+    ok(view)
 }
 
 /// `PUT /api/connections/{name}`: replaces its fields (`{"keep": true}` keeps one).
@@ -272,27 +270,33 @@ pub async fn status(scope: Scope, Path(name): Path<String>) -> Answer {
     let session = scope.session(&name).await.map_err(ApiError::on(&name))?;
     let quotas = session.quotas().await;
     let Some(tokens) = session.tokens() else {
-        return ok(json!({"oauth": false, "connected": true, "quotas": quotas}));
+        let health = super::health::view(&scope, &name).await;
+        return ok(json!({"oauth": false, "connected": true, "quotas": quotas, "health": health}));
     };
     let endpoints = &tokens.settings().endpoints;
     let pinned = tokens.settings().pinned.then(|| {
         json!({"authorize_url": redact::without_userinfo(endpoints.authorize.as_str()),
             "token_url": redact::without_userinfo(endpoints.token.as_str())})
     });
-    match in_use(tokens).await {
+    let used = in_use(tokens).await;
+    let health = match &used {
+        Ok(record) => super::health::view_after(&scope, &name, record.issued_at).await,
+        Err(_) => super::health::view(&scope, &name).await,
+    };
+    match used {
         Ok(record) => ok(json!({
             "oauth": true, "connected": true, "scopes": record.scopes,
             "expires_in_seconds": (record.expires_at as i64 - now() as i64) / 1000,
             "refresh_token": record.refresh_token.is_some(), "tokens": redact::without_paths(&tokens.store().describe()),
-            "endpoints": pinned, "quotas": quotas,
+            "endpoints": pinned, "quotas": quotas, "health": health,
         })),
         Err(OAuthError::NotConnected { .. }) => ok(json!({
             "oauth": true, "connected": false, "tokens": redact::without_paths(&tokens.store().describe()), "endpoints": pinned,
-            "quotas": quotas,
+            "quotas": quotas, "health": health,
         })),
         Err(other @ OAuthError::Reconnect { .. }) => ok(json!({
             "oauth": true, "connected": false, "tokens": redact::without_paths(&tokens.store().describe()), "endpoints": pinned,
-            "quotas": quotas, "reason": ApiError::from(SessionError::from(other)).body()["error"],
+            "quotas": quotas, "reason": ApiError::from(SessionError::from(other)).body()["error"], "health": health,
         })),
         Err(other) => Err(SessionError::from(other).into()),
     }

@@ -39,7 +39,8 @@ use crate::Connection;
 /// `secrets/<connection>/<field>` in the tenant's records. Each kind of
 /// thing the host keeps in a store has a first segment of its own
 /// (`secrets`, `tokens`, `connections`, `quotas`, `tenants`, `api-tokens`,
-/// `connect-links`, `subscriptions`, `subscription-index`, `webhook-secrets`),
+/// `connect-links`, `subscriptions`, `subscription-index`, `webhook-secrets`,
+/// `health`),
 /// so no name can make one reach another.
 fn typed_secret_asset(scope: &Scope, connection: &Name, field: &Name) -> AssetName {
     scope.space.asset("secrets", &[connection, field])
@@ -54,7 +55,7 @@ fn token_asset(scope: &Scope, connection: &Name) -> AssetName {
 /// The first segments of the host's own records in a store: no credential
 /// asset chosen through the API may be below them (one tenant would
 /// otherwise name another's typed secret or token record).
-const HOST_RECORDS: [&str; 10] = [
+const HOST_RECORDS: [&str; 11] = [
     "secrets",
     "tokens",
     "connections",
@@ -65,6 +66,7 @@ const HOST_RECORDS: [&str; 10] = [
     "subscriptions",
     "subscription-index",
     "webhook-secrets",
+    "health",
 ];
 
 /// A connection as the API takes it.
@@ -578,6 +580,7 @@ pub async fn remove(scope: &Scope, name: &Name) -> Result<(), ApiError> {
         }
     }
     scope.forget_session(name);
+    super::health::forget(scope, name).await;
     Ok(())
 }
 

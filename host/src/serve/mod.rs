@@ -22,6 +22,8 @@
 //!   webhook URL, signed, retried, in order ([`crate::events`]).
 //! - `page`, `headers`: the connection page; every answer's headers.
 //! - [`signals`], `ready`: `/healthz`, `/readyz` and `/metrics`.
+//! - `health`: the background monitor that renews OAuth tokens ahead of
+//!   expiry and announces `connection.needs_reauth` / `connection.recovered`.
 //!
 //! Invariants: loopback by default; an API token on every `/api` call and
 //! always (a server listening beyond loopback refuses to start without one
@@ -37,6 +39,7 @@ mod connect;
 mod connections;
 mod errors;
 mod headers;
+mod health;
 mod link_page;
 mod links;
 mod listen;
@@ -116,6 +119,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     let stop = tokio_util::sync::CancellationToken::new();
     let stopping = stop.clone();
+    health::spawn(state.clone(), stop.clone());
     if let Some(listener) = apart {
         eprintln!("health and metrics on http://{}", listener.local_addr()?);
         tokio::spawn(signals::serve_apart(

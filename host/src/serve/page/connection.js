@@ -118,7 +118,7 @@ function dismiss(box) {
 function primary(status) {
   state.status = status;
   const outcome = !byId("signin-outcome").hidden;
-  const needsSignIn = status && status.oauth && !status.connected;
+  const needsSignIn = (status && status.oauth && !status.connected) || needsReauth(status);
   const target = outcome ? null : state.name === null ? "save" : needsSignIn ? "connect" : "run";
   for (const id of ["save", "connect", "run"]) byId(id).classList.toggle("primary", id === target);
 }
@@ -309,29 +309,48 @@ async function showStatus() {
     return null;
   }
   const status = answer.body;
-  box.dataset.state = status.connected ? "connected" : "not-connected";
-  byId("connect").textContent = status.oauth && status.connected ? "Connect again" : "Connect";
+  const reauth = needsReauth(status);
+  box.dataset.state = reauth ? "needs-reauth" : status.connected ? "connected" : "not-connected";
+  byId("connect").textContent = reauth ? "Reconnect" : status.oauth && status.connected ? "Connect again" : "Connect";
   if (!status.oauth) {
-    fill(box, el("p", { className: "state" }, "Ready: this connector needs no sign-in."));
+    fill(box, el("p", { className: "state" }, "Ready: this connector needs no sign-in."), healthView(status.health));
     return status;
   }
   if (!status.connected) {
     // A refused refresh token: say why, as the calls would.
     const why = status.reason ? el("p", { id: "status-reason" }, status.reason.message) : null;
-    fill(box, el("p", { className: "state" }, "Not connected."), why,
-      el("p", {}, status.reason ? "Select Connect again to sign in with the provider." : "Select Connect to sign in with the provider."));
-    if (status.reason) byId("connect").textContent = "Connect again";
+    fill(box, el("p", { className: "state" }, "Not connected."), why, healthView(status.health),
+      el("p", {}, status.reason || reauth ? "Select Reconnect to sign in with the provider again." : "Select Connect to sign in with the provider."));
+    if (status.reason) byId("connect").textContent = "Reconnect";
     return status;
   }
   fill(
     box,
-    el("p", { className: "state" }, "Connected"),
+    el("p", { className: "state" }, reauth ? "Connected, but it needs reconnecting" : "Connected"),
+    healthView(status.health),
     el("dl", {},
       el("dt", {}, "Scopes"), el("dd", { id: "status-scopes" }, (status.scopes || []).join(" ")),
       el("dt", {}, "Access token"), el("dd", { id: "status-expiry" }, expiry(status)),
       el("dt", {}, "Tokens kept in"), el("dd", {}, status.tokens || "")),
   );
   return status;
+}
+
+/** Whether serve's health monitor found that a person must connect again. */
+function needsReauth(status) {
+  return Boolean(status && status.health && status.health.state === "needs_reauth");
+}
+
+/** The health monitor's last word: its state, since when and why (null before its first look). */
+function healthView(health) {
+  if (!health) return null;
+  const words = {
+    ok: "Healthy", needs_reauth: "Needs reconnecting", unreachable: "Unreachable for now (trying again)",
+    not_connected: "Not connected yet", broken: "Broken: check its settings",
+  };
+  const since = new Date(health.since).toLocaleString();
+  return el("p", { id: "status-health", "data-health": health.state },
+    `${words[health.state] || "Unknown"} since ${since}: ${health.reason}`);
 }
 
 function expiry(status) {

@@ -8,6 +8,7 @@
 //! | `GET /__sandbox/phone/{username}` | `{"messages": [{to, code, text, sent_at}]}`, newest last |
 //! | `GET` / `POST /__sandbox/oauth` | the settings / `{access_token_lifetime?, device_interval?, device_expires_in?, device_slow_down?}` |
 //! | `GET` / `DELETE /__sandbox/oauth/stats` | token endpoint counters / reset them (204) |
+//! | `POST /__sandbox/oauth/revoke` | `{client_id, username?}`: revokes those grants' refresh tokens → `{"revoked": n}` |
 //!
 //! Errors use the control API's V3 shape, like the other control routes.
 
@@ -32,6 +33,7 @@ pub fn routes() -> Router<Sandbox> {
         .route("/__sandbox/phone/{username}", get(phone))
         .route("/__sandbox/oauth", get(settings).post(configure))
         .route("/__sandbox/oauth/stats", get(stats).delete(reset_stats))
+        .route("/__sandbox/oauth/revoke", post(revoke))
 }
 
 async fn apps(State(sandbox): State<Sandbox>) -> Json<Vec<Value>> {
@@ -137,4 +139,25 @@ async fn stats(State(sandbox): State<Sandbox>) -> Json<Value> {
 async fn reset_stats(State(sandbox): State<Sandbox>) -> StatusCode {
     sandbox.oauth.stats.reset();
     StatusCode::NO_CONTENT
+}
+
+/// `{client_id, username?}`: whose grants to revoke.
+#[derive(Debug, Deserialize)]
+struct RevokeInput {
+    client_id: String,
+    username: Option<String>,
+}
+
+/// Revokes grants as a person removing the app's access would: their
+/// refresh tokens answer `invalid_grant` from now on. Access tokens already
+/// issued live out their (short) lives, as Okta's do.
+async fn revoke(
+    State(sandbox): State<Sandbox>,
+    JsonBody(input): JsonBody<RevokeInput>,
+) -> Json<Value> {
+    let revoked = sandbox
+        .oauth
+        .families
+        .revoke(&input.client_id, input.username.as_deref());
+    Json(json!({ "revoked": revoked }))
 }

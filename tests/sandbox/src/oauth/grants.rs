@@ -168,6 +168,25 @@ impl Families {
     }
 }
 
+impl Families {
+    /// Revokes every grant of `client_id` (only `username`'s, when given), as
+    /// a person removing the app's access does: each of their refresh tokens,
+    /// live or rotated out, answers `invalid_grant` from now on. How many
+    /// grants were revoked.
+    pub fn revoke(&self, client_id: &str, username: Option<&str>) -> usize {
+        let mut table = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let Table { families, tokens } = &mut *table;
+        let revoked = |index: &usize| {
+            let family = &families[*index];
+            family.client_id == client_id && username.is_none_or(|u| family.username == u)
+        };
+        let grants: std::collections::HashSet<usize> =
+            tokens.values().copied().filter(|i| revoked(i)).collect();
+        tokens.retain(|_, index| !revoked(index));
+        grants.len()
+    }
+}
+
 impl Family {
     /// The refresh token to hand out now.
     pub fn live(&self) -> &str {
@@ -243,6 +262,26 @@ mod tests {
                 .live(),
             "r4"
         );
+    }
+
+    #[test]
+    fn revoked_grants_refuse_every_refresh_token_of_theirs_only() {
+        let families = Families::default();
+        families.start("app", "u", &[], RefreshMode::Rotating, "r1".into());
+        families.start("app", "v", &[], RefreshMode::Rotating, "s1".into());
+        families.start("other", "u", &[], RefreshMode::Rotating, "t1".into());
+        families.refresh("r1", "app", None, "r2".into()).unwrap();
+        assert_eq!(families.revoke("app", Some("u")), 1);
+        for (token, app) in [("r1", "app"), ("r2", "app")] {
+            assert_eq!(
+                families.refresh(token, app, None, "x".into()).unwrap_err(),
+                Refused::Unknown
+            );
+        }
+        assert!(families.refresh("s1", "app", None, "s2".into()).is_ok());
+        assert!(families.refresh("t1", "other", None, "t2".into()).is_ok());
+        assert_eq!(families.revoke("app", None), 1);
+        assert_eq!(families.revoke("app", None), 0);
     }
 
     #[test]
