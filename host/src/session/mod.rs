@@ -224,24 +224,28 @@ impl Session {
         input: &Value,
         hooks: CallHooks,
     ) -> Result<Value, SessionError> {
-        let info = self.activity(activity)?.clone();
-        self.run_described(&info, input, hooks, false).await
+        let described = self.activity(activity).cloned();
+        self.run_described(activity, described, input, hooks, false)
+            .await
     }
 
     /// One call of a described export (an activity, or a trigger's poll
     /// when `read_only`) through the whole pipeline, with its audit line
-    /// and metrics.
+    /// and metrics: a name that is not described is counted and audited too.
     async fn run_described(
         &self,
-        described: &ActivityInfo,
+        activity: &str,
+        described: Result<ActivityInfo, SessionError>,
         input: &Value,
         hooks: CallHooks,
         read_only: bool,
     ) -> Result<Value, SessionError> {
-        let activity = described.name.as_str();
         crate::audit::in_call(async {
             let began = std::time::Instant::now();
-            let result = self.calling(described, input, hooks, read_only).await;
+            let result = match described {
+                Ok(described) => self.calling(&described, input, hooks, read_only).await,
+                Err(error) => Err(error),
+            };
             let info = self.connector.info();
             crate::metrics::call(info, activity, &result, began);
             let outcome = result.map_err(|error| self.credentials.worded(error));

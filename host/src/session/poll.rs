@@ -71,9 +71,15 @@ impl Session {
         request: &PollRequest,
         hooks: CallHooks,
     ) -> Result<Polled, SessionError> {
-        let described = self.trigger_call(trigger)?;
-        let input = self.poll_input(trigger, request)?;
-        let output = self.run_described(&described, &input, hooks, true).await?;
+        let described = self.trigger_call(trigger);
+        // An unknown trigger is reported as one (and counted), not as its settings.
+        let input = match &described {
+            Ok(_) => self.poll_input(trigger, request)?,
+            Err(_) => Value::Null,
+        };
+        let output = self
+            .run_described(trigger, described, &input, hooks, true)
+            .await?;
         polled(output).map_err(|reason| {
             InvokeError::Contract {
                 path: self.connector.path().to_owned(),
