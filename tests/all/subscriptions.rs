@@ -12,6 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use connector_tests::serve::Serve;
+
+use crate::example::NotesApi;
 use connector_tests::*;
 use serde_json::{json, Value};
 
@@ -19,19 +21,6 @@ use serde_json::{json, Value};
 const KEY: &str = CANARIES[1];
 
 /// A running `notes-api`, stopped when dropped.
-struct NotesApi {
-    child: Child,
-    url: String,
-}
-
-impl NotesApi {
-    fn start() -> NotesApi {
-        let (child, url) =
-            started(Command::new(env!("CARGO_BIN_EXE_notes-api")).args(["--key", KEY]));
-        NotesApi { child, url }
-    }
-}
-
 /// The receiver (Python, `standardwebhooks`), stopped when dropped.
 struct Receiver {
     child: Child,
@@ -113,13 +102,6 @@ fn started(command: &mut Command) -> (Child, String) {
     (child, line.trim().to_owned())
 }
 
-impl Drop for NotesApi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Drop for Receiver {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -152,8 +134,13 @@ fn serve_notes(config: &str) -> Serve {
 
 /// Subscribes `receiver` to `note-created` on `notes`; the answer.
 fn subscribe(serve: &Serve, receiver: &Receiver) -> Value {
+    subscribe_every(serve, receiver, 1)
+}
+
+/// As [`subscribe`], polling every `seconds`.
+fn subscribe_every(serve: &Serve, receiver: &Receiver, seconds: u32) -> Value {
     let body = json!({"trigger": "note-created", "url": format!("{}/hook", receiver.url),
-        "interval_seconds": 1, "since": "2000-01-01T00:00:00Z"});
+        "interval_seconds": seconds, "since": "2000-01-01T00:00:00Z"});
     let created = serve.call("POST", "/api/connections/notes/subscriptions", Some(&body));
     assert_eq!(created.status, 201, "{created:#?}");
     let secret = created.json["secret"].as_str().unwrap();
@@ -597,4 +584,39 @@ fn replicas_sharing_only_openbao_keep_records_and_secrets_there_and_deliver_each
     let path = format!("secret/data/platform/webhook-secrets/notes/{id}");
     let gone = bao.call(&bao.root_token, None, "GET", &path, None).unwrap();
     assert!(!gone.is_success(), "the secret went with the connection");
+}
+
+#[test]
+fn each_change_is_delivered_within_one_poll_interval() {
+    let (notes, receiver) = (NotesApi::start(), Receiver::start());
+    let serve = serve_notes(&config(&notes, &receiver, 3));
+    subscribe_every(&serve, &receiver, 5);
+    let count = 6;
+    for i in 0..count {
+        note(&serve, &format!("latency {i}"));
+        std::thread::sleep(Duration::from_millis(1700));
+    }
+    eventually("every note delivered", || texts(&receiver).len() == count);
+    // From the note's creation (its created_at) to the receiver's clock: one
+    // interval at most, plus the poll and the delivery.
+    let mut latencies: Vec<f64> = receiver
+        .deliveries()
+        .iter()
+        .filter(|d| d["verified"] == true && d["duplicate"] == false)
+        .map(|d| {
+            let created = d["event"]["data"]["note"]["created_at"].as_str().unwrap();
+            let created = created.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+            d["received"].as_f64().unwrap() - created.timestamp_millis() as f64 / 1000.0
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    eprintln!(
+        "change → delivery at a 5 s interval, {count} notes: p50 {:.2} s, max {:.2} s",
+        latencies[count / 2],
+        latencies[count - 1]
+    );
+    assert!(
+        latencies[count - 1] < 5.0 + 3.0,
+        "a change waited more than one interval: {latencies:?}"
+    );
 }

@@ -228,6 +228,8 @@ pub fn egress_refused_for(context: &Context, event: &EgressEvent) {
             Some(address.to_string()),
         ),
         EgressEvent::TlsRefused { origin, .. } => (origin.as_str(), "tls", None),
+        // A trigger's poll tried to change something: worth a security team's eye.
+        EgressEvent::WriteRefused { origin, .. } => (origin.as_str(), "write_in_poll", None),
         _ => return,
     };
     record_for(

@@ -155,6 +155,7 @@ pub fn egress_refused(event: &EgressEvent) {
         EgressEvent::TlsRefused { .. } => "tls_refused",
         EgressEvent::TooManyRequests { .. } => "max_requests",
         EgressEvent::TooManyConcurrent { .. } => "max_concurrent_requests",
+        EgressEvent::WriteRefused { .. } => "write_in_poll",
         _ => return,
     };
     counter!("connector_host_egress_refusals_total", "reason" => reason).increment(1);

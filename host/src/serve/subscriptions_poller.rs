@@ -271,7 +271,14 @@ impl Worker {
                         }
                         s.checkpoint = Some(polled.checkpoint.clone());
                         s.next_poll = now() + if polled.more { 0 } else { interval };
-                        s.last_error = None;
+                        // A good poll clears a poll's error, not the failing
+                        // delivery's: that one still stands until it is delivered.
+                        if s.last_error
+                            .as_deref()
+                            .is_some_and(|e| e.starts_with("poll: "))
+                        {
+                            s.last_error = None;
+                        }
                     }
                     Err(error) => {
                         s.next_poll = now() + interval;
