@@ -221,18 +221,30 @@ impl Config {
     }
 }
 
+/// A setting of the file (`place`: `serve config` or `serve config
+/// [events]`), or its default, if it is within `low..=high`.
+pub(super) fn within(
+    place: &str,
+    key: &str,
+    value: Option<u64>,
+    (low, high): (u64, u64),
+    default: u64,
+) -> Result<u64, String> {
+    let value = value.unwrap_or(default);
+    if (low..=high).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{place}: {key} = {value} is out of bounds\nhint: use a value from {low} to {high}"
+        ))
+    }
+}
+
 /// The guards the file sets, each checked to be within its bounds.
 fn guards(raw: &RawConfig) -> Result<Guards, String> {
     let default = Guards::default();
     let bounded = |key: &str, value: Option<u64>, low: u64, high: u64, default: u64| {
-        let value = value.unwrap_or(default);
-        if (low..=high).contains(&value) {
-            Ok(value)
-        } else {
-            Err(format!(
-                "serve config: {key} = {value} is out of bounds\nhint: use a value from {low} to {high}"
-            ))
-        }
+        within("serve config", key, value, (low, high), default)
     };
     let seconds = |key, value, high, default: Duration| {
         bounded(key, value, 1, high, default.as_secs()).map(Duration::from_secs)

@@ -60,14 +60,7 @@ impl RawEvents {
     pub fn settings(&self) -> Result<EventSettings, String> {
         let default = EventSettings::default();
         let bounded = |key: &str, value: Option<u64>, low: u64, high: u64, default: u64| {
-            let value = value.unwrap_or(default);
-            if (low..=high).contains(&value) {
-                Ok(value)
-            } else {
-                Err(format!(
-                    "serve config [events]: {key} = {value} is out of bounds\nhint: use a value from {low} to {high}"
-                ))
-            }
+            super::config::within("serve config [events]", key, value, (low, high), default)
         };
         let ms = |d: Duration| d.as_millis() as u64;
         let mut destinations = Vec::new();
