@@ -27,6 +27,7 @@ mod oauth;
 mod page;
 mod page_api;
 mod pagination;
+mod polling;
 mod quota;
 mod replicas;
 mod secrets;
