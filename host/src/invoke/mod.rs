@@ -329,30 +329,23 @@ impl Runtime {
             .iter()
             .map(|o| Origin::parse(o).map_err(|e| contract(format!("egress origin \"{o}\": {e}"))))
             .collect::<Result<_, _>>()?;
-        for activity in &info.activities {
-            let found = exports
+        // The export `describe` names (`what`: activity or trigger), outside
+        // the metadata interface.
+        let exported = |name: &str, what: &str| {
+            exports
                 .iter()
-                .find(|((iface, name), _)| name == &activity.name && iface != interface);
-            let (_, export) = found.ok_or_else(|| {
-                contract(format!(
-                    "activity {:?} is described but not exported",
-                    activity.name
-                ))
-            })?;
+                .find(|((iface, n), _)| n == name && iface != interface)
+                .map(|(_, export)| export)
+                .ok_or_else(|| contract(format!("{what} {name:?} is described but not exported")))
+        };
+        for activity in &info.activities {
+            let export = exported(&activity.name, "activity")?;
             connector
                 .activities
                 .insert(activity.name.clone(), export.clone());
         }
         for trigger in &info.triggers {
-            let found = exports
-                .iter()
-                .find(|((iface, name), _)| name == &trigger.name && iface != interface);
-            let (_, export) = found.ok_or_else(|| {
-                contract(format!(
-                    "trigger {:?} is described but not exported",
-                    trigger.name
-                ))
-            })?;
+            let export = exported(&trigger.name, "trigger")?;
             if let Some(reason) = trigger::misshapen(export) {
                 return Err(contract(format!(
                     "trigger {:?} is not shaped as the contract says: {reason}",
