@@ -342,8 +342,6 @@ pub async fn remove_all(scope: &Scope, connection: &Name) -> Result<(), ApiError
 /// # Errors
 ///
 /// A sentence when the record cannot be read or written.
-// Called by the connection-health monitor (issue 19, item 4).
-#[allow(dead_code)]
 pub async fn publish(
     state: &Arc<State>,
     tenant: &Name,
