@@ -179,6 +179,20 @@ fn a_trigger_poll_can_only_read_whatever_its_connector_sends() {
             "{refused:#?}"
         );
     }
+    // Settings are checked against the trigger's parameters before it runs.
+    let settings = |s: serde_json::Value| {
+        host(&[
+            "watch",
+            &path,
+            "fetched",
+            "--once",
+            "--settings",
+            &s.to_string(),
+        ])
+    };
+    settings(json!({"url": 3, "method": "GET"}))
+        .fails_with(2, &["settings.url", "expected a string"]);
+    settings(json!({"url": "https://probe.example/v1/items"})).fails_with(2, &["settings.method"]);
     assert!(recorder.requests().is_empty(), "no write left the host");
     let read = poll("GET");
     assert_eq!(read.code, 0, "{read:#?}");

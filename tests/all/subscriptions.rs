@@ -325,6 +325,21 @@ fn a_webhook_url_at_loopback_private_or_metadata_addresses_is_refused_unless_all
         assert_eq!(refused.status, 422, "{url}: {refused:#?}");
         assert!(refused.text.contains(says), "{url}: {}", refused.text);
     }
+    // A setting the trigger does not take is refused when the subscription is made.
+    let body = json!({"trigger": "note-created", "url": format!("{}/hook", receiver.url),
+        "settings": {"list_id": "1"}});
+    let refused = serve.call("POST", "/api/connections/notes/subscriptions", Some(&body));
+    assert_eq!(refused.status, 422, "{refused:#?}");
+    assert!(
+        refused.text.contains("settings.list_id"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("this trigger takes no settings"),
+        "{}",
+        refused.text
+    );
     let listed = serve
         .call("GET", "/api/connections/notes/subscriptions", None)
         .json;

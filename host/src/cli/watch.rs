@@ -70,12 +70,7 @@ impl Watch {
             _ => bail!("--settings must be a JSON object, e.g. '{{\"list_id\": \"…\"}}'"),
         };
         let session = super::open(&self.connection).await?;
-        let Some(trigger) = session.connector().trigger(&self.trigger).cloned() else {
-            // The pipeline's own error names the triggers there are.
-            let request = PollRequest::default();
-            session.poll(&self.trigger, &request).await?;
-            unreachable!("an unknown trigger fails the poll");
-        };
+        let trigger = session.trigger(&self.trigger)?.clone();
         let file = self
             .checkpoint
             .clone()

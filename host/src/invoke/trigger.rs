@@ -9,7 +9,7 @@
 use serde_json::{json, Map, Value};
 use wasmtime::component::Type;
 
-use super::json::json_name;
+use super::json::{self, json_name, InputError};
 use super::{schema, Activity, Connector};
 
 /// The parameters every trigger takes first, in this order.
@@ -62,15 +62,6 @@ fn is_optional_string(ty: &Type) -> bool {
     matches!(ty, Type::Option(o) if matches!(o.ty(), Type::String))
 }
 
-/// The JSON names of a trigger's settings (its parameters after the fixed ones).
-pub(super) fn setting_names(export: &Activity) -> impl Iterator<Item = String> + '_ {
-    export
-        .params
-        .iter()
-        .skip(FIXED.len())
-        .map(|(n, _)| json_name(n))
-}
-
 impl Connector {
     /// The described trigger `name`, if the connector has one.
     pub fn trigger(&self, name: &str) -> Option<&super::TriggerInfo> {
@@ -116,11 +107,44 @@ impl Connector {
         }
     }
 
-    /// The names of a trigger's settings, for refusing unknown ones.
-    pub(crate) fn trigger_setting_names(&self, trigger: &str) -> Vec<String> {
-        self.activities
+    /// Checks a trigger's settings as a poll converts them: every key is a
+    /// setting, and every setting's value fits its WIT type (a missing one
+    /// is `null`, which only an `option` takes). `serve` calls it when a
+    /// subscription is made, so a mistake is refused then, not at each poll.
+    ///
+    /// # Errors
+    ///
+    /// The setting (`settings.<name>`) and what is wrong with it.
+    pub fn check_settings(
+        &self,
+        trigger: &str,
+        settings: &Map<String, Value>,
+    ) -> Result<(), InputError> {
+        let Some(export) = self
+            .activities
             .get(trigger)
-            .map(|export| setting_names(export).collect())
-            .unwrap_or_default()
+            .filter(|_| self.trigger(trigger).is_some())
+        else {
+            return Ok(());
+        };
+        let params = &export.params[FIXED.len()..];
+        let names: Vec<String> = params.iter().map(|(n, _)| json_name(n)).collect();
+        if let Some(key) = settings.keys().find(|k| !names.contains(k)) {
+            let known: Vec<&str> = names.iter().map(String::as_str).collect();
+            let what = if known.is_empty() {
+                "this trigger takes no settings".to_owned()
+            } else {
+                crate::suggest::hint(key, &known, "its settings are")
+            };
+            return Err(InputError {
+                path: format!("settings.{}", crate::redact::untrusted(key)),
+                problem: format!("not a setting of this trigger; {what}"),
+            });
+        }
+        for ((_, ty), name) in params.iter().zip(&names) {
+            let value = settings.get(name).unwrap_or(&Value::Null);
+            json::to_val(ty, value, &format!("settings.{name}"))?;
+        }
+        Ok(())
     }
 }

@@ -53,7 +53,6 @@ mod subscriptions;
 mod subscriptions_config;
 mod subscriptions_kept;
 mod subscriptions_poller;
-mod subscriptions_settings;
 mod tenants;
 mod throttle;
 

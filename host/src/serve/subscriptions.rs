@@ -171,10 +171,9 @@ async fn check_trigger(
             "interval_seconds: from {minimum} (the trigger's minimum) to 86400"
         )));
     }
-    let schema = connector
-        .settings_schema(&new.trigger)
-        .unwrap_or(Value::Null);
-    super::subscriptions_settings::check(&schema, &new.settings).map_err(invalid)?;
+    connector
+        .check_settings(&new.trigger, &new.settings)
+        .map_err(|e| invalid(e.to_string()))?;
     Ok(interval)
 }
 

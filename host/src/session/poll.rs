@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::{CallHooks, Session, SessionError};
-use crate::invoke::{ActivityInfo, InputError, InvokeError};
+use crate::invoke::{ActivityInfo, InputError, InvokeError, TriggerInfo};
 
 /// The largest checkpoint a trigger may return. It is kept in files, store
 /// documents and workflow histories: a connector must not grow it unbounded.
@@ -115,24 +115,33 @@ impl Session {
         }))
     }
 
-    /// The trigger as the pipeline's activity description: read-only and
-    /// retry-safe, with its scopes.
-    pub(crate) fn trigger_call(&self, name: &str) -> Result<ActivityInfo, SessionError> {
+    /// The described trigger `name`, or the error naming the real ones.
+    ///
+    /// # Errors
+    ///
+    /// [`InvokeError::UnknownTrigger`].
+    pub fn trigger(&self, name: &str) -> Result<&TriggerInfo, SessionError> {
         let info = self.connector.info();
-        let Some(trigger) = self.connector.trigger(name) else {
+        self.connector.trigger(name).ok_or_else(|| {
             let names: Vec<&str> = info.triggers.iter().map(|t| t.name.as_str()).collect();
             let hint = if names.is_empty() {
                 format!("connector {} has no triggers", info.name)
             } else {
                 crate::suggest::hint(name, &names, "its triggers are")
             };
-            return Err(InvokeError::UnknownTrigger {
+            InvokeError::UnknownTrigger {
                 connector: info.name.clone(),
                 name: name.to_owned(),
                 hint,
             }
-            .into());
-        };
+            .into()
+        })
+    }
+
+    /// The trigger as the pipeline's activity description: read-only and
+    /// retry-safe, with its scopes.
+    pub(crate) fn trigger_call(&self, name: &str) -> Result<ActivityInfo, SessionError> {
+        let trigger = self.trigger(name)?;
         Ok(ActivityInfo {
             name: trigger.name.clone(),
             display_name: trigger.display_name.clone(),
@@ -163,23 +172,13 @@ impl Session {
                 )
             })?;
         }
-        let names = self.connector.trigger_setting_names(trigger);
-        let mut input = Map::new();
-        for (key, value) in &request.settings {
-            if !names.contains(key) {
-                let known: Vec<&str> = names.iter().map(String::as_str).collect();
-                let what = if known.is_empty() {
-                    "this trigger takes no settings".to_owned()
-                } else {
-                    crate::suggest::hint(key, &known, "its settings are")
-                };
-                return Err(refuse(
-                    format!("settings.{}", crate::redact::untrusted(key)),
-                    format!("not a setting of this trigger; {what}"),
-                ));
-            }
-            input.insert(key.clone(), value.clone());
-        }
+        self.connector
+            .check_settings(trigger, &request.settings)
+            .map_err(|error| InvokeError::Input {
+                activity: trigger.to_owned(),
+                error,
+            })?;
+        let mut input = request.settings.clone();
         input.insert("checkpoint".into(), request.checkpoint.clone().into());
         input.insert("since".into(), request.since.clone().into());
         Ok(Value::Object(input))
