@@ -151,13 +151,9 @@ impl Guest for Connector {
         checkpoint: Option<String>,
         since: Option<String>,
     ) -> Result<ContactEvents, ActivityError> {
-        let polled = trigger::poll(
-            checkpoint.as_deref(),
-            since.as_deref(),
-            |after, cursor| contacts(&[("created_after", after)], cursor),
-            |c| Some(Change::event(&c.contact_id, c.created_at.as_deref()?)),
-        )?;
-        Ok(contact_events(polled))
+        contacts_changed(checkpoint, since, &[], "created_after", |c| {
+            Some(Change::event(&c.contact_id, c.created_at.as_deref()?))
+        })
     }
 
     /// `GET /v3/contacts?updated_after=…`; a creation is not an update.
@@ -165,21 +161,15 @@ impl Guest for Connector {
         checkpoint: Option<String>,
         since: Option<String>,
     ) -> Result<ContactEvents, ActivityError> {
-        let polled = trigger::poll(
-            checkpoint.as_deref(),
-            since.as_deref(),
-            |after, cursor| contacts(&[("updated_after", after)], cursor),
-            |c| {
-                let at = c.updated_at.as_deref()?;
-                let created = c.created_at.as_deref() == Some(at);
-                Some(Change {
-                    id: &c.contact_id,
-                    at,
-                    event: !created,
-                })
-            },
-        )?;
-        Ok(contact_events(polled))
+        contacts_changed(checkpoint, since, &[], "updated_after", |c| {
+            let at = c.updated_at.as_deref()?;
+            let created = c.created_at.as_deref() == Some(at);
+            Some(Change {
+                id: &c.contact_id,
+                at,
+                event: !created,
+            })
+        })
     }
 
     /// `GET /v3/contacts?status=deleted&updated_after=…`.
@@ -187,13 +177,13 @@ impl Guest for Connector {
         checkpoint: Option<String>,
         since: Option<String>,
     ) -> Result<ContactEvents, ActivityError> {
-        let polled = trigger::poll(
-            checkpoint.as_deref(),
-            since.as_deref(),
-            |after, cursor| contacts(&[("status", "deleted"), ("updated_after", after)], cursor),
+        contacts_changed(
+            checkpoint,
+            since,
+            &[("status", "deleted")],
+            "updated_after",
             |c| Some(Change::event(&c.contact_id, c.updated_at.as_deref()?)),
-        )?;
-        Ok(contact_events(polled))
+        )
     }
 
     /// `GET /v3/contacts?optout_after=…`.
@@ -201,16 +191,10 @@ impl Guest for Connector {
         checkpoint: Option<String>,
         since: Option<String>,
     ) -> Result<ContactEvents, ActivityError> {
-        let polled = trigger::poll(
-            checkpoint.as_deref(),
-            since.as_deref(),
-            |after, cursor| contacts(&[("optout_after", after)], cursor),
-            |c| {
-                let at = c.email_address.as_ref()?.opt_out_date.as_deref()?;
-                Some(Change::event(&c.contact_id, at))
-            },
-        )?;
-        Ok(contact_events(polled))
+        contacts_changed(checkpoint, since, &[], "optout_after", |c| {
+            let at = c.email_address.as_ref()?.opt_out_date.as_deref()?;
+            Some(Change::event(&c.contact_id, at))
+        })
     }
 
     /// `GET /v3/contacts?lists={list_id}&updated_after=…`.
@@ -223,13 +207,13 @@ impl Guest for Connector {
         if list_id.trim().is_empty() || list_id.contains(',') {
             return Err(invalid_input("`list_id` must be one contact list's id"));
         }
-        let polled = trigger::poll(
-            checkpoint.as_deref(),
-            since.as_deref(),
-            |after, cursor| contacts(&[("lists", &list_id), ("updated_after", after)], cursor),
+        contacts_changed(
+            checkpoint,
+            since,
+            &[("lists", &list_id)],
+            "updated_after",
             |c| Some(Change::event(&c.contact_id, c.updated_at.as_deref()?)),
-        )?;
-        Ok(contact_events(polled))
+        )
     }
 
     /// `GET /v3/emails?after_date=…`, status `Scheduled`.
@@ -304,6 +288,28 @@ fn contacts(
         .cursor(cursor)
         .page()?;
     Ok((page.contacts, page.next_cursor))
+}
+
+/// Contacts changed after the checkpoint: `GET /v3/contacts` with `filters`
+/// and `<after>=…`; `change` says when a contact changed and whether that is
+/// an event.
+fn contacts_changed(
+    checkpoint: Option<String>,
+    since: Option<String>,
+    filters: &[(&str, &str)],
+    after: &str,
+    change: impl Fn(&Contact) -> Option<Change<'_>>,
+) -> Result<ContactEvents, ActivityError> {
+    let polled = trigger::poll(
+        checkpoint.as_deref(),
+        since.as_deref(),
+        |from, cursor| {
+            let all: Vec<(&str, &str)> = filters.iter().copied().chain([(after, from)]).collect();
+            contacts(&all, cursor)
+        },
+        change,
+    )?;
+    Ok(contact_events(polled))
 }
 
 /// Campaigns updated after the checkpoint whose status is now `status`.
