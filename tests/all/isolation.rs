@@ -14,14 +14,6 @@ use connector_tests::origin::{Origin as TestOrigin, TestCa};
 use connector_tests::*;
 use serde_json::{json, Value};
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(future)
-}
-
 async fn load(runtime: &Runtime, limits: &Limits) -> Connector {
     let path = component("probe_connector");
     let bytes = std::fs::read(&path).expect("read the probe");

@@ -11,14 +11,6 @@ use connector_tests::openapi::Spec;
 use connector_tests::*;
 use serde_json::{json, Map, Value};
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(future)
-}
-
 /// A sandbox, a connection to it and a session over that connection.
 struct Fixture {
     sandbox: Sandbox,

@@ -548,3 +548,13 @@ impl ConnectionFile {
         ConnectionFile { _dir: None, path }
     }
 }
+
+/// Runs `future` to its end on a runtime of its own (for tests that use the
+/// library directly, e.g. `Session::poll`).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
+}
