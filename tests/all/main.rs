@@ -35,6 +35,7 @@ mod serve;
 mod session;
 mod signals;
 mod signin;
+mod signing;
 mod subscriptions;
 mod template;
 mod tenants;

@@ -240,7 +240,12 @@ pub fn egress_refused_for(context: &Context, event: &EgressEvent) {
 }
 
 /// A connector was loaded: its name, version, file and SHA-256.
-pub fn connector_loaded(path: &Path, info: &ConnectorInfo, bytes: &[u8]) {
+pub fn connector_loaded(
+    path: &Path,
+    info: &ConnectorInfo,
+    bytes: &[u8],
+    signer: &crate::signing::Signer,
+) {
     if !enabled() {
         return;
     }
@@ -252,6 +257,7 @@ pub fn connector_loaded(path: &Path, info: &ConnectorInfo, bytes: &[u8]) {
             "version": info.version,
             "path": path.display().to_string(),
             "sha256": hex::encode(Sha256::digest(bytes)),
+            "signature": signer,
         })),
     );
 }

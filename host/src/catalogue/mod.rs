@@ -344,7 +344,8 @@ impl Entry {
                 let info = c.info();
                 json!({"name": info.name, "version": info.version, "description": info.description,
                     "file": file, "sha256": self.sha256, "activities": info.activities.len(),
-                    "fields": info.fields, "state": self.status, "icon": icon_url(info.icon.as_deref())})
+                    "fields": info.fields, "state": self.status, "icon": icon_url(info.icon.as_deref()),
+                    "signature": c.signer()})
             }
             Err(reason) => json!({"file": file, "sha256": self.sha256, "state": self.status,
                 "error": crate::redact::untrusted(reason)}),

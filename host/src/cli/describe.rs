@@ -84,7 +84,13 @@ fn limit_text(limit: &connector_host::invoke::RateLimit) -> String {
 
 fn as_text(connector: &Connector) -> String {
     let info = connector.info();
-    let mut out = format!("{} {}\n  {}\n\n", info.name, info.version, info.description);
+    let mut out = format!(
+        "{} {}\n  {}\n\nsigned by: {}\n",
+        info.name,
+        info.version,
+        info.description,
+        connector.signer()
+    );
     match &info.auth {
         AuthScheme::None => out.push_str("auth: none\n"),
         AuthScheme::Oauth2(o) => out.push_str(&format!(

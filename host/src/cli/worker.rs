@@ -77,7 +77,9 @@ impl Worker {
         };
         self.audit
             .start("worker", connector_host::audit::Actor::new(actor))?;
-        let runtime = Arc::new(connector_host::Runtime::new()?);
+        let runtime = Arc::new(connector_host::Runtime::with_settings(
+            &config.runtime_settings()?,
+        )?);
         if let Some(address) = self.metrics_listen {
             let bound = connector_host::metrics::listen::spawn(address, runtime.clone()).await?;
             eprintln!("health and metrics on http://{bound}");

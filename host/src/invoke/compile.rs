@@ -44,6 +44,9 @@ pub struct LoadSettings {
     pub compiler_memory_bytes: u64,
     /// Where compiling happens.
     pub compiler: Compiler,
+    /// Whose signatures a component must carry to load at all
+    /// (`CONNECTOR_HOST_TRUSTED_KEYS`, `CONNECTOR_HOST_ALLOW_UNSIGNED`).
+    pub trust: crate::signing::TrustPolicy,
 }
 
 impl Default for LoadSettings {
@@ -53,6 +56,7 @@ impl Default for LoadSettings {
             max_component_bytes: 64 << 20,
             compiler_memory_bytes: 2048 << 20,
             compiler: Compiler::default(),
+            trust: crate::signing::TrustPolicy::none(),
         }
     }
 }

@@ -106,6 +106,8 @@ impl RuntimeSettings {
         let mut mib = (loading.compiler_memory_bytes >> 20) as usize;
         read("CONNECTOR_HOST_COMPILE_MIB", &mut mib)?;
         loading.compiler_memory_bytes = (mib.max(64) as u64) << 20;
+        loading.trust =
+            crate::signing::TrustPolicy::from_env().map_err(InvokeError::TrustPolicy)?;
         Ok(settings)
     }
 }

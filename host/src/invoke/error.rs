@@ -17,12 +17,25 @@ pub enum InvokeError {
     /// The engine could not be set up.
     #[error("cannot start the WebAssembly engine: {0}")]
     Engine(String),
+    /// The trust policy's settings are wrong (a key file that cannot be
+    /// read or that others can write).
+    #[error("connector trust policy: {0}")]
+    TrustPolicy(String),
     /// The file is not a loadable component.
     #[error("cannot load connector {path}: {}", Untrusted(.reason))]
     Load {
         /// The connector file.
         path: PathBuf,
         /// What went wrong.
+        reason: String,
+    },
+    /// The trust policy refuses the component (unsigned, altered, or signed
+    /// by no trusted key); nothing of it was compiled.
+    #[error("refused connector {path}: {reason}")]
+    Untrusted {
+        /// The connector file.
+        path: PathBuf,
+        /// Why, with a hint (the policy's words, no text of the file).
         reason: String,
     },
     /// Loading the component passed a bound: its size, the time to compile

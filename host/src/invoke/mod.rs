@@ -143,6 +143,8 @@ pub struct Connector {
     origins: Vec<Origin>,
     activities: BTreeMap<String, Activity>,
     undescribed: Vec<String>,
+    /// Who signed it, as the trust policy found when it loaded.
+    signer: crate::signing::Signer,
 }
 
 /// How to call one activity: its export and reflected types.
@@ -255,9 +257,18 @@ impl Runtime {
                 "CONNECTOR_HOST_MAX_COMPONENT_MIB",
             ));
         }
+        // Before a byte reaches the compiler (or the artifact cache).
+        let signer = self
+            .loading
+            .trust
+            .check(bytes)
+            .map_err(|reason| InvokeError::Untrusted {
+                path: path.to_owned(),
+                reason,
+            })?;
         let (backend, component, began) = self.compile(path, bytes, limits).await?;
         let loading = self.load_compiled(path, backend, component, limits);
-        let loaded = tokio::time::timeout_at((began + self.loading.timeout).into(), loading)
+        let mut loaded = tokio::time::timeout_at((began + self.loading.timeout).into(), loading)
             .await
             .unwrap_or_else(|_| {
                 Err(limit(
@@ -268,7 +279,8 @@ impl Runtime {
                     "CONNECTOR_HOST_COMPILE_SECONDS",
                 ))
             })?;
-        crate::audit::connector_loaded(path, loaded.info(), bytes);
+        loaded.signer = signer;
+        crate::audit::connector_loaded(path, loaded.info(), bytes, &loaded.signer);
         Ok(loaded)
     }
 
@@ -316,6 +328,7 @@ impl Runtime {
             origins: Vec::new(),
             activities: BTreeMap::new(),
             undescribed: Vec::new(),
+            signer: crate::signing::Signer::NotChecked,
         };
         let mut info = connector.describe(describe, limits).await?;
         if interface.ends_with("@0.1.0") {
@@ -520,7 +533,13 @@ impl Connector {
             })
             .collect();
         info["triggers"] = Value::Array(triggers);
+        info["signature"] = serde_json::to_value(&self.signer).expect("plain data serializes");
         info
+    }
+
+    /// Who signed it, as the trust policy found when it loaded.
+    pub fn signer(&self) -> &crate::signing::Signer {
+        &self.signer
     }
 
     /// JSON Schema of an activity's input with the bounds its connector

@@ -79,6 +79,9 @@ pub struct Config {
     pub signals: super::signals::Settings,
     /// Subscriptions: where webhooks may go, retries, leases.
     pub events: super::subscriptions_config::EventSettings,
+    /// `[signatures]`: whose connectors this server loads; `None`: the
+    /// host-wide policy (`CONNECTOR_HOST_TRUSTED_KEYS`).
+    pub trust: Option<crate::signing::TrustPolicy>,
 }
 
 /// How `serve` guards itself against its clients: slow or idle
@@ -135,6 +138,17 @@ struct RawConfig {
     names: BTreeMap<String, String>,
     #[serde(default)]
     events: super::subscriptions_config::RawEvents,
+    signatures: Option<RawSignatures>,
+}
+
+/// `[signatures]`: `trusted_keys = ["keys/acme.pub", "/etc/connector-host/keys"]`
+/// (files, or directories of `*.pub` files), `allow_unsigned = false`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignatures {
+    trusted_keys: Vec<PathBuf>,
+    #[serde(default)]
+    allow_unsigned: bool,
 }
 
 impl Config {
@@ -145,6 +159,21 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.listen))
             .trim_end_matches('/')
             .to_owned()
+    }
+
+    /// The runtime settings of the environment (`CONNECTOR_HOST_*`), with
+    /// this file's `[signatures]` in place of the host-wide trust policy:
+    /// what `serve` and `worker` load connectors with.
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::RuntimeSettings::from_env`].
+    pub fn runtime_settings(&self) -> Result<crate::RuntimeSettings, crate::InvokeError> {
+        let mut settings = crate::RuntimeSettings::from_env()?;
+        if let Some(trust) = &self.trust {
+            settings.loading.trust = trust.clone();
+        }
+        Ok(settings)
     }
 
     /// Reads `file` (when given), resolving its relative paths against it.
@@ -217,6 +246,16 @@ impl Config {
             names: raw.names,
             signals: super::signals::Settings::default(),
             events: raw.events.settings()?,
+            trust: raw
+                .signatures
+                .map(|s| {
+                    let keys: Vec<_> = s.trusted_keys.iter().map(|k| base.join(k)).collect();
+                    if keys.is_empty() {
+                        return Err("serve config [signatures]: trusted_keys is empty\nhint: name the publishers' public key files, or remove [signatures] to use CONNECTOR_HOST_TRUSTED_KEYS".to_owned());
+                    }
+                    crate::signing::TrustPolicy::from_paths(&keys, s.allow_unsigned, "serve config [signatures]")
+                })
+                .transpose()?,
         })
     }
 }

@@ -85,7 +85,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             config.connections.display()
         )
     })?;
-    let runtime = Arc::new(Runtime::new()?);
+    let runtime = Arc::new(Runtime::with_settings(&config.runtime_settings()?)?);
     // Each client connection and each pooled upstream one is a descriptor;
     // the usual soft limit (1,024) is far below what a platform holds open.
     match rlimit::increase_nofile_limit(u64::MAX) {
