@@ -8,6 +8,9 @@ cd "$(dirname "$0")/../.."
 TARGET=$(realpath "${CARGO_TARGET_DIR:-target}")
 HOST=$TARGET/debug/connector-host
 SANDBOX=$TARGET/debug/cc-sandbox
+# Load only components signed with the key `make components` signs with
+# (see "Signed connectors" in the README).
+export CONNECTOR_HOST_TRUSTED_KEYS=$TARGET/signing/dev.pub
 WORK=.demo
 mkdir -p "$WORK"
 

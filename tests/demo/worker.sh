@@ -12,6 +12,9 @@ cd "$(dirname "$0")/../.."
 TARGET=$(realpath "${CARGO_TARGET_DIR:-target}")
 HOST=$TARGET/debug/connector-host
 SANDBOX=$TARGET/debug/cc-sandbox
+# Load only components signed with the key `make components` signs with
+# (see "Signed connectors" in the README).
+export CONNECTOR_HOST_TRUSTED_KEYS=$TARGET/signing/dev.pub
 CONNECTOR=$TARGET/wasm32-wasip2/component/cc_connector.wasm
 for file in "$HOST" "$SANDBOX" "$CONNECTOR"; do
   [ -e "$file" ] || { echo "$file is missing: run \`make worker\` (it builds it)" >&2; exit 1; }

@@ -134,7 +134,51 @@ async fn load_section(rows: &mut Vec<Row>, runtime: &Runtime, path: &Path) -> an
     let cc = component("cc_connector")?;
     let goal = Duration::from_millis(1);
     rows.push(load_row(runtime, &cc, "Constant Contact", Some(goal)).await?);
+    // Issue 20: what checking the publisher's signature adds to a load.
+    let mut settings = RuntimeSettings::default();
+    let key = target_dir()?.join("signing/dev.pub");
+    settings.loading.trust =
+        connector_host::signing::TrustPolicy::from_paths(&[key], false, "bench")
+            .map_err(anyhow::Error::msg)?;
+    let checking = Runtime::with_settings(&settings)?;
+    for (what, path) in [("the probe", path.to_owned()), ("Constant Contact", cc)] {
+        rows.push(signature_row(runtime, &checking, &path, what).await?);
+    }
     Ok(())
+}
+
+/// A cached load with the signature checked against one without, p50 of 20.
+async fn signature_row(
+    plain: &Runtime,
+    checking: &Runtime,
+    path: &Path,
+    what: &str,
+) -> anyhow::Result<Row> {
+    let bytes = std::fs::read(path)?;
+    let timed = |runtime: &Runtime| {
+        let bytes = &bytes;
+        async move {
+            runtime.load(path, bytes, &Limits::default()).await?;
+            let loads = measure::sequential(20, || async {
+                runtime.load(path, bytes, &Limits::default()).await?;
+                Ok(())
+            })
+            .await?;
+            anyhow::Ok(loads.p50())
+        }
+    };
+    let (signed, unsigned) = (timed(checking).await?, timed(plain).await?);
+    Ok(Row {
+        what: format!(
+            "cached load of {what} ({} KB), signature checked vs not, p50",
+            bytes.len() / 1000
+        ),
+        host: micros(signed),
+        baseline: micros(unsigned),
+        ratio: Some(signed.as_secs_f64() / unsigned.as_secs_f64()),
+        goal: String::new(),
+        met: None,
+    })
 }
 
 /// Loading `path` the first time (compiling, the cache being new) against
