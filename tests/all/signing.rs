@@ -231,26 +231,28 @@ fn a_trusted_key_others_could_replace_and_a_wrong_setting_are_refused_at_start()
 }
 
 #[test]
-fn mcp_refuses_an_untrusted_component_before_serving_a_tool() {
+fn mcp_refuses_an_altered_untrusted_or_unsigned_component_before_serving_a_tool() {
     let variants = Variants::new();
     let cache = tempfile::tempdir().unwrap();
     let env = trusting(cache.path());
-    let connection = ConnectionFile::new(&variants.path("untrusted"), "");
-    let out = host_command(
-        &["mcp", &connection.path.display().to_string()],
-        &env_of(&env),
-    )
-    .stdin(std::process::Stdio::null())
-    .output()
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "mcp started: {stderr}");
-    assert!(stderr.contains("signed, but by no key"), "{stderr}");
-    assert!(
-        String::from_utf8_lossy(&out.stdout).trim().is_empty(),
-        "it answered on stdout"
-    );
-    assert!(!compiled(cache.path(), &variants.path("untrusted")));
+    for (variant, reason) in REFUSED {
+        let connection = ConnectionFile::new(&variants.path(variant), "");
+        let out = host_command(
+            &["mcp", &connection.path.display().to_string()],
+            &env_of(&env),
+        )
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "mcp started on {variant}: {stderr}");
+        assert!(stderr.contains(reason), "{stderr}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).trim().is_empty(),
+            "it answered on stdout"
+        );
+        assert!(!compiled(cache.path(), &variants.path(variant)));
+    }
 }
 
 /// The catalogue entry of `file`, once it is no longer loading.
@@ -330,7 +332,7 @@ fn serve_loads_only_signed_components_once_a_key_is_trusted_also_on_hot_reload()
 }
 
 #[test]
-fn a_worker_registers_no_activity_of_a_component_signed_by_an_untrusted_key() {
+fn a_worker_registers_no_activity_of_an_altered_untrusted_or_unsigned_component() {
     let variants = Variants::new();
     let dir = tempfile::tempdir().unwrap();
     let (connectors, connections) = (
@@ -339,11 +341,11 @@ fn a_worker_registers_no_activity_of_a_component_signed_by_an_untrusted_key() {
     );
     std::fs::create_dir_all(&connectors).unwrap();
     std::fs::create_dir_all(&connections).unwrap();
-    for (name, variant) in [("good", "signed"), ("bad", "untrusted")] {
-        let file = connectors.join(format!("{name}.wasm"));
+    for variant in ["signed", "altered", "untrusted", "unsigned"] {
+        let file = connectors.join(format!("{variant}.wasm"));
         std::fs::copy(variants.path(variant), &file).unwrap();
         std::fs::write(
-            connections.join(format!("{name}.toml")),
+            connections.join(format!("{variant}.toml")),
             format!("connector = {:?}\n", file.display().to_string()),
         )
         .unwrap();
@@ -363,8 +365,10 @@ fn a_worker_registers_no_activity_of_a_component_signed_by_an_untrusted_key() {
         .unwrap();
     assert!(ready.starts_with("ready: 1 queues"), "{ready}");
     let (_, stderr) = worker.stop();
-    assert!(
-        stderr.contains("signed, but by no key"),
-        "the refusal is not logged"
-    );
+    for (variant, reason) in REFUSED {
+        assert!(
+            stderr.contains(reason),
+            "the {variant} one's refusal is not logged"
+        );
+    }
 }
