@@ -93,8 +93,10 @@ fn compiled(cache: &Path, file: &Path) -> bool {
         .to_string();
     std::fs::read_dir(cache)
         .map(|d| {
-            d.flatten()
-                .any(|e| e.file_name().to_string_lossy().starts_with(&digest))
+            d.flatten().any(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.starts_with(&digest) && name.ends_with(".cwasm")
+            })
         })
         .unwrap_or(false)
 }
@@ -167,6 +169,38 @@ fn describe_names_the_signer_and_the_cli_refuses_what_the_policy_does_not_trust_
         "the signed one was never compiled"
     );
 
+    // The verification is recorded in the cache (so a cached load does not
+    // hash the component again); a record copied to an altered component's
+    // digest is not believed (its MAC binds the digest).
+    let digest = |name: &str| {
+        blake3::hash(&std::fs::read(variants.path(name)).unwrap())
+            .to_hex()
+            .to_string()
+    };
+    let record = cache.path().join(format!("{}.verified", digest("signed")));
+    assert!(record.exists(), "no verification record");
+    std::fs::copy(
+        &record,
+        cache.path().join(format!("{}.verified", digest("altered"))),
+    )
+    .unwrap();
+    host_env(
+        &["describe", &variants.path("altered").display().to_string()],
+        &env,
+    )
+    .fails_with(4, &["altered after it was signed"]);
+    // Nor is it once its key is no longer trusted.
+    let mallory = variants.mallory().display().to_string();
+    let cache_dir = cache.path().display().to_string();
+    host_env(
+        &["describe", &signed],
+        &[
+            ("CONNECTOR_HOST_TRUSTED_KEYS", &mallory),
+            ("CONNECTOR_HOST_CACHE_DIR", &cache_dir),
+        ],
+    )
+    .fails_with(4, &["signed, but by no key"]);
+
     // Unsigned components allowed explicitly: unsigned loads, a broken
     // signature still does not.
     let mut allowing = env.clone();
@@ -182,7 +216,6 @@ fn describe_names_the_signer_and_the_cli_refuses_what_the_policy_does_not_trust_
     )
     .fails_with(4, &["altered after it was signed"]);
     // The publisher's key trusted instead: their signature is accepted.
-    let mallory = variants.mallory().display().to_string();
     let text = ok_text(host_env(
         &[
             "describe",

@@ -142,6 +142,43 @@ impl super::Runtime {
         Ok((backend, component, began))
     }
 
+    /// The artifact cache, opened (and its directory checked) on first use.
+    pub(super) fn artifact_cache(&self) -> Option<&ArtifactCache> {
+        self.cache.get_or_init(ArtifactCache::open).as_ref()
+    }
+
+    /// Who signed `bytes`, or why they may not load. A component this
+    /// installation already verified (a record under its digest in the
+    /// artifact cache, MAC'd like an artifact, naming the key) is not
+    /// hashed again while that key is still trusted: the check then costs
+    /// a BLAKE3 of the bytes instead of a SHA-256 and an Ed25519 verify.
+    pub(super) fn signer(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<crate::signing::Signer, InvokeError> {
+        let policy = &self.loading.trust;
+        if policy.keys().is_empty() {
+            return Ok(crate::signing::Signer::NotChecked);
+        }
+        let cache = self.artifact_cache();
+        let record = artifact::verified_name(&blake3::hash(bytes).to_hex());
+        let recorded = cache.and_then(|c| c.get_small(&record));
+        if let Some(signer) = recorded.and_then(|key| policy.signer_with_key(&key)) {
+            return Ok(signer);
+        }
+        let signer = policy
+            .check(bytes)
+            .map_err(|reason| InvokeError::Untrusted {
+                path: path.to_owned(),
+                reason,
+            })?;
+        if let (Some(cache), Some(key)) = (cache, policy.key_of(&signer)) {
+            cache.put(&record, key);
+        }
+        Ok(signer)
+    }
+
     /// The compiled form of `bytes`: from the cache when this installation
     /// wrote it, else compiled (within the deadline) and cached.
     async fn artifact(
@@ -149,7 +186,7 @@ impl super::Runtime {
         engine: &Engine,
         bytes: &[u8],
     ) -> Result<(Artifact, Instant), Failure> {
-        let cache = self.cache.get_or_init(ArtifactCache::open).as_ref();
+        let cache = self.artifact_cache();
         // A content address, not a pin: BLAKE3 is 3x faster than SHA-256 here.
         let name = artifact::name(&blake3::hash(bytes).to_hex(), &compatibility(engine));
         if let Some(artifact) = blocking(bytes.len(), || cache.and_then(|c| c.get(&name))) {

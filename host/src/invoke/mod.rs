@@ -258,14 +258,7 @@ impl Runtime {
             ));
         }
         // Before a byte reaches the compiler (or the artifact cache).
-        let signer = self
-            .loading
-            .trust
-            .check(bytes)
-            .map_err(|reason| InvokeError::Untrusted {
-                path: path.to_owned(),
-                reason,
-            })?;
+        let signer = self.signer(path, bytes)?;
         let (backend, component, began) = self.compile(path, bytes, limits).await?;
         let loading = self.load_compiled(path, backend, component, limits);
         let mut loaded = tokio::time::timeout_at((began + self.loading.timeout).into(), loading)

@@ -27,6 +27,10 @@ impl TrustedKey {
         &self.fingerprint
     }
 
+    pub(super) fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
     pub(super) fn public_key(&self) -> PublicKey {
         // 0x01: wasmsign2's tag for an Ed25519 public key.
         PublicKey::from_bytes(&[&[1u8][..], &self.raw].concat())

@@ -150,6 +150,29 @@ impl TrustPolicy {
         self.allow_unsigned
     }
 
+    /// The signer a verification record names, if its key is still trusted
+    /// (`raw`: the key's 32 bytes, as [`TrustPolicy::key_of`] gave them).
+    pub fn signer_with_key(&self, raw: &[u8]) -> Option<Signer> {
+        let key = self.keys.iter().find(|k| k.raw() == raw)?;
+        Some(Signer::Trusted {
+            name: key.name().to_owned(),
+            fingerprint: key.fingerprint().to_owned(),
+        })
+    }
+
+    /// The raw bytes of the trusted key behind `signer`, for a
+    /// verification record.
+    pub fn key_of(&self, signer: &Signer) -> Option<&[u8]> {
+        let Signer::Trusted { name, fingerprint } = signer else {
+            return None;
+        };
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.name() == name && k.fingerprint() == fingerprint)?;
+        Some(key.raw())
+    }
+
     /// Who signed `component`, or why it may not load.
     ///
     /// # Errors

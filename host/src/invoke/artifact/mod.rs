@@ -85,6 +85,12 @@ impl Artifact {
     }
 }
 
+/// The name of the record saying which trusted key verified the component
+/// with this digest (see [`ArtifactCache::verified`]).
+pub(crate) fn verified_name(component_digest: &str) -> String {
+    format!("{component_digest}.verified")
+}
+
 /// The cache file's name: the component's digest and the engine's
 /// compatibility hash, so an artifact never meets other bytes or another
 /// engine.
@@ -160,6 +166,19 @@ impl ArtifactCache {
             );
         }
         Some(Artifact::Cached(fd.into()))
+    }
+
+    /// What the small file `name` holds, if this installation wrote it
+    /// (with [`ArtifactCache::put`]): a verification record, say.
+    pub(crate) fn get_small(&self, name: &str) -> Option<Vec<u8>> {
+        let Artifact::Cached(mut file) = self.get(name)? else {
+            return None;
+        };
+        let mut bytes = Vec::new();
+        std::io::Seek::rewind(&mut file).ok()?;
+        file.read_to_end(&mut bytes).ok()?;
+        bytes.truncate(bytes.len().saturating_sub(TRAILER));
+        Some(bytes)
     }
 
     /// Whether `file` (an artifact and its trailer) carries the MAC of `name`.
@@ -296,6 +315,15 @@ mod tests {
         )
         .unwrap();
         assert!(cache.get("c.cwasm").is_none());
+    }
+
+    #[test]
+    fn a_small_record_reads_back_only_under_its_own_name() {
+        let (_dir, cache) = cache();
+        cache.put("d.verified", b"key");
+        assert_eq!(cache.get_small("d.verified").unwrap(), b"key");
+        std::fs::copy(cache.dir.join("d.verified"), cache.dir.join("e.verified")).unwrap();
+        assert!(cache.get_small("e.verified").is_none());
     }
 
     #[test]
