@@ -40,5 +40,6 @@ mod template;
 mod tenants;
 mod transport;
 mod triggers;
+mod vault_logins;
 mod watch;
 mod worker;
