@@ -41,5 +41,6 @@ mod template;
 mod tenants;
 mod transport;
 mod triggers;
+mod vault_logins;
 mod watch;
 mod worker;

@@ -89,9 +89,16 @@ impl OpenBao {
     /// Starts a dev server and waits until it is ready (unsealed, `secret/`
     /// mounted, audit device on). Panics with the server's log if it is not.
     pub fn start() -> OpenBao {
+        OpenBao::start_with("")
+    }
+
+    /// As [`OpenBao::start`], with more server configuration (HCL), e.g. a
+    /// TLS `listener` beside the dev server's plain one (which
+    /// [`OpenBao::addr`] still names).
+    pub fn start_with(config: &str) -> OpenBao {
         let mut failures = Vec::new();
         for _ in 0..START_ATTEMPTS {
-            match OpenBao::try_start() {
+            match OpenBao::try_start(config) {
                 Ok(bao) => return bao,
                 Err(StartFailure {
                     retry: true,
@@ -109,11 +116,11 @@ impl OpenBao {
         );
     }
 
-    fn try_start() -> Result<OpenBao, StartFailure> {
+    fn try_start(extra: &str) -> Result<OpenBao, StartFailure> {
         let dir = tempfile::tempdir().expect("create a temporary directory for OpenBao");
         let audit_log = dir.path().join("audit.log");
         let config = dir.path().join("config.hcl");
-        write_config(&config, &audit_log);
+        write_config(&config, &audit_log, extra);
         let port = free_port_pair();
         let root_token = random_token();
         let child = spawn_server(dir.path(), &config, port, &root_token);
@@ -244,13 +251,13 @@ impl OpenBao {
 }
 
 /// Writes the server config: a file audit device at `file/` writing `audit_log`.
-fn write_config(config: &Path, audit_log: &Path) {
+fn write_config(config: &Path, audit_log: &Path, extra: &str) {
     let audit_path = audit_log
         .to_str()
         .expect("temporary directory path is UTF-8");
     // A JSON string literal is a valid HCL string literal.
     let text = format!(
-        "audit \"file\" \"file\" {{\n  options {{\n    file_path = {}\n  }}\n}}\n",
+        "audit \"file\" \"file\" {{\n  options {{\n    file_path = {}\n  }}\n}}\n{extra}",
         json!(audit_path)
     );
     std::fs::write(config, text).unwrap_or_else(|e| panic!("write {}: {e}", config.display()));
@@ -594,6 +601,12 @@ impl OpenBao {
             .set("X-Vault-Wrap-TTL", "60s");
         let reply = expect_ok(send(request, None), None, "POST", &path);
         string_at(&reply, "/wrap_info/token", "wrapped AppRole secret-id")
+    }
+
+    /// Enables auth method `kind` (`ldap`, `jwt`, `cert`…) at `mount/`.
+    pub fn enable_auth(&self, kind: &str, mount: &str) {
+        let body = json!({ "type": kind });
+        self.root_ok(None, "POST", &format!("sys/auth/{mount}"), Some(body));
     }
 
     /// Enables the userpass auth method at `userpass/`.

@@ -157,8 +157,16 @@ fn auth_hint(login: &str) -> &'static str {
         "~/.vault-token holds a token Vault refuses (a stale login?): run `vault login` again, or set VAULT_TOKEN"
     } else if login.contains("VAULT_TOKEN") {
         "VAULT_TOKEN holds a token Vault refuses (expired or revoked): set a current one"
+    } else if login.starts_with("ldap") {
+        "check the LDAP user name and password, and the mount's auth/<mount>/config (url, userdn, userattr)"
+    } else if login.starts_with("jwt") {
+        "check that the token file is current (a projected token rotates) and that the role's bound_audiences, bound_claims and the mount's keys (jwt_validation_pubkeys, jwks_url, oidc_discovery_url) accept it"
+    } else if login.starts_with("cert") {
+        "check cert_file and key_file (the key readable by its owner only: chmod 600), and that the mount's auth/<mount>/certs role trusts the certificate's CA"
+    } else if login.starts_with("agent") {
+        "check that Vault Agent is running and its auto-auth sink writes this file; the host reads it again when it changes"
     } else {
-        "check the store's login in [stores.NAME] (token, approle or userpass); a token may have expired or been revoked"
+        "check the store's login in [stores.NAME] (token, approle, userpass, ldap, jwt, cert or agent); a token may have expired or been revoked"
     }
 }
 

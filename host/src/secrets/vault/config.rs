@@ -14,6 +14,15 @@
 //! cache_ttl_seconds = 300
 //! auth = { method = "approle", role_id = "…", secret_id = { env = "VAULT_SECRET_ID" } }
 //! ```
+//!
+//! The other logins (see [`super::login`]):
+//!
+//! ```toml
+//! auth = { method = "ldap", username = "svc-cc", password = { env = "LDAP_PASSWORD" } }
+//! auth = { method = "jwt", role = "connector-host", jwt = { file = "/var/run/secrets/tokens/vault" } }
+//! auth = { method = "cert", cert_file = "client.pem", key_file = "client.key", name = "connector-host" }
+//! auth = { method = "agent", token_file = "/run/vault-agent/token" }
+//! ```
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -70,6 +79,42 @@ pub enum VaultAuth {
         /// The auth mount, `userpass` by default.
         mount: String,
     },
+    /// An LDAP directory's user, through Vault's LDAP auth method.
+    Ldap {
+        /// The user.
+        username: FieldSource,
+        /// The password.
+        password: FieldSource,
+        /// The auth mount, `ldap` by default.
+        mount: String,
+    },
+    /// A JWT/OIDC workload identity (a Kubernetes service account or CI job
+    /// token), read again at every login, so a rotated one is used.
+    Jwt {
+        /// The Vault role.
+        role: String,
+        /// Where the JWT is: a file or an environment variable.
+        jwt: FieldSource,
+        /// The auth mount, `jwt` by default.
+        mount: String,
+    },
+    /// A TLS client certificate, presented on the connection to Vault.
+    Cert {
+        /// PEM certificate (chain), leaf first.
+        cert_file: PathBuf,
+        /// PEM private key; readable by its owner only.
+        key_file: PathBuf,
+        /// The certificate role to log in as; Vault picks one when absent.
+        name: Option<String>,
+        /// The auth mount, `cert` by default.
+        mount: String,
+    },
+    /// The token file a Vault Agent's auto-auth sink keeps current; read
+    /// again whenever it changes, never renewed or revoked by the host.
+    Agent {
+        /// The sink file.
+        token_file: PathBuf,
+    },
 }
 
 impl VaultAuth {
@@ -83,7 +128,12 @@ impl VaultAuth {
             } => literal(role_id) || literal(secret_id),
             VaultAuth::UserPass {
                 username, password, ..
+            }
+            | VaultAuth::Ldap {
+                username, password, ..
             } => literal(username) || literal(password),
+            VaultAuth::Jwt { jwt, .. } => literal(jwt),
+            VaultAuth::Cert { .. } | VaultAuth::Agent { .. } => false,
         }
     }
 
@@ -91,7 +141,7 @@ impl VaultAuth {
     /// `a token from ~/.vault-token`, …), or the method's name.
     pub fn login(&self) -> String {
         let VaultAuth::Token(source) = self else {
-            return self.method().into();
+            return self.summary();
         };
         match source {
             FieldSource::Env(var) => format!("a token from {var}"),
@@ -107,12 +157,37 @@ impl VaultAuth {
         }
     }
 
-    /// `token`, `approle` or `userpass`.
+    /// `token`, `approle`, `userpass`, `ldap`, `jwt`, `cert` or `agent`.
     pub fn method(&self) -> &'static str {
         match self {
             VaultAuth::Token(_) => "token",
             VaultAuth::AppRole { .. } => "approle",
             VaultAuth::UserPass { .. } => "userpass",
+            VaultAuth::Ldap { .. } => "ldap",
+            VaultAuth::Jwt { .. } => "jwt",
+            VaultAuth::Cert { .. } => "cert",
+            VaultAuth::Agent { .. } => "agent",
+        }
+    }
+
+    /// The method with its mount and role, never a credential:
+    /// `jwt (mount jwt, role connector-host)`, `agent (token file token)`.
+    pub fn summary(&self) -> String {
+        let method = self.method();
+        match self {
+            VaultAuth::Ldap { mount, .. } => format!("{method} (mount {mount})"),
+            VaultAuth::Jwt { role, mount, .. } => format!("{method} (mount {mount}, role {role})"),
+            VaultAuth::Cert {
+                name: Some(name),
+                mount,
+                ..
+            } => format!("{method} (mount {mount}, role {name})"),
+            VaultAuth::Cert { mount, .. } => format!("{method} (mount {mount}, any role)"),
+            VaultAuth::Agent { token_file } => format!(
+                "{method} (token file {})",
+                token_file.file_name().unwrap_or_default().to_string_lossy()
+            ),
+            _ => method.into(),
         }
     }
 }
@@ -148,6 +223,25 @@ enum RawAuth {
         username: RawSource,
         password: RawSource,
         mount: Option<String>,
+    },
+    Ldap {
+        username: RawSource,
+        password: RawSource,
+        mount: Option<String>,
+    },
+    Jwt {
+        role: String,
+        jwt: RawSource,
+        mount: Option<String>,
+    },
+    Cert {
+        cert_file: PathBuf,
+        key_file: PathBuf,
+        name: Option<String>,
+        mount: Option<String>,
+    },
+    Agent {
+        token_file: PathBuf,
     },
 }
 
@@ -225,6 +319,39 @@ fn resolve_auth(raw: Option<RawAuth>) -> Result<VaultAuth, String> {
             password: plain("password", password)?,
             mount: mount.unwrap_or_else(|| "userpass".into()),
         },
+        RawAuth::Ldap {
+            username,
+            password,
+            mount,
+        } => VaultAuth::Ldap {
+            username: plain("username", username)?,
+            password: plain("password", password)?,
+            mount: mount.unwrap_or_else(|| "ldap".into()),
+        },
+        RawAuth::Jwt { role, jwt, mount } => VaultAuth::Jwt {
+            role,
+            jwt: match plain("jwt", jwt)? {
+                // A workload identity token expires within hours: one
+                // typed into the file would stop working unnoticed.
+                FieldSource::Literal(_) => {
+                    return Err("auth jwt must be { file = \"…\" } or { env = \"…\" }: a workload identity token rotates".into())
+                }
+                source => source,
+            },
+            mount: mount.unwrap_or_else(|| "jwt".into()),
+        },
+        RawAuth::Cert {
+            cert_file,
+            key_file,
+            name,
+            mount,
+        } => VaultAuth::Cert {
+            cert_file,
+            key_file,
+            name,
+            mount: mount.unwrap_or_else(|| "cert".into()),
+        },
+        RawAuth::Agent { token_file } => VaultAuth::Agent { token_file },
     })
 }
 
@@ -255,7 +382,7 @@ impl VaultConfig {
             crate::redact::without_userinfo(&self.address),
             self.kv_version,
             self.mount,
-            self.auth.method()
+            self.auth.summary()
         )
     }
 
@@ -303,5 +430,48 @@ impl VaultConfig {
             self.kv_version,
             self.mount
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(text: &str) -> Result<VaultAuth, String> {
+        let raw: RawVaultConfig = toml::from_str(&format!("address = \"http://v\"\nauth = {text}"))
+            .map_err(|e| e.to_string())?;
+        raw.resolve().map(|c| c.auth)
+    }
+
+    #[test]
+    fn each_login_names_its_method_mount_and_role_only() {
+        let summary = |text: &str| auth(text).unwrap().summary();
+        assert_eq!(
+            summary("{ method = \"ldap\", username = \"u\", password = { env = \"P\" } }"),
+            "ldap (mount ldap)"
+        );
+        assert_eq!(
+            summary("{ method = \"jwt\", role = \"r\", jwt = { file = \"/t\" }, mount = \"k8s\" }"),
+            "jwt (mount k8s, role r)"
+        );
+        assert_eq!(
+            summary("{ method = \"cert\", cert_file = \"c\", key_file = \"k\", name = \"r\" }"),
+            "cert (mount cert, role r)"
+        );
+        assert_eq!(
+            summary("{ method = \"agent\", token_file = \"/run/agent/sink\" }"),
+            "agent (token file sink)"
+        );
+        assert_eq!(
+            summary("{ method = \"userpass\", username = \"u\", password = \"p\" }"),
+            "userpass"
+        );
+    }
+
+    #[test]
+    fn a_jwt_typed_into_the_file_is_refused() {
+        let refused = auth("{ method = \"jwt\", role = \"r\", jwt = \"eyJ.x.y\" }").unwrap_err();
+        assert!(refused.contains("rotates"), "{refused}");
+        assert!(!refused.contains("eyJ"), "{refused}");
     }
 }

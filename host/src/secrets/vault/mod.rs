@@ -5,9 +5,11 @@
 //! a Secret asset holds one value (key `value` unless the reference names
 //! another key), a Credential asset holds `username` and `password`. KV v1
 //! and v2 mounts, KV v2 version pins, namespaces, a custom CA, and token,
-//! AppRole (plain or response-wrapped secret_id) and userpass logins.
+//! AppRole (plain or response-wrapped secret_id), userpass, LDAP, JWT/OIDC,
+//! TLS certificate and Vault Agent token file logins.
 
 mod config;
+mod login;
 mod session;
 
 use std::sync::mpsc;
@@ -53,14 +55,16 @@ impl VaultStore {
     fn run<T, F>(&self, work: F) -> BoxFuture<'_, Result<T, StoreError>>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Session) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&mut Session) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let config = self.config.clone();
         let job: Job = Box::new(move |slot| {
             let result = match slot {
-                Some(session) => work(session),
-                None => Session::new(config).and_then(|session| work(slot.insert(session))),
+                Some(session) => retried(session, &work),
+                None => {
+                    Session::new(config).and_then(|session| retried(slot.insert(session), &work))
+                }
             };
             let _ = reply.send(result);
         });
@@ -72,6 +76,18 @@ impl VaultStore {
             jobs.send(job).map_err(|_| stopped())?;
             answer.await.map_err(|_| stopped())?
         })
+    }
+}
+
+/// Runs `work`, and once more when it was denied because a Vault Agent
+/// had put a new token in its file (the old one revoked).
+fn retried<T>(
+    session: &mut Session,
+    work: &impl Fn(&mut Session) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    match work(session) {
+        Err(StoreError::PermissionDenied { .. }) if session.relogin_after_denial() => work(session),
+        result => result,
     }
 }
 

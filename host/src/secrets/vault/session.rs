@@ -7,7 +7,9 @@
 //! crate's login constructors cannot carry the namespace header or CA.
 //!
 //! The token is renewed before it expires; when renewal is refused, the
-//! session logs in again if its method can.
+//! session logs in again if its method can. How it logs in is
+//! [`super::login`]'s business; a Vault Agent's token is never renewed here
+//! (the Agent owns it): the session follows the Agent's file instead.
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +18,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
 use super::config::{VaultAuth, VaultConfig};
-use crate::secrets::{AssetRef, FieldSource, SecretData, StoreError};
+use super::login;
+use crate::secrets::{AssetRef, SecretData, StoreError};
 
 /// Renew when less than this much of the token's life is left.
 const RENEW_MARGIN: Duration = Duration::from_secs(30);
@@ -29,8 +32,9 @@ pub(super) struct Session {
     /// When the token expires; `None` for tokens without a TTL (root).
     expires_at: Option<Instant>,
     renewable: bool,
-    /// A wrapped secret_id unwraps once; keep the result for later logins.
-    secret_id: Option<SecretString>,
+    /// What logins keep between one another (an unwrapped secret_id, the
+    /// Agent's file stamp).
+    pub(super) memory: login::Memory,
 }
 
 impl Session {
@@ -57,6 +61,9 @@ impl Session {
             })?;
             builder = builder.add_root_certificate(cert);
         }
+        if let Some(identity) = login::identity(&config.auth)? {
+            builder = builder.identity(identity);
+        }
         let http = builder
             .build()
             .map_err(|e| StoreError::Config(format!("cannot build the HTTP client: {e}")))?;
@@ -66,8 +73,27 @@ impl Session {
             client: None,
             expires_at: None,
             renewable: false,
-            secret_id: None,
+            memory: login::Memory::default(),
         })
+    }
+
+    /// The settings.
+    pub(super) fn config(&self) -> &VaultConfig {
+        &self.config
+    }
+
+    /// After a 403: logs in again when a Vault Agent's file holds a new
+    /// token (then the request is worth retrying once); false otherwise.
+    pub(super) fn relogin_after_denial(&mut self) -> bool {
+        if !login::agent_token_replaced(self) {
+            return false;
+        }
+        tracing::info!("vault agent token file holds a new token; using it");
+        let ok = self.login().is_ok();
+        if !ok {
+            self.client = None;
+        }
+        ok
     }
 
     /// Reads an asset's whole secret.
@@ -293,8 +319,16 @@ impl Session {
             .is_some_and(|at| at.saturating_duration_since(Instant::now()) < RENEW_MARGIN);
         // Log in when there is no client yet, or when the token is due and
         // cannot be renewed (not renewable, or Vault refused).
-        if self.client.is_none() || (due && !(self.renewable && self.renew())) {
-            self.login()?;
+        if self.client.is_none()
+            || (due && !(self.renewable && self.renew()))
+            || login::agent_file_changed(self)
+        {
+            // Fail closed: a refused login leaves no earlier token in use
+            // (an Agent's file may have moved on from it).
+            if let Err(error) = self.login() {
+                self.client = None;
+                return Err(error);
+            }
         }
         self.client
             .as_ref()
@@ -329,39 +363,7 @@ impl Session {
 
     fn login(&mut self) -> Result<(), StoreError> {
         let method = self.config.auth.login();
-        let token = match self.config.auth.clone() {
-            VaultAuth::Token(FieldSource::File(path))
-                if path.ends_with(".vault-token") && !path.exists() =>
-            {
-                return Err(StoreError::AuthFailed {
-                    method: "no token".into(),
-                    reason: "VAULT_TOKEN is not set and ~/.vault-token does not exist".into(),
-                });
-            }
-            VaultAuth::Token(source) => plain(&source, "token")?,
-            VaultAuth::AppRole {
-                role_id,
-                secret_id,
-                wrapped,
-                mount,
-            } => {
-                let secret_id = self.approle_secret_id(&secret_id, wrapped)?;
-                let body = json!({ "role_id": plain(&role_id, "role_id")?.expose_secret(), "secret_id": secret_id.expose_secret() });
-                self.post_login(&format!("auth/{mount}/login"), &body)?
-            }
-            VaultAuth::UserPass {
-                username,
-                password,
-                mount,
-            } => {
-                let user = plain(&username, "username")?;
-                let body = json!({ "password": plain(&password, "password")?.expose_secret() });
-                self.post_login(
-                    &format!("auth/{mount}/login/{}", user.expose_secret()),
-                    &body,
-                )?
-            }
-        };
+        let token = login::token(self)?;
         let client = hashicorp_vault::Client::new_from_reqwest(
             self.config.address.as_str(),
             token.expose_secret(),
@@ -376,58 +378,18 @@ impl Session {
         })?;
         let data = client.data.as_ref().and_then(|d| d.data.as_ref());
         let ttl = data.map(|d| d.ttl.0).unwrap_or_default();
-        self.renewable = data.and_then(|d| d.renewable).unwrap_or(false);
-        self.expires_at = (!ttl.is_zero()).then(|| Instant::now() + ttl);
+        // The Agent renews its token and rewrites its file; renewing it here
+        // too would race it, so its token is never due.
+        let agent = matches!(self.config.auth, VaultAuth::Agent { .. });
+        self.renewable = !agent && data.and_then(|d| d.renewable).unwrap_or(false);
+        self.expires_at = (!agent && !ttl.is_zero()).then(|| Instant::now() + ttl);
         self.client = Some(client);
         tracing::debug!(method = self.config.auth.method(), "logged in to vault");
         Ok(())
     }
 
-    /// The AppRole secret_id, unwrapping a response-wrapping token the first time.
-    fn approle_secret_id(
-        &mut self,
-        source: &FieldSource,
-        wrapped: bool,
-    ) -> Result<SecretString, StoreError> {
-        if !wrapped {
-            return plain(source, "secret_id");
-        }
-        if let Some(id) = &self.secret_id {
-            return Ok(id.clone());
-        }
-        let wrapping = plain(source, "secret_id")?;
-        let reply = self.post(
-            "sys/wrapping/unwrap",
-            Some(&wrapping),
-            &json!({}),
-            "approle",
-        )?;
-        let id = reply["data"]["secret_id"]
-            .as_str()
-            .ok_or_else(|| StoreError::AuthFailed {
-                method: "approle".into(),
-                reason: "the wrapped response holds no secret_id".into(),
-            })?;
-        let id = SecretString::from(id.to_owned());
-        crate::redact::remember(&id);
-        self.secret_id = Some(id.clone());
-        Ok(id)
-    }
-
-    fn post_login(&self, path: &str, body: &Value) -> Result<SecretString, StoreError> {
-        let reply = self.post(path, None, body, &self.config.auth.login())?;
-        reply["auth"]["client_token"]
-            .as_str()
-            .map(|t| SecretString::from(t.to_owned()))
-            .inspect(crate::redact::remember)
-            .ok_or_else(|| StoreError::AuthFailed {
-                method: self.config.auth.login(),
-                reason: "no client token in the answer".into(),
-            })
-    }
-
     /// A raw POST for logins and unwrapping; 400 and 403 mean the credentials were refused.
-    fn post(
+    pub(super) fn post(
         &self,
         path: &str,
         token: Option<&SecretString>,
@@ -564,14 +526,6 @@ impl Session {
             reason,
         }
     }
-}
-
-/// Resolves a credential of the store's own login (literal, env or file).
-fn plain(source: &FieldSource, what: &str) -> Result<SecretString, StoreError> {
-    let value = crate::secrets::resolve_plain(&format!("auth {what}"), source)
-        .map_err(|e| StoreError::Config(e.to_string()))?;
-    crate::redact::remember(&value);
-    Ok(value)
 }
 
 /// Vault's `errors` array as one line (Vault never echoes secrets there).
