@@ -9,6 +9,7 @@
 
 mod config;
 mod session;
+mod transit;
 
 use std::sync::mpsc;
 use std::time::Duration;
