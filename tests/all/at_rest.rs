@@ -102,6 +102,55 @@ fn set_at_rest(connection: &ConnectionFile, base: &str, at_rest: &str) {
     std::fs::write(&connection.path, format!("{base}\n{at_rest}")).unwrap();
 }
 
+/// What a Transit seal and open cost: a process's first (login and data
+/// key), a new data key, the data key in use, another process's data key
+/// (unwrapped), one seen before (printed with `--nocapture`, not asserted).
+fn print_transit_costs(connection: &ConnectionFile) {
+    use connector_host::at_rest::{AtRest, AtRestSettings};
+    let parsed = connector_host::Connection::load(&connection.path).unwrap();
+    let mut every_write = parsed.at_rest.clone();
+    if let AtRestSettings::Transit {
+        data_key_lifetime, ..
+    } = &mut every_write
+    {
+        *data_key_lifetime = Duration::ZERO;
+    }
+    let (writer, reader) = (
+        AtRest::new(&every_write, &parsed.stores),
+        AtRest::new(&parsed.at_rest, &parsed.stores),
+    );
+    let file = connection.dir().join("timing.bin");
+    let plain = [b'x'; 600];
+    let timed = |what: &str, work: &dyn Fn() -> Vec<u8>| {
+        let started = Instant::now();
+        let out = work();
+        eprintln!("transit {what}: {:?}", started.elapsed());
+        out
+    };
+    timed("first seal of a process (login, data key)", &|| {
+        block_on(writer.seal(&file, "t", &plain)).unwrap()
+    });
+    let sealed = timed("seal with a new data key", &|| {
+        block_on(writer.seal(&file, "t", &plain)).unwrap()
+    });
+    block_on(reader.seal(&file, "t", &plain)).unwrap();
+    timed("seal with the data key in use", &|| {
+        block_on(reader.seal(&file, "t", &plain)).unwrap()
+    });
+    timed("open with another process's data key (unwrap)", &|| {
+        block_on(reader.open(&file, "t", &sealed))
+            .unwrap()
+            .plain
+            .to_vec()
+    });
+    timed("open with a data key seen before", &|| {
+        block_on(reader.open(&file, "t", &sealed))
+            .unwrap()
+            .plain
+            .to_vec()
+    });
+}
+
 #[test]
 fn transit_seals_token_files_and_a_rotated_key_still_opens_old_records() {
     let sandbox = Sandbox::start_with(&["--no-rate-limit", "--access-token-lifetime", "2"]);
@@ -150,6 +199,7 @@ fn transit_seals_token_files_and_a_rotated_key_still_opens_old_records() {
     );
     secrets.extend(tokens_in(&connection));
     assert!(list(&connection).ok()["lists"].is_array());
+    print_transit_costs(&connection);
     assert_nowhere_on_disk(connection.dir(), &secrets);
 
     // Another Transit key is a clear error naming the file and both keys.

@@ -196,6 +196,19 @@ impl AtRest {
         matches!(self.keys, Keys::Plain)
     }
 
+    /// Reads a key file now (making the default one): `serve` names its
+    /// key file in the connections it makes, so the file must exist.
+    ///
+    /// # Errors
+    ///
+    /// [`AtRestError::KeyFile`] when it cannot be read or made.
+    pub fn ready(&self) -> Result<(), AtRestError> {
+        match self.keys {
+            Keys::File { .. } => self.file_key().map(drop),
+            _ => Ok(()),
+        }
+    }
+
     /// `plain` sealed for `binding` (the file's role and place), ready to be
     /// written to `file` (named in errors); `plain` itself with `key = "plain"`.
     ///

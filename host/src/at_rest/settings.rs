@@ -50,15 +50,21 @@ pub enum AtRestSettings {
 
 impl AtRestSettings {
     /// The `[at_rest]` table that says this, for the connection files
-    /// `serve` makes; empty for the default.
+    /// `serve` makes. The default local key is named as a key file: a
+    /// worker or the CLI reading the connection with another data
+    /// directory then opens its typed secrets with the same key.
     pub fn to_toml(&self) -> String {
         let quoted = |text: &str| toml::Value::String(text.to_owned()).to_string();
         match self {
-            AtRestSettings::LocalKey(_) => String::new(),
             AtRestSettings::Plain => "[at_rest]\nkey = \"plain\"\n".into(),
-            AtRestSettings::KeyFile(path) => format!(
+            AtRestSettings::LocalKey(path) | AtRestSettings::KeyFile(path) => format!(
                 "[at_rest]\nkey = \"file\"\nkey_file = {}\n",
-                quoted(&path.display().to_string())
+                quoted(
+                    &std::path::absolute(path)
+                        .unwrap_or_else(|_| path.clone())
+                        .display()
+                        .to_string()
+                )
             ),
             AtRestSettings::Transit {
                 store,

@@ -97,8 +97,9 @@ impl Space {
     }
 }
 
-/// Seals the plain typed and webhook secrets from before (`.secrets/` of
-/// every tenant below `connections`), when `serve` starts; how many.
+/// When `serve` starts: makes sure its key file exists (connections it
+/// makes name it) and seals the plain typed and webhook secrets from
+/// before (`.secrets/` of every tenant below `connections`); how many.
 ///
 /// # Errors
 ///
@@ -107,6 +108,7 @@ pub async fn seal_kept_secrets(
     at_rest: &crate::at_rest::AtRest,
     connections: &std::path::Path,
 ) -> Result<usize, String> {
+    at_rest.ready().map_err(|e| e.to_string())?;
     let mut homes = vec![connections.to_owned()];
     if let Ok(tenants) = std::fs::read_dir(connections.join(TENANTS)) {
         homes.extend(tenants.flatten().map(|t| t.path()));
