@@ -213,7 +213,7 @@ mod tests {
     }
 
     fn vault() -> VaultConfig {
-        let text = "connector = \"x.wasm\"\n[stores.vault]\naddress = \"http://127.0.0.1:1\"\ntoken = { env = \"T\" }\n";
+        let text = "connector = \"x.wasm\"\n[stores.vault]\naddress = \"http://127.0.0.1:1\"\nauth = { method = \"token\", token = { env = \"T\" } }\n";
         let connection = crate::connection::Connection::parse(Path::new("/c.toml"), text).unwrap();
         connection.stores["vault"].clone()
     }
