@@ -252,7 +252,10 @@ fn the_local_key_a_key_file_plain_files_and_a_plain_file_from_before() {
         assert_eq!(mode, 0o600);
     }
     assert!(list(&connection).ok()["lists"].is_array());
-    assert_nowhere_on_disk(&connection.dir().join("data/tokens"), &[access.clone()]);
+    assert_nowhere_on_disk(
+        &connection.dir().join("data/tokens"),
+        std::slice::from_ref(&access),
+    );
 
     // A key file others may read is refused; the right mode but another key
     // is a clear error naming the file and both keys.

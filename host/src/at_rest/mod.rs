@@ -149,7 +149,7 @@ enum Keys {
         create: bool,
         loaded: Mutex<Option<(Arc<Key>, KeyRef)>>,
     },
-    Transit(envelope::Envelope),
+    Transit(Box<envelope::Envelope>),
 }
 
 /// Seals and opens files with the configured key.
@@ -175,13 +175,13 @@ impl AtRest {
                 mount,
                 key,
                 data_key_lifetime,
-            } => Keys::Transit(envelope::Envelope::new(
+            } => Keys::Transit(Box::new(envelope::Envelope::new(
                 store.clone(),
                 VaultStore::new(stores.get(store).cloned().expect("checked at parse time")),
                 mount.clone(),
                 key.clone(),
                 *data_key_lifetime,
-            )),
+            ))),
         };
         AtRest { keys }
     }
