@@ -26,6 +26,10 @@
 //!
 //! [tls]                                # trusted besides the system's store
 //! ca_file = "corporate-ca.pem"         # relative to this file
+//!
+//! [at_rest]                            # how token files are sealed (see `at_rest`)
+//! key = "transit"                      # or "file" or "plain"; default: a local key
+//! store = "vault"
 //! ```
 //!
 //! Every value in `[fields]` and `access_token` is a [`FieldSource`]: a
@@ -87,6 +91,9 @@ pub struct Connection {
     /// `end_user`: the platform's id of the person the connection is for
     /// (set by a connect link). A label for lists, never used to reach anything.
     pub end_user: Option<String>,
+    /// `[at_rest]`: how secrets this connection keeps in files are sealed
+    /// (token files; typed secrets it reads through `{ file = … }`).
+    pub at_rest: crate::at_rest::AtRestSettings,
 }
 
 /// Whether `text` may be an end user's id: 1 to 128 of `A-Z a-z 0-9 . _ : @ + -`
@@ -228,6 +235,8 @@ struct RawConnection {
     #[serde(default)]
     tls: RawTls,
     end_user: Option<String>,
+    #[serde(default)]
+    at_rest: crate::at_rest::RawAtRest,
 }
 
 /// The `[tls]` table.
@@ -329,6 +338,10 @@ impl Connection {
         let token_store = raw.token.store;
         check_token_store(token_store.as_deref(), &stores)
             .map_err(|p| invalid("[token] store".into(), p))?;
+        let at_rest = raw
+            .at_rest
+            .resolve(base, &stores)
+            .map_err(|p| invalid("[at_rest]".into(), p))?;
         Ok(Connection {
             path: path.to_owned(),
             connector: base.join(&raw.connector),
@@ -377,6 +390,7 @@ impl Connection {
                 }
                 other => other,
             },
+            at_rest,
         })
     }
 
@@ -471,7 +485,8 @@ impl Connection {
                 )
             })
             .collect();
-        Resolver::new(stores)
+        let at_rest = crate::at_rest::AtRest::new(&self.at_rest, &self.stores);
+        Resolver::new(stores).with_at_rest(Arc::new(at_rest))
     }
 }
 

@@ -13,7 +13,8 @@
 //!   access token, endpoint overrides, limits); [`documents`]: where a
 //!   long-running host keeps them (a directory, or a store for replicas).
 //! - [`secrets`]: field values from direct input, the environment, a file or
-//!   a credential asset in Vault, cached with a TTL.
+//!   a credential asset in Vault, cached with a TTL; [`at_rest`]: what is
+//!   kept in files outside Vault is sealed (Vault Transit or a key file).
 //! - [`oauth`]: the OAuth2 connection: connect, token store, refresh, scope check.
 //! - [`quota`]: calendar quotas (requests a day per application), counted
 //!   across processes in the credential store.
@@ -40,6 +41,7 @@
 //! [`metrics`] counts what the pipeline does for operators.
 #![warn(missing_docs)]
 
+pub mod at_rest;
 pub mod audit;
 pub mod catalogue;
 pub mod check;

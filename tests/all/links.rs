@@ -62,13 +62,14 @@ fn expire(serve: &Serve, url: &str) {
     let file = serve
         .dir()
         .join(format!("connections/.connect-links/{digest}.json"));
-    let mut record: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let data = serve.dir().join("data");
+    let mut record: Value = serde_json::from_str(&unsealed(&file, &data)).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
     record["expires_at"] = json!(now - 60);
-    std::fs::write(&file, record.to_string()).unwrap();
+    sealed_write(&file, &data, record.to_string().as_bytes());
 }
 
 fn form_token(page: &str) -> String {

@@ -3,6 +3,7 @@
 
 mod activities;
 mod agents;
+mod at_rest;
 mod audit;
 mod beyond;
 mod catalogue;

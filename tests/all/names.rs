@@ -164,12 +164,13 @@ fn typed_secrets_of_two_connections_never_share_a_place() {
     let created = serve.call("POST", "/api/connections", Some(&draft));
     assert_eq!(created.status, 201, "{created:#?}");
     let secrets = serve.dir().join("connections/.secrets");
+    let data = serve.dir().join("data");
     assert_eq!(
-        std::fs::read_to_string(secrets.join("v-x/probe_key")).unwrap(),
+        unsealed(&secrets.join("v-x/probe_key"), &data),
         "victim-key-2b7e91"
     );
     assert_eq!(
-        std::fs::read_to_string(secrets.join("v/x-probe_key")).unwrap(),
+        unsealed(&secrets.join("v/x-probe_key"), &data),
         "attacker-key-c4d5e6"
     );
     assert_eq!(check(&serve, "v-x"), 200);
@@ -251,7 +252,10 @@ fn deleting_a_connection_deletes_exactly_its_own_secrets() {
     );
     assert!(!secrets.join("prod").exists(), "prod's secrets are gone");
     assert_eq!(
-        std::fs::read_to_string(secrets.join("prod-eu/probe_key")).unwrap(),
+        unsealed(
+            &secrets.join("prod-eu/probe_key"),
+            &serve.dir().join("data")
+        ),
         "prod-eu-key-5eaf24"
     );
     assert_eq!(check(&serve, "prod-eu"), 200);

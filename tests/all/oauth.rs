@@ -232,7 +232,7 @@ fn the_first_connect_pins_the_endpoints_and_tokens_remember_their_issuer() {
         let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "token files are private");
     }
-    let record = std::fs::read_to_string(&file).unwrap();
+    let record = unsealed(&file, &connection.dir().join("data"));
     assert!(
         record.contains(token_url),
         "the record remembers its issuer"

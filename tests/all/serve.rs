@@ -292,7 +292,10 @@ fn a_typed_secret_goes_into_the_store_or_a_private_file_and_is_never_echoed() {
         "fields": {"client_id": {"value": "app-2"}, "client_secret": {"keep": true}}});
     let updated = without.call("PUT", "/api/connections/cc-file", Some(&update));
     assert_eq!(updated.status, 200, "{updated:#?}");
-    assert_eq!(std::fs::read_to_string(&secret_file).unwrap(), CANARIES[1]);
+    assert_eq!(
+        unsealed(&secret_file, &without.dir().join("data")),
+        CANARIES[1]
+    );
 }
 
 #[test]

@@ -501,7 +501,7 @@ fn deleting_the_connection_deletes_its_subscriptions_and_their_secrets() {
         .dir()
         .join(format!("connections/.secrets/notes/.webhooks/{id}"));
     assert_eq!(
-        std::fs::read_to_string(&secret_file).unwrap(),
+        unsealed(&secret_file, &serve.dir().join("data")),
         created["secret"].as_str().unwrap()
     );
     #[cfg(unix)]
@@ -514,7 +514,7 @@ fn deleting_the_connection_deletes_its_subscriptions_and_their_secrets() {
         assert_eq!(mode & 0o777, 0o600);
     }
     let record = serve.dir().join("connections/.subscriptions/notes.json");
-    let kept = std::fs::read_to_string(&record).unwrap();
+    let kept = unsealed(&record, &serve.dir().join("data"));
     assert!(!kept.contains("whsec_"), "no secret in the record: {kept}");
     // Another tenant sees none of it.
     let token = crate::tenants::issue(&serve, "globex");

@@ -520,6 +520,37 @@ impl Connecting {
     }
 }
 
+/// The plain text of a file the host sealed with the default key of its
+/// data directory `data` (an OAuth token file in `<data>/tokens`, or one of
+/// `serve`'s files); a plain file as it is.
+pub fn unsealed(file: &Path, data: &Path) -> String {
+    use connector_host::at_rest::{file_binding, token_binding, AtRest, AtRestSettings};
+    let keys = AtRest::new(
+        &AtRestSettings::LocalKey(data.join("at-rest.key")),
+        &Default::default(),
+    );
+    let binding = if file.parent() == Some(data.join("tokens").as_path()) {
+        token_binding(file)
+    } else {
+        file_binding(file)
+    };
+    let opened = block_on(keys.read(file, &binding))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("{} does not exist", file.display()));
+    String::from_utf8(opened.plain.to_vec()).expect("text")
+}
+
+/// Writes `plain` to one of `serve`'s files, sealed as the host seals it
+/// with the default key of its data directory `data`.
+pub fn sealed_write(file: &Path, data: &Path, plain: &[u8]) {
+    use connector_host::at_rest::{file_binding, AtRest, AtRestSettings};
+    let keys = AtRest::new(
+        &AtRestSettings::LocalKey(data.join("at-rest.key")),
+        &Default::default(),
+    );
+    block_on(keys.write(file, &file_binding(file), plain)).unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// The token file `connect` wrote for `connection` (for canary checks on real tokens).
 pub fn token_values(connection: &ConnectionFile) -> Vec<String> {
     let dir = connection.dir().join("data/tokens");
@@ -532,7 +563,7 @@ pub fn token_values(connection: &ConnectionFile) -> Vec<String> {
         .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
     {
         let record: Value =
-            serde_json::from_str(&std::fs::read_to_string(entry.path()).unwrap()).unwrap();
+            serde_json::from_str(&unsealed(&entry.path(), &connection.dir().join("data"))).unwrap();
         for key in ["access_token", "refresh_token"] {
             if let Some(v) = record[key].as_str() {
                 values.push(v.to_owned());

@@ -12,6 +12,7 @@ mod loopback;
 pub mod manager;
 pub mod providers;
 pub mod store;
+mod token_file;
 
 use secrecy::SecretString;
 use url::Url;

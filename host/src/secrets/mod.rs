@@ -27,6 +27,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
+use crate::at_rest::AtRest;
 use crate::redact::{self, Untrusted};
 
 pub(crate) use source::RawSource;
@@ -230,6 +231,14 @@ pub enum SecretError {
         /// The keys that are there (names only).
         present: String,
     },
+    /// `{ file = "…" }` is sealed ([`crate::at_rest`]) and does not open.
+    #[error("field {field}: {error}")]
+    Sealed {
+        /// The field.
+        field: String,
+        /// Why it does not open (names the file and the key, never a value).
+        error: Box<crate::at_rest::AtRestError>,
+    },
 }
 
 impl SecretError {
@@ -240,7 +249,8 @@ impl SecretError {
             | SecretError::File { field, .. }
             | SecretError::Store { field, .. }
             | SecretError::Fetch { field, .. }
-            | SecretError::KeyMissing { field, .. } => field,
+            | SecretError::KeyMissing { field, .. }
+            | SecretError::Sealed { field, .. } => field,
         }
     }
 }
@@ -249,6 +259,7 @@ impl SecretError {
 pub struct Resolver {
     stores: BTreeMap<String, Arc<dyn CredentialStore>>,
     cache: cache::Cache,
+    at_rest: Arc<AtRest>,
 }
 
 impl Resolver {
@@ -257,7 +268,19 @@ impl Resolver {
         Resolver {
             stores,
             cache: cache::Cache::default(),
+            at_rest: Arc::new(AtRest::plain()),
         }
+    }
+
+    /// Opens sealed `{ file = … }` sources with `at_rest` (without it, a
+    /// sealed file is refused).
+    pub fn with_at_rest(self, at_rest: Arc<AtRest>) -> Resolver {
+        Resolver { at_rest, ..self }
+    }
+
+    /// How the connection's files are sealed (its token file too).
+    pub fn at_rest(&self) -> &Arc<AtRest> {
+        &self.at_rest
     }
 
     /// The named stores.
@@ -277,6 +300,7 @@ impl Resolver {
     ) -> Result<SecretString, SecretError> {
         let value = match source {
             FieldSource::Asset(asset) => self.resolve_asset(field, asset).await,
+            FieldSource::File(path) => self.resolve_file(field, path).await,
             other => resolve_plain(field, other),
         }?;
         redact::remember(&value);
@@ -332,6 +356,30 @@ impl Resolver {
                 known()
             ))),
         }
+    }
+
+    /// A file's first line; a sealed file (a typed secret `serve` kept) is
+    /// opened first.
+    async fn resolve_file(
+        &self,
+        field: &str,
+        path: &std::path::Path,
+    ) -> Result<SecretString, SecretError> {
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| SecretError::File {
+            field: field.into(),
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?);
+        let binding = crate::at_rest::file_binding(path);
+        let opened = self
+            .at_rest
+            .open(path, &binding, &bytes)
+            .await
+            .map_err(|error| SecretError::Sealed {
+                field: field.into(),
+                error: Box::new(error),
+            })?;
+        first_line(field, path, &opened.plain)
     }
 
     async fn resolve_asset(
@@ -417,7 +465,27 @@ fn read_first_line(field: &str, path: &std::path::Path) -> Result<SecretString, 
         path: path.to_owned(),
         reason,
     };
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?);
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| error(e.to_string()))?);
+    if crate::at_rest::format::is_sealed(&bytes) {
+        return Err(error(
+            "it is sealed, and only a connection's fields (with its [at_rest] key) open sealed files".into(),
+        ));
+    }
+    first_line(field, path, &bytes)
+}
+
+/// The first line of `bytes` (the contents of `path`), trimmed.
+fn first_line(
+    field: &str,
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> Result<SecretString, SecretError> {
+    let error = |reason: String| SecretError::File {
+        field: field.into(),
+        path: path.to_owned(),
+        reason,
+    };
+    let text = std::str::from_utf8(bytes).map_err(|_| error("it is not UTF-8 text".into()))?;
     let line = text.lines().next().unwrap_or_default().trim();
     if line.is_empty() {
         return Err(error("its first line is empty".into()));

@@ -34,6 +34,10 @@
 //! lease_seconds = 30                 # a replica polls a subscription alone for this long
 //! tick_ms = 1000                     # how often the poller looks for work
 //! timeout_seconds = 15               # how long a receiver has to answer
+//!
+//! [at_rest]                          # how typed secrets, webhook secrets, records and
+//! key = "transit"                    # token files kept in files are sealed (see
+//! store = "vault"                    # `crate::at_rest`); copied into new connections
 //! ```
 
 use std::collections::BTreeMap;
@@ -82,6 +86,9 @@ pub struct Config {
     /// `[signatures]`: whose connectors this server loads; `None`: the
     /// host-wide policy (`CONNECTOR_HOST_TRUSTED_KEYS`).
     pub trust: Option<crate::signing::TrustPolicy>,
+    /// `[at_rest]`: how everything `serve` keeps in files is sealed,
+    /// including the token files of the connections it opens.
+    pub at_rest: crate::at_rest::AtRestSettings,
 }
 
 /// How `serve` guards itself against its clients: slow or idle
@@ -139,6 +146,8 @@ struct RawConfig {
     #[serde(default)]
     events: super::subscriptions_config::RawEvents,
     signatures: Option<RawSignatures>,
+    #[serde(default)]
+    at_rest: crate::at_rest::RawAtRest,
 }
 
 /// `[signatures]`: `trusted_keys = ["keys/acme.pub", "/etc/connector-host/keys"]`
@@ -231,7 +240,7 @@ impl Config {
                 ));
             }
         }
-        Ok(Config {
+        let mut config = Config {
             connect_redirects: raw.connect_redirects,
             connect_link_assets: raw.connect_link_assets,
             guards,
@@ -256,13 +265,20 @@ impl Config {
                     crate::signing::TrustPolicy::from_paths(&keys, s.allow_unsigned, "serve config [signatures]")
                 })
                 .transpose()?,
-        })
+            at_rest: crate::at_rest::AtRestSettings::Plain,
+        };
+        let stores = super::state::parse_stores(&config)?;
+        config.at_rest = raw
+            .at_rest
+            .resolve(&base, &stores)
+            .map_err(|p| format!("serve config [at_rest]: {p}"))?;
+        Ok(config)
     }
 }
 
 /// A setting of the file (`place`: `serve config` or `serve config
 /// [events]`), or its default, if it is within `low..=high`.
-pub(super) fn within(
+pub(crate) fn within(
     place: &str,
     key: &str,
     value: Option<u64>,

@@ -27,8 +27,9 @@ use serde_json::{json, Value};
 use super::api::Loaded;
 use super::errors::ApiError;
 use super::space::Scope;
+use crate::at_rest::file_binding;
 use crate::catalogue::Entry;
-use crate::documents::{create_private_dir, write_private, DocumentError, Documents};
+use crate::documents::{create_private_dir, DocumentError, Documents};
 use crate::egress::Origin;
 use crate::invoke::{AuthScheme, ConnectionField, ConnectorInfo};
 use crate::name::{AssetName, Name};
@@ -318,8 +319,10 @@ fn new_document(
         }
     }
     let shared = format!(
-        "{}\n{}",
-        scope.config.stores_toml, scope.config.endpoints_toml
+        "{}\n{}\n{}",
+        scope.config.stores_toml,
+        scope.config.endpoints_toml,
+        scope.config.at_rest.to_toml()
     );
     let shared: toml_edit::DocumentMut = shared
         .parse()
@@ -373,18 +376,27 @@ async fn secret_source(
     }
     let dir = scope.space.secrets_dir(connection);
     let file = dir.join(field.as_str());
-    create_private_dir(&dir)
-        .and_then(|()| write_private(&file, value.expose_secret().as_bytes()))
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                format!(
-                    "field {field}: cannot keep the secret in {}: {e}",
-                    dir.display()
-                ),
-            )
-        })?;
+    let failed = |e: String| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!(
+                "field {field}: cannot keep the secret in {}: {e}",
+                dir.display()
+            ),
+        )
+    };
+    // The directory first: the file's binding is its absolute place.
+    create_private_dir(&dir).map_err(|e| failed(e.to_string()))?;
+    scope
+        .at_rest
+        .write(
+            &file,
+            &file_binding(&file),
+            value.expose_secret().as_bytes(),
+        )
+        .await
+        .map_err(|e| failed(e.to_string()))?;
     let mut table = toml_edit::InlineTable::new();
     let absolute = std::fs::canonicalize(&file).unwrap_or(file);
     table.insert("file", absolute.display().to_string().into());

@@ -108,6 +108,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     let settings = config.signals.clone();
     let state = Arc::new(State::new(config, runtime, token).map_err(anyhow::Error::msg)?);
+    let sealed = space::seal_kept_secrets(&state.at_rest, &state.config.connections)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    if sealed > 0 {
+        tracing::info!(files = sealed, "sealed plain secret files from before");
+    }
     let signals = signals::Signals::new(state.clone(), &settings).map_err(anyhow::Error::msg)?;
     // The first line on stdout is the address (tests and scripts read it).
     println!("http://{address}");

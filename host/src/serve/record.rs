@@ -2,15 +2,20 @@
 //! tokens, a connect link): a 0600 file changed under an exclusive lock, or
 //! a KV v2 document in the connections store changed with check-and-set,
 //! so that every replica sees one history of it and no change is lost.
+//!
+//! Files are sealed with `serve`'s `[at_rest]` key ([`crate::at_rest`],
+//! bound to their place); a plain one from before is re-written sealed
+//! when first read.
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::at_rest::{file_binding, AtRest, AtRestSettings};
 use crate::documents::{create_private_dir, write_private, Documents};
 use crate::name::AssetName;
 use crate::secrets::vault::VaultStore;
@@ -34,6 +39,21 @@ pub struct Record<T> {
 
 /// The document's one key.
 const KEY: &str = "record";
+
+/// How records kept in files are sealed: `serve`'s `[at_rest]`, set once
+/// when its state is made (one `serve` per process).
+static AT_REST: OnceLock<Arc<AtRest>> = OnceLock::new();
+
+/// Seals records kept in files with `at_rest` from now on.
+pub(crate) fn seal_with(at_rest: Arc<AtRest>) {
+    let _ = AT_REST.set(at_rest);
+}
+
+fn at_rest() -> Arc<AtRest> {
+    AT_REST
+        .get_or_init(|| Arc::new(AtRest::new(&AtRestSettings::default(), &Default::default())))
+        .clone()
+}
 
 impl<T: Serialize + DeserializeOwned + Send + 'static> Record<T> {
     /// The record kept where `documents` keeps connections: the file
@@ -74,12 +94,7 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Record<T> {
         edit: impl Fn(&mut Option<T>) -> (bool, R) + Send + 'static,
     ) -> Result<R, String> {
         match &self.place {
-            Place::File(file) => {
-                let file = file.clone();
-                tokio::task::spawn_blocking(move || change_file(&file, edit))
-                    .await
-                    .map_err(|e| e.to_string())?
-            }
+            Place::File(file) => change_file(file, edit).await,
             Place::Store { name, store, asset } => {
                 for _ in 0..8 {
                     let (mut value, version) = self.read_versioned().await?;
@@ -127,7 +142,14 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Record<T> {
     /// The record and its version (0: none yet).
     async fn read_versioned(&self) -> Result<(Option<T>, u64), String> {
         match &self.place {
-            Place::File(file) => Ok((read_file(file)?, 0)),
+            Place::File(file) => {
+                let (value, needs_sealing) = read_file(file).await?;
+                if needs_sealing {
+                    // Re-written as it is, sealed (under the lock).
+                    change_file(file, |_: &mut Option<T>| (false, ())).await?;
+                }
+                Ok((value, 0))
+            }
             Place::Store { name, store, asset } => {
                 let found = store
                     .read_record(&reference(name, asset))
@@ -155,18 +177,23 @@ fn reference(store: &str, asset: &AssetName) -> AssetRef {
     }
 }
 
-fn read_file<T: DeserializeOwned>(file: &Path) -> Result<Option<T>, String> {
-    match std::fs::read_to_string(file) {
-        Ok(text) => serde_json::from_str(&text)
-            .map_err(|e| format!("{} is unreadable: {e}", file.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read {}: {e}", file.display())),
-    }
+/// The record in `file` and whether it is a plain file from before.
+async fn read_file<T: DeserializeOwned>(file: &Path) -> Result<(Option<T>, bool), String> {
+    let opened = at_rest()
+        .read(file, &file_binding(file))
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(opened) = opened else {
+        return Ok((None, false));
+    };
+    let value = serde_json::from_slice(&opened.plain)
+        .map_err(|e| format!("{} is unreadable: {e}", file.display()))?;
+    Ok((value, opened.needs_sealing))
 }
 
 /// Read, edit and write the file under an exclusive lock on a lock file
 /// beside it, so two processes never lose each other's change.
-fn change_file<T: Serialize + DeserializeOwned, R>(
+async fn change_file<T: Serialize + DeserializeOwned, R>(
     file: &Path,
     edit: impl Fn(&mut Option<T>) -> (bool, R),
 ) -> Result<R, String> {
@@ -174,17 +201,31 @@ fn change_file<T: Serialize + DeserializeOwned, R>(
     if let Some(dir) = file.parent() {
         create_private_dir(dir).map_err(failed)?;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).truncate(false).write(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let lock = options.open(file.with_extension("lock")).map_err(failed)?;
-    lock.lock().map_err(failed)?;
-    let mut value = read_file(file)?;
+    let lock_file = file.with_extension("lock");
+    // Taken on a blocking thread (it may wait for another process), then
+    // held across the awaits of sealing until dropped.
+    let _lock = tokio::task::spawn_blocking(move || {
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let lock = options.open(lock_file)?;
+        lock.lock()?;
+        Ok::<_, std::io::Error>(lock)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(failed)?;
+    let (mut value, needs_sealing) = read_file(file).await?;
     let (changed, answer) = edit(&mut value);
-    if let Some(value) = value.filter(|_| changed) {
-        let text = serde_json::to_vec_pretty(&value).map_err(|e| e.to_string())?;
-        write_private(file, &text).map_err(failed)?;
+    if let Some(value) = value.filter(|_| changed || needs_sealing) {
+        let text =
+            zeroize::Zeroizing::new(serde_json::to_vec_pretty(&value).map_err(|e| e.to_string())?);
+        let sealed = at_rest()
+            .seal(file, &file_binding(file), &text)
+            .await
+            .map_err(|e| e.to_string())?;
+        write_private(file, &sealed).map_err(failed)?;
     }
     Ok(answer)
 }

@@ -97,6 +97,32 @@ impl Space {
     }
 }
 
+/// When `serve` starts: makes sure its key file exists (connections it
+/// makes name it) and seals the plain typed and webhook secrets from
+/// before (`.secrets/` of every tenant below `connections`); how many.
+///
+/// # Errors
+///
+/// A sentence naming the first file that could not be sealed.
+pub async fn seal_kept_secrets(
+    at_rest: &crate::at_rest::AtRest,
+    connections: &std::path::Path,
+) -> Result<usize, String> {
+    at_rest.ready().map_err(|e| e.to_string())?;
+    let mut homes = vec![connections.to_owned()];
+    if let Ok(tenants) = std::fs::read_dir(connections.join(TENANTS)) {
+        homes.extend(tenants.flatten().map(|t| t.path()));
+    }
+    let mut sealed = 0;
+    for home in homes {
+        sealed += at_rest
+            .seal_plain_files(&home.join(".secrets"))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(sealed)
+}
+
 /// A request's tenant: the server's state and the space it may use.
 #[derive(Clone)]
 pub struct Scope {
@@ -172,7 +198,9 @@ impl Scope {
         {
             return Ok(cached.session.clone());
         }
-        let (connection, seen) = documents.load(name).await?.ok_or_else(missing)?;
+        let (mut connection, seen) = documents.load(name).await?.ok_or_else(missing)?;
+        // serve's own [at_rest] seals what it keeps, token files included.
+        connection.at_rest = self.config.at_rest.clone();
         // Checks the pin against the bytes the catalogue compiled.
         let connector = self.catalogue.for_connection(&connection).await?;
         let session = Arc::new(Session::with_connector(connection, connector).await?);

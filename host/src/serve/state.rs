@@ -14,6 +14,7 @@ use super::config::Config;
 use super::space::Space;
 use super::tenants::{Principal, TenantTokens};
 use super::throttle::Throttle;
+use crate::at_rest::AtRest;
 use crate::catalogue::Catalogue;
 use crate::documents::Documents;
 use crate::name::Name;
@@ -77,6 +78,8 @@ pub struct State {
     pub stores: BTreeMap<String, VaultConfig>,
     /// The store typed secrets go to (the first read-write one), if any.
     pub secret_store: Option<(String, Arc<VaultStore>)>,
+    /// How what is kept in files is sealed (`[at_rest]`).
+    pub at_rest: Arc<AtRest>,
     /// What API clients must present.
     pub api_token: SecretString,
     /// Where the default tenant's connections are (a directory, or a
@@ -113,7 +116,10 @@ impl State {
         let catalogue =
             Catalogue::new(runtime.clone(), &config.connectors).with_names(config.names.clone());
         let documents = documents(&config, &stores)?;
+        let at_rest = Arc::new(AtRest::new(&config.at_rest, &stores));
+        super::record::seal_with(at_rest.clone());
         Ok(State {
+            at_rest,
             runtime,
             catalogue,
             stores,

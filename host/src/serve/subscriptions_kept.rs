@@ -25,7 +25,8 @@ use serde_json::{json, Map, Value};
 
 use super::record::Record;
 use super::space::Scope;
-use crate::documents::{create_private_dir, write_private, Documents};
+use crate::at_rest::file_binding;
+use crate::documents::{create_private_dir, Documents};
 use crate::events::WebhookSecret;
 use crate::name::{AssetName, Name};
 use crate::secrets::{AssetKind, AssetRef, SecretData};
@@ -212,8 +213,16 @@ pub async fn keep_secret(
     let file = secret_file(scope, connection, id);
     let dir = file.parent().expect("a file in a directory");
     create_private_dir(dir)
-        .and_then(|()| write_private(&file, secret.text().expose_secret().as_bytes()))
         .map_err(|e| format!("cannot keep the webhook secret in {}: {e}", dir.display()))?;
+    scope
+        .at_rest
+        .write(
+            &file,
+            &file_binding(&file),
+            secret.text().expose_secret().as_bytes(),
+        )
+        .await
+        .map_err(|e| format!("cannot keep the webhook secret: {e}"))?;
     Ok(None)
 }
 
@@ -248,9 +257,15 @@ pub async fn read_secret(
         }
         None => {
             let file = secret_file(scope, connection, id);
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| format!("cannot read the webhook secret {}: {e}", file.display()))?;
-            SecretString::from(text)
+            let opened = scope
+                .at_rest
+                .read(&file, &file_binding(&file))
+                .await
+                .map_err(|e| format!("cannot read the webhook secret: {e}"))?
+                .ok_or_else(|| format!("the webhook secret {} is missing", file.display()))?;
+            let text = std::str::from_utf8(&opened.plain)
+                .map_err(|_| format!("the webhook secret {} is not text", file.display()))?;
+            SecretString::from(text.to_owned())
         }
     };
     WebhookSecret::parse(&text)

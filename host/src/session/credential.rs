@@ -338,12 +338,12 @@ async fn token_manager(
     let display = connection.path.display().to_string();
     Ok(TokenManager::new(
         settings,
-        token_store(connection),
+        token_store(connection, resolver),
         display,
     ))
 }
 
-fn token_store(connection: &Connection) -> TokenStore {
+fn token_store(connection: &Connection, resolver: &Resolver) -> TokenStore {
     match (&connection.token_store, connection.token_record()) {
         (Some(name), Some(asset)) => {
             // The connection checked at load time that this store exists and is read-write.
@@ -354,17 +354,17 @@ fn token_store(connection: &Connection) -> TokenStore {
                 asset,
             }
         }
-        _ => TokenStore::File(token_file(connection)),
+        _ => TokenStore::File {
+            path: token_file(connection),
+            at_rest: resolver.at_rest().clone(),
+        },
     }
 }
 
 /// `<data dir>/connector-host/tokens/<hash of the connection's path>.json`,
 /// never inside the repository or next to the connection file.
 fn token_file(connection: &Connection) -> PathBuf {
-    let base = std::env::var_os("CONNECTOR_HOST_DATA_DIR")
-        .map(PathBuf::from)
-        .or_else(|| dirs::data_dir().map(|d| d.join("connector-host")))
-        .unwrap_or_else(|| std::env::temp_dir().join("connector-host"));
+    let base = crate::at_rest::data_dir();
     let absolute =
         std::fs::canonicalize(&connection.path).unwrap_or_else(|_| connection.path.clone());
     let digest = hex::encode(Sha256::digest(absolute.to_string_lossy().as_bytes()));

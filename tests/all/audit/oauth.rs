@@ -19,12 +19,12 @@ fn audited(connection: &ConnectionFile, args: &[&str], audit: &Path) -> Run {
 }
 
 /// The token records (path and contents) the connection keeps.
-fn token_files(connection: &ConnectionFile) -> Vec<(std::path::PathBuf, String)> {
+fn token_files(connection: &ConnectionFile) -> Vec<(std::path::PathBuf, Vec<u8>)> {
     let dir = connection.dir().join("data/tokens");
     std::fs::read_dir(dir)
         .unwrap()
         .flatten()
-        .map(|e| (e.path(), std::fs::read_to_string(e.path()).unwrap()))
+        .map(|e| (e.path(), std::fs::read(e.path()).unwrap()))
         .collect()
 }
 

@@ -11,6 +11,7 @@
 mod config;
 mod login;
 mod session;
+mod transit;
 
 use std::sync::mpsc;
 use std::time::Duration;

@@ -312,6 +312,21 @@ impl Session {
             .collect())
     }
 
+    /// A POST with the session's token to `path` (logging in or renewing
+    /// first when needed): the Transit calls of [`super::transit`]. The
+    /// answer's `data`.
+    pub(super) fn post_logged_in(&mut self, path: &str, body: &Value) -> Result<Value, StoreError> {
+        let body = body.to_string();
+        let reply = self
+            .client()?
+            .call_endpoint::<Value>(HttpVerb::POST, path, None, Some(&body));
+        match reply {
+            Ok(EndpointResponse::VaultResponse(r)) => Ok(r.data.unwrap_or(Value::Null)),
+            Ok(EndpointResponse::Empty) => Ok(Value::Null),
+            Err(e) => Err(self.error(e, path)),
+        }
+    }
+
     /// The client, logged in and with a token that is not about to expire.
     fn client(&mut self) -> Result<&hashicorp_vault::Client<TokenData>, StoreError> {
         let due = self
