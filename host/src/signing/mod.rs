@@ -186,17 +186,15 @@ impl TrustPolicy {
         }
         let set = PublicKeySet::new(self.keys.iter().map(TrustedKey::public_key).collect());
         match set.verify(&mut Cursor::new(component), None) {
-            Ok(valid) => {
-                let key = self
-                    .keys
-                    .iter()
-                    .find(|k| valid.iter().any(|v| v.pk == k.public_key().pk))
-                    .expect("a verifying key is one of the trusted ones");
-                Ok(Signer::Trusted {
+            Ok(valid) => self
+                .keys
+                .iter()
+                .find(|k| valid.iter().any(|v| v.pk == k.public_key().pk))
+                .map(|key| Signer::Trusted {
                     name: key.name().to_owned(),
                     fingerprint: key.fingerprint().to_owned(),
                 })
-            }
+                .ok_or_else(|| "its signature verified under no trusted key".to_owned()),
             Err(WSError::NoSignatures) if self.allow_unsigned => Ok(Signer::Unsigned),
             Err(WSError::NoSignatures) => Err(format!(
                 "it is not signed, and {} trusts {} so only signed components load\nhint: have the publisher sign it (`wasmsign2 sign -k publisher.sk -i in.wasm -o out.wasm`), or allow unsigned components explicitly ({ALLOW_UNSIGNED_VAR}=true)",

@@ -90,7 +90,13 @@ pub(super) fn token(session: &mut Session) -> Result<SecretString, StoreError> {
             // The path ends in the user name: `Session::post` keeps it out of errors.
             let user = plain(&username, "username")?;
             let body = json!({ "password": plain(&password, "password")?.expose_secret() });
-            let path = format!("auth/{mount}/login/{}", user.expose_secret());
+            // One path segment whatever the name holds (`/`, `..`, `?`): a
+            // user name never reaches another Vault path with the password.
+            let user = percent_encoding::utf8_percent_encode(
+                user.expose_secret(),
+                percent_encoding::NON_ALPHANUMERIC,
+            );
+            let path = format!("auth/{mount}/login/{user}");
             post_login(session, &path, &body)
         }
         VaultAuth::Jwt { role, jwt, mount } => jwt_login(session, &role, &jwt, &mount),
