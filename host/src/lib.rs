@@ -55,6 +55,7 @@ pub mod mcp;
 pub mod metrics;
 pub mod name;
 pub mod oauth;
+mod ownership;
 pub mod quota;
 pub mod redact;
 pub mod secrets;

@@ -160,8 +160,7 @@ fn a_trigger_poll_can_only_read_whatever_its_connector_sends() {
     );
     let connection = ConnectionFile::new(&component("probe_connector"), &extra);
     let path = connection.path.display().to_string();
-    let poll = |method: &str| {
-        let settings = json!({"url": "https://probe.example/v1/items", "method": method});
+    let watch_once = |settings: serde_json::Value| {
         host(&[
             "watch",
             &path,
@@ -170,6 +169,9 @@ fn a_trigger_poll_can_only_read_whatever_its_connector_sends() {
             "--settings",
             &settings.to_string(),
         ])
+    };
+    let poll = |method: &str| {
+        watch_once(json!({"url": "https://probe.example/v1/items", "method": method}))
     };
     for method in ["POST", "PUT", "PATCH", "DELETE"] {
         let refused = poll(method);
@@ -180,19 +182,10 @@ fn a_trigger_poll_can_only_read_whatever_its_connector_sends() {
         );
     }
     // Settings are checked against the trigger's parameters before it runs.
-    let settings = |s: serde_json::Value| {
-        host(&[
-            "watch",
-            &path,
-            "fetched",
-            "--once",
-            "--settings",
-            &s.to_string(),
-        ])
-    };
-    settings(json!({"url": 3, "method": "GET"}))
+    watch_once(json!({"url": 3, "method": "GET"}))
         .fails_with(2, &["settings.url", "expected a string"]);
-    settings(json!({"url": "https://probe.example/v1/items"})).fails_with(2, &["settings.method"]);
+    watch_once(json!({"url": "https://probe.example/v1/items"}))
+        .fails_with(2, &["settings.method"]);
     assert!(recorder.requests().is_empty(), "no write left the host");
     let read = poll("GET");
     assert_eq!(read.code, 0, "{read:#?}");

@@ -69,37 +69,20 @@ fn read(path: &Path) -> Result<Key, AtRestError> {
 
 /// Only the owner may read or write the key: a key others can read protects
 /// nothing, and one others can write could be swapped for theirs.
-#[cfg(unix)]
 fn check_owner(path: &Path, metadata: &std::fs::Metadata) -> Result<(), AtRestError> {
-    use std::os::unix::fs::MetadataExt;
+    use crate::ownership::Exposure;
     if !metadata.is_file() {
         return Err(refused(path, "it is not a file".into(), "give a key file"));
     }
-    let mode = metadata.mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(refused(
-            path,
-            format!("others may read or write it (mode {mode:04o})"),
-            &format!("chmod 600 {}", path.display()),
-        ));
-    }
-    let me = rustix::process::geteuid().as_raw();
-    if metadata.uid() != me {
-        return Err(refused(
-            path,
-            format!(
-                "it is owned by uid {}, not by this user (uid {me})",
-                metadata.uid()
-            ),
-            "give the host its own key file, owned by the user it runs as",
-        ));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_owner(_: &Path, _: &std::fs::Metadata) -> Result<(), AtRestError> {
-    Ok(())
+    crate::ownership::check_metadata(metadata, 0o077, false).map_err(|exposure| {
+        let hint = match exposure {
+            Exposure::Owner { .. } => {
+                "give the host its own key file, owned by the user it runs as".to_owned()
+            }
+            Exposure::Mode { .. } => format!("chmod 600 {}", path.display()),
+        };
+        refused(path, format!("it {exposure}"), &hint)
+    })
 }
 
 fn decode(bytes: &[u8]) -> Option<Key> {

@@ -346,11 +346,7 @@ fn strong(token: &SecretString) -> anyhow::Result<()> {
 const MIN_TOKEN: usize = 32;
 
 fn token_file() -> std::path::PathBuf {
-    std::env::var_os("CONNECTOR_HOST_DATA_DIR")
-        .map(std::path::PathBuf::from)
-        .or_else(|| dirs::data_dir().map(|d| d.join("connector-host")))
-        .unwrap_or_else(|| std::env::temp_dir().join("connector-host"))
-        .join("serve-api-token")
+    crate::at_rest::data_dir().join("serve-api-token")
 }
 
 fn write_token(file: &std::path::Path, token: &SecretString) -> anyhow::Result<()> {

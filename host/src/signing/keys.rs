@@ -2,11 +2,12 @@
 //! `keygen` output, PEM, DER, or an OpenSSH `ssh-ed25519` line), named
 //! after their file, and refused when others could swap them.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use wasmsign2::PublicKey;
+
+use crate::ownership::Exposure;
 
 /// A key the operator trusts to sign connectors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,22 +87,16 @@ fn read_file(path: &Path) -> Result<TrustedKey, String> {
 
 /// A trusted key others can replace would let them sign for the publisher.
 fn writable_only_by_owner(path: &Path, meta: &std::fs::Metadata) -> Result<(), String> {
-    let me = rustix::process::geteuid().as_raw();
-    if meta.uid() != me && meta.uid() != 0 {
-        return Err(format!(
-            "{} belongs to uid {}, neither this user (uid {me}) nor root, so its owner could swap the trusted key\nhint: chown it",
-            path.display(),
-            meta.uid()
-        ));
-    }
-    if meta.mode() & 0o022 != 0 {
-        return Err(format!(
-            "{} has mode {:04o}: others could replace the trusted key\nhint: chmod go-w {0}",
-            path.display(),
-            meta.mode() & 0o7777
-        ));
-    }
-    Ok(())
+    crate::ownership::check_metadata(meta, 0o022, true).map_err(|exposure| {
+        let hint = match exposure {
+            Exposure::Owner { .. } => "chown it".to_owned(),
+            Exposure::Mode { .. } => format!("chmod go-w {}", path.display()),
+        };
+        format!(
+            "{} {exposure}, so the trusted key could be swapped\nhint: {hint}",
+            path.display()
+        )
+    })
 }
 
 #[cfg(test)]

@@ -14,28 +14,10 @@ pub(super) const KEY_FILE: &str = "installation.key";
 /// the permission bits in `forbidden`.
 pub(super) fn private(fd: &OwnedFd, kind: FileType, forbidden: u32) -> Result<(), String> {
     let stat = rustix::fs::fstat(fd).map_err(|e| format!("cannot be examined: {e}"))?;
-    let me = rustix::process::geteuid().as_raw();
-    let mode = stat.st_mode & 0o7777;
     if FileType::from_raw_mode(stat.st_mode) != kind {
         return Err(format!("is not a {kind:?}"));
     }
-    if stat.st_uid != me {
-        return Err(format!(
-            "belongs to uid {}, not to this user (uid {me})",
-            stat.st_uid
-        ));
-    }
-    if mode & forbidden != 0 {
-        return Err(format!(
-            "has mode {mode:04o}: others than its owner may {}",
-            if forbidden == 0o022 {
-                "write to it"
-            } else {
-                "use it"
-            }
-        ));
-    }
-    Ok(())
+    crate::ownership::check(stat.st_uid, stat.st_mode, forbidden, false).map_err(|e| e.to_string())
 }
 
 /// The installation's key: read, or made once (by whichever process links

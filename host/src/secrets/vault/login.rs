@@ -261,19 +261,10 @@ fn private_key(path: &Path) -> Result<Zeroizing<Vec<u8>>, String> {
     let meta = file
         .metadata()
         .map_err(|e| format!("cannot be examined: {e}"))?;
-    let mode = meta.mode() & 0o7777;
-    if mode & 0o077 != 0 {
-        return Err(format!(
-            "has mode {mode:04o}: group or others may read it; chmod 600 it"
-        ));
-    }
-    let me = rustix::process::geteuid().as_raw();
-    if meta.uid() != me {
-        return Err(format!(
-            "belongs to uid {}, not to this user (uid {me})",
-            meta.uid()
-        ));
-    }
+    crate::ownership::check_metadata(&meta, 0o077, false).map_err(|exposure| match exposure {
+        crate::ownership::Exposure::Mode { .. } => format!("{exposure}; chmod 600 it"),
+        crate::ownership::Exposure::Owner { .. } => exposure.to_string(),
+    })?;
     let mut key = Zeroizing::new(Vec::new());
     file.read_to_end(&mut key)
         .map_err(|e| format!("cannot be read: {e}"))?;
