@@ -8,7 +8,6 @@
 //! not open. A plain file from before is re-written sealed when first read.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -30,7 +29,7 @@ pub(super) async fn read(
     let opened = at_rest
         .open(path, &token_binding(path), &bytes)
         .await
-        .map_err(|e| OAuthError::Config(format!("token file: {e}")))?;
+        .map_err(sealing)?;
     if opened.needs_sealing {
         reseal(path, at_rest, &bytes, &opened.plain).await?;
     }
@@ -58,7 +57,7 @@ pub(super) async fn write(
         at_rest
             .seal(path, &token_binding(path), &text)
             .await
-            .map_err(|e| OAuthError::Config(format!("token file: {e}")))?,
+            .map_err(sealing)?,
     );
     let _lock = lock(path).await?;
     let current = match read_bytes(path)? {
@@ -67,7 +66,7 @@ pub(super) async fn write(
             let opened = at_rest
                 .open(path, &token_binding(path), &bytes)
                 .await
-                .map_err(|e| OAuthError::Config(format!("token file: {e}")))?;
+                .map_err(sealing)?;
             parse(path, &opened.plain)?.map_or(0, |(_, v)| v)
         }
     };
@@ -90,7 +89,7 @@ async fn reseal(
         at_rest
             .seal(path, &token_binding(path), plain)
             .await
-            .map_err(|e| OAuthError::Config(format!("token file: {e}")))?,
+            .map_err(sealing)?,
     );
     let _lock = lock(path).await?;
     if read_bytes(path)?.is_some_and(|now| now.as_slice() == seen) {
@@ -148,29 +147,12 @@ async fn lock(path: &Path) -> Result<std::fs::File, OAuthError> {
 
 /// Replaces the file atomically with `bytes`, mode 0600.
 fn replace(path: &Path, bytes: &[u8]) -> Result<(), OAuthError> {
-    let io = io(path);
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    // A file left over from a crashed run may have any mode, and `mode()`
-    // applies only to files it creates: remove it, then create afresh.
-    match std::fs::remove_file(&tmp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
-        _ => {}
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp).map_err(&io)?;
-    #[cfg(unix)]
-    {
-        // The umask cannot widen 0600, but be explicit about the result.
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(&io)?;
-    }
-    file.write_all(bytes).map_err(&io)?;
-    file.sync_all().map_err(&io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::documents::write_private(path, bytes).map_err(io(path))
+}
+
+/// A sealing or opening failure, as the token store reports it.
+fn sealing(error: crate::at_rest::AtRestError) -> OAuthError {
+    OAuthError::Config(format!("token file: {error}"))
 }
 
 #[cfg(test)]
