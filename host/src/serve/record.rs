@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::at_rest::{file_binding, AtRest, AtRestSettings};
-use crate::documents::{create_private_dir, write_private, Documents};
+use crate::documents::{create_private_dir, Documents};
 use crate::name::AssetName;
 use crate::secrets::vault::VaultStore;
 use crate::secrets::{AssetKind, AssetRef, SecretData};
@@ -221,11 +221,10 @@ async fn change_file<T: Serialize + DeserializeOwned, R>(
     if let Some(value) = value.filter(|_| changed || needs_sealing) {
         let text =
             zeroize::Zeroizing::new(serde_json::to_vec_pretty(&value).map_err(|e| e.to_string())?);
-        let sealed = at_rest()
-            .seal(file, &file_binding(file), &text)
+        at_rest()
+            .write(file, &file_binding(file), &text)
             .await
             .map_err(|e| e.to_string())?;
-        write_private(file, &sealed).map_err(failed)?;
     }
     Ok(answer)
 }
