@@ -8,7 +8,9 @@
 //! `/__sandbox/segments`). `"{{name.path}}"` in a step refers to the output a
 //! previous step saved under `name` (e.g. `{{list.list_id}}`).
 //!
-//! The table runs once per test binary ([`fixture_run`]); this module checks
+//! The table is `activities.json` followed by every `tests/fixtures/activities/*.json`
+//! in name order (one file per area, so areas are added without touching others').
+//! It runs once per test binary ([`fixture_run`]); this module checks
 //! the outputs, `conformance` checks every request the run sent against the
 //! official OpenAPI document. `FIXTURE_TRACE=1` prints each step's output, for
 //! writing the `expect` of a new step.
@@ -52,9 +54,13 @@ pub fn fixture_run() -> &'static FixtureRun {
 }
 
 fn run_table() -> FixtureRun {
-    let text = std::fs::read_to_string(root().join("tests/fixtures/activities.json"))
-        .expect("fixture file");
-    let steps: Vec<Step> = serde_json::from_str(&text).expect("fixture JSON");
+    let steps: Vec<Step> = fixture_files("activities")
+        .into_iter()
+        .flat_map(|(name, text)| {
+            serde_json::from_str::<Vec<Step>>(&text)
+                .unwrap_or_else(|e| panic!("{name}: fixture JSON: {e}"))
+        })
+        .collect();
     let sandbox = Sandbox::start();
     let connection = ConnectionFile::constant_contact(&sandbox);
     let mut run = FixtureRun {
@@ -89,6 +95,29 @@ fn run_table() -> FixtureRun {
         }
     }
     run
+}
+
+/// `tests/fixtures/<name>.json`, then every `tests/fixtures/<name>/*.json` in name
+/// order: each file's name and text.
+pub fn fixture_files(name: &str) -> Vec<(String, String)> {
+    let dir = root().join("tests/fixtures");
+    let mut files = vec![dir.join(format!("{name}.json"))];
+    let mut more: Vec<_> = std::fs::read_dir(dir.join(name))
+        .into_iter()
+        .flatten()
+        .map(|entry| entry.expect("fixture directory").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .collect();
+    more.sort();
+    files.extend(more);
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            (path.display().to_string(), text)
+        })
+        .collect()
 }
 
 /// Runs one activity step: its output (`null` when it failed), the requests

@@ -4,7 +4,7 @@ use connector_tests::*;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::activities::{seed, substitute, Step};
+use crate::activities::{fixture_files, seed, substitute, Step};
 
 fn seed_contacts(sandbox: &Sandbox, n: usize) {
     for i in 0..n {
@@ -17,7 +17,9 @@ fn seed_contacts(sandbox: &Sandbox, n: usize) {
 /// `tests/fixtures/pagination.json`: what to create, and each paged activity's input.
 #[derive(Deserialize)]
 struct Table {
+    #[serde(default)]
     seed: Vec<Step>,
+    #[serde(default)]
     inputs: Map<String, Value>,
 }
 
@@ -26,8 +28,16 @@ struct Table {
 /// holds one new item, and the last says there is no next one.
 #[test]
 fn every_paged_activity_follows_its_cursor_over_three_pages() {
-    let text = std::fs::read_to_string(root().join("tests/fixtures/pagination.json")).unwrap();
-    let table: Table = serde_json::from_str(&text).expect("pagination.json");
+    // `pagination.json` and every `pagination/*.json`: seeds run in that order.
+    let mut table = Table {
+        seed: Vec::new(),
+        inputs: Map::new(),
+    };
+    for (name, text) in fixture_files("pagination") {
+        let part: Table = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        table.seed.extend(part.seed);
+        table.inputs.extend(part.inputs);
+    }
     let sandbox = Sandbox::start();
     let connection = ConnectionFile::constant_contact(&sandbox);
     let mut saved = Map::new();

@@ -129,6 +129,38 @@ impl Spec {
         problems
     }
 
+    /// The operation a request is for, as `METHOD /template` (`GET /contacts/{contact_id}`),
+    /// or `None` when the document has no such path or method.
+    pub fn operation(&self, method: &str, path: &str) -> Option<String> {
+        let base = self.doc["basePath"].as_str().unwrap_or("");
+        let (template, _) = self.template(path.strip_prefix(base)?)?;
+        let method = method.to_ascii_lowercase();
+        self.doc["paths"][template.as_str()].get(&method)?;
+        Some(format!("{} {template}", method.to_ascii_uppercase()))
+    }
+
+    /// Every operation of the document, as [`Spec::operation`] names them.
+    pub fn operations(&self) -> std::collections::BTreeSet<String> {
+        let methods = ["get", "post", "put", "patch", "delete", "head"];
+        let paths = self.doc["paths"].as_object().expect("paths");
+        paths
+            .iter()
+            .flat_map(|(template, item)| {
+                methods
+                    .iter()
+                    .filter(|m| item.get(**m).is_some())
+                    .map(move |m| format!("{} {template}", m.to_ascii_uppercase()))
+            })
+            .collect()
+    }
+
+    /// The operation's first tag (its area: `Contacts`, `Events`…).
+    pub fn area(&self, operation: &str) -> String {
+        let (method, template) = operation.split_once(' ').expect("METHOD /template");
+        let op = &self.doc["paths"][template][method.to_ascii_lowercase()];
+        op["tags"][0].as_str().unwrap_or("untagged").to_owned()
+    }
+
     /// The path template matching `path` and its parameters' values; the one with
     /// the most literal segments wins (`/contacts/counts` over `/contacts/{id}`).
     fn template(&self, path: &str) -> Option<(String, Params)> {
