@@ -18,6 +18,8 @@
 //!   function per activity: `account`, `contacts`, `custom_fields`, `lists`,
 //!   `sign_up_forms`, `tags`, `bulk` (background activities), `campaigns`,
 //!   `reports`, `segments`.
+//! - `http`: `http-request` and `http-read`, any path under `/v3/` for what the
+//!   typed activities lack (the SDK's `proxy` does the work).
 //! - `triggers`: the polling triggers (`TRIGGERS`, shown by `describe`), each a
 //!   filter of a list endpoint handed to the SDK's `trigger::poll`.
 //!
@@ -46,7 +48,10 @@ mod bindings {
         path: ["../wit/sdk", "../wit/constant-contact"],
         world: "constant-contact:connector/connector",
         // `activity-error` and the describe records are the SDK's own types.
-        with: { "connector:sdk/types@0.3.0": connector_sdk::types },
+        with: {
+            "connector:sdk/types@0.3.0": connector_sdk::types,
+            "connector:sdk/http-types@0.3.0": connector_sdk::http_types,
+        },
         // The records are the API's JSON: `connector_sdk::json` reads and writes them.
         additional_derives: [serde::Serialize, serde::Deserialize],
         generate_all,
@@ -61,6 +66,7 @@ mod campaigns;
 mod contacts;
 mod custom_fields;
 mod errors;
+mod http;
 mod lists;
 mod reports;
 mod segments;
@@ -167,6 +173,7 @@ const INFO: Describe = Describe {
         campaigns::ACTIVITIES,
         reports::ACTIVITIES,
         segments::ACTIVITIES,
+        http::ACTIVITIES,
     ],
     triggers: triggers::TRIGGERS,
     icon: Some(include_str!("icon.svg")),

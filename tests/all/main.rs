@@ -16,6 +16,7 @@ mod example;
 mod fidelity;
 mod health;
 mod hostile;
+mod http_request;
 mod isolation;
 mod limits;
 mod links;

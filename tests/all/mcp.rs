@@ -87,6 +87,66 @@ fn check_tools(report: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Each tool's hints are its activity's flags as `describe` gives them.
+fn annotations_follow_the_flags(report: &Value, described: &Value) {
+    let tools = report["tools"].as_array().unwrap();
+    for activity in described["activities"].as_array().unwrap() {
+        let name = &activity["name"];
+        let tool = tools.iter().find(|t| t["name"] == *name).unwrap();
+        let hints = &tool["annotations"];
+        for (hint, flag) in [
+            ("readOnlyHint", "read_only"),
+            ("destructiveHint", "destructive"),
+            ("idempotentHint", "retry_safe"),
+        ] {
+            assert_eq!(hints[hint], activity[flag], "{name}: {hint} against {flag}");
+        }
+    }
+}
+
+/// The README's table of the Constant Contact tools is the list the official
+/// SDK shows; `README_TOOLS=write` rewrites it after activities change.
+fn readme_lists_the_tools(report: &Value) {
+    let yes = |v: &Value| if v == true { "yes" } else { "no" };
+    let header = "| tool | title | read-only | destructive | idempotent |";
+    let mut table = vec![header.to_owned(), "|---|---|---|---|---|".to_owned()];
+    for tool in report["tools"].as_array().unwrap() {
+        let hints = &tool["annotations"];
+        table.push(format!(
+            "| `{}` | {} | {} | {} | {} |",
+            tool["name"].as_str().unwrap(),
+            tool["title"].as_str().unwrap_or_default(),
+            yes(&hints["readOnlyHint"]),
+            yes(&hints["destructiveHint"]),
+            yes(&hints["idempotentHint"]),
+        ));
+    }
+    let path = root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| *l == header)
+        .expect("the README's tool table");
+    let end = start
+        + lines[start..]
+            .iter()
+            .take_while(|l| l.starts_with('|'))
+            .count();
+    if std::env::var_os("README_TOOLS").is_some_and(|v| v == "write") {
+        let mut out: Vec<String> = lines[..start].iter().map(|l| (*l).to_owned()).collect();
+        out.extend(table);
+        out.extend(lines[end..].iter().map(|l| (*l).to_owned()));
+        std::fs::write(&path, out.join("\n") + "\n").unwrap();
+        return;
+    }
+    let shown: Vec<&str> = lines[start..end].to_vec();
+    assert_eq!(
+        shown, table,
+        "README.md's tool table is stale: run this test with README_TOOLS=write"
+    );
+}
+
 fn call(report: &Value, index: usize) -> &Value {
     &report["calls"][index]
 }
@@ -125,6 +185,8 @@ fn the_python_sdk_over_stdio_lists_valid_tools_and_runs_constant_contact() {
             .unwrap()
             .clone()
     };
+    annotations_follow_the_flags(&modern, &described);
+    readme_lists_the_tools(&modern);
     assert_eq!(tool("list-contacts")["annotations"]["readOnlyHint"], true);
     assert_eq!(tool("create-contact")["annotations"]["readOnlyHint"], false);
     assert!(tool("create-contact")["description"]

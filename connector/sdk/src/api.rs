@@ -326,7 +326,7 @@ impl Reply<'_> {
 /// Percent-encodes everything but RFC 3986 unreserved characters and `,` (the
 /// usual list separator), so `/`, `?`, `&`, `#`, `+` and spaces in a value cannot
 /// change the URL's meaning.
-fn encode_into(out: &mut String, value: &str) {
+pub(crate) fn encode_into(out: &mut String, value: &str) {
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~,".contains(&byte) {
             out.push(byte as char);

@@ -24,6 +24,7 @@
 //! - [`cursor`]: where APIs put the next page.
 //! - [`error`]: status → `activity-error`, and the error-body parsers.
 //! - [`http`]: the one `wasi:http` exchange (with `Content-Length` on every body).
+//! - [`proxy`]: `http-request` and `http-read`, the escape hatch to any path of the API.
 //! - [`trigger`]: polling triggers: the checkpoint, the clock, one poll.
 //!
 //! # How `activity-error` crosses crates
@@ -83,6 +84,7 @@ pub mod describe;
 pub mod error;
 pub mod http;
 pub mod json;
+pub mod proxy;
 pub mod trigger;
 
 /// The generated bindings of `connector:sdk@0.3.0`'s types.
@@ -93,7 +95,10 @@ mod bindings {
         // `plugin` world would also generate the `describe` export, which only the
         // final component can implement.
         inline: "package connector:sdk-guest;
-                 world types-only { import connector:sdk/types@0.3.0; }",
+                 world types-only {
+                     import connector:sdk/types@0.3.0;
+                     import connector:sdk/http-types@0.3.0;
+                 }",
         path: "../../wit/sdk",
         world: "connector:sdk-guest/types-only",
         // No function of this world uses the types: generate them all the same.
@@ -105,6 +110,10 @@ mod bindings {
 /// `connector:sdk/types@0.3.0` as Rust types: `ActivityError`, `ApiError`,
 /// `ConnectorInfo`, …. Connectors name this module in wit-bindgen's `with`.
 pub use bindings::connector::sdk::types;
+
+/// `connector:sdk/http-types@0.3.0`: the records of `http-request` and
+/// `http-read` ([`proxy`]). Connectors name this module in wit-bindgen's `with`.
+pub use bindings::connector::sdk::http_types;
 
 pub use api::{Api, Call, Reply};
 pub use describe::{ActivityMeta, Auth, Describe, Field, TriggerMeta};
