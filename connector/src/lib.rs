@@ -17,7 +17,7 @@
 //!   (flags and pitfalls, shown by `describe`), then a `Guest` impl with one short
 //!   function per activity: `account`, `contacts`, `custom_fields`, `lists`,
 //!   `sign_up_forms`, `tags`, `bulk` (background activities), `campaigns`,
-//!   `reports`, `segments`.
+//!   `reports`, `email_reports`, `segments`.
 //! - `triggers`: the polling triggers (`TRIGGERS`, shown by `describe`), each a
 //!   filter of a list endpoint handed to the SDK's `trigger::poll`.
 //!
@@ -60,6 +60,7 @@ mod bulk;
 mod campaigns;
 mod contacts;
 mod custom_fields;
+mod email_reports;
 mod errors;
 mod lists;
 mod reports;
@@ -166,6 +167,7 @@ const INFO: Describe = Describe {
         bulk::ACTIVITIES,
         campaigns::ACTIVITIES,
         reports::ACTIVITIES,
+        email_reports::ACTIVITIES,
         segments::ACTIVITIES,
     ],
     triggers: triggers::TRIGGERS,
