@@ -17,7 +17,7 @@
 //!   (flags and pitfalls, shown by `describe`), then a `Guest` impl with one short
 //!   function per activity: `account`, `contacts`, `custom_fields`, `lists`,
 //!   `sign_up_forms`, `tags`, `bulk` (background activities), `campaigns`,
-//!   `reports`, `email_reports`, `segments`.
+//!   `reports`, `email_reports`, `landing_page_reports`, `segments`.
 //! - `triggers`: the polling triggers (`TRIGGERS`, shown by `describe`), each a
 //!   filter of a list endpoint handed to the SDK's `trigger::poll`.
 //!
@@ -62,6 +62,7 @@ mod contacts;
 mod custom_fields;
 mod email_reports;
 mod errors;
+mod landing_page_reports;
 mod lists;
 mod reports;
 mod segments;
@@ -168,6 +169,7 @@ const INFO: Describe = Describe {
         campaigns::ACTIVITIES,
         reports::ACTIVITIES,
         email_reports::ACTIVITIES,
+        landing_page_reports::ACTIVITIES,
         segments::ACTIVITIES,
     ],
     triggers: triggers::TRIGGERS,
