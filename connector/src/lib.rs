@@ -17,7 +17,7 @@
 //!   (flags and pitfalls, shown by `describe`), then a `Guest` impl with one short
 //!   function per activity: `account`, `contacts`, `custom_fields`, `lists`,
 //!   `sign_up_forms`, `tags`, `bulk` (background activities), `campaigns`,
-//!   `reports`, `segments`.
+//!   `reports`, `email_reports`, `landing_page_reports`, `segments`.
 //! - `http`: `http-request` and `http-read`, any path under `/v3/` for what the
 //!   typed activities lack (the SDK's `proxy` does the work).
 //! - `triggers`: the polling triggers (`TRIGGERS`, shown by `describe`), each a
@@ -65,8 +65,10 @@ mod bulk;
 mod campaigns;
 mod contacts;
 mod custom_fields;
+mod email_reports;
 mod errors;
 mod http;
+mod landing_page_reports;
 mod lists;
 mod reports;
 mod segments;
@@ -172,6 +174,8 @@ const INFO: Describe = Describe {
         bulk::ACTIVITIES,
         campaigns::ACTIVITIES,
         reports::ACTIVITIES,
+        email_reports::ACTIVITIES,
+        landing_page_reports::ACTIVITIES,
         segments::ACTIVITIES,
         http::ACTIVITIES,
     ],

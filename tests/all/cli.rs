@@ -14,15 +14,21 @@ fn described(component_name: &str) -> Value {
     .ok()
 }
 
-/// The names of the activities that have a fixture in `tests/fixtures/activities.json`.
+/// The names of the activities that have a fixture in `tests/fixtures/activities.json`
+/// or `tests/fixtures/activities/*.json`.
 fn fixture_activities() -> std::collections::BTreeSet<String> {
-    let text = std::fs::read_to_string(root().join("tests/fixtures/activities.json")).unwrap();
-    let steps: Vec<Value> = serde_json::from_str(&text).unwrap();
-    // Steps without an activity set the scene through the sandbox's control API.
-    steps
-        .iter()
-        .filter_map(|s| s["activity"].as_str().map(str::to_owned))
-        .collect()
+    let mut names = std::collections::BTreeSet::new();
+    for (name, text) in crate::activities::fixture_files("activities") {
+        let steps: Vec<Value> =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // Steps without an activity set the scene through the sandbox's control API.
+        names.extend(
+            steps
+                .iter()
+                .filter_map(|s| s["activity"].as_str().map(str::to_owned)),
+        );
+    }
+    names
 }
 
 fn cc_path() -> String {
@@ -74,7 +80,7 @@ fn every_described_activity_has_scopes_flags_schemas_and_a_fixture() {
         );
         assert!(
             fixtures.contains(name),
-            "{name} has no fixture in activities.json"
+            "{name} has no fixture in activities.json or activities/"
         );
     }
     let create = activities

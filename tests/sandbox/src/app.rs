@@ -50,6 +50,7 @@ pub fn router(sandbox: Sandbox) -> Router {
         .merge(bulk::control_routes())
         .merge(segments::control_routes())
         .merge(campaigns::control_routes())
+        .merge(reports::control_routes())
         .merge(oauth::routes())
         .fallback(|| async { ApiError::no_route() })
         // Set after every route is merged: it applies to the routes present.

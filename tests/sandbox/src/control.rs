@@ -18,6 +18,7 @@
 //! | `POST /__sandbox/activities/{activity_id}/complete` | `{}` → 200, the bulk activity completed at once (see `bulk`) |
 //! | `POST /__sandbox/segments` | `{name, segment_criteria?, contact_ids, processing_polls?}` → 201 (see `segments`) |
 //! | `POST /__sandbox/campaigns/{campaign_activity_id}/send` | `{}` → 201, sends recorded now (see `reports`) |
+//! | `POST /__sandbox/email_reports/{id}/sends`, `/__sandbox/landing_pages/{id}/events`, `/__sandbox/sms_campaigns` | seed tracking data: sends to named contacts, landing-page events, SMS campaigns (see `reports::seed`) |
 //!
 //! The authorization server's own control routes (`/__sandbox/apps`, `users`,
 //! `phone/{username}`, `oauth`, `oauth/stats`) sit with it, in `oauth::control`.

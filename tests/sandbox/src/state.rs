@@ -50,6 +50,8 @@ pub struct Account {
     pub sends: Vec<Send>,
     /// Test emails sent today (50 a day are allowed).
     pub test_sends: TestSends,
+    /// Landing-page and SMS tracking, seeded through the control API.
+    pub tracking: crate::reports::Tracking,
 }
 
 impl Account {
@@ -68,6 +70,7 @@ impl Account {
             activities: Vec::new(),
             sends: Vec::new(),
             test_sends: TestSends::default(),
+            tracking: Default::default(),
         }
     }
 }

@@ -146,6 +146,11 @@ impl Activity {
         !self.contact_list_ids.is_empty() || !self.segment_ids.is_empty()
     }
 
+    /// The email's HTML (the reports find its links there).
+    pub fn html_content(&self) -> &str {
+        &self.html_content
+    }
+
     /// The activity as JSON with the optional parts `include` names.
     fn render(&self, include: &[&str]) -> Value {
         let mut body = json!({

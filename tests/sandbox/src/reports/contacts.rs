@@ -10,9 +10,9 @@
 //! contact.
 //!
 //! Each send yields `em_sends`, then as its outcome says `em_bounces`, `em_opens`,
-//! `em_clicks`, `em_optouts`, all at the send time. Items are newest send first and,
+//! `em_clicks`, `em_forwards`, `em_optouts`, all at the send time. Items are newest send first and,
 //! within a send, in the order opt-out, click, open, bounce, send (latest in the funnel
-//! first). Forwards and landing-page (`p_*`) activities never occur in the sandbox.
+//! first). Landing-page (`p_*`) activities never occur here.
 
 use std::collections::BTreeMap;
 
@@ -89,6 +89,7 @@ fn events(send: &Send) -> Vec<&'static str> {
     match send.outcome {
         Outcome::OptOut => events.extend(["em_optouts", "em_opens"]),
         Outcome::Click => events.extend(["em_clicks", "em_opens"]),
+        Outcome::Forward => events.extend(["em_forwards", "em_opens"]),
         Outcome::Open => events.push("em_opens"),
         Outcome::Bounce => events.push("em_bounces"),
         Outcome::NotOpened => {}

@@ -13,6 +13,8 @@
 //! activity's lists (or in its segment) that is not deleted and may be emailed
 //! (`implicit`/`explicit`), once: sending an activity again reaches only contacts that
 //! have not had it (reference §3.5, re-scheduling a DONE activity).
+//! `POST /__sandbox/email_reports/{campaign_activity_id}/sends` records sends to the
+//! contacts it names instead, for tracking data alone (see `seed`).
 //!
 //! # What each recipient does
 //! Decided by the contact's email address, so fixtures can predict every number. The
@@ -22,7 +24,8 @@
 //! |---|---|---|
 //! | `bounce` | bounced | send, bounce |
 //! | `optout` | opened, then unsubscribed | send, open, opt-out |
-//! | `click` | opened and clicked | send, open, click |
+//! | `click` | opened and clicked every link | send, open, click |
+//! | `forward` | opened and forwarded | send, open, forward |
 //! | `ignore` | delivered, never opened | send |
 //! | `open` | opened | send, open |
 //!
@@ -30,10 +33,32 @@
 //! decides: 0 bounce, 1 opt-out, 2–4 click, 5–7 open, 8–9 not opened.
 //! An opt-out also unsubscribes the contact (`permission_to_send: unsubscribed`,
 //! `opt_out_source: Contact`, `opt_out_date` = the send time). Every event of a send
-//! happens at the send time; forwards and abuse reports never happen.
+//! happens at the send time; abuse reports never happen. A click is on every link of the
+//! email (each distinct `href="http…"` of its `html_content`; an email without one has
+//! no click items, though its clickers still count).
+//!
+//! # More reports
+//! - `GET /v3/reports/email_reports/{campaign_activity_id}/…` (`campaign_data`): the
+//!   tracking reports and the links report, from the sends; see `tracking`.
+//! - `GET /v3/reports/stats/email_campaigns/{campaign_ids}` (`campaign_data`): see
+//!   `campaigns`.
+//! - `GET /v3/reports/landing_pages/campaign_details/{campaign_activity_id}/…`
+//!   (`campaign_data`): from landing-page events seeded through the control API; see
+//!   `landing` and `seed`.
+//! - `GET /v3/reports/contact_reports/{contact_id}/open_and_click_rates` and
+//!   `…/activity_summary` (`contact_data`): see `contact_summary`.
+//! - `GET /v3/reports/summary_reports/sms_campaign_summaries` (`campaign_data`): from SMS
+//!   campaigns seeded through the control API; see `sms` and `seed`.
 
 mod campaigns;
+mod contact_summary;
 mod contacts;
+mod landing;
+mod seed;
+mod sms;
+mod tracking;
+
+pub use seed::{control_routes, Tracking};
 
 use axum::routing::get;
 use axum::Router;
@@ -48,6 +73,7 @@ pub enum Outcome {
     Bounce,
     OptOut,
     Click,
+    Forward,
     Open,
     NotOpened,
 }
@@ -61,6 +87,7 @@ impl Outcome {
             ("bounce", Outcome::Bounce),
             ("optout", Outcome::OptOut),
             ("click", Outcome::Click),
+            ("forward", Outcome::Forward),
             ("ignore", Outcome::NotOpened),
             ("open", Outcome::Open),
         ];
@@ -78,7 +105,10 @@ impl Outcome {
 
     /// Whether the recipient opened the email.
     pub fn opened(self) -> bool {
-        matches!(self, Outcome::OptOut | Outcome::Click | Outcome::Open)
+        matches!(
+            self,
+            Outcome::OptOut | Outcome::Click | Outcome::Forward | Outcome::Open
+        )
     }
 }
 
@@ -103,8 +133,19 @@ pub struct Send {
 /// not had it, applying opt-outs; returns how many were recorded.
 pub fn record(account: &mut Account, index: usize, at: Timestamp) -> usize {
     let activity = &account.activities[index];
-    let (activity_id, campaign) = (activity.id, activity.campaign_id);
     let recipients = activity.recipients(&account.contacts, &account.segments);
+    record_to(account, index, recipients, at)
+}
+
+/// As [`record`], to these contacts (the control API's seeding route names them).
+pub fn record_to(
+    account: &mut Account,
+    index: usize,
+    recipients: Vec<Uuid>,
+    at: Timestamp,
+) -> usize {
+    let activity = &account.activities[index];
+    let (activity_id, campaign) = (activity.id, activity.campaign_id);
     let mut count = 0;
     for contact_id in recipients {
         if account
@@ -147,6 +188,7 @@ pub struct Counts {
     pub clicks: usize,
     pub bounces: usize,
     pub optouts: usize,
+    pub forwards: usize,
 }
 
 impl Counts {
@@ -158,6 +200,7 @@ impl Counts {
             c.clicks += usize::from(send.outcome == Outcome::Click);
             c.bounces += usize::from(send.outcome == Outcome::Bounce);
             c.optouts += usize::from(send.outcome == Outcome::OptOut);
+            c.forwards += usize::from(send.outcome == Outcome::Forward);
             c
         })
     }
@@ -183,7 +226,30 @@ pub fn routes() -> Router<Sandbox> {
             "/v3/reports/contact_reports/{contact_id}/activity_details",
             get(contacts::activity_details),
         )
+        .route(
+            "/v3/reports/stats/email_campaigns/{campaign_ids}",
+            get(campaigns::stats_of_campaigns),
+        )
+        .route(
+            "/v3/reports/landing_pages/campaign_details/{campaign_activity_id}/{report}",
+            get(landing::report),
+        )
+        .route(
+            "/v3/reports/contact_reports/{contact_id}/open_and_click_rates",
+            get(contact_summary::open_and_click_rates),
+        )
+        .route(
+            "/v3/reports/contact_reports/{contact_id}/activity_summary",
+            get(contact_summary::activity_summary),
+        )
+        .route(
+            "/v3/reports/summary_reports/sms_campaign_summaries",
+            get(sms::summaries),
+        )
+        .merge(tracking::routes())
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tracking_tests;
