@@ -488,6 +488,46 @@ fn bounds_from_the_spec_are_refused_before_anything_is_sent() {
     );
 }
 
+/// Fields that recorded answers of the real API carry and the output once dropped
+/// (issue 21): the partner id of the account, who confirmed an account email, and
+/// the timestamps and sources of a contact's phone numbers and street addresses.
+#[test]
+fn outputs_keep_the_fields_recorded_answers_carry() {
+    let sandbox = Sandbox::start();
+    let connection = ConnectionFile::constant_contact(&sandbox);
+    let summary = run(&connection, "get-account-summary", &json!({})).ok();
+    assert_eq!(
+        summary["encoded_partner_id"], "a37cranviy95el",
+        "{summary:#}"
+    );
+    let emails = run(&connection, "list-account-emails", &json!({})).ok();
+    assert_eq!(
+        emails["emails"][0]["confirm_source"], "SITE_OWNER",
+        "{emails:#}"
+    );
+    let contact = sandbox.api(
+        "POST",
+        "/v3/contacts",
+        Some(json!({
+            "email_address": {"address": "kept@example.com"}, "create_source": "Account",
+            "phone_numbers": [{"phone_number": "555-0100", "kind": "home"}],
+            "street_addresses": [{"kind": "home", "city": "Boston"}]
+        })),
+    );
+    let input = json!({"contact_id": contact["contact_id"],
+        "include": ["phone_numbers", "street_addresses"]});
+    let out = run(&connection, "get-contact", &input).ok();
+    let phone = &out["phone_numbers"][0];
+    for key in ["created_at", "updated_at", "create_source", "update_source"] {
+        assert!(phone[key].is_string(), "phone lacks {key}: {out:#}");
+    }
+    assert_eq!(phone["update_source"], "Account");
+    let address = &out["street_addresses"][0];
+    for key in ["created_at", "updated_at"] {
+        assert!(address[key].is_string(), "address lacks {key}: {out:#}");
+    }
+}
+
 #[test]
 fn outputs_carry_segment_ids_and_custom_field_versions() {
     let sandbox = Sandbox::start();

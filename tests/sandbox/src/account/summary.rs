@@ -74,6 +74,9 @@ pub struct Summary {
 
 /// The read-only account id.
 const ENCODED_ACCOUNT_ID: &str = "a07e1sandbox0";
+/// The partner that provisioned the account (spec `Customer.encoded_partner_id`,
+/// read-only); recorded answers carry it (issue 21).
+const ENCODED_PARTNER_ID: &str = "a37cranviy95el";
 
 impl Summary {
     /// The sandbox account: the owner of `owner@example.com` in Boston, MA (the same
@@ -109,6 +112,7 @@ impl Summary {
     fn render(&self) -> Value {
         let mut body = json!(self.profile);
         body["encoded_account_id"] = json!(ENCODED_ACCOUNT_ID);
+        body["encoded_partner_id"] = json!(ENCODED_PARTNER_ID);
         body
     }
 }
