@@ -23,6 +23,7 @@
 //! - [`json`]: the API's JSON ⇄ WIT types, without mirror structs.
 //! - [`cursor`]: where APIs put the next page.
 //! - [`error`]: status → `activity-error`, and the error-body parsers.
+//! - [`multipart`]: `multipart/form-data` bodies, for file uploads.
 //! - [`http`]: the one `wasi:http` exchange (with `Content-Length` on every body).
 //! - [`trigger`]: polling triggers: the checkpoint, the clock, one poll.
 //!
@@ -83,6 +84,7 @@ pub mod describe;
 pub mod error;
 pub mod http;
 pub mod json;
+pub mod multipart;
 pub mod trigger;
 
 /// The generated bindings of `connector:sdk@0.3.0`'s types.
