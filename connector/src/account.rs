@@ -93,6 +93,18 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         bounds: &[ADDRESS],
         ..ActivityMeta::UPDATE
     },
+    ActivityMeta {
+        name: "add-physical-address",
+        category: "Account",
+        description: "Adds the organization's address to an account that has none yet.",
+        scopes: &["account_update"],
+        pitfalls: &[
+            "An account that already has an address answers conflict (409): use update-physical-address.",
+            "US and CA addresses need state_code and postal_code; others may not have state_code.",
+        ],
+        bounds: &[ADDRESS],
+        ..ActivityMeta::CREATE
+    },
 ];
 
 /// `AccountPhysicalAddress`'s bounds.
@@ -190,6 +202,18 @@ impl Guest for Connector {
     fn update_physical_address(input: AccountAddress) -> Result<AccountAddress, ActivityError> {
         check(&input, ADDRESS)?;
         CC.put("/v3/account/summary/physical_address")
+            .body(&input)
+            .json()
+    }
+
+    /// Adds the organization's address, where there is none.
+    ///
+    /// `POST /v3/account/summary/physical_address` (201) — <https://developer.constantcontact.com/api_guide/account_address_post.html>.
+    /// Scope `account_update`. Not retry-safe: a repeat answers 409 (there is one now).
+    /// Not destructive: it only adds.
+    fn add_physical_address(input: AccountAddress) -> Result<AccountAddress, ActivityError> {
+        check(&input, ADDRESS)?;
+        CC.post("/v3/account/summary/physical_address")
             .body(&input)
             .json()
     }

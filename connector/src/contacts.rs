@@ -12,14 +12,16 @@ use connector_sdk::check::{
 };
 use connector_sdk::json::{merge, remove, to_value};
 use connector_sdk::serde_json::Value;
-use connector_sdk::{ActivityError, ActivityMeta};
+use connector_sdk::{invalid_input, ActivityError, ActivityMeta};
 use serde::{Deserialize, Serialize};
 
 use crate::exports::constant_contact::connector::contacts::{
-    Contact, ContactCounts, ContactsPage, CreateContactInput, DeleteContactInput,
-    GetContactCountsInput, GetContactInput, GetSmsEngagementHistoryInput, Guest, ListContactsInput,
-    SmsEngagementHistory, Source, UpdateContactInput,
+    Contact, ContactCounts, ContactXrefs, ContactsPage, CreateContactInput, DeleteContactInput,
+    GetContactCountsInput, GetContactIdXrefsInput, GetContactInput, GetSmsEngagementHistoryInput,
+    Guest, ListContactsInput, ResubscribeContactInput, SmsEngagementHistory, Source,
+    UpdateContactInput,
 };
+use crate::lists::SEQUENCE_IDS;
 use crate::{Connector, CC};
 
 /// This area's activities, as `describe` reports them.
@@ -101,7 +103,35 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         pitfalls: &["Empty for contacts without an SMS channel."],
         ..ActivityMeta::READ
     },
+    ActivityMeta {
+        name: "get-contact-id-xrefs",
+        display_name: "Get contact id cross-references",
+        category: "Contacts",
+        description: "Finds the V3 contact ids of up to 500 V2 contact ids, for migrations.",
+        scopes: &["contact_data"],
+        pitfalls: &[
+            "Meant for a one-time migration from the V2 API; Constant Contact will remove it.",
+            "Unknown V2 ids are left out of the answer, not reported.",
+        ],
+        bounds: &[SEQUENCE_IDS],
+        ..ActivityMeta::READ
+    },
+    ActivityMeta {
+        name: "resubscribe-contact",
+        category: "Contacts",
+        description: "Mails an unsubscribed contact a link to resubscribe to the given lists.",
+        scopes: &["contact_data"],
+        pitfalls: &[
+            "Only for unsubscribed contacts, and once per contact: otherwise a conflict (409).",
+            "The contact stays unsubscribed until they click the link.",
+        ],
+        bounds: &[RESUBSCRIBE],
+        ..ActivityMeta::ACTION
+    },
 ];
+
+/// `ContactResubscribeRequest`: at least one list (the spec sets no maximum).
+const RESUBSCRIBE: &[Bound] = &[items("list_ids", 1, usize::MAX)];
 
 /// The person's bounds, the same on every contact endpoint (the sign-up form too).
 pub const PERSON: &[Bound] = &[
@@ -245,6 +275,33 @@ impl Guest for Connector {
             .id("contact_id", &input.contact_id)
             .json()?;
         Ok(SmsEngagementHistory { history })
+    }
+
+    /// Finds the V3 ids of V2 contact ids.
+    ///
+    /// `GET /v3/contacts/contact_id_xrefs` — <https://developer.constantcontact.com/api_guide/migration_overview.html>.
+    /// Scope `contact_data`. Retry-safe and read-only: a read.
+    fn get_contact_id_xrefs(input: GetContactIdXrefsInput) -> Result<ContactXrefs, ActivityError> {
+        check(&input, SEQUENCE_IDS)?;
+        CC.get("/v3/contacts/contact_id_xrefs")
+            .query("sequence_ids", &input.sequence_ids)
+            .json()
+    }
+
+    /// Mails an unsubscribed contact a confirmation link to resubscribe.
+    ///
+    /// `PUT /v3/contacts/resubscribe/{contact_id}` — <https://developer.constantcontact.com/api_guide/contacts_resubscribe.html>.
+    /// Scope `contact_data`. Not retry-safe: the API sends the email once, and a
+    /// repeat is a conflict. Not destructive: nothing is removed.
+    fn resubscribe_contact(input: ResubscribeContactInput) -> Result<(), ActivityError> {
+        if input.list_ids.is_empty() {
+            return Err(invalid_input("`list_ids` must name at least one list"));
+        }
+        CC.put("/v3/contacts/resubscribe")
+            .id("contact_id", &input.contact_id)
+            .body_except(&input, &["contact_id"])
+            .send()?;
+        Ok(())
     }
 }
 

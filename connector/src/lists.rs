@@ -3,7 +3,7 @@
 //! A contact joins lists through its `list_memberships`; a campaign's primary
 //! email activity names its recipients as `contact_list_ids`.
 
-use connector_sdk::check::{check, len, listed_by, range, Bound};
+use connector_sdk::check::{check, items, len, listed_by, range, Bound};
 use connector_sdk::json::{merge, pick, to_value};
 use connector_sdk::serde_json::Value;
 use connector_sdk::{ActivityError, ActivityMeta};
@@ -12,7 +12,8 @@ use crate::bulk::activity;
 use crate::exports::constant_contact::connector::bulk::BulkActivity;
 use crate::exports::constant_contact::connector::lists::{
     ContactList, ContactListsPage, CreateContactListInput, DeleteContactListInput,
-    GetContactListInput, Guest, ListContactListsInput, UpdateContactListInput,
+    GetContactListInput, GetListIdXrefsInput, Guest, ListContactListsInput, ListXrefs,
+    UpdateContactListInput,
 };
 use crate::{Connector, CC};
 
@@ -72,7 +73,23 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         bounds: &[LIST_ID],
         ..ActivityMeta::DELETE
     },
+    ActivityMeta {
+        name: "get-list-id-xrefs",
+        display_name: "Get list id cross-references",
+        category: "Lists",
+        description: "Finds the V3 list ids of up to 500 V2 list ids, for migrations.",
+        scopes: &["contact_data"],
+        pitfalls: &[
+            "Meant for a one-time migration from the V2 API; Constant Contact will remove it.",
+            "Unknown V2 ids are left out of the answer, not reported.",
+        ],
+        bounds: &[SEQUENCE_IDS],
+        ..ActivityMeta::READ
+    },
 ];
+
+/// `sequence_ids`: up to 500 V2 ids per look-up (spec `maxItems`).
+pub const SEQUENCE_IDS: &[Bound] = &[items("sequence_ids", 1, 500)];
 
 /// What `ListInput`, the body of `PUT /contact_lists/{list_id}`, may hold.
 const WRITABLE: &[&str] = &["name", "description", "favorite"];
@@ -153,5 +170,16 @@ impl Guest for Connector {
     /// nothing. Destructive: the list and its memberships are gone.
     fn delete_contact_list(input: DeleteContactListInput) -> Result<BulkActivity, ActivityError> {
         activity(CC.delete("/v3/contact_lists").id("list_id", &input.list_id))
+    }
+
+    /// Finds the V3 ids of V2 list ids.
+    ///
+    /// `GET /v3/contact_lists/list_id_xrefs` — <https://developer.constantcontact.com/api_guide/migration_overview.html>.
+    /// Scope `contact_data`. Retry-safe and read-only: a read.
+    fn get_list_id_xrefs(input: GetListIdXrefsInput) -> Result<ListXrefs, ActivityError> {
+        check(&input, SEQUENCE_IDS)?;
+        CC.get("/v3/contact_lists/list_id_xrefs")
+            .query("sequence_ids", &input.sequence_ids)
+            .json()
     }
 }

@@ -167,3 +167,57 @@ fn the_checker_reports_each_kind_of_violation() {
     let good = json!({"method": "GET", "path": "/v3/contacts", "query": "limit=50&include=taggings,notes", "body": null});
     assert_eq!(check(&spec, &good), Vec::<String>::new());
 }
+
+/// A `multipart/form-data` upload (logged as text) is checked against the
+/// operation's `formData` parameters, and a csv query against its `maxItems`.
+#[test]
+fn the_checker_reads_form_fields_and_csv_item_counts() {
+    let spec = spec();
+    let path = "/v3/activities/contacts_file_import";
+    let form = |fields: &[(&str, &str)]| {
+        let parts: String = fields
+            .iter()
+            .map(|(name, value)| {
+                format!("--b\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+            })
+            .collect();
+        json!({"method": "POST", "path": path, "body": format!("{parts}--b--\r\n")})
+    };
+    let good = form(&[("file", "email\na@b.c"), ("list_ids", "x")]);
+    assert_eq!(check(&spec, &good), Vec::<String>::new());
+    let lists = vec!["x"; 51].join(",");
+    for (request, expected) in [
+        (
+            form(&[("list_ids", "x")]),
+            "required form field \"file\" is missing",
+        ),
+        (
+            form(&[("file", "e"), ("list_ids", "x"), ("colour", "red")]),
+            "form field colour is not declared",
+        ),
+        (
+            form(&[
+                ("file", "e"),
+                ("list_ids", "x"),
+                ("sms_permission_to_send", "maybe"),
+            ]),
+            "is not one of its enum",
+        ),
+        (
+            form(&[("file", "e"), ("list_ids", &lists)]),
+            "more than its maxItems",
+        ),
+    ] {
+        let problems = check(&spec, &request);
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "expected {expected:?}, got {problems:?}"
+        );
+    }
+    let ids = vec!["1"; 501].join(",");
+    let xrefs = json!({"method": "GET", "path": "/v3/contacts/contact_id_xrefs",
+        "query": format!("sequence_ids={ids}"), "body": null});
+    assert!(check(&spec, &xrefs)
+        .iter()
+        .any(|p| p.contains("more than its maxItems")));
+}

@@ -488,6 +488,122 @@ fn bounds_from_the_spec_are_refused_before_anything_is_sent() {
     );
 }
 
+/// Fields that recorded answers of the real API carry and the output once dropped
+/// (issue 21): the partner id of the account, who confirmed an account email, and
+/// the timestamps and sources of a contact's phone numbers and street addresses.
+#[test]
+fn outputs_keep_the_fields_recorded_answers_carry() {
+    let sandbox = Sandbox::start();
+    let connection = ConnectionFile::constant_contact(&sandbox);
+    let summary = run(&connection, "get-account-summary", &json!({})).ok();
+    assert_eq!(
+        summary["encoded_partner_id"], "a37cranviy95el",
+        "{summary:#}"
+    );
+    let emails = run(&connection, "list-account-emails", &json!({})).ok();
+    assert_eq!(
+        emails["emails"][0]["confirm_source"], "SITE_OWNER",
+        "{emails:#}"
+    );
+    let contact = sandbox.api(
+        "POST",
+        "/v3/contacts",
+        Some(json!({
+            "email_address": {"address": "kept@example.com"}, "create_source": "Account",
+            "phone_numbers": [{"phone_number": "555-0100", "kind": "home"}],
+            "street_addresses": [{"kind": "home", "city": "Boston"}]
+        })),
+    );
+    let input = json!({"contact_id": contact["contact_id"],
+        "include": ["phone_numbers", "street_addresses"]});
+    let out = run(&connection, "get-contact", &input).ok();
+    let phone = &out["phone_numbers"][0];
+    for key in ["created_at", "updated_at", "create_source", "update_source"] {
+        assert!(phone[key].is_string(), "phone lacks {key}: {out:#}");
+    }
+    assert_eq!(phone["update_source"], "Account");
+    let address = &out["street_addresses"][0];
+    for key in ["created_at", "updated_at"] {
+        assert!(address[key].is_string(), "address lacks {key}: {out:#}");
+    }
+}
+
+/// The bounds of segments, exports, file imports, bulk deletes and look-ups are
+/// refused by the connector before anything is sent (issue 21).
+#[test]
+fn segment_file_and_bulk_delete_bounds_are_refused_before_sending() {
+    let sandbox = Sandbox::start();
+    let connection = ConnectionFile::constant_contact(&sandbox);
+    let ids = |n: usize| -> Vec<String> { (0..n).map(|i| i.to_string()).collect() };
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "create-segment",
+            json!({"name": "S", "segment_criteria": "{not json"}),
+            "`segment_criteria` must be a JSON object",
+        ),
+        (
+            "create-segment",
+            json!({"name": "S", "segment_criteria": "x".repeat(20_001)}),
+            "`segment_criteria` is longer than 20000",
+        ),
+        (
+            "delete-lists",
+            json!({"list_ids": ids(101)}),
+            "`list_ids` has 101 items",
+        ),
+        (
+            "delete-tags",
+            json!({"tag_ids": ids(501)}),
+            "`tag_ids` has 501 items",
+        ),
+        (
+            "delete-custom-fields",
+            json!({"custom_field_ids": ids(101)}),
+            "`custom_field_ids` has 101 items",
+        ),
+        (
+            "get-contact-id-xrefs",
+            json!({"sequence_ids": ids(501)}),
+            "`sequence_ids` has 501 items",
+        ),
+        (
+            "export-contacts",
+            json!({"contact_ids": ["a"], "list_ids": ["b"]}),
+            "give at most one of `contact_ids`",
+        ),
+        (
+            "import-contacts-file",
+            json!({"csv": "first_name\nAnn\n", "list_ids": ["a"]}),
+            "`email` or `sms_number`",
+        ),
+        (
+            "import-contacts-file",
+            json!({"csv": "email\n", "list_ids": ["a"], "file_name": "c.xls"}),
+            "`file_name` must end in .csv",
+        ),
+        (
+            "resubscribe-contact",
+            json!({"contact_id": "c", "list_ids": []}),
+            "`list_ids` must name at least one list",
+        ),
+    ];
+    for (activity, input, message) in &cases {
+        let out = run(&connection, activity, input);
+        // As above: the host refuses the bounds `describe` states (exit 2, the
+        // input's path), the connector the rest (exit 1, its own words).
+        let field = message.split('`').nth(1).expect("a field in backticks");
+        let said = match out.code {
+            2 => format!("input.{field}"),
+            _ => (*message).to_owned(),
+        };
+        assert!(
+            out.code != 0 && out.stderr.contains("invalid input") && out.stderr.contains(&said),
+            "{activity}: stderr lacks {said:?}: {out:#?}"
+        );
+    }
+    assert!(sandbox.requests().is_empty(), "a request was sent");
+}
+
 #[test]
 fn outputs_carry_segment_ids_and_custom_field_versions() {
     let sandbox = Sandbox::start();

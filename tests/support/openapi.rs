@@ -61,6 +61,12 @@ pub const ERRATA: &[(&str, &str, i64, &str)] = &[
         50,
         "maxItems 0 on a source list: the guide allows up to 50 tags",
     ),
+    (
+        "/definitions/CustomFieldId100/properties/custom_field_ids",
+        "maxItems",
+        100,
+        "maxItems 0 on a required list: the operation's text says up to 100 custom fields",
+    ),
 ];
 
 /// Path parameters' names and values, in path order.
@@ -117,7 +123,9 @@ impl Spec {
         let mut at = |problem: String| problems.push(format!("{method} {template}: {problem}"));
         let sent = parse_query(query.unwrap_or(""));
         parameters(&declared, &params, &sent, &mut at);
+        let form = declared.iter().any(|p| p["in"] == "formData");
         match (declared.iter().find(|p| p["in"] == "body"), body) {
+            (None, Value::String(text)) if form => form_data(&declared, text, &mut at),
             (None, Value::Null) => {}
             (None, _) => at("sends a body; the operation takes none".into()),
             (Some(param), Value::Null) if param["required"] == true => {
@@ -355,6 +363,40 @@ fn parameters(
     }
 }
 
+/// Checks a `multipart/form-data` body (logged as text) against the operation's
+/// `formData` parameters: each part declared, the required ones present, the
+/// text ones within their bounds.
+fn form_data(declared: &[Value], text: &str, out: &mut impl FnMut(String)) {
+    let parts: Vec<(String, String)> = text
+        .split("Content-Disposition: form-data; name=\"")
+        .skip(1)
+        .filter_map(|part| {
+            let (name, rest) = part.split_once('"')?;
+            let (_, value) = rest.split_once("\r\n\r\n")?;
+            let end = value.find("\r\n--").unwrap_or(value.len());
+            Some((name.to_owned(), value[..end].to_owned()))
+        })
+        .collect();
+    for (name, value) in &parts {
+        match declared
+            .iter()
+            .find(|p| p["in"] == "formData" && p["name"] == name.as_str())
+        {
+            Some(param) if param["type"] == "file" => {}
+            Some(param) => parameter(param, value, out),
+            None => out(format!("form field {name} is not declared")),
+        }
+    }
+    let required = declared
+        .iter()
+        .filter(|p| p["in"] == "formData" && p["required"] == true);
+    for param in required {
+        if !parts.iter().any(|(n, _)| param["name"] == n.as_str()) {
+            out(format!("required form field {} is missing", param["name"]));
+        }
+    }
+}
+
 /// Checks one path or query parameter's text.
 fn parameter(param: &Value, text: &str, out: &mut impl FnMut(String)) {
     let name = param["name"].as_str().unwrap_or("?");
@@ -362,6 +404,12 @@ fn parameter(param: &Value, text: &str, out: &mut impl FnMut(String)) {
     if csv {
         text.split(',')
             .for_each(|value| parameter_value(param, name, value, out));
+        let count = text.split(',').count() as u64;
+        if param["maxItems"].as_u64().is_some_and(|max| count > max) {
+            out(format!(
+                "{name} lists {count} values; more than its maxItems"
+            ));
+        }
     } else {
         parameter_value(param, name, text, out);
     }

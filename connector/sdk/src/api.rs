@@ -19,9 +19,10 @@
 //! branch on. No retries and no sleeps here: the host knows which activities are
 //! retry-safe, and it spaces requests to the declared rate limits.
 //!
-//! Every request sends `Accept: application/json`, and a body goes with
-//! `Content-Type: application/json` and `Content-Length`. There is no
-//! `Authorization`: the host adds the credential on the way out.
+//! Every request sends `Accept: application/json` (or what [`Call::accept`] says),
+//! and a body goes with `Content-Type: application/json` (or a [`Form`]'s
+//! `multipart/form-data`) and `Content-Length`. There is no `Authorization`: the
+//! host adds the credential on the way out.
 
 use std::fmt::Write as _;
 
@@ -32,6 +33,7 @@ use serde_json::Value;
 use crate::error::{error_for_status, invalid_input, ErrorParser};
 use crate::http::{Method, Request};
 use crate::json;
+use crate::multipart::Form;
 use crate::types::ActivityError;
 
 /// A remote API, declared once per connector.
@@ -56,6 +58,9 @@ pub struct Call<'a> {
     has_query: bool,
     cursor: Option<String>,
     body: Option<Value>,
+    /// A body that is not JSON: its content type and bytes.
+    raw: Option<(String, Vec<u8>)>,
+    accept: &'static str,
     error: Option<ActivityError>,
 }
 
@@ -98,6 +103,8 @@ impl Api {
             has_query: false,
             cursor: None,
             body: None,
+            raw: None,
+            accept: "application/json",
             error: None,
         }
     }
@@ -183,6 +190,20 @@ impl<'a> Call<'a> {
         self
     }
 
+    /// Sets a `multipart/form-data` body (file uploads), instead of JSON.
+    pub fn form(mut self, form: Form) -> Self {
+        let (content_type, bytes) = form.finish();
+        self.raw = Some((content_type, bytes));
+        self
+    }
+
+    /// Asks for `media_type` instead of JSON (e.g. `text/csv`); read the answer
+    /// with [`Reply::text`].
+    pub fn accept(mut self, media_type: &'static str) -> Self {
+        self.accept = media_type;
+        self
+    }
+
     /// Sets the JSON body to the record `input` without the fields in `except`:
     /// for inputs whose ids go into the path (`update-tag`'s `tag_id`).
     pub fn body_except<T: Serialize + ?Sized>(mut self, input: &T, except: &[&str]) -> Self {
@@ -208,8 +229,10 @@ impl<'a> Call<'a> {
         }
         let target = self.cursor.unwrap_or(self.target);
         let mut request = Request::new(self.method, &format!("{}{target}", self.api.origin))?
-            .header("accept", "application/json");
-        if let Some(body) = &self.body {
+            .header("accept", self.accept);
+        if let Some((content_type, bytes)) = self.raw {
+            request = request.header("content-type", content_type).body(bytes);
+        } else if let Some(body) = &self.body {
             // Printing a `Value` cannot fail: its map keys are strings.
             let bytes = serde_json::to_vec(body).unwrap_or_default();
             request = request
@@ -284,6 +307,28 @@ impl Reply<'_> {
             return Ok(Value::Null);
         }
         serde_json::from_slice(&self.body).map_err(|e| self.unexpected(e))
+    }
+
+    /// The body as text, when it is at most `max` bytes of UTF-8 (for answers
+    /// that are not JSON, such as a CSV file).
+    ///
+    /// # Errors
+    ///
+    /// `unexpected-response` when it is longer or not UTF-8.
+    pub fn text(&self, max: usize) -> Result<String, ActivityError> {
+        if self.body.len() > max {
+            return Err(ActivityError::UnexpectedResponse(format!(
+                "{}: the answer is {} bytes, more than the {max} this activity reads",
+                self.label,
+                self.body.len()
+            )));
+        }
+        String::from_utf8(self.body.clone()).map_err(|_| {
+            ActivityError::UnexpectedResponse(format!(
+                "{}: the answer is not UTF-8 text",
+                self.label
+            ))
+        })
     }
 
     /// The body as the WIT type `T`.

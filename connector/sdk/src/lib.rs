@@ -23,6 +23,7 @@
 //! - [`json`]: the API's JSON ⇄ WIT types, without mirror structs.
 //! - [`cursor`]: where APIs put the next page.
 //! - [`error`]: status → `activity-error`, and the error-body parsers.
+//! - [`multipart`]: `multipart/form-data` bodies, for file uploads.
 //! - [`http`]: the one `wasi:http` exchange (with `Content-Length` on every body).
 //! - [`proxy`]: `http-request` and `http-read`, the escape hatch to any path of the API.
 //! - [`trigger`]: polling triggers: the checkpoint, the clock, one poll.
@@ -85,6 +86,7 @@ pub mod error;
 pub mod http;
 pub mod json;
 pub mod proxy;
+pub mod multipart;
 pub mod trigger;
 
 /// The generated bindings of `connector:sdk@0.3.0`'s types.

@@ -49,6 +49,7 @@ pub fn router(sandbox: Sandbox) -> Router {
         .merge(control::routes())
         .merge(bulk::control_routes())
         .merge(segments::control_routes())
+        .merge(account::control_routes())
         .merge(campaigns::control_routes())
         .merge(reports::control_routes())
         .merge(oauth::routes())

@@ -16,6 +16,7 @@
 //! | `GET /__sandbox/clock` | `{"now", "offset_seconds", "frozen"}`: the sandbox clock |
 //! | `POST /__sandbox/clock` | `{"advance_seconds"?: n, "freeze"?: bool}` → 200, the clock moved forward, stopped or let run (see `clock`) |
 //! | `POST /__sandbox/activities/{activity_id}/complete` | `{}` → 200, the bulk activity completed at once (see `bulk`) |
+//! | `POST /__sandbox/physical_address/remove` | `{}` → 204, the account has no physical address (see `account`) |
 //! | `POST /__sandbox/segments` | `{name, segment_criteria?, contact_ids, processing_polls?}` → 201 (see `segments`) |
 //! | `POST /__sandbox/campaigns/{campaign_activity_id}/send` | `{}` → 201, sends recorded now (see `reports`) |
 //! | `POST /__sandbox/email_reports/{id}/sends`, `/__sandbox/landing_pages/{id}/events`, `/__sandbox/sms_campaigns` | seed tracking data: sends to named contacts, landing-page events, SMS campaigns (see `reports::seed`) |

@@ -160,6 +160,15 @@ impl ApiError {
         )
     }
 
+    /// 415 with the endpoint's own media-type rule (e.g. a multipart upload).
+    pub fn media_type(message: impl Into<String>) -> ApiError {
+        ApiError::array(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "http.status.unsupported_media_type",
+            message,
+        )
+    }
+
     /// 404 for a path no route serves.
     pub fn no_route() -> ApiError {
         ApiError::not_found(Area::General, "The requested resource was not found.")

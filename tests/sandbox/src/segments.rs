@@ -4,7 +4,8 @@
 //!   `date` (default: most recently edited first) or `name` (ascending); deleted
 //!   segments are never listed. Cursor-paginated.
 //! - `GET /v3/segments/{segment_id}`: an integer id (else 400), 404 when unknown; the
-//!   detail carries `segment_criteria`.
+//!   detail carries `segment_criteria`; a deleted segment is still shown.
+//! - Create, replace, rename and delete: see `writes`.
 //!
 //! The sandbox cannot evaluate segment criteria, so segments are made through the
 //! control API, naming their members: `POST /__sandbox/segments {"name",
@@ -17,7 +18,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -29,6 +30,8 @@ use crate::errors::{ApiError, Area, Problems};
 use crate::pagination::{Limits, PageRequest};
 use crate::request::{JsonBody, Params};
 use crate::state::{Account, Sandbox};
+
+mod writes;
 
 const LIMITS: Limits = Limits {
     default: 1000,
@@ -46,6 +49,8 @@ pub struct Segment {
     contact_ids: Vec<Uuid>,
     /// How many more `GET /contacts?segment_id=` answer 202 "processing".
     pub processing_polls: u32,
+    /// Deleted: no longer listed or changed, still shown by id.
+    deleted: bool,
 }
 
 impl Segment {
@@ -76,8 +81,12 @@ pub fn members(segments: &[Segment], id: i64) -> Option<&[Uuid]> {
 /// The segment routes.
 pub fn routes() -> Router<Sandbox> {
     Router::new()
-        .route("/v3/segments", get(list))
-        .route("/v3/segments/{segment_id}", get(fetch))
+        .route("/v3/segments", get(list).post(writes::create))
+        .route(
+            "/v3/segments/{segment_id}",
+            get(fetch).put(writes::replace).delete(writes::delete),
+        )
+        .route("/v3/segments/{segment_id}/name", patch(writes::rename))
 }
 
 /// The control route that creates segments.
@@ -104,7 +113,7 @@ async fn list(
             ))
         }
     }
-    let page = request.page(&sorted, |_| true);
+    let page = request.page(&sorted, |s| !s.deleted);
     let segments: Vec<Value> = page.items.iter().map(|s| s.summary()).collect();
     let mut body = json!({ "segments": segments });
     page.link(&mut body);
@@ -117,12 +126,7 @@ async fn fetch(
     State(sandbox): State<Sandbox>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id: i64 = id
-        .trim()
-        .parse()
-        .ok()
-        .filter(|id| (0..=i64::from(i32::MAX)).contains(id))
-        .ok_or_else(|| ApiError::validation(Area::General, "segment_id must be an integer"))?;
+    let id = parse_id(&id)?;
     let account = sandbox.account();
     let segment = account
         .segments
@@ -130,6 +134,15 @@ async fn fetch(
         .find(|s| s.segment_id == id)
         .ok_or_else(|| ApiError::not_found(Area::General, format!("segment {id} was not found")))?;
     Ok(Json(segment.detail()))
+}
+
+/// A `{segment_id}` of the path: an int32, else 400.
+fn parse_id(text: &str) -> Result<i64, ApiError> {
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|id| (0..=i64::from(i32::MAX)).contains(id))
+        .ok_or_else(|| ApiError::validation(Area::General, "segment_id must be an integer"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,7 +172,11 @@ async fn create(
     let name = name.unwrap_or_default().to_owned();
     let mut account = sandbox.account();
     ensure_members(&account, &input.contact_ids)?;
-    let others = account.segments.iter().map(|s| s.name.as_str());
+    let others = account
+        .segments
+        .iter()
+        .filter(|s| !s.deleted)
+        .map(|s| s.name.as_str());
     ApiError::unless_unique(Area::General, "segment", &name, others)?;
     let now = clock::now();
     let segment = Segment {
@@ -170,6 +187,7 @@ async fn create(
         edited_at: now,
         contact_ids: input.contact_ids,
         processing_polls: input.processing_polls,
+        deleted: false,
     };
     let mut body = segment.detail();
     body["contact_ids"] = json!(segment.contact_ids);
@@ -248,6 +266,65 @@ mod tests {
                 .await
                 .0,
             StatusCode::FORBIDDEN
+        );
+    }
+
+    #[tokio::test]
+    async fn segments_are_created_changed_renamed_and_deleted() {
+        let client = Client::new();
+        let criteria = r#"{"version":"1.0.0","criteria":{"type":"and","group":[]}}"#;
+        let body = json!({"name": "Openers", "segment_criteria": criteria});
+        let (status, made) = client.post("/v3/segments", body.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        assert_eq!(made["segment_criteria"], criteria);
+        let id = made["segment_id"].as_i64().unwrap();
+        assert_eq!(
+            client.post("/v3/segments", body).await.0,
+            StatusCode::CONFLICT
+        );
+        for bad in [
+            json!({"name": "X"}),
+            json!({"name": "X", "segment_criteria": "{not json"}),
+            json!({"name": "X", "segment_criteria": r#"{"criteria":{"type":"or","group":[]}}"#}),
+            json!({"name": "X", "segment_criteria": "x".repeat(20_001)}),
+        ] {
+            let (status, error) = client.post("/v3/segments", bad.clone()).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {error}");
+        }
+        let path = format!("/v3/segments/{id}");
+        let (status, put) = client
+            .put(
+                &path,
+                json!({"name": "Clickers", "segment_criteria": criteria}),
+            )
+            .await;
+        assert_eq!(
+            (status, put["name"].as_str()),
+            (StatusCode::OK, Some("Clickers"))
+        );
+        let rename = json!({"name": "Fans"});
+        let (status, renamed) = client
+            .send("all", Method::PATCH, &format!("{path}/name"), Some(rename))
+            .await;
+        assert_eq!(
+            (status, renamed["name"].as_str()),
+            (StatusCode::OK, Some("Fans"))
+        );
+        assert_eq!(client.delete(&path).await.0, StatusCode::NO_CONTENT);
+        assert_eq!(client.delete(&path).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(client.get(&path).await.1["name"], "Fans");
+        let (_, list) = client.get("/v3/segments").await;
+        assert_eq!(list["segments"], json!([]));
+        let (status, _) = client
+            .post(
+                "/v3/segments",
+                json!({"name": "fans", "segment_criteria": criteria}),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "a deleted segment's name is free again"
         );
     }
 }

@@ -89,6 +89,36 @@ impl Client {
         self.send("all", Method::DELETE, path, None).await
     }
 
+    /// Sends `method path` with every scope, an optional `content_type` and raw body;
+    /// returns the status and the body as text (for CSV and multipart endpoints).
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> (StatusCode, String) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", "Bearer all");
+        if let Some(kind) = content_type {
+            request = request.header("content-type", kind);
+        }
+        let body = body.map_or_else(Body::empty, Body::from);
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).expect("request"))
+            .await
+            .expect("router");
+        let status = response.status();
+        let bytes = to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     /// Creates a contact on `lists` and returns its id.
     pub async fn contact(&self, email: &str, lists: &[&str]) -> String {
         let body = serde_json::json!({

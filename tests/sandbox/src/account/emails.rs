@@ -31,6 +31,10 @@ pub struct AccountEmail {
     confirm_time: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     confirm_source_type: Option<&'static str>,
+    /// Who confirmed the address. The spec's `AccountEmails` lacks it, but the real
+    /// API returns it beside `confirm_source_type` (recorded answers, issue 21).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confirm_source: Option<&'static str>,
     roles: Vec<&'static str>,
     pending_roles: Vec<&'static str>,
 }
@@ -44,6 +48,7 @@ pub fn seed() -> Vec<AccountEmail> {
         confirm_status: "CONFIRMED",
         confirm_time: clock::parse("2024-01-15T09:30:00.000Z"),
         confirm_source_type: Some("SITE_OWNER"),
+        confirm_source: Some("SITE_OWNER"),
         roles: vec!["CONTACT", "REPLY_TO"],
         pending_roles: vec![],
     };
@@ -57,6 +62,7 @@ fn unconfirmed(email_address: String, email_id: u64) -> AccountEmail {
         confirm_status: "UNCONFIRMED",
         confirm_time: None,
         confirm_source_type: None,
+        confirm_source: None,
         roles: vec![],
         pending_roles: vec![],
     }

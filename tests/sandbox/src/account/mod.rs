@@ -8,7 +8,7 @@
 mod emails;
 mod summary;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -50,6 +50,14 @@ pub fn routes() -> Router<Sandbox> {
                 .put(summary::replace_address)
                 .post(summary::add_address),
         )
+}
+
+/// The control route that removes the physical address (so one can be added).
+pub fn control_routes() -> Router<Sandbox> {
+    Router::new().route(
+        "/__sandbox/physical_address/remove",
+        post(summary::remove_address),
+    )
 }
 
 /// `GET /v3/account/user/privileges`: needs a valid token but no scope.

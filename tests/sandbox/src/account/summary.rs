@@ -8,15 +8,17 @@
 //!   read-only and ignored (spec: "changes to read-only fields are ignored"), as are
 //!   properties `CustomerPut` lacks. `contact_email` must be an email address,
 //!   `contact_phone` ≤25, `country_code` two letters. 200 with the `CustomerPut` view.
-//! - `GET /v3/account/summary/physical_address` (`account_read`): 200.
+//! - `GET /v3/account/summary/physical_address` (`account_read`): 200; 404 when the
+//!   account has none.
 //! - `PUT /v3/account/summary/physical_address` (`account_update`): a full replace
 //!   (omitted fields are removed); `address_line1`, `city`, `country_code` required;
 //!   lines 1–80 characters; US and CA addresses need `state_code` (≤2) and
 //!   `postal_code` and may not carry `state_name`; other countries may not carry
 //!   `state_code`. 200.
-//! - `POST /v3/account/summary/physical_address`: 409, since the sandbox account always
-//!   has an address (the spec's answer when one exists); its body is still checked
-//!   first (400).
+//! - `POST /v3/account/summary/physical_address` (`account_update`): the same checks as
+//!   the PUT (400), then 409 when the account already has an address (the seeded one
+//!   does), else 201 with it. `POST /__sandbox/physical_address/remove` removes the
+//!   address, so that a test can add one.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -69,11 +71,14 @@ pub struct Address {
 #[derive(Clone, Debug)]
 pub struct Summary {
     profile: Profile,
-    address: Address,
+    address: Option<Address>,
 }
 
 /// The read-only account id.
 const ENCODED_ACCOUNT_ID: &str = "a07e1sandbox0";
+/// The partner that provisioned the account (spec `Customer.encoded_partner_id`,
+/// read-only); recorded answers carry it (issue 21).
+const ENCODED_PARTNER_ID: &str = "a37cranviy95el";
 
 impl Summary {
     /// The sandbox account: the owner of `owner@example.com` in Boston, MA (the same
@@ -93,7 +98,7 @@ impl Summary {
                 time_zone_id: text("US/Eastern"),
                 website: text("https://www.example.com"),
             },
-            address: Address {
+            address: Some(Address {
                 address_line1: text("123 Main Street"),
                 address_line2: None,
                 address_line3: None,
@@ -102,13 +107,14 @@ impl Summary {
                 state_name: None,
                 postal_code: text("02108"),
                 country_code: text("US"),
-            },
+            }),
         }
     }
 
     fn render(&self) -> Value {
         let mut body = json!(self.profile);
         body["encoded_account_id"] = json!(ENCODED_ACCOUNT_ID);
+        body["encoded_partner_id"] = json!(ENCODED_PARTNER_ID);
         body
     }
 }
@@ -127,8 +133,10 @@ pub async fn fetch(
     )?;
     let account = sandbox.account();
     let mut body = account.summary.render();
-    if extra.contains(&"physical_address") {
-        body["physical_address"] = json!(account.summary.address);
+    if let Some(address) = account.summary.address.as_ref() {
+        if extra.contains(&"physical_address") {
+            body["physical_address"] = json!(address);
+        }
     }
     if extra.contains(&"company_logo") {
         body["company_logo"] = json!({
@@ -180,8 +188,14 @@ pub async fn update(
 }
 
 /// `GET /v3/account/summary/physical_address`.
-pub async fn address(_: Needs<AccountRead>, State(sandbox): State<Sandbox>) -> Json<Address> {
-    Json(sandbox.account().summary.address.clone())
+pub async fn address(
+    _: Needs<AccountRead>,
+    State(sandbox): State<Sandbox>,
+) -> Result<Json<Address>, ApiError> {
+    let address = sandbox.account().summary.address.clone();
+    address
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(Area::General, "the account has no physical address"))
 }
 
 impl Address {
@@ -226,20 +240,32 @@ pub async fn replace_address(
     JsonBody(input): JsonBody<Address>,
 ) -> Result<Json<Address>, ApiError> {
     input.check()?;
-    sandbox.account().summary.address = input.clone();
+    sandbox.account().summary.address = Some(input.clone());
     Ok(Json(input))
 }
 
-/// `POST /v3/account/summary/physical_address`: 409, the account has an address.
+/// `POST /v3/account/summary/physical_address`: 201, or 409 when there is one.
 pub async fn add_address(
     _: Needs<AccountUpdate>,
+    State(sandbox): State<Sandbox>,
     JsonBody(input): JsonBody<Address>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(StatusCode, Json<Address>), ApiError> {
     input.check()?;
-    Err(ApiError::conflict(
-        Area::General,
-        "the account already has a physical address: use PUT to change it",
-    ))
+    let mut account = sandbox.account();
+    if account.summary.address.is_some() {
+        return Err(ApiError::conflict(
+            Area::General,
+            "the account already has a physical address: use PUT to change it",
+        ));
+    }
+    account.summary.address = Some(input.clone());
+    Ok((StatusCode::CREATED, Json(input)))
+}
+
+/// `POST /__sandbox/physical_address/remove`: the account has no address any more; 204.
+pub async fn remove_address(State(sandbox): State<Sandbox>) -> StatusCode {
+    sandbox.account().summary.address = None;
+    StatusCode::NO_CONTENT
 }
 
 #[cfg(test)]
@@ -350,6 +376,21 @@ mod tests {
             assert_eq!(status, StatusCode::BAD_REQUEST);
             assert!(message(&error).contains(expected), "{error}");
         }
-        assert_eq!(client.post(path, paris).await.0, StatusCode::CONFLICT);
+        assert_eq!(
+            client.post(path, paris.clone()).await.0,
+            StatusCode::CONFLICT
+        );
+        let (status, _) = client
+            .post("/__sandbox/physical_address/remove", json!({}))
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(client.get(path).await.0, StatusCode::NOT_FOUND);
+        let no_city = json!({"address_line1": "1 Rue de Rivoli", "country_code": "FR"});
+        assert_eq!(client.post(path, no_city).await.0, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            client.post(path, paris.clone()).await,
+            (StatusCode::CREATED, paris.clone())
+        );
+        assert_eq!(client.get(path).await.1, paris);
     }
 }

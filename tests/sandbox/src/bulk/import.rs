@@ -107,16 +107,40 @@ async fn import(
     JsonBody(input): JsonBody<ImportInput>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let mut account = sandbox.account();
+    let rows = Rows {
+        rows: input.import_data.unwrap_or_default(),
+        lists: input.list_ids.unwrap_or_default(),
+        sms_permission_to_send: input.sms_permission_to_send,
+    };
+    let body = queue(&mut account, rows, |i| format!("import_data[{i}]"))?;
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// What an import request carries, whatever its encoding (JSON rows or a CSV file).
+pub struct Rows {
+    /// One map of column name to value per contact.
+    pub rows: Vec<BTreeMap<String, Value>>,
+    /// The list ids every contact joins (1 to 50).
+    pub lists: Vec<String>,
+    /// `explicit` or `not_set`, when given.
+    pub sms_permission_to_send: Option<String>,
+}
+
+/// Checks an import and queues it: 400 for the request's problems, naming each row
+/// with `at(index)`; a row's own problems become `activity_errors`.
+pub fn queue(
+    account: &mut Account,
+    input: Rows,
+    at: impl Fn(usize) -> String,
+) -> Result<Value, ApiError> {
     let mut p = Problems::default();
-    let rows = input.import_data.unwrap_or_default();
-    if rows.is_empty() {
+    if input.rows.is_empty() {
         p.add("import_data must contain at least one contact");
     }
-    let lists = input.list_ids.unwrap_or_default();
-    if lists.is_empty() {
+    if input.lists.is_empty() {
         p.add("list_ids must contain from 1 to 50 list ids");
     }
-    let lists = contacts::list_ids("list_ids", lists, &account, &mut p);
+    let lists = contacts::list_ids("list_ids", input.lists, account, &mut p);
     p.one_of(
         "sms_permission_to_send",
         input.sms_permission_to_send.as_deref(),
@@ -124,22 +148,20 @@ async fn import(
     );
     let mut good = Vec::new();
     let mut errors = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
-        match check_row(&format!("import_data[{i}]"), row, &account, &mut p) {
+    for (i, row) in input.rows.iter().enumerate() {
+        let at = at(i);
+        match check_row(&at, row, account, &mut p) {
             Ok(changes) => good.push(changes),
-            Err(message) => errors.push(format!("import_data[{i}]: {message}")),
+            Err(message) => errors.push(format!("{at}: {message}")),
         }
     }
     p.finish(Area::Contacts)?;
     let work = Work::Import(Import {
-        total: rows.len(),
+        total: input.rows.len(),
         good,
         lists,
     });
-    Ok((
-        StatusCode::CREATED,
-        Json(enqueue(&mut account, work, errors)?),
-    ))
+    enqueue(account, work, errors)
 }
 
 /// The spec's `maxLength` of each known key; `cf:` keys have 255.

@@ -18,10 +18,17 @@
 //!   The effect on contacts, lists and tags (`work`) is applied at the step that
 //!   completes it; `activity_errors` (items that could not be processed) are shown from
 //!   then on. `POST /__sandbox/activities/{activity_id}/complete` completes one at once.
+//! - `list_delete`, `contacts_tags_delete`, `custom_fields_delete` (see `deletes`),
+//!   `contact_exports` and `GET /v3/contact_exports/{id}` (see `exports`), and
+//!   `contacts_file_import` (see `file_import`) answer 201 with an activity too; an
+//!   export's has `_links.results.href`, where its CSV file is.
 //! - `GET /v3/activities`: `limit` 1–500 (default 50), `state` (one of `processing`,
 //!   `completed`, `cancelled`, `failed`, `timed_out`; `processing` also matches
 //!   `initialized`, which the spec's filter does not name); does not advance anything.
 
+mod deletes;
+mod exports;
+mod file_import;
 mod import;
 mod select;
 mod sources;
@@ -82,6 +89,9 @@ pub fn routes() -> Router<Sandbox> {
         .route("/v3/activities/{activity_id}", get(fetch))
         .merge(sources::routes())
         .merge(import::routes())
+        .merge(deletes::routes())
+        .merge(exports::routes())
+        .merge(file_import::routes())
 }
 
 /// The control route that completes an activity at once.
@@ -156,6 +166,11 @@ impl Job {
         }
         if let Some(at) = &self.completed_at {
             body["completed_at"] = json!(clock::format(at));
+        }
+        if let Work::Export { .. } = self.work {
+            // The file's id is the activity's (spec `ActivityStatusExportLink`).
+            body["_links"]["results"] =
+                json!({ "href": format!("/v3/contact_exports/{}", self.id) });
         }
         body
     }

@@ -51,6 +51,23 @@ pub enum Work {
     DeleteList { list: Uuid, contacts: Vec<Uuid> },
     /// Strip a deleted tag from the contacts carrying it.
     DeleteTag { tag: Uuid, contacts: Vec<Uuid> },
+    /// Strip deleted lists from their members (`/activities/list_delete`).
+    DeleteLists {
+        lists: Vec<Uuid>,
+        contacts: Vec<Uuid>,
+    },
+    /// Strip deleted tags from the contacts carrying them (`contacts_tags_delete`).
+    DeleteTags {
+        tags: Vec<Uuid>,
+        contacts: Vec<Uuid>,
+    },
+    /// Strip deleted custom fields' values from every contact (`custom_fields_delete`).
+    DeleteCustomFields { fields: Vec<Uuid> },
+    /// Export `contacts`' `fields` to a CSV file (`contact_exports`).
+    Export {
+        contacts: Vec<Uuid>,
+        fields: Vec<String>,
+    },
     /// Placeholder while the work is being applied.
     Done,
 }
@@ -65,7 +82,11 @@ impl Work {
             | Work::RemoveTags { contacts, .. }
             | Work::DeleteContacts { contacts, .. }
             | Work::DeleteList { contacts, .. }
-            | Work::DeleteTag { contacts, .. } => contacts.len(),
+            | Work::DeleteTag { contacts, .. }
+            | Work::DeleteLists { contacts, .. }
+            | Work::DeleteTags { contacts, .. }
+            | Work::Export { contacts, .. } => contacts.len(),
+            Work::DeleteCustomFields { fields } => fields.len(),
             Work::Import(import) => import.rows(),
             Work::Done => 0,
         }
@@ -82,6 +103,8 @@ impl Work {
             Work::AddLists { lists, .. } | Work::RemoveLists { lists, .. } => {
                 status["list_count"] = json!(lists.len());
             }
+            // `ActivityDeleteListsResponse.status` has the lists deleted only.
+            Work::DeleteLists { lists, .. } => status = json!({ "list_count": lists.len() }),
             Work::DeleteContacts { list_count, .. } if *list_count > 0 => {
                 status["list_count"] = json!(list_count);
             }
@@ -113,6 +136,17 @@ impl Work {
             Work::AddTags { contacts, tags } => add_tags(account, contacts, tags, now),
             Work::RemoveTags { contacts, tags } => strip_tags(account, contacts, tags, now),
             Work::DeleteTag { tag, contacts } => strip_tags(account, contacts, &[*tag], now),
+            Work::DeleteLists { lists, contacts } => remove_lists(account, contacts, lists, now),
+            Work::DeleteTags { tags, contacts } => strip_tags(account, contacts, tags, now),
+            Work::DeleteCustomFields { fields } => {
+                for contact in &mut account.contacts {
+                    contact
+                        .custom_fields
+                        .retain(|v| !fields.contains(&v.custom_field_id));
+                }
+            }
+            // The file is written from the contacts as they are when it is fetched.
+            Work::Export { .. } => {}
             Work::DeleteContacts { contacts, .. } => {
                 for contact in touched(account, contacts) {
                     if !contact.is_deleted() {

@@ -13,6 +13,8 @@
 //! - `GET /v3/contacts/counts` (see `counts`).
 //! - `GET /v3/contacts/sms_engagement_history/{contact_id}`: `[]` for a known contact
 //!   (the sandbox has no SMS channel, so there is never any history), 404 otherwise.
+//! - `GET /v3/contacts/contact_id_xrefs` (see `xrefs`) and
+//!   `PUT /v3/contacts/resubscribe/{contact_id}` (see `resubscribe`).
 //!
 //! `record` holds the stored contact, `subresources` its parts, `input` the request
 //! bodies, `validation` their rules, `query` the list filters.
@@ -22,12 +24,14 @@ mod input;
 mod merge;
 mod query;
 mod record;
+mod resubscribe;
 mod subresources;
 mod validation;
+pub mod xrefs;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -66,6 +70,11 @@ pub fn routes() -> Router<Sandbox> {
         .route(
             "/v3/contacts/sms_engagement_history/{contact_id}",
             get(sms_history),
+        )
+        .route("/v3/contacts/contact_id_xrefs", get(xrefs::contact_xrefs))
+        .route(
+            "/v3/contacts/resubscribe/{contact_id}",
+            put(resubscribe::resubscribe),
         )
 }
 

@@ -91,6 +91,16 @@ pub fn id_by_name(fields: &[CustomField], name: &str) -> Option<Uuid> {
         .map(|f| f.custom_field_id)
 }
 
+/// Marks the custom fields `ids` deleted (`/activities/custom_fields_delete`).
+pub fn mark_deleted(fields: &mut [CustomField], ids: &[Uuid]) {
+    for field in fields
+        .iter_mut()
+        .filter(|f| ids.contains(&f.custom_field_id))
+    {
+        field.deleted = true;
+    }
+}
+
 /// The custom field routes.
 pub fn routes() -> Router<Sandbox> {
     Router::new()

@@ -15,7 +15,8 @@
 //! - `DELETE /v3/contact_lists/{list_id}`: **202** with a bulk activity (spec
 //!   `ActivityDeleteListResponse`): the list is deleted at once (its name is free
 //!   again, contacts can no longer join it); its memberships are stripped when the
-//!   activity completes (see `bulk`).
+//!   activity completes (see `bulk`; `POST /v3/activities/list_delete` deletes many).
+//! - `GET /v3/contact_lists/list_id_xrefs`: V2 → V3 ids (see `contacts::xrefs`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -89,6 +90,14 @@ pub fn exists(lists: &[ContactList], id: &Uuid) -> bool {
         .any(|l| l.list_id == *id && l.deleted_at.is_none())
 }
 
+/// Marks the lists `ids` deleted at `now` (their names are free again).
+pub fn mark_deleted(lists: &mut [ContactList], ids: &[Uuid], now: Timestamp) {
+    for list in lists.iter_mut().filter(|l| ids.contains(&l.list_id)) {
+        list.deleted_at = Some(now);
+        list.updated_at = now;
+    }
+}
+
 /// The list routes.
 pub fn routes() -> Router<Sandbox> {
     Router::new()
@@ -97,6 +106,25 @@ pub fn routes() -> Router<Sandbox> {
             "/v3/contact_lists/{list_id}",
             get(fetch).put(changes::update).delete(changes::remove),
         )
+        .route("/v3/contact_lists/list_id_xrefs", get(list_xrefs))
+}
+
+/// `GET /v3/contact_lists/list_id_xrefs`: V2 list ids, by creation order (see
+/// `contacts::xrefs`).
+async fn list_xrefs(
+    _: Needs<ContactData>,
+    State(sandbox): State<Sandbox>,
+    Params(query): Params,
+) -> Result<Json<Value>, ApiError> {
+    use crate::contacts::xrefs;
+    let ids = xrefs::sequence_ids(query.get("sequence_ids").map(String::as_str))?;
+    let account = sandbox.account();
+    let known: Vec<String> = account
+        .lists
+        .iter()
+        .map(|l| l.list_id.to_string())
+        .collect();
+    Ok(Json(xrefs::xrefs(&ids, "list_id", &known)))
 }
 
 /// Which members `membership_count` counts: every one, or only active contacts.
