@@ -85,8 +85,8 @@ pub mod describe;
 pub mod error;
 pub mod http;
 pub mod json;
-pub mod proxy;
 pub mod multipart;
+pub mod proxy;
 pub mod trigger;
 
 /// The generated bindings of `connector:sdk@0.3.0`'s types.
