@@ -8,7 +8,10 @@
 //!   `physical_address_in_footer` are kept. This is where recipients are set:
 //!   `contact_list_ids` (existing lists) or `segment_ids` (one existing segment), not
 //!   both. A read-only field sent with another value than the stored one is 400 naming
-//!   it; the same value is accepted (a read-modify-write echoes what it read).
+//!   it; the same value is accepted (a read-modify-write echoes what it read): the
+//!   real API took a PUT carrying `format_type` (recorded responses, issue 21).
+//! - Every activity carries a `document_id`, which the spec does not declare but the
+//!   real API returns (get, create, update); a PUT may leave it out.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -33,6 +36,9 @@ pub struct Activity {
     pub campaign_id: Uuid,
     /// `primary_email` or `permalink`.
     pub role: &'static str,
+    /// The content document's id: not in the spec, but the real API returns it on
+    /// every activity (recorded responses, issue 21).
+    pub document_id: Uuid,
     pub status: Status,
     /// The status to return to when a schedule is deleted.
     pub before_schedule: Option<Status>,
@@ -58,6 +64,7 @@ impl Activity {
             id,
             campaign_id,
             role,
+            document_id: Uuid::new_v4(),
             status: Status::Draft,
             before_schedule: None,
             scheduled_date: None,
@@ -99,11 +106,13 @@ impl Activity {
     /// 400 naming the first read-only field of a PUT body that differs from the stored
     /// value (spec `EmailCampaignActivity`: `campaign_activity_id`, `campaign_id`,
     /// `role`, `current_status`, `format_type`, `template_id`, `permalink_url` are
-    /// read-only). Echoing back the value read is accepted, as a read-modify-write does.
+    /// read-only; so is the undeclared `document_id`). Echoing back the value read is
+    /// accepted, as a read-modify-write does.
     fn ensure_read_only(&self, sent: &validation::ReadOnly) -> Result<(), ApiError> {
         let id = self.id.to_string();
         let campaign = self.campaign_id.to_string();
-        let checks: [(&str, Option<bool>); 7] = [
+        let document = self.document_id.to_string();
+        let checks: [(&str, Option<bool>); 8] = [
             (
                 "campaign_activity_id",
                 sent.campaign_activity_id
@@ -131,6 +140,12 @@ impl Activity {
                     .as_deref()
                     .map(|v| v == self.permalink_url),
             ),
+            (
+                "document_id",
+                sent.document_id
+                    .as_deref()
+                    .map(|v| v.eq_ignore_ascii_case(&document)),
+            ),
         ];
         match checks.iter().find(|(_, same)| *same == Some(false)) {
             Some((field, _)) => Err(ApiError::validation(
@@ -152,6 +167,7 @@ impl Activity {
             "campaign_activity_id": self.id,
             "campaign_id": self.campaign_id,
             "role": self.role,
+            "document_id": self.document_id,
             "contact_list_ids": self.contact_list_ids,
             "segment_ids": self.segment_ids,
             "current_status": self.status.activity(),

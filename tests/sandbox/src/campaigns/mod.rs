@@ -16,6 +16,8 @@
 
 mod activities;
 mod schedules;
+#[cfg(test)]
+mod tests;
 mod validation;
 
 use axum::extract::State;
@@ -111,9 +113,17 @@ impl Campaign {
     /// The full campaign (spec `EmailCampaign`).
     fn render(&self, activities: &[Activity]) -> Value {
         let mut body = self.summary(activities);
+        // Each with its `document_id`, as the real API answers (recorded, issue 21).
+        let reference = |id: Uuid, role: &str| {
+            let document = activities
+                .iter()
+                .find(|a| a.id == id)
+                .map(|a| a.document_id);
+            json!({ "campaign_activity_id": id, "role": role, "document_id": document })
+        };
         body["campaign_activities"] = json!([
-            { "campaign_activity_id": self.primary, "role": "primary_email" },
-            { "campaign_activity_id": self.permalink, "role": "permalink" },
+            reference(self.primary, "primary_email"),
+            reference(self.permalink, "permalink"),
         ]);
         body
     }
