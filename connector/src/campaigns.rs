@@ -11,11 +11,11 @@ use connector_sdk::serde_json::{json, Value};
 use connector_sdk::{invalid_input, ActivityError, ActivityMeta};
 
 use crate::exports::constant_contact::connector::campaigns::{
-    ActivityChanges, CampaignInput, CampaignSchedule, CampaignSchedules, CreateEmailCampaignInput,
-    EmailCampaign, EmailCampaignActivity, EmailCampaignDetails, EmailCampaignsPage,
-    GetCampaignActivityInput, GetEmailCampaignInput, Guest, ListEmailCampaignsInput,
-    RenameEmailCampaignInput, ScheduleEmailCampaignInput, SendTestEmailInput, TestEmailSent,
-    UpdateCampaignActivityInput, UpdateEmailCampaignInput,
+    ActivityChanges, CampaignIdXrefs, CampaignInput, CampaignSchedule, CampaignSchedules,
+    CreateEmailCampaignInput, EmailCampaign, EmailCampaignActivity, EmailCampaignDetails,
+    EmailCampaignsPage, GetCampaignActivityInput, GetCampaignIdXrefsInput, GetEmailCampaignInput,
+    Guest, ListEmailCampaignsInput, RenameEmailCampaignInput, ScheduleEmailCampaignInput,
+    SendTestEmailInput, TestEmailSent, UpdateCampaignActivityInput, UpdateEmailCampaignInput,
 };
 use crate::{Connector, CC};
 
@@ -40,6 +40,9 @@ const NEW_CAMPAIGN: &[Bound] = &[
 
 /// A campaign's name.
 const NAME: &[Bound] = &[len("name", 1, 80)];
+
+/// `get-campaign-id-xrefs`' ids ("up to 50 V2 `campaignId` values in each request").
+const XREFS: &[Bound] = &[items("v2_email_campaign_ids", 1, 50)];
 
 /// This area's activities, as `describe` reports them.
 pub const ACTIVITIES: &[ActivityMeta] = &[
@@ -174,6 +177,18 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         description: "Lists when the campaign's email is scheduled to go out.",
         scopes: &["campaign_data"],
         pitfalls: &["Empty unless the campaign is scheduled; a sent campaign has none."],
+        ..ActivityMeta::READ
+    },
+    ActivityMeta {
+        name: "get-campaign-id-xrefs",
+        category: "Campaigns",
+        description: "Looks up the V3 campaign and activity ids of V2 API campaign ids.",
+        scopes: &["campaign_data"],
+        pitfalls: &[
+            "1 to 50 V2 ids a call; ids the account does not know may be left out.",
+            "Meant for migrating stored V2 ids once: Constant Contact will remove the endpoint.",
+        ],
+        bounds: &[XREFS],
         ..ActivityMeta::READ
     },
 ];
@@ -429,6 +444,19 @@ impl Guest for Connector {
                 .filter_map(|s| s["scheduled_date"].as_str().map(Into::into))
                 .collect(),
         })
+    }
+
+    /// Looks up the V3 campaign and activity ids of V2 API campaign ids.
+    ///
+    /// `GET /v3/emails/campaign_id_xrefs` — <https://developer.constantcontact.com/api_reference/index.html#!/Email_Campaigns/retrieveXrefMappingsUsingGET>.
+    /// Scope `campaign_data`. Retry-safe and read-only: a read.
+    fn get_campaign_id_xrefs(
+        input: GetCampaignIdXrefsInput,
+    ) -> Result<CampaignIdXrefs, ActivityError> {
+        check(&input, XREFS)?;
+        CC.get("/v3/emails/campaign_id_xrefs")
+            .queries(&input, &[])
+            .json()
     }
 }
 

@@ -17,7 +17,8 @@
 //!   (flags and pitfalls, shown by `describe`), then a `Guest` impl with one short
 //!   function per activity: `account`, `contacts`, `custom_fields`, `lists`,
 //!   `sign_up_forms`, `tags`, `bulk` (background activities), `campaigns`,
-//!   `reports`, `segments`.
+//!   `campaign_delivery` (A/B tests, resends, previews, send history), `reports`,
+//!   `segments`.
 //! - `triggers`: the polling triggers (`TRIGGERS`, shown by `describe`), each a
 //!   filter of a list endpoint handed to the SDK's `trigger::poll`.
 //!
@@ -57,6 +58,7 @@ use bindings::exports;
 
 mod account;
 mod bulk;
+mod campaign_delivery;
 mod campaigns;
 mod contacts;
 mod custom_fields;
@@ -165,6 +167,7 @@ const INFO: Describe = Describe {
         tags::ACTIVITIES,
         bulk::ACTIVITIES,
         campaigns::ACTIVITIES,
+        campaign_delivery::ACTIVITIES,
         reports::ACTIVITIES,
         segments::ACTIVITIES,
     ],

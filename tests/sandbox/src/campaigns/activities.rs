@@ -19,6 +19,9 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::ab_tests::AbTest;
+use super::history::{self, SendRecord};
+use super::resends::Resend;
 use super::validation::{self, Content, FooterAddress};
 use super::{touch, Status};
 use crate::auth::{CampaignData, Needs};
@@ -53,6 +56,12 @@ pub struct Activity {
     html_content: String,
     physical_address_in_footer: FooterAddress,
     permalink_url: String,
+    /// The subject-line A/B test, if one was made (`ab_tests`).
+    pub ab_test: Option<AbTest>,
+    /// The resend to non-openers, if one was made (`resends`): one per campaign.
+    pub resend: Option<Resend>,
+    /// Every send of the activity, oldest first (`history`).
+    pub history: Vec<SendRecord>,
 }
 
 impl Activity {
@@ -80,7 +89,32 @@ impl Activity {
                 .physical_address_in_footer
                 .unwrap_or_else(FooterAddress::account_default),
             permalink_url: format!("https://conta.cc/{}", &id.simple().to_string()[..7]),
+            ab_test: None,
+            resend: None,
+            history: Vec::new(),
         }
+    }
+
+    /// Records a send to `count` contacts at `at` in the send history, with the
+    /// recipients as they were.
+    pub fn record_send(&mut self, at: Timestamp, count: usize) {
+        let lists = self.contact_list_ids.clone();
+        let record = SendRecord::new(self.history.len() + 1, lists, &self.segment_ids, count, at);
+        self.history.push(record);
+    }
+
+    /// The preview (spec `EmailCampaignActivityPreview`).
+    pub fn preview(&self) -> Value {
+        json!({
+            "campaign_activity_id": self.id,
+            "from_email": self.from_email,
+            "from_name": self.from_name,
+            "reply_to_email": self.reply_to_email,
+            "subject": self.subject,
+            "preheader": self.preheader,
+            "preview_html_content": history::preview_html(&self.html_content),
+            "preview_text_content": history::preview_text(&self.html_content),
+        })
     }
 
     /// The contacts a send of this activity goes to: members of its lists or its
