@@ -382,6 +382,39 @@ fn bounds_from_the_spec_are_refused_before_anything_is_sent() {
             "`email_addresses[0]` is not an email address",
         ),
         (
+            "create-ab-test",
+            json!({"campaign_activity_id": id, "alternative_subject": "B", "test_size": 4,
+            "winner_wait_duration": 24}),
+            "`test_size` must be from 5 to 50",
+        ),
+        (
+            "create-ab-test",
+            json!({"campaign_activity_id": id, "alternative_subject": "B", "test_size": 10,
+            "winner_wait_duration": 10}),
+            "`winner_wait_duration` must be 6, 12, 24 or 48",
+        ),
+        (
+            "create-non-opener-resend",
+            json!({"campaign_activity_id": id, "resend_subject": "Again", "delay_minutes": 700}),
+            "`delay_minutes` must be from 720 to 14400",
+        ),
+        (
+            "create-non-opener-resend",
+            json!({"campaign_activity_id": id, "resend_subject": "Again"}),
+            "give at least one of `delay_days`, `delay_minutes`",
+        ),
+        (
+            "create-non-opener-resend",
+            json!({"campaign_activity_id": id, "resend_subject": "Again", "delay_days": 2,
+            "delay_minutes": 800}),
+            "give `delay_days` or `delay_minutes`, not both",
+        ),
+        (
+            "get-campaign-id-xrefs",
+            json!({"v2_email_campaign_ids": (0..51).map(|i| i.to_string()).collect::<Vec<_>>()}),
+            "`v2_email_campaign_ids` has 51 items; 1 to 50",
+        ),
+        (
             "create-tag",
             json!({"name": "  "}),
             "`name` is shorter than 1 character",
