@@ -40,6 +40,7 @@ const PRIMARY_ONLY: &str =
 pub const ACTIVITIES: &[ActivityMeta] = &[
     ActivityMeta {
         name: "get-ab-test",
+        display_name: "Get A/B test",
         category: "Campaigns",
         description: "Gets the subject-line A/B test of a campaign's email.",
         scopes: &["campaign_data"],
@@ -48,6 +49,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
     },
     ActivityMeta {
         name: "create-ab-test",
+        display_name: "Create A/B test",
         category: "Campaigns",
         description: "Tests a second subject line on part of the recipients; the subject \
                       with more opens then goes to the rest.",
@@ -63,6 +65,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
     },
     ActivityMeta {
         name: "delete-ab-test",
+        display_name: "Delete A/B test",
         category: "Campaigns",
         description: "Deletes the A/B test of a campaign's draft email.",
         scopes: &["campaign_data"],
@@ -74,6 +77,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
     },
     ActivityMeta {
         name: "list-non-opener-resends",
+        display_name: "List non-opener resends",
         category: "Campaigns",
         description: "Lists the resend of a campaign's email to contacts who did not open it.",
         scopes: &["campaign_data"],
@@ -85,6 +89,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
     },
     ActivityMeta {
         name: "create-non-opener-resend",
+        display_name: "Create non-opener resend",
         category: "Campaigns",
         description: "Resends a campaign's email, with a new subject, to contacts who did \
                       not open it, some days after it went out.",
@@ -100,6 +105,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
     },
     ActivityMeta {
         name: "delete-non-opener-resend",
+        display_name: "Delete non-opener resend",
         category: "Campaigns",
         description: "Deletes (unschedules) the resend of a campaign's email to non-openers.",
         scopes: &["campaign_data"],

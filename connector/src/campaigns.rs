@@ -185,6 +185,7 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
     },
     ActivityMeta {
         name: "get-campaign-id-xrefs",
+        display_name: "Get V3 campaign ids of V2 ids",
         category: "Campaigns",
         description: "Looks up the V3 campaign and activity ids of V2 API campaign ids.",
         scopes: &["campaign_data"],

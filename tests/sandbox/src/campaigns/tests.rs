@@ -266,3 +266,26 @@ async fn xrefs_map_known_v2_ids_within_the_bounds() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
     }
 }
+
+#[tokio::test]
+async fn delivery_endpoints_need_the_campaign_data_scope() {
+    let client = Client::new();
+    let created = campaign(&client, "Scopes").await;
+    let activity = format!("/v3/emails/activities/{}", activity_id(&created, 0));
+    for path in [
+        format!("{activity}/abtest"),
+        format!("{activity}/non_opener_resends"),
+        format!("{activity}/previews"),
+        format!("{activity}/send_history"),
+        "/v3/emails/campaign_id_xrefs?v2_email_campaign_ids=1".to_owned(),
+    ] {
+        let (status, _) = client
+            .send("contact_data", axum::http::Method::GET, &path, None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        let (status, _) = client
+            .send("campaign_data", axum::http::Method::GET, &path, None)
+            .await;
+        assert_ne!(status, StatusCode::FORBIDDEN, "{path}");
+    }
+}
