@@ -3,21 +3,25 @@
 //! A campaign is a shell (name, status) around *activities*; the one with role
 //! `primary_email` holds the content, the sender and the recipients, and is what
 //! gets tested and scheduled. So most activities here first read the campaign to
-//! find its primary email activity ([`primary_activity_id`]), then act on that.
+//! find its primary email activity ([`primary_activity_id`]), then act on that;
+//! `activity_io` holds those reads and the read-modify-write of an activity.
+
+mod activity_io;
 
 use connector_sdk::check::{check, date_time, email, items, len, max_len, range, Bound};
-use connector_sdk::json::{merge, remove, to_value};
+use connector_sdk::json::{remove, to_value};
 use connector_sdk::serde_json::{json, Value};
 use connector_sdk::{invalid_input, ActivityError, ActivityMeta};
 
 use crate::exports::constant_contact::connector::campaigns::{
-    ActivityChanges, CampaignInput, CampaignSchedule, CampaignSchedules, CreateEmailCampaignInput,
+    CampaignIdXrefs, CampaignInput, CampaignSchedule, CampaignSchedules, CreateEmailCampaignInput,
     EmailCampaign, EmailCampaignActivity, EmailCampaignDetails, EmailCampaignsPage,
-    GetCampaignActivityInput, GetEmailCampaignInput, Guest, ListEmailCampaignsInput,
-    RenameEmailCampaignInput, ScheduleEmailCampaignInput, SendTestEmailInput, TestEmailSent,
-    UpdateCampaignActivityInput, UpdateEmailCampaignInput,
+    GetCampaignActivityInput, GetCampaignIdXrefsInput, GetEmailCampaignInput, Guest,
+    ListEmailCampaignsInput, RenameEmailCampaignInput, ScheduleEmailCampaignInput,
+    SendTestEmailInput, TestEmailSent, UpdateCampaignActivityInput, UpdateEmailCampaignInput,
 };
 use crate::{Connector, CC};
+use activity_io::{campaign_details, edit_activity, primary_activity_id};
 
 /// `list-email-campaigns`' filters.
 const LIST_CAMPAIGNS: &[Bound] = &[
@@ -40,6 +44,9 @@ const NEW_CAMPAIGN: &[Bound] = &[
 
 /// A campaign's name.
 const NAME: &[Bound] = &[len("name", 1, 80)];
+
+/// `get-campaign-id-xrefs`' ids ("up to 50 V2 `campaignId` values in each request").
+const XREFS: &[Bound] = &[items("v2_email_campaign_ids", 1, 50)];
 
 /// This area's activities, as `describe` reports them.
 pub const ACTIVITIES: &[ActivityMeta] = &[
@@ -176,6 +183,19 @@ pub const ACTIVITIES: &[ActivityMeta] = &[
         pitfalls: &["Empty unless the campaign is scheduled; a sent campaign has none."],
         ..ActivityMeta::READ
     },
+    ActivityMeta {
+        name: "get-campaign-id-xrefs",
+        display_name: "Get V3 campaign ids of V2 ids",
+        category: "Campaigns",
+        description: "Looks up the V3 campaign and activity ids of V2 API campaign ids.",
+        scopes: &["campaign_data"],
+        pitfalls: &[
+            "1 to 50 V2 ids a call; ids the account does not know may be left out.",
+            "Meant for migrating stored V2 ids once: Constant Contact will remove the endpoint.",
+        ],
+        bounds: &[XREFS],
+        ..ActivityMeta::READ
+    },
 ];
 
 /// The bounds of `activity-changes` (spec `EmailCampaignActivity`), under `prefix`.
@@ -199,23 +219,6 @@ const CAMPAIGN_CHANGES: &[Bound] = &changes!("primary_email.");
 
 /// `update-campaign-activity`'s bounds, on its `changes`.
 const ACTIVITY_CHANGES: &[Bound] = &changes!("changes.");
-
-/// Asks `GET /emails/activities/{id}` for the content; it is left out by default.
-const ACTIVITY_INCLUDES: &str = "html_content,physical_address_in_footer";
-
-/// What `EmailCampaignActivity` marks `readOnly`: never sent back on PUT.
-const READ_ONLY: &[&str] = &[
-    "campaign_activity_id",
-    "campaign_id",
-    "role",
-    "current_status",
-    "format_type",
-    "template_id",
-    "permalink_url",
-    "physical_address_in_footer.country_name",
-    "physical_address_in_footer.state_name",
-    "document_properties.letter_format",
-];
 
 impl Guest for Connector {
     /// Lists email campaigns, one page per call (without their activities).
@@ -424,74 +427,17 @@ impl Guest for Connector {
                 .collect(),
         })
     }
-}
 
-/// Reads a campaign and the content of its activities.
-fn campaign_details(campaign_id: &str) -> Result<EmailCampaignDetails, ActivityError> {
-    let campaign = get_campaign(campaign_id)?;
-    let mut activities = Vec::new();
-    for reference in &campaign.campaign_activities {
-        let read = CC
-            .get("/v3/emails/activities")
-            .id("campaign_activity_id", &reference.campaign_activity_id)
-            .query("include", ACTIVITY_INCLUDES)
-            .json::<EmailCampaignActivity>();
-        match read {
-            Ok(activity) => activities.push(activity),
-            // The API cannot serve REMOVED activities: list the rest rather than fail.
-            Err(ActivityError::NotFound(_)) => continue,
-            Err(e) => return Err(e),
-        }
+    /// Looks up the V3 campaign and activity ids of V2 API campaign ids.
+    ///
+    /// `GET /v3/emails/campaign_id_xrefs` — <https://developer.constantcontact.com/api_reference/index.html#!/Email_Campaigns/retrieveXrefMappingsUsingGET>.
+    /// Scope `campaign_data`. Retry-safe and read-only: a read.
+    fn get_campaign_id_xrefs(
+        input: GetCampaignIdXrefsInput,
+    ) -> Result<CampaignIdXrefs, ActivityError> {
+        check(&input, XREFS)?;
+        CC.get("/v3/emails/campaign_id_xrefs")
+            .queries(&input, &[])
+            .json()
     }
-    Ok(EmailCampaignDetails {
-        campaign,
-        activities,
-    })
-}
-
-fn get_campaign(campaign_id: &str) -> Result<EmailCampaign, ActivityError> {
-    CC.get("/v3/emails").id("campaign_id", campaign_id).json()
-}
-
-/// The id of the campaign's `primary_email` activity: the one to edit, test and schedule.
-fn primary_activity_id(campaign_id: &str) -> Result<String, ActivityError> {
-    let campaign = get_campaign(campaign_id)?;
-    let primary = campaign
-        .campaign_activities
-        .into_iter()
-        .find(|a| a.role == "primary_email");
-    primary.map(|a| a.campaign_activity_id).ok_or_else(|| {
-        ActivityError::UnexpectedResponse(format!(
-            "campaign {campaign_id} has no primary_email activity"
-        ))
-    })
-}
-
-/// Reads a campaign activity, lays the changes over it and PUTs it back.
-///
-/// Working on the JSON as read keeps fields this connector does not model
-/// (`document_properties`, …), which the PUT would otherwise erase; the fields the
-/// spec marks read-only are taken out first.
-fn edit_activity(
-    id: &str,
-    changes: ActivityChanges,
-) -> Result<EmailCampaignActivity, ActivityError> {
-    let mut body: Value = CC
-        .get("/v3/emails/activities")
-        .id("campaign_activity_id", id)
-        .query("include", ACTIVITY_INCLUDES)
-        .json()?;
-    remove(&mut body, READ_ONLY);
-    // Lists or a segment, never both: the one given replaces the other.
-    if changes.contact_list_ids.is_some() {
-        remove(&mut body, &["segment_ids"]);
-    }
-    if changes.segment_ids.is_some() {
-        remove(&mut body, &["contact_list_ids"]);
-    }
-    merge(&mut body, to_value(&changes)?);
-    CC.put("/v3/emails/activities")
-        .id("campaign_activity_id", id)
-        .body(&body)
-        .json()
 }

@@ -17,7 +17,8 @@
 //!   (flags and pitfalls, shown by `describe`), then a `Guest` impl with one short
 //!   function per activity: `account`, `contacts`, `custom_fields`, `lists`,
 //!   `sign_up_forms`, `tags`, `bulk` (background activities), `campaigns`,
-//!   `reports`, `email_reports`, `landing_page_reports`, `segments`.
+//!   `campaign_delivery` (A/B tests, resends, previews, send history), `reports`,
+//!   `email_reports`, `landing_page_reports`, `segments`.
 //! - `http`: `http-request` and `http-read`, any path under `/v3/` for what the
 //!   typed activities lack (the SDK's `proxy` does the work).
 //! - `triggers`: the polling triggers (`TRIGGERS`, shown by `describe`), each a
@@ -62,6 +63,7 @@ use bindings::exports;
 
 mod account;
 mod bulk;
+mod campaign_delivery;
 mod campaigns;
 mod contacts;
 mod custom_fields;
@@ -173,6 +175,7 @@ const INFO: Describe = Describe {
         tags::ACTIVITIES,
         bulk::ACTIVITIES,
         campaigns::ACTIVITIES,
+        campaign_delivery::ACTIVITIES,
         reports::ACTIVITIES,
         email_reports::ACTIVITIES,
         landing_page_reports::ACTIVITIES,

@@ -19,7 +19,7 @@
 //! here rather than taken from a JSON Schema crate because two of its checks are
 //! not JSON Schema (`readOnly` fields sent, undeclared properties), and because
 //! the document has errors that must be named, not silently passed: see
-//! [`ERRATA`]. Two readings of the document's own quirks are documented where
+//! [`ERRATA`] and [`REMOVED`]. Two readings of the document's own quirks are documented where
 //! they are applied: `maximum` on a string query parameter bounds its number of
 //! comma-separated items (`lists`: "up to 25"), and `minLength`/`maxLength` on an
 //! integer bound its digits.
@@ -69,6 +69,15 @@ pub const ERRATA: &[(&str, &str, i64, &str)] = &[
     ),
 ];
 
+/// Keywords taken out of the official document where the real API accepts what
+/// it forbids, each with the reason: a pointer, the keyword.
+pub const REMOVED: &[(&str, &str, &str)] = &[(
+    "/definitions/EmailCampaignActivity/properties/format_type",
+    "readOnly",
+    "real API accepted PUT with format_type (recorded responses of issue 21): \
+     an activity PUT sends back the format_type it read",
+)];
+
 /// Path parameters' names and values, in path order.
 type Params = Vec<(String, String)>;
 
@@ -78,7 +87,7 @@ pub struct Spec {
 }
 
 impl Spec {
-    /// Reads the YAML document at `path` and applies [`ERRATA`].
+    /// Reads the YAML document at `path` and applies [`ERRATA`] and [`REMOVED`].
     pub fn load(path: &Path) -> Spec {
         let text = std::fs::read_to_string(path)
             .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
@@ -89,6 +98,14 @@ impl Spec {
                 .pointer_mut(pointer)
                 .unwrap_or_else(|| panic!("erratum for {pointer}: no such node"));
             node[*keyword] = Value::from(*value);
+        }
+        for (pointer, keyword, _) in REMOVED {
+            let node = doc.pointer_mut(pointer).and_then(Value::as_object_mut);
+            let node = node.unwrap_or_else(|| panic!("erratum for {pointer}: no such node"));
+            assert!(
+                node.remove(*keyword).is_some(),
+                "erratum: {pointer} has no {keyword}"
+            );
         }
         Spec { doc }
     }

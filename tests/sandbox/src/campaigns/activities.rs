@@ -8,7 +8,10 @@
 //!   `physical_address_in_footer` are kept. This is where recipients are set:
 //!   `contact_list_ids` (existing lists) or `segment_ids` (one existing segment), not
 //!   both. A read-only field sent with another value than the stored one is 400 naming
-//!   it; the same value is accepted (a read-modify-write echoes what it read).
+//!   it; the same value is accepted (a read-modify-write echoes what it read): the
+//!   real API took a PUT carrying `format_type` (recorded responses, issue 21).
+//! - Every activity carries a `document_id`, which the spec does not declare but the
+//!   real API returns (get, create, update); a PUT may leave it out.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -16,6 +19,9 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::ab_tests::AbTest;
+use super::history::{self, SendRecord};
+use super::resends::Resend;
 use super::validation::{self, Content, FooterAddress};
 use super::{touch, Status};
 use crate::auth::{CampaignData, Needs};
@@ -33,6 +39,9 @@ pub struct Activity {
     pub campaign_id: Uuid,
     /// `primary_email` or `permalink`.
     pub role: &'static str,
+    /// The content document's id: not in the spec, but the real API returns it on
+    /// every activity (recorded responses, issue 21).
+    pub document_id: Uuid,
     pub status: Status,
     /// The status to return to when a schedule is deleted.
     pub before_schedule: Option<Status>,
@@ -47,6 +56,12 @@ pub struct Activity {
     html_content: String,
     physical_address_in_footer: FooterAddress,
     permalink_url: String,
+    /// The subject-line A/B test, if one was made (`ab_tests`).
+    pub ab_test: Option<AbTest>,
+    /// The resend to non-openers, if one was made (`resends`): one per campaign.
+    pub resend: Option<Resend>,
+    /// Every send of the activity, oldest first (`history`).
+    pub history: Vec<SendRecord>,
 }
 
 impl Activity {
@@ -58,6 +73,7 @@ impl Activity {
             id,
             campaign_id,
             role,
+            document_id: Uuid::new_v4(),
             status: Status::Draft,
             before_schedule: None,
             scheduled_date: None,
@@ -73,7 +89,32 @@ impl Activity {
                 .physical_address_in_footer
                 .unwrap_or_else(FooterAddress::account_default),
             permalink_url: format!("https://conta.cc/{}", &id.simple().to_string()[..7]),
+            ab_test: None,
+            resend: None,
+            history: Vec::new(),
         }
+    }
+
+    /// Records a send to `count` contacts at `at` in the send history, with the
+    /// recipients as they were.
+    pub fn record_send(&mut self, at: Timestamp, count: usize) {
+        let lists = self.contact_list_ids.clone();
+        let record = SendRecord::new(self.history.len() + 1, lists, &self.segment_ids, count, at);
+        self.history.push(record);
+    }
+
+    /// The preview (spec `EmailCampaignActivityPreview`).
+    pub fn preview(&self) -> Value {
+        json!({
+            "campaign_activity_id": self.id,
+            "from_email": self.from_email,
+            "from_name": self.from_name,
+            "reply_to_email": self.reply_to_email,
+            "subject": self.subject,
+            "preheader": self.preheader,
+            "preview_html_content": history::preview_html(&self.html_content),
+            "preview_text_content": history::preview_text(&self.html_content),
+        })
     }
 
     /// The contacts a send of this activity goes to: members of its lists or its
@@ -99,11 +140,13 @@ impl Activity {
     /// 400 naming the first read-only field of a PUT body that differs from the stored
     /// value (spec `EmailCampaignActivity`: `campaign_activity_id`, `campaign_id`,
     /// `role`, `current_status`, `format_type`, `template_id`, `permalink_url` are
-    /// read-only). Echoing back the value read is accepted, as a read-modify-write does.
+    /// read-only; so is the undeclared `document_id`). Echoing back the value read is
+    /// accepted, as a read-modify-write does.
     fn ensure_read_only(&self, sent: &validation::ReadOnly) -> Result<(), ApiError> {
         let id = self.id.to_string();
         let campaign = self.campaign_id.to_string();
-        let checks: [(&str, Option<bool>); 7] = [
+        let document = self.document_id.to_string();
+        let checks: [(&str, Option<bool>); 8] = [
             (
                 "campaign_activity_id",
                 sent.campaign_activity_id
@@ -131,6 +174,12 @@ impl Activity {
                     .as_deref()
                     .map(|v| v == self.permalink_url),
             ),
+            (
+                "document_id",
+                sent.document_id
+                    .as_deref()
+                    .map(|v| v.eq_ignore_ascii_case(&document)),
+            ),
         ];
         match checks.iter().find(|(_, same)| *same == Some(false)) {
             Some((field, _)) => Err(ApiError::validation(
@@ -157,6 +206,7 @@ impl Activity {
             "campaign_activity_id": self.id,
             "campaign_id": self.campaign_id,
             "role": self.role,
+            "document_id": self.document_id,
             "contact_list_ids": self.contact_list_ids,
             "segment_ids": self.segment_ids,
             "current_status": self.status.activity(),

@@ -113,6 +113,7 @@ pub fn send_now(account: &mut Account, index: usize, at: Timestamp) -> usize {
     activity.scheduled_date = None;
     let campaign_id = activity.campaign_id;
     let sent = reports::record(account, index, at);
+    account.activities[index].record_send(at, sent);
     touch(account, campaign_id, at);
     sent
 }

@@ -55,6 +55,8 @@ pub struct ReadOnly {
     pub format_type: Option<i64>,
     pub template_id: Option<Value>,
     pub permalink_url: Option<String>,
+    /// Not in the spec: the real API returns it and took a PUT without it.
+    pub document_id: Option<String>,
 }
 
 /// The physical address printed in the email footer (spec `EmailPhysicalAddress`).
