@@ -17,7 +17,7 @@
 //!   (flags and pitfalls, shown by `describe`), then a `Guest` impl with one short
 //!   function per activity: `account`, `contacts`, `custom_fields`, `lists`,
 //!   `sign_up_forms`, `tags`, `bulk` (background activities), `campaigns`,
-//!   `reports`, `segments`.
+//!   `reports`, `segments`, `events`.
 //! - `triggers`: the polling triggers (`TRIGGERS`, shown by `describe`), each a
 //!   filter of a list endpoint handed to the SDK's `trigger::poll`.
 //!
@@ -61,6 +61,7 @@ mod campaigns;
 mod contacts;
 mod custom_fields;
 mod errors;
+mod events;
 mod lists;
 mod reports;
 mod segments;
@@ -100,7 +101,7 @@ const INFO: Describe = Describe {
     name: "constant-contact",
     version: env!("CARGO_PKG_VERSION"),
     description: "Constant Contact V3: the account, contacts, lists, tags, custom fields, \
-                  sign-up forms, bulk activities, email campaigns, reports and segments; \
+                  sign-up forms, bulk activities, email campaigns, reports, segments and events; \
                   triggers for contact, campaign and bulk-activity changes.",
     auth: Auth::OAuth2 {
         authorize_url: authz!("/authorize"),
@@ -167,6 +168,7 @@ const INFO: Describe = Describe {
         campaigns::ACTIVITIES,
         reports::ACTIVITIES,
         segments::ACTIVITIES,
+        events::ACTIVITIES,
     ],
     triggers: triggers::TRIGGERS,
     icon: Some(include_str!("icon.svg")),

@@ -15,9 +15,13 @@ fn described(component_name: &str) -> Value {
 }
 
 /// The names of the activities that have a fixture in `tests/fixtures/activities.json`.
+/// The activities of `activities.json` and of every `activities/*.json`.
 fn fixture_activities() -> std::collections::BTreeSet<String> {
-    let text = std::fs::read_to_string(root().join("tests/fixtures/activities.json")).unwrap();
-    let steps: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let files = crate::activities::fixture_files("activities");
+    let steps: Vec<Value> = files
+        .iter()
+        .flat_map(|(_, text)| serde_json::from_str::<Vec<Value>>(text).unwrap())
+        .collect();
     // Steps without an activity set the scene through the sandbox's control API.
     steps
         .iter()

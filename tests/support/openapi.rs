@@ -61,6 +61,14 @@ pub const ERRATA: &[(&str, &str, i64, &str)] = &[
         50,
         "maxItems 0 on a source list: the guide allows up to 50 tags",
     ),
+    (
+        "/definitions/EventDto",
+        "required",
+        0,
+        "PATCH /events/{event_id} takes EventDto but changes only the fields sent (its \
+         description); the required list describes whole events (it even requires the \
+         read-only default_track.campaign_activity_id), so 0 (no list) for partial bodies",
+    ),
 ];
 
 /// Path parameters' names and values, in path order.

@@ -19,7 +19,7 @@ use axum::Router;
 use crate::errors::ApiError;
 use crate::state::Sandbox;
 use crate::{
-    account, auth, bulk, campaigns, contacts, control, custom_fields, faults, lists, oauth,
+    account, auth, bulk, campaigns, contacts, control, custom_fields, events, faults, lists, oauth,
     reports, segments, sign_up_forms, tags, throttle,
 };
 
@@ -50,6 +50,8 @@ pub fn router(sandbox: Sandbox) -> Router {
         .merge(bulk::control_routes())
         .merge(segments::control_routes())
         .merge(campaigns::control_routes())
+        .merge(events::routes())
+        .merge(events::control_routes())
         .merge(oauth::routes())
         .fallback(|| async { ApiError::no_route() })
         // Set after every route is merged: it applies to the routes present.

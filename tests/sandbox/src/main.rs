@@ -15,7 +15,7 @@
 //!   clock tests can move forward).
 //! - One module per resource area, as in the connector: `account`, `contacts`,
 //!   `sign_up_forms`, `custom_fields`, `lists`, `tags`, `segments`, `bulk` (bulk
-//!   activities), `campaigns`, `reports`.
+//!   activities), `campaigns`, `reports`, `events`.
 //! - `control`: the `/__sandbox` routes (its table lists them all; the ones that steer
 //!   one area — bulk activities, segments, campaign sends — sit with that area).
 //! - `testing` (unit tests only): the router called in process.
@@ -32,6 +32,7 @@ mod contacts;
 mod control;
 mod custom_fields;
 mod errors;
+mod events;
 mod faults;
 mod lists;
 mod oauth;

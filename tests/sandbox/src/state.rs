@@ -15,6 +15,7 @@ use crate::campaigns::{self, Activity, Campaign, TestSends};
 use crate::clock;
 use crate::contacts::Contact;
 use crate::custom_fields::CustomField;
+use crate::events::Event;
 use crate::faults::{Faults, RequestLog};
 use crate::lists::{self, ContactList};
 use crate::oauth;
@@ -50,6 +51,8 @@ pub struct Account {
     pub sends: Vec<Send>,
     /// Test emails sent today (50 a day are allowed).
     pub test_sends: TestSends,
+    /// Events with their track and registrations, deleted ones included.
+    pub events: Vec<Event>,
 }
 
 impl Account {
@@ -68,6 +71,7 @@ impl Account {
             activities: Vec::new(),
             sends: Vec::new(),
             test_sends: TestSends::default(),
+            events: Vec::new(),
         }
     }
 }
