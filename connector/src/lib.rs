@@ -17,7 +17,7 @@
 //!   (flags and pitfalls, shown by `describe`), then a `Guest` impl with one short
 //!   function per activity: `account`, `contacts`, `custom_fields`, `lists`,
 //!   `sign_up_forms`, `tags`, `bulk` (background activities), `campaigns`,
-//!   `reports`, `segments`, `events`.
+//!   `reports`, `segments`, `events`, `automations`.
 //! - `triggers`: the polling triggers (`TRIGGERS`, shown by `describe`), each a
 //!   filter of a list endpoint handed to the SDK's `trigger::poll`.
 //!
@@ -56,6 +56,7 @@ mod bindings {
 use bindings::exports;
 
 mod account;
+mod automations;
 mod bulk;
 mod campaigns;
 mod contacts;
@@ -101,7 +102,7 @@ const INFO: Describe = Describe {
     name: "constant-contact",
     version: env!("CARGO_PKG_VERSION"),
     description: "Constant Contact V3: the account, contacts, lists, tags, custom fields, \
-                  sign-up forms, bulk activities, email campaigns, reports, segments and events; \
+                  sign-up forms, bulk activities, email campaigns, reports, segments, events and automations; \
                   triggers for contact, campaign and bulk-activity changes.",
     auth: Auth::OAuth2 {
         authorize_url: authz!("/authorize"),
@@ -169,6 +170,7 @@ const INFO: Describe = Describe {
         reports::ACTIVITIES,
         segments::ACTIVITIES,
         events::ACTIVITIES,
+        automations::ACTIVITIES,
     ],
     triggers: triggers::TRIGGERS,
     icon: Some(include_str!("icon.svg")),

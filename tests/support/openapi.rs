@@ -69,6 +69,13 @@ pub const ERRATA: &[(&str, &str, i64, &str)] = &[
          description); the required list describes whole events (it even requires the \
          read-only default_track.campaign_activity_id), so 0 (no list) for partial bodies",
     ),
+    (
+        "/definitions/ParameterDto/properties/parameter_value",
+        "type",
+        0,
+        "typed object, but its own description (and the API's examples) make it a string \
+         or an array of strings depending on the parameter's type: 0 (no type) checks neither",
+    ),
 ];
 
 /// Path parameters' names and values, in path order.

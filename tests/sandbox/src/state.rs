@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::account::{self, AccountEmail};
 use crate::auth::Tokens;
+use crate::automations::Automation;
 use crate::bulk::Job;
 use crate::campaigns::{self, Activity, Campaign, TestSends};
 use crate::clock;
@@ -53,6 +54,8 @@ pub struct Account {
     pub test_sends: TestSends,
     /// Events with their track and registrations, deleted ones included.
     pub events: Vec<Event>,
+    /// Automation workflows.
+    pub automations: Vec<Automation>,
 }
 
 impl Account {
@@ -72,6 +75,7 @@ impl Account {
             sends: Vec::new(),
             test_sends: TestSends::default(),
             events: Vec::new(),
+            automations: Vec::new(),
         }
     }
 }
