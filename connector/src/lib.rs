@@ -17,7 +17,7 @@
 //!   (flags and pitfalls, shown by `describe`), then a `Guest` impl with one short
 //!   function per activity: `account`, `contacts`, `custom_fields`, `lists`,
 //!   `sign_up_forms`, `tags`, `bulk` (background activities), `campaigns`,
-//!   `reports`, `segments`, `events`, `automations`.
+//!   `reports`, `segments`, `events`, `automations`, `social`.
 //! - `triggers`: the polling triggers (`TRIGGERS`, shown by `describe`), each a
 //!   filter of a list endpoint handed to the SDK's `trigger::poll`.
 //!
@@ -67,6 +67,7 @@ mod lists;
 mod reports;
 mod segments;
 mod sign_up_forms;
+mod social;
 mod tags;
 mod triggers;
 
@@ -102,7 +103,8 @@ const INFO: Describe = Describe {
     name: "constant-contact",
     version: env!("CARGO_PKG_VERSION"),
     description: "Constant Contact V3: the account, contacts, lists, tags, custom fields, \
-                  sign-up forms, bulk activities, email campaigns, reports, segments, events and automations; \
+                  sign-up forms, bulk activities, email campaigns, reports, segments, events, \
+                  automations and social posts; \
                   triggers for contact, campaign and bulk-activity changes.",
     auth: Auth::OAuth2 {
         authorize_url: authz!("/authorize"),
@@ -171,6 +173,7 @@ const INFO: Describe = Describe {
         segments::ACTIVITIES,
         events::ACTIVITIES,
         automations::ACTIVITIES,
+        social::ACTIVITIES,
     ],
     triggers: triggers::TRIGGERS,
     icon: Some(include_str!("icon.svg")),

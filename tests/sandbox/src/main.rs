@@ -15,7 +15,7 @@
 //!   clock tests can move forward).
 //! - One module per resource area, as in the connector: `account`, `contacts`,
 //!   `sign_up_forms`, `custom_fields`, `lists`, `tags`, `segments`, `bulk` (bulk
-//!   activities), `campaigns`, `reports`, `events`, `automations`.
+//!   activities), `campaigns`, `reports`, `events`, `automations`, `social`.
 //! - `control`: the `/__sandbox` routes (its table lists them all; the ones that steer
 //!   one area — bulk activities, segments, campaign sends — sit with that area).
 //! - `testing` (unit tests only): the router called in process.
@@ -42,6 +42,7 @@ mod reports;
 mod request;
 mod segments;
 mod sign_up_forms;
+mod social;
 mod state;
 mod tags;
 #[cfg(test)]

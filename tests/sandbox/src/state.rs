@@ -22,6 +22,7 @@ use crate::lists::{self, ContactList};
 use crate::oauth;
 use crate::reports::Send;
 use crate::segments::Segment;
+use crate::social::Social;
 use crate::tags::Tag;
 use crate::throttle::Throttle;
 
@@ -56,6 +57,8 @@ pub struct Account {
     pub events: Vec<Event>,
     /// Automation workflows.
     pub automations: Vec<Automation>,
+    /// Connected social profiles, hashtag groups and posts.
+    pub social: Social,
 }
 
 impl Account {
@@ -76,6 +79,7 @@ impl Account {
             test_sends: TestSends::default(),
             events: Vec::new(),
             automations: Vec::new(),
+            social: Social::default(),
         }
     }
 }
