@@ -30,6 +30,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as URL_SAFE;
+use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -168,9 +170,6 @@ impl Event {
         })
     }
 }
-
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as URL_SAFE;
-use base64::Engine;
 
 /// Lays `changes`' fields over the object `base`.
 fn merge(base: &mut Value, changes: Value) {
