@@ -18,7 +18,8 @@
 //!   function per activity: `account`, `contacts`, `custom_fields`, `lists`,
 //!   `sign_up_forms`, `tags`, `bulk` (background activities), `campaigns`,
 //!   `campaign_delivery` (A/B tests, resends, previews, send history), `reports`,
-//!   `email_reports`, `landing_page_reports`, `segments`.
+//!   `email_reports`, `landing_page_reports`, `segments`, `events`, `automations`,
+//!   `social`.
 //! - `http`: `http-request` and `http-read`, any path under `/v3/` for what the
 //!   typed activities lack (the SDK's `proxy` does the work).
 //! - `triggers`: the polling triggers (`TRIGGERS`, shown by `describe`), each a
@@ -62,6 +63,7 @@ mod bindings {
 use bindings::exports;
 
 mod account;
+mod automations;
 mod bulk;
 mod campaign_delivery;
 mod campaigns;
@@ -69,12 +71,14 @@ mod contacts;
 mod custom_fields;
 mod email_reports;
 mod errors;
+mod events;
 mod http;
 mod landing_page_reports;
 mod lists;
 mod reports;
 mod segments;
 mod sign_up_forms;
+mod social;
 mod tags;
 mod triggers;
 
@@ -110,7 +114,9 @@ const INFO: Describe = Describe {
     name: "constant-contact",
     version: env!("CARGO_PKG_VERSION"),
     description: "Constant Contact V3: the account, contacts, lists, tags, custom fields, \
-                  sign-up forms, bulk activities, email campaigns, reports and segments; \
+                  sign-up forms, bulk activities, exports and imports, email campaigns \
+                  with A/B tests and resends, every report, segments, events, social \
+                  posts and automations, and any other path through http-request; \
                   triggers for contact, campaign and bulk-activity changes.",
     auth: Auth::OAuth2 {
         authorize_url: authz!("/authorize"),
@@ -180,6 +186,9 @@ const INFO: Describe = Describe {
         email_reports::ACTIVITIES,
         landing_page_reports::ACTIVITIES,
         segments::ACTIVITIES,
+        events::ACTIVITIES,
+        automations::ACTIVITIES,
+        social::ACTIVITIES,
         http::ACTIVITIES,
     ],
     triggers: triggers::TRIGGERS,

@@ -19,8 +19,8 @@ use axum::Router;
 use crate::errors::ApiError;
 use crate::state::Sandbox;
 use crate::{
-    account, auth, bulk, campaigns, contacts, control, custom_fields, faults, lists, oauth,
-    reports, segments, sign_up_forms, tags, throttle,
+    account, auth, automations, bulk, campaigns, contacts, control, custom_fields, events, faults,
+    lists, oauth, reports, segments, sign_up_forms, social, tags, throttle,
 };
 
 /// Whether `path` belongs to the simulated V3 API.
@@ -52,6 +52,11 @@ pub fn router(sandbox: Sandbox) -> Router {
         .merge(account::control_routes())
         .merge(campaigns::control_routes())
         .merge(reports::control_routes())
+        .merge(events::routes())
+        .merge(events::control_routes())
+        .merge(automations::routes())
+        .merge(social::routes())
+        .merge(social::control_routes())
         .merge(oauth::routes())
         .fallback(|| async { ApiError::no_route() })
         // Set after every route is merged: it applies to the routes present.

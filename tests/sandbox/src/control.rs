@@ -20,6 +20,10 @@
 //! | `POST /__sandbox/segments` | `{name, segment_criteria?, contact_ids, processing_polls?}` → 201 (see `segments`) |
 //! | `POST /__sandbox/campaigns/{campaign_activity_id}/send` | `{}` → 201, sends recorded now (see `reports`) |
 //! | `POST /__sandbox/email_reports/{id}/sends`, `/__sandbox/landing_pages/{id}/events`, `/__sandbox/sms_campaigns` | seed tracking data: sends to named contacts, landing-page events, SMS campaigns (see `reports::seed`) |
+//! | `POST /__sandbox/events/{event_id}/status` | `{status}` → 200, the event published, cancelled… (see `events`) |
+//! | `POST /__sandbox/social/profiles` | `{network, name, handle?, connected?…}` → 201, a connected profile (see `social`) |
+//! | `POST /__sandbox/social/hashtag-groups` | `{hashtag_group_name, hashtag_names}` → 201 (see `social`) |
+//! | `POST /__sandbox/events/{event_id}/registrations` | `{first_name, last_name, email_address, tickets?…}` → 201 (see `events::registrations`) |
 //!
 //! The authorization server's own control routes (`/__sandbox/apps`, `users`,
 //! `phone/{username}`, `oauth`, `oauth/stats`) sit with it, in `oauth::control`.

@@ -15,7 +15,7 @@
 //!   clock tests can move forward).
 //! - One module per resource area, as in the connector: `account`, `contacts`,
 //!   `sign_up_forms`, `custom_fields`, `lists`, `tags`, `segments`, `bulk` (bulk
-//!   activities), `campaigns`, `reports`.
+//!   activities), `campaigns`, `reports`, `events`, `automations`, `social`.
 //! - `control`: the `/__sandbox` routes (its table lists them all; the ones that steer
 //!   one area — bulk activities, segments, campaign sends — sit with that area).
 //! - `testing` (unit tests only): the router called in process.
@@ -25,6 +25,7 @@
 mod account;
 mod app;
 mod auth;
+mod automations;
 mod bulk;
 mod campaigns;
 mod clock;
@@ -32,6 +33,7 @@ mod contacts;
 mod control;
 mod custom_fields;
 mod errors;
+mod events;
 mod faults;
 mod lists;
 mod oauth;
@@ -40,6 +42,7 @@ mod reports;
 mod request;
 mod segments;
 mod sign_up_forms;
+mod social;
 mod state;
 mod tags;
 #[cfg(test)]

@@ -10,16 +10,19 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::account::{self, AccountEmail};
 use crate::auth::Tokens;
+use crate::automations::Automation;
 use crate::bulk::Job;
 use crate::campaigns::{self, Activity, Campaign, TestSends};
 use crate::clock;
 use crate::contacts::Contact;
 use crate::custom_fields::CustomField;
+use crate::events::Event;
 use crate::faults::{Faults, RequestLog};
 use crate::lists::{self, ContactList};
 use crate::oauth;
 use crate::reports::Send;
 use crate::segments::Segment;
+use crate::social::Social;
 use crate::tags::Tag;
 use crate::throttle::Throttle;
 
@@ -52,6 +55,12 @@ pub struct Account {
     pub test_sends: TestSends,
     /// Landing-page and SMS tracking, seeded through the control API.
     pub tracking: crate::reports::Tracking,
+    /// Events with their track and registrations, deleted ones included.
+    pub events: Vec<Event>,
+    /// Automation workflows.
+    pub automations: Vec<Automation>,
+    /// Connected social profiles, hashtag groups and posts.
+    pub social: Social,
 }
 
 impl Account {
@@ -71,6 +80,9 @@ impl Account {
             sends: Vec::new(),
             test_sends: TestSends::default(),
             tracking: Default::default(),
+            events: Vec::new(),
+            automations: Vec::new(),
+            social: Social::default(),
         }
     }
 }
