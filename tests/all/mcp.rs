@@ -185,6 +185,21 @@ fn the_python_sdk_over_stdio_lists_valid_tools_and_runs_constant_contact() {
             .unwrap()
             .clone()
     };
+    // About 450 KB of tools and schemas: more than one page, and a cursor that
+    // is not one the server gave is refused.
+    assert!(
+        modern["pages"].as_u64().unwrap() >= 2,
+        "{}",
+        modern["pages"]
+    );
+    assert!(
+        modern["bad_cursor"]
+            .as_str()
+            .unwrap()
+            .contains("invalid cursor"),
+        "{}",
+        modern["bad_cursor"]
+    );
     annotations_follow_the_flags(&modern, &described);
     readme_lists_the_tools(&modern);
     assert_eq!(tool("list-contacts")["annotations"]["readOnlyHint"], true);

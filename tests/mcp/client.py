@@ -46,9 +46,23 @@ async def run(plan, server):
     report = {"tools": [], "calls": []}
     async with Client(server, mode=plan.get("mode", "auto")) as client:
         report["protocol"] = str(client.protocol_version)
-        listed = await client.list_tools()
+        # Every page: a large catalogue comes in several (`nextCursor`).
+        listed, cursor, pages = [], None, 0
+        while True:
+            page = await client.list_tools(cursor=cursor)
+            listed.extend(page.tools)
+            pages += 1
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        report["pages"] = pages
+        try:
+            await client.list_tools(cursor="not-a-cursor")
+            report["bad_cursor"] = "accepted"
+        except Exception as error:  # the SDK raises the server's JSON-RPC error
+            report["bad_cursor"] = str(error)
         schemas = {}
-        for tool in listed.tools:
+        for tool in listed:
             annotations = tool.annotations.model_dump(by_alias=True, exclude_none=True) if tool.annotations else None
             schemas[tool.name] = tool.output_schema
             report["tools"].append({

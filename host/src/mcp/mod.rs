@@ -512,20 +512,24 @@ impl<S: ToolSource> ServerHandler for Server<S> {
 
     async fn list_tools(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         self.refused()?;
         let subset = self.subset_of(&context.extensions)?;
-        let tools = self
+        let tools: Vec<Tool> = self
             .tools(&context.extensions)
             .await
             .iter()
             .filter(|entry| admitted(&subset, entry))
             .map(|(tool, _, _)| tool.clone())
             .collect();
+        let start = page_start(request.and_then(|r| r.cursor).as_deref(), tools.len())?;
+        let end = page_end(&tools, start);
+        let mut page = ListToolsResult::with_all_items(tools[start..end].to_vec());
+        page.next_cursor = (end < tools.len()).then(|| format!("tools:{end}"));
         // The list depends on the connections and the subset, not on the caller.
-        Ok(ListToolsResult::with_all_items(tools)
+        Ok(page
             .with_ttl_ms(TOOLS_FRESH_MS)
             .with_cache_scope(CacheScope::Private))
     }
@@ -626,4 +630,44 @@ pub async fn serve_stdio<S: ToolSource>(server: Server<S>) -> anyhow::Result<()>
     let running = server.serve(rmcp::transport::stdio()).await?;
     running.waiting().await?;
     Ok(())
+}
+
+/// The most JSON one `tools/list` page holds. A catalogue of a hundred tools
+/// or more with their schemas (Constant Contact's is about 450 KB, and a
+/// server with several connections lists it once for each) would otherwise be
+/// one message larger than clients take (1 MiB for one server-sent event in
+/// some); MCP pages lists with `nextCursor` for this.
+const TOOLS_PAGE_BYTES: usize = 256 * 1024;
+
+/// Where the page a `tools/list` cursor asks for starts.
+fn page_start(cursor: Option<&str>, len: usize) -> Result<usize, ErrorData> {
+    let Some(cursor) = cursor else {
+        return Ok(0);
+    };
+    match cursor
+        .strip_prefix("tools:")
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        Some(start) if start > 0 && start < len => Ok(start),
+        _ => Err(ErrorData::invalid_params(
+            "invalid cursor: give the `nextCursor` of the previous tools/list page, or none \
+             for the first page (the list may have changed since: start again)",
+            None,
+        )),
+    }
+}
+
+/// Where the page starting at `start` ends: as many tools as fit
+/// [`TOOLS_PAGE_BYTES`], and at least one.
+fn page_end(tools: &[Tool], start: usize) -> usize {
+    let mut bytes = 0;
+    let mut end = start;
+    while end < tools.len() {
+        bytes += serde_json::to_vec(&tools[end]).map_or(0, |b| b.len());
+        if bytes > TOOLS_PAGE_BYTES && end > start {
+            break;
+        }
+        end += 1;
+    }
+    end
 }
