@@ -46,7 +46,7 @@ mod bindings {
         path: ["../wit/sdk", "../wit/constant-contact"],
         world: "constant-contact:connector/connector",
         // `activity-error` and the describe records are the SDK's own types.
-        with: { "connector:sdk/types@0.3.0": connector_sdk::types },
+        with: { "connector:sdk/types@0.4.0": connector_sdk::types },
         // The records are the API's JSON: `connector_sdk::json` reads and writes them.
         additional_derives: [serde::Serialize, serde::Deserialize],
         generate_all,
@@ -170,6 +170,7 @@ const INFO: Describe = Describe {
     ],
     triggers: triggers::TRIGGERS,
     icon: Some(include_str!("icon.svg")),
+    extra_keys: &[],
 };
 
 impl exports::connector::sdk::metadata::Guest for Connector {
