@@ -36,6 +36,7 @@ mod faults;
 mod lists;
 mod oauth;
 mod pagination;
+mod partner;
 mod reports;
 mod request;
 mod segments;

@@ -50,6 +50,8 @@ pub struct Account {
     pub sends: Vec<Send>,
     /// Test emails sent today (50 a day are allowed).
     pub test_sends: TestSends,
+    /// The technology partner's client accounts and webhooks (`/partner`).
+    pub partner: crate::partner::Partner,
 }
 
 impl Account {
@@ -68,6 +70,7 @@ impl Account {
             activities: Vec::new(),
             sends: Vec::new(),
             test_sends: TestSends::default(),
+            partner: crate::partner::Partner::default(),
         }
     }
 }
