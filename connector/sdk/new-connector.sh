@@ -78,7 +78,7 @@ package $NAME:connector@0.1.0;
 
 /// Items: replace with your API's first area.
 interface items {
-    use connector:sdk/types@0.3.0.{activity-error};
+    use connector:sdk/types@0.4.0.{activity-error};
 
     /// Named as the API's JSON names them: the records are the requests and answers.
     record item {
@@ -108,7 +108,7 @@ interface items {
 }
 
 world connector {
-    export connector:sdk/metadata@0.3.0;
+    export connector:sdk/metadata@0.4.0;
     export items;
 }
 EOF
@@ -127,7 +127,7 @@ mod bindings {
     wit_bindgen::generate!({
         path: ["$SDK_WIT", "wit"],
         world: "$NAME:connector/connector",
-        with: { "connector:sdk/types@0.3.0": connector_sdk::types },
+        with: { "connector:sdk/types@0.4.0": connector_sdk::types },
         additional_derives: [serde::Serialize, serde::Deserialize],
         generate_all,
     });
@@ -174,6 +174,7 @@ const INFO: Describe = Describe {
     areas: &[items::ACTIVITIES],
     triggers: &[],
     icon: None,
+    extra_keys: &[],
 };
 
 impl exports::connector::sdk::metadata::Guest for Connector {

@@ -51,8 +51,8 @@ mod bindings {
         world: "constant-contact:connector/connector",
         // `activity-error` and the describe records are the SDK's own types.
         with: {
-            "connector:sdk/types@0.3.0": connector_sdk::types,
-            "connector:sdk/http-types@0.3.0": connector_sdk::http_types,
+            "connector:sdk/types@0.4.0": connector_sdk::types,
+            "connector:sdk/http-types@0.4.0": connector_sdk::http_types,
         },
         // The records are the API's JSON: `connector_sdk::json` reads and writes them.
         additional_derives: [serde::Serialize, serde::Deserialize],
@@ -193,6 +193,7 @@ const INFO: Describe = Describe {
     ],
     triggers: triggers::TRIGGERS,
     icon: Some(include_str!("icon.svg")),
+    extra_keys: &[],
 };
 
 impl exports::connector::sdk::metadata::Guest for Connector {

@@ -63,6 +63,9 @@ pub async fn check(runtime: &Runtime, connection: &Connection) -> Report {
     if let Some(line) = token_store_line(&resolver, connection).await {
         lines.push(line);
     }
+    if let Some(connector) = &loaded {
+        lines.extend(client_credentials_line(&resolver, connection, connector).await);
+    }
     Report {
         connection: connection.path.display().to_string(),
         stores: resolver
@@ -72,6 +75,45 @@ pub async fn check(runtime: &Runtime, connection: &Connection) -> Report {
             .collect(),
         lines,
     }
+}
+
+/// For a client-credentials connector (sdk 0.4.0): asks the pinned token
+/// URL for a token, which proves the client id and secret (the token is
+/// kept in memory only, and dropped).
+async fn client_credentials_line(
+    resolver: &Resolver,
+    connection: &Connection,
+    connector: &Connector,
+) -> Option<Line> {
+    let crate::invoke::AuthScheme::Oauth2ClientCredentials(scheme) = &connector.info().auth else {
+        return None;
+    };
+    let source = connection
+        .oauth
+        .as_ref()
+        .and_then(|o| o.token_url.clone())
+        .map_or_else(
+            || {
+                format!(
+                    "proposed {} (not pinned yet)",
+                    crate::redact::untrusted(&scheme.token_url)
+                )
+            },
+            |pinned| format!("[oauth] token_url {}", crate::redact::url(&pinned)),
+        );
+    let outcome = match crate::session::client_grant(connection, connector, resolver).await {
+        Ok(grant) => grant
+            .fresh(None)
+            .await
+            .map(|record| format!("a token was issued, granting {}", record.scopes.join(" ")))
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    Some(Line {
+        what: "client credentials".into(),
+        source,
+        outcome,
+    })
 }
 
 /// Every field, then the access token, in file order.

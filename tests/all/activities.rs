@@ -10,6 +10,9 @@
 //!
 //! The table is `activities.json` followed by every `tests/fixtures/activities/*.json`
 //! in name order (one file per area, so areas are added without touching others').
+//! Then, on the same sandbox, `tests/fixtures/partner/*.json` runs against the
+//! Technology Partners connector (`crate::partner`), whose requests carry a
+//! partner token and `x-api-key` instead of the account's token.
 //! It runs once per test binary ([`fixture_run`]); this module checks
 //! the outputs, `conformance` checks every request the run sent against the
 //! official OpenAPI document. `FIXTURE_TRACE=1` prints each step's output, for
@@ -45,6 +48,17 @@ pub struct FixtureRun {
     pub requests: Vec<(String, Value)>,
     /// The activities the table ran.
     pub covered: std::collections::BTreeSet<String>,
+    /// The partner connector's activities the partner table ran.
+    pub partner_covered: std::collections::BTreeSet<String>,
+}
+
+/// Whose credential a table's requests must carry.
+#[derive(Clone, Copy)]
+enum Caller {
+    /// The Constant Contact connection: [`TOKEN`].
+    Account,
+    /// The partner connection: a token the sandbox issued to the partner app.
+    Partner,
 }
 
 /// Runs the fixture table once against one sandbox.
@@ -54,29 +68,69 @@ pub fn fixture_run() -> &'static FixtureRun {
 }
 
 fn run_table() -> FixtureRun {
-    let steps: Vec<Step> = fixture_files("activities")
-        .into_iter()
-        .flat_map(|(name, text)| {
-            serde_json::from_str::<Vec<Step>>(&text)
-                .unwrap_or_else(|e| panic!("{name}: fixture JSON: {e}"))
-        })
-        .collect();
+    let steps = table(fixture_files("activities"));
     let sandbox = Sandbox::start();
     let connection = ConnectionFile::constant_contact(&sandbox);
     let mut run = FixtureRun {
         failures: Vec::new(),
         requests: Vec::new(),
         covered: Default::default(),
+        partner_covered: Default::default(),
     };
     let mut saved = Map::new();
+    run_steps(
+        &sandbox,
+        &connection,
+        &steps,
+        Caller::Account,
+        &mut run,
+        &mut saved,
+    );
+    crate::partner::register(&sandbox);
+    let partner = crate::partner::connection(&sandbox, "");
+    let steps = table(fixture_directory("partner"));
+    run_steps(
+        &sandbox,
+        &partner,
+        &steps,
+        Caller::Partner,
+        &mut run,
+        &mut saved,
+    );
+    run
+}
+
+/// The steps of these files, in order.
+fn table(files: Vec<(String, String)>) -> Vec<Step> {
+    files
+        .into_iter()
+        .flat_map(|(name, text)| {
+            serde_json::from_str::<Vec<Step>>(&text)
+                .unwrap_or_else(|e| panic!("{name}: fixture JSON: {e}"))
+        })
+        .collect()
+}
+
+/// Runs `steps` against `connection`, adding what they did to `run`.
+fn run_steps(
+    sandbox: &Sandbox,
+    connection: &ConnectionFile,
+    steps: &[Step],
+    caller: Caller,
+    run: &mut FixtureRun,
+    saved: &mut Map<String, Value>,
+) {
     for (i, step) in steps.iter().enumerate() {
-        let input = substitute(&step.input, &saved);
+        let input = substitute(&step.input, saved);
         let output = match (&step.activity, &step.sandbox) {
             (Some(activity), None) => {
                 let context = format!("step {i} ({activity})");
-                run.covered.insert(activity.clone());
+                match caller {
+                    Caller::Account => run.covered.insert(activity.clone()),
+                    Caller::Partner => run.partner_covered.insert(activity.clone()),
+                };
                 let (output, log, problem) =
-                    activity_step(&sandbox, &connection, activity, &input, step, &saved);
+                    activity_step(sandbox, connection, activity, &input, step, saved, caller);
                 run.requests
                     .extend(log.into_iter().map(|r| (context.clone(), r)));
                 if let Some(problem) = problem {
@@ -85,8 +139,8 @@ fn run_table() -> FixtureRun {
                 output
             }
             (None, Some(path)) => {
-                let path = substitute(&json!(path), &saved);
-                control(&sandbox, path.as_str().unwrap(), input)
+                let path = substitute(&json!(path), saved);
+                control(sandbox, path.as_str().unwrap(), input)
             }
             _ => panic!("step {i}: give `activity` or `sandbox`, not both"),
         };
@@ -94,14 +148,23 @@ fn run_table() -> FixtureRun {
             saved.insert(name.clone(), output);
         }
     }
-    run
 }
 
 /// `tests/fixtures/<name>.json`, then every `tests/fixtures/<name>/*.json` in name
 /// order: each file's name and text.
 pub fn fixture_files(name: &str) -> Vec<(String, String)> {
     let dir = root().join("tests/fixtures");
-    let mut files = vec![dir.join(format!("{name}.json"))];
+    let mut files = vec![(
+        dir.join(format!("{name}.json")).display().to_string(),
+        read(&dir.join(format!("{name}.json"))),
+    )];
+    files.extend(fixture_directory(name));
+    files
+}
+
+/// Every `tests/fixtures/<name>/*.json` in name order: each file's name and text.
+pub fn fixture_directory(name: &str) -> Vec<(String, String)> {
+    let dir = root().join("tests/fixtures");
     let mut more: Vec<_> = std::fs::read_dir(dir.join(name))
         .into_iter()
         .flatten()
@@ -109,15 +172,13 @@ pub fn fixture_files(name: &str) -> Vec<(String, String)> {
         .filter(|path| path.extension().is_some_and(|e| e == "json"))
         .collect();
     more.sort();
-    files.extend(more);
-    files
-        .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            (path.display().to_string(), text)
-        })
+    more.into_iter()
+        .map(|path| (path.display().to_string(), read(&path)))
         .collect()
+}
+
+fn read(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Runs one activity step: its output (`null` when it failed), the requests
@@ -129,6 +190,7 @@ fn activity_step(
     input: &Value,
     step: &Step,
     saved: &Map<String, Value>,
+    caller: Caller,
 ) -> (Value, Vec<Value>, Option<String>) {
     ureq::delete(&format!("{}/__sandbox/requests", sandbox.url))
         .call()
@@ -146,7 +208,7 @@ fn activity_step(
     let problem = if !is_subset(&expected, &output) {
         Some(format!("expected at least\n{expected:#}\ngot\n{output:#}"))
     } else {
-        check_requests(&log, &substitute(&json!(step.requests), saved)).err()
+        check_requests(&log, &substitute(&json!(step.requests), saved), caller).err()
     };
     (output, log, problem)
 }
@@ -172,6 +234,28 @@ fn every_activity_succeeds_against_the_sandbox() {
     assert_eq!(
         run.covered, described,
         "fixtures and described activities differ"
+    );
+}
+
+#[test]
+fn every_partner_activity_succeeds_against_the_sandbox() {
+    let run = fixture_run();
+    assert!(run.failures.is_empty(), "{}", run.failures.join("\n\n"));
+    let described = host(&[
+        "describe",
+        &component(crate::partner::COMPONENT).display().to_string(),
+        "--json",
+    ])
+    .ok();
+    let described: std::collections::BTreeSet<String> = described["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        run.partner_covered, described,
+        "partner fixtures and described activities differ"
     );
 }
 
@@ -206,8 +290,8 @@ fn control(sandbox: &Sandbox, path: &str, body: Value) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// The sandbox saw exactly these requests, each with the injected token.
-fn check_requests(log: &[Value], expected: &Value) -> Result<(), String> {
+/// The sandbox saw exactly these requests, each with the injected credential.
+fn check_requests(log: &[Value], expected: &Value, caller: Caller) -> Result<(), String> {
     let seen: Vec<String> = log
         .iter()
         .zip(
@@ -235,7 +319,19 @@ fn check_requests(log: &[Value], expected: &Value) -> Result<(), String> {
         ));
     }
     let bearer = json!(format!("Bearer {TOKEN}"));
-    if !log.iter().all(|r| r["authorization"] == bearer) {
+    let carried = |r: &Value| match caller {
+        Caller::Account => r["authorization"] == bearer,
+        // The partner's own requests (a request it has the sandbox send on an
+        // account's behalf carries that account's token).
+        Caller::Partner => {
+            !r["path"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("/v3/partner")
+                || r["app"] == json!(crate::partner::CLIENT_ID)
+        }
+    };
+    if !log.iter().all(carried) {
         return Err("a request lacked the injected token".into());
     }
     Ok(())

@@ -29,6 +29,7 @@ mod oauth;
 mod page;
 mod page_api;
 mod pagination;
+mod partner;
 mod polling;
 mod quota;
 mod replicas;

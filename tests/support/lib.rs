@@ -27,7 +27,12 @@ pub mod signin;
 pub mod temporal;
 
 /// Secret values planted in connections; no output may ever contain them.
-pub const CANARIES: &[&str] = &["canary-access-token-5b1e0c", "canary-client-secret-9d42aa"];
+/// The third is the partner API key (`x-api-key`, `partner` tests).
+pub const CANARIES: &[&str] = &[
+    "canary-access-token-5b1e0c",
+    "canary-client-secret-9d42aa",
+    "canary-partner-api-key-3f81b2",
+];
 
 /// The access token the sandbox accepts with every scope.
 pub const TOKEN: &str = CANARIES[0];

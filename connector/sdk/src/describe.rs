@@ -8,8 +8,8 @@
 
 use crate::check::Bound;
 use crate::types::{
-    Activity, ActivityError, ApiKey, AuthScheme, BasicAuth, ClientAuth, ConnectionField,
-    ConnectorInfo, KeyPlacement, Oauth2, RateLimit, Trigger,
+    Activity, ActivityError, ApiKey, AuthScheme, BasicAuth, ClientAuth, ClientCredentials,
+    ConnectionField, ConnectorInfo, KeyPlacement, Oauth2, RateLimit, Trigger,
 };
 #[cfg(test)]
 use crate::types::{LimitScope, LimitWindow};
@@ -119,6 +119,44 @@ pub enum Auth {
         /// The password's field.
         password_field: &'static str,
     },
+    /// `Authorization: Bearer <token>` from an OAuth2 client-credentials grant
+    /// (a machine credential: no person signs in). The host asks `token_url`
+    /// with the connection's `client_id` and `client_secret` fields (declare
+    /// both, the secret `secret`), keeps the token in memory and renews it.
+    OAuth2ClientCredentials {
+        /// The token endpoint (the host pins it on first use).
+        token_url: &'static str,
+        /// The scopes to ask for.
+        scopes: &'static [&'static str],
+        /// `Basic` or `RequestBody`.
+        client_auth: ClientAuth,
+    },
+}
+
+/// An API key the host adds to every request beside [`Describe::auth`]'s
+/// credential, e.g. `x-api-key` beside a bearer token.
+#[derive(Clone, Copy, Debug)]
+pub struct Key {
+    /// The header or query parameter.
+    pub name: &'static str,
+    /// Where it goes.
+    pub placement: KeyPlacement,
+    /// The connection field holding the key (declare it `secret`).
+    pub field: &'static str,
+    /// Text before the key in a header.
+    pub prefix: Option<&'static str>,
+}
+
+impl Key {
+    /// The WIT record.
+    pub fn build(&self) -> ApiKey {
+        ApiKey {
+            name: self.name.into(),
+            placement: self.placement,
+            field: self.field.into(),
+            prefix: self.prefix.map(Into::into),
+        }
+    }
 }
 
 /// Everything `describe` says, as `const` data.
@@ -144,6 +182,8 @@ pub struct Describe {
     pub triggers: &'static [TriggerMeta],
     /// An SVG icon for catalogues (at most 16 KiB; shown only as an image).
     pub icon: Option<&'static str>,
+    /// API keys the host adds beside `auth`'s credential (usually none).
+    pub extra_keys: &'static [Key],
 }
 
 /// A polling trigger, as `const` data: its export (see `trigger` in
@@ -317,6 +357,15 @@ impl Auth {
                 username_field: username_field.into(),
                 password_field: password_field.into(),
             }),
+            Auth::OAuth2ClientCredentials {
+                token_url,
+                scopes,
+                client_auth,
+            } => AuthScheme::Oauth2ClientCredentials(ClientCredentials {
+                token_url: token_url.into(),
+                scopes: strings(scopes),
+                client_auth,
+            }),
         }
     }
 }
@@ -339,6 +388,7 @@ impl Describe {
             rate_limits: self.rate_limits.to_vec(),
             triggers: self.triggers.iter().map(TriggerMeta::build).collect(),
             icon: self.icon.map(Into::into),
+            extra_keys: self.extra_keys.iter().map(Key::build).collect(),
         }
     }
 }
@@ -385,6 +435,12 @@ mod tests {
         ],
         triggers: &[],
         icon: None,
+        extra_keys: &[Key {
+            name: "x-api-key",
+            placement: KeyPlacement::Header,
+            field: "token",
+            prefix: None,
+        }],
     };
 
     #[test]
@@ -416,5 +472,6 @@ mod tests {
             LimitWindow::Sliding(1)
         ));
         assert_eq!(info.egress_origins, ["https://api.example.com"]);
+        assert_eq!(info.extra_keys[0].name, "x-api-key");
     }
 }

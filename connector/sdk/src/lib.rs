@@ -1,7 +1,7 @@
 //! # connector-sdk: what every connector component needs
 //!
 //! A connector is a WebAssembly component (`wasm32-wasip2`) that exports the
-//! `connector:sdk@0.3.0` contract (`wit/sdk/sdk.wit`: `describe` and
+//! `connector:sdk@0.4.0` contract (`wit/sdk/sdk.wit`: `describe` and
 //! `activity-error`) and one typed function per activity. This crate is the code
 //! every connector would otherwise copy: HTTP over `wasi:http`, statuses to
 //! `activity-error`, the API's JSON to and from the WIT-generated types, the spec's
@@ -31,14 +31,14 @@
 //! # How `activity-error` crosses crates
 //!
 //! The WIT-generated types live in whichever crate runs `wit_bindgen::generate!`.
-//! This crate generates the `connector:sdk/types@0.3.0` interface itself (module
+//! This crate generates the `connector:sdk/types@0.4.0` interface itself (module
 //! [`types`]) and every connector reuses it with wit-bindgen's `with` option:
 //!
 //! ```ignore
 //! wit_bindgen::generate!({
 //!     path: ["../wit/sdk", "wit"],
 //!     world: "my:connector/connector",
-//!     with: { "connector:sdk/types@0.3.0": connector_sdk::types },
+//!     with: { "connector:sdk/types@0.4.0": connector_sdk::types },
 //!     additional_derives: [serde::Serialize, serde::Deserialize],
 //!     generate_all,
 //! });
@@ -89,7 +89,7 @@ pub mod multipart;
 pub mod proxy;
 pub mod trigger;
 
-/// The generated bindings of `connector:sdk@0.3.0`'s types.
+/// The generated bindings of `connector:sdk@0.4.0`'s types.
 #[allow(missing_docs)] // generated code; the WIT carries the documentation
 mod bindings {
     wit_bindgen::generate!({
@@ -98,8 +98,8 @@ mod bindings {
         // final component can implement.
         inline: "package connector:sdk-guest;
                  world types-only {
-                     import connector:sdk/types@0.3.0;
-                     import connector:sdk/http-types@0.3.0;
+                     import connector:sdk/types@0.4.0;
+                     import connector:sdk/http-types@0.4.0;
                  }",
         path: "../../wit/sdk",
         world: "connector:sdk-guest/types-only",
@@ -109,16 +109,16 @@ mod bindings {
     });
 }
 
-/// `connector:sdk/types@0.3.0` as Rust types: `ActivityError`, `ApiError`,
+/// `connector:sdk/types@0.4.0` as Rust types: `ActivityError`, `ApiError`,
 /// `ConnectorInfo`, …. Connectors name this module in wit-bindgen's `with`.
 pub use bindings::connector::sdk::types;
 
-/// `connector:sdk/http-types@0.3.0`: the records of `http-request` and
+/// `connector:sdk/http-types@0.4.0`: the records of `http-request` and
 /// `http-read` ([`proxy`]). Connectors name this module in wit-bindgen's `with`.
 pub use bindings::connector::sdk::http_types;
 
 pub use api::{Api, Call, Reply};
-pub use describe::{ActivityMeta, Auth, Describe, Field, TriggerMeta};
+pub use describe::{ActivityMeta, Auth, Describe, Field, Key, TriggerMeta};
 pub use error::invalid_input;
 pub use serde_json;
 pub use types::ActivityError;

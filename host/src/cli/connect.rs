@@ -39,6 +39,9 @@ impl Connect {
         self.audit.start("connect", audit::Actor::cli())?;
         let session = super::open(&self.connection).await?;
         let (connection, connector) = (session.connection(), session.connector());
+        if let Some(grant) = session.client_grant() {
+            return connect_client(connection, grant).await;
+        }
         let Some(manager) = session.tokens() else {
             anyhow::bail!(
                 "connection {} has no [oauth] table; add one to connect with OAuth2",
@@ -97,4 +100,32 @@ impl Connect {
         );
         Ok(())
     }
+}
+
+/// A client-credentials connection: no browser. The first `connect` pins
+/// the token URL the connector proposes (the client secret goes nowhere
+/// else), then one token is fetched to prove the client id and secret work.
+async fn connect_client(
+    connection: &connector_host::Connection,
+    grant: &connector_host::oauth::ClientGrant,
+) -> anyhow::Result<()> {
+    use connector_host::audit;
+    if !grant.pinned() {
+        connection.set_oauth_keys(&grant.entries())?;
+        grant.pin();
+        eprintln!(
+            "pinned the OAuth token URL the connector proposes in {} (token {}); review it there",
+            connection.path.display(),
+            redact::without_userinfo(grant.token_url().as_str())
+        );
+    }
+    let record = grant.fresh(None).await?;
+    let name = audit::connection_name(connection);
+    audit::token_issued(&name, &record.scopes, "client_credentials");
+    audit::connect(&name, "connected");
+    eprintln!(
+        "connected: the client-credentials grant issued a token granting {}; tokens are kept in memory only and fetched again when needed",
+        record.scopes.join(" ")
+    );
+    Ok(())
 }

@@ -115,6 +115,23 @@ fn as_text(connector: &Connector) -> String {
             "auth: HTTP Basic from fields {} and {}\n",
             b.username_field, b.password_field
         )),
+        AuthScheme::Oauth2ClientCredentials(c) => out.push_str(&format!(
+            "auth: OAuth2 client credentials (fields client_id, client_secret), client authentication {}\n  token     {}\n  scopes    {}\n",
+            c.client_auth,
+            c.token_url,
+            c.scopes.join(" ")
+        )),
+    }
+    for k in &info.extra_keys {
+        out.push_str(&format!(
+            "  and an API key from field {} in {} {}\n",
+            k.field,
+            match k.placement {
+                connector_host::invoke::KeyPlacement::Header => "header",
+                connector_host::invoke::KeyPlacement::Query => "query parameter",
+            },
+            k.name
+        ));
     }
     if !info.fields.is_empty() {
         out.push_str("fields:\n");

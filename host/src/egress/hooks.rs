@@ -110,8 +110,11 @@ impl EgressHooks {
             .credential
             .as_ref()
             .filter(|_| self.policy.bound.contains(&asked));
-        if let Some(Credential::Query { name, value }) = credential {
-            add_query(&mut path, name, value.expose_secret());
+        let parts = credential.map(Credential::parts).unwrap_or_default();
+        for part in &parts {
+            if let Credential::Query { name, value } = part {
+                add_query(&mut path, name, value.expose_secret());
+            }
         }
         *request.uri_mut() = Uri::builder()
             .scheme(target.scheme())
@@ -123,11 +126,13 @@ impl EgressHooks {
         if let Ok(host) = HeaderValue::from_str(&target.authority()) {
             headers.insert(HOST, host);
         }
-        if let Some(Credential::Header { name, value }) = credential {
-            let mut value = HeaderValue::from_str(value.expose_secret())
-                .map_err(|_| denied(asked.to_string()))?;
-            value.set_sensitive(true);
-            headers.insert(name.clone(), value);
+        for part in &parts {
+            if let Credential::Header { name, value } = part {
+                let mut value = HeaderValue::from_str(value.expose_secret())
+                    .map_err(|_| denied(asked.to_string()))?;
+                value.set_sensitive(true);
+                headers.insert(name.clone(), value);
+            }
         }
         self.sent += 1;
         if let Some(progress) = &self.policy.progress {
@@ -195,13 +200,19 @@ impl WasiHttpHooks for EgressHooks {
         // The credential is the host's business alone: a guest that could set
         // its header could send its own credential to an allowed origin, and
         // one that could read it back could leak it.
-        let credential = match &self.policy.credential {
-            Some(Credential::Header { name, .. }) => Some(name.clone()),
-            _ => None,
-        };
+        let credential: Vec<HeaderName> = self
+            .policy
+            .credential
+            .iter()
+            .flat_map(Credential::parts)
+            .filter_map(|part| match part {
+                Credential::Header { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
         Arc::new(move |name: &HeaderName| {
             *name == AUTHORIZATION
-                || Some(name) == credential.as_ref()
+                || credential.contains(name)
                 || DEFAULT_FORBIDDEN_HEADERS.contains(name)
         })
     }
@@ -661,5 +672,33 @@ mod tests {
         assert!(filter(&HeaderName::from_static("x-api-key")));
         assert!(filter(&HOST));
         assert!(!filter(&http::header::ACCEPT));
+    }
+
+    #[test]
+    fn two_credentials_go_together_only_to_bound_origins_and_neither_header_is_the_guests() {
+        let mut h = hooks(&["https://api.cc.email", "http://plain.example"], &[]);
+        let bearer = Credential::bearer(&"tok-2".to_owned().into());
+        let key = Credential::Header {
+            name: HeaderName::from_static("x-api-key"),
+            value: "key-2".to_owned().into(),
+        };
+        Arc::get_mut(&mut h.policy).unwrap().credential = Credential::with(Some(bearer), vec![key]);
+        let mut r = request("https://api.cc.email/v3/partner/accounts");
+        h.admit(&mut r).unwrap();
+        assert_eq!(r.headers()[AUTHORIZATION], "Bearer tok-2");
+        assert_eq!(r.headers()["x-api-key"], "key-2");
+        // Plain http without an override is not bound: neither goes there.
+        let mut r = request("http://plain.example/v3/partner/accounts");
+        h.admit(&mut r).unwrap();
+        assert!(r.headers().get(AUTHORIZATION).is_none());
+        assert!(r.headers().get("x-api-key").is_none());
+        let filter = h.forbidden_header_filter();
+        assert!(filter(&AUTHORIZATION));
+        assert!(filter(&HeaderName::from_static("x-api-key")));
+        let debug = format!("{:?}", h.policy.credential);
+        assert!(
+            !debug.contains("tok-2") && !debug.contains("key-2"),
+            "{debug}"
+        );
     }
 }

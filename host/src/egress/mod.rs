@@ -67,6 +67,9 @@ pub enum Credential {
         /// Its value (percent-encoded when added).
         value: SecretString,
     },
+    /// Several at once (sdk 0.4.0's extra keys beside the main credential,
+    /// e.g. a bearer token and `x-api-key`), all under the same binding.
+    Several(Vec<Credential>),
 }
 
 impl Credential {
@@ -79,11 +82,30 @@ impl Credential {
     }
 }
 
+impl Credential {
+    /// `main` with `extra` beside it; just `main` when there is nothing extra.
+    pub fn with(main: Option<Credential>, extra: Vec<Credential>) -> Option<Credential> {
+        if extra.is_empty() {
+            return main;
+        }
+        Some(Credential::Several(main.into_iter().chain(extra).collect()))
+    }
+
+    /// The single credentials this one is made of.
+    pub fn parts(&self) -> Vec<&Credential> {
+        match self {
+            Credential::Several(all) => all.iter().flat_map(Credential::parts).collect(),
+            single => vec![single],
+        }
+    }
+}
+
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Credential::Header { name, .. } => write!(f, "Credential::Header({name}: [redacted])"),
             Credential::Query { name, .. } => write!(f, "Credential::Query({name}=[redacted])"),
+            Credential::Several(all) => f.debug_list().entries(all).finish(),
         }
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! The host reads it through the same JSON conversion as any other value, so
 //! it needs no generated bindings: the field names below are the WIT names in
-//! snake_case. Fields that `connector:sdk@0.2.0` added default when a 0.1.0
-//! component leaves them out, so both versions load.
+//! snake_case. Fields that later releases of `connector:sdk` added (0.2.0 to
+//! 0.4.0) default when an older component leaves them out, so every version
+//! loads.
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +37,9 @@ pub struct ConnectorInfo {
     /// An SVG icon (sdk 0.3.0), shown only as an image.
     #[serde(default)]
     pub icon: Option<String>,
+    /// API keys added beside `auth`'s credential (sdk 0.4.0; none before).
+    #[serde(default)]
+    pub extra_keys: Vec<ApiKey>,
 }
 
 /// `rate-limit`: at most `requests` per `window`, counted against `per`.
@@ -139,6 +143,20 @@ pub enum AuthScheme {
     ApiKey(ApiKey),
     /// HTTP Basic from two fields.
     Basic(BasicAuth),
+    /// A bearer token from an OAuth2 client-credentials grant (sdk 0.4.0),
+    /// with the `client_id` and `client_secret` fields.
+    Oauth2ClientCredentials(ClientCredentials),
+}
+
+/// `client-credentials`: where the host asks for a machine token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientCredentials {
+    /// The token endpoint (a proposal: the connection pins it).
+    pub token_url: String,
+    /// The scopes to ask for.
+    pub scopes: Vec<String>,
+    /// `basic` or `request_body`.
+    pub client_auth: String,
 }
 
 /// `api-key`: where the key goes and which field holds it.
@@ -292,7 +310,8 @@ impl ConnectorInfo {
                 ));
             }
         }
-        for field in self.auth.fields() {
+        let extra = self.extra_keys.iter().map(|k| k.field.as_str());
+        for field in self.auth.fields().into_iter().chain(extra) {
             if !self.fields.iter().any(|f| f.name == field) {
                 return Err(format!(
                     "`describe`'s auth scheme uses field {}, which it does not declare",
@@ -309,6 +328,7 @@ impl AuthScheme {
     pub fn fields(&self) -> Vec<&str> {
         match self {
             AuthScheme::None | AuthScheme::Oauth2(_) => Vec::new(),
+            AuthScheme::Oauth2ClientCredentials(_) => vec!["client_id", "client_secret"],
             AuthScheme::Bearer(field) => vec![field],
             AuthScheme::ApiKey(key) => vec![&key.field],
             AuthScheme::Basic(b) => vec![&b.username_field, &b.password_field],

@@ -39,8 +39,8 @@ pub use engine::{RuntimeSettings, DEFAULT_POOLED_CALLS};
 
 pub use error::{error_case, InvokeError};
 pub use info::{
-    ActivityInfo, ApiKey, AuthScheme, BasicAuth, ConnectionField, ConnectorInfo, KeyPlacement,
-    LimitScope, LimitWindow, OAuth2, RateLimit, TriggerInfo,
+    ActivityInfo, ApiKey, AuthScheme, BasicAuth, ClientCredentials, ConnectionField, ConnectorInfo,
+    KeyPlacement, LimitScope, LimitWindow, OAuth2, RateLimit, TriggerInfo,
 };
 pub use json::InputError;
 pub use limits::Limits;
@@ -58,7 +58,8 @@ impl Connector {
 
 /// The interfaces a connector exports its metadata from, newest first: a
 /// component built against an older `connector:sdk` still loads.
-const METADATA_INTERFACES: [&str; 3] = [
+const METADATA_INTERFACES: [&str; 4] = [
+    "connector:sdk/metadata@0.4.0",
     "connector:sdk/metadata@0.3.0",
     "connector:sdk/metadata@0.2.0",
     "connector:sdk/metadata@0.1.0",
@@ -448,6 +449,7 @@ fn placeholder_info() -> ConnectorInfo {
         rate_limits: Vec::new(),
         triggers: Vec::new(),
         icon: None,
+        extra_keys: Vec::new(),
     }
 }
 

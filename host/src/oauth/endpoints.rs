@@ -162,14 +162,14 @@ pub enum PinnedBy {
 }
 
 impl PinnedBy {
-    fn who(&self) -> String {
+    pub(crate) fn who(&self) -> String {
         match self {
             PinnedBy::Connection => "this connection".into(),
             PinnedBy::Providers(path) => format!("the provider list {}", path.display()),
         }
     }
 
-    fn fix(&self, which: &str) -> String {
+    pub(crate) fn fix(&self, which: &str) -> String {
         match self {
             PinnedBy::Connection => format!("set [oauth] {which} in the connection file to it"),
             PinnedBy::Providers(path) => {
@@ -183,7 +183,7 @@ impl PinnedBy {
 }
 
 /// Parses an endpoint URL: `https`, no user name or password, no fragment.
-fn checked(which: &'static str, text: &str, from: &str) -> Result<Url, OAuthError> {
+pub(crate) fn checked(which: &'static str, text: &str, from: &str) -> Result<Url, OAuthError> {
     let problem = |problem: String| OAuthError::Endpoint { which, problem };
     let url = Url::parse(text).map_err(|_| problem(format!("in {from} is not a URL")))?;
     if url.scheme() != "https" {
@@ -279,6 +279,7 @@ mod tests {
             rate_limits: Vec::new(),
             triggers: Vec::new(),
             icon: None,
+            extra_keys: Vec::new(),
         };
         assert!(pinned
             .check(

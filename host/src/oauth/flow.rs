@@ -29,7 +29,7 @@ pub struct ConnectOptions {
     pub open_browser: bool,
 }
 
-fn http() -> Result<oauth2::reqwest::Client, OAuthError> {
+pub(super) fn http() -> Result<oauth2::reqwest::Client, OAuthError> {
     // No redirects: a token endpoint that redirects is not one to follow (SSRF).
     oauth2::reqwest::ClientBuilder::new()
         .redirect(oauth2::reqwest::redirect::Policy::none())
@@ -241,7 +241,7 @@ fn record(
 }
 
 /// Maps token-endpoint failures without ever echoing a response body.
-fn token_error<E: std::error::Error + 'static>(
+pub(super) fn token_error<E: std::error::Error + 'static>(
     e: RequestTokenError<E, oauth2::StandardErrorResponse<BasicErrorResponseType>>,
 ) -> OAuthError {
     match e {

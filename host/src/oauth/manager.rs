@@ -263,7 +263,7 @@ fn expiring(record: &TokenRecord) -> bool {
 
 /// True when the token should be renewed before use: it is expiring, or
 /// lives less than `lead_ms` more.
-fn due(record: &TokenRecord, lead_ms: u64) -> bool {
+pub(super) fn due(record: &TokenRecord, lead_ms: u64) -> bool {
     expiring(record) || now() + lead_ms >= record.expires_at
 }
 

@@ -1,11 +1,14 @@
 //! OAuth2 connections: connect (authorization code with PKCE and `state` on a
 //! loopback redirect, or the device flow), keep tokens in a token store,
-//! refresh before expiry and after a 401, and check scopes before a call.
+//! refresh before expiry and after a 401, and check scopes before a call; or
+//! the client-credentials grant ([`client_credentials`]), whose token lives in
+//! memory only.
 //!
 //! Invariant: tokens and the client secret stay in `SecretString`s and in the
 //! chosen token store; errors and logs name the connection, the store and the
 //! scopes, never a token.
 
+pub mod client_credentials;
 pub mod endpoints;
 mod flow;
 mod loopback;
@@ -17,6 +20,7 @@ mod token_file;
 use secrecy::SecretString;
 use url::Url;
 
+pub use client_credentials::ClientGrant;
 pub use endpoints::{Endpoints, PinnedBy};
 pub use flow::{connect_browser, connect_device, Authorization, ConnectOptions};
 pub use manager::TokenManager;
@@ -119,6 +123,13 @@ pub enum OAuthError {
     /// The connection has not pinned its endpoints, so nothing secret may be sent.
     #[error("this connection has no pinned OAuth endpoints, so its refresh token is not sent anywhere\nhint: run `{command}` (which pins them), or set [oauth] authorize_url and token_url")]
     NotPinned {
+        /// The command to run.
+        command: String,
+    },
+    /// A client-credentials connection has not pinned its token URL, so the
+    /// client secret is sent nowhere.
+    #[error("this connection has not pinned its OAuth token URL, so its client secret is sent nowhere\nhint: run `{command}` (which pins the URL the connector proposes and fetches a token), or set [oauth] token_url")]
+    TokenUrlNotPinned {
         /// The command to run.
         command: String,
     },

@@ -3,11 +3,18 @@
 //!
 //! - OAuth2 (an `[oauth]` table): the [`TokenManager`] gives a fresh access
 //!   token, checks the activity's scopes, and refreshes after a refusal.
+//! - The OAuth2 client-credentials grant (sdk 0.4.0): a [`ClientGrant`] asks
+//!   for a token with the `client_id` and `client_secret` fields, keeps it in
+//!   memory and asks again ahead of expiry and after a refusal.
 //! - A static credential from the connection's fields: a bearer token
 //!   (`[token] access_token`, or the field the connector's `bearer` scheme
 //!   names), an API key in a header or the query, or HTTP Basic. A refused
 //!   value that came from a credential store is read again (it may have been
 //!   rotated); other sources cannot change, so they are not retried.
+//!
+//! [`ExtraKeys`] are the API keys a connector asks for beside its scheme
+//! (sdk 0.4.0 `extra-keys`): built from fields the same way, sent with the
+//! main credential under the same binding.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,7 +28,7 @@ use super::{ErrorClass, SessionError};
 use crate::connection::Connection;
 use crate::egress::Credential;
 use crate::invoke::{ActivityInfo, AuthScheme, Connector, InvokeError, KeyPlacement};
-use crate::oauth::{OAuthSettings, TokenManager, TokenStore};
+use crate::oauth::{ClientGrant, OAuthSettings, TokenManager, TokenStore};
 use crate::secrets::vault::VaultStore;
 use crate::secrets::{FieldSource, Resolver};
 
@@ -57,6 +64,8 @@ pub(crate) enum Credentials {
     None,
     /// OAuth2 tokens.
     OAuth(Box<TokenManager>),
+    /// A client-credentials grant's token (memory only).
+    Client(Box<ClientGrant>),
     /// Built from fields (in the order the shape needs them).
     Fields {
         shape: Shape,
@@ -71,6 +80,13 @@ impl Credentials {
         connector: &Connector,
         resolver: &Resolver,
     ) -> Result<Credentials, SessionError> {
+        if matches!(
+            connector.info().auth,
+            AuthScheme::Oauth2ClientCredentials(_)
+        ) {
+            let grant = client_grant(connection, connector, resolver).await?;
+            return Ok(Credentials::Client(Box::new(grant)));
+        }
         if connection.oauth.is_some() {
             let manager = token_manager(connection, connector, resolver).await?;
             return Ok(Credentials::OAuth(Box::new(manager)));
@@ -103,7 +119,9 @@ impl Credentials {
             return Ok(Credentials::None);
         }
         Ok(match &info.auth {
-            AuthScheme::None | AuthScheme::Oauth2(_) => Credentials::None,
+            AuthScheme::None | AuthScheme::Oauth2(_) | AuthScheme::Oauth2ClientCredentials(_) => {
+                Credentials::None
+            }
             AuthScheme::Bearer(name) => Credentials::Fields {
                 shape: Shape::Bearer,
                 sources: vec![field(name, "the connector's bearer token")?],
@@ -138,6 +156,14 @@ impl Credentials {
         }
     }
 
+    /// The client-credentials grant, for connections that use one.
+    pub(crate) fn client_grant(&self) -> Option<&ClientGrant> {
+        match self {
+            Credentials::Client(grant) => Some(grant),
+            _ => None,
+        }
+    }
+
     /// What the API's rate limits count against, as a digest: the OAuth
     /// application (its client id at its token URL), or the static
     /// credential's sources (two connections naming the same asset, variable,
@@ -151,6 +177,12 @@ impl Credentials {
                 digest.update(settings.token_url.as_str());
                 digest.update(b"\0");
                 digest.update(&settings.client_id);
+            }
+            Credentials::Client(grant) => {
+                digest.update(b"client-credentials\0");
+                digest.update(grant.token_url().as_str());
+                digest.update(b"\0");
+                digest.update(grant.client_id());
             }
             Credentials::Fields { sources, .. } => {
                 digest.update(b"fields\0");
@@ -191,7 +223,7 @@ impl Credentials {
     pub(crate) fn renewable(&self) -> bool {
         match self {
             Credentials::None => false,
-            Credentials::OAuth(_) => true,
+            Credentials::OAuth(_) | Credentials::Client(_) => true,
             Credentials::Fields { sources, .. } => sources
                 .iter()
                 .any(|(_, s)| matches!(s, FieldSource::Asset(_))),
@@ -213,6 +245,16 @@ impl Credentials {
             Credentials::OAuth(manager) => {
                 let record = manager.fresh(rejected).await?;
                 manager.check_scopes(&record, &activity.name, &activity.required_scopes)?;
+                let credential = Credential::bearer(&record.access_token);
+                let used = Used {
+                    token: record.access_token,
+                    expires_at: record.expires_at,
+                };
+                Ok((Some(credential), Some(used)))
+            }
+            Credentials::Client(grant) => {
+                let record = grant.fresh(rejected).await?;
+                grant.check_scopes(&record, &activity.name, &activity.required_scopes)?;
                 let credential = Credential::bearer(&record.access_token);
                 let used = Used {
                     token: record.access_token,
@@ -278,6 +320,82 @@ fn header_name(connector: &Connector, name: &str) -> Result<HeaderName, SessionE
     })
 }
 
+/// The API keys a connector asks for beside its scheme (sdk 0.4.0), each
+/// built from its field like a static credential.
+#[derive(Default)]
+pub(crate) struct ExtraKeys(Vec<(Shape, (String, FieldSource))>);
+
+impl ExtraKeys {
+    /// The connector's extra keys, from the connection's fields.
+    pub(crate) fn for_connection(
+        connection: &Connection,
+        connector: &Connector,
+    ) -> Result<ExtraKeys, SessionError> {
+        let mut keys = Vec::new();
+        for key in &connector.info().extra_keys {
+            let source = connection.fields.get(&key.field).cloned().ok_or_else(|| {
+                SessionError::MissingField {
+                    path: connection.path.display().to_string(),
+                    field: key.field.clone(),
+                    why: format!("the API key the connector sends in {}", key.name),
+                }
+            })?;
+            let shape = match key.placement {
+                KeyPlacement::Query => Shape::QueryKey {
+                    name: key.name.clone(),
+                },
+                KeyPlacement::Header => Shape::HeaderKey {
+                    name: extra_header(connector, &key.name)?,
+                    prefix: key.prefix.clone().unwrap_or_default(),
+                },
+            };
+            keys.push((shape, (key.field.clone(), source)));
+        }
+        Ok(ExtraKeys(keys))
+    }
+
+    /// The keys for one call.
+    pub(crate) async fn current(
+        &self,
+        resolver: &Resolver,
+    ) -> Result<Vec<Credential>, SessionError> {
+        let mut built = Vec::with_capacity(self.0.len());
+        for (shape, (name, source)) in &self.0 {
+            let value = resolver.resolve(name, source).await?;
+            built.push(build(shape, &[value]));
+        }
+        Ok(built)
+    }
+
+    /// Whether a refused key can be replaced (it comes from a store).
+    pub(crate) fn renewable(&self) -> bool {
+        self.0
+            .iter()
+            .any(|(_, (_, s))| matches!(s, FieldSource::Asset(_)))
+    }
+
+    /// Drops cached store values after the API refused a request.
+    pub(crate) async fn forget(&self, resolver: &Resolver) {
+        for (_, (_, source)) in &self.0 {
+            resolver.forget(source).await;
+        }
+    }
+}
+
+/// An extra key's header: one a request can carry, and not one the host
+/// sets itself (`Authorization` is the main credential's, `Host` the
+/// target's): a connector must not replace either through a key.
+fn extra_header(connector: &Connector, name: &str) -> Result<HeaderName, SessionError> {
+    let header = header_name(connector, name)?;
+    if header == http::header::AUTHORIZATION || header == http::header::HOST {
+        return Err(SessionError::Invoke(InvokeError::Contract {
+            path: connector.path().to_owned(),
+            reason: format!("its extra-keys name the header {header}, which the host sets itself"),
+        }));
+    }
+    Ok(header)
+}
+
 fn build(shape: &Shape, values: &[SecretString]) -> Credential {
     let value = |i: usize| values[i].expose_secret();
     match shape {
@@ -341,6 +459,46 @@ async fn token_manager(
         token_store(connection, resolver),
         display,
     ))
+}
+
+/// Builds a client-credentials connection's [`ClientGrant`]: the client id
+/// and secret (any field source, the secret never shown), the token URL the
+/// connection pins (or the proposal, before `connect`) with `[endpoints]`
+/// applied, and `[oauth] scopes` when set.
+pub(crate) async fn client_grant(
+    connection: &Connection,
+    connector: &Connector,
+    resolver: &Resolver,
+) -> Result<ClientGrant, SessionError> {
+    let field = |name: &str, why: &str| {
+        connection
+            .fields
+            .get(name)
+            .ok_or_else(|| SessionError::MissingField {
+                path: connection.path.display().to_string(),
+                field: name.to_owned(),
+                why: why.to_owned(),
+            })
+    };
+    let id = field("client_id", "the client-credentials grant (the client id)")?;
+    let secret = field(
+        "client_secret",
+        "the client-credentials grant (the client secret)",
+    )?;
+    let client_id = resolver
+        .resolve("client_id", id)
+        .await?
+        .expose_secret()
+        .to_owned();
+    let client_secret = resolver.resolve("client_secret", secret).await?;
+    Ok(ClientGrant::new(
+        connector.info(),
+        connection.oauth.as_ref(),
+        &connection.endpoints,
+        client_id,
+        client_secret,
+        connection.path.display().to_string(),
+    )?)
 }
 
 fn token_store(connection: &Connection, resolver: &Resolver) -> TokenStore {

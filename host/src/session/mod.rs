@@ -31,9 +31,10 @@ use serde_json::Value;
 pub use error::{ErrorClass, SessionError};
 pub use poll::{PollRequest, Polled, TriggerEvent};
 
-use self::credential::Credentials;
+pub(crate) use self::credential::client_grant;
+use self::credential::{Credentials, ExtraKeys};
 use crate::connection::Connection;
-use crate::egress::{bound_origins, EgressEvent, Progress, RateLimiter, SendGate};
+use crate::egress::{bound_origins, Credential, EgressEvent, Progress, RateLimiter, SendGate};
 use crate::invoke::{
     error_case, ActivityInfo, CallOptions, Connector, InvokeError, LimitScope, LimitWindow,
     RateLimit, Runtime,
@@ -71,6 +72,8 @@ pub struct Session {
     connector: Arc<Connector>,
     resolver: Resolver,
     credentials: Credentials,
+    /// API keys sent beside the credential (sdk 0.4.0 `extra-keys`).
+    extra: ExtraKeys,
     rate: Option<Arc<RateLimiter>>,
     quotas: Vec<Arc<Quota>>,
 }
@@ -124,6 +127,7 @@ impl Session {
         )
         .map_err(InvokeError::Binding)?;
         let credentials = Credentials::for_connection(&connection, &connector, &resolver).await?;
+        let extra = ExtraKeys::for_connection(&connection, &connector)?;
         let limits = connection
             .rate_limits
             .as_deref()
@@ -135,6 +139,7 @@ impl Session {
             connector,
             resolver,
             credentials,
+            extra,
             rate,
             quotas,
         })
@@ -163,6 +168,11 @@ impl Session {
     /// The OAuth token manager, for OAuth connections.
     pub fn tokens(&self) -> Option<&TokenManager> {
         self.credentials.tokens()
+    }
+
+    /// The client-credentials grant, for connections that use one.
+    pub fn client_grant(&self) -> Option<&crate::oauth::ClientGrant> {
+        self.credentials.client_grant()
     }
 
     /// What the API's limits count against, as a digest (never a secret):
@@ -279,6 +289,8 @@ impl Session {
                 .credentials
                 .current(&self.resolver, info, rejected.as_ref())
                 .await?;
+            let credential =
+                Credential::with(credential, self.extra.current(&self.resolver).await?);
             let options = CallOptions {
                 limits: self.connection.limits.clone(),
                 overrides: self.connection.endpoints.clone(),
@@ -322,7 +334,7 @@ impl Session {
                 } if error_case(e) == Some("unauthorized")
                     && refused_credential(events)
                     && !renewed
-                    && self.credentials.renewable() =>
+                    && (self.credentials.renewable() || self.extra.renewable()) =>
                 {
                     tracing::info!(
                         activity,
@@ -330,6 +342,7 @@ impl Session {
                     );
                     renewed = true;
                     self.credentials.forget(&self.resolver).await;
+                    self.extra.forget(&self.resolver).await;
                     rejected = used.map(|u| u.token);
                 }
                 InvokeError::Activity { error: e, .. }

@@ -1,6 +1,7 @@
 //! Which origins a connection's `[endpoints]` may redirect: those the
 //! connector declares and those of its authorization server (proposed by the
-//! connector, named by the provider list, or pinned in `[oauth]`).
+//! connector, named by the provider list, or pinned in `[oauth]`; for a
+//! client-credentials grant, its token URL).
 //!
 //! A key that names none of them would be ignored, and the call would go to
 //! the real origin: a typo such as `https://api.cc.emial` must stop the
@@ -8,7 +9,7 @@
 
 use crate::connection::Connection;
 use crate::egress::Origin;
-use crate::invoke::{Connector, ConnectorInfo};
+use crate::invoke::{AuthScheme, Connector, ConnectorInfo};
 use crate::oauth::{providers, Endpoints};
 
 /// The origins `connection`'s `[endpoints]` keys may name, in a stable order.
@@ -19,7 +20,22 @@ pub fn redirectable(connection: &Connection, connector: &Connector) -> Vec<Origi
         .as_ref()
         .and_then(|o| Endpoints::pinned(o).ok().flatten());
     add_server(&mut known, pinned.as_ref());
+    // A client-credentials connection pins its token URL alone.
+    let token_url = connection
+        .oauth
+        .as_ref()
+        .and_then(|o| o.token_url.as_deref());
+    add_url(&mut known, token_url);
     known
+}
+
+fn add_url(known: &mut Vec<Origin>, url: Option<&str>) {
+    let origin = url
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| Origin::of_url(&u));
+    if let Some(origin) = origin.filter(|o| !known.contains(o)) {
+        known.push(origin);
+    }
 }
 
 /// The origins a connector reaches before any connection pins anything: those
@@ -36,6 +52,9 @@ pub fn reached(info: &ConnectorInfo) -> Vec<Origin> {
         }
     }
     add_server(&mut known, Endpoints::proposed(info).ok().as_ref());
+    if let AuthScheme::Oauth2ClientCredentials(grant) = &info.auth {
+        add_url(&mut known, Some(&grant.token_url));
+    }
     let listed = providers::lookup(&info.name).ok().flatten();
     add_server(&mut known, listed.as_ref().map(|(e, _)| e));
     known

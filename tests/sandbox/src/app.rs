@@ -9,7 +9,8 @@
 //!    handler's scope check (403) and then the handler.
 //!
 //! `/__sandbox/*` (the control API) passes through all of them untouched. The OAuth2
-//! authorization server (`oauth`: `/oauth2/default/v1/*`, `/login/*`, `/activate`) only
+//! authorization server (`oauth`: `/oauth2/default/v1/*`, the partner `/oauth2/token`,
+//! `/login/*`, `/activate`) only
 //! meets `faults::inject`, so tests can script a failing token endpoint; it is not
 //! logged, authenticated or rate limited like `/v3`.
 
@@ -20,7 +21,7 @@ use crate::errors::ApiError;
 use crate::state::Sandbox;
 use crate::{
     account, auth, automations, bulk, campaigns, contacts, control, custom_fields, events, faults,
-    lists, oauth, reports, segments, sign_up_forms, social, tags, throttle,
+    lists, oauth, partner, reports, segments, sign_up_forms, social, tags, throttle,
 };
 
 /// Whether `path` belongs to the simulated V3 API.
@@ -46,6 +47,7 @@ pub fn router(sandbox: Sandbox) -> Router {
         .merge(bulk::routes())
         .merge(campaigns::routes())
         .merge(reports::routes())
+        .merge(partner::routes())
         .merge(control::routes())
         .merge(bulk::control_routes())
         .merge(segments::control_routes())

@@ -106,6 +106,15 @@ impl Tokens {
         }
     }
 
+    /// Forgets every token issued to `app` (the partner token endpoint's
+    /// revocation); how many there were.
+    pub fn remove_app(&self, app: &str) -> usize {
+        let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
+        let before = table.len();
+        table.retain(|_, grant| grant.app != app);
+        before - table.len()
+    }
+
     /// The application of the token an `Authorization` header carries, if it is known.
     pub fn app_of(&self, headers: &HeaderMap) -> Option<String> {
         let table = self.table.read().unwrap_or_else(PoisonError::into_inner);

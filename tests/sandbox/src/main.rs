@@ -38,6 +38,7 @@ mod faults;
 mod lists;
 mod oauth;
 mod pagination;
+mod partner;
 mod reports;
 mod request;
 mod segments;

@@ -61,6 +61,8 @@ pub struct Account {
     pub automations: Vec<Automation>,
     /// Connected social profiles, hashtag groups and posts.
     pub social: Social,
+    /// The technology partner's client accounts and webhooks (`/partner`).
+    pub partner: crate::partner::Partner,
 }
 
 impl Account {
@@ -83,6 +85,7 @@ impl Account {
             events: Vec::new(),
             automations: Vec::new(),
             social: Social::default(),
+            partner: crate::partner::Partner::default(),
         }
     }
 }

@@ -12,7 +12,7 @@ mod bindings {
     wit_bindgen::generate!({
         path: ["../../../wit/sdk", "wit"],
         world: "example:notes/connector",
-        with: { "connector:sdk/types@0.3.0": connector_sdk::types },
+        with: { "connector:sdk/types@0.4.0": connector_sdk::types },
         additional_derives: [serde::Serialize, serde::Deserialize],
         generate_all,
     });
@@ -58,6 +58,7 @@ const INFO: Describe = Describe {
     areas: &[notes::ACTIVITIES],
     triggers: notes::TRIGGERS,
     icon: None,
+    extra_keys: &[],
 };
 
 impl exports::connector::sdk::metadata::Guest for Connector {

@@ -22,7 +22,7 @@ mod bindings {
     wit_bindgen::generate!({
         path: ["../../../wit/sdk", "wit"],
         world: "test:probe/probe-connector",
-        with: { "connector:sdk/types@0.3.0": connector_sdk::types },
+        with: { "connector:sdk/types@0.4.0": connector_sdk::types },
         generate_all,
     });
 }
@@ -111,6 +111,7 @@ const INFO: Describe = Describe {
         minimum_interval_seconds: 1,
     }],
     icon: None,
+    extra_keys: &[],
 };
 
 /// What `remember` leaves in global state.

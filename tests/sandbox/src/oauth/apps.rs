@@ -47,6 +47,9 @@ pub enum Flow {
     AuthorizationCode,
     /// `/device/authorize` then the device code grant.
     DeviceCode,
+    /// The client-credentials grant at the partner token endpoint
+    /// (`POST /oauth2/token`): a technology partner's machine token.
+    ClientCredentials,
 }
 
 impl FromStr for Flow {
@@ -56,8 +59,9 @@ impl FromStr for Flow {
         match text {
             "authorization_code" => Ok(Flow::AuthorizationCode),
             "device_code" => Ok(Flow::DeviceCode),
+            "client_credentials" => Ok(Flow::ClientCredentials),
             _ => Err(format!(
-                "flow \"{text}\" is not authorization_code or device_code"
+                "flow \"{text}\" is not authorization_code, device_code or client_credentials"
             )),
         }
     }
@@ -89,6 +93,10 @@ pub struct App {
     /// Every flow unless told otherwise.
     #[serde(default = "all_flows")]
     pub flows: Vec<Flow>,
+    /// A technology partner's API key: partner endpoints want it in
+    /// `x-api-key` beside the partner token (never shown by the control API).
+    #[serde(default)]
+    pub api_key: Option<String>,
 }
 
 impl App {
@@ -123,6 +131,10 @@ impl App {
         if self.flows.is_empty() {
             return Err("flows is empty".into());
         }
+        if self.allows(Flow::ClientCredentials) && self.is_public() {
+            return Err("a client_credentials app needs a client_secret".into());
+        }
+        self.api_key = self.api_key.filter(|k| !k.is_empty());
         Ok(self)
     }
 
@@ -134,6 +146,7 @@ impl App {
             "redirect_uris": self.redirect_uris,
             "refresh_mode": self.refresh_mode,
             "flows": self.flows,
+            "partner": self.api_key.is_some(),
         })
     }
 }
@@ -178,6 +191,7 @@ pub fn parse_app(text: &str) -> Result<App, String> {
             .collect(),
         refresh_mode: mode.parse()?,
         flows,
+        api_key: None,
     };
     app.normalize()
 }

@@ -2,7 +2,8 @@
 //!
 //! | Route | Effect |
 //! |---|---|
-//! | `POST /__sandbox/apps` | `{client_id, client_secret?, redirect_uris, refresh_mode?, flows?}` → 201 |
+//! | `POST /__sandbox/apps` | `{client_id, client_secret?, redirect_uris, refresh_mode?, flows?, api_key?}` → 201 (a partner app: `flows: ["client_credentials"]` and its `api_key`) |
+//! | `POST /__sandbox/oauth/expire` | `{client_id}`: revokes every access token of the app → `{"expired": n}` ([`super::partner`]) |
 //! | `GET /__sandbox/apps` | the apps, without secrets |
 //! | `POST /__sandbox/users` | `{username, password, phone?}` → 201 |
 //! | `GET /__sandbox/phone/{username}` | `{"messages": [{to, code, text, sent_at}]}`, newest last |

@@ -16,6 +16,7 @@
 //! | `POST /oauth2/default/v1/token` | the token endpoint (code, refresh, device grants) |
 //! | `POST /oauth2/default/v1/device/authorize` | starts a device flow |
 //! | `GET /activate` | sign-in, then `POST /activate` with `transaction, user_code, action=approve\|deny` |
+//! | `POST /oauth2/token` | the technology partner token endpoint (client credentials, [`partner`]) |
 //!
 //! Control routes (`apps`, `users`, `phone`, `oauth` settings and stats) are in
 //! [`control`]. The flow's state lives server-side, keyed by a transaction id carried
@@ -43,6 +44,7 @@ mod grants;
 mod login;
 mod mint;
 mod pages;
+pub mod partner;
 mod sessions;
 mod token;
 
@@ -85,6 +87,7 @@ pub struct Stats {
     refreshes: AtomicU64,
     invalid_grant: AtomicU64,
     issued_access_tokens: AtomicU64,
+    client_credentials: AtomicU64,
 }
 
 impl Stats {
@@ -100,6 +103,7 @@ impl Stats {
             "refreshes": read(&self.refreshes),
             "invalid_grant": read(&self.invalid_grant),
             "issued_access_tokens": read(&self.issued_access_tokens),
+            "client_credentials": read(&self.client_credentials),
         })
     }
 
@@ -110,6 +114,7 @@ impl Stats {
             &self.refreshes,
             &self.invalid_grant,
             &self.issued_access_tokens,
+            &self.client_credentials,
         ] {
             counter.store(0, Ordering::Relaxed);
         }
@@ -169,6 +174,11 @@ impl Server {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The API key of the partner app `client_id`, if it is one.
+    pub fn api_key_of(&self, client_id: &str) -> Option<String> {
+        self.directory().app(client_id)?.api_key.clone()
+    }
+
     /// The current settings.
     pub fn settings(&self) -> Settings {
         *self.settings.lock().unwrap_or_else(PoisonError::into_inner)
@@ -188,5 +198,6 @@ pub fn routes() -> Router<Sandbox> {
         .merge(activate::routes())
         .merge(device::routes())
         .merge(token::routes())
+        .merge(partner::routes())
         .merge(control::routes())
 }
