@@ -12,38 +12,8 @@ use connector_sdk::{proxy, ActivityError, ActivityMeta};
 use crate::exports::constant_contact::connector::http::Guest;
 use crate::{Connector, CC};
 
-const PATH_PITFALL: &str =
-    "path is under /v3/ (`contacts/{id}` or `/v3/contacts/{id}`); `..`, encoded slashes and URLs are refused.";
-const SCOPE_PITFALL: &str =
-    "No scope is checked before sending: the API answers 403 when the token lacks the path's scope.";
-
-/// This area's activities, as `describe` reports them.
-pub const ACTIVITIES: &[ActivityMeta] = &[
-    ActivityMeta {
-        name: "http-request",
-        display_name: "HTTP request",
-        category: "HTTP",
-        description: "Sends any method to a path of the V3 API with the connection's \
-                      credential; returns the status, safe headers and the body as text.",
-        pitfalls: &[
-            PATH_PITFALL,
-            SCOPE_PITFALL,
-            "Treated as a write that is not retry-safe whatever the method: use http-read to read.",
-            "The body is JSON text of at most 1 MiB; an error status is the activity's error.",
-        ],
-        destructive: true,
-        ..ActivityMeta::CREATE
-    },
-    ActivityMeta {
-        name: "http-read",
-        display_name: "HTTP read",
-        category: "HTTP",
-        description: "Sends a GET (or HEAD) to a path of the V3 API with the connection's \
-                      credential; returns the status, safe headers and the body as text.",
-        pitfalls: &[PATH_PITFALL, SCOPE_PITFALL],
-        ..ActivityMeta::READ
-    },
-];
+/// This area's activities, as `describe` reports them: the SDK's two.
+pub const ACTIVITIES: &[ActivityMeta] = proxy::ACTIVITIES;
 
 impl Guest for Connector {
     /// Any request under `/v3/`.

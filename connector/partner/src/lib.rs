@@ -20,6 +20,8 @@
 //!   Contact connector uses (`connector/src/errors.rs`).
 //! - `accounts`, `webhooks`: one module per API area, each an `ACTIVITIES` list
 //!   and a `Guest` impl with one short function per activity.
+//! - `http`: `http-request` and `http-read` (the SDK's `proxy`), any path under
+//!   `/v3/` with the partner's credentials.
 #![warn(missing_docs)]
 
 /// The bindings for `wit/constant-contact-partner`; the `connector:sdk` types are the SDK's.
@@ -28,7 +30,10 @@ mod bindings {
     wit_bindgen::generate!({
         path: ["../../wit/sdk", "../../wit/constant-contact-partner"],
         world: "constant-contact:partner/partner-connector",
-        with: { "connector:sdk/types@0.4.0": connector_sdk::types },
+        with: {
+            "connector:sdk/types@0.4.0": connector_sdk::types,
+            "connector:sdk/http-types@0.4.0": connector_sdk::http_types,
+        },
         additional_derives: [serde::Serialize, serde::Deserialize],
         generate_all,
     });
@@ -39,6 +44,7 @@ mod accounts;
 // One parser for Constant Contact's error bodies, shared with the main connector.
 #[path = "../../src/errors.rs"]
 mod errors;
+mod http;
 mod webhooks;
 
 use connector_sdk::types::{
@@ -119,7 +125,7 @@ const INFO: Describe = Describe {
             window: LimitWindow::Daily(0),
         },
     ],
-    areas: &[accounts::ACTIVITIES, webhooks::ACTIVITIES],
+    areas: &[accounts::ACTIVITIES, webhooks::ACTIVITIES, http::ACTIVITIES],
     triggers: &[],
     icon: None,
     extra_keys: &[Key {

@@ -38,7 +38,41 @@ use crate::http_types::{
     HttpMethod, HttpReadInput, HttpRequestInput, HttpResponse, NameValue, ReadMethod,
 };
 use crate::types::ActivityError;
-use crate::Api;
+use crate::{ActivityMeta, Api};
+
+/// The metadata of both activities, for a connector's `areas`: the flags
+/// follow the method (`http-read` only reads), scopes are the path's.
+pub const ACTIVITIES: &[ActivityMeta] = &[
+    ActivityMeta {
+        name: "http-request",
+        display_name: "HTTP request",
+        category: "HTTP",
+        description: "Sends any method to a path of the API with the connection's \
+                      credential; returns the status, safe headers and the body as text.",
+        pitfalls: &[
+            PATH_PITFALL,
+            SCOPE_PITFALL,
+            "Treated as a write that is not retry-safe whatever the method: use http-read to read.",
+            "The body is JSON text of at most 1 MiB; an error status is the activity's error.",
+        ],
+        destructive: true,
+        ..ActivityMeta::CREATE
+    },
+    ActivityMeta {
+        name: "http-read",
+        display_name: "HTTP read",
+        category: "HTTP",
+        description: "Sends a GET (or HEAD) to a path of the API with the connection's \
+                      credential; returns the status, safe headers and the body as text.",
+        pitfalls: &[PATH_PITFALL, SCOPE_PITFALL],
+        ..ActivityMeta::READ
+    },
+];
+
+const PATH_PITFALL: &str = "path is under the API's base (`contacts/{id}` or the full \
+     `/v3/contacts/{id}`); `..`, encoded slashes and URLs are refused.";
+const SCOPE_PITFALL: &str = "No scope is checked before sending: the API answers 403 when \
+     the token lacks the path's scope.";
 
 /// The largest request body, in bytes: larger writes are what the typed bulk
 /// activities are for.
