@@ -219,20 +219,9 @@ fn every_activity_succeeds_against_the_sandbox() {
     assert!(run.failures.is_empty(), "{}", run.failures.join("\n\n"));
     // The fixtures cover exactly what the connector describes (cli.rs checks the
     // other direction too): a new activity needs a fixture, and no fixture is stale.
-    let described = host(&[
-        "describe",
-        &component("cc_connector").display().to_string(),
-        "--json",
-    ])
-    .ok();
-    let described: std::collections::BTreeSet<String> = described["activities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["name"].as_str().unwrap().to_owned())
-        .collect();
     assert_eq!(
-        run.covered, described,
+        run.covered,
+        described_names("cc_connector"),
         "fixtures and described activities differ"
     );
 }
@@ -241,22 +230,22 @@ fn every_activity_succeeds_against_the_sandbox() {
 fn every_partner_activity_succeeds_against_the_sandbox() {
     let run = fixture_run();
     assert!(run.failures.is_empty(), "{}", run.failures.join("\n\n"));
-    let described = host(&[
-        "describe",
-        &component(crate::partner::COMPONENT).display().to_string(),
-        "--json",
-    ])
-    .ok();
-    let described: std::collections::BTreeSet<String> = described["activities"]
+    assert_eq!(
+        run.partner_covered,
+        described_names(crate::partner::COMPONENT),
+        "partner fixtures and described activities differ"
+    );
+}
+
+/// The activities `describe --json` lists for the built component `name`.
+pub fn described_names(name: &str) -> std::collections::BTreeSet<String> {
+    let described = host(&["describe", &component(name).display().to_string(), "--json"]).ok();
+    described["activities"]
         .as_array()
         .unwrap()
         .iter()
         .map(|a| a["name"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(
-        run.partner_covered, described,
-        "partner fixtures and described activities differ"
-    );
+        .collect()
 }
 
 /// Runs a step that sets the scene (its `requests` and `expect` are not

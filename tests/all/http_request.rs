@@ -38,14 +38,7 @@ fn run_stdin(connection: &ConnectionFile, activity: &str, input: &Value) -> Run 
     let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
     let output = child.wait_with_output().expect("connector-host output");
     writer.join().unwrap().expect("write the input");
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    assert_no_canary(&run.stdout);
-    assert_no_canary(&run.stderr);
-    run
+    Run::checked(&output)
 }
 
 #[test]

@@ -299,14 +299,22 @@ pub fn host_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let output = host_command(args, env)
         .output()
         .expect("run connector-host");
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    assert_no_canary(&run.stdout);
-    assert_no_canary(&run.stderr);
-    run
+    Run::checked(&output)
+}
+
+impl Run {
+    /// A finished `connector-host`'s exit code and output; asserts no canary
+    /// reached either stream.
+    pub fn checked(output: &std::process::Output) -> Run {
+        let run = Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        assert_no_canary(&run.stdout);
+        assert_no_canary(&run.stderr);
+        run
+    }
 }
 
 /// Runs an activity of `connection` with a JSON input.

@@ -116,6 +116,18 @@ impl Temporal {
                 ])
                 .is_ok()
             {
+                // Free ports are chosen before the server binds them, so another
+                // test's server may hold this one and have answered instead:
+                // ours then exits on the bind error. Only a server still
+                // running a moment later is ours.
+                std::thread::sleep(Duration::from_millis(500));
+                if let Ok(Some(status)) = self.child.try_wait() {
+                    return Err(format!(
+                        "temporal exited ({status}):
+{}",
+                        self.log()
+                    ));
+                }
                 return Ok(());
             }
             if Instant::now() > deadline {

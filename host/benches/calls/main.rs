@@ -61,6 +61,11 @@ fn target_dir() -> anyhow::Result<std::path::PathBuf> {
 }
 
 fn component(name: &str) -> anyhow::Result<std::path::PathBuf> {
+    // `BENCH_CC_CONNECTOR=<file>`: Constant Contact built another way (an
+    // `opt-level` being compared), measured in place of the built one.
+    if let (Ok(file), "cc_connector") = (std::env::var("BENCH_CC_CONNECTOR"), name) {
+        return Ok(file.into());
+    }
     Ok(target_dir()?.join(format!("wasm32-wasip2/component/{name}.wasm")))
 }
 
@@ -129,11 +134,14 @@ async fn load(runtime: &Runtime, path: &Path) -> anyhow::Result<Arc<Connector>> 
 
 async fn load_section(rows: &mut Vec<Row>, runtime: &Runtime, path: &Path) -> anyhow::Result<()> {
     rows.push(load_row(runtime, path, "the probe", None).await?);
-    // Issue 21: a cached load of Constant Contact within 1 ms (its artifact's
-    // MAC is checked on every one, see invoke/artifact.rs).
+    // Issue 21: Constant Contact (all 128 operations) compiles within 300 ms
+    // and loads from the cache within 1 ms (its artifact's MAC is checked on
+    // every load, see invoke/artifact.rs); the partner connector beside it.
     let cc = component("cc_connector")?;
-    let goal = Duration::from_millis(1);
+    let goal = (Duration::from_millis(300), Duration::from_millis(1));
     rows.push(load_row(runtime, &cc, "Constant Contact", Some(goal)).await?);
+    let partner = component("cc_partner_connector")?;
+    rows.push(load_row(runtime, &partner, "the partner connector", Some(goal)).await?);
     // Issue 20: what checking the publisher's signature adds to a load.
     let mut settings = RuntimeSettings::default();
     let key = target_dir()?.join("signing/dev.pub");
@@ -199,12 +207,13 @@ async fn signature_row(
 }
 
 /// Loading `path` the first time (compiling, the cache being new) against
-/// loading it again (from the cache), p50 of 20; `goal` for the cached load.
+/// loading it again (from the cache), p50 of 20; `goal`: the first and the
+/// cached load's bounds.
 async fn load_row(
     runtime: &Runtime,
     path: &Path,
     what: &str,
-    goal: Option<Duration>,
+    goal: Option<(Duration, Duration)>,
 ) -> anyhow::Result<Row> {
     let bytes = std::fs::read(path)?;
     let started = Instant::now();
@@ -215,13 +224,16 @@ async fn load_row(
         Ok(())
     })
     .await?;
+    let kb = bytes.len() / 1000;
     Ok(Row {
-        what: format!("load {what}: first (compile) vs cached, p50"),
+        what: format!("load {what} ({kb} KB): first (compile) vs cached, p50"),
         host: micros(first),
         baseline: micros(cached.p50()),
         ratio: None,
-        goal: goal.map_or(String::new(), |g| format!("cached ≤ {}", micros(g))),
-        met: goal.map(|g| cached.p50() <= g),
+        goal: goal.map_or(String::new(), |(f, c)| {
+            format!("first ≤ {}, cached ≤ {}", micros(f), micros(c))
+        }),
+        met: goal.map(|(f, c)| first <= f && cached.p50() <= c),
     })
 }
 
