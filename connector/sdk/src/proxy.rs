@@ -20,8 +20,9 @@
 //! smuggle a second request or a credential through the input:
 //!
 //! - the path starts with the API's prefix (or is relative to it), and has no
-//!   `.`/`..` segment, no empty segment, no `\`, no `%2F`/`%5C`/`%2E` (any case),
-//!   no scheme or authority, no `?`/`#`, and only printable ASCII;
+//!   segment that is empty or starts with `.`, no `\`, no `;` (`..;/` is `../`
+//!   to some servers), no `%2F`/`%5C`/`%2E` (any case), no scheme or authority,
+//!   no `?`/`#`, and only printable ASCII;
 //! - headers are printable tokens; credentials (`authorization`, `cookie`,
 //!   `x-api-key`, …), framing (`content-length`, `transfer-encoding`, `host`, …)
 //!   and forwarding headers are refused;
@@ -244,6 +245,10 @@ fn api_path(api: &Api, path: &str) -> Result<String, ActivityError> {
     if path.contains(['?', '#']) {
         return refuse("must not hold `?` or `#` (give the query as `query`)");
     }
+    // Some servers read `..;/` as `../` (a path parameter after the dots).
+    if path.contains(';') {
+        return refuse("must not hold `;`");
+    }
     let lower = path.to_ascii_lowercase();
     if ["%2f", "%5c", "%2e", "%00"]
         .iter()
@@ -257,12 +262,8 @@ fn api_path(api: &Api, path: &str) -> Result<String, ActivityError> {
         None => format!("{}{path}", api.path_prefix),
     };
     let rest = &full[api.path_prefix.len()..];
-    if rest.is_empty()
-        || rest
-            .split('/')
-            .any(|s| s.is_empty() || s == "." || s == "..")
-    {
-        return refuse("must not have empty, `.` or `..` segments");
+    if rest.is_empty() || rest.split('/').any(|s| s.is_empty() || s.starts_with('.')) {
+        return refuse("must not have empty, `.` or `..` segments (or any starting with `.`)");
     }
     Ok(full)
 }
@@ -355,6 +356,9 @@ mod tests {
             "/v3/",
             "/v3//contacts",
             "/v3/./contacts",
+            "/v3/..;/v2/contacts",
+            "/v3/contacts/..%3B/x",
+            "/v3/.hidden",
             "https://evil.example/v3/contacts",
             "//evil.example/v3/contacts",
             "http:/evil/v3",
