@@ -31,7 +31,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{error_for_status, invalid_input, ErrorParser};
-use crate::http::{Method, Request};
+use crate::http::{Method, Request, Response};
 use crate::json;
 use crate::multipart::Form;
 use crate::types::ActivityError;
@@ -93,6 +93,19 @@ impl Api {
     /// `DELETE path`.
     pub fn delete(&self, path: &str) -> Call<'_> {
         self.call(Method::Delete, path)
+    }
+
+    /// A 2xx `response` as it is; any other status as the `activity-error` a
+    /// caller can branch on, with what this API's error body says.
+    ///
+    /// # Errors
+    ///
+    /// The status's `activity-error`.
+    pub fn successful(&self, response: Response) -> Result<Response, ActivityError> {
+        match response.status {
+            200..=299 => Ok(response),
+            status => Err(error_for_status(status, (self.errors)(&response.body))),
+        }
     }
 
     fn call(&self, method: Method, path: &str) -> Call<'_> {
@@ -240,16 +253,13 @@ impl<'a> Call<'a> {
                 .body(bytes);
         }
         let label = request.label();
-        let response = request.send()?;
-        match response.status {
-            200..=299 => Ok(Reply {
-                api: self.api,
-                status: response.status,
-                body: response.body,
-                label,
-            }),
-            status => Err(error_for_status(status, (self.api.errors)(&response.body))),
-        }
+        let response = self.api.successful(request.send()?)?;
+        Ok(Reply {
+            api: self.api,
+            status: response.status,
+            body: response.body,
+            label,
+        })
     }
 
     /// Sends and parses the answer as the WIT type `T`.

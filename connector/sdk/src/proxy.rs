@@ -33,7 +33,7 @@
 
 use serde_json::Value;
 
-use crate::error::{error_for_status, invalid_input};
+use crate::error::invalid_input;
 use crate::http::{method, Request};
 use crate::http_types::{
     HttpMethod, HttpReadInput, HttpRequestInput, HttpResponse, NameValue, ReadMethod,
@@ -191,13 +191,7 @@ fn send(
             .body(bytes);
     }
     let label = request.label();
-    let response = request.send()?;
-    if !(200..=299).contains(&response.status) {
-        return Err(error_for_status(
-            response.status,
-            (api.errors)(&response.body),
-        ));
-    }
+    let response = api.successful(request.send()?)?;
     let headers = response
         .headers
         .iter()

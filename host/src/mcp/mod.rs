@@ -517,16 +517,17 @@ impl<S: ToolSource> ServerHandler for Server<S> {
     ) -> Result<ListToolsResult, ErrorData> {
         self.refused()?;
         let subset = self.subset_of(&context.extensions)?;
-        let tools: Vec<Tool> = self
-            .tools(&context.extensions)
-            .await
+        let all = self.tools(&context.extensions).await;
+        let tools: Vec<&Tool> = all
             .iter()
             .filter(|entry| admitted(&subset, entry))
-            .map(|(tool, _, _)| tool.clone())
+            .map(|(tool, _, _)| tool)
             .collect();
         let start = page_start(request.and_then(|r| r.cursor).as_deref(), tools.len())?;
         let end = page_end(&tools, start);
-        let mut page = ListToolsResult::with_all_items(tools[start..end].to_vec());
+        // Only this page's tools are copied, not the whole list for every page.
+        let page_tools = tools[start..end].iter().map(|t| (*t).clone()).collect();
+        let mut page = ListToolsResult::with_all_items(page_tools);
         page.next_cursor = (end < tools.len()).then(|| format!("tools:{end}"));
         // The list depends on the connections and the subset, not on the caller.
         Ok(page
@@ -659,7 +660,7 @@ fn page_start(cursor: Option<&str>, len: usize) -> Result<usize, ErrorData> {
 
 /// Where the page starting at `start` ends: as many tools as fit
 /// [`TOOLS_PAGE_BYTES`], and at least one.
-fn page_end(tools: &[Tool], start: usize) -> usize {
+fn page_end(tools: &[&Tool], start: usize) -> usize {
     let mut bytes = 0;
     let mut end = start;
     while end < tools.len() {

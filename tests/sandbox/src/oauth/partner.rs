@@ -13,13 +13,12 @@
 //! (`{client_id}`) revokes every token of an app, so a client meets the 401 that asks
 //! it for a new one.
 
-use std::io::Write;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -27,8 +26,8 @@ use serde_json::{json, Value};
 
 use crate::oauth::apps::Flow;
 use crate::oauth::client::{self, Params};
-use crate::oauth::error::{no_store, OAuthError};
-use crate::oauth::{mint, Stats};
+use crate::oauth::error::OAuthError;
+use crate::oauth::{mint, token, Stats};
 use crate::request::JsonBody;
 use crate::state::Sandbox;
 
@@ -50,23 +49,11 @@ async fn token(
 ) -> Response {
     let stats = &sandbox.oauth.stats;
     Stats::bump(&stats.token_requests);
-    let (response, outcome) = match issue(&sandbox, query.as_deref(), &headers, &body) {
-        Ok(token) => {
-            Stats::bump(&stats.client_credentials);
-            ((no_store(), Json(token)).into_response(), "ok")
-        }
-        Err(error) => {
-            let code = error.code();
-            (error.into_response(), code)
-        }
-    };
-    // The status and the error code only: the request holds the client secret.
-    let _ = writeln!(
-        std::io::stderr(),
-        "cc-sandbox: POST /oauth2/token -> {} {outcome}",
-        response.status().as_u16()
-    );
-    response
+    let issued = issue(&sandbox, query.as_deref(), &headers, &body);
+    if issued.is_ok() {
+        Stats::bump(&stats.client_credentials);
+    }
+    token::answer("/oauth2/token", issued)
 }
 
 fn issue(

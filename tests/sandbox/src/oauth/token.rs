@@ -45,20 +45,29 @@ async fn token(
 ) -> Response {
     let stats = &sandbox.oauth.stats;
     Stats::bump(&stats.token_requests);
-    let (response, outcome) = match exchange(&sandbox, query.as_deref(), &headers, &body) {
+    let exchanged = exchange(&sandbox, query.as_deref(), &headers, &body);
+    if exchanged
+        .as_ref()
+        .is_err_and(|e| e.code() == "invalid_grant")
+    {
+        Stats::bump(&stats.invalid_grant);
+    }
+    answer("/oauth2/default/v1/token", exchanged)
+}
+
+/// A token endpoint's answer (tokens with `no-store`, or the OAuth error), logged
+/// as its status and error code only: the request holds codes, tokens and secrets.
+pub(crate) fn answer(path: &str, outcome: Result<Value, OAuthError>) -> Response {
+    let (response, said) = match outcome {
         Ok(tokens) => ((no_store(), Json(tokens)).into_response(), "ok"),
         Err(error) => {
-            if error.code() == "invalid_grant" {
-                Stats::bump(&stats.invalid_grant);
-            }
             let code = error.code();
             (error.into_response(), code)
         }
     };
-    // Only the status and the error code: the parameters hold codes, tokens and secrets.
     let _ = writeln!(
         std::io::stderr(),
-        "cc-sandbox: POST /oauth2/default/v1/token -> {} {outcome}",
+        "cc-sandbox: POST {path} -> {} {said}",
         response.status().as_u16()
     );
     response
