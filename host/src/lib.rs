@@ -69,7 +69,7 @@ pub mod worker;
 pub use connection::{Connection, ConnectionError};
 pub use egress::{EgressPolicy, Origin, SendGate};
 pub use invoke::{
-    CallOptions, Connector, ConnectorInfo, InvokeError, Limits, Runtime, RuntimeSettings,
+    CallOptions, Connector, ConnectorInfo, InvokeError, Limits, Runtime, RuntimeSettings, Tier,
 };
 pub use name::{AssetName, Name, NameError};
 pub use session::{

@@ -87,6 +87,11 @@ pub fn without_paths(text: &str) -> String {
 /// language model) and the other format characters (bidirectional marks,
 /// overrides and isolates, the interlinear annotation marks, Arabic and
 /// Egyptian format signs), plus the line and paragraph separators.
+/// Whether [`untrusted`] would change `text`.
+fn needs_escaping(text: &str) -> bool {
+    text.len() > MAX_SHOWN && text.chars().count() > MAX_SHOWN || text.chars().any(is_unsafe)
+}
+
 fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c,
@@ -206,14 +211,20 @@ pub fn secrets_removed(text: &str) -> String {
 }
 
 /// Escapes every string inside `value` (keys too), e.g. a connector's
-/// self-description, which is shown to people and agents.
+/// self-description, which is shown to people and agents. The artifact
+/// cache keeps descriptions escaped: a change to what this escapes must
+/// bump the version in `invoke::artifact::described_name`.
 pub fn escape_strings(value: &mut serde_json::Value) {
     use serde_json::Value;
     match value {
-        Value::String(s) if s.chars().any(is_unsafe) || s.chars().count() > MAX_SHOWN => {
+        Value::String(s) if needs_escaping(s) => {
             *s = untrusted(s);
         }
         Value::Array(items) => items.iter_mut().for_each(escape_strings),
+        // Keys are almost always plain: rebuild the map only when one is not.
+        Value::Object(map) if map.keys().all(|k| !needs_escaping(k)) => {
+            map.values_mut().for_each(escape_strings);
+        }
         Value::Object(map) => {
             let entries = std::mem::take(map);
             for (key, mut item) in entries {

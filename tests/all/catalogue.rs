@@ -3,7 +3,8 @@
 //! bomb, 20,000 exports and a FIFO named `*.wasm` hold up no other call; a
 //! component claiming another's name takes it from nobody; the artifact
 //! cache loads only what this installation wrote, and refuses a directory
-//! others can write.
+//! others can write; a new component runs on baseline code at once and on
+//! optimized code once it is compiled (issue 21).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -131,11 +132,15 @@ fn cpu_ticks(pid: u32) -> u64 {
 
 #[test]
 fn a_compile_bomb_holds_up_no_other_call_and_is_stopped_at_its_deadline() {
+    // Cranelift's compile is the one a bomb makes quadratic (Winch's, the
+    // baseline, is linear): compile optimized code first, as the background
+    // compile after a baseline load does, under the same bounds.
     let serve = Serve::start(
         "",
         &[
             ("CONNECTOR_HOST_COMPILE_SECONDS", "10"),
             ("CONNECTOR_HOST_MAX_COMPONENT_MIB", "1"),
+            ("CONNECTOR_HOST_FIRST_COMPILE", "optimized"),
         ],
     );
     probe_connection(&serve, "p");
@@ -184,7 +189,13 @@ fn a_compile_bomb_holds_up_no_other_call_and_is_stopped_at_its_deadline() {
 
 #[test]
 fn twenty_thousand_exports_and_a_fifo_named_wasm_hold_up_no_other_call() {
-    let serve = Serve::start("", &[("CONNECTOR_HOST_COMPILE_SECONDS", "20")]);
+    let serve = Serve::start(
+        "",
+        &[
+            ("CONNECTOR_HOST_COMPILE_SECONDS", "20"),
+            ("CONNECTOR_HOST_FIRST_COMPILE", "optimized"),
+        ],
+    );
     probe_connection(&serve, "p");
     let connectors = serve.dir().join("connectors");
     let fifo = connectors.join("x.wasm");
@@ -300,11 +311,8 @@ fn artifact_of(cache: &Path, component: &Path) -> PathBuf {
         .flatten()
         .map(|e| e.path())
         .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .starts_with(&digest)
+            let name = p.file_name().unwrap().to_str().unwrap();
+            name.starts_with(&digest) && name.ends_with(".cwasm")
         })
         .unwrap_or_else(|| {
             panic!(
@@ -318,7 +326,11 @@ fn artifact_of(cache: &Path, component: &Path) -> PathBuf {
 #[test]
 fn a_planted_or_altered_artifact_is_never_loaded_and_is_replaced() {
     let (_dir, cache) = private_cache();
-    let env = [("CONNECTOR_HOST_CACHE_DIR", cache.to_str().unwrap())];
+    // One artifact per component: the one every later start loads.
+    let env = [
+        ("CONNECTOR_HOST_CACHE_DIR", cache.to_str().unwrap()),
+        ("CONNECTOR_HOST_FIRST_COMPILE", "optimized"),
+    ];
     let mut first = Serve::start("", &env);
     std::fs::copy(
         component("legacy_connector"),
@@ -361,6 +373,25 @@ fn a_planted_or_altered_artifact_is_never_loaded_and_is_replaced() {
         "the altered file went unnoticed"
     );
     assert_ne!(std::fs::read(&probe).unwrap(), altered, "not replaced");
+
+    // What `describe` said is recorded beside the artifact, bound to it:
+    // another component's record (valid for its own name) in the probe's
+    // place is refused, and the probe describes itself again.
+    let record = |artifact: &Path| artifact.with_extension("cwasm.described-1");
+    assert!(record(&probe).is_file(), "no description record");
+    std::fs::copy(record(&legacy), record(&probe)).unwrap();
+    let mut swapped = Serve::start("", &env);
+    probe_connection(&swapped, "p");
+    let (_, stderr) = swapped.stop();
+    assert!(
+        stderr.contains("cached artifact not loaded") && stderr.contains(".described"),
+        "the swapped description went unnoticed: {stderr}"
+    );
+    assert_ne!(
+        std::fs::read(record(&probe)).unwrap(),
+        std::fs::read(record(&legacy)).unwrap(),
+        "not replaced"
+    );
 }
 
 #[test]
@@ -434,4 +465,63 @@ fn a_pinned_connection_runs_only_the_bytes_it_pins() {
         message.contains(&format!("the connection pins {pin}")),
         "{refused}"
     );
+}
+
+/// What `GET /api/connectors/probe` says of the code it runs on.
+fn compiled_tier(serve: &Serve) -> String {
+    let (status, body, _) = timed(serve, "GET", "/api/connectors/probe", None);
+    assert_eq!(status, 200, "{body}");
+    body["compiled"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn a_new_component_runs_on_baseline_code_until_its_optimized_code_replaces_it() {
+    let (_dir, cache) = private_cache();
+    let env = [("CONNECTOR_HOST_CACHE_DIR", cache.to_str().unwrap())];
+    let digest = blake3::hash(&std::fs::read(component("probe_connector")).unwrap())
+        .to_hex()
+        .to_string();
+    let artifacts = || {
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&digest) && n.ends_with(".cwasm"))
+            .count()
+    };
+
+    let mut first = Serve::start("", &env);
+    probe_connection(&first, "p");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while compiled_tier(&first) != "optimized" {
+        assert!(
+            Instant::now() < deadline,
+            "never replaced by optimized code"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Calls go on across the swap, on the new code.
+    assert_eq!(echo(&first, "p").0, 200);
+    let (_, stderr) = first.stop();
+    let compiled = |tier: &str| {
+        stderr
+            .lines()
+            .any(|l| l.contains("compiling a component") && l.contains(&digest) && l.contains(tier))
+    };
+    assert!(compiled("baseline"), "{stderr}");
+    assert!(
+        stderr.contains("optimized code replaced the baseline code"),
+        "{stderr}"
+    );
+    assert_eq!(artifacts(), 2, "the baseline and the optimized artifact");
+
+    // The next process loads the optimized code from the cache: no compile.
+    let mut second = Serve::start("", &env);
+    assert_eq!(compiled_tier(&second), "optimized");
+    probe_connection(&second, "p");
+    let (_, stderr) = second.stop();
+    let compiles = stderr
+        .lines()
+        .filter(|l| l.contains("compiling a component") && l.contains(&digest));
+    assert_eq!(compiles.count(), 0, "{stderr}");
 }

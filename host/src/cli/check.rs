@@ -23,7 +23,7 @@ impl Check {
     /// Resolves everything and prints the report; fails when anything failed.
     pub async fn execute(self) -> anyhow::Result<()> {
         let connection = Connection::load(&self.connection)?;
-        let report = connector_host::check::check(&Runtime::new()?, &connection).await;
+        let report = connector_host::check::check(&Runtime::one_shot()?, &connection).await;
         print_report(&report);
         let failed = report.failures();
         if failed > 0 {

@@ -17,6 +17,9 @@ pub struct CompileComponent {
     /// The CPU time this process may use, in seconds (all threads).
     #[arg(long)]
     cpu_seconds: u64,
+    /// Winch's quick code instead of Cranelift's optimized code.
+    #[arg(long)]
+    baseline: bool,
 }
 
 impl CompileComponent {
@@ -26,6 +29,11 @@ impl CompileComponent {
             &self.compatibility,
             self.memory_mib << 20,
             self.cpu_seconds,
+            if self.baseline {
+                connector_host::invoke::Tier::Baseline
+            } else {
+                connector_host::invoke::Tier::Optimized
+            },
         )
         .map_err(anyhow::Error::msg)
     }

@@ -84,7 +84,7 @@ pub async fn load_connector(
     limits: &connector_host::Limits,
 ) -> anyhow::Result<connector_host::Connector> {
     use anyhow::Context;
-    let runtime = connector_host::Runtime::new()?;
+    let runtime = connector_host::Runtime::one_shot()?;
     runtime
         .load(path, bytes, limits)
         .await
@@ -94,6 +94,6 @@ pub async fn load_connector(
 /// Opens the connection file at `path`: its (pinned) connector, its
 /// resolver and its credentials (the token manager for OAuth connections).
 pub async fn open(path: &std::path::Path) -> anyhow::Result<connector_host::Session> {
-    let runtime = connector_host::Runtime::new()?;
+    let runtime = connector_host::Runtime::one_shot()?;
     Ok(connector_host::Session::open(&runtime, path).await?)
 }

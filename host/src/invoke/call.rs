@@ -12,6 +12,7 @@ use wasmtime::{Store, Trap};
 use super::limits::{Limits, Refusal};
 use super::output::{self, Budget, Stop};
 use super::store::CallState;
+use super::tier_up::Code;
 use super::{constraints, engine, json, Activity, Connector, InputError, InvokeError};
 use crate::egress::{
     bound_origins, Credential, EgressEvent, EgressPolicy, Origin, Progress, RateLimiter, SendGate,
@@ -68,8 +69,9 @@ impl Connector {
         input: &Value,
         options: &CallOptions,
     ) -> Result<Value, InvokeError> {
-        let target = self.activities.get(activity).ok_or_else(|| {
-            let names: Vec<&str> = self.activities.keys().map(String::as_str).collect();
+        let code = self.code();
+        let target = code.activities.get(activity).ok_or_else(|| {
+            let names: Vec<&str> = code.activities.keys().map(String::as_str).collect();
             InvokeError::UnknownActivity {
                 connector: self.info.name.clone(),
                 name: activity.to_owned(),
@@ -114,7 +116,15 @@ impl Connector {
         });
         let events = Arc::new(Mutex::new(Vec::new()));
         let returned = self
-            .run(activity, target, &args, policy, events.clone(), limits)
+            .run(
+                &code,
+                activity,
+                target,
+                &args,
+                policy,
+                events.clone(),
+                limits,
+            )
             .await;
         let events = std::mem::take(&mut *events.lock().unwrap_or_else(|e| e.into_inner()));
         let deadline_cut = events
@@ -160,7 +170,15 @@ impl Connector {
             read_only: true,
         });
         match self
-            .run("describe", describe, &[], policy, Arc::default(), limits)
+            .run(
+                &self.code(),
+                "describe",
+                describe,
+                &[],
+                policy,
+                Arc::default(),
+                limits,
+            )
             .await?
         {
             Returned::Ok(value) | Returned::Err(value) => Ok(value),
@@ -169,8 +187,10 @@ impl Connector {
 
     /// Instantiates in a fresh store and calls, then converts the result, all
     /// under the deadline and caps.
+    #[allow(clippy::too_many_arguments)]
     async fn run(
         &self,
+        code: &Code,
         name: &str,
         activity: &Activity,
         args: &[Val],
@@ -180,7 +200,7 @@ impl Connector {
     ) -> Result<Returned, InvokeError> {
         let deadline = Instant::now() + limits.timeout;
         // Taken before the store exists and handed back once it is dropped.
-        let slot = match &self.slots {
+        let slot = match &code.slots {
             Some(slots) => Some(
                 slots
                     .take(deadline)
@@ -198,7 +218,7 @@ impl Connector {
         };
         let left = deadline.saturating_duration_since(Instant::now());
         let state = CallState::new(policy, self.transport.clone(), events, limits);
-        let mut store = Store::new(self.pre.engine(), state);
+        let mut store = Store::new(code.pre.engine(), state);
         store.limiter(|state| &mut state.limiter);
         store.set_hostcall_fuel(limits.hostcall_fuel());
         let ticks = left.as_millis() / engine::EPOCH_TICK.as_millis() + 1;
@@ -206,7 +226,7 @@ impl Connector {
         store.epoch_deadline_trap();
         let mut results = vec![Val::Bool(false); usize::from(activity.result.is_some())];
         let call = async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
+            let instance = code.pre.instantiate_async(&mut store).await?;
             let func = instance
                 .get_func(&mut store, activity.export)
                 .ok_or_else(|| wasmtime::Error::msg("export vanished after load"))?;

@@ -18,15 +18,16 @@
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use wasmtime::component::Component;
 use wasmtime::Engine;
 
 use super::artifact::{self, Artifact, ArtifactCache};
-use super::{engine, Backend, InvokeError, Limits};
+use super::engine::{self, Tier};
+use super::tier_up::{Backends, Compiled};
+use super::{InvokeError, Limits};
 
 /// The hidden subcommand the compiler child runs.
 pub const COMPILER_SUBCOMMAND: &str = "compile-component";
@@ -47,6 +48,10 @@ pub struct LoadSettings {
     /// Whose signatures a component must carry to load at all
     /// (`CONNECTOR_HOST_TRUSTED_KEYS`, `CONNECTOR_HOST_ALLOW_UNSIGNED`).
     pub trust: crate::signing::TrustPolicy,
+    /// How a component not in the cache is compiled first
+    /// (`CONNECTOR_HOST_FIRST_COMPILE`): [`Tier::Baseline`] runs it within
+    /// a fifth of the time and compiles optimized code in the background.
+    pub first_compile: Tier,
 }
 
 impl Default for LoadSettings {
@@ -57,6 +62,7 @@ impl Default for LoadSettings {
             compiler_memory_bytes: 2048 << 20,
             compiler: Compiler::default(),
             trust: crate::signing::TrustPolicy::none(),
+            first_compile: Tier::Baseline,
         }
     }
 }
@@ -104,47 +110,59 @@ pub fn compile_in_child_processes() {
 }
 
 impl super::Runtime {
-    /// The backend for a connector under `limits`, its compiled component
-    /// (pooled when the limits and the component fit a slot), and when the
-    /// work on it began (after waiting for a turn to compile).
+    /// A connector's compiled component for calls under `limits`: from the
+    /// cache (optimized), or compiled now in the first tier
+    /// ([`LoadSettings::first_compile`]).
     pub(super) async fn compile(
         &self,
         path: &Path,
         bytes: &[u8],
         limits: &Limits,
-    ) -> Result<(&Backend, Component, Instant), InvokeError> {
-        let pooled = self.pooled.as_ref().filter(|_| engine::fits_slots(limits));
-        let backend = match pooled {
-            Some(pooled) => pooled,
-            None => self.on_demand()?,
-        };
-        let (artifact, began) = self
-            .artifact(&backend.engine, bytes)
-            .await
-            .map_err(|f| f.into_error(path, &self.loading))?;
-        let load_error = |e: wasmtime::Error| InvokeError::Load {
-            path: path.to_owned(),
-            reason: format!("{e:#}"),
-        };
-        // SAFETY: the artifact is this host's compiler's output for these
-        // bytes, fresh or read back from the cache under a valid MAC.
-        let deserialize =
-            |engine| blocking(bytes.len(), || unsafe { artifact.deserialize(engine) });
-        match deserialize(&backend.engine) {
-            Ok(component) => return Ok((backend, component, began)),
-            Err(e) if pooled.is_some() && engine::does_not_fit_slots(&e) => {
-                tracing::debug!("the component does not fit a pooled slot: {e:#}");
+    ) -> Result<Compiled, InvokeError> {
+        let fits = engine::fits_slots(limits);
+        let digest = blake3::hash(bytes).to_hex();
+        let optimized = self.optimized_backends(fits)?;
+        let name = artifact::name(&digest, &compatibility(&optimized.first().engine));
+        let cache = self.artifact_cache();
+        let cached = blocking(bytes.len(), || cache.and_then(|c| c.get(&name)));
+        let (tier, backends, artifact, began, name) = match cached {
+            Some(artifact) => (Tier::Optimized, optimized, artifact, Instant::now(), name),
+            None => {
+                let tier = self.loading.first_compile;
+                let backends = match tier {
+                    Tier::Optimized => optimized,
+                    Tier::Baseline => Backends::Only(self.baseline()?),
+                };
+                let (artifact, began, name) = self
+                    .artifact(&backends.first().engine, bytes, tier)
+                    .await
+                    .map_err(|f| f.into_error(path, &self.loading))?;
+                (tier, backends, artifact, began, name)
             }
-            Err(e) => return Err(load_error(e)),
-        }
-        let backend = self.on_demand()?;
-        let component = deserialize(&backend.engine).map_err(load_error)?;
-        Ok((backend, component, began))
+        };
+        let (backend, component) = backends.place(path, &artifact, bytes.len())?;
+        Ok(Compiled {
+            backend,
+            component,
+            began,
+            artifact: name,
+            tier,
+        })
+    }
+
+    /// Where optimized code for calls that fit a slot (`fits`) or not runs.
+    pub(super) fn optimized_backends(&self, fits: bool) -> Result<Backends, InvokeError> {
+        Ok(match self.pooled.as_ref().filter(|_| fits) {
+            Some(pooled) => Backends::Pooled(pooled.clone(), self.on_demand()?),
+            None => Backends::Only(self.on_demand()?),
+        })
     }
 
     /// The artifact cache, opened (and its directory checked) on first use.
-    pub(super) fn artifact_cache(&self) -> Option<&ArtifactCache> {
-        self.cache.get_or_init(ArtifactCache::open).as_ref()
+    pub(super) fn artifact_cache(&self) -> Option<&Arc<ArtifactCache>> {
+        self.cache
+            .get_or_init(|| ArtifactCache::open().map(Arc::new))
+            .as_ref()
     }
 
     /// Who signed `bytes`, or why they may not load. A component this
@@ -185,12 +203,13 @@ impl super::Runtime {
         &self,
         engine: &Engine,
         bytes: &[u8],
-    ) -> Result<(Artifact, Instant), Failure> {
+        tier: Tier,
+    ) -> Result<(Artifact, Instant, String), Failure> {
         let cache = self.artifact_cache();
         // A content address, not a pin: BLAKE3 is 3x faster than SHA-256 here.
         let name = artifact::name(&blake3::hash(bytes).to_hex(), &compatibility(engine));
         if let Some(artifact) = blocking(bytes.len(), || cache.and_then(|c| c.get(&name))) {
-            return Ok((artifact, Instant::now()));
+            return Ok((artifact, Instant::now(), name));
         }
         // The semaphore is never closed. Waiting for a turn does not count
         // against this component's deadline.
@@ -199,20 +218,21 @@ impl super::Runtime {
         tracing::info!(
             artifact = name,
             bytes = bytes.len(),
+            tier = tier.name(),
             "compiling a component"
         );
-        let compiled = precompile(engine, bytes, &self.loading).await?;
+        let compiled = precompile(engine, bytes, &self.loading, tier).await?;
         if let Some(cache) = cache {
             blocking(bytes.len(), || cache.put(&name, &compiled));
         }
-        Ok((Artifact::Fresh(compiled), began))
+        Ok((Artifact::Fresh(compiled), began, name))
     }
 }
 
 /// Runs file and memory work proportional to a component of `size` bytes:
 /// in place for a usual one (well under a millisecond), and for a large
 /// one off the async worker, so other requests go on meanwhile.
-fn blocking<T>(size: usize, work: impl FnOnce() -> T) -> T {
+pub(super) fn blocking<T>(size: usize, work: impl FnOnce() -> T) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     let large = size > 4 << 20;
     match Handle::try_current() {
@@ -231,15 +251,16 @@ pub(crate) fn compatibility(engine: &Engine) -> String {
     format!("{:016x}", hasher.finish())
 }
 
-/// Compiles `bytes` for `engine` within `settings.timeout`.
+/// Compiles `bytes` for `engine` (of `tier`) within `settings.timeout`.
 pub(crate) async fn precompile(
     engine: &Engine,
     bytes: &[u8],
     settings: &LoadSettings,
+    tier: Tier,
 ) -> Result<Vec<u8>, Failure> {
     let deadline = Instant::now() + settings.timeout;
     if let Compiler::Child(program) = &settings.compiler {
-        match in_child(program, engine, bytes, settings, deadline).await {
+        match in_child(program, engine, bytes, settings, deadline, tier).await {
             Err(Failure::Spawn(error)) => tracing::warn!(
                 program = %program.display(),
                 "cannot start the compiler process ({error}); compiling in this process, where a compile past the deadline cannot be stopped"
@@ -315,6 +336,7 @@ async fn in_child(
     bytes: &[u8],
     settings: &LoadSettings,
     deadline: Instant,
+    tier: Tier,
 ) -> Result<Vec<u8>, Failure> {
     // CPU time is a backstop for a child whose parent could not kill it:
     // it counts every compiler thread, so allow all cores the whole time.
@@ -329,6 +351,7 @@ async fn in_child(
             &(settings.compiler_memory_bytes >> 20).to_string(),
         ])
         .args(["--cpu-seconds", &cpu_seconds.to_string()])
+        .args((tier == Tier::Baseline).then_some("--baseline"))
         .env_clear()
         // The binary's allocator (mimalloc) reserves address space 1 GiB at
         // a time, which the address-space limit would count in full: cc's
@@ -418,6 +441,7 @@ pub fn run_compiler_child(
     compatibility_expected: &str,
     memory_bytes: u64,
     cpu_seconds: u64,
+    tier: Tier,
 ) -> Result<(), String> {
     use std::io::{Read, Write};
     // With the parent gone nobody waits for the artifact: stop at once.
@@ -433,7 +457,7 @@ pub fn run_compiler_child(
         .map_err(|e| format!("cannot limit the compiler's memory: {e}"))?;
     rlimit::setrlimit(rlimit::Resource::CPU, cpu_seconds, cpu_seconds)
         .map_err(|e| format!("cannot limit the compiler's CPU time: {e}"))?;
-    let engine = Engine::new(&super::engine::config()).map_err(|e| format!("{e:#}"))?;
+    let engine = Engine::new(&engine::config_for(tier)).map_err(|e| format!("{e:#}"))?;
     let actual = compatibility(&engine);
     if actual != compatibility_expected {
         return Err(format!(

@@ -11,7 +11,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::json::InputError;
+use wasmtime::component::Type;
+
+use super::json::{json_name, InputError};
 
 /// `constraint`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,6 +79,82 @@ pub fn apply(schema: &mut Value, constraints: &[Constraint]) -> Result<(), Strin
         annotate(place, constraint);
     }
     Ok(())
+}
+
+/// What [`apply`] refuses, found by walking the WIT types of an activity's
+/// parameters instead of building its schema (a tenth of the work): the
+/// load-time check of every constraint.
+///
+/// # Errors
+///
+/// [`apply`]'s sentence for the first constraint it would refuse.
+pub fn check_paths(params: &[(String, Type)], constraints: &[Constraint]) -> Result<(), String> {
+    for (index, constraint) in constraints.iter().enumerate() {
+        if let Some(format) = &constraint.format {
+            if !FORMATS.contains(&format.as_str()) {
+                return Err(format!(
+                    "constraints[{index}] names format {format:?}; the host knows {}",
+                    FORMATS.join(", ")
+                ));
+            }
+        }
+        if !names_a_field(params, &constraint.path) {
+            return Err(format!(
+                "constraints[{index}].path {:?} names no field of the input",
+                constraint.path
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `path` names a field of the input, as [`find`] reads the
+/// schema: a single parameter is the input itself, several are its fields.
+fn names_a_field(params: &[(String, Type)], path: &str) -> bool {
+    let mut keys = path.split('.');
+    let first = keys.next().unwrap_or_default();
+    let mut here = match params {
+        [(_, ty)] => field(ty.clone(), first),
+        _ => params
+            .iter()
+            .find(|(name, _)| json_name(name) == first)
+            .map(|(_, ty)| ty.clone()),
+    };
+    for key in keys {
+        here = here.and_then(|ty| field(ty, key));
+    }
+    here.is_some()
+}
+
+/// The type of `key` in `ty`, through lists and options: a record's field,
+/// or the payload of a variant's (or result's) case of that name.
+fn field(ty: Type, key: &str) -> Option<Type> {
+    match inside(ty) {
+        Type::Record(record) => record
+            .fields()
+            .find(|f| json_name(f.name) == key)
+            .map(|f| f.ty),
+        Type::Variant(variant) => variant
+            .cases()
+            .find(|c| json_name(c.name) == key)
+            .and_then(|c| c.ty),
+        Type::Result(result) => match key {
+            "ok" => result.ok(),
+            "err" => result.err(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// What a list or option holds, all the way down ([`through`]).
+fn inside(ty: Type) -> Type {
+    match ty {
+        Type::Option(option) => inside(option.ty()),
+        Type::List(list) => inside(list.ty()),
+        Type::FixedLengthList(list) => inside(list.ty()),
+        ty => ty,
+    }
 }
 
 /// The schema of the values at `path` (a list's at the end), through
@@ -320,6 +398,72 @@ fn in_format(format: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The parameters of a component function taking a record with every
+    /// shape a path goes through: option, list, tuple, variant, result.
+    fn typed_params() -> Vec<(String, Type)> {
+        let wat = r#"(component
+            (core module $m
+                (memory (export "mem") 1)
+                (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 0)
+                (func (export "f") (param i32) unreachable))
+            (core instance $i (instantiate $m))
+            (type $inner' (record (field "name" string) (field "numbers" (list u32))))
+            (export $inner "inner" (type $inner'))
+            (type $shape' (variant (case "nothing") (case "circle" $inner)))
+            (export $shape "shape" (type $shape'))
+            (type $input' (record (field "text" string) (field "opt" (option $inner))
+                (field "items" (list $inner)) (field "the-shape" $shape)
+                (field "pair" (tuple string u32)) (field "res" (result $inner (error string)))))
+            (export $input "input" (type $input'))
+            (func (export "f") (param "input" $input)
+                (canon lift (core func $i "f") (memory (core memory $i "mem"))
+                    (realloc (core func $i "realloc")))))"#;
+        let engine = wasmtime::Engine::new(&super::super::engine::config_for(
+            super::super::Tier::Optimized,
+        ))
+        .unwrap();
+        let component =
+            wasmtime::component::Component::new(&engine, wat::parse_str(wat).unwrap()).unwrap();
+        let ty = component.component_type();
+        let (_, item) = ty.exports(&engine).find(|(name, _)| *name == "f").unwrap();
+        let wasmtime::component::types::ComponentItem::ComponentFunc(func) = item.ty else {
+            panic!("f is not a function")
+        };
+        func.params().map(|(n, t)| (n.to_owned(), t)).collect()
+    }
+
+    #[test]
+    fn the_type_walk_refuses_exactly_what_the_schema_refuses() {
+        let params = typed_params();
+        let paths = [
+            ("text", true),
+            ("opt.name", true),
+            ("opt.numbers", true),
+            ("items.numbers", true),
+            ("the_shape.circle.name", true),
+            ("res.ok.name", true),
+            ("res.err", true),
+            ("pair", true),
+            ("the-shape", false),
+            ("the_shape.nothing", false),
+            ("pair.0", false),
+            ("res.ok.missing", false),
+            ("text.more", false),
+            ("opt..name", false),
+            ("", false),
+            ("nothing", false),
+        ];
+        for (path, names) in paths {
+            let walked = check_paths(&params, &[bound(path)]);
+            let built = apply(
+                &mut super::super::schema::of_params(&params),
+                &[bound(path)],
+            );
+            assert_eq!(walked.is_ok(), names, "{path}: {walked:?}");
+            assert_eq!(walked, built, "{path}");
+        }
+    }
 
     fn bound(path: &str) -> Constraint {
         Constraint {

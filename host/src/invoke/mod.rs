@@ -20,6 +20,7 @@ mod limits;
 mod output;
 pub mod schema;
 mod store;
+mod tier_up;
 mod trigger;
 
 use std::collections::BTreeMap;
@@ -28,14 +29,14 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, Type};
+use wasmtime::component::{Component, ComponentExportIndex, Linker, Type};
 use wasmtime::Engine;
 
 pub use call::CallOptions;
 pub use compile::{
     compile_in_child_processes, run_compiler_child, Compiler, LoadSettings, COMPILER_SUBCOMMAND,
 };
-pub use engine::{RuntimeSettings, DEFAULT_POOLED_CALLS};
+pub use engine::{RuntimeSettings, Tier, DEFAULT_POOLED_CALLS};
 
 pub use error::{error_case, InvokeError};
 pub use info::{
@@ -52,7 +53,7 @@ use store::CallState;
 impl Connector {
     /// Whether this connector's calls run in pooled instance slots.
     pub fn is_pooled(&self) -> bool {
-        self.slots.is_some()
+        self.code().slots.is_some()
     }
 }
 
@@ -69,16 +70,20 @@ const METADATA_INTERFACES: [&str; 4] = [
 /// its outgoing connection pool.
 pub struct Runtime {
     /// Pooled instance slots, unless pooling is off.
-    pooled: Option<Backend>,
+    pooled: Option<Arc<Backend>>,
     /// For connectors that do not fit a slot; made when first needed.
-    on_demand: std::sync::OnceLock<Backend>,
+    on_demand: std::sync::OnceLock<Arc<Backend>>,
+    /// Winch's code, until Cranelift's replaces it; made when first needed.
+    baseline: std::sync::OnceLock<Arc<Backend>>,
     transport: Arc<Transport>,
     loading: LoadSettings,
     /// Opened (and its directory checked) when first needed; `None` when refused.
-    cache: std::sync::OnceLock<Option<ArtifactCache>>,
+    cache: std::sync::OnceLock<Option<Arc<ArtifactCache>>>,
     /// Compiles at once: each may take a core and its memory limit until
     /// its deadline, so a directory full of compile bombs takes no more.
     compiles: tokio::sync::Semaphore,
+    /// Optimized compiles in the background, for baseline code.
+    tier_ups: Arc<tier_up::TierUps>,
 }
 
 /// One engine and its linker.
@@ -97,9 +102,9 @@ pub(crate) struct Slots {
 }
 
 impl Backend {
-    fn new(pooled_calls: u32) -> Result<Backend, InvokeError> {
-        let engine =
-            engine::engine(pooled_calls).map_err(|e| InvokeError::Engine(format!("{e:#}")))?;
+    fn new(pooled_calls: u32, tier: Tier) -> Result<Backend, InvokeError> {
+        let engine = engine::engine(pooled_calls, tier)
+            .map_err(|e| InvokeError::Engine(format!("{e:#}")))?;
         let linker = engine::linker(&engine).map_err(|e| InvokeError::Engine(format!("{e:#}")))?;
         let slots = (pooled_calls > 0).then(|| {
             Arc::new(Slots {
@@ -137,12 +142,12 @@ impl Slots {
 pub struct Connector {
     path: PathBuf,
     transport: Arc<Transport>,
-    pre: InstancePre<CallState>,
-    /// The instance slots its calls take, when it runs pooled.
-    slots: Option<Arc<Slots>>,
+    /// Baseline code until the optimized code replaces it.
+    code: tier_up::CodeCell,
+    /// The metadata interface it exports `describe` from.
+    interface: &'static str,
     info: ConnectorInfo,
     origins: Vec<Origin>,
-    activities: BTreeMap<String, Activity>,
     undescribed: Vec<String>,
     /// Who signed it, as the trust policy found when it loaded.
     signer: crate::signing::Signer,
@@ -174,6 +179,22 @@ impl Runtime {
         Runtime::with_settings(&RuntimeSettings::from_env()?)
     }
 
+    /// [`Runtime::new`] for a process that makes one call and exits: a
+    /// component not yet cached is compiled optimized at once (unless
+    /// `CONNECTOR_HOST_FIRST_COMPILE` says otherwise), since a background
+    /// compile would die with the process and the next run would start over.
+    ///
+    /// # Errors
+    ///
+    /// [`InvokeError::Engine`].
+    pub fn one_shot() -> Result<Runtime, InvokeError> {
+        let mut settings = RuntimeSettings::from_env()?;
+        if std::env::var_os("CONNECTOR_HOST_FIRST_COMPILE").is_none() {
+            settings.loading.first_compile = Tier::Optimized;
+        }
+        Runtime::with_settings(&settings)
+    }
+
     /// Sets up the engine and linker as `settings` say.
     ///
     /// # Examples
@@ -194,7 +215,7 @@ impl Runtime {
     pub fn with_settings(settings: &RuntimeSettings) -> Result<Runtime, InvokeError> {
         let pooled = match settings.pooled_calls {
             0 => None,
-            calls => Some(Backend::new(calls)?),
+            calls => Some(Arc::new(Backend::new(calls, Tier::Optimized)?)),
         };
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Ok(Runtime {
@@ -204,6 +225,8 @@ impl Runtime {
             loading: settings.loading.clone(),
             cache: std::sync::OnceLock::new(),
             compiles: tokio::sync::Semaphore::new(cores),
+            baseline: std::sync::OnceLock::new(),
+            tier_ups: Arc::new(tier_up::TierUps::new()),
         })
     }
 
@@ -218,12 +241,24 @@ impl Runtime {
         &self.loading
     }
 
-    fn on_demand(&self) -> Result<&Backend, InvokeError> {
-        if let Some(backend) = self.on_demand.get() {
-            return Ok(backend);
+    fn on_demand(&self) -> Result<Arc<Backend>, InvokeError> {
+        Self::made(&self.on_demand, Tier::Optimized)
+    }
+
+    fn baseline(&self) -> Result<Arc<Backend>, InvokeError> {
+        Self::made(&self.baseline, Tier::Baseline)
+    }
+
+    /// The on-demand backend of `tier` in `cell`, made if it is not yet.
+    fn made(
+        cell: &std::sync::OnceLock<Arc<Backend>>,
+        tier: Tier,
+    ) -> Result<Arc<Backend>, InvokeError> {
+        if let Some(backend) = cell.get() {
+            return Ok(backend.clone());
         }
-        let backend = Backend::new(0)?;
-        Ok(self.on_demand.get_or_init(|| backend))
+        let backend = Arc::new(Backend::new(0, tier)?);
+        Ok(cell.get_or_init(|| backend).clone())
     }
 
     /// Compiles (or loads from cache) a connector and reads its description,
@@ -260,8 +295,9 @@ impl Runtime {
         }
         // Before a byte reaches the compiler (or the artifact cache).
         let signer = self.signer(path, bytes)?;
-        let (backend, component, began) = self.compile(path, bytes, limits).await?;
-        let loading = self.load_compiled(path, backend, component, limits);
+        let compiled = self.compile(path, bytes, limits).await?;
+        let (began, tier, artifact) = (compiled.began, compiled.tier, compiled.artifact.clone());
+        let loading = self.load_compiled(path, compiled, limits);
         let mut loaded = tokio::time::timeout_at((began + self.loading.timeout).into(), loading)
             .await
             .unwrap_or_else(|_| {
@@ -275,21 +311,66 @@ impl Runtime {
             })?;
         loaded.signer = signer;
         crate::audit::connector_loaded(path, loaded.info(), bytes, &loaded.signer);
+        if tier == Tier::Baseline {
+            self.tier_up(&loaded, bytes, limits, artifact)?;
+        }
         Ok(loaded)
+    }
+
+    /// Compiles optimized code for `connector` (on baseline code) in the
+    /// background, to replace its code when ready.
+    fn tier_up(
+        &self,
+        connector: &Connector,
+        bytes: &[u8],
+        limits: &Limits,
+        baseline: String,
+    ) -> Result<(), InvokeError> {
+        let on_demand = self.on_demand()?;
+        let digest = blake3::hash(bytes).to_hex();
+        let name = artifact::name(&digest, &compile::compatibility(&on_demand.engine));
+        let fits_slots = engine::fits_slots(limits);
+        let code = connector.code();
+        let interface = connector.interface.to_owned();
+        let job = tier_up::TierUp {
+            path: connector.path.clone(),
+            bytes: bytes.to_vec(),
+            name,
+            baseline,
+            pooled: self.pooled.clone(),
+            on_demand,
+            cache: self.artifact_cache().cloned(),
+            loading: self.loading.clone(),
+            tier_ups: self.tier_ups.clone(),
+        };
+        let waiting = tier_up::Waiting {
+            code: Arc::downgrade(&connector.code),
+            names: code.activities.keys().cloned().collect(),
+            interface,
+            fits_slots,
+        };
+        self.tier_ups.request(job, waiting);
+        Ok(())
     }
 
     /// Links, reflects and describes a compiled connector.
     async fn load_compiled(
         &self,
         path: &Path,
-        backend: &Backend,
-        component: Component,
+        compiled: tier_up::Compiled,
         limits: &Limits,
     ) -> Result<Connector, InvokeError> {
         let load_error = |e: wasmtime::Error| InvokeError::Load {
             path: path.to_owned(),
             reason: format!("{e:#}"),
         };
+        let tier_up::Compiled {
+            backend,
+            component,
+            artifact,
+            tier,
+            ..
+        } = compiled;
         let pre = backend
             .linker
             .instantiate_pre(&component)
@@ -316,15 +397,21 @@ impl Runtime {
         let mut connector = Connector {
             path: path.to_owned(),
             transport: self.transport.clone(),
-            slots: backend.slots.clone(),
-            pre,
+            code: Arc::new(std::sync::RwLock::new(Arc::new(tier_up::Code {
+                pre,
+                slots: backend.slots.clone(),
+                activities: BTreeMap::new(),
+                tier,
+            }))),
+            interface,
             info: placeholder_info(),
             origins: Vec::new(),
-            activities: BTreeMap::new(),
             undescribed: Vec::new(),
             signer: crate::signing::Signer::NotChecked,
         };
-        let mut info = connector.describe(describe, limits).await?;
+        let mut info = self
+            .described(&connector, describe, limits, &artifact)
+            .await?;
         if interface.ends_with("@0.1.0") {
             // 0.1.0 has no read-only or destructive flags: assume the worst.
             for activity in &mut info.activities {
@@ -336,8 +423,9 @@ impl Runtime {
             .iter()
             .map(|o| Origin::parse(o).map_err(|e| contract(format!("egress origin \"{o}\": {e}"))))
             .collect::<Result<_, _>>()?;
-        // The export `describe` names (`what`: activity or trigger), outside
-        // the metadata interface.
+        // The exports `describe` names, outside the metadata interface:
+        // activities, and triggers (kept with them for `call`, but never in
+        // `info.activities`: no front end lists or calls one as an activity).
         let exported = |name: &str, what: &str| {
             exports
                 .iter()
@@ -345,11 +433,10 @@ impl Runtime {
                 .map(|(_, export)| export)
                 .ok_or_else(|| contract(format!("{what} {name:?} is described but not exported")))
         };
+        let mut activities = BTreeMap::new();
         for activity in &info.activities {
             let export = exported(&activity.name, "activity")?;
-            connector
-                .activities
-                .insert(activity.name.clone(), export.clone());
+            activities.insert(activity.name.clone(), export.clone());
         }
         for trigger in &info.triggers {
             let export = exported(&trigger.name, "trigger")?;
@@ -359,11 +446,7 @@ impl Runtime {
                     trigger.name
                 )));
             }
-            // Kept with the activities' exports for `call`, but never in
-            // `info.activities`: no front end lists or calls it as one.
-            connector
-                .activities
-                .insert(trigger.name.clone(), export.clone());
+            activities.insert(trigger.name.clone(), export.clone());
         }
         // An export nobody described cannot be called (the host knows no
         // scopes or flags for it): say so, it is usually a forgotten entry.
@@ -384,9 +467,16 @@ impl Runtime {
             );
         }
         connector.info = info;
+        let code = connector.code();
+        *connector.code.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(tier_up::Code {
+            pre: code.pre.clone(),
+            slots: code.slots.clone(),
+            activities,
+            tier,
+        });
         // A bound on no field would bound nothing: refuse it at load.
         for activity in &connector.info.activities {
-            if let Some(Err(reason)) = connector.constrained_schema(&activity.name) {
+            if let Err(reason) = connector.check_constraints(activity) {
                 return Err(InvokeError::Contract {
                     path: connector.path.clone(),
                     reason: format!("activity {:?}: {reason}", activity.name),
@@ -394,6 +484,47 @@ impl Runtime {
             }
         }
         Ok(connector)
+    }
+}
+
+impl Runtime {
+    /// What the connector's `describe` returned, escaped: run once per
+    /// artifact, then read back from the artifact cache (a record named for
+    /// the artifact, MAC'd like it), so a cached load runs no guest code and
+    /// parses no `serde_json::Value`. The record keeps the whole escaped
+    /// value, not a [`ConnectorInfo`], so every load still parses and checks
+    /// it with this host's rules; only the escaping is the recording host's
+    /// ([`artifact::described_name`] names its version).
+    async fn described(
+        &self,
+        connector: &Connector,
+        describe: &Activity,
+        limits: &Limits,
+        artifact: &str,
+    ) -> Result<ConnectorInfo, InvokeError> {
+        let cache = self.artifact_cache();
+        let record = artifact::described_name(artifact);
+        let recorded = cache.and_then(|c| c.get_small(&record));
+        if let Some(info) = recorded.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
+            return connector.checked(info);
+        }
+        let mut described = connector.call_describe(describe, limits).await?;
+        // Everything a connector says about itself reaches terminals, pages
+        // and agents: escape it once, here.
+        crate::redact::escape_strings(&mut described);
+        let recording = described.to_string();
+        let info = serde_json::from_value(described).map_err(|e| InvokeError::Contract {
+            path: connector.path.clone(),
+            reason: format!(
+                "`describe` returned an unexpected value: {}",
+                crate::redact::parser_message(&e.to_string())
+            ),
+        })?;
+        let info = connector.checked(info)?;
+        if let Some(cache) = cache {
+            cache.put(&record, recording.as_bytes());
+        }
+        Ok(info)
     }
 }
 
@@ -475,23 +606,8 @@ impl Connector {
     }
 
     /// Asks the component to describe itself.
-    async fn describe(
-        &self,
-        describe: &Activity,
-        limits: &Limits,
-    ) -> Result<ConnectorInfo, InvokeError> {
-        let mut described = self.call_describe(describe, limits).await?;
-        // Everything a connector says about itself reaches terminals, pages
-        // and agents: escape it once, here.
-        crate::redact::escape_strings(&mut described);
-        let info: ConnectorInfo =
-            serde_json::from_value(described).map_err(|e| InvokeError::Contract {
-                path: self.path.clone(),
-                reason: format!(
-                    "`describe` returned an unexpected value: {}",
-                    crate::redact::parser_message(&e.to_string())
-                ),
-            })?;
+    /// `info` if its names are unique and valid.
+    fn checked(&self, info: ConnectorInfo) -> Result<ConnectorInfo, InvokeError> {
         info.check_names().map_err(|reason| InvokeError::Contract {
             path: self.path.clone(),
             reason,
@@ -544,8 +660,35 @@ impl Connector {
         self.constrained_schema(activity)?.ok()
     }
 
+    /// Whether every bound `activity` states names a field of its input:
+    /// the load-time half of [`Connector::constrained_schema`], on the
+    /// types rather than the schema.
+    fn check_constraints(&self, activity: &ActivityInfo) -> Result<(), String> {
+        if activity.constraints.is_empty() {
+            return Ok(());
+        }
+        let code = self.code();
+        let Some(exported) = code.activities.get(&activity.name) else {
+            return Ok(());
+        };
+        let verdict = constraints::check_paths(&exported.params, &activity.constraints);
+        // Every connector a debug build loads (the tests) checks the walk
+        // against the schema it stands for.
+        debug_assert_eq!(
+            verdict.is_ok(),
+            constraints::apply(
+                &mut schema::of_params(&exported.params),
+                &activity.constraints
+            )
+            .is_ok(),
+            "constraints::check_paths and apply disagree on {}",
+            activity.name
+        );
+        verdict
+    }
+
     fn constrained_schema(&self, activity: &str) -> Option<Result<Value, String>> {
-        let mut schema = schema::of_params(&self.activities.get(activity)?.params);
+        let mut schema = schema::of_params(&self.code().activities.get(activity)?.params);
         let stated = self.info.activities.iter().find(|a| a.name == activity);
         let outcome = constraints::apply(&mut schema, stated.map_or(&[][..], |a| &a.constraints));
         constraints::plain_optionals(&mut schema);
@@ -554,7 +697,8 @@ impl Connector {
 
     /// JSON Schema of an activity's success value (the `ok` of its `result`).
     pub fn output_schema(&self, activity: &str) -> Option<Value> {
-        let activity = self.activities.get(activity)?;
+        let code = self.code();
+        let activity = code.activities.get(activity)?;
         Some(match &activity.result {
             Some(Type::Result(r)) => r.ok().map_or(Value::Null, |t| schema::of_type(&t)),
             Some(t) => schema::of_type(t),
@@ -564,7 +708,7 @@ impl Connector {
 
     /// JSON Schema of an activity's error value (the `err` of its `result`).
     pub fn error_schema(&self, activity: &str) -> Option<Value> {
-        match &self.activities.get(activity)?.result {
+        match &self.code().activities.get(activity)?.result {
             Some(Type::Result(r)) => r.err().map(|t| schema::of_type(&t)),
             _ => None,
         }

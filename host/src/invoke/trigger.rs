@@ -72,7 +72,8 @@ impl Connector {
     /// trigger that takes none).
     pub fn settings_schema(&self, trigger: &str) -> Option<Value> {
         self.trigger(trigger)?;
-        let export = self.activities.get(trigger)?;
+        let code = self.code();
+        let export = code.activities.get(trigger)?;
         let settings = &export.params[FIXED.len()..];
         let properties: Map<String, Value> = settings
             .iter()
@@ -94,7 +95,8 @@ impl Connector {
     /// JSON Schema of one event a trigger reports.
     pub fn event_schema(&self, trigger: &str) -> Option<Value> {
         self.trigger(trigger)?;
-        let Some(Type::Result(result)) = &self.activities.get(trigger)?.result else {
+        let code = self.code();
+        let Some(Type::Result(result)) = &code.activities.get(trigger)?.result else {
             return None;
         };
         let Some(Type::Record(poll)) = result.ok() else {
@@ -120,7 +122,8 @@ impl Connector {
         trigger: &str,
         settings: &Map<String, Value>,
     ) -> Result<(), InputError> {
-        let Some(export) = self
+        let code = self.code();
+        let Some(export) = code
             .activities
             .get(trigger)
             .filter(|_| self.trigger(trigger).is_some())

@@ -104,6 +104,8 @@ pub async fn describe_connector(scope: Scope, Path(name): Path<String>) -> Answe
     let mut description = connector.description();
     description["sha256"] = Value::String(entry.sha256);
     description["file"] = Value::String(crate::catalogue::file_name(&entry.file).to_owned());
+    // Baseline code runs slower: say so while the optimized code is compiled.
+    description["compiled"] = Value::from(connector.tier().name());
     ok(description)
 }
 

@@ -91,6 +91,14 @@ pub(crate) fn verified_name(component_digest: &str) -> String {
     format!("{component_digest}.verified")
 }
 
+/// The name of the record of what `describe` returned for the artifact
+/// named `artifact`, escaped (see [`super::Runtime::load`]). The number is
+/// the version of the escaping ([`crate::redact::escape_strings`]): change
+/// it with the escaping, and every record is made again.
+pub(crate) fn described_name(artifact: &str) -> String {
+    format!("{artifact}.described-1")
+}
+
 /// The cache file's name: the component's digest and the engine's
 /// compatibility hash, so an artifact never meets other bytes or another
 /// engine.
@@ -234,7 +242,7 @@ impl ArtifactCache {
         tracing::warn!(
             dir = %self.dir.display(),
             name,
-            "cached artifact not loaded: {why}; the component is compiled again and the file replaced"
+            "cached artifact not loaded: {why}; it is made again (compiled, or described) and the file replaced"
         );
         None
     }
@@ -329,7 +337,10 @@ mod tests {
     #[test]
     fn wasmtime_maps_a_cached_artifact_with_its_trailer() {
         let (_dir, cache) = cache();
-        let engine = Engine::new(&super::super::engine::config()).unwrap();
+        let engine = Engine::new(&super::super::engine::config_for(
+            super::super::Tier::Optimized,
+        ))
+        .unwrap();
         let component = wat::parse_str("(component (core module (func (export \"f\"))))").unwrap();
         cache.put("c.cwasm", &engine.precompile_component(&component).unwrap());
         let artifact = cache.get("c.cwasm").unwrap();
