@@ -117,12 +117,12 @@ impl super::Runtime {
         &self,
         path: &Path,
         bytes: &[u8],
+        digest: &str,
         limits: &Limits,
     ) -> Result<Compiled, InvokeError> {
         let fits = engine::fits_slots(limits);
-        let digest = blake3::hash(bytes).to_hex();
         let optimized = self.optimized_backends(fits)?;
-        let name = artifact::name(&digest, &compatibility(&optimized.first().engine));
+        let name = artifact::name(digest, &compatibility(&optimized.first().engine));
         let cache = self.artifact_cache();
         let cached = blocking(bytes.len(), || cache.and_then(|c| c.get(&name)));
         let (tier, backends, artifact, began, name) = match cached {
@@ -134,7 +134,7 @@ impl super::Runtime {
                     Tier::Baseline => Backends::Only(self.baseline()?),
                 };
                 let (artifact, began, name) = self
-                    .artifact(&backends.first().engine, bytes, tier)
+                    .artifact(&backends.first().engine, bytes, digest, tier)
                     .await
                     .map_err(|f| f.into_error(path, &self.loading))?;
                 (tier, backends, artifact, began, name)
@@ -174,13 +174,14 @@ impl super::Runtime {
         &self,
         path: &Path,
         bytes: &[u8],
+        digest: &str,
     ) -> Result<crate::signing::Signer, InvokeError> {
         let policy = &self.loading.trust;
         if policy.keys().is_empty() {
             return Ok(crate::signing::Signer::NotChecked);
         }
         let cache = self.artifact_cache();
-        let record = artifact::verified_name(&blake3::hash(bytes).to_hex());
+        let record = artifact::verified_name(digest);
         let recorded = cache.and_then(|c| c.get_small(&record));
         if let Some(signer) = recorded.and_then(|key| policy.signer_with_key(&key)) {
             return Ok(signer);
@@ -203,11 +204,11 @@ impl super::Runtime {
         &self,
         engine: &Engine,
         bytes: &[u8],
+        digest: &str,
         tier: Tier,
     ) -> Result<(Artifact, Instant, String), Failure> {
         let cache = self.artifact_cache();
-        // A content address, not a pin: BLAKE3 is 3x faster than SHA-256 here.
-        let name = artifact::name(&blake3::hash(bytes).to_hex(), &compatibility(engine));
+        let name = artifact::name(digest, &compatibility(engine));
         if let Some(artifact) = blocking(bytes.len(), || cache.and_then(|c| c.get(&name))) {
             return Ok((artifact, Instant::now(), name));
         }

@@ -294,8 +294,11 @@ impl Runtime {
             ));
         }
         // Before a byte reaches the compiler (or the artifact cache).
-        let signer = self.signer(path, bytes)?;
-        let compiled = self.compile(path, bytes, limits).await?;
+        // The cache's content address, not a pin: BLAKE3 is 3x faster than
+        // SHA-256 here.
+        let digest = blake3::hash(bytes).to_hex();
+        let signer = self.signer(path, bytes, &digest)?;
+        let compiled = self.compile(path, bytes, &digest, limits).await?;
         let (began, tier, artifact) = (compiled.began, compiled.tier, compiled.artifact.clone());
         let loading = self.load_compiled(path, compiled, limits);
         let mut loaded = tokio::time::timeout_at((began + self.loading.timeout).into(), loading)
@@ -312,7 +315,7 @@ impl Runtime {
         loaded.signer = signer;
         crate::audit::connector_loaded(path, loaded.info(), bytes, &loaded.signer);
         if tier == Tier::Baseline {
-            self.tier_up(&loaded, bytes, limits, artifact)?;
+            self.tier_up(&loaded, bytes, &digest, limits, artifact)?;
         }
         Ok(loaded)
     }
@@ -323,12 +326,12 @@ impl Runtime {
         &self,
         connector: &Connector,
         bytes: &[u8],
+        digest: &str,
         limits: &Limits,
         baseline: String,
     ) -> Result<(), InvokeError> {
         let on_demand = self.on_demand()?;
-        let digest = blake3::hash(bytes).to_hex();
-        let name = artifact::name(&digest, &compile::compatibility(&on_demand.engine));
+        let name = artifact::name(digest, &compile::compatibility(&on_demand.engine));
         let fits_slots = engine::fits_slots(limits);
         let code = connector.code();
         let interface = connector.interface.to_owned();
