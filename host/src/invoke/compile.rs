@@ -141,9 +141,14 @@ impl super::Runtime {
             }
         };
         let (backend, component) = backends.place(path, &artifact, bytes.len())?;
+        let slots = match (tier, &self.pooled) {
+            (Tier::Baseline, Some(pooled)) if fits => pooled.slots.clone(),
+            _ => backend.slots.clone(),
+        };
         Ok(Compiled {
             backend,
             component,
+            slots,
             began,
             artifact: name,
             tier,
@@ -153,7 +158,7 @@ impl super::Runtime {
     /// Where optimized code for calls that fit a slot (`fits`) or not runs.
     pub(super) fn optimized_backends(&self, fits: bool) -> Result<Backends, InvokeError> {
         Ok(match self.pooled.as_ref().filter(|_| fits) {
-            Some(pooled) => Backends::Pooled(pooled.clone(), self.on_demand()?),
+            Some(pooled) => Backends::Pooled(pooled.clone(), self.on_demand_lazily()),
             None => Backends::Only(self.on_demand()?),
         })
     }

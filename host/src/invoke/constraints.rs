@@ -62,20 +62,8 @@ const FORMATS: [&str; 4] = ["date-time", "date", "email", "uuid"];
 /// input, or whose format is unknown.
 pub fn apply(schema: &mut Value, constraints: &[Constraint]) -> Result<(), String> {
     for (index, constraint) in constraints.iter().enumerate() {
-        if let Some(format) = &constraint.format {
-            if !FORMATS.contains(&format.as_str()) {
-                return Err(format!(
-                    "constraints[{index}] names format {format:?}; the host knows {}",
-                    FORMATS.join(", ")
-                ));
-            }
-        }
-        let place = find(schema, &constraint.path).ok_or_else(|| {
-            format!(
-                "constraints[{index}].path {:?} names no field of the input",
-                constraint.path
-            )
-        })?;
+        known_format(index, constraint)?;
+        let place = find(schema, &constraint.path).ok_or_else(|| no_field(index, constraint))?;
         annotate(place, constraint);
     }
     Ok(())
@@ -90,22 +78,30 @@ pub fn apply(schema: &mut Value, constraints: &[Constraint]) -> Result<(), Strin
 /// [`apply`]'s sentence for the first constraint it would refuse.
 pub fn check_paths(params: &[(String, Type)], constraints: &[Constraint]) -> Result<(), String> {
     for (index, constraint) in constraints.iter().enumerate() {
-        if let Some(format) = &constraint.format {
-            if !FORMATS.contains(&format.as_str()) {
-                return Err(format!(
-                    "constraints[{index}] names format {format:?}; the host knows {}",
-                    FORMATS.join(", ")
-                ));
-            }
-        }
+        known_format(index, constraint)?;
         if !names_a_field(params, &constraint.path) {
-            return Err(format!(
-                "constraints[{index}].path {:?} names no field of the input",
-                constraint.path
-            ));
+            return Err(no_field(index, constraint));
         }
     }
     Ok(())
+}
+
+/// Refuses a format the host does not know.
+fn known_format(index: usize, constraint: &Constraint) -> Result<(), String> {
+    match &constraint.format {
+        Some(format) if !FORMATS.contains(&format.as_str()) => Err(format!(
+            "constraints[{index}] names format {format:?}; the host knows {}",
+            FORMATS.join(", ")
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn no_field(index: usize, constraint: &Constraint) -> String {
+    format!(
+        "constraints[{index}].path {:?} names no field of the input",
+        constraint.path
+    )
 }
 
 /// Whether `path` names a field of the input, as [`find`] reads the

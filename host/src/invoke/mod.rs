@@ -72,7 +72,7 @@ pub struct Runtime {
     /// Pooled instance slots, unless pooling is off.
     pooled: Option<Arc<Backend>>,
     /// For connectors that do not fit a slot; made when first needed.
-    on_demand: std::sync::OnceLock<Arc<Backend>>,
+    on_demand: tier_up::Lazy,
     /// Winch's code, until Cranelift's replaces it; made when first needed.
     baseline: std::sync::OnceLock<Arc<Backend>>,
     transport: Arc<Transport>,
@@ -220,7 +220,7 @@ impl Runtime {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         Ok(Runtime {
             pooled,
-            on_demand: std::sync::OnceLock::new(),
+            on_demand: tier_up::Lazy::default(),
             transport: Arc::new(Transport::with_settings(settings.connections.clone())),
             loading: settings.loading.clone(),
             cache: std::sync::OnceLock::new(),
@@ -243,6 +243,10 @@ impl Runtime {
 
     fn on_demand(&self) -> Result<Arc<Backend>, InvokeError> {
         Self::made(&self.on_demand, Tier::Optimized)
+    }
+
+    fn on_demand_lazily(&self) -> tier_up::Lazy {
+        self.on_demand.clone()
     }
 
     fn baseline(&self) -> Result<Arc<Backend>, InvokeError> {
@@ -330,8 +334,12 @@ impl Runtime {
         limits: &Limits,
         baseline: String,
     ) -> Result<(), InvokeError> {
-        let on_demand = self.on_demand()?;
-        let name = artifact::name(digest, &compile::compatibility(&on_demand.engine));
+        // Every optimized engine has the same compatibility hash.
+        let optimized = match &self.pooled {
+            Some(pooled) => pooled.engine.clone(),
+            None => self.on_demand()?.engine.clone(),
+        };
+        let name = artifact::name(digest, &compile::compatibility(&optimized));
         let fits_slots = engine::fits_slots(limits);
         let code = connector.code();
         let interface = connector.interface.to_owned();
@@ -341,7 +349,7 @@ impl Runtime {
             name,
             baseline,
             pooled: self.pooled.clone(),
-            on_demand,
+            on_demand: self.on_demand_lazily(),
             cache: self.artifact_cache().cloned(),
             loading: self.loading.clone(),
             tier_ups: self.tier_ups.clone(),
@@ -370,6 +378,7 @@ impl Runtime {
         let tier_up::Compiled {
             backend,
             component,
+            slots,
             artifact,
             tier,
             ..
@@ -402,7 +411,7 @@ impl Runtime {
             transport: self.transport.clone(),
             code: Arc::new(std::sync::RwLock::new(Arc::new(tier_up::Code {
                 pre,
-                slots: backend.slots.clone(),
+                slots,
                 activities: BTreeMap::new(),
                 tier,
             }))),

@@ -27,6 +27,11 @@ use super::{exported_functions, Activity, Backend, Connector, InvokeError, Slots
 pub(super) struct Compiled {
     pub(super) backend: Arc<Backend>,
     pub(super) component: Component,
+    /// The instance slots its calls take: the backend's, or for baseline
+    /// code of a connector that fits a slot, the pooled backend's (its
+    /// instances are made on demand, but it counts against
+    /// `CONNECTOR_HOST_POOLED_CALLS` like the optimized code after it).
+    pub(super) slots: Option<Arc<Slots>>,
     /// When the work on it began (after waiting for a turn to compile).
     pub(super) began: Instant,
     /// Its name in the artifact cache.
@@ -34,11 +39,15 @@ pub(super) struct Compiled {
     pub(super) tier: Tier,
 }
 
+/// The on-demand backend, made when first needed (most processes never
+/// need it: each backend has an epoch ticker thread).
+pub(super) type Lazy = Arc<std::sync::OnceLock<Arc<Backend>>>;
+
 /// The backends an artifact may run on: a pooled one first when the
 /// connector's limits fit a slot, then the on-demand one.
 #[derive(Clone)]
 pub(super) enum Backends {
-    Pooled(Arc<Backend>, Arc<Backend>),
+    Pooled(Arc<Backend>, Lazy),
     Only(Arc<Backend>),
 }
 
@@ -73,7 +82,8 @@ impl Backends {
             Backends::Pooled(pooled, on_demand) => match deserialize(pooled) {
                 Err(e) if engine::does_not_fit_slots(&e) => {
                     tracing::debug!("the component does not fit a pooled slot: {e:#}");
-                    deserialize(on_demand).map_err(load_error)
+                    let on_demand = super::Runtime::made(on_demand, Tier::Optimized)?;
+                    deserialize(&on_demand).map_err(load_error)
                 }
                 placed => placed.map_err(load_error),
             },
@@ -170,7 +180,7 @@ pub(super) struct TierUp {
     pub(super) name: String,
     pub(super) baseline: String,
     pub(super) pooled: Option<Arc<Backend>>,
-    pub(super) on_demand: Arc<Backend>,
+    pub(super) on_demand: Lazy,
     pub(super) cache: Option<Arc<ArtifactCache>>,
     pub(super) loading: LoadSettings,
     pub(super) tier_ups: Arc<TierUps>,
@@ -200,8 +210,15 @@ impl TierUp {
     async fn run(self) {
         let _turn = self.tier_ups.turn.acquire().await.ok();
         let began = Instant::now();
+        let on_demand = match super::Runtime::made(&self.on_demand, Tier::Optimized) {
+            Ok(backend) => backend,
+            Err(error) => {
+                tracing::warn!(path = %self.path.display(), "the connector stays on baseline code: {error}");
+                return;
+            }
+        };
         let compiled = precompile(
-            &self.on_demand.engine,
+            &on_demand.engine,
             &self.bytes,
             &self.loading,
             Tier::Optimized,
@@ -238,7 +255,7 @@ impl TierUp {
             };
             let backends = match (&self.pooled, connector.fits_slots) {
                 (Some(pooled), true) => Backends::Pooled(pooled.clone(), self.on_demand.clone()),
-                _ => Backends::Only(self.on_demand.clone()),
+                _ => Backends::Only(on_demand.clone()),
             };
             let linked = backends
                 .place(&self.path, &artifact, self.bytes.len())
