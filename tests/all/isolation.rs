@@ -150,8 +150,36 @@ fn connections_made_under_one_trust_are_never_used_under_another() {
     });
 }
 
+/// The probe's bytes with a custom section no other load had: a digest
+/// the artifact cache has never seen, so it loads on baseline code.
+fn never_seen_probe() -> Vec<u8> {
+    let mut bytes = std::fs::read(component("probe_connector")).expect("read the probe");
+    let nonce = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
+    let name = b"nonce";
+    let size = 1 + name.len() + nonce.len();
+    bytes.push(0); // a custom section: id 0, size, name, payload
+    bytes.push(u8::try_from(size).expect("a one-byte LEB128 size"));
+    bytes.push(u8::try_from(name.len()).unwrap());
+    bytes.extend_from_slice(name);
+    bytes.extend_from_slice(nonce.as_bytes());
+    bytes
+}
+
 #[test]
 fn a_call_waits_for_a_taken_slot_and_is_refused_only_at_its_deadline() {
+    waits_for_a_taken_slot(None);
+}
+
+#[test]
+fn a_call_on_baseline_code_waits_for_a_taken_slot_as_well() {
+    waits_for_a_taken_slot(Some(never_seen_probe()));
+}
+
+/// One pooled slot, a call spinning in it: another waits for it, and one
+/// with a shorter deadline is refused at that deadline. `bytes`: a probe
+/// that must run on baseline code (else the probe as built, on whatever
+/// code the cache has).
+fn waits_for_a_taken_slot(bytes: Option<Vec<u8>>) {
     let threads = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -163,7 +191,20 @@ fn a_call_waits_for_a_taken_slot_and_is_refused_only_at_its_deadline() {
             ..RuntimeSettings::default()
         };
         let runtime = Runtime::with_settings(&settings).unwrap();
-        let probe = std::sync::Arc::new(load(&runtime, &Limits::default()).await);
+        let probe = match &bytes {
+            None => load(&runtime, &Limits::default()).await,
+            Some(bytes) => {
+                let path = component("probe_connector");
+                let probe = runtime
+                    .load(&path, bytes, &Limits::default())
+                    .await
+                    .unwrap();
+                // Its optimized code takes a compiler process and seconds.
+                assert_eq!(probe.tier(), connector_host::Tier::Baseline);
+                probe
+            }
+        };
+        let probe = std::sync::Arc::new(probe);
         let within = |seconds: f64| CallOptions {
             limits: Limits {
                 timeout: std::time::Duration::from_secs_f64(seconds),
