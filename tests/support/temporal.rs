@@ -310,10 +310,13 @@ impl Worker {
         let pipe = BufReader::new(child.stdout.take().expect("piped"));
         std::thread::spawn(move || {
             for line in pipe.lines().map_while(Result::ok) {
-                if line.starts_with("ready:") {
+                let ready = line.starts_with("ready:");
+                // Kept before it is announced: whoever is told "ready" finds
+                // the line in `output()` (a failure seen under load).
+                lines.lock().unwrap().push(line);
+                if ready {
                     let _ = ready_tx.send(());
                 }
-                lines.lock().unwrap().push(line);
             }
         });
         let mut worker = Worker {

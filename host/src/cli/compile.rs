@@ -20,6 +20,9 @@ pub struct CompileComponent {
     /// Winch's quick code instead of Cranelift's optimized code.
     #[arg(long)]
     baseline: bool,
+    /// No load waits for it: run at the lowest priority.
+    #[arg(long)]
+    background: bool,
 }
 
 impl CompileComponent {
@@ -34,6 +37,7 @@ impl CompileComponent {
             } else {
                 connector_host::invoke::Tier::Optimized
             },
+            self.background,
         )
         .map_err(anyhow::Error::msg)
     }

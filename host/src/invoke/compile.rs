@@ -227,7 +227,7 @@ impl super::Runtime {
             tier = tier.name(),
             "compiling a component"
         );
-        let compiled = precompile(engine, bytes, &self.loading, tier).await?;
+        let compiled = precompile(engine, bytes, &self.loading, tier, false).await?;
         if let Some(cache) = cache {
             blocking(bytes.len(), || cache.put(&name, &compiled));
         }
@@ -257,16 +257,20 @@ pub(crate) fn compatibility(engine: &Engine) -> String {
     format!("{:016x}", hasher.finish())
 }
 
-/// Compiles `bytes` for `engine` (of `tier`) within `settings.timeout`.
+/// Compiles `bytes` for `engine` (of `tier`) within `settings.timeout`;
+/// `background` when no load waits for it (the optimized compile after a
+/// baseline load), which then gets only what other compiles leave.
 pub(crate) async fn precompile(
     engine: &Engine,
     bytes: &[u8],
     settings: &LoadSettings,
     tier: Tier,
+    background: bool,
 ) -> Result<Vec<u8>, Failure> {
     let deadline = Instant::now() + settings.timeout;
     if let Compiler::Child(program) = &settings.compiler {
-        match in_child(program, engine, bytes, settings, deadline, tier).await {
+        let child = in_child(program, engine, bytes, settings, deadline, tier, background);
+        match child.await {
             Err(Failure::Spawn(error)) => tracing::warn!(
                 program = %program.display(),
                 "cannot start the compiler process ({error}); compiling in this process, where a compile past the deadline cannot be stopped"
@@ -343,6 +347,7 @@ async fn in_child(
     settings: &LoadSettings,
     deadline: Instant,
     tier: Tier,
+    background: bool,
 ) -> Result<Vec<u8>, Failure> {
     // CPU time is a backstop for a child whose parent could not kill it:
     // it counts every compiler thread, so allow all cores the whole time.
@@ -358,6 +363,7 @@ async fn in_child(
         ])
         .args(["--cpu-seconds", &cpu_seconds.to_string()])
         .args((tier == Tier::Baseline).then_some("--baseline"))
+        .args(background.then_some("--background"))
         .env_clear()
         // The binary's allocator (mimalloc) reserves address space 1 GiB at
         // a time, which the address-space limit would count in full: cc's
@@ -448,6 +454,7 @@ pub fn run_compiler_child(
     memory_bytes: u64,
     cpu_seconds: u64,
     tier: Tier,
+    background: bool,
 ) -> Result<(), String> {
     use std::io::{Read, Write};
     // With the parent gone nobody waits for the artifact: stop at once.
@@ -456,9 +463,11 @@ pub fn run_compiler_child(
     if rustix::process::getppid().is_none_or(|p| p.as_raw_nonzero().get() == 1) {
         return Err("the parent process is gone".into());
     }
-    // Serving calls comes first: the compiler gets what the cores have left.
-    // (Per thread on Linux: set before the compiler's threads start.)
-    let _ = rustix::process::nice(10);
+    // Serving calls comes first: the compiler gets what the cores have left,
+    // and a background compile what a load's compile leaves (weights 110 and
+    // 15 against a call's 1024). Per thread on Linux: set before the
+    // compiler's threads start.
+    let _ = rustix::process::nice(if background { 19 } else { 10 });
     rlimit::setrlimit(rlimit::Resource::AS, memory_bytes, memory_bytes)
         .map_err(|e| format!("cannot limit the compiler's memory: {e}"))?;
     rlimit::setrlimit(rlimit::Resource::CPU, cpu_seconds, cpu_seconds)

@@ -222,6 +222,7 @@ impl TierUp {
             &self.bytes,
             &self.loading,
             Tier::Optimized,
+            true,
         )
         .await;
         let waiting = self
