@@ -122,11 +122,14 @@ impl super::Runtime {
     ) -> Result<Compiled, InvokeError> {
         let fits = engine::fits_slots(limits);
         let optimized = self.optimized_backends(fits)?;
-        let name = artifact::name(digest, &compatibility(&optimized.first().engine));
+        let optimized_name = artifact::name(digest, &compatibility(&optimized.first().engine));
         let cache = self.artifact_cache();
-        let cached = blocking(bytes.len(), || cache.and_then(|c| c.get(&name)));
+        let cached = blocking(bytes.len(), || cache.and_then(|c| c.get(&optimized_name)));
         let (tier, backends, artifact, began, name) = match cached {
-            Some(artifact) => (Tier::Optimized, optimized, artifact, Instant::now(), name),
+            Some(artifact) => {
+                let name = optimized_name.clone();
+                (Tier::Optimized, optimized, artifact, Instant::now(), name)
+            }
             None => {
                 let tier = self.loading.first_compile;
                 let backends = match tier {
@@ -151,6 +154,7 @@ impl super::Runtime {
             slots,
             began,
             artifact: name,
+            optimized: optimized_name,
             tier,
         })
     }

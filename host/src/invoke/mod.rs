@@ -303,7 +303,8 @@ impl Runtime {
         let digest = blake3::hash(bytes).to_hex();
         let signer = self.signer(path, bytes, &digest)?;
         let compiled = self.compile(path, bytes, &digest, limits).await?;
-        let (began, tier, artifact) = (compiled.began, compiled.tier, compiled.artifact.clone());
+        let (began, tier) = (compiled.began, compiled.tier);
+        let names = (compiled.artifact.clone(), compiled.optimized.clone());
         let loading = self.load_compiled(path, compiled, limits);
         let mut loaded = tokio::time::timeout_at((began + self.loading.timeout).into(), loading)
             .await
@@ -319,7 +320,7 @@ impl Runtime {
         loaded.signer = signer;
         crate::audit::connector_loaded(path, loaded.info(), bytes, &loaded.signer);
         if tier == Tier::Baseline {
-            self.tier_up(&loaded, bytes, &digest, limits, artifact)?;
+            self.tier_up(&loaded, bytes, limits, names);
         }
         Ok(loaded)
     }
@@ -330,16 +331,9 @@ impl Runtime {
         &self,
         connector: &Connector,
         bytes: &[u8],
-        digest: &str,
         limits: &Limits,
-        baseline: String,
-    ) -> Result<(), InvokeError> {
-        // Every optimized engine has the same compatibility hash.
-        let optimized = match &self.pooled {
-            Some(pooled) => pooled.engine.clone(),
-            None => self.on_demand()?.engine.clone(),
-        };
-        let name = artifact::name(digest, &compile::compatibility(&optimized));
+        (baseline, name): (String, String),
+    ) {
         let fits_slots = engine::fits_slots(limits);
         let code = connector.code();
         let interface = connector.interface.to_owned();
@@ -361,7 +355,6 @@ impl Runtime {
             fits_slots,
         };
         self.tier_ups.request(job, waiting);
-        Ok(())
     }
 
     /// Links, reflects and describes a compiled connector.
@@ -439,10 +432,7 @@ impl Runtime {
         // activities, and triggers (kept with them for `call`, but never in
         // `info.activities`: no front end lists or calls one as an activity).
         let exported = |name: &str, what: &str| {
-            exports
-                .iter()
-                .find(|((iface, n), _)| n == name && iface != interface)
-                .map(|(_, export)| export)
+            described_export(&exports, interface, name)
                 .ok_or_else(|| contract(format!("{what} {name:?} is described but not exported")))
         };
         let mut activities = BTreeMap::new();
@@ -538,6 +528,19 @@ impl Runtime {
         }
         Ok(info)
     }
+}
+
+/// The export `describe` names `name`: any function of that name outside
+/// `interface`, the metadata interface.
+fn described_export<'e>(
+    exports: &'e BTreeMap<(String, String), Activity>,
+    interface: &str,
+    name: &str,
+) -> Option<&'e Activity> {
+    exports
+        .iter()
+        .find(|((iface, n), _)| n == name && iface != interface)
+        .map(|(_, export)| export)
 }
 
 /// Every exported function, top level or inside an exported instance, keyed

@@ -36,6 +36,8 @@ pub(super) struct Compiled {
     pub(super) began: Instant,
     /// Its name in the artifact cache.
     pub(super) artifact: String,
+    /// The name its optimized code has (or will have) there.
+    pub(super) optimized: String,
     pub(super) tier: Tier,
 }
 
@@ -125,10 +127,8 @@ impl Code {
         let exports = exported_functions(&backend.engine, component);
         let mut activities = BTreeMap::new();
         for name in names {
-            let export = exports
-                .iter()
-                .find(|((iface, n), _)| n == name && iface != interface)
-                .map(|(_, export)| export.clone())
+            let export = super::described_export(&exports, interface, name)
+                .cloned()
                 .ok_or_else(|| InvokeError::Contract {
                     path: path.to_owned(),
                     reason: format!("{name:?} is described but not exported"),
